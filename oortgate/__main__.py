@@ -1,0 +1,5 @@
+import sys
+
+from oortgate.cli import main
+
+sys.exit(main())

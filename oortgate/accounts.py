@@ -1,0 +1,56 @@
+"""Users and access keys: generation, the root account, and the admin commands' logic."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from oortgate.meta.base import MetaStore
+from oortgate.meta.models import AccessKey, User
+
+ROOT_USER = "root"
+_AK_ALPHABET = string.ascii_uppercase + string.digits
+_SK_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+
+def new_access_key() -> str:
+    return "OORT" + "".join(secrets.choice(_AK_ALPHABET) for _ in range(16))
+
+
+def new_secret_key() -> str:
+    return "".join(secrets.choice(_SK_ALPHABET) for _ in range(40))
+
+
+def ensure_root(
+    meta: MetaStore, access_key: str | None, secret_key: str | None
+) -> AccessKey | None:
+    """Make sure the root user has a usable key.
+
+    With credentials from the environment, that key is (re)installed. Without them, a
+    key is generated only if root has none yet; the new key is returned so the caller
+    can print it once. Returns None when nothing new was generated.
+    """
+    root = meta.get_user_by_name(ROOT_USER) or meta.create_user(ROOT_USER)
+    if access_key and secret_key:
+        existing = meta.get_key(access_key)
+        if (
+            existing is not None
+            and existing.user_id == root.id
+            and existing.secret_key == secret_key
+        ):
+            if not existing.enabled:
+                meta.set_key_enabled(access_key, True)
+            return None
+        if existing is not None:
+            meta.delete_key(access_key)
+        meta.create_key(root.id, access_key, secret_key)
+        return None
+    if meta.list_keys(root.id):
+        return None
+    return meta.create_key(root.id, new_access_key(), new_secret_key())
+
+
+def create_key(
+    meta: MetaStore, user: User, access_key: str | None = None, secret_key: str | None = None
+) -> AccessKey:
+    return meta.create_key(user.id, access_key or new_access_key(), secret_key or new_secret_key())

@@ -1,0 +1,1 @@
+"""Sans-I/O request authentication: SigV4, aws-chunked bodies and payload checksums."""

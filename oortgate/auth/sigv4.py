@@ -1,0 +1,405 @@
+"""AWS Signature Version 4 for S3: the Authorization header and presigned query forms.
+
+Sans-I/O: ``parse`` reads what a request claims, ``verify`` checks it once the caller
+has looked up the secret key. Errors are ``S3Error`` with the codes and fields AWS uses.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Final
+
+from oortgate.errors import S3Error
+
+ALGORITHM: Final = "AWS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD: Final = "UNSIGNED-PAYLOAD"
+MAX_SKEW: Final = timedelta(minutes=15)
+MAX_EXPIRES: Final = 604800
+_ISO_BASIC: Final = "%Y%m%dT%H%M%SZ"
+_UNRESERVED: Final = "-_.~"
+_DATE_RE: Final = re.compile(r"\d{8}")
+_PRESIGN_PARAMS: Final = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+)
+_MISSING_PRESIGN: Final = (
+    "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+    "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+)
+_BAD_CREDENTIAL: Final = (
+    'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
+)
+_EXPIRES_RANGE: Final = "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+
+
+class NotSigV4(Exception):
+    """The request carries SigV2 credentials; route it to the SigV2 verifier instead."""
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """The parts of an HTTP request that SigV4 signs."""
+
+    method: str
+    path: str  # raw, still percent-encoded, without the query
+    query: list[tuple[str, str]]  # decoded pairs, as parse_qsl(keep_blank_values=True)
+    headers: Mapping[str, str]  # lowercase names, repeated values joined with ","
+
+
+@dataclass(frozen=True)
+class SigV4Credentials:
+    """What the request claims, before any secret key is known."""
+
+    access_key: str
+    date: str  # credential scope date, YYYYMMDD
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+    amz_date: datetime  # UTC
+    presigned: bool
+    expires: int | None
+    payload_hash: str
+    amz_date_raw: str = ""  # the timestamp exactly as sent (for RequestTime in errors)
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+    @property
+    def amz_date_str(self) -> str:
+        return self.amz_date.strftime(_ISO_BASIC)
+
+
+@dataclass(frozen=True)
+class SigningContext:
+    """What a verified request hands to the aws-chunked decoder."""
+
+    signing_key: bytes
+    seed_signature: str
+    amz_date_str: str
+    scope: str
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse(view: RequestView) -> SigV4Credentials | None:
+    """Read SigV4 credentials from a request; None when it is anonymous.
+
+    Raises ``NotSigV4`` for SigV2 requests and ``S3Error`` for malformed SigV4 ones.
+    """
+    auth = view.headers.get("authorization")
+    names = {name for name, _ in view.query}
+    if auth is not None:
+        if "X-Amz-Algorithm" in names:
+            raise S3Error(
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                "Signature query string parameter or the Authorization header should be "
+                "specified",
+            )
+        if auth.startswith("AWS "):
+            raise NotSigV4()
+        return _parse_header(view, auth)
+    if names & set(_PRESIGN_PARAMS):
+        return _parse_query(view)
+    if "AWSAccessKeyId" in names and "Signature" in names:
+        raise NotSigV4()
+    return None
+
+
+def _parse_header(view: RequestView, auth: str) -> SigV4Credentials:
+    algorithm, _, rest = auth.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise _header_malformed()
+    params: dict[str, str] = {}
+    for part in rest.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep:
+            raise _header_malformed()
+        params[name.strip()] = value.strip()
+    try:
+        credential = params["Credential"]
+        signed = params["SignedHeaders"]
+        signature = params["Signature"]
+    except KeyError:
+        raise _header_malformed() from None
+    access_key, date, region, service = _split_credential(credential, presigned=False)
+    signed_headers = _split_signed_headers(signed, presigned=False)
+    raw_date, amz_date = _header_date(view.headers)
+    payload_hash = view.headers.get("x-amz-content-sha256")
+    if payload_hash is None:
+        raise S3Error(
+            "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
+        )
+    return SigV4Credentials(
+        access_key=access_key,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=signed_headers,
+        signature=signature,
+        amz_date=amz_date,
+        presigned=False,
+        expires=None,
+        payload_hash=payload_hash.strip(),
+        amz_date_raw=raw_date,
+    )
+
+
+def _parse_query(view: RequestView) -> SigV4Credentials:
+    query: dict[str, str] = {}
+    for name, value in view.query:
+        query.setdefault(name, value)
+    if any(name not in query for name in _PRESIGN_PARAMS):
+        raise _query_error(_MISSING_PRESIGN)
+    if query["X-Amz-Algorithm"] != ALGORITHM:
+        raise _query_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
+    access_key, date, region, service = _split_credential(query["X-Amz-Credential"], presigned=True)
+    raw_date = query["X-Amz-Date"]
+    amz_date = _parse_iso(raw_date)
+    if amz_date is None:
+        raise _query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    return SigV4Credentials(
+        access_key=access_key,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=_split_signed_headers(query["X-Amz-SignedHeaders"], presigned=True),
+        signature=query["X-Amz-Signature"],
+        amz_date=amz_date,
+        presigned=True,
+        expires=_parse_expires(query["X-Amz-Expires"]),
+        payload_hash=query.get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD),
+        amz_date_raw=raw_date,
+    )
+
+
+def _split_credential(value: str, *, presigned: bool) -> tuple[str, str, str, str]:
+    # rsplit: the four scope parts never contain "/", so they anchor the split.
+    parts = value.strip().rsplit("/", 4)
+    if (
+        len(parts) != 5
+        or not parts[0]
+        or not _DATE_RE.fullmatch(parts[1])
+        or not parts[2]
+        or not parts[3]
+        or parts[4] != "aws4_request"
+    ):
+        if presigned:
+            raise _query_error("Error parsing the X-Amz-Credential parameter; " + _BAD_CREDENTIAL)
+        raise _header_malformed("The authorization header is malformed; " + _BAD_CREDENTIAL)
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def _split_signed_headers(value: str, *, presigned: bool) -> tuple[str, ...]:
+    names = tuple(name.strip().lower() for name in value.split(";"))
+    if "host" not in names or "" in names:
+        if presigned:
+            raise _query_error("Query-string authentication requires the host header be signed")
+        raise _header_malformed(
+            "The authorization header is malformed; the host header must be signed"
+        )
+    return names
+
+
+def _header_date(headers: Mapping[str, str]) -> tuple[str, datetime]:
+    # x-amz-date wins over Date; either may use ISO 8601 basic or the HTTP date format.
+    raw = headers.get("x-amz-date", headers.get("date"))
+    parsed = None if raw is None else _parse_iso(raw) or _parse_http_date(raw)
+    if raw is None or parsed is None:
+        raise S3Error(
+            "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+        )
+    return raw, parsed
+
+
+def _parse_iso(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value.strip(), _ISO_BASIC).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _parse_http_date(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_expires(value: str) -> int:
+    if not value.isdigit() and not (value.startswith("-") and value[1:].isdigit()):
+        raise _query_error("X-Amz-Expires should be a number")
+    expires = int(value)
+    if expires < 1 or expires > MAX_EXPIRES:
+        raise _query_error(_EXPIRES_RANGE)
+    return expires
+
+
+def _header_malformed(message: str | None = None) -> S3Error:
+    return S3Error("AuthorizationHeaderMalformed", message)
+
+
+def _query_error(message: str) -> S3Error:
+    return S3Error("AuthorizationQueryParametersError", message)
+
+
+# ------------------------------------------------------------------ canonical forms
+
+
+@functools.lru_cache(maxsize=1024)
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """The derived key; it only changes daily, so cache it."""
+    key = _hmac(("AWS4" + secret).encode("utf-8"), date)
+    for part in (region, service, "aws4_request"):
+        key = _hmac(key, part)
+    return key
+
+
+def _hmac(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def _encode(value: str | bytes, safe: str = _UNRESERVED) -> str:
+    return urllib.parse.quote(value, safe=safe)
+
+
+def canonical_uri(raw_path: str) -> str:
+    """S3 signs the path encoded once: decode what was sent, re-encode every byte."""
+    return _encode(urllib.parse.unquote_to_bytes(raw_path or "/"), safe="/" + _UNRESERVED)
+
+
+def canonical_query(query: list[tuple[str, str]], *, presigned: bool) -> str:
+    pairs = sorted(
+        (_encode(name), _encode(value))
+        for name, value in query
+        if not (presigned and name == "X-Amz-Signature")
+    )
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+def canonical_request(view: RequestView, creds: SigV4Credentials, *, uri: str | None = None) -> str:
+    """The canonical request; ``uri`` overrides the re-encoded path (see ``verify``)."""
+    names = sorted(creds.signed_headers)
+    headers = "".join(f"{name}:{' '.join(view.headers.get(name, '').split())}\n" for name in names)
+    return "\n".join(
+        (
+            view.method.upper(),
+            canonical_uri(view.path) if uri is None else uri,
+            canonical_query(view.query, presigned=creds.presigned),
+            headers,
+            ";".join(names),
+            creds.payload_hash,
+        )
+    )
+
+
+def string_to_sign(creds: SigV4Credentials, canonical_request: str) -> str:
+    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{creds.amz_date_str}\n{creds.scope}\n{digest}"
+
+
+# ---------------------------------------------------------------------- verifying
+
+
+def verify(
+    view: RequestView,
+    creds: SigV4Credentials,
+    secret_key: str,
+    *,
+    region: str,
+    now: datetime,
+) -> SigningContext:
+    """Check scope, time and signature; raise ``S3Error`` on the first failure."""
+    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    _check_scope(creds, region)
+    if creds.presigned:
+        _check_presigned_time(creds, now)
+    else:
+        _check_skew(creds, now)
+    key = signing_key(secret_key, creds.date, creds.region, creds.service)
+    provided = creds.signature.encode("utf-8")
+    first_request = canonical_request(view, creds)
+    first_sts = string_to_sign(creds, first_request)
+    matched = hmac.compare_digest(_sign(key, first_sts), provided)
+    if not matched and view.path and view.path != canonical_uri(view.path):
+        # Some clients encode the path differently from botocore; accept what they sent.
+        raw_sts = string_to_sign(creds, canonical_request(view, creds, uri=view.path))
+        matched = hmac.compare_digest(_sign(key, raw_sts), provided)
+    if not matched:
+        raise S3Error(
+            "SignatureDoesNotMatch",
+            AWSAccessKeyId=creds.access_key,
+            StringToSign=first_sts,
+            SignatureProvided=creds.signature,
+            CanonicalRequest=first_request,
+        )
+    return SigningContext(key, creds.signature, creds.amz_date_str, creds.scope)
+
+
+def _sign(key: bytes, sts: str) -> bytes:
+    return hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest().encode("ascii")
+
+
+def _check_scope(creds: SigV4Credentials, region: str) -> None:
+    error = _query_error if creds.presigned else _header_malformed
+    what = "X-Amz-Credential parameter" if creds.presigned else "authorization header"
+    if creds.service != "s3":
+        raise error(
+            f'The {what} is malformed; incorrect service "{creds.service}". '
+            'This endpoint belongs to "s3".'
+        )
+    if creds.region != region:
+        exc = error(
+            f"The {what} is malformed; the region '{creds.region}' is wrong; expecting '{region}'"
+        )
+        exc.fields["Region"] = region
+        raise exc
+    if creds.date != creds.amz_date.strftime("%Y%m%d"):
+        raise error(
+            f'The {what} is malformed; Invalid credential date "{creds.date}". '
+            f'This date is not the same as X-Amz-Date: "{creds.amz_date.strftime("%Y%m%d")}".'
+        )
+
+
+def _check_skew(creds: SigV4Credentials, now: datetime) -> None:
+    if abs(now - creds.amz_date) > MAX_SKEW:
+        raise S3Error(
+            "RequestTimeTooSkewed",
+            RequestTime=creds.amz_date_raw or creds.amz_date_str,
+            ServerTime=_iso(now),
+            MaxAllowedSkewMilliseconds=str(int(MAX_SKEW.total_seconds() * 1000)),
+        )
+
+
+def _check_presigned_time(creds: SigV4Credentials, now: datetime) -> None:
+    expires = creds.expires or 0
+    deadline = creds.amz_date + timedelta(seconds=expires)
+    if now > deadline:
+        exc = S3Error("AccessDenied", "Request has expired")
+        # Set after construction: "X-Amz-Expires" is not a Python identifier.
+        exc.fields.update(
+            {"X-Amz-Expires": str(expires), "Expires": _iso(deadline), "ServerTime": _iso(now)}
+        )
+        raise exc
+    if creds.amz_date - now > MAX_SKEW:
+        raise S3Error("AccessDenied", "Request is not valid yet")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

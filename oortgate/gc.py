@@ -1,0 +1,68 @@
+"""Garbage collection of blobs: the second half of the lifecycle in ``oortgate.meta.base``.
+
+Metadata changes first (an overwrite or delete queues the old blob as garbage in the same
+transaction); the files are removed here afterwards. A crash at any point leaves either a
+garbage row (collected next time) or an orphan file (found by the start-up sweep), never
+a record that points at a missing blob.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from oortgate.meta.base import MetaStore
+from oortgate.storage.base import BlobStore
+
+BATCH = 1000
+
+
+def collect_garbage(meta: MetaStore, blobs: BlobStore, batch: int = BATCH) -> int:
+    """Delete every queued garbage blob; returns how many were collected.
+
+    Safe to run from several processes at once: two collectors may take the same ids,
+    and deleting a missing file or forgetting a forgotten id is harmless.
+    """
+    collected = 0
+    while ids := meta.take_garbage(batch):
+        for blob_id in ids:
+            blobs.delete(blob_id)
+        meta.forget_garbage(ids)  # only once the files are gone
+        collected += len(ids)
+    return collected
+
+
+def startup_sweep(meta: MetaStore, blobs: BlobStore, batch: int = BATCH) -> dict[str, int]:
+    """Clean up after a crash. Run only while no writer is alive (before workers start):
+    a live writer's pending blob would be collected under it."""
+    counts = {
+        "temp": blobs.remove_temp_files(),
+        "pending": meta.recover_pending(),
+    }
+    counts["garbage"] = collect_garbage(meta, blobs, batch)
+    counts["orphans"] = _remove_orphans(meta, blobs, batch)
+    return counts
+
+
+def _remove_orphans(meta: MetaStore, blobs: BlobStore, batch: int) -> int:
+    """Delete blob files no record knows of. The pending mark normally prevents them;
+    this catches the rest (a writer that skipped its mark, a metadata database restored
+    from an older backup), so disk space is never leaked for good."""
+    removed = 0
+    for ids in _batched(blobs.iter_blob_ids(), batch):
+        known = meta.known_blobs(ids)
+        for blob_id in ids:
+            if blob_id not in known:
+                blobs.delete(blob_id)
+                removed += 1
+    return removed
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,1 @@
+"""The HTTP side: routing, the ASGI entry point, requests and responses."""

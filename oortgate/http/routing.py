@@ -1,0 +1,139 @@
+"""Map a request to a typed S3 operation. Pure: no I/O, unit-tested without a server.
+
+The operation depends on the method, on query sub-resources and on headers
+(``x-amz-copy-source``), so a path router alone cannot pick it (Garage does the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
+
+from oortgate.errors import S3Error
+
+# Sub-resources S3 defines that this gateway does not implement: a request naming one
+# answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
+UNSUPPORTED_BUCKET = frozenset(
+    "accelerate acl analytics cors encryption intelligent-tiering inventory lifecycle "
+    "logging metrics notification object-lock ownershipControls policy policyStatus "
+    "publicAccessBlock replication requestPayment tagging website metadataTable session "
+    "metadataConfiguration abac".split()
+)
+UNSUPPORTED_OBJECT = frozenset(
+    "acl tagging legal-hold retention torrent attributes restore select renameObject".split()
+)
+MULTIPART_OPS = frozenset(
+    {
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+        "ListParts",
+        "ListMultipartUploads",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    op: str
+    bucket: str | None = None
+    key: str | None = None
+
+
+def split_path(raw_path: str) -> tuple[str | None, str | None]:
+    """'/bucket/some/key' -> ('bucket', 'some/key'); the key is percent-decoded UTF-8."""
+    path = raw_path.split("?", 1)[0]
+    if not path.startswith("/"):
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.")
+    bucket_raw, _, key_raw = path[1:].partition("/")
+    bucket = _decode(bucket_raw) or None
+    key = _decode(key_raw) or None
+    if bucket is None and key is not None:
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.")
+    return bucket, key
+
+
+def _decode(part: str) -> str:
+    try:
+        return unquote_to_bytes(part).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.") from exc
+
+
+def route(
+    method: str, raw_path: str, query: Mapping[str, str], headers: Mapping[str, str]
+) -> Route:
+    bucket, key = split_path(raw_path)
+    if bucket is None:
+        return Route(_service_op(method, query))
+    if key is None:
+        return Route(_bucket_op(method, query), bucket)
+    return Route(_object_op(method, query, headers), bucket, key)
+
+
+def _service_op(method: str, query: Mapping[str, str]) -> str:
+    if method in ("GET", "HEAD") and "Action" not in query:
+        return "ListBuckets"
+    # Not S3 at all (an IAM/STS form POST sent to the wrong endpoint, say).
+    raise S3Error("MethodNotAllowed", ResourceType="SERVICE", Method=method)
+
+
+def _bucket_op(method: str, query: Mapping[str, str]) -> str:
+    unsupported = next((q for q in query if q in UNSUPPORTED_BUCKET), None)
+    if method == "GET":
+        if "location" in query:
+            return "GetBucketLocation"
+        if "versioning" in query:
+            return "GetBucketVersioning"
+        if "versions" in query:
+            return "ListObjectVersions"
+        if "uploads" in query:
+            return "ListMultipartUploads"
+        if unsupported:
+            return "NotImplemented"
+        return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
+    if method == "HEAD":
+        return "HeadBucket"
+    if method == "PUT":
+        if "versioning" in query or unsupported:
+            return "NotImplemented"
+        return "CreateBucket"
+    if method == "DELETE":
+        return "NotImplemented" if unsupported else "DeleteBucket"
+    if method == "POST":
+        if "delete" in query:
+            return "DeleteObjects"
+        return "NotImplemented"  # browser form uploads (POST Object) come later
+    raise S3Error("MethodNotAllowed", ResourceType="BUCKET", Method=method)
+
+
+def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]) -> str:
+    unsupported = any(q in UNSUPPORTED_OBJECT for q in query)
+    multipart = "uploadId" in query
+    if method in ("GET", "HEAD"):
+        if unsupported:
+            return "NotImplemented"
+        if method == "GET" and multipart:
+            return "ListParts"
+        return "GetObject" if method == "GET" else "HeadObject"
+    if method == "PUT":
+        if unsupported:
+            return "NotImplemented"
+        copy = "x-amz-copy-source" in headers
+        if multipart or "partNumber" in query:
+            return "UploadPartCopy" if copy else "UploadPart"
+        return "CopyObject" if copy else "PutObject"
+    if method == "DELETE":
+        if unsupported:
+            return "NotImplemented"
+        return "AbortMultipartUpload" if multipart else "DeleteObject"
+    if method == "POST":
+        if "uploads" in query:
+            return "CreateMultipartUpload"
+        if multipart:
+            return "CompleteMultipartUpload"
+        return "NotImplemented"
+    raise S3Error("MethodNotAllowed", ResourceType="OBJECT", Method=method)

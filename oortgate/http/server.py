@@ -1,0 +1,180 @@
+"""The ASGI entry point: the only place that writes responses.
+
+parse route -> authenticate -> dispatch to ops -> render (S3Error -> XML error body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from oortgate import gc, xml
+from oortgate.config import Settings
+from oortgate.errors import S3Error
+from oortgate.http.authenticate import authenticate
+from oortgate.http.body import Body, Receive
+from oortgate.http.context import Context, Services
+from oortgate.http.response import Response
+from oortgate.http.routing import route
+from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.ops import HANDLERS
+from oortgate.storage.local import LocalBlobStore
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scope = dict[str, Any]
+log = logging.getLogger("oortgate")
+
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.services = Services(
+            settings, SqliteMetaStore(settings.db_path), LocalBlobStore(settings.data_dir)
+        )
+        self._gc_task: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            self._ensure_gc()
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._ensure_gc()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._gc_task is not None:
+                    self._gc_task.cancel()
+                self.services.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _ensure_gc(self) -> None:
+        if self._gc_task is None:
+            self._gc_task = asyncio.get_running_loop().create_task(self._gc_loop())
+
+    async def _gc_loop(self) -> None:
+        """Deletes blobs that overwrites and deletes left without references."""
+        while True:
+            await asyncio.sleep(self.settings.gc_interval)
+            try:
+                await self.services.db(gc.collect_garbage, self.services.meta, self.services.blobs)
+            except Exception:
+                log.exception("garbage collection failed")
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = secrets.token_hex(8).upper()
+        method: str = scope["method"]
+        try:
+            response = await self._handle(scope, receive, request_id)
+        except S3Error as err:
+            response = error_response(err, request_id)
+        except Exception:
+            log.exception("internal error on %s %s", method, scope.get("path"))
+            response = error_response(S3Error("InternalError"), request_id)
+        await _send(send, response, request_id, head=method == "HEAD")
+
+    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> Response:
+        method: str = scope["method"]
+        headers = _headers(scope)
+        raw_path = _raw_path(scope)
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        query_pairs = parse_qsl(query_string, keep_blank_values=True)
+        query = dict(query_pairs)
+        target = route(method, raw_path, query, headers)
+        identity = await authenticate(self.services, method, raw_path, query_pairs, headers)
+        body = Body(receive, identity.verifier, _content_length(headers))
+        ctx = Context(
+            self.services, target, method, headers, query, identity.user, body, request_id
+        )
+        handler = HANDLERS.get(target.op)
+        if handler is None:
+            raise S3Error("NotImplemented")
+        return await handler(ctx)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    total = 0
+    for raw_name, raw_value in scope["headers"]:
+        total += len(raw_name) + len(raw_value)
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("utf-8", "surrogateescape").strip()
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    if total > MAX_HEADER_BYTES:
+        raise S3Error(
+            "RequestHeaderSectionTooLarge",
+            f"Your request header section exceeds the maximum allowed size of "
+            f"{MAX_HEADER_BYTES} bytes.",
+        )
+    return headers
+
+
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    if raw:
+        return bytes(raw).split(b"?", 1)[0].decode("latin-1")
+    return quote(scope["path"], safe="/~")
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise S3Error("InvalidArgument", "Content-Length is not a number.")
+    return int(value)
+
+
+def error_response(err: S3Error, request_id: str) -> Response:
+    body = xml.error_document(err.code, err.message, err.fields, request_id)
+    headers = [("content-type", "application/xml"), *err.headers.items()]
+    return Response(err.status, headers, body)
+
+
+async def _send(send: Send, response: Response, request_id: str, *, head: bool) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
+    headers.append((b"x-amz-request-id", request_id.encode()))
+    headers.append((b"x-amz-id-2", request_id.encode()))
+    body = response.body
+    if isinstance(body, bytes):
+        length = response.content_length if response.content_length is not None else len(body)
+    else:
+        length = response.content_length if response.content_length is not None else -1
+    if length >= 0 and response.status not in (204, 304):
+        headers.append((b"content-length", str(length).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if head or response.status in (204, 304):
+        if not isinstance(body, bytes):
+            await _close(body)
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if isinstance(body, bytes):
+        await send({"type": "http.response.body", "body": body})
+        return
+    async for chunk in body:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _close(body: AsyncIterator[bytes]) -> None:
+    aclose = getattr(body, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+def create_app() -> Gateway:
+    """granian's factory: each worker process builds its own gateway."""
+    return Gateway(Settings.from_env())

@@ -1,0 +1,1 @@
+"""Metadata: users, keys, buckets and objects (SQLite embedded, PostgreSQL later)."""

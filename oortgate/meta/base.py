@@ -1,0 +1,122 @@
+"""The metadata store interface. Handlers use only this; SQL lives in implementations.
+
+Every method is synchronous and atomic (one transaction); the server runs them off the
+event loop. A write returns only once it is durable.
+
+Blob lifecycle (how a crash never loses or leaks a blob):
+1. ``add_pending_blob(id)`` before a blob file is written;
+2. ``put_object(record)`` commits the object and clears the pending mark in one
+   transaction (or ``drop_pending_blob(id)`` when the upload failed);
+3. a blob that loses its last reference (overwrite, delete) is queued as garbage in the
+   same transaction; the caller deletes the file and then calls ``forget_garbage``;
+4. at start-up, ``recover_pending()`` turns every pending mark into garbage (its writer
+   died), and files no record knows of are swept (see ``oortgate.gc``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from oortgate.meta.models import AccessKey, Bucket, ObjectPage, ObjectRecord, User
+
+MAX_KEYS_PER_USER = 10
+
+
+class MetaStore(Protocol):
+    # -- users and keys -------------------------------------------------------------
+    def create_user(self, name: str) -> User:
+        """Raises ValueError if the name is taken."""
+        ...
+
+    def get_user(self, user_id: int) -> User | None: ...
+
+    def get_user_by_name(self, name: str) -> User | None: ...
+
+    def list_users(self) -> list[User]: ...
+
+    def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
+        """Raises ValueError for a duplicate access key, an unknown user, or a user who
+        already has MAX_KEYS_PER_USER keys."""
+        ...
+
+    def get_key(self, access_key: str) -> AccessKey | None: ...
+
+    def list_keys(self, user_id: int | None = None) -> list[AccessKey]: ...
+
+    def set_key_enabled(self, access_key: str, enabled: bool) -> bool:
+        """False if there is no such key."""
+        ...
+
+    def delete_key(self, access_key: str) -> bool:
+        """False if there is no such key."""
+        ...
+
+    # -- buckets --------------------------------------------------------------------
+    def create_bucket(self, name: str, owner_id: int, region: str, max_buckets: int) -> Bucket:
+        """Raises S3Error BucketAlreadyExists (another owner has it),
+        BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets."""
+        ...
+
+    def get_bucket(self, name: str) -> Bucket | None: ...
+
+    def list_buckets(
+        self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
+    ) -> list[Bucket]:
+        """The owner's buckets in name order, names > start_after starting with prefix."""
+        ...
+
+    def delete_bucket(self, bucket_id: int) -> None:
+        """Raises S3Error BucketNotEmpty when objects remain."""
+        ...
+
+    # -- objects --------------------------------------------------------------------
+    def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None: ...
+
+    def put_object(self, record: ObjectRecord) -> None:
+        """Create or replace (bucket_id, key). record.blob_id must be pending (a new
+        upload: the mark is cleared) or already referenced by an object (a copy); else
+        raises S3Error NoSuchKey (the copy source vanished). A replaced blob left
+        without references is queued as garbage."""
+        ...
+
+    def delete_object(self, bucket_id: int, key: str) -> bool:
+        """True if the key existed. Its blob, if now unreferenced, is queued as garbage."""
+        ...
+
+    def list_objects(
+        self,
+        bucket_id: int,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ObjectPage:
+        """Keys > start_after beginning with prefix, in UTF-8 byte order. With a
+        delimiter, keys sharing prefix + ... + delimiter roll up into one common
+        prefix (counted once against max_keys). O(log n + page): each common prefix
+        is skipped with an index seek, never by scanning its keys."""
+        ...
+
+    def has_objects(self, bucket_id: int) -> bool: ...
+
+    # -- blob lifecycle -------------------------------------------------------------
+    def add_pending_blob(self, blob_id: str) -> None: ...
+
+    def drop_pending_blob(self, blob_id: str) -> None:
+        """The write failed: the pending mark becomes garbage."""
+        ...
+
+    def take_garbage(self, limit: int = 1000) -> list[str]: ...
+
+    def forget_garbage(self, blob_ids: Sequence[str]) -> None: ...
+
+    def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        """Which of these ids are referenced by an object, pending or queued."""
+        ...
+
+    def recover_pending(self) -> int:
+        """Start-up only (no writer alive): every pending blob becomes garbage."""
+        ...
+
+    def close(self) -> None: ...

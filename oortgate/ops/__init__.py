@@ -1,0 +1,29 @@
+"""S3 operation handlers, one module per family; HANDLERS maps routing's names to them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from oortgate.http.context import Context
+from oortgate.http.response import Response
+from oortgate.ops import bucket, delete, listing, object_read, object_write, service
+
+Handler = Callable[[Context], Awaitable[Response]]
+
+HANDLERS: dict[str, Handler] = {
+    "ListBuckets": service.list_buckets,
+    "CreateBucket": bucket.create_bucket,
+    "DeleteBucket": bucket.delete_bucket,
+    "HeadBucket": bucket.head_bucket,
+    "GetBucketLocation": bucket.get_bucket_location,
+    "GetBucketVersioning": bucket.get_bucket_versioning,
+    "ListObjects": listing.list_objects,
+    "ListObjectsV2": listing.list_objects_v2,
+    "ListObjectVersions": listing.list_object_versions,
+    "GetObject": object_read.get_object,
+    "HeadObject": object_read.head_object,
+    "PutObject": object_write.put_object,
+    "CopyObject": object_write.copy_object,
+    "DeleteObject": delete.delete_object,
+    "DeleteObjects": delete.delete_objects,
+}

@@ -1,0 +1,72 @@
+"""Bucket operations: create, delete, head, location, versioning."""
+
+from __future__ import annotations
+
+import re
+
+from oortgate import xml
+from oortgate.errors import S3Error
+from oortgate.http.context import Context
+from oortgate.http.response import Response, empty, xml_response
+from oortgate.ops.metadata import reject_unsupported
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+MAX_CONFIG_XML = 64 * 1024
+
+
+def check_bucket_name(name: str) -> None:
+    if (
+        not _BUCKET_NAME.match(name)
+        or name.startswith(("xn--", "sthree-"))
+        or name.endswith(("-s3alias", "--ol-s3", "--x-s3"))
+    ):
+        raise S3Error("InvalidBucketName", BucketName=name)
+
+
+async def create_bucket(ctx: Context) -> Response:
+    name = ctx.route.bucket
+    assert name is not None
+    check_bucket_name(name)
+    reject_unsupported(ctx.headers)
+    region = ctx.services.settings.region
+    body = await ctx.body.read(MAX_CONFIG_XML)
+    if body.strip():
+        constraint = xml.child_text(xml.parse(body), "LocationConstraint")
+        if constraint and constraint != region:
+            raise S3Error(
+                "IllegalLocationConstraintException",
+                f"The {constraint} location constraint is incompatible for the region "
+                "specific endpoint this request was sent to.",
+            )
+    limit = ctx.services.settings.max_buckets_per_user
+    try:
+        await ctx.services.db(ctx.meta.create_bucket, name, ctx.user.id, region, limit)
+    except S3Error as err:
+        # us-east-1 answers 200 when you re-create a bucket you own.
+        if err.code != "BucketAlreadyOwnedByYou" or region != "us-east-1":
+            raise
+    return empty(200, [("location", f"/{name}")])
+
+
+async def delete_bucket(ctx: Context) -> Response:
+    bucket = await ctx.owned_bucket()
+    await ctx.services.db(ctx.meta.delete_bucket, bucket.id)
+    return empty(204)
+
+
+async def head_bucket(ctx: Context) -> Response:
+    await ctx.owned_bucket()
+    region = ctx.services.settings.region
+    return empty(200, [("x-amz-bucket-region", region), ("x-amz-access-point-alias", "false")])
+
+
+async def get_bucket_location(ctx: Context) -> Response:
+    await ctx.owned_bucket()
+    region = ctx.services.settings.region
+    root = xml.Node("LocationConstraint", "" if region == "us-east-1" else region)
+    return xml_response(root)
+
+
+async def get_bucket_versioning(ctx: Context) -> Response:
+    await ctx.owned_bucket()
+    return xml_response(xml.Node("VersioningConfiguration"))

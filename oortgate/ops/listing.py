@@ -1,0 +1,157 @@
+"""ListObjects (v1), ListObjectsV2 and ListObjectVersions (every object is version null)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from oortgate import xml
+from oortgate.errors import S3Error
+from oortgate.http.context import Context
+from oortgate.http.response import Response, xml_response
+from oortgate.meta.models import ObjectPage, ObjectRecord
+from oortgate.ops import tokens
+
+MAX_KEYS = 1000
+
+
+def _encoder(ctx: Context) -> Callable[[str], str]:
+    encoding = ctx.query.get("encoding-type")
+    if encoding is None:
+        return lambda value: value
+    if encoding != "url":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+            ArgumentValue=encoding,
+        )
+    return lambda value: quote(value, safe="/")
+
+
+async def _page(ctx: Context, start_after: str, max_keys: int) -> tuple[int, ObjectPage]:
+    bucket = await ctx.owned_bucket()
+    page = await ctx.services.db(
+        ctx.meta.list_objects,
+        bucket.id,
+        ctx.query.get("prefix", ""),
+        ctx.query.get("delimiter", ""),
+        start_after,
+        max_keys,
+    )
+    return bucket.id, page
+
+
+def _common(root: xml.Node, ctx: Context, max_keys: int, enc: Callable[[str], str]) -> None:
+    root.add("Name", ctx.route.bucket)
+    root.add("Prefix", enc(ctx.query.get("prefix", "")))
+
+
+def _tail(root: xml.Node, ctx: Context, page: ObjectPage, enc: Callable[[str], str]) -> None:
+    for prefix in page.common_prefixes:
+        root.add("CommonPrefixes").add("Prefix", enc(prefix))
+    if "encoding-type" in ctx.query:
+        root.add("EncodingType", "url")
+
+
+def _contents(
+    root: xml.Node, ctx: Context, record: ObjectRecord, enc: Callable[[str], str], owner: bool
+) -> xml.Node:
+    node = root.add("Contents")
+    node.add("Key", enc(record.key))
+    node.add("LastModified", xml.timestamp(record.last_modified))
+    node.add("ETag", f'"{record.etag}"')
+    for algorithm in record.checksums:
+        node.add("ChecksumAlgorithm", algorithm)
+    if record.checksums:
+        node.add("ChecksumType", "FULL_OBJECT")
+    node.add("Size", record.size)
+    if owner:
+        _owner(node, ctx)
+    node.add("StorageClass", record.storage_class)
+    return node
+
+
+def _owner(node: xml.Node, ctx: Context) -> None:
+    owner = node.add("Owner")
+    owner.add("ID", ctx.user.canonical_id)
+    owner.add("DisplayName", ctx.user.name)
+
+
+def _delimiter(root: xml.Node, ctx: Context, enc: Callable[[str], str]) -> None:
+    if ctx.query.get("delimiter"):
+        root.add("Delimiter", enc(ctx.query["delimiter"]))
+
+
+async def list_objects(ctx: Context) -> Response:
+    enc = _encoder(ctx)
+    max_keys = tokens.int_param(ctx.query.get("max-keys"), "max-keys", MAX_KEYS, MAX_KEYS)
+    marker = ctx.query.get("marker", "")
+    _, page = await _page(ctx, marker, max_keys)
+    root = xml.Node("ListBucketResult")
+    _common(root, ctx, max_keys, enc)
+    root.add("Marker", enc(marker))
+    root.add("MaxKeys", max_keys)
+    _delimiter(root, ctx, enc)
+    root.add("IsTruncated", page.is_truncated)
+    if page.is_truncated and page.next_marker is not None:
+        root.add("NextMarker", enc(page.next_marker))
+    for record in page.objects:
+        _contents(root, ctx, record, enc, owner=True)
+    _tail(root, ctx, page, enc)
+    return xml_response(root)
+
+
+async def list_objects_v2(ctx: Context) -> Response:
+    enc = _encoder(ctx)
+    max_keys = tokens.int_param(ctx.query.get("max-keys"), "max-keys", MAX_KEYS, MAX_KEYS)
+    token = ctx.query.get("continuation-token")
+    start_after = ctx.query.get("start-after", "")
+    begin = tokens.decode(token) if token is not None else start_after
+    _, page = await _page(ctx, begin, max_keys)
+    fetch_owner = ctx.query.get("fetch-owner", "false").lower() == "true"
+    root = xml.Node("ListBucketResult")
+    _common(root, ctx, max_keys, enc)
+    root.add("MaxKeys", max_keys)
+    root.add("KeyCount", len(page.objects) + len(page.common_prefixes))
+    _delimiter(root, ctx, enc)
+    root.add("IsTruncated", page.is_truncated)
+    if token is not None:
+        root.add("ContinuationToken", token)
+    if page.is_truncated and page.next_marker is not None:
+        root.add("NextContinuationToken", tokens.encode(page.next_marker))
+    if "start-after" in ctx.query:
+        root.add("StartAfter", enc(start_after))
+    for record in page.objects:
+        _contents(root, ctx, record, enc, owner=fetch_owner)
+    _tail(root, ctx, page, enc)
+    return xml_response(root)
+
+
+async def list_object_versions(ctx: Context) -> Response:
+    enc = _encoder(ctx)
+    max_keys = tokens.int_param(ctx.query.get("max-keys"), "max-keys", MAX_KEYS, MAX_KEYS)
+    key_marker = ctx.query.get("key-marker", "")
+    _, page = await _page(ctx, key_marker, max_keys)
+    root = xml.Node("ListVersionsResult")
+    _common(root, ctx, max_keys, enc)
+    root.add("KeyMarker", enc(key_marker))
+    root.add("VersionIdMarker", ctx.query.get("version-id-marker", ""))
+    root.add("MaxKeys", max_keys)
+    _delimiter(root, ctx, enc)
+    root.add("IsTruncated", page.is_truncated)
+    if page.is_truncated and page.next_marker is not None:
+        root.add("NextKeyMarker", enc(page.next_marker))
+        root.add("NextVersionIdMarker", "null")
+    for record in page.objects:
+        node = root.add("Version")
+        node.add("Key", enc(record.key))
+        node.add("VersionId", "null")
+        node.add("IsLatest", True)
+        node.add("LastModified", xml.timestamp(record.last_modified))
+        node.add("ETag", f'"{record.etag}"')
+        node.add("Size", record.size)
+        node.add("StorageClass", record.storage_class)
+        _owner(node, ctx)
+    _tail(root, ctx, page, enc)
+    return xml_response(root)

@@ -1,0 +1,129 @@
+"""Object metadata between HTTP headers and ObjectRecord: parsing, limits, rendering."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from email.utils import formatdate
+
+from oortgate.auth.checksums import header_name
+from oortgate.errors import S3Error
+from oortgate.meta.models import ObjectRecord
+
+META_PREFIX = "x-amz-meta-"
+MAX_USER_METADATA = 2048
+MAX_KEY_BYTES = 1024
+SYSTEM_HEADERS = (
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
+STORAGE_CLASSES = frozenset(
+    "STANDARD REDUCED_REDUNDANCY STANDARD_IA ONEZONE_IA INTELLIGENT_TIERING GLACIER "
+    "DEEP_ARCHIVE OUTPOSTS GLACIER_IR SNOW EXPRESS_ONEZONE".split()
+)
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+
+def check_key(key: str) -> None:
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", Size=str(len(key.encode())), MaxSizeAllowed="1024")
+
+
+def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    meta = {
+        name[len(META_PREFIX) :]: value
+        for name, value in headers.items()
+        if name.startswith(META_PREFIX)
+    }
+    size = sum(len(k.encode()) + len(v.encode("utf-8", "surrogateescape")) for k, v in meta.items())
+    if size > MAX_USER_METADATA:
+        raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(MAX_USER_METADATA))
+    return meta
+
+
+def system_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    found = {name: headers[name] for name in SYSTEM_HEADERS if name in headers}
+    encoding = found.get("content-encoding")
+    if encoding is not None:
+        # aws-chunked is transport framing, never part of the stored object.
+        kept = [e.strip() for e in encoding.split(",") if e.strip() and e.strip() != "aws-chunked"]
+        if kept:
+            found["content-encoding"] = ",".join(kept)
+        else:
+            del found["content-encoding"]
+    return found
+
+
+def content_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type") or DEFAULT_CONTENT_TYPE
+
+
+def storage_class(headers: Mapping[str, str]) -> str:
+    value = headers.get("x-amz-storage-class", "STANDARD")
+    if value not in STORAGE_CLASSES:
+        raise S3Error(
+            "InvalidStorageClass",
+            "The storage class you specified is not valid",
+            StorageClassRequested=value,
+        )
+    if value != "STANDARD":
+        raise S3Error(
+            "InvalidStorageClass",
+            f"The storage class {value} is not offered by this endpoint.",
+            StorageClassRequested=value,
+        )
+    return value
+
+
+def reject_unsupported(headers: Mapping[str, str]) -> None:
+    """Headers that ask for a feature this gateway lacks: refuse rather than ignore."""
+    acl = headers.get("x-amz-acl")
+    if acl is not None and acl not in ("private", "bucket-owner-full-control"):
+        raise S3Error("NotImplemented", f"The canned ACL {acl} is not implemented.")
+    for name in headers:
+        if name.startswith("x-amz-server-side-encryption") or name == "x-amz-tagging":
+            raise S3Error("NotImplemented", f"The header {name} is not implemented.", Header=name)
+
+
+def content_md5(headers: Mapping[str, str]) -> bytes | None:
+    value = headers.get("content-md5")
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise S3Error("InvalidDigest", ContentMD5=value) from exc
+    if len(digest) != 16:
+        raise S3Error("InvalidDigest", ContentMD5=value)
+    return digest
+
+
+def http_date(epoch: float) -> str:
+    return formatdate(int(epoch), usegmt=True)
+
+
+def object_headers(record: ObjectRecord, *, checksums: bool) -> list[tuple[str, str]]:
+    headers = [
+        ("etag", f'"{record.etag}"'),
+        ("last-modified", http_date(record.last_modified)),
+        ("content-type", record.content_type),
+        ("accept-ranges", "bytes"),
+    ]
+    headers.extend(record.system_headers.items())
+    headers.extend((META_PREFIX + k, v) for k, v in record.user_metadata.items())
+    if record.storage_class != "STANDARD":
+        headers.append(("x-amz-storage-class", record.storage_class))
+    if checksums:
+        headers.extend(checksum_headers(record))
+    return headers
+
+
+def checksum_headers(record: ObjectRecord) -> list[tuple[str, str]]:
+    headers = [(header_name(alg), value) for alg, value in record.checksums.items()]
+    if headers:
+        headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+    return headers

@@ -1,0 +1,122 @@
+"""GetObject and HeadObject: conditionals, ranges, response-* overrides, streaming."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+from oortgate.errors import S3Error
+from oortgate.http.context import Context
+from oortgate.http.response import Response
+from oortgate.meta.models import ObjectRecord
+from oortgate.ops import conditions
+from oortgate.ops.metadata import object_headers
+from oortgate.ops.ranges import parse_range
+
+READ_CHUNK = 256 * 1024
+OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+
+
+def check_version_id(ctx: Context) -> None:
+    """Unversioned buckets know one version of each object: "null"."""
+    version = ctx.query.get("versionId")
+    if version is not None and version != "null":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified",
+            ArgumentName="versionId",
+            ArgumentValue=version,
+        )
+
+
+async def load_object(ctx: Context) -> ObjectRecord:
+    bucket = await ctx.owned_bucket()
+    check_version_id(ctx)
+    record = await ctx.services.db(ctx.meta.get_object, bucket.id, ctx.key)
+    if record is None:
+        raise S3Error("NoSuchKey", Key=ctx.key)
+    return record
+
+
+def _part_number(ctx: Context) -> None:
+    """Objects are single-part until multipart upload lands: only part 1 exists."""
+    value = ctx.query.get("partNumber")
+    if value is None:
+        return
+    if not value.isdigit() or not 1 <= int(value) <= 10000:
+        raise S3Error(
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000",
+            ArgumentName="partNumber",
+            ArgumentValue=value,
+        )
+    if int(value) != 1:
+        raise S3Error(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            status=416,
+            PartNumberRequested=value,
+        )
+
+
+async def get_object(ctx: Context) -> Response:
+    return await _read(ctx, head=False)
+
+
+async def head_object(ctx: Context) -> Response:
+    return await _read(ctx, head=True)
+
+
+async def _read(ctx: Context, *, head: bool) -> Response:
+    record = await load_object(ctx)
+    if conditions.evaluate(ctx.headers, record.etag, record.last_modified) == "not-modified":
+        return Response(304, object_headers(record, checksums=False)[:2])
+    _part_number(ctx)
+    span = parse_range(ctx.headers.get("range"), record.size)
+    whole = span is None
+    first, last = (0, record.size - 1) if span is None else span
+    length = last - first + 1
+    checksums = whole and ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+    headers = object_headers(record, checksums=checksums)
+    headers.extend(_overrides(ctx))
+    status = 200
+    if not whole:
+        status = 206
+        headers.append(("content-range", f"bytes {first}-{last}/{record.size}"))
+    if "partNumber" in ctx.query:
+        headers.append(("x-amz-mp-parts-count", "1"))
+    if head or length == 0:
+        return Response(status, headers, b"", content_length=length)
+    body = await _open_stream(ctx, record, first, length)
+    return Response(status, headers, body, content_length=length)
+
+
+def _overrides(ctx: Context) -> list[tuple[str, str]]:
+    return [(header, ctx.query[param]) for param, header in OVERRIDES.items() if param in ctx.query]
+
+
+async def _open_stream(
+    ctx: Context, record: ObjectRecord, first: int, length: int
+) -> AsyncIterator[bytes]:
+    """Open the blob before the status line goes out, so a missing blob is an error
+    response rather than a truncated body; once open, a concurrent delete cannot
+    take the bytes away."""
+    chunks = ctx.services.blobs.read(record.blob_id, first, length, READ_CHUNK)
+    try:
+        head = next(chunks)
+    except FileNotFoundError as exc:
+        # Replaced and collected between the lookup and the open.
+        raise S3Error("NoSuchKey", Key=ctx.key) from exc
+    return _stream(head, chunks)
+
+
+async def _stream(head: bytes, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    yield head
+    for chunk in chunks:
+        yield chunk

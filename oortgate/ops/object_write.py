@@ -1,0 +1,167 @@
+"""PutObject and CopyObject."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from urllib.parse import unquote
+
+from oortgate import xml
+from oortgate.auth.checksums import header_name
+from oortgate.errors import S3Error
+from oortgate.http.context import Context
+from oortgate.http.response import Response, xml_response
+from oortgate.meta.models import ObjectRecord
+from oortgate.ops import conditions
+from oortgate.ops.blobio import discard, store_body
+from oortgate.ops.metadata import (
+    check_key,
+    content_md5,
+    content_type,
+    reject_unsupported,
+    storage_class,
+    system_headers,
+    user_metadata,
+)
+
+
+def _declared_size(ctx: Context) -> int | None:
+    decoded = ctx.headers.get("x-amz-decoded-content-length")
+    length = decoded if decoded is not None else ctx.headers.get("content-length")
+    if length is None:
+        if "chunked" in ctx.headers.get("transfer-encoding", ""):
+            return None
+        raise S3Error("MissingContentLength")
+    if not length.isdigit():
+        raise S3Error("InvalidArgument", "Content-Length must be a non-negative integer.")
+    return int(length)
+
+
+async def put_object(ctx: Context) -> Response:
+    bucket = await ctx.owned_bucket()
+    check_key(ctx.key)
+    reject_unsupported(ctx.headers)
+    limit = ctx.services.settings.max_object_size
+    declared = _declared_size(ctx)
+    if declared is not None and declared > limit:
+        raise S3Error("EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(limit))
+    expected_md5 = content_md5(ctx.headers)
+    # Validate every header before reading a byte of the body.
+    draft = ObjectRecord(
+        bucket_id=bucket.id,
+        key=ctx.key,
+        blob_id="",
+        size=0,
+        etag="",
+        last_modified=0.0,
+        content_type=content_type(ctx.headers),
+        system_headers=system_headers(ctx.headers),
+        user_metadata=user_metadata(ctx.headers),
+        storage_class=storage_class(ctx.headers),
+    )
+    stored = await store_body(ctx, limit)
+    if expected_md5 is not None and expected_md5 != stored.md5:
+        await discard(ctx, stored.blob_id)
+        raise S3Error(
+            "BadDigest", ExpectedDigest=expected_md5.hex(), CalculatedDigest=stored.md5.hex()
+        )
+    checksums = dict([stored.checksum]) if stored.checksum else {}
+    record = dataclasses.replace(
+        draft,
+        blob_id=stored.blob_id,
+        size=stored.size,
+        etag=stored.md5.hex(),
+        last_modified=time.time(),
+        checksums=checksums,
+    )
+    await ctx.services.db(ctx.meta.put_object, record)
+    headers = [("etag", f'"{record.etag}"')]
+    headers.extend((header_name(alg), value) for alg, value in checksums.items())
+    return Response(200, headers)
+
+
+def parse_copy_source(value: str) -> tuple[str, str]:
+    """'/bucket/key?versionId=null' (URL-encoded) -> (bucket, key)."""
+    path, _, version = value.partition("?versionId=")
+    if version and version != "null":
+        raise S3Error("NoSuchVersion", "The specified version does not exist.", VersionId=version)
+    decoded = unquote(path, errors="strict").lstrip("/")
+    bucket, _, key = decoded.partition("/")
+    if not bucket or not key:
+        raise S3Error(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            ArgumentName="x-amz-copy-source",
+            ArgumentValue=value,
+        )
+    return bucket, key
+
+
+async def copy_object(ctx: Context) -> Response:
+    bucket = await ctx.owned_bucket()
+    check_key(ctx.key)
+    reject_unsupported(ctx.headers)
+    await ctx.body.drain()
+    try:
+        src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
+    except UnicodeDecodeError as exc:
+        raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
+    src_bucket = await ctx.owned_bucket(src_bucket_name)
+    source = await ctx.services.db(ctx.meta.get_object, src_bucket.id, src_key)
+    if source is None:
+        raise S3Error("NoSuchKey", Key=src_key)
+    if (
+        conditions.evaluate(
+            ctx.headers, source.etag, source.last_modified, prefix="x-amz-copy-source-if-"
+        )
+        == "not-modified"
+    ):
+        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
+    directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error(
+            "InvalidArgument",
+            "Unknown metadata directive.",
+            ArgumentName="x-amz-metadata-directive",
+            ArgumentValue=directive,
+        )
+    new_class = storage_class(ctx.headers)
+    if (
+        (src_bucket.id, src_key) == (bucket.id, ctx.key)
+        and directive == "COPY"
+        and new_class == source.storage_class
+    ):
+        raise S3Error(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata, storage class, website redirect "
+            "location or encryption attributes.",
+        )
+    record = _copied_record(ctx, source, bucket.id, directive, new_class)
+    await ctx.services.db(ctx.meta.put_object, record)
+    root = xml.Node("CopyObjectResult")
+    root.add("ETag", f'"{record.etag}"')
+    root.add("LastModified", xml.timestamp(record.last_modified))
+    for algorithm, value in record.checksums.items():
+        root.add("Checksum" + algorithm, value)
+    return xml_response(root)
+
+
+def _copied_record(
+    ctx: Context, source: ObjectRecord, bucket_id: int, directive: str, new_class: str
+) -> ObjectRecord:
+    """Same blob (immutable, so shared), new name; metadata copied or replaced."""
+    replace = directive == "REPLACE"
+    return ObjectRecord(
+        bucket_id=bucket_id,
+        key=ctx.key,
+        blob_id=source.blob_id,
+        size=source.size,
+        etag=source.etag,
+        last_modified=time.time(),
+        content_type=content_type(ctx.headers) if replace else source.content_type,
+        system_headers=system_headers(ctx.headers) if replace else source.system_headers,
+        user_metadata=user_metadata(ctx.headers) if replace else source.user_metadata,
+        checksums=source.checksums,
+        storage_class=new_class,
+    )

@@ -1,0 +1,43 @@
+"""The Range header of GetObject. Pure."""
+
+from __future__ import annotations
+
+import re
+
+from oortgate.errors import S3Error
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) inclusive for a satisfiable single range, None to send the whole
+    object (no header, or one S3 ignores: malformed or several ranges), and a 416
+    InvalidRange for an unsatisfiable one."""
+    if header is None:
+        return None
+    match = _RANGE.match(header.strip().replace(" ", ""))
+    if match is None:
+        return None
+    first_s, last_s = match.groups()
+    if not first_s and not last_s:
+        return None
+    if not first_s:  # suffix: the last N bytes
+        count = int(last_s)
+        if count == 0 or size == 0:
+            raise _unsatisfiable(size)
+        return max(0, size - count), size - 1
+    first = int(first_s)
+    last = int(last_s) if last_s else size - 1
+    if last < first:
+        return None
+    if first >= size:
+        raise _unsatisfiable(size)
+    return first, min(last, size - 1)
+
+
+def _unsatisfiable(size: int) -> S3Error:
+    return S3Error(
+        "InvalidRange",
+        headers={"content-range": f"bytes */{size}"},
+        ActualObjectSize=str(size),
+    )

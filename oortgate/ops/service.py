@@ -1,0 +1,37 @@
+"""ListBuckets: only the caller's buckets."""
+
+from __future__ import annotations
+
+from oortgate import xml
+from oortgate.http.context import Context
+from oortgate.http.response import Response, xml_response
+from oortgate.ops import tokens
+
+
+async def list_buckets(ctx: Context) -> Response:
+    prefix = ctx.query.get("prefix", "")
+    limit = tokens.int_param(ctx.query.get("max-buckets"), "max-buckets", 10000, 10000)
+    if "max-buckets" in ctx.query and limit < 1:
+        limit = 1
+    token = ctx.query.get("continuation-token")
+    start_after = tokens.decode(token) if token else ""
+    found = await ctx.services.db(
+        ctx.meta.list_buckets, ctx.user.id, prefix, start_after, limit + 1
+    )
+    page, more = found[:limit], len(found) > limit
+    region = ctx.services.settings.region
+    root = xml.Node("ListAllMyBucketsResult")
+    buckets = root.add("Buckets")
+    for bucket in page:
+        node = buckets.add("Bucket")
+        node.add("Name", bucket.name)
+        node.add("CreationDate", xml.timestamp(bucket.created))
+        node.add("BucketRegion", region)
+    owner = root.add("Owner")
+    owner.add("ID", ctx.user.canonical_id)
+    owner.add("DisplayName", ctx.user.name)
+    if more and page:
+        root.add("ContinuationToken", tokens.encode(page[-1].name))
+    if prefix:
+        root.add("Prefix", prefix)
+    return xml_response(root)

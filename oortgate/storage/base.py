@@ -1,0 +1,44 @@
+"""The blob store interface. Blobs are immutable and named by random ids, never by keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+
+class BlobWriter(Protocol):
+    blob_id: str
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> None:
+        """Make the blob durable and visible under its id (fsync, rename, fsync dir)."""
+        ...
+
+    def abort(self) -> None:
+        """Discard what was written. Safe to call after a failed write or twice."""
+        ...
+
+
+class BlobStore(Protocol):
+    def new_blob_id(self) -> str: ...
+
+    def open_writer(self, blob_id: str) -> BlobWriter: ...
+
+    def read(self, blob_id: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+        """Yield the bytes [offset, offset+length) in chunks of at most chunk_size."""
+        ...
+
+    def size(self, blob_id: str) -> int: ...
+
+    def delete(self, blob_id: str) -> None:
+        """Remove a blob; a missing blob is not an error."""
+        ...
+
+    def iter_blob_ids(self) -> Iterator[str]:
+        """Every committed blob id on storage (for the start-up sweep)."""
+        ...
+
+    def remove_temp_files(self) -> int:
+        """Start-up only: delete temp files a crash left behind; returns how many."""
+        ...

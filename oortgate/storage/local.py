@@ -1,0 +1,198 @@
+"""Blobs as files on a local disk: ``root/blobs/ab/cd/<id>``, in-progress writes in ``root/tmp``.
+
+A blob becomes visible only through an atomic rename after its bytes are fsynced, so a
+crash leaves either a complete blob or a temp file (swept at start-up), never half a blob.
+Paths are built only from validated ids, never from anything a client sent.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+BLOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+_SHARD_PATTERN = re.compile(r"[0-9a-f]{2}")
+FLUSH_SIZE = 1 << 20  # buffer small writes: one syscall per MiB, not per network chunk
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+
+
+def check_blob_id(blob_id: str) -> str:
+    """Return blob_id if it is 32 lowercase hex chars; raise ValueError otherwise."""
+    if not isinstance(blob_id, str) or BLOB_ID_PATTERN.fullmatch(blob_id) is None:
+        raise ValueError(f"invalid blob id: {blob_id!r}")
+    return blob_id
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dir_durable(path: Path) -> None:
+    """mkdir if missing, fsyncing the parent so the new entry survives a crash."""
+    if path.is_dir():
+        return
+    try:
+        os.mkdir(path, _DIR_MODE)
+    except FileExistsError:
+        return  # another writer made it (and fsynced its parent)
+    _fsync_dir(path.parent)
+
+
+class LocalBlobWriter:
+    """Streams one blob into a temp file; ``commit`` publishes it under its id."""
+
+    def __init__(self, blob_id: str, tmp_path: Path, final_path: Path) -> None:
+        self.blob_id = blob_id
+        self._tmp_path = tmp_path
+        self._final_path = final_path
+        self._buffer = bytearray()
+        self._fd: int | None = os.open(
+            tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
+        )
+        self._committed = False
+
+    def write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise ValueError("write to a finished blob writer")
+        if len(data) >= FLUSH_SIZE:  # large chunk: skip the copy into the buffer
+            self._flush()
+            self._write_all(data)
+            return
+        self._buffer += data
+        if len(self._buffer) >= FLUSH_SIZE:
+            self._flush()
+
+    def commit(self) -> None:
+        if self._fd is None:
+            raise ValueError("commit of a finished blob writer")
+        try:
+            self._flush()
+            os.fsync(self._fd)
+            self._close()
+            shard = self._final_path.parent
+            _make_dir_durable(shard.parent)
+            _make_dir_durable(shard)
+            os.rename(self._tmp_path, self._final_path)
+            self._committed = True
+            _fsync_dir(shard)  # the rename itself must survive a crash
+        except BaseException:
+            if not self._committed:
+                self.abort()
+            raise
+
+    def abort(self) -> None:
+        if self._committed:
+            return  # the blob is published: only the GC may remove it now
+        self._close()
+        self._buffer.clear()
+        self._tmp_path.unlink(missing_ok=True)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._write_all(self._buffer)
+            self._buffer.clear()
+
+    def _write_all(self, data: bytes | bytearray) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:  # os.write may write less than asked
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+
+class LocalBlobStore:
+    """BlobStore on a local (or locally mounted) filesystem."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._blobs = self.root / "blobs"
+        self._tmp = self.root / "tmp"
+        for directory in (self.root, self._blobs, self._tmp):
+            directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+
+    def new_blob_id(self) -> str:
+        return secrets.token_hex(16)
+
+    def path(self, blob_id: str) -> Path:
+        """Where a blob lives; raises ValueError for anything but a valid id."""
+        check_blob_id(blob_id)
+        return self._blobs / blob_id[:2] / blob_id[2:4] / blob_id
+
+    def open_writer(self, blob_id: str) -> LocalBlobWriter:
+        final = self.path(blob_id)
+        tmp = self._tmp / f"{blob_id}.{secrets.token_hex(8)}"
+        return LocalBlobWriter(blob_id, tmp, final)
+
+    def read(self, blob_id: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+        """Open now (FileNotFoundError surfaces here, before any response is sent, and an
+        open file survives a concurrent delete); the bytes stream from the generator.
+        Stops early if the file ends before offset + length."""
+        if offset < 0 or length < 0 or chunk_size <= 0:
+            raise ValueError("offset and length must be >= 0 and chunk_size > 0")
+        # A file object, not a bare fd: it is closed even if the generator never runs.
+        handle = io.FileIO(self.path(blob_id), "rb")
+        return self._chunks(handle, offset, length, chunk_size)
+
+    @staticmethod
+    def _chunks(handle: io.FileIO, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+        try:
+            fd = handle.fileno()
+            end = offset + length
+            while offset < end:
+                chunk = os.pread(fd, min(chunk_size, end - offset), offset)
+                if not chunk:
+                    return
+                offset += len(chunk)
+                yield chunk
+        finally:
+            handle.close()
+
+    def size(self, blob_id: str) -> int:
+        return self.path(blob_id).stat().st_size
+
+    def delete(self, blob_id: str) -> None:
+        self.path(blob_id).unlink(missing_ok=True)
+
+    def iter_blob_ids(self) -> Iterator[str]:
+        for first in _subdirs(self._blobs):
+            for second in _subdirs(self._blobs / first):
+                shard = first + second
+                # A leaf is listed in full before yielding: callers may delete as we go.
+                for name in sorted(_listdir(self._blobs / first / second)):
+                    if BLOB_ID_PATTERN.fullmatch(name) and name[:4] == shard:
+                        yield name
+
+    def remove_temp_files(self) -> int:
+        removed = 0
+        for name in _listdir(self._tmp):
+            path = self._tmp / name
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return []
+
+
+def _subdirs(path: Path) -> list[str]:
+    names = [n for n in _listdir(path) if _SHARD_PATTERN.fullmatch(n)]
+    return sorted(n for n in names if (path / n).is_dir())

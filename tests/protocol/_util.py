@@ -1,0 +1,65 @@
+"""Small assertion helpers shared by protocol tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+@contextlib.contextmanager
+def s3_error(code: str, status: int | None = None) -> Iterator[pytest.ExceptionInfo[ClientError]]:
+    """Expect a botocore ClientError with this S3 error code (and HTTP status)."""
+    with pytest.raises(ClientError) as ei:
+        yield ei
+    resp = ei.value.response
+    got_code = resp.get("Error", {}).get("Code")
+    got_status = resp.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    assert got_code == code, f"expected {code} ({status}), got {got_code} ({got_status}): {resp}"
+    if status is not None:
+        assert got_status == status, f"expected HTTP {status} for {code}, got {got_status}: {resp}"
+
+
+def status_of(exc: ClientError) -> int:
+    return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def body_of(resp: dict[str, Any]) -> bytes:
+    return bytes(resp["Body"].read())
+
+
+def rand(n: int, seed: int | None = None) -> bytes:
+    if seed is None:
+        return os.urandom(n)
+    import random
+
+    return random.Random(seed).randbytes(n)
+
+
+def etag(data: bytes) -> str:
+    import hashlib
+
+    return '"' + hashlib.md5(data).hexdigest() + '"'
+
+
+# Keys that broke well-known S3 servers: each must round-trip through every operation.
+TRICKY_KEYS = [
+    "with space.txt",
+    "plus+sign.txt",
+    "equals=sign=x",
+    "percent%20literal%2Fx",
+    "braces{and}brackets[1]",
+    "unicodé/日本語/ключ-😀.bin",
+    "../../etc/passwd",
+    "dir/../up/./dot",
+    "a&b<c>'quote\"",
+    "semi;colon,comma:colon@at$dollar!bang",
+    "question?mark#hash",
+    "tilde~caret^backtick`pipe|",
+    "  leading and trailing spaces  ",
+    "double//slash/",
+]

@@ -1,0 +1,292 @@
+"""Fixtures for protocol tests: one real ``oortgate serve`` per pytest(-xdist) worker.
+
+Fixtures
+--------
+server            session: the running ``ServerProcess`` (.endpoint, .port, .host, .cert,
+                  .data_dir, .root_access_key, .root_secret_key, .admin(*args))
+s3                boto3 S3 client for the root user (path style, all defaults otherwise)
+s3_noretry        same, with retries disabled (for errors botocore retries, e.g. BadDigest)
+make_user()       -> UserKeys (a 2-tuple (access_key, secret_key) with .name, .canonical_id)
+client_for(ak, sk, **config) -> boto3 S3 client for those credentials
+make_bucket(client=None, name=None) -> name; created with ``client`` (root by default),
+                  emptied and deleted at teardown (errors ignored)
+bucket            a fresh, uniquely named root-owned bucket
+unique_name(prefix) -> a valid unique bucket name
+raw               RawClient signed as root (raw.request(method, bucket, key, query, headers,
+                  body, payload_hash=...), raw.url(...), raw.signed_headers(...))
+raw_for(ak, sk)   RawClient for other credentials
+aws(*args, check=True, ak=, sk=) -> CompletedProcess of the AWS CLI
+s3cmd(*args, check=True) -> CompletedProcess of s3cmd with a generated config
+minio_client      minio.Minio for root
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import urllib3
+from botocore.config import Config
+
+from ._s3raw import RawClient
+from ._server import REGION, VENV_BIN, ServerProcess
+
+
+class UserKeys(tuple):  # type: ignore[type-arg]
+    """(access_key, secret_key), plus the user's name and canonical id."""
+
+    name: str
+    canonical_id: str
+    user_id: str
+
+    def __new__(cls, ak: str, sk: str, name: str, canonical_id: str, user_id: str) -> UserKeys:
+        obj = super().__new__(cls, (ak, sk))
+        obj.name = name
+        obj.canonical_id = canonical_id
+        obj.user_id = user_id
+        return obj
+
+    @property
+    def access_key(self) -> str:
+        return str(self[0])
+
+    @property
+    def secret_key(self) -> str:
+        return str(self[1])
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    base = tmp_path_factory.mktemp(f"oortgate-{_worker()}")
+    srv = ServerProcess(data_dir=base / "data")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _client(server: ServerProcess, ak: str, sk: str, **config: Any) -> Any:
+    s3cfg = {"addressing_style": "path"}
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=REGION,
+        aws_access_key_id=ak,
+        aws_secret_access_key=sk,
+        verify=server.cert,
+        config=Config(s3=s3cfg, **config),
+    )
+
+
+@pytest.fixture(scope="session")
+def s3(server: ServerProcess) -> Any:
+    return _client(server, server.root_access_key, server.root_secret_key)
+
+
+@pytest.fixture(scope="session")
+def s3_noretry(server: ServerProcess) -> Any:
+    return _client(
+        server, server.root_access_key, server.root_secret_key,
+        retries={"total_max_attempts": 1},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def client_for(server: ServerProcess) -> Callable[..., Any]:
+    def make(ak: str, sk: str, **config: Any) -> Any:
+        return _client(server, ak, sk, **config)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def make_user(server: ServerProcess) -> Callable[..., UserKeys]:
+    def make(name: str | None = None) -> UserKeys:
+        name = name or f"u{uuid.uuid4().hex[:12]}"
+        user = server.create_user(name)
+        key = server.create_key(name)
+        return UserKeys(
+            str(key["access_key"]),
+            str(key["secret_key"]),
+            str(user.get("name", name)),
+            str(user.get("canonical_id", "")),
+            str(user.get("id", "")),
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def unique_name() -> Callable[[str], str]:
+    def make(prefix: str = "t") -> str:
+        w = _worker().replace("gw", "w")
+        return f"{prefix}-{w}-{uuid.uuid4().hex[:16]}"[:63].lower()
+
+    return make
+
+
+def empty_and_delete(client: Any, name: str) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            resp = client.list_objects_v2(Bucket=name, MaxKeys=1000)
+            keys = [{"Key": o["Key"]} for o in resp.get("Contents", [])]
+            if not keys:
+                break
+            client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+            # fall back to single deletes if the batch did not work
+            if client.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0):
+                for k in keys:
+                    client.delete_object(Bucket=name, Key=k["Key"])
+                if client.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0):
+                    break
+    with contextlib.suppress(Exception):
+        client.delete_bucket(Bucket=name)
+
+
+@pytest.fixture
+def make_bucket(s3: Any, unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
+    created: list[tuple[Any, str]] = []
+
+    def make(client: Any = None, name: str | None = None) -> str:
+        client = client or s3
+        name = name or unique_name("t")
+        client.create_bucket(Bucket=name)
+        created.append((client, name))
+        return name
+
+    yield make
+    for client, name in reversed(created):
+        empty_and_delete(client, name)
+
+
+@pytest.fixture
+def bucket(make_bucket: Callable[..., str]) -> str:
+    return make_bucket()
+
+
+@pytest.fixture(scope="session")
+def raw(server: ServerProcess) -> RawClient:
+    return RawClient(
+        server.endpoint, server.host, server.cert, server.root_access_key, server.root_secret_key
+    )
+
+
+@pytest.fixture(scope="session")
+def raw_for(server: ServerProcess) -> Callable[[str, str], RawClient]:
+    def make(ak: str, sk: str) -> RawClient:
+        return RawClient(server.endpoint, server.host, server.cert, ak, sk)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("clihome")
+    (home / ".aws").mkdir()
+    (home / ".aws" / "config").write_text(
+        "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n"
+    )
+    return home
+
+
+@pytest.fixture(scope="session")
+def aws(server: ServerProcess, cli_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    def run(
+        *args: str, check: bool = True, ak: str | None = None, sk: str | None = None,
+        cwd: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(cli_home),
+            "AWS_CONFIG_FILE": str(cli_home / ".aws" / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(cli_home / ".aws" / "credentials"),
+            "AWS_ACCESS_KEY_ID": ak or server.root_access_key,
+            "AWS_SECRET_ACCESS_KEY": sk or server.root_secret_key,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+        }
+        cmd = [
+            str(VENV_BIN / "aws"), *args,
+            "--endpoint-url", server.endpoint, "--ca-bundle", server.cert,
+        ]  # fmt: skip
+        res = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=120, cwd=cwd
+        )
+        if check and res.returncode != 0:
+            raise AssertionError(
+                f"aws {' '.join(args)} -> {res.returncode}\nstdout:\n{res.stdout}\n"
+                f"stderr:\n{res.stderr}"
+            )
+        return res
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def s3cmd(
+    server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    home = tmp_path_factory.mktemp("s3cmdhome")
+    cfg = home / "s3cfg"
+    cfg.write_text(
+        "[default]\n"
+        f"access_key = {server.root_access_key}\n"
+        f"secret_key = {server.root_secret_key}\n"
+        f"host_base = {server.host}\n"
+        f"host_bucket = {server.host}\n"
+        "use_https = True\n"
+        "check_ssl_certificate = True\n"
+        "check_ssl_hostname = True\n"
+        f"ca_certs_file = {server.cert}\n"
+        "signature_v2 = False\n"
+        "bucket_location = us-east-1\n"
+        "progress_meter = False\n"
+        "guess_mime_type = True\n"
+    )
+
+    def run(*args: str, check: bool = True, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home)}
+        cmd = [str(VENV_BIN / "s3cmd"), "-c", str(cfg), *args]
+        res = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=120, cwd=cwd
+        )
+        if check and res.returncode != 0:
+            raise AssertionError(
+                f"s3cmd {' '.join(args)} -> {res.returncode}\nstdout:\n{res.stdout}\n"
+                f"stderr:\n{res.stderr}"
+            )
+        return res
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def minio_client(server: ServerProcess) -> Any:
+    from minio import Minio
+
+    http = urllib3.PoolManager(
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=server.cert,
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[503]),
+    )
+    return Minio(
+        server.host,
+        access_key=server.root_access_key,
+        secret_key=server.root_secret_key,
+        secure=True,
+        region=REGION,
+        http_client=http,
+    )

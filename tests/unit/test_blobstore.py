@@ -1,0 +1,168 @@
+"""LocalBlobStore on a real filesystem: layout, durability steps, ranges, id validation."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from oortgate.storage.base import BlobStore
+from oortgate.storage.local import FLUSH_SIZE, LocalBlobStore
+
+
+def _store(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "data")
+
+
+def _put(store: LocalBlobStore, data: bytes) -> str:
+    blob_id = store.new_blob_id()
+    writer = store.open_writer(blob_id)
+    writer.write(data)
+    writer.commit()
+    return blob_id
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def test_satisfies_protocol(tmp_path: Path) -> None:
+    store: BlobStore = _store(tmp_path)
+    assert len(store.new_blob_id()) == 32
+
+
+def test_write_commit_read(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    data = os.urandom(10_000)
+    blob_id = _put(store, data)
+    path = tmp_path / "data" / "blobs" / blob_id[:2] / blob_id[2:4] / blob_id
+    assert path.read_bytes() == data
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert store.size(blob_id) == len(data)
+    assert b"".join(store.read(blob_id, 0, len(data), 4096)) == data
+    assert list((tmp_path / "data" / "tmp").iterdir()) == []
+
+
+def test_many_small_writes_and_large_writes(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    pieces = [os.urandom(n) for n in (1, 7, 1000, FLUSH_SIZE - 5, 3, FLUSH_SIZE + 11, 0, 42)]
+    pieces += [bytes([i % 256]) * 100 for i in range(30_000)]  # ~3 MiB in tiny writes
+    blob_id = store.new_blob_id()
+    writer = store.open_writer(blob_id)
+    for piece in pieces:
+        writer.write(piece)
+    writer.commit()
+    expected = b"".join(pieces)
+    assert store.size(blob_id) == len(expected)
+    assert b"".join(store.read(blob_id, 0, len(expected), 1 << 16)) == expected
+
+
+def test_read_ranges_and_chunks(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    data = bytes(range(256)) * 40
+    blob_id = _put(store, data)
+    chunks = list(store.read(blob_id, 100, 1000, 300))
+    assert [len(c) for c in chunks] == [300, 300, 300, 100]
+    assert b"".join(chunks) == data[100:1100]
+    assert list(store.read(blob_id, 5, 0, 10)) == []
+    assert b"".join(store.read(blob_id, len(data) - 3, 3, 1)) == data[-3:]
+    # Past the end: stops at end of file rather than inventing bytes.
+    assert b"".join(store.read(blob_id, len(data) - 2, 100, 64)) == data[-2:]
+
+
+def test_empty_blob(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    blob_id = _put(store, b"")
+    assert store.size(blob_id) == 0
+    assert list(store.read(blob_id, 0, 0, 10)) == []
+
+
+def test_read_missing_raises_at_call(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        store.read(store.new_blob_id(), 0, 1, 1)
+    with pytest.raises(FileNotFoundError):
+        store.size(store.new_blob_id())
+
+
+def test_open_reader_survives_delete(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    data = os.urandom(5000)
+    blob_id = _put(store, data)
+    reader = store.read(blob_id, 0, len(data), 1000)
+    store.delete(blob_id)  # a GET racing the GC still gets its bytes
+    assert b"".join(reader) == data
+
+
+def test_abort_leaves_nothing(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    writer = store.open_writer(store.new_blob_id())
+    writer.write(b"x" * (FLUSH_SIZE + 1))
+    writer.abort()
+    writer.abort()  # idempotent
+    assert _files(tmp_path) == []
+    with pytest.raises(ValueError):
+        writer.write(b"more")
+    with pytest.raises(ValueError):
+        writer.commit()
+
+
+def test_abort_after_commit_keeps_blob(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    blob_id = store.new_blob_id()
+    writer = store.open_writer(blob_id)
+    writer.write(b"keep")
+    writer.commit()
+    writer.abort()
+    assert b"".join(store.read(blob_id, 0, 4, 4)) == b"keep"
+
+
+def test_temp_sweep(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    done = _put(store, b"done")
+    for _ in range(3):
+        store.open_writer(store.new_blob_id()).write(b"crashed mid-write")
+    assert len(list((tmp_path / "data" / "tmp").iterdir())) == 3
+    assert store.remove_temp_files() == 3
+    assert store.remove_temp_files() == 0
+    assert list(store.iter_blob_ids()) == [done]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "../../etc/passwd", "A" * 32, "0" * 31, "0" * 33, "g" * 32, "0" * 31 + "\n", "ab/cd"],
+)
+def test_bad_ids_rejected_before_touching_disk(tmp_path: Path, bad: str) -> None:
+    store = _store(tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    for call in (
+        lambda: store.open_writer(bad),
+        lambda: store.read(bad, 0, 1, 1),
+        lambda: store.size(bad),
+        lambda: store.delete(bad),
+    ):
+        with pytest.raises(ValueError):
+            call()
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_delete_and_iter(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    ids = {_put(store, str(i).encode()) for i in range(20)}
+    # Stray entries a sweep must never mistake for blobs.
+    (tmp_path / "data" / "blobs" / "zz").mkdir()
+    (tmp_path / "data" / "blobs" / "README").write_text("not a blob")
+    some = next(iter(ids))
+    (store.path(some).parent / "notablob").write_text("x")
+    misplaced = "f" * 32 if not some.startswith("ffff") else "e" * 32
+    (store.path(some).parent / misplaced).write_text("wrong shard")
+    assert set(store.iter_blob_ids()) == ids
+    store.delete(some)
+    store.delete(some)  # missing is fine
+    assert set(store.iter_blob_ids()) == ids - {some}
+
+
+def test_iter_on_empty_store(tmp_path: Path) -> None:
+    assert list(_store(tmp_path).iter_blob_ids()) == []
