@@ -126,8 +126,8 @@ def _parse_header(view: RequestView, auth: str) -> SigV4Credentials:
     if algorithm != ALGORITHM:
         raise _header_malformed()
     params: dict[str, str] = {}
-    for part in rest.split(","):
-        name, sep, value = part.strip().partition("=")
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        name, sep, value = part.partition("=")
         if not sep:
             raise _header_malformed()
         params[name.strip()] = value.strip()

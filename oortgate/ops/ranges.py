@@ -23,15 +23,17 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     if not first_s:  # suffix: the last N bytes
         count = int(last_s)
-        if count == 0 or size == 0:
+        if size == 0:
+            return None  # AWS answers a tail read of an empty object with the empty object
+        if count == 0:
             raise _unsatisfiable(size)
         return max(0, size - count), size - 1
     first = int(first_s)
-    last = int(last_s) if last_s else size - 1
-    if last < first:
+    if last_s and int(last_s) < first:
         return None
     if first >= size:
         raise _unsatisfiable(size)
+    last = int(last_s) if last_s else size - 1
     return first, min(last, size - 1)
 
 

@@ -60,8 +60,9 @@ def encode(
     return bytes(out + b"\r\n")
 
 
-def decode(body: bytes, sizes: list[int], signing: SigningContext | None = SIGNING,
-           trailer: bool = False) -> tuple[bytes, dict[str, str]]:  # fmt: skip
+def decode(
+    body: bytes, sizes: list[int], signing: SigningContext | None = SIGNING, trailer: bool = False
+) -> tuple[bytes, dict[str, str]]:
     dec = ChunkedDecoder(signing, trailer=trailer)
     out, pos = bytearray(), 0
     for size in sizes:
@@ -148,8 +149,9 @@ def test_empty_payload_signed() -> None:
 # ---------------------------------------------------------------------------- failures
 
 
-def expect(code: str, body: bytes, *, signing: SigningContext | None = SIGNING,
-           trailer: bool = False) -> S3Error:  # fmt: skip
+def expect(
+    code: str, body: bytes, *, signing: SigningContext | None = SIGNING, trailer: bool = False
+) -> S3Error:
     with pytest.raises(S3Error) as info:
         decode(body, [3] * (len(body) // 3), signing, trailer)
     assert info.value.code == code, info.value.message

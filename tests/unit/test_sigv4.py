@@ -6,6 +6,7 @@ import hashlib
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
@@ -55,7 +56,9 @@ DOC_HEADERS = {"Host": HOST, "x-amz-date": "20130524T000000Z", "x-amz-content-sh
 def test_doc_get_object_with_range() -> None:
     sig = "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
     hdrs = {**DOC_HEADERS, "Range": "bytes=0-9"}
-    v = view("GET", "/test.txt", hdrs, auth=doc_auth("host;range;x-amz-content-sha256;x-amz-date", sig))
+    v = view(
+        "GET", "/test.txt", hdrs, auth=doc_auth("host;range;x-amz-content-sha256;x-amz-date", sig)
+    )
     ctx = check(v)
     assert ctx.seed_signature == sig
     assert ctx.scope == "20130524/us-east-1/s3/aws4_request"
@@ -162,14 +165,8 @@ def botocore_view(
         else S3SigV4Auth(creds, "s3", "us-east-1")
     )
     # botocore reads the clock itself; pin it so the signature is deterministic.
-    import botocore.auth as ba
-
-    orig = ba.get_current_datetime
-    ba.get_current_datetime = lambda: when.replace(tzinfo=None)  # type: ignore[assignment]
-    try:
+    with mock.patch("botocore.auth.get_current_datetime", lambda: when.replace(tzinfo=None)):
         signer.add_auth(req)
-    finally:
-        ba.get_current_datetime = orig  # type: ignore[assignment]
     prepared = req.prepare()
     split = urllib.parse.urlsplit(prepared.url)
     hdrs: dict[str, str] = {"host": split.netloc}
@@ -254,9 +251,17 @@ def test_raw_path_fallback() -> None:
     hdrs = {"host": "h", "x-amz-date": "20130524T000000Z", "x-amz-content-sha256": EMPTY_SHA}
     partial = RequestView("GET", raw_path, [], hdrs)
     creds = sigv4.SigV4Credentials(
-        AK, "20130524", "us-east-1", "s3", ("host", "x-amz-content-sha256", "x-amz-date"),
-        "", T0, False, None, EMPTY_SHA,
-    )  # fmt: skip
+        AK,
+        "20130524",
+        "us-east-1",
+        "s3",
+        ("host", "x-amz-content-sha256", "x-amz-date"),
+        "",
+        T0,
+        False,
+        None,
+        EMPTY_SHA,
+    )
     cr = sigv4.canonical_request(partial, creds, uri=raw_path)
     key = sigv4.signing_key(SK, "20130524", "us-east-1", "s3")
     import hmac
@@ -342,13 +347,21 @@ def test_missing_content_sha256() -> None:
 def test_missing_or_bad_date(hdrs: dict[str, str]) -> None:
     v = view("GET", "/", {"host": HOST, "x-amz-content-sha256": EMPTY_SHA, **hdrs})
     with pytest.raises(S3Error) as info:
-        parse(RequestView(v.method, v.path, v.query, {**v.headers, "authorization": doc_auth(SIGNED, "a")}))
+        parse(
+            RequestView(
+                v.method, v.path, v.query, {**v.headers, "authorization": doc_auth(SIGNED, "a")}
+            )
+        )
     assert info.value.code == "AccessDenied"
     assert info.value.message == "AWS authentication requires a valid Date or x-amz-date header"
 
 
 def test_date_header_fallback() -> None:
-    hdrs = {"host": HOST, "x-amz-content-sha256": EMPTY_SHA, "date": "Fri, 24 May 2013 00:00:00 GMT"}
+    hdrs = {
+        "host": HOST,
+        "x-amz-content-sha256": EMPTY_SHA,
+        "date": "Fri, 24 May 2013 00:00:00 GMT",
+    }
     creds = parse(view("GET", "/", hdrs, auth=doc_auth("date;host", "a")))
     assert creds is not None and creds.amz_date == T0
 

@@ -1,0 +1,154 @@
+"""Garbage collection and the start-up sweep, with a real SQLite file and real blob files."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from oortgate.gc import collect_garbage, startup_sweep
+from oortgate.meta.models import ObjectRecord
+from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.storage.local import LocalBlobStore
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> tuple[SqliteMetaStore, LocalBlobStore, int]:
+    meta = SqliteMetaStore(tmp_path / "meta.db")
+    blobs = LocalBlobStore(tmp_path / "data")
+    owner = meta.create_user("owner")
+    return meta, blobs, meta.create_bucket("b", owner.id, "r", 10).id
+
+
+def _write(blobs: LocalBlobStore, data: bytes = b"data") -> str:
+    blob_id = blobs.new_blob_id()
+    writer = blobs.open_writer(blob_id)
+    writer.write(data)
+    writer.commit()
+    return blob_id
+
+
+def _upload(meta: SqliteMetaStore, blobs: LocalBlobStore, bucket_id: int, key: str) -> str:
+    """The handler's order: pending mark, blob file, then the object record."""
+    blob_id = blobs.new_blob_id()
+    meta.add_pending_blob(blob_id)
+    writer = blobs.open_writer(blob_id)
+    writer.write(key.encode())
+    writer.commit()
+    meta.put_object(ObjectRecord(bucket_id, key, blob_id, len(key), "e", 0.0))
+    return blob_id
+
+
+def _on_disk(blobs: LocalBlobStore) -> set[str]:
+    return set(blobs.iter_blob_ids())
+
+
+def test_overwrite_and_delete_are_collected(
+    env: tuple[SqliteMetaStore, LocalBlobStore, int],
+) -> None:
+    meta, blobs, bucket_id = env
+    old = _upload(meta, blobs, bucket_id, "k")
+    new = _upload(meta, blobs, bucket_id, "k")
+    other = _upload(meta, blobs, bucket_id, "other")
+    assert meta.delete_object(bucket_id, "other")
+    assert _on_disk(blobs) == {old, new, other}  # metadata first, files afterwards
+    assert collect_garbage(meta, blobs) == 2
+    assert _on_disk(blobs) == {new}
+    assert meta.take_garbage() == []
+    assert collect_garbage(meta, blobs) == 0
+
+
+def test_shared_blob_kept_until_last_reference(
+    env: tuple[SqliteMetaStore, LocalBlobStore, int],
+) -> None:
+    meta, blobs, bucket_id = env
+    shared = _upload(meta, blobs, bucket_id, "src")
+    meta.put_object(ObjectRecord(bucket_id, "copy", shared, 3, "e", 0.0))
+    meta.delete_object(bucket_id, "src")
+    assert collect_garbage(meta, blobs) == 0
+    assert _on_disk(blobs) == {shared}
+    meta.delete_object(bucket_id, "copy")
+    assert collect_garbage(meta, blobs) == 1
+    assert _on_disk(blobs) == set()
+
+
+def test_collect_in_small_batches(env: tuple[SqliteMetaStore, LocalBlobStore, int]) -> None:
+    meta, blobs, bucket_id = env
+    for i in range(25):
+        _upload(meta, blobs, bucket_id, f"k{i}")
+        meta.delete_object(bucket_id, f"k{i}")
+    assert collect_garbage(meta, blobs, batch=4) == 25
+    assert _on_disk(blobs) == set()
+
+
+def test_concurrent_collectors(
+    tmp_path: Path, env: tuple[SqliteMetaStore, LocalBlobStore, int]
+) -> None:
+    meta, blobs, bucket_id = env
+    for i in range(60):
+        _upload(meta, blobs, bucket_id, f"k{i}")
+        meta.delete_object(bucket_id, f"k{i}")
+    second = SqliteMetaStore(tmp_path / "meta.db")  # as another worker process would
+    errors: list[BaseException] = []
+
+    def run(store: SqliteMetaStore) -> None:
+        try:
+            collect_garbage(store, LocalBlobStore(tmp_path / "data"), batch=7)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (meta, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _on_disk(blobs) == set() and meta.take_garbage() == []
+    second.close()
+
+
+def test_startup_sweep_after_crash(env: tuple[SqliteMetaStore, LocalBlobStore, int]) -> None:
+    meta, blobs, bucket_id = env
+    kept = _upload(meta, blobs, bucket_id, "kept")
+    copied = _upload(meta, blobs, bucket_id, "src")
+    meta.put_object(ObjectRecord(bucket_id, "copy", copied, 3, "e", 0.0))
+    meta.delete_object(bucket_id, "src")  # "copy" still references it
+    # Crash 1: blob written and renamed, but the process died before put_object.
+    crashed = blobs.new_blob_id()
+    meta.add_pending_blob(crashed)
+    writer = blobs.open_writer(crashed)
+    writer.write(b"never committed")
+    writer.commit()
+    # Crash 2: pending mark, died mid-write (temp file only).
+    mid_write = blobs.new_blob_id()
+    meta.add_pending_blob(mid_write)
+    blobs.open_writer(mid_write).write(b"partial")
+    # Crash 3: an overwrite queued garbage but the collector never ran.
+    replaced = _upload(meta, blobs, bucket_id, "replaced")
+    _upload(meta, blobs, bucket_id, "replaced")
+    # A file no record knows at all.
+    orphan = _write(blobs)
+
+    counts = startup_sweep(meta, blobs)
+
+    assert counts == {"temp": 1, "pending": 2, "garbage": 3, "orphans": 1}
+    on_disk = _on_disk(blobs)
+    assert {kept, copied} <= on_disk
+    assert not {crashed, mid_write, replaced, orphan} & on_disk
+    assert len(on_disk) == 3  # kept, copied, and the new "replaced"
+    assert os.listdir(blobs.root / "tmp") == []
+    for key in ("kept", "copy", "replaced"):
+        record = meta.get_object(bucket_id, key)
+        assert record is not None and blobs.size(record.blob_id) > 0
+    assert startup_sweep(meta, blobs) == {"temp": 0, "pending": 0, "garbage": 0, "orphans": 0}
+
+
+def test_sweep_many_orphans_in_batches(env: tuple[SqliteMetaStore, LocalBlobStore, int]) -> None:
+    meta, blobs, bucket_id = env
+    kept = {_upload(meta, blobs, bucket_id, f"k{i}") for i in range(10)}
+    for _ in range(30):
+        _write(blobs)
+    assert startup_sweep(meta, blobs, batch=8)["orphans"] == 30
+    assert _on_disk(blobs) == kept

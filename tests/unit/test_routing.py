@@ -1,0 +1,74 @@
+import pytest
+
+from oortgate.errors import S3Error
+from oortgate.http.routing import Route, route, split_path
+
+
+def r(method: str, path: str, query: str = "", headers: dict[str, str] | None = None) -> Route:
+    params = dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p)
+    return route(method, path, params, headers or {})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "op"),
+    [
+        ("GET", "/", "", "ListBuckets"),
+        ("PUT", "/b", "", "CreateBucket"),
+        ("HEAD", "/b", "", "HeadBucket"),
+        ("DELETE", "/b", "", "DeleteBucket"),
+        ("GET", "/b", "", "ListObjects"),
+        ("GET", "/b/", "", "ListObjects"),
+        ("GET", "/b", "list-type=2", "ListObjectsV2"),
+        ("GET", "/b", "location", "GetBucketLocation"),
+        ("GET", "/b", "versioning", "GetBucketVersioning"),
+        ("GET", "/b", "versions", "ListObjectVersions"),
+        ("GET", "/b", "uploads", "ListMultipartUploads"),
+        ("POST", "/b", "delete", "DeleteObjects"),
+        ("GET", "/b", "policy", "NotImplemented"),
+        ("PUT", "/b", "tagging", "NotImplemented"),
+        ("DELETE", "/b", "cors", "NotImplemented"),
+        ("GET", "/b/k", "", "GetObject"),
+        ("HEAD", "/b/k", "", "HeadObject"),
+        ("PUT", "/b/k", "", "PutObject"),
+        ("DELETE", "/b/k", "", "DeleteObject"),
+        ("GET", "/b/k", "tagging", "NotImplemented"),
+        ("POST", "/b/k", "uploads", "CreateMultipartUpload"),
+        ("PUT", "/b/k", "partNumber=1&uploadId=x", "UploadPart"),
+        ("POST", "/b/k", "uploadId=x", "CompleteMultipartUpload"),
+        ("DELETE", "/b/k", "uploadId=x", "AbortMultipartUpload"),
+        ("GET", "/b/k", "uploadId=x", "ListParts"),
+        ("GET", "/b/k", "versionId=null", "GetObject"),
+    ],
+)
+def test_operations(method: str, path: str, query: str, op: str) -> None:
+    assert r(method, path, query).op == op
+
+
+def test_copy_source_header_selects_copy() -> None:
+    headers = {"x-amz-copy-source": "/src/key"}
+    assert r("PUT", "/b/k", "", headers).op == "CopyObject"
+    assert r("PUT", "/b/k", "partNumber=2&uploadId=u", headers).op == "UploadPartCopy"
+
+
+def test_keys_are_percent_decoded_utf8() -> None:
+    assert split_path("/bucket/a%20b%2Bc/%C3%A9/..%2F..%2Fetc") == ("bucket", "a b+c/é/../../etc")
+    assert split_path("/bucket/dir/") == ("bucket", "dir/")
+    assert split_path("/") == (None, None)
+
+
+def test_invalid_utf8_is_invalid_uri() -> None:
+    with pytest.raises(S3Error) as info:
+        split_path("/bucket/%FF")
+    assert info.value.code == "InvalidURI"
+
+
+def test_stray_service_posts_are_4xx() -> None:
+    with pytest.raises(S3Error) as info:
+        r("POST", "/", "Action=GetCallerIdentity")
+    assert info.value.status == 405
+
+
+def test_unknown_method() -> None:
+    with pytest.raises(S3Error) as info:
+        r("PATCH", "/b/k")
+    assert info.value.code == "MethodNotAllowed"
