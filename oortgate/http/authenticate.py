@@ -1,4 +1,4 @@
-"""Who is calling: SigV4 (header or presigned query), verified against the key store."""
+"""Who is calling: SigV4 or SigV2 (header or presigned query), checked against the key store."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from oortgate.auth import sigv4
+from oortgate.auth import sigv2, sigv4
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.errors import S3Error
 from oortgate.http.context import Services
-from oortgate.meta.models import User
+from oortgate.meta.models import AccessKey, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +27,31 @@ async def authenticate(
     headers: Mapping[str, str],
 ) -> Identity:
     view = sigv4.RequestView(method=method, path=raw_path, query=query, headers=headers)
+    now = datetime.now(UTC)
     try:
         creds = sigv4.parse(view)
-    except sigv4.NotSigV4 as exc:
-        raise S3Error(
-            "NotImplemented", "Signature Version 2 is not implemented on this server yet."
-        ) from exc
+    except sigv4.NotSigV4:
+        v2 = sigv2.parse(view)
+        key = await _secret(services, v2.access_key)
+        sigv2.verify(view, v2, key.secret_key, now=now)
+        # SigV2 signs no payload: the body is checked only by Content-MD5 and checksums.
+        return Identity(await _owner(services, key), PayloadVerifier(headers, None))
     if creds is None:
         raise S3Error("AccessDenied")
-    key = await services.db(services.meta.get_key, creds.access_key)
+    key = await _secret(services, creds.access_key)
+    signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
+    return Identity(await _owner(services, key), PayloadVerifier(headers, signing))
+
+
+async def _secret(services: Services, access_key: str) -> AccessKey:
+    key = await services.db(services.meta.get_key, access_key)
     if key is None or not key.enabled:
-        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=creds.access_key)
-    signing = sigv4.verify(
-        view, creds, key.secret_key, region=services.settings.region, now=datetime.now(UTC)
-    )
+        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
+    return key
+
+
+async def _owner(services: Services, key: AccessKey) -> User:
     user = await services.db(services.meta.get_user, key.user_id)
     if user is None:
-        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=creds.access_key)
-    return Identity(user, PayloadVerifier(headers, signing))
+        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=key.access_key)
+    return user

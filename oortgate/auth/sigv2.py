@@ -1,0 +1,145 @@
+"""AWS Signature Version 2 for S3: ``Authorization: AWS AK:sig`` and presigned queries.
+
+Still what boto3 presigns with in us-east-1 unless told otherwise, and what s3cmd speaks
+with ``signature_v2 = True``. Sans-I/O, like sigv4: ``parse`` then ``verify``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Final
+
+from oortgate.auth.sigv4 import RequestView
+from oortgate.errors import S3Error
+
+MAX_SKEW: Final = timedelta(minutes=15)
+# The query sub-resources that belong in the canonical resource (botocore's list).
+SUBRESOURCES: Final = frozenset(
+    "accelerate acl cors defaultObjectAcl location logging partNumber policy requestPayment "
+    "torrent versioning versionId versions website uploads uploadId response-content-type "
+    "response-content-language response-expires response-cache-control "
+    "response-content-disposition response-content-encoding delete lifecycle tagging restore "
+    "storageClass notification replication analytics metrics inventory select select-type "
+    "object-lock".split()
+)
+
+
+@dataclass(frozen=True)
+class SigV2Credentials:
+    access_key: str
+    signature: str
+    presigned: bool
+    expires: int | None  # epoch seconds, presigned only
+
+
+def parse(view: RequestView) -> SigV2Credentials:
+    auth = view.headers.get("authorization")
+    if auth is not None:
+        body = auth[4:] if auth.startswith("AWS ") else ""
+        access_key, sep, signature = body.strip().rpartition(":")
+        if not sep or not access_key or not signature:
+            raise S3Error(
+                "InvalidArgument",
+                "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
+                ArgumentName="Authorization",
+                ArgumentValue=auth,
+            )
+        return SigV2Credentials(access_key, signature, False, None)
+    query = dict(view.query)
+    try:
+        access_key, signature = query["AWSAccessKeyId"], query["Signature"]
+        expires = int(query["Expires"])
+    except (KeyError, ValueError) as exc:
+        raise S3Error(
+            "AccessDenied",
+            "Query-string authentication requires the Signature, "
+            "Expires and AWSAccessKeyId parameters",
+        ) from exc
+    return SigV2Credentials(access_key, signature, True, expires)
+
+
+def canonical_resource(view: RequestView) -> str:
+    pairs = sorted((k, v) for k, v in view.query if k in SUBRESOURCES)
+    if not pairs:
+        return view.path
+    return view.path + "?" + "&".join(f"{k}={v}" if v else k for k, v in pairs)
+
+
+def string_to_sign(view: RequestView, date_line: str) -> str:
+    headers = view.headers
+    amz = sorted((k, v) for k, v in headers.items() if k.startswith("x-amz-"))
+    lines = [
+        view.method,
+        headers.get("content-md5", ""),
+        headers.get("content-type", ""),
+        date_line,
+    ]
+    lines.extend(f"{k}:{','.join(part.strip() for part in v.split(','))}" for k, v in amz)
+    lines.append(canonical_resource(view))
+    return "\n".join(lines)
+
+
+def _date_lines(view: RequestView, creds: SigV2Credentials) -> list[str]:
+    if creds.presigned:
+        return [str(creds.expires)]
+    # With x-amz-date, AWS signs an empty Date line; botocore signs Date regardless.
+    lines = [view.headers.get("date", "")]
+    if "x-amz-date" in view.headers:
+        lines.insert(0, "")
+    return lines
+
+
+def _request_time(view: RequestView) -> datetime:
+    value = view.headers.get("x-amz-date") or view.headers.get("date")
+    try:
+        if value is None:
+            raise ValueError
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise S3Error(
+            "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def verify(view: RequestView, creds: SigV2Credentials, secret_key: str, *, now: datetime) -> None:
+    if creds.presigned:
+        assert creds.expires is not None
+        if now.timestamp() > creds.expires:
+            raise S3Error(
+                "AccessDenied",
+                "Request has expired",
+                Expires=_iso(creds.expires),
+                ServerTime=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+    else:
+        sent = _request_time(view)
+        if abs(now - sent) > MAX_SKEW:
+            raise S3Error(
+                "RequestTimeTooSkewed",
+                RequestTime=view.headers.get("x-amz-date") or view.headers.get("date", ""),
+                ServerTime=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                MaxAllowedSkewMilliseconds="900000",
+            )
+    provided = creds.signature.encode()
+    tried = ""
+    for date_line in _date_lines(view, creds):
+        tried = string_to_sign(view, date_line)
+        digest = hmac.new(secret_key.encode(), tried.encode("utf-8"), hashlib.sha1).digest()
+        if hmac.compare_digest(base64.b64encode(digest), provided):
+            return
+    raise S3Error(
+        "SignatureDoesNotMatch",
+        AWSAccessKeyId=creds.access_key,
+        StringToSign=tried,
+        SignatureProvided=creds.signature,
+    )
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
