@@ -18,7 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from oortgate.meta.models import AccessKey, Bucket, ObjectPage, ObjectRecord, User
+from oortgate.meta.models import (
+    AccessKey,
+    Bucket,
+    ObjectPage,
+    ObjectRecord,
+    Part,
+    Upload,
+    UploadPage,
+    User,
+)
 
 MAX_KEYS_PER_USER = 10
 
@@ -67,17 +76,18 @@ class MetaStore(Protocol):
         ...
 
     def delete_bucket(self, bucket_id: int) -> None:
-        """Raises S3Error BucketNotEmpty when objects remain."""
+        """Raises S3Error BucketNotEmpty when objects remain; open uploads are aborted
+        with the bucket."""
         ...
 
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None: ...
 
     def put_object(self, record: ObjectRecord) -> None:
-        """Create or replace (bucket_id, key). record.blob_id must be pending (a new
-        upload: the mark is cleared) or already referenced by an object (a copy); else
-        raises S3Error NoSuchKey (the copy source vanished). A replaced blob left
-        without references is queued as garbage."""
+        """Create or replace (bucket_id, key). Each of record.blob_ids must be pending (a
+        new upload: the mark is cleared) or already referenced (a copy); else raises
+        S3Error NoSuchKey (the copy source vanished). A replaced blob left without
+        references is queued as garbage."""
         ...
 
     def delete_object(self, bucket_id: int, key: str) -> bool:
@@ -100,6 +110,40 @@ class MetaStore(Protocol):
 
     def has_objects(self, bucket_id: int) -> bool: ...
 
+    # -- multipart uploads ----------------------------------------------------------
+    def create_upload(self, upload: Upload) -> None: ...
+
+    def get_upload(self, upload_id: str) -> Upload | None: ...
+
+    def put_part(self, upload_id: str, part: Part) -> None:
+        """Add or replace a part (the replaced blob is released). part.blob_id must be
+        pending. Raises NoSuchUpload if the upload is gone."""
+        ...
+
+    def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[Part]:
+        """Parts with numbers > after, ascending."""
+        ...
+
+    def complete_upload(self, upload_id: str, record: ObjectRecord, used: Sequence[Part]) -> None:
+        """Atomically replace (bucket, key) with record, built from the parts ``used``;
+        drop the upload and release the parts not used. NoSuchUpload if the upload is
+        gone (completed or aborted), InvalidPart if a used part changed meanwhile."""
+        ...
+
+    def abort_upload(self, upload_id: str) -> bool:
+        """False if there is no such upload."""
+        ...
+
+    def list_uploads(
+        self,
+        bucket_id: int,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadPage: ...
+
     # -- blob lifecycle -------------------------------------------------------------
     def add_pending_blob(self, blob_id: str) -> None: ...
 
@@ -112,7 +156,7 @@ class MetaStore(Protocol):
     def forget_garbage(self, blob_ids: Sequence[str]) -> None: ...
 
     def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
-        """Which of these ids are referenced by an object, pending or queued."""
+        """Which of these ids are referenced (by an object or a part), pending or queued."""
         ...
 
     def recover_pending(self) -> int:

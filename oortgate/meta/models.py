@@ -32,6 +32,14 @@ class Bucket:
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """One stretch of an object's bytes: a whole blob (a part of a multipart object)."""
+
+    blob_id: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectRecord:
     bucket_id: int
     key: str
@@ -49,6 +57,19 @@ class ObjectRecord:
     # -> base64 value
     checksums: dict[str, str] = field(default_factory=dict)
     storage_class: str = "STANDARD"
+    # A multipart object has no blob of its own (blob_id == "") but parts_count > 0
+    # segments, one per part, in order. get_object fills ``parts``; listings leave it
+    # empty (they never read bytes).
+    parts_count: int = 0
+    parts: tuple[Segment, ...] = ()
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        return self.parts if self.parts_count else (Segment(self.blob_id, self.size),)
+
+    @property
+    def blob_ids(self) -> tuple[str, ...]:
+        return tuple(s.blob_id for s in self.parts) if self.parts_count else (self.blob_id,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +82,38 @@ class ObjectPage:
     # The last key or common prefix this page returned (when truncated): where the
     # next page starts after.
     next_marker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An open multipart upload: what CreateMultipartUpload fixed for the final object."""
+
+    upload_id: str
+    bucket_id: int
+    key: str
+    initiated: float
+    content_type: str = "binary/octet-stream"
+    system_headers: dict[str, str] = field(default_factory=dict)
+    user_metadata: dict[str, str] = field(default_factory=dict)
+    storage_class: str = "STANDARD"
+    checksum_algorithm: str | None = None  # "CRC32", ... as AWS spells it
+    checksum_type: str | None = None  # "COMPOSITE" or "FULL_OBJECT"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    part_number: int
+    blob_id: str
+    size: int
+    etag: str  # hex MD5, without quotes
+    last_modified: float
+    checksum: str | None = None  # base64, of the upload's checksum algorithm
+
+
+@dataclass(frozen=True, slots=True)
+class UploadPage:
+    uploads: list[Upload]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_upload_id_marker: str | None

@@ -83,8 +83,7 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     first, last = (0, record.size - 1) if span is None else span
     length = last - first + 1
     checksums = whole and ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
-    headers = object_headers(record, checksums=checksums)
-    headers.extend(_overrides(ctx))
+    headers = _with_overrides(ctx, object_headers(record, checksums=checksums))
     status = 200
     if not whole:
         status = 206
@@ -97,8 +96,10 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     return Response(status, headers, body, content_length=length)
 
 
-def _overrides(ctx: Context) -> list[tuple[str, str]]:
-    return [(header, ctx.query[param]) for param, header in OVERRIDES.items() if param in ctx.query]
+def _with_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """response-content-type & co. replace the stored headers of the same name."""
+    chosen = {header: ctx.query[param] for param, header in OVERRIDES.items() if param in ctx.query}
+    return [(k, v) for k, v in headers if k not in chosen] + list(chosen.items())
 
 
 async def _open_stream(

@@ -1,0 +1,127 @@
+"""Users, access keys and buckets on SQLite."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+
+from oortgate.errors import S3Error
+from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.models import AccessKey, Bucket, User
+from oortgate.meta.sqlite_db import Database, key_range, lower_bound, successor
+
+_USER_COLS = "id, name, canonical_id, created"
+_KEY_COLS = "access_key, secret_key, user_id, enabled, created"
+_BUCKET_COLS = "id, name, owner_id, region, created"
+
+
+def _key(row: tuple[str, str, int, int, float]) -> AccessKey:
+    return AccessKey(row[0], row[1], row[2], bool(row[3]), row[4])
+
+
+class AccountsStore(Database):
+    # -- users and keys -------------------------------------------------------------
+    def create_user(self, name: str) -> User:
+        created, canonical_id = time.time(), secrets.token_hex(32)
+        try:
+            with self._write() as db:
+                cur = db.execute(
+                    "INSERT INTO users (name, canonical_id, created) VALUES (?, ?, ?)",
+                    (name, canonical_id, created),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"user name already taken: {name!r}") from None
+        assert cur.lastrowid is not None
+        return User(cur.lastrowid, name, canonical_id, created)
+
+    def get_user(self, user_id: int) -> User | None:
+        row = self._one(f"SELECT {_USER_COLS} FROM users WHERE id = ?", user_id)
+        return User(*row) if row else None
+
+    def get_user_by_name(self, name: str) -> User | None:
+        row = self._one(f"SELECT {_USER_COLS} FROM users WHERE name = ?", name)
+        return User(*row) if row else None
+
+    def list_users(self) -> list[User]:
+        rows = self._conn.execute(f"SELECT {_USER_COLS} FROM users ORDER BY id")
+        return [User(*row) for row in rows]
+
+    def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
+        created = time.time()
+        with self._write():
+            if self._one("SELECT 1 FROM users WHERE id = ?", user_id) is None:
+                raise ValueError(f"no such user: {user_id}")
+            if self._one("SELECT 1 FROM access_keys WHERE access_key = ?", access_key):
+                raise ValueError(f"access key already exists: {access_key}")
+            (count,) = self._one("SELECT count(*) FROM access_keys WHERE user_id = ?", user_id)
+            if count >= MAX_KEYS_PER_USER:
+                raise ValueError(f"user {user_id} already has {MAX_KEYS_PER_USER} access keys")
+            self._one(
+                f"INSERT INTO access_keys ({_KEY_COLS}) VALUES (?, ?, ?, 1, ?)",
+                *(access_key, secret_key, user_id, created),
+            )
+        return AccessKey(access_key, secret_key, user_id, True, created)
+
+    def get_key(self, access_key: str) -> AccessKey | None:
+        row = self._one(f"SELECT {_KEY_COLS} FROM access_keys WHERE access_key = ?", access_key)
+        return _key(row) if row else None
+
+    def list_keys(self, user_id: int | None = None) -> list[AccessKey]:
+        where, args = ("", ()) if user_id is None else (" WHERE user_id = ?", (user_id,))
+        rows = self._conn.execute(
+            f"SELECT {_KEY_COLS} FROM access_keys{where} ORDER BY user_id, created, access_key",
+            args,
+        )
+        return [_key(row) for row in rows]
+
+    def set_key_enabled(self, access_key: str, enabled: bool) -> bool:
+        sql = "UPDATE access_keys SET enabled = ? WHERE access_key = ?"
+        with self._write() as db:
+            return db.execute(sql, (int(enabled), access_key)).rowcount > 0
+
+    def delete_key(self, access_key: str) -> bool:
+        with self._write() as db:
+            return (
+                db.execute("DELETE FROM access_keys WHERE access_key = ?", (access_key,)).rowcount
+                > 0
+            )
+
+    # -- buckets --------------------------------------------------------------------
+    def create_bucket(self, name: str, owner_id: int, region: str, max_buckets: int) -> Bucket:
+        created = time.time()
+        try:
+            with self._write() as db:
+                row = self._one("SELECT owner_id FROM buckets WHERE name = ?", name)
+                if row is not None:
+                    mine = row[0] == owner_id
+                    code = "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
+                    raise S3Error(code, BucketName=name)
+                (count,) = self._one("SELECT count(*) FROM buckets WHERE owner_id = ?", owner_id)
+                if count >= max_buckets:
+                    raise S3Error("TooManyBuckets")
+                cur = db.execute(
+                    "INSERT INTO buckets (name, owner_id, region, created) VALUES (?, ?, ?, ?)",
+                    (name, owner_id, region, created),
+                )
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):  # lost a race to another writer
+                raise S3Error("BucketAlreadyExists", BucketName=name) from None
+            raise ValueError(f"no such user: {owner_id}") from None
+        assert cur.lastrowid is not None
+        return Bucket(cur.lastrowid, name, owner_id, region, created)
+
+    def get_bucket(self, name: str) -> Bucket | None:
+        row = self._one(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", name)
+        return Bucket(*row) if row else None
+
+    def list_buckets(
+        self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
+    ) -> list[Bucket]:
+        cond, args = key_range("name", *lower_bound(prefix, start_after), successor(prefix))
+        rows = self._conn.execute(
+            f"SELECT {_BUCKET_COLS} FROM buckets WHERE owner_id = ? AND {cond}"
+            " ORDER BY name LIMIT ?",
+            [owner_id, *args, max(limit, 0)],
+        )
+        return [Bucket(*row) for row in rows]

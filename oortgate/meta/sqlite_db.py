@@ -1,0 +1,165 @@
+"""The SQLite connection, schema and transaction helpers shared by the store's parts.
+
+Keys are TEXT with the default BINARY collation, which compares UTF-8 bytes: exactly the
+order S3 lists in. Prefixes are range conditions on primary keys, never LIKE (which would
+treat ``%`` and ``_`` as wildcards and could not use the index).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+_IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+    canonical_id TEXT NOT NULL UNIQUE, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS access_keys (access_key TEXT PRIMARY KEY, secret_key TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    enabled INTEGER NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS access_keys_user ON access_keys(user_id);
+CREATE TABLE IF NOT EXISTS buckets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+    owner_id INTEGER NOT NULL REFERENCES users(id), region TEXT NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS buckets_owner ON buckets(owner_id, name);
+CREATE TABLE IF NOT EXISTS objects (bucket_id INTEGER NOT NULL REFERENCES buckets(id),
+    key TEXT NOT NULL, blob_id TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+    last_modified REAL NOT NULL, content_type TEXT NOT NULL, system_headers TEXT NOT NULL,
+    user_metadata TEXT NOT NULL, checksums TEXT NOT NULL, storage_class TEXT NOT NULL,
+    parts_count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (bucket_id, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS objects_blob ON objects(blob_id);
+CREATE TABLE IF NOT EXISTS object_parts (bucket_id INTEGER NOT NULL, key TEXT NOT NULL,
+    idx INTEGER NOT NULL, blob_id TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (bucket_id, key, idx)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_parts_blob ON object_parts(blob_id);
+CREATE TABLE IF NOT EXISTS uploads (upload_id TEXT PRIMARY KEY,
+    bucket_id INTEGER NOT NULL REFERENCES buckets(id), key TEXT NOT NULL,
+    initiated REAL NOT NULL, content_type TEXT NOT NULL, system_headers TEXT NOT NULL,
+    user_metadata TEXT NOT NULL, storage_class TEXT NOT NULL, checksum_algorithm TEXT,
+    checksum_type TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS uploads_key ON uploads(bucket_id, key, upload_id);
+CREATE TABLE IF NOT EXISTS upload_parts (upload_id TEXT NOT NULL, part_number INTEGER NOT NULL,
+    blob_id TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+    last_modified REAL NOT NULL, checksum TEXT,
+    PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS upload_parts_blob ON upload_parts(blob_id);
+CREATE TABLE IF NOT EXISTS pending_blobs (blob_id TEXT PRIMARY KEY, created REAL NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS garbage (blob_id TEXT PRIMARY KEY) WITHOUT ROWID
+"""
+
+# Every table whose rows keep a blob alive.
+BLOB_REFERENCES = ("objects", "object_parts", "upload_parts")
+
+
+def successor(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with prefix, or None
+    when there is none (an empty prefix, or only U+10FFFF code points)."""
+    for i in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[i]) + 1
+        if code == 0xD800:
+            code = 0xE000  # surrogates cannot occur in UTF-8 keys: skip over them
+        if code <= 0x10FFFF:
+            return prefix[:i] + chr(code)
+    return None
+
+
+def lower_bound(prefix: str, start_after: str) -> tuple[str, bool]:
+    """(bound, inclusive) for keys that are > start_after and >= prefix."""
+    return (start_after, False) if start_after >= prefix else (prefix, True)
+
+
+def key_range(column: str, bound: str, inclusive: bool, upper: str | None) -> tuple[str, list[str]]:
+    """SQL condition and arguments for ``bound <(=) column < upper``: an index seek."""
+    sql = f"{column} {'>=' if inclusive else '>'} ?"
+    return (sql, [bound]) if upper is None else (f"{sql} AND {column} < ?", [bound, upper])
+
+
+def dumps(value: dict[str, str]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start : start + _IN_CHUNK]
+
+
+class Database:
+    """One connection; the server drives it from a single dedicated thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        # Create the file 0600 before SQLite does: it holds secret keys. SQLite gives the
+        # -wal and -shm files the same mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout = 10000")  # first: the others may wait
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = FULL")  # acknowledged means durable
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: schema {version} is newer than this code")
+            if version < 1:
+                for statement in _SCHEMA.split(";"):
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that upgrades
+        # from read to write can fail with SQLITE_BUSY regardless of busy_timeout.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several statements see one consistent state."""
+        self._conn.execute("BEGIN")
+        try:
+            yield self._conn
+        finally:
+            self._conn.execute("COMMIT")
+
+    def _one(self, sql: str, *args: object) -> Any:
+        return self._conn.execute(sql, args).fetchone()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- blob references (used inside write transactions) ---------------------------
+    def _referenced(self, blob_id: str) -> bool:
+        return any(
+            self._one(f"SELECT 1 FROM {table} WHERE blob_id = ? LIMIT 1", blob_id)
+            for table in BLOB_REFERENCES
+        )
+
+    def _release(self, blob_id: str) -> None:
+        """A blob lost a reference: queue it as garbage if that was its last (copies
+        share blobs, so another object may still point at it)."""
+        if blob_id and not self._referenced(blob_id):
+            self._one("INSERT OR IGNORE INTO garbage (blob_id) VALUES (?)", blob_id)
+
+    def _claim(self, blob_id: str) -> bool:
+        """A new reference to blob_id is about to be written: True if the blob is a
+        pending upload (whose mark is now cleared) or already referenced (a copy)."""
+        cur = self._conn.execute("DELETE FROM pending_blobs WHERE blob_id = ?", (blob_id,))
+        return cur.rowcount > 0 or self._referenced(blob_id)

@@ -1,0 +1,214 @@
+"""Objects, listings and the blob lifecycle on SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Generator, Sequence
+from contextlib import closing
+from dataclasses import replace
+from itertools import islice
+from typing import Any
+
+from oortgate.errors import S3Error
+from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
+from oortgate.meta.sqlite_db import (
+    BLOB_REFERENCES,
+    Database,
+    chunks,
+    dumps,
+    key_range,
+    lower_bound,
+    successor,
+)
+
+OBJ_COLS = (
+    "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
+    " system_headers, user_metadata, checksums, storage_class, parts_count"
+)
+
+
+def _object(row: Sequence[Any]) -> ObjectRecord:
+    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, parts = row
+    docs = json.loads(headers), json.loads(meta), json.loads(sums)
+    return ObjectRecord(bucket_id, key, blob_id, size, etag, modified, ctype, *docs, cls, parts)
+
+
+class ObjectsStore(Database):
+    # -- objects --------------------------------------------------------------------
+    def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        where = "WHERE bucket_id = ? AND key = ?"
+        with self._snapshot():
+            row = self._one(f"SELECT {OBJ_COLS} FROM objects {where}", bucket_id, key)
+            if row is None:
+                return None
+            record = _object(row)
+            if not record.parts_count:
+                return record
+            rows = self._conn.execute(
+                f"SELECT blob_id, size FROM object_parts {where} ORDER BY idx", (bucket_id, key)
+            )
+            parts = tuple(Segment(blob_id, size) for blob_id, size in rows)
+        return replace(record, parts=parts)
+
+    def put_object(self, record: ObjectRecord) -> None:
+        """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile (the pending
+        mark then stays: the caller drops it)."""
+        try:
+            with self._write():
+                if not all(self._claim(blob_id) for blob_id in record.blob_ids):
+                    raise S3Error("NoSuchKey", Key=record.key)  # a copy whose source vanished
+                self._replace_object(record)
+        except sqlite3.IntegrityError:
+            raise S3Error("NoSuchBucket") from None
+
+    def _replace_object(self, r: ObjectRecord) -> None:
+        """Write r over whatever (bucket_id, key) held; the old blobs are released after
+        the new references exist, so blobs shared by both stay alive. In a write
+        transaction whose caller has claimed r's blobs."""
+        old = self._remove_object(r.bucket_id, r.key)
+        row = (r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.last_modified, r.content_type)
+        docs = (dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums))
+        self._conn.execute(
+            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * 12)})",
+            (*row, *docs, r.storage_class, r.parts_count),
+        )
+        if r.parts_count:
+            self._conn.executemany(
+                "INSERT INTO object_parts (bucket_id, key, idx, blob_id, size)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(r.bucket_id, r.key, i, s.blob_id, s.size) for i, s in enumerate(r.parts)],
+            )
+        for blob_id in old:
+            self._release(blob_id)
+
+    def _remove_object(self, bucket_id: int, key: str) -> list[str]:
+        """Delete the rows of (bucket_id, key); returns its blob ids, not yet released
+        (none if there was no such object)."""
+        where = "WHERE bucket_id = ? AND key = ?"
+        row = self._one(f"SELECT blob_id, parts_count FROM objects {where}", bucket_id, key)
+        if row is None:
+            return []
+        blob_ids = [row[0]]
+        if row[1]:
+            parts = self._conn.execute(
+                f"SELECT blob_id FROM object_parts {where}", (bucket_id, key)
+            )
+            blob_ids = [blob_id for (blob_id,) in parts]
+            self._conn.execute(f"DELETE FROM object_parts {where}", (bucket_id, key))
+        self._conn.execute(f"DELETE FROM objects {where}", (bucket_id, key))
+        return blob_ids
+
+    def delete_object(self, bucket_id: int, key: str) -> bool:
+        with self._write():
+            old = self._remove_object(bucket_id, key)
+            for blob_id in old:
+                self._release(blob_id)
+            return bool(old)
+
+    def has_objects(self, bucket_id: int) -> bool:
+        return self._one("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", bucket_id) is not None
+
+    # -- listing --------------------------------------------------------------------
+    def list_objects(
+        self,
+        bucket_id: int,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ObjectPage:
+        """max_keys <= 0 returns an empty, untruncated page (as AWS does for max-keys=0).
+        One entry beyond max_keys is looked up, so is_truncated is never a false alarm."""
+        if max_keys <= 0:
+            return ObjectPage([], [], False, None)
+        walk = self._walk(bucket_id, prefix, delimiter, start_after, max_keys + 1)
+        with self._snapshot(), closing(walk):
+            entries = list(islice(walk, max_keys + 1))
+        truncated = len(entries) > max_keys
+        entries = entries[:max_keys]
+        objects = [e for e in entries if isinstance(e, ObjectRecord)]
+        prefixes = [e for e in entries if isinstance(e, str)]
+        marker = None
+        if truncated:
+            last = entries[-1]
+            marker = last if isinstance(last, str) else last.key
+        return ObjectPage(objects, prefixes, truncated, marker)
+
+    def _walk(
+        self, bucket_id: int, prefix: str, delimiter: str, start_after: str, batch: int
+    ) -> Generator[ObjectRecord | str, None, None]:
+        """Objects and common prefixes in key order. After a common prefix P, the next
+        seek starts at successor(P): its keys are skipped by the index, not read."""
+        upper = successor(prefix)
+        bound, inclusive = lower_bound(prefix, start_after)
+        while True:
+            rolled: str | None = None
+            seen = 0
+            cond, args = key_range("key", bound, inclusive, upper)
+            sql = f"SELECT {OBJ_COLS} FROM objects WHERE bucket_id = ? AND {cond} ORDER BY key"
+            with closing(self._conn.execute(sql + " LIMIT ?", [bucket_id, *args, batch])) as rows:
+                for row in rows:
+                    seen += 1
+                    key: str = row[1]
+                    cut = key.find(delimiter, len(prefix)) if delimiter else -1
+                    if cut >= 0:
+                        rolled = key[: cut + len(delimiter)]
+                        break
+                    yield _object(row)
+                    bound, inclusive = key, False
+            if rolled is None:
+                if seen < batch:
+                    return  # the range is exhausted
+                continue  # a full batch of plain keys: seek on from the last one
+            # A start_after inside (or equal to) this prefix means its keys were listed
+            # on an earlier page: skip it without returning it again.
+            if rolled > start_after:
+                yield rolled
+            after = successor(rolled)
+            if after is None or (upper is not None and after >= upper):
+                return
+            bound, inclusive = after, True
+
+    # -- blob lifecycle -------------------------------------------------------------
+    def add_pending_blob(self, blob_id: str) -> None:
+        try:
+            with self._write():
+                self._one(
+                    "INSERT INTO pending_blobs (blob_id, created) VALUES (?, ?)",
+                    blob_id,
+                    time.time(),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"blob id already pending: {blob_id}") from None
+
+    def drop_pending_blob(self, blob_id: str) -> None:
+        with self._write() as db:
+            if db.execute("DELETE FROM pending_blobs WHERE blob_id = ?", (blob_id,)).rowcount:
+                self._one("INSERT OR IGNORE INTO garbage (blob_id) VALUES (?)", blob_id)
+
+    def take_garbage(self, limit: int = 1000) -> list[str]:
+        """Does not remove the ids: only forget_garbage does, after the files are gone,
+        so a collector that dies midway leaves them for the next one."""
+        rows = self._conn.execute("SELECT blob_id FROM garbage ORDER BY blob_id LIMIT ?", (limit,))
+        return [row[0] for row in rows]
+
+    def forget_garbage(self, blob_ids: Sequence[str]) -> None:
+        with self._write() as db:
+            db.executemany("DELETE FROM garbage WHERE blob_id = ?", [(b,) for b in blob_ids])
+
+    def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        with self._snapshot() as db:
+            for chunk in chunks(list(blob_ids)):
+                marks = ", ".join("?" * len(chunk))
+                for table in (*BLOB_REFERENCES, "pending_blobs", "garbage"):
+                    sql = f"SELECT DISTINCT blob_id FROM {table} WHERE blob_id IN ({marks})"
+                    known.update(row[0] for row in db.execute(sql, chunk))
+        return known
+
+    def recover_pending(self) -> int:
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO garbage (blob_id) SELECT blob_id FROM pending_blobs")
+            return db.execute("DELETE FROM pending_blobs").rowcount

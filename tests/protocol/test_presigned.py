@@ -1,0 +1,169 @@
+"""Presigned URLs (query-string SigV4) used with a plain HTTP client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from unittest import mock
+
+import botocore.auth
+import pytest
+import requests
+
+from ._s3raw import error_code, error_field, utcnow
+from ._util import TRICKY_KEYS, etag, rand
+
+
+@pytest.fixture(params=["sigv2-default", "sigv4"])
+def presigner(request, s3, client_for, server):
+    """boto3 presigns with SigV2 in us-east-1 by default; s3v4 gives SigV4 query auth."""
+    if request.param == "sigv4":
+        return client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
+    return s3
+
+
+@pytest.fixture
+def s3v4(client_for, server):
+    return client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
+
+
+def _presign_in_the_past(client, method, params, expires=60):
+    """A URL that expired about an hour ago, for either signature version."""
+    past = utcnow() - dt.timedelta(hours=1)
+    v2_expiry = str(int(time.time()) - 3600 + expires)
+    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=past), \
+         mock.patch.object(botocore.auth.HmacV1QueryAuth, "_get_date", return_value=v2_expiry):
+        return client.generate_presigned_url(method, Params=params, ExpiresIn=expires)
+
+
+def test_presigned_get(s3, presigner, bucket, server):
+    data = rand(20_000)
+    s3.put_object(Bucket=bucket, Key="p", Body=data, ContentType="image/jpeg")
+    url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p"})
+    resp = requests.get(url, verify=server.cert)
+    assert resp.status_code == 200, resp.text
+    assert resp.content == data
+    assert resp.headers["Content-Type"] == "image/jpeg"
+    assert resp.headers["ETag"] == etag(data)
+
+
+def test_presigned_put(s3, presigner, bucket, server):
+    data = rand(30_000)
+    url = presigner.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up"})
+    resp = requests.put(url, data=data, verify=server.cert)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["ETag"] == etag(data)
+    assert s3.get_object(Bucket=bucket, Key="up")["Body"].read() == data
+
+
+def test_presigned_put_with_signed_content_type(s3, presigner, bucket, server):
+    url = presigner.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "ct", "ContentType": "text/csv"}
+    )
+    resp = requests.put(url, data=b"a,b\n", headers={"Content-Type": "text/csv"},
+                        verify=server.cert)  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert s3.head_object(Bucket=bucket, Key="ct")["ContentType"] == "text/csv"
+
+
+@pytest.mark.parametrize("key", TRICKY_KEYS)
+def test_presigned_tricky_keys(s3, presigner, bucket, server, key):
+    put_url = presigner.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key})
+    resp = requests.put(put_url, data=b"tricky", verify=server.cert)
+    assert resp.status_code == 200, resp.text
+    get_url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
+    resp = requests.get(get_url, verify=server.cert)
+    assert resp.status_code == 200, resp.text
+    assert resp.content == b"tricky"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
+    del_url = presigner.generate_presigned_url("delete_object", Params={"Bucket": bucket, "Key": key})
+    assert requests.delete(del_url, verify=server.cert).status_code == 204
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_presigned_head_and_range(s3, presigner, bucket, server):
+    s3.put_object(Bucket=bucket, Key="h", Body=b"0123456789")
+    url = presigner.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "h"})
+    resp = requests.head(url, verify=server.cert)
+    assert resp.status_code == 200
+    assert resp.headers["Content-Length"] == "10"
+    url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "h"})
+    resp = requests.get(url, headers={"Range": "bytes=2-4"}, verify=server.cert)
+    assert resp.status_code == 206
+    assert resp.content == b"234"
+
+
+def test_presigned_expired(s3, presigner, bucket, server):
+    s3.put_object(Bucket=bucket, Key="old", Body=b"x")
+    url = _presign_in_the_past(presigner, "get_object", {"Bucket": bucket, "Key": "old"})
+    resp = requests.get(url, verify=server.cert)
+    assert resp.status_code == 403, resp.text
+    assert error_code(resp.content) == "AccessDenied", resp.text
+    assert "Request has expired" in (error_field(resp.content, "Message") or ""), resp.text
+
+
+def test_presigned_expired_put_does_not_store(s3, presigner, bucket, server):
+    url = _presign_in_the_past(presigner, "put_object", {"Bucket": bucket, "Key": "late"})
+    resp = requests.put(url, data=b"late", verify=server.cert)
+    assert resp.status_code == 403, resp.text
+    assert "Request has expired" in resp.text
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_presigned_expires_too_long(s3, s3v4, bucket, server):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3v4.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604801
+    )
+    resp = requests.get(url, verify=server.cert)
+    assert resp.status_code == 400, resp.text
+    assert error_code(resp.content) == "AuthorizationQueryParametersError", resp.text
+    url = s3v4.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604800
+    )
+    assert requests.get(url, verify=server.cert).status_code == 200
+
+
+def test_presigned_tampered_signature(s3, presigner, bucket, server):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    marker = "X-Amz-Signature=" if "X-Amz-Signature=" in url else "Signature="
+    head, sig = url.split(marker, 1)
+    bad = head + marker + ("A" if sig[0] != "A" else "B") + sig[1:]
+    resp = requests.get(bad, verify=server.cert)
+    assert resp.status_code == 403
+    assert error_code(resp.content) == "SignatureDoesNotMatch"
+
+
+def test_presigned_url_for_other_key(s3, presigner, bucket, server):
+    s3.put_object(Bucket=bucket, Key="a", Body=b"a")
+    s3.put_object(Bucket=bucket, Key="b", Body=b"b")
+    url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a"})
+    resp = requests.get(url.replace(f"/{bucket}/a?", f"/{bucket}/b?"), verify=server.cert)
+    assert resp.status_code == 403
+    assert error_code(resp.content) == "SignatureDoesNotMatch"
+
+
+def test_presigned_get_missing_key(s3, presigner, bucket, server):
+    url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "none"})
+    resp = requests.get(url, verify=server.cert)
+    assert resp.status_code == 404
+    assert error_code(resp.content) == "NoSuchKey"
+
+
+@pytest.mark.parametrize("sigv", ["s3", "s3v4"])
+def test_presigned_unknown_key(client_for, s3, bucket, server, sigv):
+    c = client_for("AKIDOESNOTEXIST00000", "secretsecretsecretsecretsecretsecret0000",
+                   signature_version=sigv)
+    url = c.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    resp = requests.get(url, verify=server.cert)
+    assert resp.status_code == 403
+    assert error_code(resp.content) == "InvalidAccessKeyId"
+
+
+def test_presigned_list_objects(s3, presigner, bucket, server):
+    s3.put_object(Bucket=bucket, Key="listed", Body=b"x")
+    url = presigner.generate_presigned_url("list_objects_v2", Params={"Bucket": bucket})
+    resp = requests.get(url, verify=server.cert)
+    assert resp.status_code == 200
+    assert b"<Key>listed</Key>" in resp.content

@@ -1,0 +1,99 @@
+"""S3 operations outside the supported set answer 501 NotImplemented with an XML body;
+requests that are not S3 at all get a clear 4xx, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from ._s3raw import error_code
+from ._util import s3_error
+
+
+@pytest.fixture
+def obj(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="o", Body=b"x")
+    return bucket
+
+
+CALLS = {
+    "GetBucketPolicy": lambda s3, b: s3.get_bucket_policy(Bucket=b),
+    "PutBucketPolicy": lambda s3, b: s3.put_bucket_policy(
+        Bucket=b, Policy='{"Version":"2012-10-17","Statement":[]}'
+    ),
+    "PutBucketTagging": lambda s3, b: s3.put_bucket_tagging(
+        Bucket=b, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
+    ),
+    "GetBucketTagging": lambda s3, b: s3.get_bucket_tagging(Bucket=b),
+    "GetObjectTagging": lambda s3, b: s3.get_object_tagging(Bucket=b, Key="o"),
+    "PutObjectTagging": lambda s3, b: s3.put_object_tagging(
+        Bucket=b, Key="o", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
+    ),
+    "GetBucketLifecycleConfiguration": lambda s3, b: s3.get_bucket_lifecycle_configuration(
+        Bucket=b
+    ),
+    "GetBucketEncryption": lambda s3, b: s3.get_bucket_encryption(Bucket=b),
+    "PutBucketCors": lambda s3, b: s3.put_bucket_cors(
+        Bucket=b,
+        CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]},
+    ),
+    "GetBucketWebsite": lambda s3, b: s3.get_bucket_website(Bucket=b),
+    "GetObjectLockConfiguration": lambda s3, b: s3.get_object_lock_configuration(Bucket=b),
+    "GetObjectRetention": lambda s3, b: s3.get_object_retention(Bucket=b, Key="o"),
+    "PutBucketVersioning": lambda s3, b: s3.put_bucket_versioning(
+        Bucket=b, VersioningConfiguration={"Status": "Enabled"}
+    ),
+}
+
+
+@pytest.mark.parametrize("op", list(CALLS))
+def test_not_implemented(s3, obj, op):
+    with s3_error("NotImplemented", 501):
+        CALLS[op](s3, obj)
+    # and nothing about the bucket changed
+    assert s3.get_object(Bucket=obj, Key="o")["Body"].read() == b"x"
+    assert "Status" not in s3.get_bucket_versioning(Bucket=obj)
+
+
+@pytest.mark.parametrize("sub", ["policy", "tagging", "lifecycle", "cors", "replication"])
+def test_not_implemented_raw_xml(raw, obj, sub):
+    resp = raw.request("GET", obj, query={sub: ""})
+    assert resp.status_code == 501, resp.text
+    assert resp.headers.get("Content-Type", "").startswith(("application/xml", "text/xml"))
+    assert error_code(resp.content) == "NotImplemented", resp.text
+
+
+def test_select_object_content_not_implemented(raw, obj):
+    body = b"<SelectObjectContentRequest/>"
+    resp = raw.request("POST", obj, "o", query=[("select", None), ("select-type", "2")],
+                       body=body)  # fmt: skip
+    assert resp.status_code == 501, resp.text
+    assert error_code(resp.content) == "NotImplemented"
+
+
+STS_BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
+FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+
+def test_stray_sts_post_anonymous(server):
+    resp = requests.post(server.endpoint + "/", data=STS_BODY, headers=FORM, verify=server.cert)
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
+
+
+@pytest.mark.parametrize("service", ["sts", "s3", "iam"])
+def test_stray_sts_post_signed(raw, service):
+    resp = raw.request("POST", body=STS_BODY, headers=FORM, service=service)
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
+    assert error_code(resp.content), resp.text
+
+
+def test_stray_iam_post(raw):
+    body = b"Action=ListUsers&Version=2010-05-08"
+    resp = raw.request("POST", body=body, headers=FORM, service="iam")
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
+
+
+def test_unknown_method(raw, obj):
+    resp = raw.request("PATCH", obj, "o", body=b"x")
+    assert 400 <= resp.status_code < 600 and resp.status_code != 500, resp.text
+    assert resp.status_code in (405, 501), resp.text
