@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from oortgate.auth import sigv2, sigv4
-from oortgate.auth.payload import PayloadVerifier
 from oortgate.errors import S3Error
 from oortgate.http.context import Services
 from oortgate.meta.models import AccessKey, User
@@ -16,7 +15,8 @@ from oortgate.meta.models import AccessKey, User
 @dataclass(frozen=True, slots=True)
 class Identity:
     user: User
-    verifier: PayloadVerifier
+    # What the aws-chunked decoder needs to check chunk signatures (SigV4 only).
+    signing: sigv4.SigningContext | None
 
 
 async def authenticate(
@@ -35,12 +35,12 @@ async def authenticate(
         key = await _secret(services, v2.access_key)
         sigv2.verify(view, v2, key.secret_key, now=now)
         # SigV2 signs no payload: the body is checked only by Content-MD5 and checksums.
-        return Identity(await _owner(services, key), PayloadVerifier(headers, None))
+        return Identity(await _owner(services, key), None)
     if creds is None:
         raise S3Error("AccessDenied")
     key = await _secret(services, creds.access_key)
     signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
-    return Identity(await _owner(services, key), PayloadVerifier(headers, signing))
+    return Identity(await _owner(services, key), signing)
 
 
 async def _secret(services: Services, access_key: str) -> AccessKey:

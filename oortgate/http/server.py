@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from oortgate import gc, xml
+from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
 from oortgate.errors import S3Error
 from oortgate.http.authenticate import authenticate
@@ -94,7 +95,8 @@ class Gateway:
         query = dict(query_pairs)
         target = route(method, raw_path, query, headers)
         identity = await authenticate(self.services, method, raw_path, query_pairs, headers)
-        body = Body(receive, identity.verifier, _content_length(headers))
+        verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
+        body = Body(receive, verifier, _content_length(headers))
         ctx = Context(
             self.services, target, method, headers, query, identity.user, body, request_id
         )
@@ -119,6 +121,14 @@ def _headers(scope: Scope) -> dict[str, str]:
             f"{MAX_HEADER_BYTES} bytes.",
         )
     return headers
+
+
+def _payload_headers(op: str, headers: dict[str, str]) -> dict[str, str]:
+    """On CompleteMultipartUpload an x-amz-checksum-* header is the checksum of the
+    whole object, not of the XML body: keep it away from the body's verifier."""
+    if op != "CompleteMultipartUpload":
+        return headers
+    return {k: v for k, v in headers.items() if not k.startswith("x-amz-checksum-")}
 
 
 def _raw_path(scope: Scope) -> str:

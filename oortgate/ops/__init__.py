@@ -6,7 +6,16 @@ from collections.abc import Awaitable, Callable
 
 from oortgate.http.context import Context
 from oortgate.http.response import Response
-from oortgate.ops import bucket, delete, listing, object_read, object_write, service
+from oortgate.ops import (
+    bucket,
+    delete,
+    listing,
+    multipart,
+    multipart_listing,
+    object_read,
+    object_write,
+    service,
+)
 
 Handler = Callable[[Context], Awaitable[Response]]
 
@@ -26,4 +35,11 @@ HANDLERS: dict[str, Handler] = {
     "CopyObject": object_write.copy_object,
     "DeleteObject": delete.delete_object,
     "DeleteObjects": delete.delete_objects,
+    "CreateMultipartUpload": multipart.create_multipart_upload,
+    "UploadPart": multipart.upload_part,
+    "UploadPartCopy": multipart.upload_part_copy,
+    "CompleteMultipartUpload": multipart.complete_multipart_upload,
+    "AbortMultipartUpload": multipart.abort_multipart_upload,
+    "ListParts": multipart_listing.list_parts,
+    "ListMultipartUploads": multipart_listing.list_multipart_uploads,
 }

@@ -11,6 +11,7 @@ from oortgate.http.context import Context
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import ObjectPage, ObjectRecord
 from oortgate.ops import tokens
+from oortgate.ops.metadata import checksum_type
 
 MAX_KEYS = 1000
 
@@ -64,7 +65,7 @@ def _contents(
     for algorithm in record.checksums:
         node.add("ChecksumAlgorithm", algorithm)
     if record.checksums:
-        node.add("ChecksumType", "FULL_OBJECT")
+        node.add("ChecksumType", checksum_type(record))
     node.add("Size", record.size)
     if owner:
         _owner(node, ctx)

@@ -125,5 +125,10 @@ def object_headers(record: ObjectRecord, *, checksums: bool) -> list[tuple[str, 
 def checksum_headers(record: ObjectRecord) -> list[tuple[str, str]]:
     headers = [(header_name(alg), value) for alg, value in record.checksums.items()]
     if headers:
-        headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+        headers.append(("x-amz-checksum-type", checksum_type(record)))
     return headers
+
+
+def checksum_type(record: ObjectRecord) -> str:
+    """A composite multipart checksum ends in "-N"; base64 never contains "-"."""
+    return "COMPOSITE" if any("-" in v for v in record.checksums.values()) else "FULL_OBJECT"

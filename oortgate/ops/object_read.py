@@ -10,9 +10,10 @@ from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.metadata import object_headers
+from oortgate.ops.multipart_math import part_number
 from oortgate.ops.ranges import parse_range
+from oortgate.ops.segments import part_range, read_segments
 
-READ_CHUNK = 256 * 1024
 OVERRIDES = {
     "response-content-type": "content-type",
     "response-content-language": "content-language",
@@ -44,25 +45,25 @@ async def load_object(ctx: Context) -> ObjectRecord:
     return record
 
 
-def _part_number(ctx: Context) -> None:
-    """Objects are single-part until multipart upload lands: only part 1 exists."""
+def _part_span(ctx: Context, record: ObjectRecord) -> tuple[int, int] | None:
+    """The byte span of ?partNumber=N: a part of a multipart object; part 1 of a plain
+    object is all of it (None: the whole object)."""
     value = ctx.query.get("partNumber")
     if value is None:
-        return
-    if not value.isdigit() or not 1 <= int(value) <= 10000:
-        raise S3Error(
-            "InvalidArgument",
-            "Part number must be an integer between 1 and 10000",
-            ArgumentName="partNumber",
-            ArgumentValue=value,
-        )
-    if int(value) != 1:
+        return None
+    number = part_number(value)
+    count = record.parts_count or 1
+    if number > count:
         raise S3Error(
             "InvalidPartNumber",
             "The requested partnumber is not satisfiable",
             status=416,
             PartNumberRequested=value,
+            ActualPartCount=str(count),
         )
+    if not record.parts_count:
+        return None
+    return part_range(record.segments, number)
 
 
 async def get_object(ctx: Context) -> Response:
@@ -77,8 +78,8 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     record = await load_object(ctx)
     if conditions.evaluate(ctx.headers, record.etag, record.last_modified) == "not-modified":
         return Response(304, object_headers(record, checksums=False)[:2])
-    _part_number(ctx)
-    span = parse_range(ctx.headers.get("range"), record.size)
+    part = _part_span(ctx, record)
+    span = part if "partNumber" in ctx.query else parse_range(ctx.headers.get("range"), record.size)
     whole = span is None
     first, last = (0, record.size - 1) if span is None else span
     length = last - first + 1
@@ -88,8 +89,8 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     if not whole:
         status = 206
         headers.append(("content-range", f"bytes {first}-{last}/{record.size}"))
-    if "partNumber" in ctx.query:
-        headers.append(("x-amz-mp-parts-count", "1"))
+    if "partNumber" in ctx.query and record.parts_count:
+        headers.append(("x-amz-mp-parts-count", str(record.parts_count)))
     if head or length == 0:
         return Response(status, headers, b"", content_length=length)
     body = await _open_stream(ctx, record, first, length)
@@ -108,7 +109,7 @@ async def _open_stream(
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
     take the bytes away."""
-    chunks = ctx.services.blobs.read(record.blob_id, first, length, READ_CHUNK)
+    chunks = read_segments(ctx.services.blobs, record.segments, first, length)
     try:
         head = next(chunks)
     except FileNotFoundError as exc:

@@ -25,7 +25,7 @@ from oortgate.ops.metadata import (
 )
 
 
-def _declared_size(ctx: Context) -> int | None:
+def declared_size(ctx: Context) -> int | None:
     decoded = ctx.headers.get("x-amz-decoded-content-length")
     length = decoded if decoded is not None else ctx.headers.get("content-length")
     if length is None:
@@ -42,7 +42,7 @@ async def put_object(ctx: Context) -> Response:
     check_key(ctx.key)
     reject_unsupported(ctx.headers)
     limit = ctx.services.settings.max_object_size
-    declared = _declared_size(ctx)
+    declared = declared_size(ctx)
     if declared is not None and declared > limit:
         raise S3Error("EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(limit))
     expected_md5 = content_md5(ctx.headers)
@@ -150,18 +150,16 @@ async def copy_object(ctx: Context) -> Response:
 def _copied_record(
     ctx: Context, source: ObjectRecord, bucket_id: int, directive: str, new_class: str
 ) -> ObjectRecord:
-    """Same blob (immutable, so shared), new name; metadata copied or replaced."""
-    replace = directive == "REPLACE"
-    return ObjectRecord(
-        bucket_id=bucket_id,
-        key=ctx.key,
-        blob_id=source.blob_id,
-        size=source.size,
-        etag=source.etag,
-        last_modified=time.time(),
-        content_type=content_type(ctx.headers) if replace else source.content_type,
-        system_headers=system_headers(ctx.headers) if replace else source.system_headers,
-        user_metadata=user_metadata(ctx.headers) if replace else source.user_metadata,
-        checksums=source.checksums,
+    """Same blobs (immutable, so shared), new name; metadata copied or replaced."""
+    copied = dataclasses.replace(
+        source, bucket_id=bucket_id, key=ctx.key, last_modified=time.time(),
         storage_class=new_class,
+    )  # fmt: skip
+    if directive == "COPY":
+        return copied
+    return dataclasses.replace(
+        copied,
+        content_type=content_type(ctx.headers),
+        system_headers=system_headers(ctx.headers),
+        user_metadata=user_metadata(ctx.headers),
     )

@@ -43,3 +43,24 @@ def _unsatisfiable(size: int) -> S3Error:
         headers={"content-range": f"bytes */{size}"},
         ActualObjectSize=str(size),
     )
+
+
+_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def parse_copy_range(header: str | None, size: int) -> tuple[int, int]:
+    """x-amz-copy-source-range of UploadPartCopy: only ``bytes=first-last``, inside the
+    source. No header: the whole source."""
+    if header is None:
+        return 0, size - 1
+    match = _COPY_RANGE.match(header.strip())
+    if match is None or int(match.group(1)) > int(match.group(2)):
+        raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form "
+                      "bytes=first-last where first and last are the zero-based offsets of the "
+                      "first and last bytes to copy", ArgumentName="x-amz-copy-source-range",
+                      ArgumentValue=header)  # fmt: skip
+    first, last = int(match.group(1)), int(match.group(2))
+    if last >= size:
+        raise S3Error("InvalidRange", f"The specified copy source range is not satisfiable "
+                      f"for an object of size {size}", ActualObjectSize=str(size))  # fmt: skip
+    return first, last

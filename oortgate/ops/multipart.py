@@ -1,0 +1,243 @@
+"""Multipart uploads: create, upload a part (or copy one), complete, abort.
+
+A completed object is a manifest of its part blobs: no byte is copied, so completing
+10,000 parts costs one metadata transaction whatever the size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+from oortgate import xml
+from oortgate.auth.checksums import ALGORITHMS, Checksum, header_name
+from oortgate.errors import S3Error
+from oortgate.http.context import Context
+from oortgate.http.response import Response, empty, xml_response
+from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.ops import conditions
+from oortgate.ops.blobio import discard, store_body
+from oortgate.ops.metadata import (
+    check_key,
+    content_md5,
+    content_type,
+    reject_unsupported,
+    storage_class,
+    system_headers,
+    user_metadata,
+)
+from oortgate.ops.multipart_math import (
+    RequestedPart,
+    checksum_settings,
+    multipart_etag,
+    object_checksum,
+    part_number,
+    select_parts,
+)
+from oortgate.ops.object_write import declared_size, parse_copy_source
+from oortgate.ops.ranges import parse_copy_range
+from oortgate.ops.segments import copy_into, read_segments
+
+MAX_PART_SIZE = 5 * 1024**3
+MAX_COMPLETE_XML = 10000 * 256 + 4096
+
+
+async def open_upload(ctx: Context) -> Upload:
+    """The upload named by ?uploadId, which must belong to this bucket and key."""
+    bucket = await ctx.owned_bucket()
+    upload_id = ctx.query.get("uploadId", "")
+    upload = await ctx.services.db(ctx.meta.get_upload, upload_id)
+    if upload is None or upload.bucket_id != bucket.id or upload.key != ctx.key:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    return upload
+
+
+async def create_multipart_upload(ctx: Context) -> Response:
+    bucket = await ctx.owned_bucket()
+    check_key(ctx.key)
+    reject_unsupported(ctx.headers)
+    algorithm, kind = checksum_settings(
+        ctx.headers.get("x-amz-checksum-algorithm"), ctx.headers.get("x-amz-checksum-type")
+    )
+    upload = Upload(
+        upload_id=secrets.token_urlsafe(36),
+        bucket_id=bucket.id,
+        key=ctx.key,
+        initiated=time.time(),
+        content_type=content_type(ctx.headers),
+        system_headers=system_headers(ctx.headers),
+        user_metadata=user_metadata(ctx.headers),
+        storage_class=storage_class(ctx.headers),
+        checksum_algorithm=algorithm,
+        checksum_type=kind,
+    )
+    await ctx.body.drain()
+    await ctx.services.db(ctx.meta.create_upload, upload)
+    root = xml.Node("InitiateMultipartUploadResult")
+    root.add("Bucket", ctx.route.bucket)
+    root.add("Key", ctx.key)
+    root.add("UploadId", upload.upload_id)
+    response = xml_response(root)
+    if algorithm and kind:
+        response.headers += [("x-amz-checksum-algorithm", algorithm), ("x-amz-checksum-type", kind)]
+    return response
+
+
+async def upload_part(ctx: Context) -> Response:
+    number = part_number(ctx.query.get("partNumber"))
+    upload = await open_upload(ctx)
+    declared = declared_size(ctx)
+    if declared is not None and declared > MAX_PART_SIZE:
+        raise S3Error(
+            "EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(MAX_PART_SIZE)
+        )
+    expected_md5 = content_md5(ctx.headers)
+    stored = await store_body(ctx, MAX_PART_SIZE, compute=upload.checksum_algorithm)
+    if expected_md5 is not None and expected_md5 != stored.md5:
+        await discard(ctx, stored.blob_id)
+        raise S3Error(
+            "BadDigest", ExpectedDigest=expected_md5.hex(), CalculatedDigest=stored.md5.hex()
+        )
+    checksum = stored.checksum[1] if stored.checksum and upload.checksum_algorithm else None
+    part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), checksum)
+    await _put_part(ctx, upload, part)
+    headers = [("etag", f'"{part.etag}"')]
+    if stored.checksum:
+        headers.append((header_name(stored.checksum[0]), stored.checksum[1]))
+    return empty(200, headers)
+
+
+async def _put_part(ctx: Context, upload: Upload, part: Part) -> None:
+    try:
+        await ctx.services.db(ctx.meta.put_part, upload.upload_id, part)
+    except S3Error:
+        await discard(ctx, part.blob_id)  # completed or aborted meanwhile
+        raise
+
+
+async def upload_part_copy(ctx: Context) -> Response:
+    number = part_number(ctx.query.get("partNumber"))
+    upload = await open_upload(ctx)
+    await ctx.body.drain()
+    src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
+    src_bucket = await ctx.owned_bucket(src_bucket_name)
+    source = await ctx.services.db(ctx.meta.get_object, src_bucket.id, src_key)
+    if source is None:
+        raise S3Error("NoSuchKey", Key=src_key)
+    if conditions.evaluate(ctx.headers, source.etag, source.last_modified,
+                           prefix="x-amz-copy-source-if-") == "not-modified":  # fmt: skip
+        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
+    first, last = parse_copy_range(ctx.headers.get("x-amz-copy-source-range"), source.size)
+    if last - first + 1 > MAX_PART_SIZE:
+        raise S3Error("InvalidRequest", "The specified copy range is larger than the maximum "
+                      "allowable size for a part: 5368709120")  # fmt: skip
+    part = await _copy_part(ctx, upload, number, source.segments, first, last - first + 1)
+    await _put_part(ctx, upload, part)
+    root = xml.Node("CopyPartResult")
+    root.add("ETag", f'"{part.etag}"')
+    root.add("LastModified", xml.timestamp(part.last_modified))
+    if part.checksum and upload.checksum_algorithm:
+        root.add("Checksum" + upload.checksum_algorithm, part.checksum)
+    return xml_response(root)
+
+
+async def _copy_part(
+    ctx: Context, upload: Upload, number: int, segments: tuple[Segment, ...], first: int,
+    length: int,
+) -> Part:  # fmt: skip
+    """Copy bytes into a new pending blob (a range may cut through the source's blobs)."""
+    services = ctx.services
+    blob_id = services.blobs.new_blob_id()
+    await services.db(services.meta.add_pending_blob, blob_id)
+    writer = services.blobs.open_writer(blob_id)
+    checksum = Checksum(upload.checksum_algorithm) if upload.checksum_algorithm else None
+    chunks = read_segments(services.blobs, segments, first, length)
+    try:
+        size, md5 = await asyncio.to_thread(copy_into, chunks, writer, checksum)
+    except FileNotFoundError as exc:
+        writer.abort()
+        await discard(ctx, blob_id)
+        raise S3Error("NoSuchKey", "The copy source was replaced during the copy.") from exc
+    except BaseException:
+        writer.abort()
+        await asyncio.shield(discard(ctx, blob_id))
+        raise
+    value = checksum.b64() if checksum else None
+    return Part(number, blob_id, size, md5.hex(), time.time(), value)
+
+
+def _parse_complete(body: bytes) -> list[RequestedPart]:
+    root = xml.parse(body)
+    if root.tag != "CompleteMultipartUpload":
+        raise S3Error("MalformedXML")
+    requested = []
+    for node in root.findall("Part"):
+        number = xml.child_text(node, "PartNumber")
+        etag = xml.child_text(node, "ETag")
+        if not number or not number.strip().isdigit() or etag is None:
+            raise S3Error("MalformedXML")
+        sums = {alg: value for alg in ALGORITHMS
+                if (value := xml.child_text(node, "Checksum" + alg))}  # fmt: skip
+        requested.append(RequestedPart(int(number), etag.strip().strip('"'), sums))
+    return requested
+
+
+async def complete_multipart_upload(ctx: Context) -> Response:
+    upload = await open_upload(ctx)
+    requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
+    stored = {
+        p.part_number: p for p in await ctx.services.db(ctx.meta.list_parts, upload.upload_id)
+    }
+    used = select_parts(requested, stored)
+    record = _completed_record(ctx, upload, used)
+    await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used)
+    root = xml.Node("CompleteMultipartUploadResult")
+    root.add("Location", f"/{ctx.route.bucket}/{ctx.key}")
+    root.add("Bucket", ctx.route.bucket)
+    root.add("Key", ctx.key)
+    root.add("ETag", f'"{record.etag}"')
+    for algorithm, value in record.checksums.items():
+        root.add("Checksum" + algorithm, value)
+    if record.checksums:
+        root.add("ChecksumType", upload.checksum_type)
+    return xml_response(root)
+
+
+def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectRecord:
+    checksums: dict[str, str] = {}
+    if upload.checksum_algorithm and upload.checksum_type:
+        value = object_checksum(upload.checksum_algorithm, upload.checksum_type, used)
+        if value is not None:
+            _check_full_object(ctx, upload.checksum_algorithm, value)
+            checksums[upload.checksum_algorithm] = value
+    return ObjectRecord(
+        bucket_id=upload.bucket_id,
+        key=upload.key,
+        blob_id="",
+        size=sum(p.size for p in used),
+        etag=multipart_etag(used),
+        last_modified=time.time(),
+        content_type=upload.content_type,
+        system_headers=upload.system_headers,
+        user_metadata=upload.user_metadata,
+        checksums=checksums,
+        storage_class=upload.storage_class,
+        parts_count=len(used),
+        parts=tuple(Segment(p.blob_id, p.size) for p in used),
+    )
+
+
+def _check_full_object(ctx: Context, algorithm: str, value: str) -> None:
+    """On completion, an x-amz-checksum-* header is the whole object's checksum."""
+    sent = ctx.headers.get(header_name(algorithm))
+    if sent is not None and sent != value.split("-")[0] and sent != value:
+        raise S3Error("BadDigest", f"The {algorithm} you specified did not match the "
+                      "calculated checksum.")  # fmt: skip
+
+
+async def abort_multipart_upload(ctx: Context) -> Response:
+    upload = await open_upload(ctx)
+    if not await ctx.services.db(ctx.meta.abort_upload, upload.upload_id):
+        raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
+    return empty(204)

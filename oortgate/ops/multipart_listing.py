@@ -1,0 +1,101 @@
+"""ListParts and ListMultipartUploads."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from oortgate import xml
+from oortgate.errors import S3Error
+from oortgate.http.context import Context
+from oortgate.http.response import Response, xml_response
+from oortgate.meta.models import Upload
+from oortgate.ops import tokens
+from oortgate.ops.multipart import open_upload
+
+MAX_LIST = 1000
+
+
+def _owner(node: xml.Node, ctx: Context, tag: str) -> None:
+    owner = node.add(tag)
+    owner.add("ID", ctx.user.canonical_id)
+    owner.add("DisplayName", ctx.user.name)
+
+
+def _checksum(node: xml.Node, upload: Upload) -> None:
+    if upload.checksum_algorithm:
+        node.add("ChecksumAlgorithm", upload.checksum_algorithm)
+        node.add("ChecksumType", upload.checksum_type)
+
+
+async def list_parts(ctx: Context) -> Response:
+    upload = await open_upload(ctx)
+    marker = tokens.int_param(ctx.query.get("part-number-marker"), "part-number-marker", 0, 10000)
+    max_parts = tokens.int_param(ctx.query.get("max-parts"), "max-parts", MAX_LIST, MAX_LIST)
+    found = await ctx.services.db(ctx.meta.list_parts, upload.upload_id, marker, max_parts + 1)
+    parts, truncated = found[:max_parts], len(found) > max_parts
+    root = xml.Node("ListPartsResult")
+    root.add("Bucket", ctx.route.bucket)
+    root.add("Key", ctx.key)
+    root.add("UploadId", upload.upload_id)
+    root.add("PartNumberMarker", marker)
+    if parts:
+        root.add("NextPartNumberMarker", parts[-1].part_number)
+    root.add("MaxParts", max_parts)
+    root.add("IsTruncated", truncated)
+    for part in parts:
+        node = root.add("Part")
+        node.add("PartNumber", part.part_number)
+        node.add("LastModified", xml.timestamp(part.last_modified))
+        node.add("ETag", f'"{part.etag}"')
+        node.add("Size", part.size)
+        if part.checksum and upload.checksum_algorithm:
+            node.add("Checksum" + upload.checksum_algorithm, part.checksum)
+    _owner(root, ctx, "Initiator")
+    _owner(root, ctx, "Owner")
+    root.add("StorageClass", upload.storage_class)
+    _checksum(root, upload)
+    return xml_response(root)
+
+
+async def list_multipart_uploads(ctx: Context) -> Response:
+    bucket = await ctx.owned_bucket()
+    q = ctx.query
+    encoding = q.get("encoding-type")
+    if encoding not in (None, "url"):
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
+                      ArgumentName="encoding-type", ArgumentValue=encoding)  # fmt: skip
+
+    def enc(value: str) -> str:
+        return quote(value, safe="/") if encoding else value
+
+    max_uploads = tokens.int_param(q.get("max-uploads"), "max-uploads", MAX_LIST, MAX_LIST)
+    page = await ctx.services.db(
+        ctx.meta.list_uploads, bucket.id, q.get("prefix", ""), q.get("delimiter", ""),
+        q.get("key-marker", ""), q.get("upload-id-marker", ""), max_uploads,
+    )  # fmt: skip
+    root = xml.Node("ListMultipartUploadsResult")
+    root.add("Bucket", bucket.name)
+    root.add("KeyMarker", enc(q.get("key-marker", "")))
+    root.add("UploadIdMarker", q.get("upload-id-marker", ""))
+    if page.is_truncated:
+        root.add("NextKeyMarker", enc(page.next_key_marker or ""))
+        root.add("NextUploadIdMarker", page.next_upload_id_marker or "")
+    if q.get("delimiter"):
+        root.add("Delimiter", enc(q["delimiter"]))
+    root.add("Prefix", enc(q.get("prefix", "")))
+    root.add("MaxUploads", max_uploads)
+    root.add("IsTruncated", page.is_truncated)
+    for upload in page.uploads:
+        node = root.add("Upload")
+        node.add("Key", enc(upload.key))
+        node.add("UploadId", upload.upload_id)
+        _owner(node, ctx, "Initiator")
+        _owner(node, ctx, "Owner")
+        node.add("StorageClass", upload.storage_class)
+        node.add("Initiated", xml.timestamp(upload.initiated))
+        _checksum(node, upload)
+    for prefix in page.common_prefixes:
+        root.add("CommonPrefixes").add("Prefix", enc(prefix))
+    if encoding:
+        root.add("EncodingType", "url")
+    return xml_response(root)

@@ -1,0 +1,122 @@
+"""The arithmetic of completing a multipart upload: validation, ETag, checksums. Pure."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from awscrt import checksums as crt
+
+from oortgate.auth.checksums import ALGORITHMS, Checksum
+from oortgate.errors import S3Error
+from oortgate.meta.models import Part
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PART_NUMBER = 10000
+FULL_OBJECT_ONLY = frozenset({"CRC64NVME"})
+COMPOSITE_ONLY = frozenset({"SHA1", "SHA256"})
+_COMBINE = {
+    "CRC32": (crt.combine_crc32, 4),
+    "CRC32C": (crt.combine_crc32c, 4),
+    "CRC64NVME": (crt.combine_crc64nvme, 8),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedPart:
+    part_number: int
+    etag: str  # without quotes
+    checksums: dict[str, str]  # algorithm -> base64, as the client listed them
+
+
+def checksum_settings(algorithm: str | None, kind: str | None) -> tuple[str | None, str | None]:
+    """Validate x-amz-checksum-algorithm/-type of CreateMultipartUpload; fill the default
+    type (FULL_OBJECT for CRC64NVME, COMPOSITE otherwise)."""
+    if algorithm is None:
+        if kind is not None:
+            raise S3Error("InvalidRequest", "The x-amz-checksum-type header can only be used "
+                          "with the x-amz-checksum-algorithm header.")  # fmt: skip
+        return None, None
+    algorithm = algorithm.upper()
+    if algorithm not in ALGORITHMS:
+        raise S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please "
+                      "try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, "
+                      "SHA1, SHA256]")  # fmt: skip
+    kind = (kind or ("FULL_OBJECT" if algorithm in FULL_OBJECT_ONLY else "COMPOSITE")).upper()
+    if kind not in ("COMPOSITE", "FULL_OBJECT"):
+        raise S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.")
+    if (kind == "COMPOSITE" and algorithm in FULL_OBJECT_ONLY) or (
+        kind == "FULL_OBJECT" and algorithm in COMPOSITE_ONLY
+    ):
+        raise S3Error("InvalidRequest", f"The {kind} checksum type cannot be used with the "
+                      f"{algorithm.lower()} checksum algorithm.")  # fmt: skip
+    return algorithm, kind
+
+
+def part_number(value: str | None) -> int:
+    if value is None or not value.isdigit() or not 1 <= int(value) <= MAX_PART_NUMBER:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, "
+                      "inclusive", ArgumentName="partNumber", ArgumentValue=str(value))  # fmt: skip
+    return int(value)
+
+
+def select_parts(requested: Sequence[RequestedPart], stored: dict[int, Part]) -> list[Part]:
+    """The stored parts the client asked for, checked as S3 checks them."""
+    if not requested:
+        raise S3Error("MalformedXML")
+    numbers = [p.part_number for p in requested]
+    if any(b <= a for a, b in pairwise(numbers)):
+        raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. "
+                      "Parts must be ordered by part number.")  # fmt: skip
+    chosen: list[Part] = []
+    for ask in requested:
+        part = stored.get(ask.part_number)
+        if part is None or part.etag != ask.etag or _checksum_differs(ask, part):
+            raise S3Error("InvalidPart", "One or more of the specified parts could not be found. "
+                          "The part may not have been uploaded, or the specified entity tag "
+                          "may not match the part's entity tag.",
+                          PartNumber=str(ask.part_number), ETag=ask.etag)  # fmt: skip
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < MIN_PART_SIZE:
+            raise S3Error("EntityTooSmall", ProposedSize=str(part.size),
+                          MinSizeAllowed=str(MIN_PART_SIZE), PartNumber=str(part.part_number),
+                          ETag=part.etag)  # fmt: skip
+    return chosen
+
+
+def _checksum_differs(ask: RequestedPart, part: Part) -> bool:
+    """A checksum the client lists for a part must match what the part was stored with."""
+    return any(value != part.checksum for value in ask.checksums.values() if part.checksum)
+
+
+def multipart_etag(parts: Sequence[Part]) -> str:
+    digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in parts)).hexdigest()
+    return f"{digest}-{len(parts)}"
+
+
+def object_checksum(algorithm: str, kind: str, parts: Sequence[Part]) -> str | None:
+    """COMPOSITE: the checksum of the concatenated part checksums, suffixed "-N".
+    FULL_OBJECT: the CRC of the whole object, combined from the part CRCs (no bytes read).
+    None if a part lacks its checksum."""
+    values: list[bytes] = []
+    for part in parts:
+        if part.checksum is None:
+            return None
+        try:
+            values.append(base64.b64decode(part.checksum, validate=True))
+        except (binascii.Error, ValueError):
+            return None
+    if kind == "FULL_OBJECT":
+        combine, size = _COMBINE[algorithm]
+        crc = int.from_bytes(values[0], "big")
+        for part, value in zip(parts[1:], values[1:], strict=True):
+            crc = int(combine(crc, int.from_bytes(value, "big"), part.size))
+        return base64.b64encode(crc.to_bytes(size, "big")).decode()
+    whole = Checksum(algorithm)
+    whole.update(b"".join(values))
+    return f"{whole.b64()}-{len(parts)}"

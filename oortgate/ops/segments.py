@@ -1,0 +1,52 @@
+"""Reading and copying an object's bytes across its segments (parts), bounded memory."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+
+from oortgate.auth.checksums import Checksum
+from oortgate.meta.models import Segment
+from oortgate.storage.base import BlobStore, BlobWriter
+
+READ_CHUNK = 256 * 1024
+
+
+def read_segments(
+    blobs: BlobStore, segments: Sequence[Segment], first: int, length: int
+) -> Iterator[bytes]:
+    """The bytes [first, first+length) of the concatenated segments."""
+    end = first + length
+    offset = 0
+    for segment in segments:
+        start, stop = offset, offset + segment.size
+        offset = stop
+        if stop <= first or segment.size == 0:
+            continue
+        if start >= end:
+            break
+        lo, hi = max(first, start) - start, min(end, stop) - start
+        yield from blobs.read(segment.blob_id, lo, hi - lo, READ_CHUNK)
+
+
+def part_range(segments: Sequence[Segment], number: int) -> tuple[int, int]:
+    """(first, last) byte of part ``number`` (1-based) of a multipart object."""
+    first = sum(s.size for s in segments[: number - 1])
+    return first, first + segments[number - 1].size - 1
+
+
+def copy_into(
+    chunks: Iterator[bytes], writer: BlobWriter, checksum: Checksum | None
+) -> tuple[int, bytes]:
+    """Stream chunks into writer (then commit it); returns (size, md5). Runs in a thread:
+    a multi-GiB UploadPartCopy must not stall the event loop."""
+    md5 = hashlib.md5()
+    size = 0
+    for chunk in chunks:
+        md5.update(chunk)
+        if checksum is not None:
+            checksum.update(chunk)
+        writer.write(chunk)
+        size += len(chunk)
+    writer.commit()
+    return size, md5.digest()
