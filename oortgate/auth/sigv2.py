@@ -63,14 +63,23 @@ def parse(view: RequestView) -> SigV2Credentials:
     return SigV2Credentials(access_key, signature, True, expires)
 
 
-def canonical_resource(view: RequestView) -> str:
+def canonical_resource(view: RequestView, path: str | None = None) -> str:
+    path = view.path if path is None else path
     pairs = sorted((k, v) for k, v in view.query if k in SUBRESOURCES)
     if not pairs:
-        return view.path
-    return view.path + "?" + "&".join(f"{k}={v}" if v else k for k, v in pairs)
+        return path
+    return path + "?" + "&".join(f"{k}={v}" if v else k for k, v in pairs)
 
 
-def string_to_sign(view: RequestView, date_line: str) -> str:
+def _paths(view: RequestView) -> list[str]:
+    """AWS's canonical resource of a bucket is "/bucket/" (what botocore signs even for
+    the path-style URL "/bucket"); other clients sign the path as sent."""
+    if view.path.count("/") == 1 and len(view.path) > 1:
+        return [view.path + "/", view.path]
+    return [view.path]
+
+
+def string_to_sign(view: RequestView, date_line: str, path: str | None = None) -> str:
     headers = view.headers
     amz = sorted((k, v) for k, v in headers.items() if k.startswith("x-amz-"))
     lines = [
@@ -80,7 +89,7 @@ def string_to_sign(view: RequestView, date_line: str) -> str:
         date_line,
     ]
     lines.extend(f"{k}:{','.join(part.strip() for part in v.split(','))}" for k, v in amz)
-    lines.append(canonical_resource(view))
+    lines.append(canonical_resource(view, path))
     return "\n".join(lines)
 
 
@@ -129,10 +138,11 @@ def verify(view: RequestView, creds: SigV2Credentials, secret_key: str, *, now: 
     provided = creds.signature.encode()
     tried = ""
     for date_line in _date_lines(view, creds):
-        tried = string_to_sign(view, date_line)
-        digest = hmac.new(secret_key.encode(), tried.encode("utf-8"), hashlib.sha1).digest()
-        if hmac.compare_digest(base64.b64encode(digest), provided):
-            return
+        for path in _paths(view):
+            tried = string_to_sign(view, date_line, path)
+            digest = hmac.new(secret_key.encode(), tried.encode("utf-8"), hashlib.sha1).digest()
+            if hmac.compare_digest(base64.b64encode(digest), provided):
+                return
     raise S3Error(
         "SignatureDoesNotMatch",
         AWSAccessKeyId=creds.access_key,

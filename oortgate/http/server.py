@@ -30,7 +30,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Scope = dict[str, Any]
 log = logging.getLogger("oortgate")
 
-MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
 
 
 class Gateway:
