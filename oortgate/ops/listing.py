@@ -16,7 +16,7 @@ from oortgate.ops.metadata import checksum_type
 MAX_KEYS = 1000
 
 
-def _encoder(ctx: Context) -> Callable[[str], str]:
+def encoder(ctx: Context) -> Callable[[str], str]:
     encoding = ctx.query.get("encoding-type")
     if encoding is None:
         return lambda value: value
@@ -30,9 +30,9 @@ def _encoder(ctx: Context) -> Callable[[str], str]:
     return lambda value: quote(value, safe="/")
 
 
-async def _page(ctx: Context, start_after: str, max_keys: int) -> tuple[int, ObjectPage]:
+async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:
     bucket = await ctx.owned_bucket()
-    page = await ctx.services.db(
+    return await ctx.services.db(
         ctx.meta.list_objects,
         bucket.id,
         ctx.query.get("prefix", ""),
@@ -40,10 +40,9 @@ async def _page(ctx: Context, start_after: str, max_keys: int) -> tuple[int, Obj
         start_after,
         max_keys,
     )
-    return bucket.id, page
 
 
-def _common(root: xml.Node, ctx: Context, max_keys: int, enc: Callable[[str], str]) -> None:
+def _common(root: xml.Node, ctx: Context, enc: Callable[[str], str]) -> None:
     root.add("Name", ctx.route.bucket)
     root.add("Prefix", enc(ctx.query.get("prefix", "")))
 
@@ -85,12 +84,12 @@ def _delimiter(root: xml.Node, ctx: Context, enc: Callable[[str], str]) -> None:
 
 
 async def list_objects(ctx: Context) -> Response:
-    enc = _encoder(ctx)
+    enc = encoder(ctx)
     max_keys = tokens.int_param(ctx.query.get("max-keys"), "max-keys", MAX_KEYS, MAX_KEYS)
     marker = ctx.query.get("marker", "")
-    _, page = await _page(ctx, marker, max_keys)
+    page = await _page(ctx, marker, max_keys)
     root = xml.Node("ListBucketResult")
-    _common(root, ctx, max_keys, enc)
+    _common(root, ctx, enc)
     root.add("Marker", enc(marker))
     root.add("MaxKeys", max_keys)
     _delimiter(root, ctx, enc)
@@ -104,15 +103,15 @@ async def list_objects(ctx: Context) -> Response:
 
 
 async def list_objects_v2(ctx: Context) -> Response:
-    enc = _encoder(ctx)
+    enc = encoder(ctx)
     max_keys = tokens.int_param(ctx.query.get("max-keys"), "max-keys", MAX_KEYS, MAX_KEYS)
     token = ctx.query.get("continuation-token")
     start_after = ctx.query.get("start-after", "")
     begin = tokens.decode(token) if token is not None else start_after
-    _, page = await _page(ctx, begin, max_keys)
+    page = await _page(ctx, begin, max_keys)
     fetch_owner = ctx.query.get("fetch-owner", "false").lower() == "true"
     root = xml.Node("ListBucketResult")
-    _common(root, ctx, max_keys, enc)
+    _common(root, ctx, enc)
     root.add("MaxKeys", max_keys)
     root.add("KeyCount", len(page.objects) + len(page.common_prefixes))
     _delimiter(root, ctx, enc)
@@ -130,12 +129,12 @@ async def list_objects_v2(ctx: Context) -> Response:
 
 
 async def list_object_versions(ctx: Context) -> Response:
-    enc = _encoder(ctx)
+    enc = encoder(ctx)
     max_keys = tokens.int_param(ctx.query.get("max-keys"), "max-keys", MAX_KEYS, MAX_KEYS)
     key_marker = ctx.query.get("key-marker", "")
-    _, page = await _page(ctx, key_marker, max_keys)
+    page = await _page(ctx, key_marker, max_keys)
     root = xml.Node("ListVersionsResult")
-    _common(root, ctx, max_keys, enc)
+    _common(root, ctx, enc)
     root.add("KeyMarker", enc(key_marker))
     root.add("VersionIdMarker", ctx.query.get("version-id-marker", ""))
     root.add("MaxKeys", max_keys)

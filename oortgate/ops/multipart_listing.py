@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from oortgate import xml
-from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Upload
 from oortgate.ops import tokens
+from oortgate.ops.listing import encoder
 from oortgate.ops.multipart import open_upload
 
 MAX_LIST = 1000
@@ -60,14 +58,7 @@ async def list_parts(ctx: Context) -> Response:
 async def list_multipart_uploads(ctx: Context) -> Response:
     bucket = await ctx.owned_bucket()
     q = ctx.query
-    encoding = q.get("encoding-type")
-    if encoding not in (None, "url"):
-        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request",
-                      ArgumentName="encoding-type", ArgumentValue=encoding)  # fmt: skip
-
-    def enc(value: str) -> str:
-        return quote(value, safe="/") if encoding else value
-
+    enc = encoder(ctx)
     max_uploads = tokens.int_param(q.get("max-uploads"), "max-uploads", MAX_LIST, MAX_LIST)
     page = await ctx.services.db(
         ctx.meta.list_uploads, bucket.id, q.get("prefix", ""), q.get("delimiter", ""),
@@ -96,6 +87,6 @@ async def list_multipart_uploads(ctx: Context) -> Response:
         _checksum(node, upload)
     for prefix in page.common_prefixes:
         root.add("CommonPrefixes").add("Prefix", enc(prefix))
-    if encoding:
+    if "encoding-type" in q:
         root.add("EncodingType", "url")
     return xml_response(root)
