@@ -77,10 +77,12 @@ class Gateway:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = secrets.token_hex(8).upper()
         method: str = scope["method"]
+        tracked = TrackedReceive(receive)
         try:
-            response = await self._handle(scope, receive, request_id)
+            response = await self._handle(scope, tracked, request_id)
         except S3Error as err:
             response = error_response(err, request_id)
+            await tracked.discard_rest(_expects_continue(scope))
         except Exception:
             log.exception("internal error on %s %s", method, scope.get("path"))
             response = error_response(S3Error("InternalError"), request_id)
@@ -104,6 +106,46 @@ class Gateway:
         if handler is None:
             raise S3Error("NotImplemented")
         return await handler(ctx)
+
+
+class TrackedReceive:
+    """ASGI receive that remembers whether the request body was read to its end."""
+
+    # An error answered while the client is still sending makes the server close the
+    # connection with unread bytes, and the client may see a reset instead of the
+    # answer. Reading (and dropping) a bounded remainder first lets the answer arrive.
+    DISCARD_LIMIT = 1024 * 1024
+    DISCARD_SECONDS = 2.0
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.started = False
+        self.finished = False
+
+    async def __call__(self) -> dict[str, Any]:
+        self.started = True
+        message = await self._receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.finished = True
+        return message
+
+    async def discard_rest(self, awaiting_continue: bool) -> None:
+        # A client waiting for "100 Continue" has sent nothing: asking for the body
+        # would invite it to upload what is about to be refused.
+        if self.finished or (awaiting_continue and not self.started):
+            return
+        dropped = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.DISCARD_SECONDS):
+                while not self.finished and dropped < self.DISCARD_LIMIT:
+                    dropped += len((await self()).get("body", b""))
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(
+        name.lower() == b"expect" and value.lower() == b"100-continue"
+        for name, value in scope["headers"]
+    )
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -7,6 +7,7 @@ Used where boto3 would hide what is on the wire (exact headers, framing, status 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -15,10 +16,11 @@ import socket
 import ssl
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from unittest import mock
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import botocore.auth
 import botocore.httpchecksum as bhc
@@ -106,7 +108,7 @@ class _FixedPayloadSigV4(botocore.auth.SigV4Auth):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -148,7 +150,7 @@ def sign(
     req = AWSRequest(method=method, url=url, headers=hdrs, data=b"")
     signer = _FixedPayloadSigV4(Credentials(access_key, secret_key), service, region, payload_hash)
     moment = when or utcnow()
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=moment):
+    with patched_clock(moment):
         signer.add_auth(req)
     out = {k: v for k, v in req.headers.items()}
     auth = out["Authorization"]
@@ -156,6 +158,58 @@ def sign(
     ts = out["X-Amz-Date"]
     scope = f"{ts[:8]}/{region}/{service}/aws4_request"
     return Signed(url, out, ts, scope, seed, signing_key(secret_key, ts[:8], region, service))
+
+
+@contextlib.contextmanager
+def patched_clock(when: dt.datetime) -> Iterator[None]:
+    """Make botocore sign as if the time were ``when`` (naive UTC).
+
+    Patches both the Python signers (botocore.auth) and, when awscrt is installed, the CRT
+    signers botocore then prefers (botocore.crt.auth); SigV2 query expiry too.
+    """
+
+    def fake(remove_tzinfo: bool = True) -> dt.datetime:
+        return when if remove_tzinfo else when.replace(tzinfo=dt.UTC)
+
+    offset = (when - utcnow()).total_seconds()
+
+    def fake_v2_date(self: Any) -> str:
+        return str(int(time.time() + offset + int(self._expires)))
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(botocore.auth, "get_current_datetime", fake))
+        stack.enter_context(
+            mock.patch.object(botocore.auth.HmacV1QueryAuth, "_get_date", fake_v2_date)
+        )
+        try:
+            import botocore.crt.auth as crt_auth
+
+            stack.enter_context(mock.patch.object(crt_auth, "get_current_datetime", fake))
+        except ImportError:  # pragma: no cover - awscrt not installed
+            pass
+        yield
+
+
+def fetch(
+    url: str,
+    cert: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request with http.client, which (unlike requests/urllib3) sends the path exactly
+    as given: no dot-segment removal, no re-quoting."""
+    parts = urlsplit(url)
+    ctx = ssl.create_default_context(cafile=cert)
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=ctx, timeout=60)
+    try:
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        conn.request(method, target, body=body, headers=dict(headers or {}))
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------- aws-chunked
@@ -340,13 +394,19 @@ class RawClient:
             hdrs = self.signed_headers(method, url, hdrs, ph, **sign_kwargs).headers  # type: ignore[arg-type]
         return self.send(method, url, hdrs, body)
 
-    def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes = b"",
-             retries: int = 5) -> requests.Response:  # fmt: skip
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b"", retries: int = 5
+    ) -> requests.Response:
         for attempt in range(retries):
             resp = self.session.request(
-                method, url, headers=dict(headers), data=body, verify=self.cert, timeout=60,
+                method,
+                url,
+                headers=dict(headers),
+                data=body,
+                verify=self.cert,
+                timeout=60,
                 allow_redirects=False,
-            )  # fmt: skip
+            )
             if resp.status_code == 503 and attempt < retries - 1:  # SlowDown: back off
                 time.sleep(float(resp.headers.get("Retry-After", "1") or 1))
                 continue
@@ -374,8 +434,9 @@ def read_response(sock: ssl.SSLSocket, method: str = "GET") -> tuple[int, dict[s
     return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
 
 
-def raw_exchange(port: int, cert: str, request: bytes, method: str = "PUT",
-                 timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+def raw_exchange(
+    port: int, cert: str, request: bytes, method: str = "PUT", timeout: float = 30.0
+) -> tuple[int, dict[str, str], bytes]:
     with tls_connect(port, cert, timeout) as s:
         s.sendall(request)
         return read_response(s, method)

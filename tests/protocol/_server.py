@@ -6,6 +6,7 @@ Shared by tests/protocol (one server per pytest(-xdist) worker) and tests/reliab
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -81,13 +82,21 @@ class ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self._log_file = log
         cmd = [
-            PYTHON, "-m", "oortgate", "serve",
-            "--data-dir", str(self.data_dir),
-            "--host", "127.0.0.1",
-            "--https-port", str(self.port),
-            "--workers", "1",
-            "--region", REGION,
-        ]  # fmt: skip
+            PYTHON,
+            "-m",
+            "oortgate",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            "127.0.0.1",
+            "--https-port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--region",
+            REGION,
+        ]
         self.proc = subprocess.Popen(
             cmd,
             cwd=str(REPO_ROOT),
@@ -130,10 +139,8 @@ class ServerProcess:
 
     def _signal_group(self, sig: int) -> None:
         assert self.proc is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the process group; SIGKILL it after ``timeout`` seconds."""
@@ -155,10 +162,8 @@ class ServerProcess:
         if self.proc is None:
             return
         self._signal_group(signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
         self._wait_group_gone()
         self._close_log()
 
@@ -183,9 +188,13 @@ class ServerProcess:
     def admin(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = [PYTHON, "-m", "oortgate", "admin", "--data-dir", str(self.data_dir), *args]
         res = subprocess.run(
-            cmd, cwd=str(REPO_ROOT), env=self.env(), capture_output=True, text=True,
+            cmd,
+            cwd=str(REPO_ROOT),
+            env=self.env(),
+            capture_output=True,
+            text=True,
             timeout=60,
-        )  # fmt: skip
+        )
         if check and res.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}"

@@ -98,9 +98,11 @@ def s3(server: ServerProcess) -> Any:
 @pytest.fixture(scope="session")
 def s3_noretry(server: ServerProcess) -> Any:
     return _client(
-        server, server.root_access_key, server.root_secret_key,
+        server,
+        server.root_access_key,
+        server.root_secret_key,
         retries={"total_max_attempts": 1},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="session")
@@ -204,9 +206,12 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def aws(server: ServerProcess, cli_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     def run(
-        *args: str, check: bool = True, ak: str | None = None, sk: str | None = None,
+        *args: str,
+        check: bool = True,
+        ak: str | None = None,
+        sk: str | None = None,
         cwd: str | None = None,
-    ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    ) -> subprocess.CompletedProcess[str]:
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(cli_home),
@@ -219,12 +224,14 @@ def aws(server: ServerProcess, cli_home: Path) -> Callable[..., subprocess.Compl
             "AWS_PAGER": "",
         }
         cmd = [
-            str(VENV_BIN / "aws"), *args,
-            "--endpoint-url", server.endpoint, "--ca-bundle", server.cert,
-        ]  # fmt: skip
-        res = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=120, cwd=cwd
-        )
+            str(VENV_BIN / "aws"),
+            *args,
+            "--endpoint-url",
+            server.endpoint,
+            "--ca-bundle",
+            server.cert,
+        ]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=cwd)
         if check and res.returncode != 0:
             raise AssertionError(
                 f"aws {' '.join(args)} -> {res.returncode}\nstdout:\n{res.stdout}\n"
@@ -257,12 +264,12 @@ def s3cmd(
         "guess_mime_type = True\n"
     )
 
-    def run(*args: str, check: bool = True, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, check: bool = True, cwd: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home)}
         cmd = [str(VENV_BIN / "s3cmd"), "-c", str(cfg), *args]
-        res = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=120, cwd=cwd
-        )
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=cwd)
         if check and res.returncode != 0:
             raise AssertionError(
                 f"s3cmd {' '.join(args)} -> {res.returncode}\nstdout:\n{res.stdout}\n"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from unittest import mock
 
-import botocore.auth
 import pytest
 import requests
 
-from ._s3raw import error_code, error_field, utcnow
+from ._s3raw import error_code, error_field, patched_clock, utcnow
 from ._util import s3_error
 
 
@@ -71,9 +69,8 @@ def test_clock_skew(raw, minutes):
 def test_clock_skew_boto3_patched(client_for, server):
     c = client_for(server.root_access_key, server.root_secret_key)
     skewed = utcnow() + dt.timedelta(minutes=20)
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=skewed):
-        with s3_error("RequestTimeTooSkewed", 403):
-            c.list_buckets()
+    with patched_clock(skewed), s3_error("RequestTimeTooSkewed", 403):
+        c.list_buckets()
 
 
 def test_small_clock_skew_is_accepted(raw):
@@ -91,11 +88,14 @@ def test_wrong_region_in_scope(raw, client_for, server):
     from botocore.config import Config
 
     c = boto3.session.Session().client(
-        "s3", endpoint_url=server.endpoint, region_name="eu-west-1",
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name="eu-west-1",
         aws_access_key_id=server.root_access_key,
-        aws_secret_access_key=server.root_secret_key, verify=server.cert,
+        aws_secret_access_key=server.root_secret_key,
+        verify=server.cert,
         config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
-    )  # fmt: skip
+    )
     with s3_error("AuthorizationHeaderMalformed", 400):
         c.list_buckets()
 
@@ -128,8 +128,13 @@ def test_tampered_path(raw, bucket):
 
 
 def test_payload_hash_mismatch(raw, bucket):
-    resp = raw.request("PUT", bucket, "sha", body=b"actual body",
-                       payload_hash=hashlib.sha256(b"other body").hexdigest())  # fmt: skip
+    resp = raw.request(
+        "PUT",
+        bucket,
+        "sha",
+        body=b"actual body",
+        payload_hash=hashlib.sha256(b"other body").hexdigest(),
+    )
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "XAmzContentSHA256Mismatch", resp.text
     assert raw.request("HEAD", bucket, "sha").status_code == 404
@@ -142,8 +147,10 @@ def test_missing_date(raw, bucket):
     resp = raw.send("GET", url, hdrs)
     assert resp.status_code in (400, 403), resp.text
     assert error_code(resp.content) in (
-        "AccessDenied", "AuthorizationHeaderMalformed", "SignatureDoesNotMatch",
-    ), resp.text  # fmt: skip
+        "AccessDenied",
+        "AuthorizationHeaderMalformed",
+        "SignatureDoesNotMatch",
+    ), resp.text
 
 
 @pytest.mark.parametrize("what", ["list-buckets", "list-objects", "get", "put", "delete"])

@@ -83,12 +83,26 @@ def test_aws_s3_cp_stdin_and_recursive_ls(aws, s3, bucket, tmp_path):
 def test_aws_s3api(aws, s3, bucket, tmp_path):
     body = tmp_path / "body.txt"
     body.write_bytes(b"s3api body")
-    out = aws("s3api", "put-object", "--bucket", bucket, "--key", "k s/1",
-              "--body", str(body), "--content-type", "text/plain",
-              "--metadata", "owner=me", "--output", "json").stdout  # fmt: skip
+    out = aws(
+        "s3api",
+        "put-object",
+        "--bucket",
+        bucket,
+        "--key",
+        "k s/1",
+        "--body",
+        str(body),
+        "--content-type",
+        "text/plain",
+        "--metadata",
+        "owner=me",
+        "--output",
+        "json",
+    ).stdout
     assert json.loads(out)["ETag"] == etag(b"s3api body")
-    out = aws("s3api", "head-object", "--bucket", bucket, "--key", "k s/1",
-              "--output", "json").stdout  # fmt: skip
+    out = aws(
+        "s3api", "head-object", "--bucket", bucket, "--key", "k s/1", "--output", "json"
+    ).stdout
     head = json.loads(out)
     assert head["ContentLength"] == 10
     assert head["Metadata"] == {"owner": "me"}
@@ -100,14 +114,28 @@ def test_aws_s3api(aws, s3, bucket, tmp_path):
     assert [o["Key"] for o in json.loads(out)["Contents"]] == ["k s/1"]
     out = aws("s3api", "list-objects", "--bucket", bucket, "--output", "json").stdout
     assert [o["Key"] for o in json.loads(out)["Contents"]] == ["k s/1"]
-    aws("s3api", "copy-object", "--bucket", bucket, "--key", "copy",
-        "--copy-source", f"{bucket}/k s/1")  # fmt: skip
+    aws(
+        "s3api",
+        "copy-object",
+        "--bucket",
+        bucket,
+        "--key",
+        "copy",
+        "--copy-source",
+        f"{bucket}/k s/1",
+    )
     assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == b"s3api body"
     out = aws("s3api", "get-bucket-location", "--bucket", bucket, "--output", "json").stdout
     assert json.loads(out).get("LocationConstraint") in (None, "")
     aws("s3api", "delete-object", "--bucket", bucket, "--key", "k s/1")
-    aws("s3api", "delete-objects", "--bucket", bucket,
-        "--delete", json.dumps({"Objects": [{"Key": "copy"}]}))  # fmt: skip
+    aws(
+        "s3api",
+        "delete-objects",
+        "--bucket",
+        bucket,
+        "--delete",
+        json.dumps({"Objects": [{"Key": "copy"}]}),
+    )
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
     res = aws("s3api", "get-object", "--bucket", bucket, "--key", "gone", str(dst), check=False)
     assert res.returncode != 0
@@ -176,8 +204,14 @@ def test_minio_lifecycle(minio_client, s3, unique_name, tmp_path):
         assert m.bucket_exists(name)
         assert name in [b.name for b in m.list_buckets()]
         data = rand(150_000)
-        res = m.put_object(name, "dir/obj 1", io.BytesIO(data), len(data),
-                           content_type="application/x-minio", metadata={"Color": "blue"})  # fmt: skip
+        res = m.put_object(
+            name,
+            "dir/obj 1",
+            io.BytesIO(data),
+            len(data),
+            content_type="application/x-minio",
+            metadata={"Color": "blue"},
+        )
         assert res.etag == etag(data).strip('"')
         st = m.stat_object(name, "dir/obj 1")
         assert st.size == len(data)

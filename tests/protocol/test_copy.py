@@ -73,8 +73,13 @@ def test_copy_directive_copy_keeps_metadata(s3, bucket):
 
 
 def test_copy_directive_replace(s3, bucket):
-    s3.put_object(Bucket=bucket, Key="src", Body=b"abc", Metadata={"a": "1", "b": "2"},
-                  ContentType="text/plain")  # fmt: skip
+    s3.put_object(
+        Bucket=bucket,
+        Key="src",
+        Body=b"abc",
+        Metadata={"a": "1", "b": "2"},
+        ContentType="text/plain",
+    )
     s3.copy_object(
         Bucket=bucket,
         Key="dst",
@@ -97,8 +102,12 @@ def test_copy_invalid_directive(s3_noretry, bucket):
     s3 = s3_noretry
     s3.put_object(Bucket=bucket, Key="src", Body=b"abc")
     with s3_error("InvalidArgument", 400):
-        s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"},
-                       MetadataDirective="MOVE")  # fmt: skip
+        s3.copy_object(
+            Bucket=bucket,
+            Key="dst",
+            CopySource={"Bucket": bucket, "Key": "src"},
+            MetadataDirective="MOVE",
+        )
 
 
 def test_copy_onto_itself_without_change(s3, bucket):
@@ -106,8 +115,12 @@ def test_copy_onto_itself_without_change(s3, bucket):
     with s3_error("InvalidRequest", 400):
         s3.copy_object(Bucket=bucket, Key="self", CopySource={"Bucket": bucket, "Key": "self"})
     with s3_error("InvalidRequest", 400):
-        s3.copy_object(Bucket=bucket, Key="self", CopySource={"Bucket": bucket, "Key": "self"},
-                       MetadataDirective="COPY")  # fmt: skip
+        s3.copy_object(
+            Bucket=bucket,
+            Key="self",
+            CopySource={"Bucket": bucket, "Key": "self"},
+            MetadataDirective="COPY",
+        )
     assert s3.head_object(Bucket=bucket, Key="self")["Metadata"] == {"a": "1"}
 
 
@@ -155,15 +168,17 @@ def test_copy_missing_source(s3, bucket, unique_name):
     with s3_error("NoSuchKey", 404):
         s3.copy_object(Bucket=bucket, Key="d", CopySource={"Bucket": bucket, "Key": "missing"})
     with s3_error("NoSuchBucket", 404):
-        s3.copy_object(Bucket=bucket, Key="d",
-                       CopySource={"Bucket": unique_name("nob"), "Key": "x"})  # fmt: skip
+        s3.copy_object(
+            Bucket=bucket, Key="d", CopySource={"Bucket": unique_name("nob"), "Key": "x"}
+        )
 
 
 def test_copy_to_missing_bucket(s3, bucket, unique_name):
     s3.put_object(Bucket=bucket, Key="src", Body=b"x")
     with s3_error("NoSuchBucket", 404):
-        s3.copy_object(Bucket=unique_name("nob"), Key="d",
-                       CopySource={"Bucket": bucket, "Key": "src"})  # fmt: skip
+        s3.copy_object(
+            Bucket=unique_name("nob"), Key="d", CopySource={"Bucket": bucket, "Key": "src"}
+        )
 
 
 def test_copy_malformed_source(raw, bucket):
@@ -180,8 +195,9 @@ def src(s3, bucket):
 
 
 def _copy(s3, bucket, **cond):
-    return s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"},
-                          **cond)  # fmt: skip
+    return s3.copy_object(
+        Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, **cond
+    )
 
 
 DAY = dt.timedelta(days=1)

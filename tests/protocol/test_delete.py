@@ -89,9 +89,7 @@ def test_delete_objects_tricky_keys(s3, bucket):
 
 def test_delete_objects_version_null(s3, bucket):
     s3.put_object(Bucket=bucket, Key="v", Body=b"x")
-    resp = s3.delete_objects(
-        Bucket=bucket, Delete={"Objects": [{"Key": "v", "VersionId": "null"}]}
-    )
+    resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "v", "VersionId": "null"}]})
     assert [d["Key"] for d in resp["Deleted"]] == ["v"]
     assert resp.get("Errors", []) == []
     assert _keys(s3, bucket) == []
@@ -115,8 +113,9 @@ def test_delete_objects_1001_malformed(s3, bucket):
 
 def test_delete_objects_empty_list_malformed(raw, bucket):
     body = b"<Delete></Delete>"
-    resp = raw.request("POST", bucket, query={"delete": ""}, body=body,
-                       headers={"Content-MD5": md5_b64(body)})  # fmt: skip
+    resp = raw.request(
+        "POST", bucket, query={"delete": ""}, body=body, headers={"Content-MD5": md5_b64(body)}
+    )
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "MalformedXML", resp.text
 
@@ -135,8 +134,9 @@ def _delete_xml(keys, quiet=False):
 def test_delete_objects_with_content_md5_only(s3, raw, bucket):
     s3.put_object(Bucket=bucket, Key="m", Body=b"x")
     body = _delete_xml(["m"])
-    resp = raw.request("POST", bucket, query={"delete": ""}, body=body,
-                       headers={"Content-MD5": md5_b64(body)})  # fmt: skip
+    resp = raw.request(
+        "POST", bucket, query={"delete": ""}, body=body, headers={"Content-MD5": md5_b64(body)}
+    )
     assert resp.status_code == 200, resp.text
     root = xml_root(resp.content)
     assert [findtext(d, "Key") for d in findall(root, "Deleted")] == ["m"]
@@ -148,10 +148,15 @@ def test_delete_objects_with_checksum_header_only(s3, raw, bucket, algorithm):
     s3.put_object(Bucket=bucket, Key="c", Body=b"x")
     body = _delete_xml(["c"])
     resp = raw.request(
-        "POST", bucket, query={"delete": ""}, body=body,
-        headers={f"x-amz-checksum-{algorithm.lower()}": checksum_b64(algorithm, body),
-                 "x-amz-sdk-checksum-algorithm": algorithm},
-    )  # fmt: skip
+        "POST",
+        bucket,
+        query={"delete": ""},
+        body=body,
+        headers={
+            f"x-amz-checksum-{algorithm.lower()}": checksum_b64(algorithm, body),
+            "x-amz-sdk-checksum-algorithm": algorithm,
+        },
+    )
     assert resp.status_code == 200, resp.text
     assert _keys(s3, bucket) == []
 
@@ -159,8 +164,9 @@ def test_delete_objects_with_checksum_header_only(s3, raw, bucket, algorithm):
 def test_delete_objects_wrong_content_md5(s3, raw, bucket):
     s3.put_object(Bucket=bucket, Key="m", Body=b"x")
     body = _delete_xml(["m"])
-    resp = raw.request("POST", bucket, query={"delete": ""}, body=body,
-                       headers={"Content-MD5": md5_b64(b"other")})  # fmt: skip
+    resp = raw.request(
+        "POST", bucket, query={"delete": ""}, body=body, headers={"Content-MD5": md5_b64(b"other")}
+    )
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "BadDigest", resp.text
     assert _keys(s3, bucket) == ["m"]
@@ -169,8 +175,13 @@ def test_delete_objects_wrong_content_md5(s3, raw, bucket):
 def test_delete_objects_wrong_checksum(s3, raw, bucket):
     s3.put_object(Bucket=bucket, Key="m", Body=b"x")
     body = _delete_xml(["m"])
-    resp = raw.request("POST", bucket, query={"delete": ""}, body=body,
-                       headers={"x-amz-checksum-crc32": checksum_b64("CRC32", b"other")})  # fmt: skip
+    resp = raw.request(
+        "POST",
+        bucket,
+        query={"delete": ""},
+        body=body,
+        headers={"x-amz-checksum-crc32": checksum_b64("CRC32", b"other")},
+    )
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "BadDigest", resp.text
     assert _keys(s3, bucket) == ["m"]
@@ -179,8 +190,9 @@ def test_delete_objects_wrong_checksum(s3, raw, bucket):
 def test_delete_objects_quiet_raw_has_no_deleted(s3, raw, bucket):
     s3.put_object(Bucket=bucket, Key="q", Body=b"x")
     body = _delete_xml(["q", "nope"], quiet=True)
-    resp = raw.request("POST", bucket, query={"delete": ""}, body=body,
-                       headers={"Content-MD5": md5_b64(body)})  # fmt: skip
+    resp = raw.request(
+        "POST", bucket, query={"delete": ""}, body=body, headers={"Content-MD5": md5_b64(body)}
+    )
     assert resp.status_code == 200, resp.text
     root = xml_root(resp.content)
     assert root.tag.endswith("DeleteResult")

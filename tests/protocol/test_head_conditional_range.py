@@ -192,7 +192,7 @@ OVERRIDES = {
 def test_response_overrides_boto3(s3, obj):
     bucket, key, data, *_ = obj
     params = {k: v[1] for k, v in OVERRIDES.items() if k != "ResponseExpires"}
-    params["ResponseExpires"] = dt.datetime(2037, 10, 21, 7, 28, tzinfo=dt.timezone.utc)
+    params["ResponseExpires"] = dt.datetime(2037, 10, 21, 7, 28, tzinfo=dt.UTC)
     resp = s3.get_object(Bucket=bucket, Key=key, **params)
     assert resp["Body"].read() == data
     hdrs = resp["ResponseMetadata"]["HTTPHeaders"]

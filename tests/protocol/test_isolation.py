@@ -49,11 +49,21 @@ def test_list_buckets_shows_only_own(two_users, s3):
 @pytest.mark.parametrize(
     "op",
     [
-        "get_object", "head_object", "put_object", "delete_object", "list_objects",
-        "list_objects_v2", "list_object_versions", "delete_objects", "delete_bucket",
-        "get_bucket_location", "get_bucket_versioning", "copy_from", "copy_into",
+        "get_object",
+        "head_object",
+        "put_object",
+        "delete_object",
+        "list_objects",
+        "list_objects_v2",
+        "list_object_versions",
+        "delete_objects",
+        "delete_bucket",
+        "get_bucket_location",
+        "get_bucket_versioning",
+        "copy_from",
+        "copy_into",
     ],
-)  # fmt: skip
+)
 def test_other_user_is_denied(two_users, op):
     a, b, ba, bb, *_ = two_users
     calls = {
@@ -89,7 +99,7 @@ def test_other_user_is_denied(two_users, op):
 
 
 def test_head_bucket_of_other_user_is_403(two_users):
-    a, b, ba, *_ = two_users
+    _a, b, ba, *_ = two_users
     with pytest.raises(ClientError) as ei:
         b.head_bucket(Bucket=ba)
     assert status_of(ei.value) == 403
@@ -107,7 +117,7 @@ def test_presigned_by_other_user_denied(two_users, server):
 
     from ._s3raw import error_code
 
-    a, b, ba, *_ = two_users
+    _a, b, ba, *_ = two_users
     url = b.generate_presigned_url("get_object", Params={"Bucket": ba, "Key": "secret"})
     resp = requests.get(url, verify=server.cert)
     assert resp.status_code == 403
@@ -115,7 +125,7 @@ def test_presigned_by_other_user_denied(two_users, server):
 
 
 def test_users_keys_are_separate(server, two_users):
-    a, b, ba, bb, ua, ub = two_users
+    _a, _b, _ba, _bb, ua, ub = two_users
     out = server.admin("key", "list", ua.name).stdout
     assert ua.access_key in out
     assert ub.access_key not in out

@@ -30,7 +30,7 @@ def test_put_get_roundtrip(s3, bucket):
     assert get["Body"].read() == data
     assert get["ETag"] == etag(data)
     assert get["ContentLength"] == len(data)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert abs((now - get["LastModified"]).total_seconds()) < 120
     head = s3.head_object(Bucket=bucket, Key="obj")
     assert head["ContentLength"] == len(data)
@@ -64,7 +64,7 @@ def test_overwrite(s3, bucket):
 
 
 def test_metadata_and_content_headers(s3, bucket):
-    expires = dt.datetime(2031, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    expires = dt.datetime(2031, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     body = b"\x1f\x8b not really gzip"
     s3.put_object(
         Bucket=bucket,
@@ -172,7 +172,9 @@ def test_checksum_algorithm_stored_and_returned(s3, bucket, algorithm):
     data = rand(70_000)
     expected = checksum_b64(algorithm, data)
     field = "Checksum" + algorithm
-    put = s3.put_object(Bucket=bucket, Key=f"ck-{algorithm}", Body=data, ChecksumAlgorithm=algorithm)
+    put = s3.put_object(
+        Bucket=bucket, Key=f"ck-{algorithm}", Body=data, ChecksumAlgorithm=algorithm
+    )
     assert put.get(field) == expected
     assert put["ETag"] == etag(data)
     get = s3.get_object(Bucket=bucket, Key=f"ck-{algorithm}", ChecksumMode="ENABLED")

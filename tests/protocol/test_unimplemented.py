@@ -65,8 +65,7 @@ def test_not_implemented_raw_xml(raw, obj, sub):
 
 def test_select_object_content_not_implemented(raw, obj):
     body = b"<SelectObjectContentRequest/>"
-    resp = raw.request("POST", obj, "o", query=[("select", None), ("select-type", "2")],
-                       body=body)  # fmt: skip
+    resp = raw.request("POST", obj, "o", query=[("select", None), ("select-type", "2")], body=body)
     assert resp.status_code == 501, resp.text
     assert error_code(resp.content) == "NotImplemented"
 
