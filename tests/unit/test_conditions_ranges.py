@@ -14,7 +14,7 @@ AFTER = "Tue, 14 Nov 2023 22:13:21 GMT"
 def test_etag_lists_and_star() -> None:
     assert etag_matches('"x", "0123abcd"', ETAG)
     assert etag_matches("*", ETAG)
-    assert etag_matches("W/\"0123abcd\"", ETAG)
+    assert etag_matches('W/"0123abcd"', ETAG)
     assert not etag_matches('"other"', ETAG)
 
 
@@ -74,8 +74,10 @@ def test_ranges(header: str | None, size: int, expected: tuple[int, int] | None)
     assert parse_range(header, size) == expected
 
 
-@pytest.mark.parametrize(("header", "size"), [("bytes=10-", 10), ("bytes=10-20", 10),
-                                              ("bytes=-0", 10), ("bytes=0-", 0), ("bytes=0-0", 0)])
+@pytest.mark.parametrize(
+    ("header", "size"),
+    [("bytes=10-", 10), ("bytes=10-20", 10), ("bytes=-0", 10), ("bytes=0-", 0), ("bytes=0-0", 0)],
+)
 def test_unsatisfiable_ranges(header: str, size: int) -> None:
     with pytest.raises(S3Error) as info:
         parse_range(header, size)

@@ -6,7 +6,7 @@ from oortgate.errors import S3Error
 
 def test_render_escapes_and_namespace() -> None:
     root = xml.Node("ListBucketResult")
-    root.add("Key", "a<b>&\"c\"")
+    root.add("Key", 'a<b>&"c"')
     root.add("IsTruncated", False)
     root.add("Empty", "")
     text = xml.document(root).decode()
@@ -50,6 +50,8 @@ def test_parse_rejects_bad_and_hostile_xml(body: bytes) -> None:
 
 
 def test_parse_strips_namespaces() -> None:
-    root = xml.parse(b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet></Delete>')
+    root = xml.parse(
+        b'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet></Delete>'
+    )
     assert root.tag == "Delete"
     assert xml.child_text(root, "Quiet") == "true"
