@@ -37,6 +37,7 @@ STATUS: dict[str, int] = {
     "InvalidURI": 400,
     "KeyTooLongError": 400,
     "MalformedTrailerError": 400,
+    "MalformedACLError": 400,
     "MalformedXML": 400,
     "MetadataTooLarge": 400,
     "MethodNotAllowed": 405,

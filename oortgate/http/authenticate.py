@@ -14,7 +14,7 @@ from oortgate.meta.models import AccessKey, User
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    user: User
+    user: User | None  # None: no credentials at all (anonymous)
     # What the aws-chunked decoder needs to check chunk signatures (SigV4 only).
     signing: sigv4.SigningContext | None
 
@@ -37,7 +37,7 @@ async def authenticate(
         # SigV2 signs no payload: the body is checked only by Content-MD5 and checksums.
         return Identity(await _owner(services, key), None)
     if creds is None:
-        raise S3Error("AccessDenied")
+        return Identity(None, None)
     key = await _secret(services, creds.access_key)
     signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
     return Identity(await _owner(services, key), signing)

@@ -8,12 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
+from oortgate import policy
 from oortgate.config import Settings
 from oortgate.errors import S3Error
 from oortgate.http.body import Body
 from oortgate.http.routing import Route
 from oortgate.meta.base import MetaStore
-from oortgate.meta.models import Bucket, User
+from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.storage.base import BlobStore
 
 P = ParamSpec("P")
@@ -42,6 +43,9 @@ class Services:
         self.meta.close()
 
 
+ANONYMOUS_ID = "65a011a29cdf8ec533ec3d1ccaae921c"  # the canonical id AWS shows for anonymous
+
+
 @dataclass(slots=True)
 class Context:
     services: Services
@@ -49,7 +53,7 @@ class Context:
     method: str
     headers: dict[str, str]
     query: dict[str, str]
-    user: User
+    user: User | None  # None: an anonymous request
     body: Body
     request_id: str
 
@@ -62,13 +66,57 @@ class Context:
         assert self.route.key is not None, "object operations always carry a key"
         return self.route.key
 
-    async def owned_bucket(self, name: str | None = None) -> Bucket:
-        """The named bucket (default: the route's), which the caller must own."""
+    @property
+    def caller_id(self) -> int | None:
+        return None if self.user is None else self.user.id
+
+    def signed_in(self) -> User:
+        """The caller, for operations anonymous requests can never perform."""
+        if self.user is None:
+            raise S3Error("AccessDenied")
+        return self.user
+
+    async def bucket(self, name: str | None = None) -> Bucket:
+        """The named bucket (default: the route's); no permission checked."""
         name = name if name is not None else self.route.bucket
         assert name is not None
         bucket = await self.services.db(self.meta.get_bucket, name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
-        if bucket.owner_id != self.user.id:
+        return bucket
+
+    async def bucket_for(self, permission: str, name: str | None = None) -> Bucket:
+        """The bucket, if its ACL grants the caller ``permission`` (READ or WRITE)."""
+        bucket = await self.bucket(name)
+        if not policy.allows(bucket.acl, permission, self.caller_id, bucket.owner_id):
             raise S3Error("AccessDenied")
         return bucket
+
+    async def owned_bucket(self, name: str | None = None) -> Bucket:
+        """The bucket, for operations only its owner may perform."""
+        bucket = await self.bucket(name)
+        if self.caller_id is None or bucket.owner_id != self.caller_id:
+            raise S3Error("AccessDenied")
+        return bucket
+
+    async def readable_object(self, bucket: Bucket, key: str) -> ObjectRecord:
+        """The object, if the caller may read it. A missing key is NoSuchKey only to
+        callers who may list the bucket; others learn nothing (AccessDenied), as AWS."""
+        record = await self.services.db(self.meta.get_object, bucket.id, key)
+        caller = self.caller_id
+        if record is None:
+            if policy.allows(bucket.acl, policy.READ, caller, bucket.owner_id):
+                raise S3Error("NoSuchKey", Key=key)
+            raise S3Error("AccessDenied")
+        if not policy.allows(record.acl, policy.READ, caller, record.owner_id, bucket.owner_id):
+            raise S3Error("AccessDenied")
+        return record
+
+    async def owner_info(self, user_id: int | None) -> tuple[str, str]:
+        """(canonical id, display name) of a user, for Owner elements."""
+        if user_id is None:
+            return ANONYMOUS_ID, "anonymous"
+        if self.user is not None and user_id == self.user.id:
+            return self.user.canonical_id, self.user.name
+        user = await self.services.db(self.meta.get_user, user_id)
+        return (user.canonical_id, user.name) if user else (ANONYMOUS_ID, "unknown")

@@ -15,13 +15,13 @@ from oortgate.errors import S3Error
 # Sub-resources S3 defines that this gateway does not implement: a request naming one
 # answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
 UNSUPPORTED_BUCKET = frozenset(
-    "accelerate acl analytics cors encryption intelligent-tiering inventory lifecycle "
+    "accelerate analytics cors encryption intelligent-tiering inventory lifecycle "
     "logging metrics notification object-lock ownershipControls policy policyStatus "
     "publicAccessBlock replication requestPayment tagging website metadataTable session "
     "metadataConfiguration abac".split()
 )
 UNSUPPORTED_OBJECT = frozenset(
-    "acl tagging legal-hold retention torrent attributes restore select renameObject".split()
+    "tagging legal-hold retention torrent attributes restore select renameObject".split()
 )
 MULTIPART_OPS = frozenset(
     {
@@ -92,12 +92,16 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
             return "ListObjectVersions"
         if "uploads" in query:
             return "ListMultipartUploads"
+        if "acl" in query:
+            return "GetBucketAcl"
         if unsupported:
             return "NotImplemented"
         return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
     if method == "HEAD":
         return "HeadBucket"
     if method == "PUT":
+        if "acl" in query:
+            return "PutBucketAcl"
         if "versioning" in query or unsupported:
             return "NotImplemented"
         return "CreateBucket"
@@ -118,8 +122,12 @@ def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]
             return "NotImplemented"
         if method == "GET" and multipart:
             return "ListParts"
+        if method == "GET" and "acl" in query:
+            return "GetObjectAcl"
         return "GetObject" if method == "GET" else "HeadObject"
     if method == "PUT":
+        if "acl" in query:
+            return "PutObjectAcl"
         if unsupported:
             return "NotImplemented"
         copy = "x-amz-copy-source" in headers

@@ -62,10 +62,16 @@ class MetaStore(Protocol):
         ...
 
     # -- buckets --------------------------------------------------------------------
-    def create_bucket(self, name: str, owner_id: int, region: str, max_buckets: int) -> Bucket:
+    def create_bucket(
+        self, name: str, owner_id: int, region: str, max_buckets: int, acl: str = "private"
+    ) -> Bucket:
         """Raises S3Error BucketAlreadyExists (another owner has it),
         BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets."""
         ...
+
+    def set_bucket_acl(self, bucket_id: int, acl: str) -> None: ...
+
+    def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None: ...
 
     def get_bucket(self, name: str) -> Bucket | None: ...
 
@@ -106,6 +112,10 @@ class MetaStore(Protocol):
         delimiter, keys sharing prefix + ... + delimiter roll up into one common
         prefix (counted once against max_keys). O(log n + page): each common prefix
         is skipped with an index seek, never by scanning its keys."""
+        ...
+
+    def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
+        """False if there is no such object."""
         ...
 
     def has_objects(self, bucket_id: int) -> bool: ...

@@ -29,6 +29,8 @@ class Bucket:
     owner_id: int
     region: str
     created: float
+    acl: str = "private"  # a canned ACL name
+    cors: str | None = None  # the CORS rules as JSON (see oortgate.cors), None if unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class ObjectRecord:
     # empty (they never read bytes).
     parts_count: int = 0
     parts: tuple[Segment, ...] = ()
+    acl: str = "private"  # a canned ACL name
+    owner_id: int | None = None  # the writer; None: an anonymous writer
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -98,6 +102,8 @@ class Upload:
     storage_class: str = "STANDARD"
     checksum_algorithm: str | None = None  # "CRC32", ... as AWS spells it
     checksum_type: str | None = None  # "COMPOSITE" or "FULL_OBJECT"
+    acl: str = "private"
+    owner_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

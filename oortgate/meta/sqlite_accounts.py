@@ -13,7 +13,7 @@ from oortgate.meta.sqlite_db import Database, key_range, lower_bound, successor
 
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created"
-_BUCKET_COLS = "id, name, owner_id, region, created"
+_BUCKET_COLS = "id, name, owner_id, region, created, acl, cors"
 
 
 def _key(row: tuple[str, str, int, int, float]) -> AccessKey:
@@ -88,7 +88,9 @@ class AccountsStore(Database):
             )
 
     # -- buckets --------------------------------------------------------------------
-    def create_bucket(self, name: str, owner_id: int, region: str, max_buckets: int) -> Bucket:
+    def create_bucket(
+        self, name: str, owner_id: int, region: str, max_buckets: int, acl: str = "private"
+    ) -> Bucket:
         created = time.time()
         try:
             with self._write() as db:
@@ -101,15 +103,16 @@ class AccountsStore(Database):
                 if count >= max_buckets:
                     raise S3Error("TooManyBuckets")
                 cur = db.execute(
-                    "INSERT INTO buckets (name, owner_id, region, created) VALUES (?, ?, ?, ?)",
-                    (name, owner_id, region, created),
+                    "INSERT INTO buckets (name, owner_id, region, created, acl)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, owner_id, region, created, acl),
                 )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):  # lost a race to another writer
                 raise S3Error("BucketAlreadyExists", BucketName=name) from None
             raise ValueError(f"no such user: {owner_id}") from None
         assert cur.lastrowid is not None
-        return Bucket(cur.lastrowid, name, owner_id, region, created)
+        return Bucket(cur.lastrowid, name, owner_id, region, created, acl)
 
     def get_bucket(self, name: str) -> Bucket | None:
         row = self._one(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", name)
@@ -125,3 +128,11 @@ class AccountsStore(Database):
             [owner_id, *args, max(limit, 0)],
         )
         return [Bucket(*row) for row in rows]
+
+    def set_bucket_acl(self, bucket_id: int, acl: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE buckets SET acl = ? WHERE id = ?", (acl, bucket_id))
+
+    def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE buckets SET cors = ? WHERE id = ?", (cors, bucket_id))

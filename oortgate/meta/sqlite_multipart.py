@@ -14,25 +14,16 @@ from oortgate.meta.sqlite_objects import ObjectsStore
 
 _UPLOAD_COLS = (
     "upload_id, bucket_id, key, initiated, content_type, system_headers, user_metadata,"
-    " storage_class, checksum_algorithm, checksum_type"
+    " storage_class, checksum_algorithm, checksum_type, acl, owner_id"
 )
 _PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum"
 
 
 def _upload(row: Sequence[Any]) -> Upload:
-    upload_id, bucket_id, key, initiated, ctype, headers, meta, cls, algorithm, kind = row
-    return Upload(
-        upload_id,
-        bucket_id,
-        key,
-        initiated,
-        ctype,
-        json.loads(headers),
-        json.loads(meta),
-        cls,
-        algorithm,
-        kind,
-    )
+    upload_id, bucket_id, key, initiated, ctype, headers, meta, cls, algorithm, kind = row[:10]
+    docs = json.loads(headers), json.loads(meta)
+    return Upload(upload_id, bucket_id, key, initiated, ctype, *docs, cls, algorithm, kind,
+                  acl=row[10], owner_id=row[11])  # fmt: skip
 
 
 class MultipartStore(ObjectsStore):
@@ -49,11 +40,13 @@ class MultipartStore(ObjectsStore):
             u.storage_class,
             u.checksum_algorithm,
             u.checksum_type,
+            u.acl,
+            u.owner_id,
         )
         try:
             with self._write() as db:
                 db.execute(
-                    f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({', '.join('?' * 10)})", row
+                    f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({', '.join('?' * 12)})", row
                 )
         except sqlite3.IntegrityError:
             raise S3Error("NoSuchBucket") from None

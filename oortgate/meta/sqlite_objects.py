@@ -25,14 +25,17 @@ from oortgate.meta.sqlite_db import (
 
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
-    " system_headers, user_metadata, checksums, storage_class, parts_count"
+    " system_headers, user_metadata, checksums, storage_class, parts_count, acl, owner_id"
 )
 
 
 def _object(row: Sequence[Any]) -> ObjectRecord:
-    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, parts = row
+    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, parts = row[:12]
     docs = json.loads(headers), json.loads(meta), json.loads(sums)
-    return ObjectRecord(bucket_id, key, blob_id, size, etag, modified, ctype, *docs, cls, parts)
+    return ObjectRecord(
+        bucket_id, key, blob_id, size, etag, modified, ctype, *docs, cls, parts,
+        acl=row[12], owner_id=row[13],
+    )  # fmt: skip
 
 
 class ObjectsStore(Database):
@@ -71,8 +74,8 @@ class ObjectsStore(Database):
         row = (r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.last_modified, r.content_type)
         docs = (dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums))
         self._conn.execute(
-            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * 12)})",
-            (*row, *docs, r.storage_class, r.parts_count),
+            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * 14)})",
+            (*row, *docs, r.storage_class, r.parts_count, r.acl, r.owner_id),
         )
         if r.parts_count:
             self._conn.executemany(
@@ -106,6 +109,11 @@ class ObjectsStore(Database):
             for blob_id in old:
                 self._release(blob_id)
             return bool(old)
+
+    def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
+        sql = "UPDATE objects SET acl = ? WHERE bucket_id = ? AND key = ?"
+        with self._write() as db:
+            return db.execute(sql, (acl, bucket_id, key)).rowcount > 0
 
     def has_objects(self, bucket_id: int) -> bool:
         return self._one("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", bucket_id) is not None

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from oortgate.http.context import Context
 from oortgate.http.response import Response
 from oortgate.ops import (
+    acl,
     bucket,
     delete,
     listing,
@@ -42,4 +43,8 @@ HANDLERS: dict[str, Handler] = {
     "AbortMultipartUpload": multipart.abort_multipart_upload,
     "ListParts": multipart_listing.list_parts,
     "ListMultipartUploads": multipart_listing.list_multipart_uploads,
+    "GetBucketAcl": acl.get_bucket_acl,
+    "PutBucketAcl": acl.put_bucket_acl,
+    "GetObjectAcl": acl.get_object_acl,
+    "PutObjectAcl": acl.put_object_acl,
 }

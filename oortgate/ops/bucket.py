@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from oortgate import xml
+from oortgate import policy, xml
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
@@ -26,8 +26,10 @@ def check_bucket_name(name: str) -> None:
 async def create_bucket(ctx: Context) -> Response:
     name = ctx.route.bucket
     assert name is not None
+    user = ctx.signed_in()
     check_bucket_name(name)
     reject_unsupported(ctx.headers)
+    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
     region = ctx.services.settings.region
     body = await ctx.body.read(MAX_CONFIG_XML)
     if body.strip():
@@ -40,7 +42,7 @@ async def create_bucket(ctx: Context) -> Response:
             )
     limit = ctx.services.settings.max_buckets_per_user
     try:
-        await ctx.services.db(ctx.meta.create_bucket, name, ctx.user.id, region, limit)
+        await ctx.services.db(ctx.meta.create_bucket, name, user.id, region, limit, acl)
     except S3Error as err:
         # us-east-1 answers 200 when you re-create a bucket you own.
         if err.code != "BucketAlreadyOwnedByYou" or region != "us-east-1":
@@ -55,7 +57,7 @@ async def delete_bucket(ctx: Context) -> Response:
 
 
 async def head_bucket(ctx: Context) -> Response:
-    await ctx.owned_bucket()
+    await ctx.bucket_for(policy.READ)
     region = ctx.services.settings.region
     return empty(200, [("x-amz-bucket-region", region), ("x-amz-access-point-alias", "false")])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from oortgate import xml
+from oortgate import policy, xml
 from oortgate.auth.checksums import ALGORITHMS, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
@@ -18,7 +18,7 @@ MAX_DELETE_XML = 2 * 1024 * 1024
 
 
 async def delete_object(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket_for(policy.WRITE)
     check_version_id(ctx)
     await ctx.services.db(ctx.meta.delete_object, bucket.id, ctx.key)
     return empty(204)
@@ -41,7 +41,7 @@ def _parse_request(body: bytes) -> tuple[bool, list[tuple[str, str | None]]]:
 
 
 async def delete_objects(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket_for(policy.WRITE)
     has_checksum = any(header_name(alg) in ctx.headers for alg in ALGORITHMS)
     expected_md5 = content_md5(ctx.headers)
     if expected_md5 is None and not has_checksum and "x-amz-trailer" not in ctx.headers:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
-from oortgate import xml
+from oortgate import policy, xml
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, xml_response
@@ -31,7 +31,7 @@ def encoder(ctx: Context) -> Callable[[str], str]:
 
 
 async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket_for(policy.READ)
     return await ctx.services.db(
         ctx.meta.list_objects,
         bucket.id,
@@ -54,8 +54,22 @@ def _tail(root: xml.Node, ctx: Context, page: ObjectPage, enc: Callable[[str], s
         root.add("EncodingType", "url")
 
 
+Owners = dict[int | None, tuple[str, str]]
+
+
+async def owners_of(ctx: Context, owner_ids: Iterable[int | None]) -> Owners:
+    """(canonical id, display name) of each distinct owner on a page."""
+    return {owner_id: await ctx.owner_info(owner_id) for owner_id in set(owner_ids)}
+
+
+def add_owner(node: xml.Node, tag: str, owner: tuple[str, str]) -> None:
+    element = node.add(tag)
+    element.add("ID", owner[0])
+    element.add("DisplayName", owner[1])
+
+
 def _contents(
-    root: xml.Node, ctx: Context, record: ObjectRecord, enc: Callable[[str], str], owner: bool
+    root: xml.Node, record: ObjectRecord, enc: Callable[[str], str], owners: Owners | None
 ) -> xml.Node:
     node = root.add("Contents")
     node.add("Key", enc(record.key))
@@ -66,16 +80,10 @@ def _contents(
     if record.checksums:
         node.add("ChecksumType", checksum_type(record))
     node.add("Size", record.size)
-    if owner:
-        _owner(node, ctx)
+    if owners is not None:
+        add_owner(node, "Owner", owners[record.owner_id])
     node.add("StorageClass", record.storage_class)
     return node
-
-
-def _owner(node: xml.Node, ctx: Context) -> None:
-    owner = node.add("Owner")
-    owner.add("ID", ctx.user.canonical_id)
-    owner.add("DisplayName", ctx.user.name)
 
 
 def _delimiter(root: xml.Node, ctx: Context, enc: Callable[[str], str]) -> None:
@@ -96,8 +104,9 @@ async def list_objects(ctx: Context) -> Response:
     root.add("IsTruncated", page.is_truncated)
     if page.is_truncated and page.next_marker is not None:
         root.add("NextMarker", enc(page.next_marker))
+    owners = await owners_of(ctx, (o.owner_id for o in page.objects))
     for record in page.objects:
-        _contents(root, ctx, record, enc, owner=True)
+        _contents(root, record, enc, owners)
     _tail(root, ctx, page, enc)
     return xml_response(root)
 
@@ -122,8 +131,9 @@ async def list_objects_v2(ctx: Context) -> Response:
         root.add("NextContinuationToken", tokens.encode(page.next_marker))
     if "start-after" in ctx.query:
         root.add("StartAfter", enc(start_after))
+    owners = await owners_of(ctx, (o.owner_id for o in page.objects)) if fetch_owner else None
     for record in page.objects:
-        _contents(root, ctx, record, enc, owner=fetch_owner)
+        _contents(root, record, enc, owners)
     _tail(root, ctx, page, enc)
     return xml_response(root)
 
@@ -143,6 +153,7 @@ async def list_object_versions(ctx: Context) -> Response:
     if page.is_truncated and page.next_marker is not None:
         root.add("NextKeyMarker", enc(page.next_marker))
         root.add("NextVersionIdMarker", "null")
+    owners = await owners_of(ctx, (o.owner_id for o in page.objects))
     for record in page.objects:
         node = root.add("Version")
         node.add("Key", enc(record.key))
@@ -152,6 +163,6 @@ async def list_object_versions(ctx: Context) -> Response:
         node.add("ETag", f'"{record.etag}"')
         node.add("Size", record.size)
         node.add("StorageClass", record.storage_class)
-        _owner(node, ctx)
+        add_owner(node, "Owner", owners[record.owner_id])
     _tail(root, ctx, page, enc)
     return xml_response(root)

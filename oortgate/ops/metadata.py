@@ -81,11 +81,11 @@ def storage_class(headers: Mapping[str, str]) -> str:
 
 def reject_unsupported(headers: Mapping[str, str]) -> None:
     """Headers that ask for a feature this gateway lacks: refuse rather than ignore."""
-    acl = headers.get("x-amz-acl")
-    if acl is not None and acl not in ("private", "bucket-owner-full-control"):
-        raise S3Error("NotImplemented", f"The canned ACL {acl} is not implemented.")
     for name in headers:
-        if name.startswith("x-amz-server-side-encryption") or name == "x-amz-tagging":
+        # Explicit grants: only canned ACLs (x-amz-acl) are supported.
+        if name.startswith(("x-amz-server-side-encryption", "x-amz-grant-")) or (
+            name == "x-amz-tagging"
+        ):
             raise S3Error("NotImplemented", f"The header {name} is not implemented.", Header=name)
 
 

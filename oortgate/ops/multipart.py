@@ -10,13 +10,12 @@ import asyncio
 import secrets
 import time
 
-from oortgate import xml
+from oortgate import policy, xml
 from oortgate.auth.checksums import ALGORITHMS, Checksum, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
-from oortgate.ops import conditions
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.metadata import (
     check_key,
@@ -35,7 +34,7 @@ from oortgate.ops.multipart_math import (
     part_number,
     select_parts,
 )
-from oortgate.ops.object_write import declared_size, parse_copy_source
+from oortgate.ops.object_write import copy_source, declared_size
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.segments import copy_into, read_segments
 
@@ -43,9 +42,9 @@ MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
 
 
-async def open_upload(ctx: Context) -> Upload:
+async def open_upload(ctx: Context, permission: str = policy.WRITE) -> Upload:
     """The upload named by ?uploadId, which must belong to this bucket and key."""
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket_for(permission)
     upload_id = ctx.query.get("uploadId", "")
     upload = await ctx.services.db(ctx.meta.get_upload, upload_id)
     if upload is None or upload.bucket_id != bucket.id or upload.key != ctx.key:
@@ -54,9 +53,10 @@ async def open_upload(ctx: Context) -> Upload:
 
 
 async def create_multipart_upload(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
     reject_unsupported(ctx.headers)
+    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
     algorithm, kind = checksum_settings(
         ctx.headers.get("x-amz-checksum-algorithm"), ctx.headers.get("x-amz-checksum-type")
     )
@@ -71,6 +71,8 @@ async def create_multipart_upload(ctx: Context) -> Response:
         storage_class=storage_class(ctx.headers),
         checksum_algorithm=algorithm,
         checksum_type=kind,
+        acl=acl,
+        owner_id=ctx.caller_id,
     )
     await ctx.body.drain()
     await ctx.services.db(ctx.meta.create_upload, upload)
@@ -120,14 +122,7 @@ async def upload_part_copy(ctx: Context) -> Response:
     number = part_number(ctx.query.get("partNumber"))
     upload = await open_upload(ctx)
     await ctx.body.drain()
-    src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
-    src_bucket = await ctx.owned_bucket(src_bucket_name)
-    source = await ctx.services.db(ctx.meta.get_object, src_bucket.id, src_key)
-    if source is None:
-        raise S3Error("NoSuchKey", Key=src_key)
-    if conditions.evaluate(ctx.headers, source.etag, source.last_modified,
-                           prefix="x-amz-copy-source-if-") == "not-modified":  # fmt: skip
-        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
+    source = await copy_source(ctx)
     first, last = parse_copy_range(ctx.headers.get("x-amz-copy-source-range"), source.size)
     if last - first + 1 > MAX_PART_SIZE:
         raise S3Error("InvalidRequest", "The specified copy range is larger than the maximum "

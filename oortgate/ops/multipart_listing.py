@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from oortgate import xml
+from oortgate import policy, xml
 from oortgate.http.context import Context
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Upload
 from oortgate.ops import tokens
-from oortgate.ops.listing import encoder
+from oortgate.ops.listing import add_owner, encoder, owners_of
 from oortgate.ops.multipart import open_upload
 
 MAX_LIST = 1000
-
-
-def _owner(node: xml.Node, ctx: Context, tag: str) -> None:
-    owner = node.add(tag)
-    owner.add("ID", ctx.user.canonical_id)
-    owner.add("DisplayName", ctx.user.name)
 
 
 def _checksum(node: xml.Node, upload: Upload) -> None:
@@ -26,7 +20,7 @@ def _checksum(node: xml.Node, upload: Upload) -> None:
 
 
 async def list_parts(ctx: Context) -> Response:
-    upload = await open_upload(ctx)
+    upload = await open_upload(ctx, policy.READ)
     marker = tokens.int_param(ctx.query.get("part-number-marker"), "part-number-marker", 0, 10000)
     max_parts = tokens.int_param(ctx.query.get("max-parts"), "max-parts", MAX_LIST, MAX_LIST)
     found = await ctx.services.db(ctx.meta.list_parts, upload.upload_id, marker, max_parts + 1)
@@ -48,15 +42,16 @@ async def list_parts(ctx: Context) -> Response:
         node.add("Size", part.size)
         if part.checksum and upload.checksum_algorithm:
             node.add("Checksum" + upload.checksum_algorithm, part.checksum)
-    _owner(root, ctx, "Initiator")
-    _owner(root, ctx, "Owner")
+    owner = await ctx.owner_info(upload.owner_id)
+    add_owner(root, "Initiator", owner)
+    add_owner(root, "Owner", owner)
     root.add("StorageClass", upload.storage_class)
     _checksum(root, upload)
     return xml_response(root)
 
 
 async def list_multipart_uploads(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket_for(policy.READ)
     q = ctx.query
     enc = encoder(ctx)
     max_uploads = tokens.int_param(q.get("max-uploads"), "max-uploads", MAX_LIST, MAX_LIST)
@@ -76,12 +71,13 @@ async def list_multipart_uploads(ctx: Context) -> Response:
     root.add("Prefix", enc(q.get("prefix", "")))
     root.add("MaxUploads", max_uploads)
     root.add("IsTruncated", page.is_truncated)
+    owners = await owners_of(ctx, (u.owner_id for u in page.uploads))
     for upload in page.uploads:
         node = root.add("Upload")
         node.add("Key", enc(upload.key))
         node.add("UploadId", upload.upload_id)
-        _owner(node, ctx, "Initiator")
-        _owner(node, ctx, "Owner")
+        add_owner(node, "Initiator", owners[upload.owner_id])
+        add_owner(node, "Owner", owners[upload.owner_id])
         node.add("StorageClass", upload.storage_class)
         node.add("Initiated", xml.timestamp(upload.initiated))
         _checksum(node, upload)

@@ -37,12 +37,9 @@ def check_version_id(ctx: Context) -> None:
 
 
 async def load_object(ctx: Context) -> ObjectRecord:
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket()
     check_version_id(ctx)
-    record = await ctx.services.db(ctx.meta.get_object, bucket.id, ctx.key)
-    if record is None:
-        raise S3Error("NoSuchKey", Key=ctx.key)
-    return record
+    return await ctx.readable_object(bucket, ctx.key)
 
 
 def _part_span(ctx: Context, record: ObjectRecord) -> tuple[int, int] | None:

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from urllib.parse import unquote
 
-from oortgate import xml
+from oortgate import policy, xml
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
@@ -38,9 +38,10 @@ def declared_size(ctx: Context) -> int | None:
 
 
 async def put_object(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
     reject_unsupported(ctx.headers)
+    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
     limit = ctx.services.settings.max_object_size
     declared = declared_size(ctx)
     if declared is not None and declared > limit:
@@ -58,6 +59,8 @@ async def put_object(ctx: Context) -> Response:
         system_headers=system_headers(ctx.headers),
         user_metadata=user_metadata(ctx.headers),
         storage_class=storage_class(ctx.headers),
+        acl=acl,
+        owner_id=ctx.caller_id,
     )
     stored = await store_body(ctx, limit)
     if expected_md5 is not None and expected_md5 != stored.md5:
@@ -97,26 +100,27 @@ def parse_copy_source(value: str) -> tuple[str, str]:
     return bucket, key
 
 
-async def copy_object(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
-    check_key(ctx.key)
-    reject_unsupported(ctx.headers)
-    await ctx.body.drain()
+async def copy_source(ctx: Context) -> ObjectRecord:
+    """The object x-amz-copy-source names, readable by the caller, its conditions met."""
     try:
         src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
     except UnicodeDecodeError as exc:
         raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
-    src_bucket = await ctx.owned_bucket(src_bucket_name)
-    source = await ctx.services.db(ctx.meta.get_object, src_bucket.id, src_key)
-    if source is None:
-        raise S3Error("NoSuchKey", Key=src_key)
-    if (
-        conditions.evaluate(
-            ctx.headers, source.etag, source.last_modified, prefix="x-amz-copy-source-if-"
-        )
-        == "not-modified"
-    ):
+    src_bucket = await ctx.bucket(src_bucket_name)
+    source = await ctx.readable_object(src_bucket, src_key)
+    prefix = "x-amz-copy-source-if-"
+    if conditions.evaluate(ctx.headers, source.etag, source.last_modified, prefix=prefix):
         raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
+    return source
+
+
+async def copy_object(ctx: Context) -> Response:
+    bucket = await ctx.bucket_for(policy.WRITE)
+    check_key(ctx.key)
+    reject_unsupported(ctx.headers)
+    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    await ctx.body.drain()
+    source = await copy_source(ctx)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error(
@@ -127,7 +131,7 @@ async def copy_object(ctx: Context) -> Response:
         )
     new_class = storage_class(ctx.headers)
     if (
-        (src_bucket.id, src_key) == (bucket.id, ctx.key)
+        (source.bucket_id, source.key) == (bucket.id, ctx.key)
         and directive == "COPY"
         and new_class == source.storage_class
     ):
@@ -138,6 +142,7 @@ async def copy_object(ctx: Context) -> Response:
             "location or encryption attributes.",
         )
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
+    record = dataclasses.replace(record, acl=acl, owner_id=ctx.caller_id)
     await ctx.services.db(ctx.meta.put_object, record)
     root = xml.Node("CopyObjectResult")
     root.add("ETag", f'"{record.etag}"')

@@ -9,15 +9,14 @@ from oortgate.ops import tokens
 
 
 async def list_buckets(ctx: Context) -> Response:
+    user = ctx.signed_in()
     prefix = ctx.query.get("prefix", "")
     limit = tokens.int_param(ctx.query.get("max-buckets"), "max-buckets", 10000, 10000)
     if "max-buckets" in ctx.query and limit < 1:
         limit = 1
     token = ctx.query.get("continuation-token")
     start_after = tokens.decode(token) if token else ""
-    found = await ctx.services.db(
-        ctx.meta.list_buckets, ctx.user.id, prefix, start_after, limit + 1
-    )
+    found = await ctx.services.db(ctx.meta.list_buckets, user.id, prefix, start_after, limit + 1)
     page, more = found[:limit], len(found) > limit
     region = ctx.services.settings.region
     root = xml.Node("ListAllMyBucketsResult")
@@ -28,8 +27,8 @@ async def list_buckets(ctx: Context) -> Response:
         node.add("CreationDate", xml.timestamp(bucket.created))
         node.add("BucketRegion", region)
     owner = root.add("Owner")
-    owner.add("ID", ctx.user.canonical_id)
-    owner.add("DisplayName", ctx.user.name)
+    owner.add("ID", user.canonical_id)
+    owner.add("DisplayName", user.name)
     if more and page:
         root.add("ContinuationToken", tokens.encode(page[-1].name))
     if prefix:
