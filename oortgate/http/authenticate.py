@@ -43,6 +43,12 @@ async def authenticate(
     return Identity(await _owner(services, key), signing)
 
 
+async def secret_for(services: Services, access_key: str) -> tuple[AccessKey, User]:
+    """The enabled key and its user (for credentials carried in a POST form)."""
+    key = await _secret(services, access_key)
+    return key, await _owner(services, key)
+
+
 async def _secret(services: Services, access_key: str) -> AccessKey:
     key = await services.db(services.meta.get_key, access_key)
     if key is None or not key.enabled:

@@ -110,7 +110,9 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
     if method == "POST":
         if "delete" in query:
             return "DeleteObjects"
-        return "NotImplemented"  # browser form uploads (POST Object) come later
+        if unsupported:
+            return "NotImplemented"
+        return "PostObject"  # a browser form upload
     raise S3Error("MethodNotAllowed", ResourceType="BUCKET", Method=method)
 
 

@@ -15,6 +15,7 @@ from oortgate.ops import (
     multipart_listing,
     object_read,
     object_write,
+    post_object,
     service,
 )
 
@@ -47,4 +48,5 @@ HANDLERS: dict[str, Handler] = {
     "PutBucketAcl": acl.put_bucket_acl,
     "GetObjectAcl": acl.get_object_acl,
     "PutObjectAcl": acl.put_object_acl,
+    "PostObject": post_object.post_object,
 }

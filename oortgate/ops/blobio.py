@@ -1,4 +1,4 @@
-"""Streaming a request body into a new blob: hashed on the fly, durable before use."""
+"""Streaming bytes into a new blob: hashed on the fly, durable before anything names it."""
 
 from __future__ import annotations
 
@@ -19,39 +19,60 @@ class StoredBlob:
     checksum: tuple[str, str] | None  # verified (header or trailer) or computed
 
 
-async def store_body(ctx: Context, limit: int, compute: str | None = None) -> StoredBlob:
-    """Write the body to a new pending blob and make it durable.
+class BlobSink:
+    """A new pending blob being written.
 
     The blob stays pending until the caller commits a record naming it (or calls
     ``discard``); a crash in between leaves garbage the start-up sweep removes.
-    ``compute`` names a checksum algorithm to compute whether or not the client sent one
-    (a multipart upload's parts all carry the upload's algorithm).
     """
-    services = ctx.services
-    blob_id = services.blobs.new_blob_id()
-    await services.db(services.meta.add_pending_blob, blob_id)
-    writer = services.blobs.open_writer(blob_id)
-    md5 = hashlib.md5()
-    extra = Checksum(compute) if compute else None
-    size = 0
+
+    def __init__(self, ctx: Context, limit: int, compute: str | None = None) -> None:
+        self._ctx = ctx
+        self._limit = limit
+        self._md5 = hashlib.md5()
+        self._extra = Checksum(compute) if compute else None
+        self.size = 0
+        blobs = ctx.services.blobs
+        self.blob_id = blobs.new_blob_id()
+        self._writer = blobs.open_writer(self.blob_id)
+
+    async def open(self) -> BlobSink:
+        await self._ctx.services.db(self._ctx.meta.add_pending_blob, self.blob_id)
+        return self
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self._limit:
+            raise S3Error("EntityTooLarge", ProposedSize=str(self.size),
+                          MaxSizeAllowed=str(self._limit))  # fmt: skip
+        self._md5.update(chunk)
+        if self._extra is not None:
+            self._extra.update(chunk)
+        self._writer.write(chunk)
+
+    async def commit(self, checksum: tuple[str, str] | None = None) -> StoredBlob:
+        await asyncio.to_thread(self._writer.commit)
+        if self._extra is not None:
+            checksum = (self._extra.algorithm, self._extra.b64())
+        return StoredBlob(self.blob_id, self.size, self._md5.digest(), checksum)
+
+    async def abort(self) -> None:
+        self._writer.abort()
+        await asyncio.shield(discard(self._ctx, self.blob_id))
+
+
+async def store_body(ctx: Context, limit: int, compute: str | None = None) -> StoredBlob:
+    """Write the request body to a new pending blob and make it durable. ``compute``
+    names a checksum algorithm to compute whether or not the client sent one (a
+    multipart upload's parts all carry the upload's algorithm)."""
+    sink = await BlobSink(ctx, limit, compute).open()
     try:
         async for chunk in ctx.body.chunks():
-            size += len(chunk)
-            if size > limit:
-                raise S3Error("EntityTooLarge", ProposedSize=str(size), MaxSizeAllowed=str(limit))
-            md5.update(chunk)
-            if extra is not None:
-                extra.update(chunk)
-            writer.write(chunk)
-        await asyncio.to_thread(writer.commit)
+            sink.write(chunk)
+        return await sink.commit(ctx.body.verifier.checksum)
     except BaseException:
-        writer.abort()
-        await asyncio.shield(discard(ctx, blob_id))
+        await sink.abort()
         raise
-    checksum = ctx.body.verifier.checksum
-    if extra is not None:
-        checksum = (extra.algorithm, extra.b64())
-    return StoredBlob(blob_id, size, md5.digest(), checksum)
 
 
 async def discard(ctx: Context, blob_id: str) -> None:
