@@ -15,7 +15,7 @@ from oortgate.errors import S3Error
 # Sub-resources S3 defines that this gateway does not implement: a request naming one
 # answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
 UNSUPPORTED_BUCKET = frozenset(
-    "accelerate analytics cors encryption intelligent-tiering inventory lifecycle "
+    "accelerate analytics encryption intelligent-tiering inventory lifecycle "
     "logging metrics notification object-lock ownershipControls policy policyStatus "
     "publicAccessBlock replication requestPayment tagging website metadataTable session "
     "metadataConfiguration abac".split()
@@ -67,6 +67,8 @@ def route(
     method: str, raw_path: str, query: Mapping[str, str], headers: Mapping[str, str]
 ) -> Route:
     bucket, key = split_path(raw_path)
+    if method == "OPTIONS" and bucket is not None:
+        return Route("Preflight", bucket, key)
     if bucket is None:
         return Route(_service_op(method, query))
     if key is None:
@@ -94,6 +96,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
             return "ListMultipartUploads"
         if "acl" in query:
             return "GetBucketAcl"
+        if "cors" in query:
+            return "GetBucketCors"
         if unsupported:
             return "NotImplemented"
         return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
@@ -102,10 +106,14 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
     if method == "PUT":
         if "acl" in query:
             return "PutBucketAcl"
+        if "cors" in query:
+            return "PutBucketCors"
         if "versioning" in query or unsupported:
             return "NotImplemented"
         return "CreateBucket"
     if method == "DELETE":
+        if "cors" in query:
+            return "DeleteBucketCors"
         return "NotImplemented" if unsupported else "DeleteBucket"
     if method == "POST":
         if "delete" in query:

@@ -21,9 +21,10 @@ from oortgate.http.authenticate import authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
 from oortgate.http.response import Response
-from oortgate.http.routing import route
+from oortgate.http.routing import route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ops import HANDLERS
+from oortgate.ops.cors_ops import actual_request_headers
 from oortgate.storage.local import LocalBlobStore
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -86,7 +87,21 @@ class Gateway:
         except Exception:
             log.exception("internal error on %s %s", method, scope.get("path"))
             response = error_response(S3Error("InternalError"), request_id)
+        if method != "OPTIONS":
+            response.headers += await self._cors(scope, method)
         await _send(send, response, request_id, head=method == "HEAD")
+
+    async def _cors(self, scope: Scope, method: str) -> list[tuple[str, str]]:
+        """A browser's cross-origin request gets the headers its bucket's rules allow."""
+        origin = next((v for k, v in scope["headers"] if k.lower() == b"origin"), None)
+        if origin is None:
+            return []
+        try:
+            name, _ = split_path(_raw_path(scope))
+            bucket = await self.services.db(self.services.meta.get_bucket, name) if name else None
+        except S3Error:
+            return []
+        return actual_request_headers(bucket, origin.decode("latin-1"), method)
 
     async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> Response:
         method: str = scope["method"]

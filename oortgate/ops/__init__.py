@@ -9,6 +9,7 @@ from oortgate.http.response import Response
 from oortgate.ops import (
     acl,
     bucket,
+    cors_ops,
     delete,
     listing,
     multipart,
@@ -49,4 +50,8 @@ HANDLERS: dict[str, Handler] = {
     "GetObjectAcl": acl.get_object_acl,
     "PutObjectAcl": acl.put_object_acl,
     "PostObject": post_object.post_object,
+    "PutBucketCors": cors_ops.put_bucket_cors,
+    "GetBucketCors": cors_ops.get_bucket_cors,
+    "DeleteBucketCors": cors_ops.delete_bucket_cors,
+    "Preflight": cors_ops.preflight,
 }
