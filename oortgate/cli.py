@@ -13,6 +13,8 @@ from oortgate import accounts
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.meta.models import AccessKey, User
 from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.secretbox import ENV_VAR as SECRETS_ENV
+from oortgate.secretbox import SecretBox, SecretBoxError
 
 DEFAULT_DATA_DIR = "./oortgate-data"
 
@@ -66,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for action in ("disable", "enable", "delete"):
         key.add_parser(action, help=f"{action} a key").add_argument("access_key")
+    key.add_parser(
+        "rotate", help="create a new key for the same user and disable this one (prints JSON)"
+    ).add_argument("access_key")
+    key.add_parser("reseal", help="encrypt every stored secret with $OORTGATE_SECRETS_KEY")
 
     gc = sub.add_parser(
         "gc",
@@ -108,10 +114,14 @@ def _admin(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    meta = SqliteMetaStore(args.data_dir / "meta.sqlite3")
+    try:
+        meta = SqliteMetaStore(args.data_dir / "meta.sqlite3", SecretBox.from_env())
+    except SecretBoxError as exc:
+        print(f"oortgate: {exc}", file=sys.stderr)
+        return 2
     try:
         return _admin_action(meta, args)
-    except (ValueError, LookupError) as exc:
+    except (ValueError, LookupError, SecretBoxError) as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -129,6 +139,21 @@ def _admin_action(meta: SqliteMetaStore, args: argparse.Namespace) -> int:
         user = _find_user(meta, args.user)
         key = accounts.create_key(meta, user, args.access_key, args.secret_key)
         _print({**_key_json(key, user), "secret_key": key.secret_key})
+        return 0
+    if args.action == "rotate":
+        old = meta.get_key(args.access_key)
+        if old is None:
+            raise LookupError(f"no such access key: {args.access_key}")
+        holder = meta.get_user(old.user_id)
+        assert holder is not None, "a key always belongs to a user"
+        key = accounts.create_key(meta, holder)
+        meta.set_key_enabled(old.access_key, False)
+        _print({**_key_json(key, holder), "secret_key": key.secret_key, "replaces": old.access_key})
+        return 0
+    if args.action == "reseal":
+        if SecretBox.from_env() is None:
+            raise ValueError(f"set {SECRETS_ENV} first (base64 of 32 random bytes)")
+        _print({"resealed": meta.reseal_keys()})
         return 0
     if args.action == "list":
         owner = _find_user(meta, args.user) if args.user else None

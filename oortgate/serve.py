@@ -10,6 +10,7 @@ from pathlib import Path
 from oortgate import accounts, gc, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.secretbox import SecretBox, SecretBoxError
 from oortgate.storage.local import LocalBlobStore
 
 
@@ -24,8 +25,9 @@ def sweep(data_dir: Path) -> dict[str, int]:
 
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    meta = SqliteMetaStore(settings.db_path)
+    meta = SqliteMetaStore(settings.db_path, SecretBox.from_env())
     try:
+        meta.list_keys()  # every secret must open with the configured key (or none)
         generated = accounts.ensure_root(
             meta,
             os.environ.get(ENV_PREFIX + "ROOT_ACCESS_KEY"),
@@ -51,7 +53,11 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         print("oortgate: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
-    prepare(settings)
+    try:
+        prepare(settings)
+    except SecretBoxError as exc:
+        print(f"oortgate: {exc}", file=sys.stderr)
+        return 2
     if args.tls_cert is None:
         cert, key = tls.ensure_self_signed(settings.tls_dir)
     else:

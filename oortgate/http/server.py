@@ -25,6 +25,7 @@ from oortgate.http.routing import route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ops import HANDLERS
 from oortgate.ops.cors_ops import actual_request_headers
+from oortgate.secretbox import SecretBox
 from oortgate.storage.local import LocalBlobStore
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -38,7 +39,9 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.services = Services(
-            settings, SqliteMetaStore(settings.db_path), LocalBlobStore(settings.data_dir)
+            settings,
+            SqliteMetaStore(settings.db_path, SecretBox.from_env()),
+            LocalBlobStore(settings.data_dir),
         )
         self._gc_task: asyncio.Task[None] | None = None
 

@@ -10,17 +10,28 @@ from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, User
 from oortgate.meta.sqlite_db import Database, key_range, lower_bound, successor
+from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created"
 _BUCKET_COLS = "id, name, owner_id, region, created, acl, cors"
 
 
-def _key(row: tuple[str, str, int, int, float]) -> AccessKey:
-    return AccessKey(row[0], row[1], row[2], bool(row[3]), row[4])
-
-
 class AccountsStore(Database):
+    def _key(self, row: tuple[str, str, int, int, float]) -> AccessKey:
+        secret = open_secret(self._box, row[1])
+        return AccessKey(row[0], secret, row[2], bool(row[3]), row[4])
+
+    def reseal_keys(self) -> int:
+        """Store every secret sealed with the current box (after OORTGATE_SECRETS_KEY
+        was set for the first time); returns how many were rewritten."""
+        with self._write() as db:
+            rows = db.execute("SELECT access_key, secret_key FROM access_keys").fetchall()
+            plain = [(ak, s) for ak, s in rows if not s.startswith(PREFIX)]
+            changed = [(seal_secret(self._box, s), ak) for ak, s in plain] if self._box else []
+            db.executemany("UPDATE access_keys SET secret_key = ? WHERE access_key = ?", changed)
+        return len(changed)
+
     # -- users and keys -------------------------------------------------------------
     def create_user(self, name: str) -> User:
         created, canonical_id = time.time(), secrets.token_hex(32)
@@ -59,13 +70,13 @@ class AccountsStore(Database):
                 raise ValueError(f"user {user_id} already has {MAX_KEYS_PER_USER} access keys")
             self._one(
                 f"INSERT INTO access_keys ({_KEY_COLS}) VALUES (?, ?, ?, 1, ?)",
-                *(access_key, secret_key, user_id, created),
+                *(access_key, seal_secret(self._box, secret_key), user_id, created),
             )
         return AccessKey(access_key, secret_key, user_id, True, created)
 
     def get_key(self, access_key: str) -> AccessKey | None:
         row = self._one(f"SELECT {_KEY_COLS} FROM access_keys WHERE access_key = ?", access_key)
-        return _key(row) if row else None
+        return self._key(row) if row else None
 
     def list_keys(self, user_id: int | None = None) -> list[AccessKey]:
         where, args = ("", ()) if user_id is None else (" WHERE user_id = ?", (user_id,))
@@ -73,7 +84,7 @@ class AccountsStore(Database):
             f"SELECT {_KEY_COLS} FROM access_keys{where} ORDER BY user_id, created, access_key",
             args,
         )
-        return [_key(row) for row in rows]
+        return [self._key(row) for row in rows]
 
     def set_key_enabled(self, access_key: str, enabled: bool) -> bool:
         sql = "UPDATE access_keys SET enabled = ? WHERE access_key = ?"

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from oortgate.secretbox import SecretBox
+
 SCHEMA_VERSION = 1
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -95,8 +97,9 @@ def chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
 class Database:
     """One connection; the server drives it from a single dedicated thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, box: SecretBox | None = None) -> None:
         self.path = Path(path)
+        self._box = box  # encrypts secret keys at rest, when configured
         # Create the file 0600 before SQLite does: it holds secret keys. SQLite gives the
         # -wal and -shm files the same mode.
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
