@@ -39,3 +39,14 @@ test: $(STAMP) lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmark: oortgate against moto, nginx and s3rver plus the machine's limits (bench/).
+# Installs its peers itself; results in bench/out/results.{jsonl,md}.
+.PHONY: bench bench-quick
+bench: $(STAMP)
+	sh bench/install_peers.sh $(BIN)
+	$(BIN)/python -m bench.run --out bench/out $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	sh bench/install_peers.sh $(BIN)
+	$(BIN)/python -m bench.run --quick --out bench/out $(BENCH_ARGS)

@@ -1,4 +1,5 @@
-"""The `oortgate` command: serve the gateway, administer accounts, collect garbage."""
+"""The `oortgate` command: serve the gateway, check its configuration, administer
+accounts, collect garbage."""
 
 from __future__ import annotations
 
@@ -9,18 +10,50 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from oortgate import accounts
-from oortgate.config import ENV_PREFIX, Settings
-from oortgate.meta.models import AccessKey, User
-from oortgate.meta.sqlite import SqliteMetaStore
-from oortgate.secretbox import ENV_VAR as SECRETS_ENV
-from oortgate.secretbox import SecretBox, SecretBoxError
+from oortgate.admin_cli import add_admin_commands, run_admin
+from oortgate.config import ENV_PREFIX, ConfigError, Settings, load
 
 DEFAULT_DATA_DIR = "./oortgate-data"
+SERVE_OPTIONS = {
+    "host": (str, "address to listen on (default 127.0.0.1)"),
+    "https_port": (int, "HTTPS port (default 8443; 443 works as root)"),
+    "http_port": (int, "plain-HTTP port that redirects to HTTPS (default 8080; 0: none)"),
+    "workers": (int, "worker processes (default: number of CPUs)"),
+    "tls_cert": (Path, "PEM certificate (default: self-signed, made in DATA_DIR/tls)"),
+    "tls_key": (Path, "PEM private key for --tls-cert"),
+    "region": (str, "the region clients sign for (default us-east-1)"),
+    "hsts_max_age": (int, "Strict-Transport-Security max-age in seconds (0: none)"),
+    "rate_limit": (float, "requests per second per access key or client address (0: none)"),
+    "rate_burst": (int, "requests admitted at once above the rate (default 20)"),
+    "log_level": (str, "critical, error, warning, info (default) or debug"),
+}
 
 
 def _data_dir(value: str) -> Path:
     return Path(value).expanduser().resolve()
+
+
+def _add_data_dir(parser: argparse.ArgumentParser, default: bool = True) -> None:
+    fallback = os.environ.get(ENV_PREFIX + "DATA_DIR", DEFAULT_DATA_DIR)
+    parser.add_argument(
+        "--data-dir",
+        type=_data_dir,
+        default=_data_dir(fallback) if default else None,
+        help="where blobs, metadata and the TLS certificate live "
+        f"(default: $OORTGATE_DATA_DIR or {DEFAULT_DATA_DIR})",
+    )
+
+
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="a TOML file of settings (same names, "
+        "e.g. https_port = 443); OORTGATE_<NAME> variables and flags override it",
+    )
+    _add_data_dir(parser, default=False)
+    for name, (kind, text) in SERVE_OPTIONS.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,165 +63,46 @@ def build_parser() -> argparse.ArgumentParser:
         "Run `oortgate serve` to start it and `oortgate admin` to manage accounts.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="run the gateway over HTTPS")
-    _add_data_dir(serve)
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--https-port", type=int, default=8443, help="HTTPS port (default 8443)")
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="worker processes (default: number of CPUs)",
+    _add_serve_options(sub.add_parser("serve", help="run the gateway over HTTPS"))
+    config = sub.add_parser("config", help="configuration")
+    check = config.add_subparsers(dest="action", required=True).add_parser(
+        "check", help="validate the settings and print the effective ones as JSON"
     )
-    serve.add_argument(
-        "--tls-cert",
-        type=Path,
-        help="PEM certificate (default: self-signed, generated into DATA_DIR/tls on first start)",
-    )
-    serve.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
-    serve.add_argument("--region", default="us-east-1", help="region the gateway answers as")
-    serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
-    )
-
+    _add_serve_options(check)
     admin = sub.add_parser("admin", help="manage users and access keys (works while serving)")
     _add_data_dir(admin)
-    objects = admin.add_subparsers(dest="object", required=True)
-    user = objects.add_parser("user", help="users").add_subparsers(dest="action", required=True)
-    user.add_parser("create", help="create a user").add_argument("name")
-    user.add_parser("list", help="list users")
-    key = objects.add_parser("key", help="access keys").add_subparsers(dest="action", required=True)
-    create = key.add_parser("create", help="create a key for USER (prints it as JSON)")
-    create.add_argument("user")
-    create.add_argument("--access-key", help="use this access key id instead of a random one")
-    create.add_argument("--secret-key", help="use this secret instead of a random one")
-    key.add_parser("list", help="list keys (secrets are never shown)").add_argument(
-        "user", nargs="?"
-    )
-    for action in ("disable", "enable", "delete"):
-        key.add_parser(action, help=f"{action} a key").add_argument("access_key")
-    key.add_parser(
-        "rotate", help="create a new key for the same user and disable this one (prints JSON)"
-    ).add_argument("access_key")
-    key.add_parser("reseal", help="encrypt every stored secret with $OORTGATE_SECRETS_KEY")
-
-    gc = sub.add_parser(
-        "gc",
-        help="collect unreferenced blobs (run while the server is "
-        "stopped; the server also does this on start-up)",
-    )
+    add_admin_commands(admin)
+    gc = sub.add_parser("gc", help="collect unreferenced blobs (while the server is stopped; "
+                        "the server also does this on start-up)")  # fmt: skip
     _add_data_dir(gc)
     return parser
 
 
-def _add_data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        type=_data_dir,
-        default=_data_dir(os.environ.get(ENV_PREFIX + "DATA_DIR", DEFAULT_DATA_DIR)),
-        help="where blobs, metadata and the TLS certificate live "
-        f"(default: $OORTGATE_DATA_DIR or {DEFAULT_DATA_DIR})",
-    )
+def settings_from(args: argparse.Namespace) -> Settings:
+    flags = {name: getattr(args, name) for name in ("data_dir", *SERVE_OPTIONS)}
+    return load(flags, args.config, os.environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
+    if args.command in ("serve", "config"):
+        try:
+            settings = settings_from(args)
+        except ConfigError as exc:
+            print(f"oortgate: configuration error: {exc}", file=sys.stderr)
+            return 2
+        if args.command == "config":
+            print(json.dumps(settings.as_dict(), indent=2))
+            return 0
         from oortgate.serve import serve
 
-        settings = Settings(data_dir=args.data_dir, region=args.region)
-        return serve(settings, args)
+        return serve(settings)
     if args.command == "gc":
         from oortgate.serve import sweep
 
         print(json.dumps(sweep(args.data_dir)))
         return 0
-    return _admin(args)
-
-
-def _admin(args: argparse.Namespace) -> int:
-    if not (args.data_dir / "meta.sqlite3").exists():
-        print(
-            f"oortgate: no gateway data in {args.data_dir} (start `oortgate serve` first)",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        meta = SqliteMetaStore(args.data_dir / "meta.sqlite3", SecretBox.from_env())
-    except SecretBoxError as exc:
-        print(f"oortgate: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return _admin_action(meta, args)
-    except (ValueError, LookupError, SecretBoxError) as exc:
-        print(f"oortgate: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        meta.close()
-
-
-def _admin_action(meta: SqliteMetaStore, args: argparse.Namespace) -> int:
-    if args.object == "user":
-        if args.action == "create":
-            _print(_user_json(meta.create_user(args.name)))
-        else:
-            _print([_user_json(u) for u in meta.list_users()])
-        return 0
-    if args.action == "create":
-        user = _find_user(meta, args.user)
-        key = accounts.create_key(meta, user, args.access_key, args.secret_key)
-        _print({**_key_json(key, user), "secret_key": key.secret_key})
-        return 0
-    if args.action == "rotate":
-        old = meta.get_key(args.access_key)
-        if old is None:
-            raise LookupError(f"no such access key: {args.access_key}")
-        holder = meta.get_user(old.user_id)
-        assert holder is not None, "a key always belongs to a user"
-        key = accounts.create_key(meta, holder)
-        meta.set_key_enabled(old.access_key, False)
-        _print({**_key_json(key, holder), "secret_key": key.secret_key, "replaces": old.access_key})
-        return 0
-    if args.action == "reseal":
-        if SecretBox.from_env() is None:
-            raise ValueError(f"set {SECRETS_ENV} first (base64 of 32 random bytes)")
-        _print({"resealed": meta.reseal_keys()})
-        return 0
-    if args.action == "list":
-        owner = _find_user(meta, args.user) if args.user else None
-        users = {u.id: u for u in meta.list_users()}
-        keys = meta.list_keys(owner.id if owner else None)
-        _print([_key_json(k, users[k.user_id]) for k in keys])
-        return 0
-    done = (
-        meta.delete_key(args.access_key)
-        if args.action == "delete"
-        else meta.set_key_enabled(args.access_key, args.action == "enable")
-    )
-    if not done:
-        raise LookupError(f"no such access key: {args.access_key}")
-    _print({"access_key": args.access_key, "action": args.action})
-    return 0
-
-
-def _find_user(meta: SqliteMetaStore, name: str) -> User:
-    user = meta.get_user_by_name(name)
-    if user is None:
-        raise LookupError(f"no such user: {name}")
-    return user
-
-
-def _user_json(user: User) -> dict[str, object]:
-    return {"id": user.id, "name": user.name, "canonical_id": user.canonical_id}
-
-
-def _key_json(key: AccessKey, user: User) -> dict[str, object]:
-    return {"access_key": key.access_key, "user": user.name, "enabled": key.enabled}
-
-
-def _print(value: object) -> None:
-    print(json.dumps(value, indent=2))
+    return run_admin(args)
 
 
 if __name__ == "__main__":

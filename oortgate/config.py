@@ -1,18 +1,43 @@
-"""Settings of one gateway process, passed from the CLI to granian's workers."""
+"""Settings: defaults < a TOML file (--config) < OORTGATE_* environment < command-line flags.
+
+Validated once at start with messages that name the setting and the source; granian's
+worker processes receive the result as JSON in one environment variable.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "OORTGATE_"
+ENV_SETTINGS = ENV_PREFIX + "SETTINGS_JSON"
+DEFAULT_DATA_DIR = "./oortgate-data"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or out of range; the message says which and where."""
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    host: str = "127.0.0.1"
+    https_port: int = 8443
+    http_port: int = 8080  # the plain-HTTP listener that redirects to HTTPS; 0: none
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     region: str = "us-east-1"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    hsts_max_age: int = 31536000  # Strict-Transport-Security on HTTPS answers; 0: none
+    rate_limit: float = 100.0  # requests per second per access key (or client address)
+    rate_burst: int = 20  # requests admitted at once above the steady rate
+    log_level: str = "info"
     max_buckets_per_user: int = 100
     max_object_size: int = 5 * 1024**3
     gc_interval: float = 2.0
@@ -26,11 +51,109 @@ class Settings:
         return self.data_dir / "tls"
 
     def to_env(self) -> dict[str, str]:
-        """Worker processes rebuild the settings from these variables."""
-        return {f"{ENV_PREFIX}DATA_DIR": str(self.data_dir), f"{ENV_PREFIX}REGION": self.region}
+        """Worker processes rebuild the settings from this."""
+        return {ENV_SETTINGS: json.dumps(self.as_dict())}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_env(cls) -> Settings:
-        data_dir = os.environ.get(f"{ENV_PREFIX}DATA_DIR", "./oortgate-data")
-        region = os.environ.get(f"{ENV_PREFIX}REGION", "us-east-1")
-        return cls(data_dir=Path(data_dir).resolve(), region=region)
+        raw = os.environ.get(ENV_SETTINGS)
+        return load({}, None, os.environ) if raw is None else _build(json.loads(raw), "worker")
+
+
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def load(flags: Mapping[str, Any], config_file: Path | None, env: Mapping[str, str]) -> Settings:
+    """Merge the sources (flags given as None are ignored) and validate."""
+    values: dict[str, Any] = {"data_dir": DEFAULT_DATA_DIR}
+    sources: dict[str, str] = {}
+    if config_file is not None:
+        for name, value in _read_toml(config_file).items():
+            values[name], sources[name] = value, str(config_file)
+    for name in _FIELDS:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in env:
+            values[name], sources[name] = env[env_name], env_name
+    for name, value in flags.items():
+        if value is not None:
+            values[name], sources[name] = value, f"--{name.replace('_', '-')}"
+    return _build(values, "", sources)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            doc = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    values = {name.replace("-", "_"): value for name, value in doc.items()}
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(_FIELDS))}")  # fmt: skip
+    return values
+
+
+def _build(
+    values: Mapping[str, Any], default_source: str, sources: Mapping[str, str] | None = None
+) -> Settings:
+    sources = sources or {}
+    converted: dict[str, Any] = {}
+    for name, value in values.items():
+        source = sources.get(name, default_source)
+        converted[name] = _convert(name, value, source)
+    settings = Settings(**converted)
+    _validate(settings)
+    return settings
+
+
+def _convert(name: str, value: Any, source: str) -> Any:
+    kind = str(_FIELDS[name].type)
+    where = f"{name} (from {source})" if source else name
+    try:
+        if kind == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "Path":
+            return Path(str(value)).expanduser().resolve()
+        if kind == "Path | None":
+            return None if value in (None, "") else Path(str(value)).expanduser().resolve()
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
+
+
+def _validate(s: Settings) -> None:
+    problems = []
+    if not 1 <= s.https_port <= 65535:
+        problems.append("https_port must be a TCP port (1-65535)")
+    if not 0 <= s.http_port <= 65535:
+        problems.append("http_port must be a TCP port (1-65535), or 0 for none")
+    if s.http_port and s.http_port == s.https_port:
+        problems.append("http_port and https_port must differ")
+    if s.workers < 1:
+        problems.append("workers must be at least 1")
+    if (s.tls_cert is None) != (s.tls_key is None):
+        problems.append("tls_cert and tls_key go together")
+    for path in (s.tls_cert, s.tls_key):
+        if path is not None and not path.is_file():
+            problems.append(f"{path} does not exist")
+    if s.rate_limit < 0 or s.rate_burst < 0 or s.hsts_max_age < 0:
+        problems.append("rate_limit, rate_burst and hsts_max_age cannot be negative")
+    if s.log_level not in _LOG_LEVELS:
+        problems.append(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
+    if not s.region:
+        problems.append("region cannot be empty")
+    if problems:
+        raise ConfigError("; ".join(problems))

@@ -65,7 +65,7 @@ def allows(
 ) -> bool:
     """Does ``caller`` (a user id, None if anonymous) hold ``permission`` on a resource
     owned by ``owner`` under ``acl``? ``bucket_owner`` is given for objects."""
-    if caller is not None and caller == owner:
+    if caller == owner:  # None == None: anonymous callers own what anonymous callers wrote
         return True
     for grantee, granted in CANNED.get(acl, ()):
         if granted not in (permission, FULL_CONTROL):

@@ -8,6 +8,7 @@ from oortgate import policy, xml
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
+from oortgate.ops.metadata import reject_unsupported
 from oortgate.ops.object_read import check_version_id
 
 MAX_ACL_XML = 64 * 1024
@@ -71,6 +72,7 @@ def _canned_from_xml(root: Element, owner_id: str, bucket_owner_id: str) -> str:
 
 
 async def _requested_acl(ctx: Context, owner_id: str, bucket_owner_id: str) -> str:
+    reject_unsupported(ctx.headers)
     header = ctx.headers.get("x-amz-acl")
     body = await ctx.body.read(MAX_ACL_XML)
     if header is not None:

@@ -220,6 +220,8 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         storage_class=upload.storage_class,
         parts_count=len(used),
         parts=tuple(Segment(p.blob_id, p.size) for p in used),
+        acl=upload.acl,
+        owner_id=upload.owner_id,
     )
 
 

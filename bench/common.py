@@ -1,0 +1,115 @@
+"""Helpers the workloads share: timed runs, bucket set-up, filling and verification."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .context import Ctx, Measured, row, sampled
+from .httpclient import LoadResult, Req, run_load
+from .procstat import TreeSampler
+
+VERIFY_SAMPLE = 10
+
+
+def timed(
+    ctx: Ctx,
+    reqs: Sequence[Req],
+    concurrency: int,
+    limit_s: float,
+    payload_bytes: int | None = None,
+    keep: bool = False,
+) -> tuple[LoadResult, Measured, TreeSampler]:
+    """Run requests against ctx.server while sampling its CPU and RSS."""
+    cafile = ctx.server.cafile if ctx.server.scheme == "https" else None
+    with sampled(ctx.server.pid) as s:
+        res = run_load(reqs, concurrency, limit_s, cafile, ctx.client, keep)
+    per_op = payload_bytes
+    m = Measured.of(res, None if per_op is None else per_op * res.ok)
+    return res, m, s
+
+
+def emit(ctx: Ctx, workload: str, m: Measured, s: TreeSampler | None, **extra: Any) -> None:
+    extra.setdefault("client", m.extra.get("client", ""))
+    extra.setdefault("scheme", ctx.server.scheme)
+    ctx.emit(row(ctx.server.name, workload, m, s, ctx.scale.name, **extra))
+
+
+def ensure_bucket(ctx: Ctx, bucket: str) -> str:
+    try:
+        ctx.s3.create_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in (
+            "BucketAlreadyOwnedByYou",
+            "BucketAlreadyExists",
+        ):
+            raise
+    return bucket
+
+
+def fill(ctx: Ctx, bucket: str, keys: Sequence[str], body: bytes = b"") -> tuple[
+    list[str], Measured, TreeSampler
+]:  # fmt: skip
+    """PUT ``keys`` through the API (presigned, concurrency 32, bounded in time)."""
+    ensure_bucket(ctx, bucket)
+    reqs = [Req("PUT", ctx.presign("put_object", Bucket=bucket, Key=k), body) for k in keys]
+    res, m, s = timed(ctx, reqs, 32, ctx.scale.populate_secs, len(body))
+    return [keys[i] for i in sorted(res.ok_indexes)], m, s
+
+
+def sample(keys: Sequence[str], n: int = VERIFY_SAMPLE) -> list[str]:
+    return random.sample(list(keys), min(n, len(keys)))
+
+
+def fail(m: Measured, what: str) -> None:
+    m.errors += 1
+    m.extra.setdefault("first_error", what)
+
+
+def verify_bodies(
+    ctx: Ctx, m: Measured, bucket: str, keys: Sequence[str], expected: Callable[[str], bytes]
+) -> int:
+    """Read back ``keys`` with normally signed GETs; a mismatch counts as an error in ``m``."""
+    for key in keys:
+        try:
+            data = ctx.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            fail(m, f"verify GET {key}: {exc}")
+            continue
+        if data != expected(key):
+            fail(m, f"verify GET {key}: {len(data)} bytes differ from what was written")
+    return len(keys)
+
+
+def verify_gone(ctx: Ctx, m: Measured, bucket: str, keys: Sequence[str]) -> int:
+    for key in keys:
+        try:
+            ctx.s3.head_object(Bucket=bucket, Key=key)
+            fail(m, f"verify: {key} still there after DELETE")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                fail(m, f"verify HEAD {key}: {exc}")
+    return len(keys)
+
+
+def verify_listing(ctx: Ctx, m: Measured, bucket: str, keys: Sequence[str], page: int) -> int:
+    """List the bucket with boto3 (start-after pages) and compare with ``keys``."""
+    listed: list[str] = []
+    after = ""
+    for _ in range(len(keys) // page + 2):
+        try:
+            resp = ctx.s3.list_objects_v2(Bucket=bucket, MaxKeys=page, StartAfter=after)
+        except ClientError as exc:
+            fail(m, f"verify ListObjectsV2: {exc}")
+            return len(listed)
+        got = [o["Key"] for o in resp.get("Contents", [])]
+        listed += got
+        if not got or not resp.get("IsTruncated"):
+            break
+        after = got[-1]
+    if listed != sorted(keys):
+        fail(m, f"verify ListObjectsV2: listed {len(listed)} keys, wrote {len(keys)}")
+    return len(listed)

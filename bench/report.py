@@ -1,0 +1,186 @@
+"""results.jsonl (one line per server and workload) and results.md (the ratio tables)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+X = "\u00d7"  # multiplication sign
+SERVERS = ("oortgate", "moto", "s3rver", "nginx")
+
+
+class Results:
+    def __init__(self, out_dir: Path) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.out_dir = out_dir
+        self.jsonl = out_dir / "results.jsonl"
+        self.jsonl.write_text("")
+        self.rows: list[Row] = []
+
+    def add(self, r: Row) -> None:
+        self.rows.append(r)
+        with self.jsonl.open("a") as f:
+            f.write(json.dumps(r, sort_keys=False) + "\n")
+        err = f"  errors={r['errors']} {r.get('first_error', '')}" if r["errors"] else ""
+        print(f"  {r['server']:>8} {r['workload']:<22} {r['ops_per_s']:>10.1f} op/s "
+              f"{r['mb_per_s']:>9.1f} MB/s  p50 {r['p50_ms']:>8.2f} ms  p99 {r['p99_ms']:>8.2f} ms"
+              f"  cpu {r['server_cpu_s']:.1f}s rss {r['server_peak_rss_mb']:.0f}MB{err}",
+              flush=True)  # fmt: skip
+
+    def get(self, server: str, workload: str) -> Row | None:
+        for r in reversed(self.rows):
+            if r["server"] == server and r["workload"] == workload:
+                return r
+        return None
+
+    def value(self, server: str, workloads: Sequence[str], field: str) -> float | None:
+        for w in workloads:
+            r = self.get(server, w)
+            if r is not None and r["errors"] == 0 and r.get(field):
+                return float(r[field])
+        return None
+
+
+def _fmt(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "-"
+    s = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}" if abs(x) >= 1 else f"{x:.3f}"
+    return s + unit
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _target_rows(res: Results, big: str) -> list[tuple[str, float | None, str, float | None,
+                                                      str, float, bool]]:  # fmt: skip
+    """(metric, oortgate value, reference label, reference value, unit, goal, higher_is_better)."""
+    g4 = ("get_4k_wrk", "get_4k")
+    label = big[:-1] + " MiB"
+    out: list[tuple[str, float | None, str, float | None, str, float, bool]] = []
+
+    def og(workloads: Sequence[str], field: str) -> float | None:
+        return res.value("oortgate", workloads, field)
+
+    for peer, goal in (("moto", 20.0), ("s3rver", 4.0), ("nginx", 0.15)):
+        out.append(("4 KiB GET op/s", og(g4, "ops_per_s"), peer,
+                    res.value(peer, g4, "ops_per_s"), "", goal, True))  # fmt: skip
+    out.append(("4 KiB PUT op/s", og(["put_4k"], "ops_per_s"), "moto",
+                res.value("moto", ["put_4k"], "ops_per_s"), "", 5.0, True))  # fmt: skip
+    out.append(("4 KiB PUT op/s", og(["put_4k"], "ops_per_s"), "fsynced 4 KiB creates/s",
+                res.value("machine", ["fsync_create_4k"], "ops_per_s"), "", 0.8, True))  # fmt: skip
+    out.append((f"{label} GET MB/s, 1 stream", og([f"get_{big}_x1"], "mb_per_s"),
+                "single-stream TLS MB/s", res.value("machine", ["tls_single_stream"], "mb_per_s"),
+                "", 0.8, True))  # fmt: skip
+    lim = [v for v in (res.value("machine", ["md5"], "mb_per_s"),
+                       res.value("machine", ["write_fdatasync"], "mb_per_s")) if v]  # fmt: skip
+    out.append(
+        (
+            f"{label} PUT MB/s, 1 stream",
+            og([f"put_{big}_x1"], "mb_per_s"),
+            "min(MD5, fdatasync write) MB/s",
+            min(lim) if lim else None,
+            "",
+            0.8,
+            True,
+        )
+    )
+    out.append(
+        (
+            "ListObjectsV2 keys/s",
+            og(["list_objects_v2"], "keys_per_s"),
+            "moto",
+            res.value("moto", ["list_objects_v2"], "keys_per_s"),
+            "",
+            10.0,
+            True,
+        )
+    )
+    out.append(("HEAD p99 ms, big bucket", og(["head_latency_big"], "p99_ms"),
+                "HEAD p99 ms, small bucket", og(["head_latency_small"], "p99_ms"), "", 1.5,
+                False))  # fmt: skip
+    out.append(
+        (
+            f"CopyObject {label} p50 ms",
+            og([f"copy_{big}"], "p50_ms"),
+            "CopyObject 4 KiB p50 ms",
+            og(["copy_4k"], "p50_ms"),
+            "",
+            2.0,
+            False,
+        )
+    )
+    return out
+
+
+def _primary(r: Row) -> tuple[float, str]:
+    if r["workload"].startswith("copy_"):  # copies per second, one at a time
+        return float(r["ops_per_s"]), "op/s"
+    if int(r.get("object_bytes", 0)) >= 1 << 20:
+        return float(r["mb_per_s"]), "MB/s"
+    if r["workload"] == "list_objects_v2":
+        return float(r.get("keys_per_s", 0.0)), "keys/s"
+    return float(r["ops_per_s"]), "op/s"
+
+
+def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
+    big = next((r["workload"][4:-3] for r in res.rows if r["workload"].startswith("put_")
+                and r["workload"].endswith("_x1")), "64m")  # fmt: skip
+    u = os.uname()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [
+        f"### Benchmark ({mode} run) — {when}, `{u.machine}`, nproc {os.cpu_count()}, "
+        f"Python {platform.python_version()}",
+        "",
+        "| metric | oortgate | reference | reference value | ratio | goal | met |",
+        "| --- | ---: | --- | ---: | ---: | ---: | :---: |",
+    ]
+    for metric, a, ref, b, _unit, goal, higher in _target_rows(res, big):
+        q = _ratio(a, b)
+        met = "-" if q is None else ("yes" if (q >= goal if higher else q <= goal) else "no")
+        sign = "≥" if higher else "≤"
+        lines.append(
+            f"| {metric} | {_fmt(a)} | {ref} | {_fmt(b)} | "
+            f"{'-' if q is None else f'{q:.2f}{X}'} | {sign} {goal:g}{X} | {met} |"
+        )
+    present = [s for s in SERVERS if any(r["server"] == s for r in res.rows)]
+    lines += ["", "| workload | unit | " + " | ".join(present)
+              + " | oortgate ÷ moto | oortgate p99 ms | oortgate CPU s | oortgate peak RSS MB |",
+              "| --- | --- |" + " ---: |" * (len(present) + 4)]  # fmt: skip
+    seen: list[str] = []
+    for sr in res.rows:
+        w = str(sr["workload"])
+        if sr["server"] != "machine" and w not in seen and "fill" not in w:
+            seen.append(w)
+    for w in seen:
+        cells, unit = [], ""
+        for s in present:
+            r_ = res.get(s, w)
+            if r_ is None:
+                cells.append("-")
+                continue
+            v, unit = _primary(r_)
+            cells.append(_fmt(v) + (f" ({r_['errors']} err)" if r_["errors"] else ""))
+        o, m = res.get("oortgate", w), res.get("moto", w)
+        ratio = _ratio(_primary(o)[0], _primary(m)[0]) if o and m else None
+        tail = [f"{ratio:.2f}{X}" if ratio else "-"]
+        if o is not None:
+            tail += [_fmt(o["p99_ms"]), _fmt(o["server_cpu_s"]), _fmt(o["server_peak_rss_mb"])]
+        else:
+            tail += ["-"] * 3
+        lines.append(f"| {w} | {unit} | " + " | ".join(cells + tail) + " |")
+    lines += ["", "| machine limit | value |", "| --- | ---: |"]
+    for lr in res.rows:
+        if lr["server"] == "machine":
+            creates = lr["workload"] == "fsync_create_4k"
+            v = lr["ops_per_s"] if creates else lr["mb_per_s"]
+            unit = "op/s" if creates else "MB/s"
+            lines.append(f"| {lr['workload']} ({lr.get('detail', '')}) | {_fmt(v)} {unit} |")
+    lines += [""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(lines)

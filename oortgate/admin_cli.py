@@ -1,0 +1,119 @@
+"""`oortgate admin`: users and access keys, straight on the metadata store (works while
+the server runs: SQLite in WAL mode takes concurrent writers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from oortgate import accounts
+from oortgate.meta.models import AccessKey, User
+from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.secretbox import ENV_VAR as SECRETS_ENV
+from oortgate.secretbox import SecretBox, SecretBoxError
+
+
+def add_admin_commands(admin: argparse.ArgumentParser) -> None:
+    objects = admin.add_subparsers(dest="object", required=True)
+    user = objects.add_parser("user", help="users").add_subparsers(dest="action", required=True)
+    user.add_parser("create", help="create a user").add_argument("name")
+    user.add_parser("list", help="list users")
+    key = objects.add_parser("key", help="access keys").add_subparsers(dest="action", required=True)
+    create = key.add_parser("create", help="create a key for USER (prints it as JSON)")
+    create.add_argument("user")
+    create.add_argument("--access-key", help="use this access key id instead of a random one")
+    create.add_argument("--secret-key", help="use this secret instead of a random one")
+    key.add_parser("list", help="list keys (secrets are never shown)").add_argument(
+        "user", nargs="?"
+    )
+    for action in ("disable", "enable", "delete"):
+        key.add_parser(action, help=f"{action} a key").add_argument("access_key")
+    key.add_parser(
+        "rotate", help="create a new key for the same user and disable this one (prints JSON)"
+    ).add_argument("access_key")
+    key.add_parser("reseal", help="encrypt every stored secret with $OORTGATE_SECRETS_KEY")
+
+
+def run_admin(args: argparse.Namespace) -> int:
+    if not (args.data_dir / "meta.sqlite3").exists():
+        print(
+            f"oortgate: no gateway data in {args.data_dir} (start `oortgate serve` first)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        meta = SqliteMetaStore(args.data_dir / "meta.sqlite3", SecretBox.from_env())
+    except SecretBoxError as exc:
+        print(f"oortgate: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _admin_action(meta, args)
+    except (ValueError, LookupError, SecretBoxError) as exc:
+        print(f"oortgate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        meta.close()
+
+
+def _admin_action(meta: SqliteMetaStore, args: argparse.Namespace) -> int:
+    if args.object == "user":
+        if args.action == "create":
+            _print(_user_json(meta.create_user(args.name)))
+        else:
+            _print([_user_json(u) for u in meta.list_users()])
+        return 0
+    if args.action == "create":
+        user = _find_user(meta, args.user)
+        key = accounts.create_key(meta, user, args.access_key, args.secret_key)
+        _print({**_key_json(key, user), "secret_key": key.secret_key})
+        return 0
+    if args.action == "rotate":
+        old = meta.get_key(args.access_key)
+        if old is None:
+            raise LookupError(f"no such access key: {args.access_key}")
+        holder = meta.get_user(old.user_id)
+        assert holder is not None, "a key always belongs to a user"
+        key = accounts.create_key(meta, holder)
+        meta.set_key_enabled(old.access_key, False)
+        _print({**_key_json(key, holder), "secret_key": key.secret_key, "replaces": old.access_key})
+        return 0
+    if args.action == "reseal":
+        if SecretBox.from_env() is None:
+            raise ValueError(f"set {SECRETS_ENV} first (base64 of 32 random bytes)")
+        _print({"resealed": meta.reseal_keys()})
+        return 0
+    if args.action == "list":
+        owner = _find_user(meta, args.user) if args.user else None
+        users = {u.id: u for u in meta.list_users()}
+        keys = meta.list_keys(owner.id if owner else None)
+        _print([_key_json(k, users[k.user_id]) for k in keys])
+        return 0
+    done = (
+        meta.delete_key(args.access_key)
+        if args.action == "delete"
+        else meta.set_key_enabled(args.access_key, args.action == "enable")
+    )
+    if not done:
+        raise LookupError(f"no such access key: {args.access_key}")
+    _print({"access_key": args.access_key, "action": args.action})
+    return 0
+
+
+def _find_user(meta: SqliteMetaStore, name: str) -> User:
+    user = meta.get_user_by_name(name)
+    if user is None:
+        raise LookupError(f"no such user: {name}")
+    return user
+
+
+def _user_json(user: User) -> dict[str, object]:
+    return {"id": user.id, "name": user.name, "canonical_id": user.canonical_id}
+
+
+def _key_json(key: AccessKey, user: User) -> dict[str, object]:
+    return {"access_key": key.access_key, "user": user.name, "enabled": key.enabled}
+
+
+def _print(value: object) -> None:
+    print(json.dumps(value, indent=2))

@@ -1,0 +1,77 @@
+"""The plain-HTTP listener: every request is redirected to the same URL over HTTPS.
+
+It reads no body and touches no state. GET and HEAD get 301; other methods get 308 so
+clients re-send the body to the HTTPS URL (a 301/302 would let them turn a PUT into a
+GET).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+ENV_HTTPS_PORT = "OORTGATE_HTTPS_PUBLIC_PORT"
+ENV_DEFAULT_HOST = "OORTGATE_REDIRECT_HOST"
+
+
+def https_location(host_header: str | None, default_host: str, https_port: int, target: str) -> str:
+    """https://host[:port]/path?query for the Host the client used (its port dropped)."""
+    host = (host_header or "").strip() or default_host
+    if host.startswith("["):  # [v6]:port
+        host = host[: host.find("]") + 1]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if not _plausible_host(host):
+        host = default_host
+    port = "" if https_port == 443 else f":{https_port}"
+    return f"https://{host}{port}{target}"
+
+
+def _plausible_host(host: str) -> bool:
+    """Never echo header junk into a Location header."""
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:")
+    return 0 < len(host) <= 255 and set(host) <= allowed
+
+
+class RedirectApp:
+    def __init__(self, https_port: int, default_host: str) -> None:
+        self.https_port = https_port
+        self.default_host = default_host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        raw = scope.get("raw_path") or scope["path"].encode()
+        target = bytes(raw).decode("latin-1")
+        if not target.startswith("/"):
+            target = "/" + target
+        query = scope.get("query_string", b"")
+        if query and "?" not in target:
+            target += "?" + query.decode("latin-1")
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        location = https_location(host, self.default_host, self.https_port, target)
+        status = 301 if scope["method"] in ("GET", "HEAD") else 308
+        headers = [
+            (b"location", location.encode("latin-1")),
+            (b"content-length", b"0"),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def create_app() -> RedirectApp:
+    """granian's factory for the redirect listener's worker."""
+    return RedirectApp(
+        int(os.environ[ENV_HTTPS_PORT]), os.environ.get(ENV_DEFAULT_HOST, "localhost")
+    )
