@@ -140,13 +140,16 @@ def start_oortgate(base: Path, workers: int = 2) -> Server:
     cmd = [
         PYTHON, "-m", "oortgate", "serve", "--data-dir", str(data), "--host", HOST,
         "--https-port", str(port), "--workers", str(workers), "--region", REGION,
-        "--log-level", "warning",
+        "--log-level", "warning", "--http-port", "0",
+        # Throughput is measured, not OORT's 100 requests/s per key: no rate limit.
+        "--rate-limit", "0",
     ]  # fmt: skip
     env["PYTHONPATH"] = str(REPO_ROOT)
     proc, log = _spawn("oortgate", cmd, workdir, env)
     srv = Server(
         "oortgate", "https", port, proc, workdir, log, str(data / "tls" / "cert.pem"), ak, sk,
-        notes=[f"HTTPS, --workers {workers}, embedded default (SQLite + local disk)"],
+        notes=[f"HTTPS, --workers {workers}, embedded default (SQLite + local disk), "
+               "rate limit off"],
     )  # fmt: skip
     wait_ready(srv)
     return srv

@@ -33,6 +33,10 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
         "rotate", help="create a new key for the same user and disable this one (prints JSON)"
     ).add_argument("access_key")
     key.add_parser("reseal", help="encrypt every stored secret with $OORTGATE_SECRETS_KEY")
+    limit = key.add_parser("limit", help="set a key's request rate (per second; 'default' "
+                           "for the server's rate_limit)")  # fmt: skip
+    limit.add_argument("access_key")
+    limit.add_argument("rate")
 
 
 def run_admin(args: argparse.Namespace) -> int:
@@ -78,6 +82,14 @@ def _admin_action(meta: SqliteMetaStore, args: argparse.Namespace) -> int:
         meta.set_key_enabled(old.access_key, False)
         _print({**_key_json(key, holder), "secret_key": key.secret_key, "replaces": old.access_key})
         return 0
+    if args.action == "limit":
+        rate = None if args.rate == "default" else float(args.rate)
+        if rate is not None and rate <= 0:
+            raise ValueError("the rate must be a positive number of requests per second")
+        if not meta.set_key_rate_limit(args.access_key, rate):
+            raise LookupError(f"no such access key: {args.access_key}")
+        _print({"access_key": args.access_key, "rate_limit": rate})
+        return 0
     if args.action == "reseal":
         if SecretBox.from_env() is None:
             raise ValueError(f"set {SECRETS_ENV} first (base64 of 32 random bytes)")
@@ -112,7 +124,8 @@ def _user_json(user: User) -> dict[str, object]:
 
 
 def _key_json(key: AccessKey, user: User) -> dict[str, object]:
-    return {"access_key": key.access_key, "user": user.name, "enabled": key.enabled}
+    return {"access_key": key.access_key, "user": user.name, "enabled": key.enabled,
+            "rate_limit": key.rate_limit}  # fmt: skip
 
 
 def _print(value: object) -> None:

@@ -47,6 +47,10 @@ class Settings:
         return self.data_dir / "meta.sqlite3"
 
     @property
+    def rate_limit_path(self) -> Path:
+        return self.data_dir / "ratelimit.bin"
+
+    @property
     def tls_dir(self) -> Path:
         return self.data_dir / "tls"
 

@@ -15,6 +15,7 @@ from oortgate import accounts, gc, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.http.redirect import ENV_HTTPS_PORT
 from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.ratelimit import SharedRateLimiter
 from oortgate.secretbox import SecretBox, SecretBoxError
 from oortgate.storage.local import LocalBlobStore
 
@@ -30,6 +31,7 @@ def sweep(data_dir: Path) -> dict[str, int]:
 
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    SharedRateLimiter.reset(settings.rate_limit_path)
     meta = SqliteMetaStore(settings.db_path, SecretBox.from_env())
     try:
         meta.list_keys()  # every secret must open with the configured key (or none)

@@ -15,6 +15,7 @@ from oortgate.meta.models import AccessKey, User
 @dataclass(frozen=True, slots=True)
 class Identity:
     user: User | None  # None: no credentials at all (anonymous)
+    key: AccessKey | None
     # What the aws-chunked decoder needs to check chunk signatures (SigV4 only).
     signing: sigv4.SigningContext | None
 
@@ -35,12 +36,12 @@ async def authenticate(
         key = await _secret(services, v2.access_key)
         sigv2.verify(view, v2, key.secret_key, now=now)
         # SigV2 signs no payload: the body is checked only by Content-MD5 and checksums.
-        return Identity(await _owner(services, key), None)
+        return Identity(await _owner(services, key), key, None)
     if creds is None:
-        return Identity(None, None)
+        return Identity(None, None, None)
     key = await _secret(services, creds.access_key)
     signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
-    return Identity(await _owner(services, key), signing)
+    return Identity(await _owner(services, key), key, signing)
 
 
 async def secret_for(services: Services, access_key: str) -> tuple[AccessKey, User]:

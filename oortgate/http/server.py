@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,14 +18,16 @@ from oortgate import gc, xml
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
 from oortgate.errors import S3Error
-from oortgate.http.authenticate import authenticate
+from oortgate.http.authenticate import Identity, authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
+from oortgate.http.health import health_response
 from oortgate.http.response import Response
 from oortgate.http.routing import route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ops import HANDLERS
 from oortgate.ops.cors_ops import actual_request_headers
+from oortgate.ratelimit import SharedRateLimiter
 from oortgate.secretbox import SecretBox
 from oortgate.storage.local import LocalBlobStore
 
@@ -43,6 +46,7 @@ class Gateway:
             SqliteMetaStore(settings.db_path, SecretBox.from_env()),
             LocalBlobStore(settings.data_dir),
         )
+        self.limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
         self._gc_task: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,7 +96,25 @@ class Gateway:
             response = error_response(S3Error("InternalError"), request_id)
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)
+        if self.settings.hsts_max_age:
+            response.headers.append(
+                ("strict-transport-security", f"max-age={self.settings.hsts_max_age}")
+            )
         await _send(send, response, request_id, head=method == "HEAD")
+
+    def _throttle(self, scope: Scope, identity: Identity) -> None:
+        """503 SlowDown past the rate of this key (or client address), server-wide."""
+        if self.limiter is None:
+            return
+        if identity.key is not None:
+            who = "key:" + identity.key.access_key
+            rate = identity.key.rate_limit or self.settings.rate_limit
+        else:
+            who = "ip:" + str((scope.get("client") or ("?",))[0])
+            rate = self.settings.rate_limit
+        wait = self.limiter.take(who, rate, self.settings.rate_burst)
+        if wait:
+            raise S3Error("SlowDown", headers={"retry-after": str(max(1, math.ceil(wait)))})
 
     async def _cors(self, scope: Scope, method: str) -> list[tuple[str, str]]:
         """A browser's cross-origin request gets the headers its bucket's rules allow."""
@@ -110,11 +132,15 @@ class Gateway:
         method: str = scope["method"]
         headers = _headers(scope)
         raw_path = _raw_path(scope)
+        health = await health_response(raw_path, self.services)
+        if health is not None:
+            return health
         query_string = scope.get("query_string", b"").decode("latin-1")
         query_pairs = parse_qsl(query_string, keep_blank_values=True)
         query = dict(query_pairs)
         target = route(method, raw_path, query, headers)
         identity = await authenticate(self.services, method, raw_path, query_pairs, headers)
+        self._throttle(scope, identity)
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
         body = Body(receive, verifier, _content_length(headers))
         ctx = Context(

@@ -57,6 +57,10 @@ class MetaStore(Protocol):
         """False if there is no such key."""
         ...
 
+    def set_key_rate_limit(self, access_key: str, rate: float | None) -> bool:
+        """Requests per second for this key (None: the server default); False if no key."""
+        ...
+
     def delete_key(self, access_key: str) -> bool:
         """False if there is no such key."""
         ...

@@ -20,6 +20,7 @@ class AccessKey:
     user_id: int
     enabled: bool
     created: float
+    rate_limit: float | None = None  # requests per second; None: the server's default
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,19 @@ from oortgate.meta.sqlite_db import Database, key_range, lower_bound, successor
 from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
-_KEY_COLS = "access_key, secret_key, user_id, enabled, created"
+_KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = "id, name, owner_id, region, created, acl, cors"
 
 
 class AccountsStore(Database):
-    def _key(self, row: tuple[str, str, int, int, float]) -> AccessKey:
+    def _key(self, row: tuple[str, str, int, int, float, float | None]) -> AccessKey:
         secret = open_secret(self._box, row[1])
-        return AccessKey(row[0], secret, row[2], bool(row[3]), row[4])
+        return AccessKey(row[0], secret, row[2], bool(row[3]), row[4], row[5])
+
+    def set_key_rate_limit(self, access_key: str, rate: float | None) -> bool:
+        sql = "UPDATE access_keys SET rate_limit = ? WHERE access_key = ?"
+        with self._write() as db:
+            return db.execute(sql, (rate, access_key)).rowcount > 0
 
     def reseal_keys(self) -> int:
         """Store every secret sealed with the current box (after OORTGATE_SECRETS_KEY
@@ -69,7 +74,7 @@ class AccountsStore(Database):
             if count >= MAX_KEYS_PER_USER:
                 raise ValueError(f"user {user_id} already has {MAX_KEYS_PER_USER} access keys")
             self._one(
-                f"INSERT INTO access_keys ({_KEY_COLS}) VALUES (?, ?, ?, 1, ?)",
+                f"INSERT INTO access_keys ({_KEY_COLS}) VALUES (?, ?, ?, 1, ?, NULL)",
                 *(access_key, seal_secret(self._box, secret_key), user_id, created),
             )
         return AccessKey(access_key, secret_key, user_id, True, created)

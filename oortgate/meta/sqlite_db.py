@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNI
     canonical_id TEXT NOT NULL UNIQUE, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS access_keys (access_key TEXT PRIMARY KEY, secret_key TEXT NOT NULL,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    enabled INTEGER NOT NULL, created REAL NOT NULL);
+    enabled INTEGER NOT NULL, created REAL NOT NULL, rate_limit REAL);
 CREATE INDEX IF NOT EXISTS access_keys_user ON access_keys(user_id);
 CREATE TABLE IF NOT EXISTS buckets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
     owner_id INTEGER NOT NULL REFERENCES users(id), region TEXT NOT NULL, created REAL NOT NULL,

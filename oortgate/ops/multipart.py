@@ -42,6 +42,12 @@ MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
 
 
+def new_upload_id() -> str:
+    """Opaque, URL-safe, and sorting in initiation order (S3 lists a key's uploads in
+    initiation order and compares upload-id-marker lexicographically)."""
+    return f"{time.time_ns():016x}" + secrets.token_urlsafe(30)
+
+
 async def open_upload(ctx: Context, permission: str = policy.WRITE) -> Upload:
     """The upload named by ?uploadId, which must belong to this bucket and key."""
     bucket = await ctx.bucket_for(permission)
@@ -61,7 +67,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
         ctx.headers.get("x-amz-checksum-algorithm"), ctx.headers.get("x-amz-checksum-type")
     )
     upload = Upload(
-        upload_id=secrets.token_urlsafe(36),
+        upload_id=new_upload_id(),
         bucket_id=bucket.id,
         key=ctx.key,
         initiated=time.time(),
@@ -184,7 +190,15 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     stored = {
         p.part_number: p for p in await ctx.services.db(ctx.meta.list_parts, upload.upload_id)
     }
-    used = select_parts(requested, stored)
+    try:
+        used = select_parts(requested, stored)
+    except S3Error as err:
+        # A complete or abort that won a race took the parts away: say so, rather than
+        # blaming the client's (correct) part list.
+        gone = not await ctx.services.db(ctx.meta.get_upload, upload.upload_id)
+        if err.code == "InvalidPart" and gone:
+            raise S3Error("NoSuchUpload", UploadId=upload.upload_id) from err
+        raise
     record = _completed_record(ctx, upload, used)
     await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used)
     root = xml.Node("CompleteMultipartUploadResult")

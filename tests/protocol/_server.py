@@ -50,6 +50,12 @@ class ServerProcess:
     root_access_key: str = field(default_factory=lambda: random_access_key("ROOT"))
     root_secret_key: str = field(default_factory=random_secret_key)
     port: int = 0
+    # Protocol tests hammer one key far past OORT's 100 requests/s: unlimited unless a
+    # test is about the limit. No plain-HTTP listener unless a test asks for one.
+    rate_limit: float = 0
+    workers: int = 1
+    http_port: int = 0
+    extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _log_file: object = None
@@ -93,9 +99,14 @@ class ServerProcess:
             "--https-port",
             str(self.port),
             "--workers",
-            "1",
+            str(self.workers),
             "--region",
             REGION,
+            "--http-port",
+            str(self.http_port),
+            "--rate-limit",
+            str(self.rate_limit),
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(
             cmd,

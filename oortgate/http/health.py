@@ -1,0 +1,38 @@
+"""Health endpoints for load balancers: no authentication, no rate limit, cheap.
+
+They live under ``/_health/``: "_" cannot begin a bucket name, so no bucket is shadowed.
+``live``: the process answers. ``ready``: the metadata store answers and the blob
+directory is writable.
+"""
+
+from __future__ import annotations
+
+import os
+
+from oortgate.http.context import Services
+from oortgate.http.response import Response
+
+PREFIX = "/_health/"
+
+
+def _text(status: int, body: str) -> Response:
+    return Response(status, [("content-type", "text/plain; charset=utf-8"),
+                             ("cache-control", "no-store")], body.encode())  # fmt: skip
+
+
+async def health_response(path: str, services: Services) -> Response | None:
+    """The answer for a health path, or None if the path is not one."""
+    if not path.startswith(PREFIX):
+        return None
+    what = path[len(PREFIX) :]
+    if what == "live":
+        return _text(200, "ok\n")
+    if what == "ready":
+        try:
+            await services.db(services.meta.get_bucket, "-")  # a real query, no row
+            if not os.access(services.settings.data_dir, os.W_OK):
+                return _text(503, "data directory not writable\n")
+        except Exception as exc:  # any failure means "not ready", with the reason
+            return _text(503, f"metadata store unavailable: {type(exc).__name__}\n")
+        return _text(200, "ready\n")
+    return _text(404, "unknown health check\n")
