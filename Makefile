@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test lint typecheck unit protocol reliability clean
+.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,21 +20,29 @@ serve: $(STAMP)
 	$(BIN)/oortgate serve --data-dir $(DATA_DIR)
 
 lint: $(STAMP)
-	$(BIN)/ruff check oortgate tests
+	$(BIN)/ruff check oortgate tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict oortgate
+	$(BIN)/mypy --strict oortgate bench
+
+# Headless Chromium for the browser test (a cross-origin upload through CORS): from the
+# distribution's packages, installed once.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-protocol: $(STAMP)
+protocol: $(STAMP) browser-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
 reliability: $(STAMP)
 	$(BIN)/pytest -q tests/reliability
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck browser-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
 
 clean:

@@ -21,7 +21,10 @@ class BlobWriter(Protocol):
 
 
 class BlobStore(Protocol):
-    def new_blob_id(self) -> str: ...
+    def new_blob_id(self, compressed: bool = False) -> str:
+        """A fresh id; a compressed blob is stored framed and compressed, and reads back
+        as the bytes written (ranges included)."""
+        ...
 
     def open_writer(self, blob_id: str) -> BlobWriter: ...
 

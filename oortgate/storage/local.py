@@ -14,7 +14,11 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-BLOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+from oortgate.storage import zframes
+from oortgate.storage.zframes import CompressingWriter
+
+# A trailing "z" marks a compressed (framed, see zframes) blob: the id says how to read it.
+BLOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}z?")
 _SHARD_PATTERN = re.compile(r"[0-9a-f]{2}")
 FLUSH_SIZE = 1 << 20  # buffer small writes: one syscall per MiB, not per network chunk
 _FILE_MODE = 0o600
@@ -22,7 +26,7 @@ _DIR_MODE = 0o700
 
 
 def check_blob_id(blob_id: str) -> str:
-    """Return blob_id if it is 32 lowercase hex chars; raise ValueError otherwise."""
+    """Return blob_id if it is 32 lowercase hex chars (+ "z"); raise ValueError otherwise."""
     if not isinstance(blob_id, str) or BLOB_ID_PATTERN.fullmatch(blob_id) is None:
         raise ValueError(f"invalid blob id: {blob_id!r}")
     return blob_id
@@ -124,18 +128,19 @@ class LocalBlobStore:
         for directory in (self.root, self._blobs, self._tmp):
             directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
 
-    def new_blob_id(self) -> str:
-        return secrets.token_hex(16)
+    def new_blob_id(self, compressed: bool = False) -> str:
+        return secrets.token_hex(16) + ("z" if compressed else "")
 
     def path(self, blob_id: str) -> Path:
         """Where a blob lives; raises ValueError for anything but a valid id."""
         check_blob_id(blob_id)
         return self._blobs / blob_id[:2] / blob_id[2:4] / blob_id
 
-    def open_writer(self, blob_id: str) -> LocalBlobWriter:
+    def open_writer(self, blob_id: str) -> LocalBlobWriter | CompressingWriter:
         final = self.path(blob_id)
         tmp = self._tmp / f"{blob_id}.{secrets.token_hex(8)}"
-        return LocalBlobWriter(blob_id, tmp, final)
+        writer = LocalBlobWriter(blob_id, tmp, final)
+        return CompressingWriter(writer) if blob_id.endswith("z") else writer
 
     def read(self, blob_id: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
         """Open now (FileNotFoundError surfaces here, before any response is sent, and an
@@ -145,6 +150,8 @@ class LocalBlobStore:
             raise ValueError("offset and length must be >= 0 and chunk_size > 0")
         # A file object, not a bare fd: it is closed even if the generator never runs.
         handle = io.FileIO(self.path(blob_id), "rb")
+        if blob_id.endswith("z"):
+            return zframes.read_range(handle, offset, length, chunk_size)
         return self._chunks(handle, offset, length, chunk_size)
 
     @staticmethod
@@ -162,6 +169,10 @@ class LocalBlobStore:
             handle.close()
 
     def size(self, blob_id: str) -> int:
+        """The blob's logical (uncompressed) size."""
+        if blob_id.endswith("z"):
+            with io.FileIO(self.path(blob_id), "rb") as handle:
+                return zframes.logical_size(handle)
         return self.path(blob_id).stat().st_size
 
     def delete(self, blob_id: str) -> None:

@@ -52,7 +52,8 @@ def _bulk(meta: SqliteMetaStore, bucket_id: int, keys: list[str]) -> None:
     conn = meta._conn
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO objects VALUES (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD', 0, 'private', NULL)",
+        "INSERT INTO objects VALUES"
+        " (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD', 0, 'private', NULL)",
         [(bucket_id, key, secrets.token_hex(16)) for key in keys],
     )
     conn.execute("COMMIT")

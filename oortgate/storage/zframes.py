@@ -1,0 +1,113 @@
+"""Compressed blobs that still serve any byte range cheaply.
+
+The raw bytes are cut into 1 MiB frames; each is stored as a zstd frame when that saves
+space, else as is. A table of (stored size, raw size) per frame and a footer close the
+file, so a range read decompresses only the frames it touches.
+
+    frame_1 ... frame_n | table: n x <u32 stored (high bit: raw), u32 raw> | <u64 n> MAGIC
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from collections.abc import Iterator
+from typing import Protocol
+
+import zstandard
+
+FRAME = 1 << 20
+MAGIC = b"OGZFRAM1"
+RAW_FLAG = 1 << 31
+_ENTRY = struct.Struct("<II")
+_FOOTER = struct.Struct("<Q8s")
+LEVEL = 3  # zstd's default: fast enough to keep up with a network upload
+
+
+class _Sink(Protocol):
+    blob_id: str
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class CompressingWriter:
+    """A BlobWriter that frames and compresses into another writer."""
+
+    def __init__(self, inner: _Sink) -> None:
+        self._inner = inner
+        self.blob_id = inner.blob_id
+        self._buffer = bytearray()
+        self._table = bytearray()
+        self._frames = 0
+        self._compressor = zstandard.ZstdCompressor(level=LEVEL)
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= FRAME:
+            self._emit(bytes(self._buffer[:FRAME]))
+            del self._buffer[:FRAME]
+
+    def _emit(self, raw: bytes) -> None:
+        packed = self._compressor.compress(raw)
+        if len(packed) < len(raw):
+            self._inner.write(packed)
+            self._table += _ENTRY.pack(len(packed), len(raw))
+        else:
+            self._inner.write(raw)
+            self._table += _ENTRY.pack(len(raw) | RAW_FLAG, len(raw))
+        self._frames += 1
+
+    def commit(self) -> None:
+        if self._buffer:
+            self._emit(bytes(self._buffer))
+            self._buffer.clear()
+        self._inner.write(bytes(self._table) + _FOOTER.pack(self._frames, MAGIC))
+        self._inner.commit()
+
+    def abort(self) -> None:
+        self._inner.abort()
+
+
+def _table(handle: io.FileIO) -> list[tuple[int, int, bool]]:
+    """(stored size, raw size, is raw) per frame, from the file's footer."""
+    fd = handle.fileno()
+    size = os.fstat(fd).st_size
+    count, magic = _FOOTER.unpack(os.pread(fd, _FOOTER.size, size - _FOOTER.size))
+    if magic != MAGIC:
+        raise ValueError("not a framed blob")
+    raw_table = os.pread(fd, count * _ENTRY.size, size - _FOOTER.size - count * _ENTRY.size)
+    return [
+        (stored & ~RAW_FLAG, raw, bool(stored & RAW_FLAG))
+        for stored, raw in _ENTRY.iter_unpack(raw_table)
+    ]
+
+
+def logical_size(handle: io.FileIO) -> int:
+    return sum(raw for _, raw, _ in _table(handle))
+
+
+def read_range(handle: io.FileIO, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+    """The raw bytes [offset, offset+length), decompressing only the frames involved."""
+    try:
+        fd = handle.fileno()
+        decompressor = zstandard.ZstdDecompressor()
+        end = offset + length
+        stored_at = raw_at = 0
+        for stored, raw, is_raw in _table(handle):
+            if raw_at >= end:
+                break
+            if raw_at + raw > offset:
+                data = os.pread(fd, stored, stored_at)
+                frame = data if is_raw else decompressor.decompress(data, max_output_size=raw)
+                piece = memoryview(frame)[max(0, offset - raw_at) : min(raw, end - raw_at)]
+                for start in range(0, len(piece), chunk_size):
+                    yield bytes(piece[start : start + chunk_size])
+            stored_at += stored
+            raw_at += raw
+    finally:
+        handle.close()
