@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oortgate.http.hosts import Endpoints
+
 ENV_PREFIX = "OORTGATE_"
+ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
 ENV_SETTINGS = ENV_PREFIX + "SETTINGS_JSON"
 DEFAULT_DATA_DIR = "./oortgate-data"
 
@@ -38,6 +41,14 @@ class Settings:
     rate_limit: float = 100.0  # requests per second per access key (or client address)
     rate_burst: int = 20  # requests admitted at once above the steady rate
     log_level: str = "info"
+    # The two endpoints: s3-standard.<domain> and s3-archive.<domain> unless named.
+    domain: str = "localhost"
+    standard_endpoint: str = ""
+    archive_endpoint: str = ""
+    serve_cross_tier: bool = False  # serve a bucket through the other tier's endpoint
+    archive_storage_class: str = "GLACIER_IR"
+    archive_restore_required: bool = False  # Glacier semantics: RestoreObject before GET
+    archive_restore_seconds: float = 0.0  # how long a restore takes
     max_buckets_per_user: int = 100
     max_object_size: int = 5 * 1024**3
     gc_interval: float = 2.0
@@ -45,6 +56,13 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "meta.sqlite3"
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return Endpoints(
+            (self.standard_endpoint or f"s3-standard.{self.domain}").lower(),
+            (self.archive_endpoint or f"s3-archive.{self.domain}").lower(),
+        )
 
     @property
     def rate_limit_path(self) -> Path:
@@ -129,6 +147,8 @@ def _convert(name: str, value: Any, source: str) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "bool":
+            return _boolean(value)
         if kind == "Path":
             return Path(str(value)).expanduser().resolve()
         if kind == "Path | None":
@@ -136,6 +156,17 @@ def _convert(name: str, value: Any, source: str) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: {value!r} is not a valid {kind}") from None
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
 
 
 def _validate(s: Settings) -> None:
@@ -159,5 +190,9 @@ def _validate(s: Settings) -> None:
         problems.append(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
     if not s.region:
         problems.append("region cannot be empty")
+    if s.archive_storage_class not in ARCHIVE_CLASSES:
+        problems.append(f"archive_storage_class must be one of {', '.join(ARCHIVE_CLASSES)}")
+    if s.archive_restore_seconds < 0:
+        problems.append("archive_restore_seconds cannot be negative")
     if problems:
         raise ConfigError("; ".join(problems))

@@ -59,6 +59,7 @@ STATUS: dict[str, int] = {
     "RequestHeaderSectionTooLarge": 400,
     "RequestTimeTooSkewed": 403,
     "RequestTimeout": 400,
+    "RestoreAlreadyInProgress": 409,
     "SignatureDoesNotMatch": 403,
     "SlowDown": 503,
     "TooManyBuckets": 400,

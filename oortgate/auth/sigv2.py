@@ -88,7 +88,9 @@ def string_to_sign(view: RequestView, date_line: str, path: str | None = None) -
         headers.get("content-type", ""),
         date_line,
     ]
-    lines.extend(f"{k}:{','.join(part.strip() for part in v.split(','))}" for k, v in amz)
+    # A value is signed as sent (trimmed); repeated headers arrive joined with ",", which
+    # is also how the signers join them.
+    lines.extend(f"{k}:{v.strip()}" for k, v in amz)
     lines.append(canonical_resource(view, path))
     return "\n".join(lines)
 

@@ -26,7 +26,9 @@ async def authenticate(
     raw_path: str,
     query: list[tuple[str, str]],
     headers: Mapping[str, str],
+    vhost_bucket: str | None = None,
 ) -> Identity:
+    """``vhost_bucket``: SigV2 signs "/bucket/key" even when the bucket is in the host."""
     view = sigv4.RequestView(method=method, path=raw_path, query=query, headers=headers)
     now = datetime.now(UTC)
     try:
@@ -34,6 +36,8 @@ async def authenticate(
     except sigv4.NotSigV4:
         v2 = sigv2.parse(view)
         key = await _secret(services, v2.access_key)
+        if vhost_bucket is not None:
+            view = sigv4.RequestView(method, f"/{vhost_bucket}{raw_path}", query, headers)
         sigv2.verify(view, v2, key.secret_key, now=now)
         # SigV2 signs no payload: the body is checked only by Content-MD5 and checksums.
         return Identity(await _owner(services, key), key, None)

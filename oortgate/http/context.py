@@ -12,6 +12,7 @@ from oortgate import policy
 from oortgate.config import Settings
 from oortgate.errors import S3Error
 from oortgate.http.body import Body
+from oortgate.http.hosts import Addressed
 from oortgate.http.routing import Route
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import Bucket, ObjectRecord, User
@@ -43,6 +44,7 @@ class Services:
         self.meta.close()
 
 
+NO_ENDPOINT = Addressed(None, None)
 ANONYMOUS_ID = "65a011a29cdf8ec533ec3d1ccaae921c"  # the canonical id AWS shows for anonymous
 
 
@@ -56,6 +58,7 @@ class Context:
     user: User | None  # None: an anonymous request
     body: Body
     request_id: str
+    addressed: Addressed = NO_ENDPOINT  # the endpoint (tier) the request came to
 
     @property
     def meta(self) -> MetaStore:
@@ -83,6 +86,18 @@ class Context:
         bucket = await self.services.db(self.meta.get_bucket, name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
+        tier = self.addressed.tier
+        if tier is not None and bucket.tier != tier and not self.services.settings.serve_cross_tier:
+            endpoint = self.services.settings.endpoints.host_of(bucket.tier)
+            if self.addressed.bucket is not None:
+                endpoint = f"{bucket.name}.{endpoint}"
+            raise S3Error(
+                "PermanentRedirect",
+                "The bucket you are attempting to access must be addressed using the specified "
+                "endpoint. Please send all future requests to this endpoint.",
+                Bucket=bucket.name,
+                Endpoint=endpoint,
+            )
         return bucket
 
     async def bucket_for(self, permission: str, name: str | None = None) -> Bucket:

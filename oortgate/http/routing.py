@@ -21,7 +21,7 @@ UNSUPPORTED_BUCKET = frozenset(
     "metadataConfiguration abac".split()
 )
 UNSUPPORTED_OBJECT = frozenset(
-    "tagging legal-hold retention torrent attributes restore select renameObject".split()
+    "tagging legal-hold retention torrent attributes select renameObject".split()
 )
 MULTIPART_OPS = frozenset(
     {
@@ -64,9 +64,17 @@ def _decode(part: str) -> str:
 
 
 def route(
-    method: str, raw_path: str, query: Mapping[str, str], headers: Mapping[str, str]
+    method: str,
+    raw_path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    vhost_bucket: str | None = None,
 ) -> Route:
+    """``vhost_bucket``: the bucket named by a virtual host; the whole path is the key."""
     bucket, key = split_path(raw_path)
+    if vhost_bucket is not None:
+        path = raw_path.split("?", 1)[0]
+        bucket, key = vhost_bucket, _decode(path[1:] if path.startswith("/") else path) or None
     if method == "OPTIONS" and bucket is not None:
         return Route("Preflight", bucket, key)
     if bucket is None:
@@ -149,6 +157,8 @@ def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]
             return "NotImplemented"
         return "AbortMultipartUpload" if multipart else "DeleteObject"
     if method == "POST":
+        if "restore" in query:
+            return "RestoreObject"
         if "uploads" in query:
             return "CreateMultipartUpload"
         if multipart:

@@ -22,6 +22,7 @@ from oortgate.http.authenticate import Identity, authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
 from oortgate.http.health import health_response
+from oortgate.http.hosts import resolve
 from oortgate.http.response import Response
 from oortgate.http.routing import route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
@@ -122,7 +123,9 @@ class Gateway:
         if origin is None:
             return []
         try:
-            name, _ = split_path(_raw_path(scope))
+            host = next((v for k, v in scope["headers"] if k.lower() == b"host"), b"")
+            addressed = resolve(host.decode("latin-1"), self.settings.endpoints)
+            name = addressed.bucket or split_path(_raw_path(scope))[0]
             bucket = await self.services.db(self.services.meta.get_bucket, name) if name else None
         except S3Error:
             return []
@@ -138,19 +141,23 @@ class Gateway:
         query_string = scope.get("query_string", b"").decode("latin-1")
         query_pairs = parse_qsl(query_string, keep_blank_values=True)
         query = dict(query_pairs)
-        target = route(method, raw_path, query, headers)
+        addressed = resolve(headers.get("host"), self.settings.endpoints)
+        target = route(method, raw_path, query, headers, addressed.bucket)
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
         if target.op == "Preflight":
             identity = Identity(None, None, None)
         else:
-            identity = await authenticate(self.services, method, raw_path, query_pairs, headers)
+            identity = await authenticate(
+                self.services, method, raw_path, query_pairs, headers, addressed.bucket
+            )
         self._throttle(scope, identity)
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
         body = Body(receive, verifier, _content_length(headers))
         ctx = Context(
-            self.services, target, method, headers, query, identity.user, body, request_id
-        )
+            self.services, target, method, headers, query, identity.user, body, request_id,
+            addressed,
+        )  # fmt: skip
         handler = HANDLERS.get(target.op)
         if handler is None:
             raise S3Error("NotImplemented")

@@ -67,7 +67,13 @@ class MetaStore(Protocol):
 
     # -- buckets --------------------------------------------------------------------
     def create_bucket(
-        self, name: str, owner_id: int, region: str, max_buckets: int, acl: str = "private"
+        self,
+        name: str,
+        owner_id: int,
+        region: str,
+        max_buckets: int,
+        acl: str = "private",
+        tier: str = "standard",
     ) -> Bucket:
         """Raises S3Error BucketAlreadyExists (another owner has it),
         BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets."""
@@ -116,6 +122,10 @@ class MetaStore(Protocol):
         delimiter, keys sharing prefix + ... + delimiter roll up into one common
         prefix (counted once against max_keys). O(log n + page): each common prefix
         is skipped with an index seek, never by scanning its keys."""
+        ...
+
+    def set_object_restore(self, bucket_id: int, key: str, ready: float, expiry: float) -> bool:
+        """Record a restore (readable from ready until expiry); False if no such object."""
         ...
 
     def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:

@@ -32,6 +32,7 @@ class Bucket:
     created: float
     acl: str = "private"  # a canned ACL name
     cors: str | None = None  # the CORS rules as JSON (see oortgate.cors), None if unset
+    tier: str = "standard"  # "standard" or "archive": the endpoint it was created on
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,10 @@ class ObjectRecord:
     parts: tuple[Segment, ...] = ()
     acl: str = "private"  # a canned ACL name
     owner_id: int | None = None  # the writer; None: an anonymous writer
+    # Archive objects under Glacier semantics: restored (readable) from restore_ready
+    # (epoch seconds) until restore_expiry; None: no restore requested.
+    restore_ready: float | None = None
+    restore_expiry: float | None = None
 
     @property
     def segments(self) -> tuple[Segment, ...]:

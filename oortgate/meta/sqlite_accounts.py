@@ -14,7 +14,7 @@ from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
-_BUCKET_COLS = "id, name, owner_id, region, created, acl, cors"
+_BUCKET_COLS = "id, name, owner_id, region, created, acl, cors, tier"
 
 
 class AccountsStore(Database):
@@ -105,7 +105,13 @@ class AccountsStore(Database):
 
     # -- buckets --------------------------------------------------------------------
     def create_bucket(
-        self, name: str, owner_id: int, region: str, max_buckets: int, acl: str = "private"
+        self,
+        name: str,
+        owner_id: int,
+        region: str,
+        max_buckets: int,
+        acl: str = "private",
+        tier: str = "standard",
     ) -> Bucket:
         created = time.time()
         try:
@@ -119,16 +125,16 @@ class AccountsStore(Database):
                 if count >= max_buckets:
                     raise S3Error("TooManyBuckets")
                 cur = db.execute(
-                    "INSERT INTO buckets (name, owner_id, region, created, acl)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (name, owner_id, region, created, acl),
+                    "INSERT INTO buckets (name, owner_id, region, created, acl, tier)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, owner_id, region, created, acl, tier),
                 )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):  # lost a race to another writer
                 raise S3Error("BucketAlreadyExists", BucketName=name) from None
             raise ValueError(f"no such user: {owner_id}") from None
         assert cur.lastrowid is not None
-        return Bucket(cur.lastrowid, name, owner_id, region, created, acl)
+        return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier)
 
     def get_bucket(self, name: str) -> Bucket | None:
         row = self._one(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", name)

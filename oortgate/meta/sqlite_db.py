@@ -29,13 +29,14 @@ CREATE TABLE IF NOT EXISTS access_keys (access_key TEXT PRIMARY KEY, secret_key 
 CREATE INDEX IF NOT EXISTS access_keys_user ON access_keys(user_id);
 CREATE TABLE IF NOT EXISTS buckets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
     owner_id INTEGER NOT NULL REFERENCES users(id), region TEXT NOT NULL, created REAL NOT NULL,
-    acl TEXT NOT NULL DEFAULT 'private', cors TEXT);
+    acl TEXT NOT NULL DEFAULT 'private', cors TEXT, tier TEXT NOT NULL DEFAULT 'standard');
 CREATE INDEX IF NOT EXISTS buckets_owner ON buckets(owner_id, name);
 CREATE TABLE IF NOT EXISTS objects (bucket_id INTEGER NOT NULL REFERENCES buckets(id),
     key TEXT NOT NULL, blob_id TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
     last_modified REAL NOT NULL, content_type TEXT NOT NULL, system_headers TEXT NOT NULL,
     user_metadata TEXT NOT NULL, checksums TEXT NOT NULL, storage_class TEXT NOT NULL,
     parts_count INTEGER NOT NULL DEFAULT 0, acl TEXT NOT NULL DEFAULT 'private', owner_id INTEGER,
+    restore_ready REAL, restore_expiry REAL,
     PRIMARY KEY (bucket_id, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS objects_blob ON objects(blob_id);
 CREATE TABLE IF NOT EXISTS object_parts (bucket_id INTEGER NOT NULL, key TEXT NOT NULL,

@@ -25,7 +25,8 @@ from oortgate.meta.sqlite_db import (
 
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
-    " system_headers, user_metadata, checksums, storage_class, parts_count, acl, owner_id"
+    " system_headers, user_metadata, checksums, storage_class, parts_count, acl, owner_id,"
+    " restore_ready, restore_expiry"
 )
 
 
@@ -34,7 +35,7 @@ def _object(row: Sequence[Any]) -> ObjectRecord:
     docs = json.loads(headers), json.loads(meta), json.loads(sums)
     return ObjectRecord(
         bucket_id, key, blob_id, size, etag, modified, ctype, *docs, cls, parts,
-        acl=row[12], owner_id=row[13],
+        acl=row[12], owner_id=row[13], restore_ready=row[14], restore_expiry=row[15],
     )  # fmt: skip
 
 
@@ -74,8 +75,17 @@ class ObjectsStore(Database):
         row = (r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.last_modified, r.content_type)
         docs = (dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums))
         self._conn.execute(
-            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * 14)})",
-            (*row, *docs, r.storage_class, r.parts_count, r.acl, r.owner_id),
+            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * 16)})",
+            (
+                *row,
+                *docs,
+                r.storage_class,
+                r.parts_count,
+                r.acl,
+                r.owner_id,
+                r.restore_ready,
+                r.restore_expiry,
+            ),
         )
         if r.parts_count:
             self._conn.executemany(
@@ -109,6 +119,14 @@ class ObjectsStore(Database):
             for blob_id in old:
                 self._release(blob_id)
             return bool(old)
+
+    def set_object_restore(self, bucket_id: int, key: str, ready: float, expiry: float) -> bool:
+        sql = (
+            "UPDATE objects SET restore_ready = ?, restore_expiry = ?"
+            " WHERE bucket_id = ? AND key = ?"
+        )
+        with self._write() as db:
+            return db.execute(sql, (ready, expiry, bucket_id, key)).rowcount > 0
 
     def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
         sql = "UPDATE objects SET acl = ? WHERE bucket_id = ? AND key = ?"

@@ -8,6 +8,7 @@ from oortgate.http.context import Context
 from oortgate.http.response import Response
 from oortgate.ops import (
     acl,
+    archive,
     bucket,
     cors_ops,
     delete,
@@ -54,4 +55,5 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketCors": cors_ops.get_bucket_cors,
     "DeleteBucketCors": cors_ops.delete_bucket_cors,
     "Preflight": cors_ops.preflight,
+    "RestoreObject": archive.restore_object,
 }

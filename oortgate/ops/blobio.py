@@ -26,14 +26,16 @@ class BlobSink:
     ``discard``); a crash in between leaves garbage the start-up sweep removes.
     """
 
-    def __init__(self, ctx: Context, limit: int, compute: str | None = None) -> None:
+    def __init__(
+        self, ctx: Context, limit: int, compute: str | None = None, compressed: bool = False
+    ) -> None:
         self._ctx = ctx
         self._limit = limit
         self._md5 = hashlib.md5()
         self._extra = Checksum(compute) if compute else None
         self.size = 0
         blobs = ctx.services.blobs
-        self.blob_id = blobs.new_blob_id()
+        self.blob_id = blobs.new_blob_id(compressed)
         self._writer = blobs.open_writer(self.blob_id)
 
     async def open(self) -> BlobSink:
@@ -61,11 +63,14 @@ class BlobSink:
         await asyncio.shield(discard(self._ctx, self.blob_id))
 
 
-async def store_body(ctx: Context, limit: int, compute: str | None = None) -> StoredBlob:
+async def store_body(
+    ctx: Context, limit: int, compute: str | None = None, compressed: bool = False
+) -> StoredBlob:
     """Write the request body to a new pending blob and make it durable. ``compute``
     names a checksum algorithm to compute whether or not the client sent one (a
-    multipart upload's parts all carry the upload's algorithm)."""
-    sink = await BlobSink(ctx, limit, compute).open()
+    multipart upload's parts all carry the upload's algorithm). ``compressed``: stored
+    framed and compressed (the archive tier), read back unchanged."""
+    sink = await BlobSink(ctx, limit, compute, compressed).open()
     try:
         async for chunk in ctx.body.chunks():
             sink.write(chunk)

@@ -7,6 +7,7 @@ import re
 from oortgate import policy, xml
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
+from oortgate.http.hosts import STANDARD
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.ops.metadata import reject_unsupported
 
@@ -42,7 +43,8 @@ async def create_bucket(ctx: Context) -> Response:
             )
     limit = ctx.services.settings.max_buckets_per_user
     try:
-        await ctx.services.db(ctx.meta.create_bucket, name, user.id, region, limit, acl)
+        tier = ctx.addressed.tier or STANDARD
+        await ctx.services.db(ctx.meta.create_bucket, name, user.id, region, limit, acl, tier)
     except S3Error as err:
         # us-east-1 answers 200 when you re-create a bucket you own.
         if err.code != "BucketAlreadyOwnedByYou" or region != "us-east-1":

@@ -9,7 +9,8 @@ from email.utils import formatdate
 
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord
+from oortgate.http.hosts import ARCHIVE
+from oortgate.meta.models import Bucket, ObjectRecord
 
 META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
@@ -62,18 +63,25 @@ def content_type(headers: Mapping[str, str]) -> str:
     return headers.get("content-type") or DEFAULT_CONTENT_TYPE
 
 
-def storage_class(headers: Mapping[str, str]) -> str:
-    value = headers.get("x-amz-storage-class", "STANDARD")
+def storage_class(headers: Mapping[str, str], bucket: Bucket, archive_class: str) -> str:
+    """A bucket's tier decides its objects' class: STANDARD on the standard tier, the
+    configured archive class (default GLACIER_IR) on the archive tier. Asking for the
+    other tier's class is refused: objects change tier by being copied into a bucket of
+    the other tier."""
+    own = archive_class if bucket.tier == ARCHIVE else "STANDARD"
+    value = headers.get("x-amz-storage-class", own)
     if value not in STORAGE_CLASSES:
         raise S3Error(
             "InvalidStorageClass",
             "The storage class you specified is not valid",
             StorageClassRequested=value,
         )
-    if value != "STANDARD":
+    if value != own:
         raise S3Error(
             "InvalidStorageClass",
-            f"The storage class {value} is not offered by this endpoint.",
+            f"The storage class {value} is not offered by the {bucket.tier} tier of bucket "
+            f"{bucket.name} (its objects are {own}); copy the object into a bucket of the "
+            "other tier to move it.",
             StorageClassRequested=value,
         )
     return value

@@ -74,7 +74,9 @@ async def create_multipart_upload(ctx: Context) -> Response:
         content_type=content_type(ctx.headers),
         system_headers=system_headers(ctx.headers),
         user_metadata=user_metadata(ctx.headers),
-        storage_class=storage_class(ctx.headers),
+        storage_class=storage_class(
+            ctx.headers, bucket, ctx.services.settings.archive_storage_class
+        ),
         checksum_algorithm=algorithm,
         checksum_type=kind,
         acl=acl,
@@ -101,7 +103,8 @@ async def upload_part(ctx: Context) -> Response:
             "EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(MAX_PART_SIZE)
         )
     expected_md5 = content_md5(ctx.headers)
-    stored = await store_body(ctx, MAX_PART_SIZE, compute=upload.checksum_algorithm)
+    archive = upload.storage_class != "STANDARD"
+    stored = await store_body(ctx, MAX_PART_SIZE, upload.checksum_algorithm, compressed=archive)
     if expected_md5 is not None and expected_md5 != stored.md5:
         await discard(ctx, stored.blob_id)
         raise S3Error(
@@ -149,7 +152,7 @@ async def _copy_part(
 ) -> Part:  # fmt: skip
     """Copy bytes into a new pending blob (a range may cut through the source's blobs)."""
     services = ctx.services
-    blob_id = services.blobs.new_blob_id()
+    blob_id = services.blobs.new_blob_id(compressed=upload.storage_class != "STANDARD")
     await services.db(services.meta.add_pending_blob, blob_id)
     writer = services.blobs.open_writer(blob_id)
     checksum = Checksum(upload.checksum_algorithm) if upload.checksum_algorithm else None

@@ -9,6 +9,7 @@ from oortgate.http.context import Context
 from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
+from oortgate.ops.archive import check_readable, restore_headers
 from oortgate.ops.metadata import object_headers
 from oortgate.ops.multipart_math import part_number
 from oortgate.ops.ranges import parse_range
@@ -75,6 +76,8 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     record = await load_object(ctx)
     if conditions.evaluate(ctx.headers, record.etag, record.last_modified) == "not-modified":
         return Response(304, object_headers(record, checksums=False)[:2])
+    if not head:
+        check_readable(ctx, record)
     part = _part_span(ctx, record)
     span = part if "partNumber" in ctx.query else parse_range(ctx.headers.get("range"), record.size)
     whole = span is None
@@ -82,6 +85,7 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     length = last - first + 1
     checksums = whole and ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     headers = _with_overrides(ctx, object_headers(record, checksums=checksums))
+    headers.extend(restore_headers(ctx, record))
     status = 200
     if not whole:
         status = 206

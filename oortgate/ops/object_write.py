@@ -10,9 +10,11 @@ from oortgate import policy, xml
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
+from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
+from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.metadata import (
     check_key,
@@ -42,7 +44,8 @@ async def put_object(ctx: Context) -> Response:
     check_key(ctx.key)
     reject_unsupported(ctx.headers)
     acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
-    limit = ctx.services.settings.max_object_size
+    settings = ctx.services.settings
+    limit = settings.max_object_size
     declared = declared_size(ctx)
     if declared is not None and declared > limit:
         raise S3Error("EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(limit))
@@ -58,11 +61,11 @@ async def put_object(ctx: Context) -> Response:
         content_type=content_type(ctx.headers),
         system_headers=system_headers(ctx.headers),
         user_metadata=user_metadata(ctx.headers),
-        storage_class=storage_class(ctx.headers),
+        storage_class=storage_class(ctx.headers, bucket, settings.archive_storage_class),
         acl=acl,
         owner_id=ctx.caller_id,
     )
-    stored = await store_body(ctx, limit)
+    stored = await store_body(ctx, limit, compressed=bucket.tier == ARCHIVE)
     if expected_md5 is not None and expected_md5 != stored.md5:
         await discard(ctx, stored.blob_id)
         raise S3Error(
@@ -108,6 +111,7 @@ async def copy_source(ctx: Context) -> ObjectRecord:
         raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
     src_bucket = await ctx.bucket(src_bucket_name)
     source = await ctx.readable_object(src_bucket, src_key)
+    check_readable(ctx, source)
     prefix = "x-amz-copy-source-if-"
     if conditions.evaluate(ctx.headers, source.etag, source.last_modified, prefix=prefix):
         raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match")
@@ -129,7 +133,7 @@ async def copy_object(ctx: Context) -> Response:
             ArgumentName="x-amz-metadata-directive",
             ArgumentValue=directive,
         )
-    new_class = storage_class(ctx.headers)
+    new_class = storage_class(ctx.headers, bucket, ctx.services.settings.archive_storage_class)
     if (
         (source.bucket_id, source.key) == (bucket.id, ctx.key)
         and directive == "COPY"

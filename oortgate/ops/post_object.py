@@ -19,6 +19,7 @@ from oortgate.auth import post_policy
 from oortgate.errors import S3Error
 from oortgate.http.authenticate import secret_for
 from oortgate.http.context import Context
+from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.ops.blobio import BlobSink
@@ -144,7 +145,7 @@ async def _store(
     ctx: Context, form: FormReader, bucket: Bucket, user: User | None, limit: int
 ) -> ObjectRecord:
     key, meta, system, acl = _record_fields(form)
-    sink = await BlobSink(ctx, limit).open()
+    sink = await BlobSink(ctx, limit, compressed=bucket.tier == ARCHIVE).open()
     try:
         async for chunk in form.file_chunks():
             sink.write(chunk)
@@ -161,6 +162,8 @@ async def _store(
             etag=stored.md5.hex(), last_modified=time.time(),
             content_type=form.fields.get("content-type") or "binary/octet-stream",
             system_headers=system, user_metadata=meta, acl=acl,
+            storage_class=ctx.services.settings.archive_storage_class
+            if bucket.tier == ARCHIVE else "STANDARD",
             owner_id=user.id if user else None,
         )  # fmt: skip
         await ctx.services.db(ctx.meta.put_object, record)

@@ -1,0 +1,46 @@
+"""Which endpoint a request came through, from its Host header. Pure.
+
+Two endpoints, two tiers: ``s3-standard.<domain>`` and ``s3-archive.<domain>`` by
+default. ``<bucket>.<endpoint>`` is virtual-host style (the SDKs' default). Any other
+host (an IP address, localhost) is path style with no tier of its own: it reaches
+buckets of either tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STANDARD = "standard"
+ARCHIVE = "archive"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    standard: str  # host names, lowercase, without port
+    archive: str
+
+    def host_of(self, tier: str) -> str:
+        return self.archive if tier == ARCHIVE else self.standard
+
+
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    tier: str | None  # the endpoint's tier; None: a host that is no named endpoint
+    bucket: str | None  # from a virtual host, else None (path style)
+
+
+def strip_port(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def resolve(host_header: str | None, endpoints: Endpoints) -> Addressed:
+    host = strip_port(host_header or "")
+    for tier, name in ((STANDARD, endpoints.standard), (ARCHIVE, endpoints.archive)):
+        if host == name:
+            return Addressed(tier, None)
+        if name and host.endswith("." + name) and len(host) > len(name) + 1:
+            return Addressed(tier, host[: -len(name) - 1])
+    return Addressed(None, None)

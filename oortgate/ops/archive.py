@@ -1,0 +1,75 @@
+"""The Archive tier's Glacier semantics, when ``archive_restore_required`` is set: an
+archived object must be restored (RestoreObject) before its bytes can be read; HEAD
+shows the restore's progress and expiry in ``x-amz-restore``."""
+
+from __future__ import annotations
+
+import time
+
+from oortgate import policy, xml
+from oortgate.errors import S3Error
+from oortgate.http.context import Context
+from oortgate.http.response import Response, empty
+from oortgate.meta.models import ObjectRecord
+from oortgate.ops.metadata import http_date
+
+MAX_RESTORE_XML = 16 * 1024
+DAY = 86400.0
+
+
+def _needs_restore(ctx: Context, record: ObjectRecord) -> bool:
+    return ctx.services.settings.archive_restore_required and record.storage_class != "STANDARD"
+
+
+def check_readable(ctx: Context, record: ObjectRecord) -> None:
+    """Refuse to read an archived object's bytes unless a restore has completed."""
+    if not _needs_restore(ctx, record):
+        return
+    now = time.time()
+    ready, expiry = record.restore_ready, record.restore_expiry
+    if ready is None or expiry is None or not ready <= now < expiry:
+        raise S3Error("InvalidObjectState", "The operation is not valid for the object's "
+                      "storage class", StorageClass=record.storage_class)  # fmt: skip
+
+
+def restore_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]:
+    if not _needs_restore(ctx, record) or record.restore_ready is None:
+        return []
+    if time.time() < record.restore_ready:
+        return [("x-amz-restore", 'ongoing-request="true"')]
+    expiry = http_date(record.restore_expiry or 0)
+    return [("x-amz-restore", f'ongoing-request="false", expiry-date="{expiry}"')]
+
+
+def _days(body: bytes) -> int:
+    if not body.strip():
+        return 1
+    root = xml.parse(body)
+    value = xml.child_text(root, "Days")
+    if root.tag != "RestoreRequest" or (value is not None and not value.strip().isdigit()):
+        raise S3Error("MalformedXML")
+    days = int(value) if value else 1
+    if days < 1:
+        raise S3Error("InvalidArgument", "Days must be a positive integer", ArgumentName="Days")
+    return days
+
+
+async def restore_object(ctx: Context) -> Response:
+    bucket = await ctx.bucket_for(policy.WRITE)
+    record = await ctx.readable_object(bucket, ctx.key)
+    days = _days(await ctx.body.read(MAX_RESTORE_XML))
+    if not _needs_restore(ctx, record):
+        raise S3Error("InvalidObjectState", "Restore is not allowed for the object's current "
+                      "storage class", StorageClass=record.storage_class)  # fmt: skip
+    now = time.time()
+    ready = record.restore_ready
+    if ready is not None and now < ready:
+        raise S3Error("RestoreAlreadyInProgress", "Object restore is already in progress",
+                      status=409)  # fmt: skip
+    restored = ready is not None and now < (record.restore_expiry or 0)
+    if not restored:
+        ready = now + ctx.services.settings.archive_restore_seconds
+    assert ready is not None
+    await ctx.services.db(ctx.meta.set_object_restore, bucket.id, ctx.key, ready,
+                          max(now, ready) + days * DAY)  # fmt: skip
+    return empty(200 if restored else 202)
