@@ -18,6 +18,12 @@ SERVE_OPTIONS = {
     "host": (str, "address to listen on (default 127.0.0.1)"),
     "https_port": (int, "HTTPS port (default 8443; 443 works as root)"),
     "http_port": (int, "plain-HTTP port that redirects to HTTPS (default 8080; 0: none)"),
+    "archive_https_port": (
+        int,
+        "a second HTTPS port that stands for the Archive endpoint "
+        "(default 0: none; s3-archive.<domain> always does)",
+    ),
+    "domain": (str, "endpoints are s3-standard.<domain> and s3-archive.<domain> (localhost)"),
     "workers": (int, "worker processes (default: number of CPUs)"),
     "tls_cert": (Path, "PEM certificate (default: self-signed, made in DATA_DIR/tls)"),
     "tls_key": (Path, "PEM private key for --tls-cert"),

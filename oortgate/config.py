@@ -33,6 +33,7 @@ class Settings:
     host: str = "127.0.0.1"
     https_port: int = 8443
     http_port: int = 8080  # the plain-HTTP listener that redirects to HTTPS; 0: none
+    archive_https_port: int = 0  # a second HTTPS port standing for the Archive endpoint
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     region: str = "us-east-1"
     tls_cert: Path | None = None
@@ -173,10 +174,12 @@ def _validate(s: Settings) -> None:
     problems = []
     if not 1 <= s.https_port <= 65535:
         problems.append("https_port must be a TCP port (1-65535)")
-    if not 0 <= s.http_port <= 65535:
-        problems.append("http_port must be a TCP port (1-65535), or 0 for none")
-    if s.http_port and s.http_port == s.https_port:
-        problems.append("http_port and https_port must differ")
+    for name in ("http_port", "archive_https_port"):
+        if not 0 <= getattr(s, name) <= 65535:
+            problems.append(f"{name} must be a TCP port (1-65535), or 0 for none")
+    used = [p for p in (s.https_port, s.http_port, s.archive_https_port) if p]
+    if len(used) != len(set(used)):
+        problems.append("https_port, http_port and archive_https_port must differ")
     if s.workers < 1:
         problems.append("workers must be at least 1")
     if (s.tls_cert is None) != (s.tls_key is None):

@@ -9,11 +9,15 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from oortgate import accounts, gc, tls
 from oortgate.config import ENV_PREFIX, Settings
+from oortgate.http.hosts import ARCHIVE
 from oortgate.http.redirect import ENV_HTTPS_PORT
+from oortgate.http.server import ENV_PORT_TIER
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.secretbox import SecretBox, SecretBoxError
@@ -77,9 +81,9 @@ def _granian(
     ).serve()
 
 
-def _redirect_listener(settings: Settings, parent: int) -> None:
-    """Child process: the plain-HTTP listener. It exits when the gateway's main process
-    is gone, even if that one was killed outright."""
+def _exit_with(parent: int) -> None:
+    """A listener child exits when the gateway's main process is gone, even if that one
+    was killed outright."""
 
     def watch_parent() -> None:
         while os.getppid() == parent:
@@ -87,8 +91,29 @@ def _redirect_listener(settings: Settings, parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch_parent, daemon=True).start()
+
+
+def _redirect_listener(settings: Settings, parent: int) -> None:
+    """Child process: the plain-HTTP listener."""
+    _exit_with(parent)
     os.environ[ENV_HTTPS_PORT] = str(settings.https_port)
     _granian("oortgate.http.redirect:create_app", settings, settings.http_port, 1, None)
+
+
+def _archive_listener(settings: Settings, tls_files: tuple[Path, Path], parent: int) -> None:
+    """Child process: a second HTTPS port that stands for the Archive endpoint (for local
+    use, where s3-archive.<domain> may not resolve)."""
+    _exit_with(parent)
+    os.environ[ENV_PORT_TIER] = ARCHIVE
+    workers = max(1, settings.workers // 2)
+    _granian("oortgate.http.server:create_app", settings, settings.archive_https_port,
+             workers, tls_files)  # fmt: skip
+
+
+def _start(target: Callable[..., None], *args: object) -> BaseProcess:
+    child = multiprocessing.get_context("fork").Process(target=target, args=(*args, os.getpid()))
+    child.start()
+    return child
 
 
 def serve(settings: Settings) -> int:
@@ -98,19 +123,28 @@ def serve(settings: Settings) -> int:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 2
     if settings.tls_cert is None or settings.tls_key is None:
-        tls_files = tls.ensure_self_signed(settings.tls_dir)
+        endpoints = settings.endpoints
+        names = (*tls.DEFAULT_NAMES, endpoints.standard, endpoints.archive,
+                 f"*.{endpoints.standard}", f"*.{endpoints.archive}")  # fmt: skip
+        tls_files = tls.ensure_self_signed(settings.tls_dir, names)
     else:
         tls_files = (settings.tls_cert, settings.tls_key)
     os.environ.update(settings.to_env())
-    redirect = None
+    children = []
     if settings.http_port:
-        redirect = multiprocessing.get_context("fork").Process(
-            target=_redirect_listener, args=(settings, os.getpid())
-        )
-        redirect.start()
+        children.append(_start(_redirect_listener, settings))
+    if settings.archive_https_port:
+        children.append(_start(_archive_listener, settings, tls_files))
+    endpoints = settings.endpoints
     print(
         f"oortgate: serving https://{settings.host}:{settings.https_port}"
-        + (f" (http://…:{settings.http_port} redirects there)" if redirect else "")
+        + (f" (http://…:{settings.http_port} redirects there)" if settings.http_port else "")
+        + (
+            f", archive tier also on :{settings.archive_https_port}"
+            if settings.archive_https_port
+            else ""
+        )
+        + f"; endpoints {endpoints.standard} and {endpoints.archive}"
         + f"; data in {settings.data_dir}, certificate {tls_files[0]}",
         file=sys.stderr,
     )
@@ -118,8 +152,8 @@ def serve(settings: Settings) -> int:
         _granian("oortgate.http.server:create_app", settings, settings.https_port,
                  settings.workers, tls_files)  # fmt: skip
     finally:
-        if redirect is not None:
-            redirect.terminate()
+        for child in children:
+            child.terminate()
             with contextlib.suppress(Exception):
-                redirect.join(5)
+                child.join(5)
     return 0

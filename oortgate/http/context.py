@@ -97,6 +97,8 @@ class Context:
                 "endpoint. Please send all future requests to this endpoint.",
                 Bucket=bucket.name,
                 Endpoint=endpoint,
+                # SDKs look for the region first; without it boto3 probes in a loop.
+                headers={"x-amz-bucket-region": self.services.settings.region},
             )
         return bucket
 

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -22,7 +23,7 @@ from oortgate.http.authenticate import Identity, authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
 from oortgate.http.health import health_response
-from oortgate.http.hosts import resolve
+from oortgate.http.hosts import Addressed, resolve
 from oortgate.http.response import Response
 from oortgate.http.routing import route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
@@ -36,6 +37,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Scope = dict[str, Any]
 log = logging.getLogger("oortgate")
 
+ENV_PORT_TIER = "OORTGATE_PORT_TIER"
 MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
 
 
@@ -49,6 +51,8 @@ class Gateway:
         )
         self.limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
         self._gc_task: asyncio.Task[None] | None = None
+        # A listener that stands for one endpoint (the archive port) sets its tier.
+        self.port_tier = os.environ.get(ENV_PORT_TIER) or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -142,6 +146,8 @@ class Gateway:
         query_pairs = parse_qsl(query_string, keep_blank_values=True)
         query = dict(query_pairs)
         addressed = resolve(headers.get("host"), self.settings.endpoints)
+        if addressed.tier is None and self.port_tier is not None:
+            addressed = Addressed(self.port_tier, None)
         target = route(method, raw_path, query, headers, addressed.bucket)
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
