@@ -24,6 +24,20 @@ SERVE_OPTIONS = {
         "(default 0: none; s3-archive.<domain> always does)",
     ),
     "domain": (str, "endpoints are s3-standard.<domain> and s3-archive.<domain> (localhost)"),
+    "standard_endpoint": (str, "host name of the Standard endpoint (overrides --domain)"),
+    "archive_endpoint": (str, "host name of the Archive endpoint (overrides --domain)"),
+    "serve_cross_tier": (
+        str,
+        "true: serve a bucket through the other tier's endpoint "
+        "instead of answering 301 PermanentRedirect",
+    ),
+    "archive_storage_class": (str, "storage class of archive objects (GLACIER_IR)"),
+    "archive_restore_required": (str, "true: Glacier semantics, GET needs RestoreObject"),
+    "archive_restore_seconds": (float, "how long a restore takes (default 0)"),
+    "trusted_proxies": (
+        str,
+        "comma-separated CIDRs whose X-Forwarded-Proto/-Host/-For headers are believed",
+    ),
     "workers": (int, "worker processes (default: number of CPUs)"),
     "tls_cert": (Path, "PEM certificate (default: self-signed, made in DATA_DIR/tls)"),
     "tls_key": (Path, "PEM private key for --tls-cert"),

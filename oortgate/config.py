@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from oortgate.http.hosts import Endpoints
+from oortgate.http.proxy import parse_networks
 
 ENV_PREFIX = "OORTGATE_"
 ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
@@ -46,6 +47,7 @@ class Settings:
     domain: str = "localhost"
     standard_endpoint: str = ""
     archive_endpoint: str = ""
+    trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-* are believed
     serve_cross_tier: bool = False  # serve a bucket through the other tier's endpoint
     archive_storage_class: str = "GLACIER_IR"
     archive_restore_required: bool = False  # Glacier semantics: RestoreObject before GET
@@ -195,6 +197,10 @@ def _validate(s: Settings) -> None:
         problems.append("region cannot be empty")
     if s.archive_storage_class not in ARCHIVE_CLASSES:
         problems.append(f"archive_storage_class must be one of {', '.join(ARCHIVE_CLASSES)}")
+    try:
+        parse_networks(s.trusted_proxies)
+    except ValueError as exc:
+        problems.append(f"trusted_proxies: {exc}")
     if s.archive_restore_seconds < 0:
         problems.append("archive_restore_seconds cannot be negative")
     if problems:

@@ -11,9 +11,13 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from oortgate.http.proxy import Network, origin, parse_networks
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Networks = tuple[Network, ...]
 
 ENV_HTTPS_PORT = "OORTGATE_HTTPS_PUBLIC_PORT"
 ENV_DEFAULT_HOST = "OORTGATE_REDIRECT_HOST"
@@ -70,8 +74,38 @@ class RedirectApp:
         await send({"type": "http.response.body", "body": b""})
 
 
-def create_app() -> RedirectApp:
-    """granian's factory for the redirect listener's worker."""
-    return RedirectApp(
-        int(os.environ[ENV_HTTPS_PORT]), os.environ.get(ENV_DEFAULT_HOST, "localhost")
-    )
+class PlainListener:
+    """Redirects, except for requests a trusted proxy received over HTTPS."""
+
+    def __init__(
+        self, redirect: RedirectApp, gateway: Callable[[], ASGIApp], trusted: Networks
+    ) -> None:
+        self._redirect = redirect
+        self._make_gateway = gateway
+        self._gateway: ASGIApp | None = None
+        self._trusted = trusted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._trusted:
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
+            peer = str((scope.get("client") or ("",))[0])
+            if origin(peer, headers, False, self._trusted).https:
+                if self._gateway is None:
+                    self._gateway = self._make_gateway()
+                await self._gateway(scope, receive, send)
+                return
+        await self._redirect(scope, receive, send)
+
+
+def create_app() -> PlainListener:
+    """granian's factory for the plain-HTTP listener's worker."""
+    from oortgate.config import Settings
+    from oortgate.http.server import Gateway
+
+    settings = Settings.from_env()
+    https_port = int(os.environ[ENV_HTTPS_PORT])
+    redirect = RedirectApp(https_port, os.environ.get(ENV_DEFAULT_HOST, "localhost"))
+    trusted = parse_networks(settings.trusted_proxies)
+    return PlainListener(redirect, lambda: Gateway(settings), trusted)

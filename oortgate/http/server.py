@@ -24,6 +24,7 @@ from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
 from oortgate.http.health import health_response
 from oortgate.http.hosts import Addressed, resolve
+from oortgate.http.proxy import origin, parse_networks
 from oortgate.http.response import Response
 from oortgate.http.routing import route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
@@ -53,6 +54,7 @@ class Gateway:
         self._gc_task: asyncio.Task[None] | None = None
         # A listener that stands for one endpoint (the archive port) sets its tier.
         self.port_tier = os.environ.get(ENV_PORT_TIER) or None
+        self.trusted = parse_networks(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -107,7 +109,7 @@ class Gateway:
             )
         await _send(send, response, request_id, head=method == "HEAD")
 
-    def _throttle(self, scope: Scope, identity: Identity) -> None:
+    def _throttle(self, client: str, identity: Identity) -> None:
         """503 SlowDown past the rate of this key (or client address), server-wide."""
         if self.limiter is None:
             return
@@ -115,7 +117,7 @@ class Gateway:
             who = "key:" + identity.key.access_key
             rate = identity.key.rate_limit or self.settings.rate_limit
         else:
-            who = "ip:" + str((scope.get("client") or ("?",))[0])
+            who = "ip:" + client
             rate = self.settings.rate_limit
         wait = self.limiter.take(who, rate, self.settings.rate_burst)
         if wait:
@@ -145,6 +147,10 @@ class Gateway:
         query_string = scope.get("query_string", b"").decode("latin-1")
         query_pairs = parse_qsl(query_string, keep_blank_values=True)
         query = dict(query_pairs)
+        peer = str((scope.get("client") or ("",))[0])
+        seen = origin(peer, headers, True, self.trusted)
+        if seen.host is not None:
+            headers["host"] = seen.host  # what the client signed, behind a trusted proxy
         addressed = resolve(headers.get("host"), self.settings.endpoints)
         if addressed.tier is None and self.port_tier is not None:
             addressed = Addressed(self.port_tier, None)
@@ -157,7 +163,7 @@ class Gateway:
             identity = await authenticate(
                 self.services, method, raw_path, query_pairs, headers, addressed.bucket
             )
-        self._throttle(scope, identity)
+        self._throttle(seen.client, identity)
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
         body = Body(receive, verifier, _content_length(headers))
         ctx = Context(

@@ -53,7 +53,7 @@ def _bulk(meta: SqliteMetaStore, bucket_id: int, keys: list[str]) -> None:
     conn.execute("BEGIN")
     conn.executemany(
         "INSERT INTO objects VALUES"
-        " (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD', 0, 'private', NULL)",
+        " (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD', 0, 'private', NULL, NULL, NULL)",
         [(bucket_id, key, secrets.token_hex(16)) for key in keys],
     )
     conn.execute("COMMIT")

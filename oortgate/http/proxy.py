@@ -1,0 +1,51 @@
+"""Deployment behind a proxy: X-Forwarded-Proto/-Host/-For, honoured only from the
+addresses the operator trusts (``trusted_proxies``); anyone else could forge them."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """ "10.0.0.0/8, 192.168.1.7" -> networks; ValueError names a bad entry."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
+    return tuple(networks)
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    host: str | None  # the Host the client used (what it signed)
+    client: str  # the client's address (anonymous rate limits)
+    https: bool  # whether the client's own connection was HTTPS
+
+
+def origin(
+    peer: str, headers: Mapping[str, str], https: bool, networks: tuple[Network, ...]
+) -> Origin:
+    host = headers.get("host")
+    if not networks or not _trusted(peer, networks):
+        return Origin(host, peer, https)
+    forwarded_host = headers.get("x-forwarded-host", "").split(",")[0].strip() or host
+    proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    # The client is the right-most address that is not one of our proxies.
+    hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    client = next((h for h in reversed(hops) if not _trusted(h, networks)), peer)
+    return Origin(forwarded_host, client, proto == "https" if proto else https)
