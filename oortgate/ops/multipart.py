@@ -18,10 +18,8 @@ from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.metadata import (
-    check_key,
     content_md5,
     content_type,
-    reject_unsupported,
     storage_class,
     system_headers,
     user_metadata,
@@ -34,7 +32,7 @@ from oortgate.ops.multipart_math import (
     part_number,
     select_parts,
 )
-from oortgate.ops.object_write import copy_source, declared_size
+from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.segments import copy_into, read_segments
 
@@ -59,10 +57,7 @@ async def open_upload(ctx: Context, permission: str = policy.WRITE) -> Upload:
 
 
 async def create_multipart_upload(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.WRITE)
-    check_key(ctx.key)
-    reject_unsupported(ctx.headers)
-    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    bucket, acl = await write_target(ctx)
     algorithm, kind = checksum_settings(
         ctx.headers.get("x-amz-checksum-algorithm"), ctx.headers.get("x-amz-checksum-type")
     )

@@ -12,7 +12,7 @@ from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, store_body
@@ -39,11 +39,17 @@ def declared_size(ctx: Context) -> int | None:
     return int(length)
 
 
-async def put_object(ctx: Context) -> Response:
+async def write_target(ctx: Context) -> tuple[Bucket, str]:
+    """The bucket a new object goes to (the caller may write there) and its canned ACL;
+    the key and headers checked before any byte of the body is read."""
     bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
     reject_unsupported(ctx.headers)
-    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    return bucket, policy.canned_acl(ctx.headers.get("x-amz-acl"))
+
+
+async def put_object(ctx: Context) -> Response:
+    bucket, acl = await write_target(ctx)
     settings = ctx.services.settings
     limit = settings.max_object_size
     declared = declared_size(ctx)
@@ -119,10 +125,7 @@ async def copy_source(ctx: Context) -> ObjectRecord:
 
 
 async def copy_object(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.WRITE)
-    check_key(ctx.key)
-    reject_unsupported(ctx.headers)
-    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    bucket, acl = await write_target(ctx)
     await ctx.body.drain()
     source = await copy_source(ctx)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
