@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -16,6 +14,7 @@ from oortgate.http.hosts import Addressed
 from oortgate.http.routing import Route
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import Bucket, ObjectRecord, User
+from oortgate.meta.worker import MetaWorker
 from oortgate.storage.base import BlobStore
 
 P = ParamSpec("P")
@@ -23,24 +22,20 @@ T = TypeVar("T")
 
 
 class Services:
-    """What one worker process shares between requests.
-
-    The metadata store has one connection, used from one thread: SQLite serialises
-    writers anyway, and the event loop never blocks on a commit's fsync.
-    """
+    """What one worker process shares between requests."""
 
     def __init__(self, settings: Settings, meta: MetaStore, blobs: BlobStore) -> None:
         self.settings = settings
         self.meta = meta
         self.blobs = blobs
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta")
+        self._worker = MetaWorker(meta)
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        """Run a metadata call on the store's thread (grouped with concurrent ones)."""
+        return await self._worker.call(fn, *args, **kwargs)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._worker.close()
         self.meta.close()
 
 

@@ -43,9 +43,10 @@ def _plausible_host(host: str) -> bool:
 
 
 class RedirectApp:
-    def __init__(self, https_port: int, default_host: str) -> None:
+    def __init__(self, https_port: int, default_host: str, region: str = "us-east-1") -> None:
         self.https_port = https_port
         self.default_host = default_host
+        self.region = region
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -67,6 +68,9 @@ class RedirectApp:
         status = 301 if scope["method"] in ("GET", "HEAD") else 308
         headers = [
             (b"location", location.encode("latin-1")),
+            # The AWS SDKs take any 301 from S3 for "wrong region": naming the region
+            # stops them probing in a loop, so they report the redirect at once.
+            (b"x-amz-bucket-region", self.region.encode("latin-1")),
             (b"content-length", b"0"),
             (b"connection", b"close"),
         ]
@@ -106,6 +110,7 @@ def create_app() -> PlainListener:
 
     settings = Settings.from_env()
     https_port = int(os.environ[ENV_HTTPS_PORT])
-    redirect = RedirectApp(https_port, os.environ.get(ENV_DEFAULT_HOST, "localhost"))
+    default_host = os.environ.get(ENV_DEFAULT_HOST, "localhost")
+    redirect = RedirectApp(https_port, default_host, settings.region)
     trusted = parse_networks(settings.trusted_proxies)
     return PlainListener(redirect, lambda: Gateway(settings), trusted)

@@ -16,6 +16,7 @@ Blob lifecycle (how a crash never loses or leaks a blob):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from oortgate.meta.models import (
@@ -185,6 +186,11 @@ class MetaStore(Protocol):
 
     def recover_pending(self) -> int:
         """Start-up only (no writer alive): every pending blob becomes garbage."""
+        ...
+
+    def group(self) -> AbstractContextManager[None]:
+        """Run several operations under one commit (group commit); each keeps its own
+        all-or-nothing effect, and none is durable before the block ends."""
         ...
 
     def close(self) -> None: ...

@@ -101,6 +101,7 @@ class Database:
     def __init__(self, path: Path, box: SecretBox | None = None) -> None:
         self.path = Path(path)
         self._box = box  # encrypts secret keys at rest, when configured
+        self._grouped = False
         # Create the file 0600 before SQLite does: it holds secret keys. SQLite gives the
         # -wal and -shm files the same mode.
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
@@ -123,7 +124,28 @@ class Database:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
+    def group(self) -> Iterator[None]:
+        """Several operations, one commit (one fsync): inside, each operation's own
+        transaction is a savepoint, so one that fails is undone alone. Nothing inside
+        is durable before the block ends."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._grouped = True
+        try:
+            yield
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._grouped = False
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self._grouped:
+            with self._savepoint():
+                yield self._conn
+            return
         # IMMEDIATE takes the write lock up front: a deferred transaction that upgrades
         # from read to write can fail with SQLITE_BUSY regardless of busy_timeout.
         self._conn.execute("BEGIN IMMEDIATE")
@@ -136,8 +158,22 @@ class Database:
             raise
 
     @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._conn.execute("SAVEPOINT op")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO op")
+            self._conn.execute("RELEASE op")
+            raise
+        self._conn.execute("RELEASE op")
+
+    @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: several statements see one consistent state."""
+        if self._grouped:  # already inside the group's transaction
+            yield self._conn
+            return
         self._conn.execute("BEGIN")
         try:
             yield self._conn
