@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -17,6 +19,7 @@ from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.meta.worker import MetaWorker
 from oortgate.storage.base import BlobStore
 
+BLOB_IO_THREADS = 32
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -29,6 +32,15 @@ class Services:
         self.meta = meta
         self.blobs = blobs
         self._worker = MetaWorker(meta)
+        # Blob fsyncs wait on the disk, not the CPU: many may be in flight at once (the
+        # file system batches them into one journal commit).
+        self._blob_io = ThreadPoolExecutor(max_workers=BLOB_IO_THREADS, thread_name_prefix="blob")
+
+    async def blob_io(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking blob I/O (fsync, rename, a long copy) off the event loop."""
+        loop = asyncio.get_running_loop()
+        result: T = await loop.run_in_executor(self._blob_io, lambda: fn(*args, **kwargs))
+        return result
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a metadata call on the store's thread (grouped with concurrent ones)."""
@@ -36,6 +48,7 @@ class Services:
 
     def close(self) -> None:
         self._worker.close()
+        self._blob_io.shutdown(wait=True)
         self.meta.close()
 
 
@@ -74,14 +87,16 @@ class Context:
             raise S3Error("AccessDenied")
         return self.user
 
-    async def bucket(self, name: str | None = None) -> Bucket:
-        """The named bucket (default: the route's); no permission checked."""
+    async def bucket(self, name: str | None = None, *, any_tier: bool = False) -> Bucket:
+        """The named bucket (default: the route's); no permission checked. Unless
+        ``any_tier`` (a copy source, named in a header like a source in another AWS
+        region), it must belong to the tier of the endpoint the request came to."""
         name = name if name is not None else self.route.bucket
         assert name is not None
         bucket = await self.services.db(self.meta.get_bucket, name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
-        tier = self.addressed.tier
+        tier = None if any_tier else self.addressed.tier
         if tier is not None and bucket.tier != tier and not self.services.settings.serve_cross_tier:
             endpoint = self.services.settings.endpoints.host_of(bucket.tier)
             if self.addressed.bucket is not None:

@@ -48,7 +48,9 @@ class RedirectApp:
         self.default_host = default_host
         self.region = region
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, public_host: str | None = None
+    ) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
@@ -64,7 +66,8 @@ class RedirectApp:
         if query and "?" not in target:
             target += "?" + query.decode("latin-1")
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        location = https_location(host, self.default_host, self.https_port, target)
+        port = 443 if public_host else self.https_port
+        location = https_location(public_host or host, self.default_host, port, target)
         status = 301 if scope["method"] in ("GET", "HEAD") else 308
         headers = [
             (b"location", location.encode("latin-1")),
@@ -95,10 +98,15 @@ class PlainListener:
                 k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
             }
             peer = str((scope.get("client") or ("",))[0])
-            if origin(peer, headers, False, self._trusted).https:
+            seen = origin(peer, headers, False, self._trusted)
+            if seen.https:
                 if self._gateway is None:
                     self._gateway = self._make_gateway()
                 await self._gateway(scope, receive, send)
+                return
+            if seen.host and seen.host != headers.get("host"):
+                # Redirect to the public name the proxy was reached by (HTTPS on 443).
+                await self._redirect(scope, receive, send, public_host=seen.host)
                 return
         await self._redirect(scope, receive, send)
 

@@ -53,7 +53,7 @@ class BlobSink:
         self._writer.write(chunk)
 
     async def commit(self, checksum: tuple[str, str] | None = None) -> StoredBlob:
-        await asyncio.to_thread(self._writer.commit)
+        await self._ctx.services.blob_io(self._writer.commit)
         if self._extra is not None:
             checksum = (self._extra.algorithm, self._extra.b64())
         return StoredBlob(self.blob_id, self.size, self._md5.digest(), checksum)

@@ -153,7 +153,7 @@ async def _copy_part(
     checksum = Checksum(upload.checksum_algorithm) if upload.checksum_algorithm else None
     chunks = read_segments(services.blobs, segments, first, length)
     try:
-        size, md5 = await asyncio.to_thread(copy_into, chunks, writer, checksum)
+        size, md5 = await services.blob_io(copy_into, chunks, writer, checksum)
     except FileNotFoundError as exc:
         writer.abort()
         await discard(ctx, blob_id)

@@ -115,7 +115,7 @@ async def copy_source(ctx: Context) -> ObjectRecord:
         src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
     except UnicodeDecodeError as exc:
         raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
-    src_bucket = await ctx.bucket(src_bucket_name)
+    src_bucket = await ctx.bucket(src_bucket_name, any_tier=True)
     source = await ctx.readable_object(src_bucket, src_key)
     check_readable(ctx, source)
     prefix = "x-amz-copy-source-if-"
