@@ -55,14 +55,14 @@ async def secret_for(services: Services, access_key: str) -> tuple[AccessKey, Us
 
 
 async def _secret(services: Services, access_key: str) -> AccessKey:
-    key = await services.db(services.meta.get_key, access_key)
+    key = services.reader.get_key(access_key)
     if key is None or not key.enabled:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
     return key
 
 
 async def _owner(services: Services, key: AccessKey) -> User:
-    user = await services.db(services.meta.get_user, key.user_id)
+    user = services.reader.get_user(key.user_id)
     if user is None:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=key.access_key)
     return user

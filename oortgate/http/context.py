@@ -27,10 +27,16 @@ T = TypeVar("T")
 class Services:
     """What one worker process shares between requests."""
 
-    def __init__(self, settings: Settings, meta: MetaStore, blobs: BlobStore) -> None:
+    def __init__(
+        self, settings: Settings, meta: MetaStore, blobs: BlobStore, reader: MetaStore
+    ) -> None:
         self.settings = settings
         self.meta = meta
         self.blobs = blobs
+        # A second connection for the point lookups every request makes (key, user,
+        # bucket, object), run right on the event loop: they take microseconds, never
+        # wait for writers (WAL), and a thread hop would cost more than the query.
+        self.reader = reader
         self._worker = MetaWorker(meta)
         # Blob fsyncs wait on the disk, not the CPU: many may be in flight at once (the
         # file system batches them into one journal commit).
@@ -50,6 +56,7 @@ class Services:
         self._worker.close()
         self._blob_io.shutdown(wait=True)
         self.meta.close()
+        self.reader.close()
 
 
 NO_ENDPOINT = Addressed(None, None)
@@ -93,7 +100,7 @@ class Context:
         region), it must belong to the tier of the endpoint the request came to."""
         name = name if name is not None else self.route.bucket
         assert name is not None
-        bucket = await self.services.db(self.meta.get_bucket, name)
+        bucket = self.services.reader.get_bucket(name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
         tier = None if any_tier else self.addressed.tier
@@ -129,7 +136,7 @@ class Context:
     async def readable_object(self, bucket: Bucket, key: str) -> ObjectRecord:
         """The object, if the caller may read it. A missing key is NoSuchKey only to
         callers who may list the bucket; others learn nothing (AccessDenied), as AWS."""
-        record = await self.services.db(self.meta.get_object, bucket.id, key)
+        record = self.services.reader.get_object(bucket.id, key)
         caller = self.caller_id
         if record is None:
             if policy.allows(bucket.acl, policy.READ, caller, bucket.owner_id):
@@ -145,5 +152,5 @@ class Context:
             return ANONYMOUS_ID, "anonymous"
         if self.user is not None and user_id == self.user.id:
             return self.user.canonical_id, self.user.name
-        user = await self.services.db(self.meta.get_user, user_id)
+        user = self.services.reader.get_user(user_id)
         return (user.canonical_id, user.name) if user else (ANONYMOUS_ID, "unknown")

@@ -45,10 +45,12 @@ MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        box = SecretBox.from_env()
         self.services = Services(
             settings,
-            SqliteMetaStore(settings.db_path, SecretBox.from_env()),
+            SqliteMetaStore(settings.db_path, box),
             LocalBlobStore(settings.data_dir),
+            SqliteMetaStore(settings.db_path, box),
         )
         self.limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
         self._gc_task: asyncio.Task[None] | None = None
@@ -132,7 +134,7 @@ class Gateway:
             host = next((v for k, v in scope["headers"] if k.lower() == b"host"), b"")
             addressed = resolve(host.decode("latin-1"), self.settings.endpoints)
             name = addressed.bucket or split_path(_raw_path(scope))[0]
-            bucket = await self.services.db(self.services.meta.get_bucket, name) if name else None
+            bucket = self.services.reader.get_bucket(name) if name else None
         except S3Error:
             return []
         return actual_request_headers(bucket, origin.decode("latin-1"), method)

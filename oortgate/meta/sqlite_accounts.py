@@ -132,7 +132,7 @@ class AccountsStore(Database):
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):  # lost a race to another writer
                 raise S3Error("BucketAlreadyExists", BucketName=name) from None
-            raise ValueError(f"no such user: {owner_id}") from None
+            raise ValueError(f"no such user: {owner_id} ({exc})") from None
         assert cur.lastrowid is not None
         return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier)
 

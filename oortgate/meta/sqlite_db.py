@@ -7,6 +7,7 @@ treat ``%`` and ``_`` as wildcards and could not use the index).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -102,20 +103,31 @@ class Database:
         self.path = Path(path)
         self._box = box  # encrypts secret keys at rest, when configured
         self._grouped = False
-        # Create the file 0600 before SQLite does: it holds secret keys. SQLite gives the
-        # -wal and -shm files the same mode.
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        # Create the file 0600 before SQLite does: it holds secret keys (SQLite gives the
+        # -wal and -shm files the same mode). Never open and close an existing database
+        # file here: closing any descriptor of a file drops all of this process's POSIX
+        # locks on it, including those of connections already open, and SQLite's
+        # locking (and so what other connections see) breaks.
+        if not self.path.exists():
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
         os.chmod(self.path, 0o600)
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA busy_timeout = 10000")  # first: the others may wait
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")  # acknowledged means durable
-        self._conn.execute("PRAGMA foreign_keys = ON")
+        # Every statement is stepped to its end (fetchall): a PRAGMA that returns a row
+        # and is left unfinished keeps a read transaction open on this connection, and
+        # other connections then stop seeing other processes' commits.
+        for pragma in (
+            "busy_timeout = 10000",  # first: the others may have to wait for a lock
+            "journal_mode = WAL",
+            "synchronous = FULL",  # acknowledged means durable
+            "foreign_keys = ON",
+        ):
+            self._conn.execute(f"PRAGMA {pragma}").fetchall()
         self._migrate()
 
     def _migrate(self) -> None:
         with self._write() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchall()[0][0]
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path}: schema {version} is newer than this code")
             if version < 1:
@@ -181,7 +193,14 @@ class Database:
             self._conn.execute("COMMIT")
 
     def _one(self, sql: str, *args: object) -> Any:
-        return self._conn.execute(sql, args).fetchone()
+        # Close the cursor: a SELECT stepped to its first row but not to its end keeps
+        # its statement active, and with it a read transaction that pins this
+        # connection to an old snapshot (it would stop seeing other processes' writes).
+        cursor = self._conn.execute(sql, args)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         self._conn.close()

@@ -105,7 +105,7 @@ async def _acl_target(
     """(acl, owner, bucket owner) of the route's object, if the caller holds permission."""
     bucket = await ctx.bucket()
     check_version_id(ctx)
-    record = await ctx.services.db(ctx.meta.get_object, bucket.id, ctx.key)
+    record = ctx.services.reader.get_object(bucket.id, ctx.key)
     if record is None:
         readable = policy.allows(bucket.acl, policy.READ, ctx.caller_id, bucket.owner_id)
         raise S3Error("NoSuchKey", Key=ctx.key) if readable else S3Error("AccessDenied")

@@ -486,3 +486,21 @@ def test_db_is_a_valid_sqlite_file_for_other_tools(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert os.path.getsize(path) > 0
+
+
+def test_second_connection_in_a_process_keeps_seeing_other_processes(tmp_path: Path) -> None:
+    """Opening a second store must not drop the first one's POSIX locks (closing any
+    descriptor of the file would): both keep seeing what another process commits."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "meta.sqlite3"
+    first, second = SqliteMetaStore(path), SqliteMetaStore(path)
+    writer = (
+        "import pathlib, sys; from oortgate.meta.sqlite import SqliteMetaStore as S; "
+        "s = S(pathlib.Path(sys.argv[1])); s.create_user(sys.argv[2]); s.close()"
+    )
+    for name in ("one", "two", "three"):
+        subprocess.run([sys.executable, "-c", writer, str(path), name], check=True)
+        assert first.get_user_by_name(name) is not None
+        assert second.get_user_by_name(name) is not None
