@@ -74,6 +74,8 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     _add_data_dir(parser, default=False)
     for name, (kind, text) in SERVE_OPTIONS.items():
         parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+    parser.add_argument("--trusted-proxy", nargs="+", metavar="CIDR",
+                        help="same as --trusted-proxies, as separate arguments")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     flags = {name: getattr(args, name) for name in ("data_dir", *SERVE_OPTIONS)}
+    if args.trusted_proxy:
+        given = [args.trusted_proxies, *args.trusted_proxy]
+        flags["trusted_proxies"] = ",".join(filter(None, given))
     return load(flags, args.config, os.environ)
 
 

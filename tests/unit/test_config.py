@@ -179,3 +179,12 @@ def test_workers_rebuild_the_same_settings_from_the_environment(
     assert json.loads(env[ENV_SETTINGS])["https_port"] == 9443
     monkeypatch.setenv(ENV_SETTINGS, env[ENV_SETTINGS])
     assert Settings.from_env() == s
+
+
+def test_trusted_proxy_flag_takes_several_networks() -> None:
+    from oortgate.cli import build_parser, settings_from
+
+    args = build_parser().parse_args(
+        ["config", "check", "--trusted-proxy", "10.0.0.0/8", "192.168.0.1"]
+    )
+    assert settings_from(args).trusted_proxies == "10.0.0.0/8,192.168.0.1"
