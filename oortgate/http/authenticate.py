@@ -35,34 +35,22 @@ async def authenticate(
         creds = sigv4.parse(view)
     except sigv4.NotSigV4:
         v2 = sigv2.parse(view)
-        key = await _secret(services, v2.access_key)
+        key, user = credentials(services, v2.access_key)
         if vhost_bucket is not None:
             view = sigv4.RequestView(method, f"/{vhost_bucket}{raw_path}", query, headers)
         sigv2.verify(view, v2, key.secret_key, now=now)
         # SigV2 signs no payload: the body is checked only by Content-MD5 and checksums.
-        return Identity(await _owner(services, key), key, None)
+        return Identity(user, key, None)
     if creds is None:
         return Identity(None, None, None)
-    key = await _secret(services, creds.access_key)
+    key, user = credentials(services, creds.access_key)
     signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
-    return Identity(await _owner(services, key), key, signing)
+    return Identity(user, key, signing)
 
 
-async def secret_for(services: Services, access_key: str) -> tuple[AccessKey, User]:
-    """The enabled key and its user (for credentials carried in a POST form)."""
-    key = await _secret(services, access_key)
-    return key, await _owner(services, key)
-
-
-async def _secret(services: Services, access_key: str) -> AccessKey:
-    key = services.reader.get_key(access_key)
-    if key is None or not key.enabled:
+def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:
+    """The enabled key and its user (also for credentials carried in a POST form)."""
+    found = services.reader.get_credentials(access_key)
+    if found is None or not found[0].enabled:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
-    return key
-
-
-async def _owner(services: Services, key: AccessKey) -> User:
-    user = services.reader.get_user(key.user_id)
-    if user is None:
-        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=key.access_key)
-    return user
+    return found

@@ -52,6 +52,10 @@ class MetaStore(Protocol):
 
     def get_key(self, access_key: str) -> AccessKey | None: ...
 
+    def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
+        """The key and its user together (what every signed request looks up)."""
+        ...
+
     def list_keys(self, user_id: int | None = None) -> list[AccessKey]: ...
 
     def set_key_enabled(self, access_key: str, enabled: bool) -> bool:

@@ -79,6 +79,17 @@ class AccountsStore(Database):
             )
         return AccessKey(access_key, secret_key, user_id, True, created)
 
+    def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
+        """A key and its user in one query: every signed request needs both."""
+        columns = ", ".join(f"k.{c.strip()}" for c in _KEY_COLS.split(","))
+        users = ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
+        row = self._one(
+            f"SELECT {columns}, {users} FROM access_keys k JOIN users u ON u.id = k.user_id"
+            " WHERE k.access_key = ?",
+            access_key,
+        )
+        return (self._key(row[:6]), User(*row[6:])) if row else None
+
     def get_key(self, access_key: str) -> AccessKey | None:
         row = self._one(f"SELECT {_KEY_COLS} FROM access_keys WHERE access_key = ?", access_key)
         return self._key(row) if row else None

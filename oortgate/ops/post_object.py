@@ -17,7 +17,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from oortgate import policy, xml
 from oortgate.auth import post_policy
 from oortgate.errors import S3Error
-from oortgate.http.authenticate import secret_for
+from oortgate.http.authenticate import credentials
 from oortgate.http.context import Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, empty, xml_response
@@ -100,7 +100,7 @@ async def _uploader(ctx: Context, form: FormReader, bucket: Bucket) -> tuple[Use
         if "policy" not in fields:
             raise S3Error("InvalidArgument", "Bucket POST must contain a field named 'policy'.",
                           ArgumentName="policy")  # fmt: skip
-        key, user = await secret_for(ctx.services, creds.access_key)
+        key, user = credentials(ctx.services, creds.access_key)
         region = ctx.services.settings.region
         post_policy.verify_signature(creds, fields["policy"], key.secret_key, region)
         doc = post_policy.PostPolicy.parse(fields["policy"])

@@ -504,3 +504,14 @@ def test_second_connection_in_a_process_keeps_seeing_other_processes(tmp_path: P
         subprocess.run([sys.executable, "-c", writer, str(path), name], check=True)
         assert first.get_user_by_name(name) is not None
         assert second.get_user_by_name(name) is not None
+
+
+def test_credentials_join_key_and_user(tmp_path: Path) -> None:
+    meta = SqliteMetaStore(tmp_path / "meta.sqlite3")
+    user = meta.create_user("alice")
+    key = meta.create_key(user.id, "AKALICE", "secret")
+    assert meta.get_credentials("AKALICE") == (key, user)
+    assert meta.get_credentials("AKNOBODY") is None
+    meta.set_key_enabled("AKALICE", False)
+    found = meta.get_credentials("AKALICE")
+    assert found is not None and found[0].enabled is False
