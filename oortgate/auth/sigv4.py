@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Final
 
+from oortgate.auth.clock import MAX_SKEW, check_expiry, check_skew
 from oortgate.errors import S3Error
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD: Final = "UNSIGNED-PAYLOAD"
-MAX_SKEW: Final = timedelta(minutes=15)
 MAX_EXPIRES: Final = 604800
 _ISO_BASIC: Final = "%Y%m%dT%H%M%SZ"
 _UNRESERVED: Final = "-_.~"
@@ -331,7 +331,7 @@ def verify(
     if creds.presigned:
         _check_presigned_time(creds, now)
     else:
-        _check_skew(creds, now)
+        check_skew(creds.amz_date, creds.amz_date_raw or creds.amz_date_str, now)
     key = signing_key(secret_key, creds.date, creds.region, creds.service)
     provided = creds.signature.encode("utf-8")
     first_request = canonical_request(view, creds)
@@ -377,29 +377,9 @@ def _check_scope(creds: SigV4Credentials, region: str) -> None:
         )
 
 
-def _check_skew(creds: SigV4Credentials, now: datetime) -> None:
-    if abs(now - creds.amz_date) > MAX_SKEW:
-        raise S3Error(
-            "RequestTimeTooSkewed",
-            RequestTime=creds.amz_date_raw or creds.amz_date_str,
-            ServerTime=_iso(now),
-            MaxAllowedSkewMilliseconds=str(int(MAX_SKEW.total_seconds() * 1000)),
-        )
-
-
 def _check_presigned_time(creds: SigV4Credentials, now: datetime) -> None:
     expires = creds.expires or 0
     deadline = creds.amz_date + timedelta(seconds=expires)
-    if now > deadline:
-        exc = S3Error("AccessDenied", "Request has expired")
-        # Set after construction: "X-Amz-Expires" is not a Python identifier.
-        exc.fields.update(
-            {"X-Amz-Expires": str(expires), "Expires": _iso(deadline), "ServerTime": _iso(now)}
-        )
-        raise exc
+    check_expiry(deadline, now, {"X-Amz-Expires": str(expires)})
     if creds.amz_date - now > MAX_SKEW:
         raise S3Error("AccessDenied", "Request is not valid yet")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
