@@ -46,6 +46,11 @@ SERVE_OPTIONS = {
     "rate_limit": (float, "requests per second per access key or client address (0: none)"),
     "rate_burst": (int, "requests admitted at once above the rate (default 20)"),
     "log_level": (str, "critical, error, warning, info (default) or debug"),
+    "inline_max_size": (
+        int,
+        "PUTs of at most this many bytes are kept in the metadata store, not in files "
+        "(default 16384; 0: never)",
+    ),
 }
 
 

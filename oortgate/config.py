@@ -22,6 +22,7 @@ ENV_PREFIX = "OORTGATE_"
 ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
 ENV_SETTINGS = ENV_PREFIX + "SETTINGS_JSON"
 DEFAULT_DATA_DIR = "./oortgate-data"
+MAX_INLINE = 1024 * 1024  # an inline body is held in memory while it arrives
 
 
 class ConfigError(ValueError):
@@ -54,6 +55,9 @@ class Settings:
     archive_restore_seconds: float = 0.0  # how long a restore takes
     max_buckets_per_user: int = 100
     max_object_size: int = 5 * 1024**3
+    # PUTs of at most this many bytes are stored inside the metadata store (one commit,
+    # shared by concurrent writers, instead of a file and its fsyncs); 0: never.
+    inline_max_size: int = 16 * 1024
     gc_interval: float = 2.0
 
     @property
@@ -201,6 +205,8 @@ def _validate(s: Settings) -> None:
         parse_networks(s.trusted_proxies)
     except ValueError as exc:
         problems.append(f"trusted_proxies: {exc}")
+    if not 0 <= s.inline_max_size <= MAX_INLINE:
+        problems.append(f"inline_max_size must be between 0 and {MAX_INLINE}")
     if s.archive_restore_seconds < 0:
         problems.append("archive_restore_seconds cannot be negative")
     if problems:

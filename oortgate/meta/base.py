@@ -107,8 +107,9 @@ class MetaStore(Protocol):
     def put_object(self, record: ObjectRecord) -> None:
         """Create or replace (bucket_id, key). Each of record.blob_ids must be pending (a
         new upload: the mark is cleared) or already referenced (a copy); else raises
-        S3Error NoSuchKey (the copy source vanished). A replaced blob left without
-        references is queued as garbage."""
+        S3Error NoSuchKey (the copy source vanished). An inline record (``inline`` set)
+        stores its bytes in the same transaction instead. A replaced blob left without
+        references is queued as garbage (an inline one is dropped at once)."""
         ...
 
     def delete_object(self, bucket_id: int, key: str) -> bool:

@@ -35,12 +35,23 @@ class Bucket:
     tier: str = "standard"  # "standard" or "archive": the endpoint it was created on
 
 
+# Small objects live in the metadata store itself (one commit makes them durable, no
+# file to create, fsync and open): their blob ids start with this mark, which a blob
+# store's ids (hex) never do.
+INLINE_MARK = "i"
+
+
+def is_inline(blob_id: str) -> bool:
+    return blob_id.startswith(INLINE_MARK)
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One stretch of an object's bytes: a whole blob (a part of a multipart object)."""
 
     blob_id: str
     size: int
+    data: bytes | None = None  # the bytes of an inline blob; None: read from the blob store
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +83,15 @@ class ObjectRecord:
     # (epoch seconds) until restore_expiry; None: no restore requested.
     restore_ready: float | None = None
     restore_expiry: float | None = None
+    # The bytes of an inline object (see INLINE_MARK), filled by get_object; a new
+    # inline object carries them to put_object.
+    inline: bytes | None = None
 
     @property
     def segments(self) -> tuple[Segment, ...]:
-        return self.parts if self.parts_count else (Segment(self.blob_id, self.size),)
+        if self.parts_count:
+            return self.parts
+        return (Segment(self.blob_id, self.size, self.inline),)
 
     @property
     def blob_ids(self) -> tuple[str, ...]:

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from oortgate.meta.models import is_inline
 from oortgate.secretbox import SecretBox
 
-SCHEMA_VERSION = 1
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
 _SCHEMA = """
@@ -59,6 +59,16 @@ CREATE TABLE IF NOT EXISTS pending_blobs (blob_id TEXT PRIMARY KEY, created REAL
     WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS garbage (blob_id TEXT PRIMARY KEY) WITHOUT ROWID
 """
+
+# Version 2: small objects' bytes, kept apart from the objects table so that listings
+# scan narrow rows.
+_INLINE_BLOBS = """
+CREATE TABLE IF NOT EXISTS inline_blobs (blob_id TEXT PRIMARY KEY, data BLOB NOT NULL)
+"""
+
+# The statements that bring a database from version N-1 to N, for N = 1, 2, ...
+_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS)
+SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.
 BLOB_REFERENCES = ("objects", "object_parts", "upload_parts")
@@ -130,8 +140,8 @@ class Database:
             version = db.execute("PRAGMA user_version").fetchall()[0][0]
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path}: schema {version} is newer than this code")
-            if version < 1:
-                for statement in _SCHEMA.split(";"):
+            for script in _MIGRATIONS[version:]:
+                for statement in script.split(";"):
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -215,7 +225,11 @@ class Database:
     def _release(self, blob_id: str) -> None:
         """A blob lost a reference: queue it as garbage if that was its last (copies
         share blobs, so another object may still point at it)."""
-        if blob_id and not self._referenced(blob_id):
+        if not blob_id or self._referenced(blob_id):
+            return
+        if is_inline(blob_id):  # no file: gone with its row
+            self._one("DELETE FROM inline_blobs WHERE blob_id = ?", blob_id)
+        else:
             self._one("INSERT OR IGNORE INTO garbage (blob_id) VALUES (?)", blob_id)
 
     def _claim(self, blob_id: str) -> bool:

@@ -12,7 +12,7 @@ from itertools import islice
 from typing import Any
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
+from oortgate.meta.models import ObjectPage, ObjectRecord, Segment, is_inline
 from oortgate.meta.sqlite_db import (
     BLOB_REFERENCES,
     Database,
@@ -48,6 +48,9 @@ class ObjectsStore(Database):
             if row is None:
                 return None
             record = _object(row)
+            if is_inline(record.blob_id):
+                (data,) = self._one("SELECT data FROM inline_blobs WHERE blob_id = ?", row[2])
+                return replace(record, inline=data)
             if not record.parts_count:
                 return record
             rows = self._conn.execute(
@@ -61,7 +64,14 @@ class ObjectsStore(Database):
         mark then stays: the caller drops it)."""
         try:
             with self._write():
-                if not all(self._claim(blob_id) for blob_id in record.blob_ids):
+                if record.inline is not None:
+                    # A new inline object, or a copy of one: the bytes are at hand.
+                    self._one(
+                        "INSERT OR IGNORE INTO inline_blobs (blob_id, data) VALUES (?, ?)",
+                        record.blob_id,
+                        record.inline,
+                    )
+                elif not all(self._claim(blob_id) for blob_id in record.blob_ids):
                     raise S3Error("NoSuchKey", Key=record.key)  # a copy whose source vanished
                 self._replace_object(record)
         except sqlite3.IntegrityError:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 from oortgate.auth.checksums import Checksum
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
+from oortgate.meta.models import INLINE_MARK, is_inline
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +19,7 @@ class StoredBlob:
     size: int
     md5: bytes
     checksum: tuple[str, str] | None  # verified (header or trailer) or computed
+    data: bytes | None = None  # an inline blob's bytes, for the record to carry
 
 
 class BlobSink:
@@ -80,6 +83,20 @@ async def store_body(
         raise
 
 
+async def inline_body(ctx: Context) -> StoredBlob:
+    """Read a small request body (its declared length is at most the inline limit, and
+    the body reader holds it to that) into memory: it is stored inside the object's
+    metadata, durable with the same commit."""
+    parts: list[bytes] = []
+    async for chunk in ctx.body.chunks():
+        parts.append(chunk)
+    data = b"".join(parts)
+    checksum = ctx.body.verifier.checksum
+    return StoredBlob(INLINE_MARK + secrets.token_hex(16), len(data), hashlib.md5(data).digest(),
+                      checksum, data)  # fmt: skip
+
+
 async def discard(ctx: Context, blob_id: str) -> None:
     """A blob no record will name: queue it for collection."""
-    await ctx.services.db(ctx.services.meta.drop_pending_blob, blob_id)
+    if not is_inline(blob_id):  # an inline blob unnamed is just forgotten
+        await ctx.services.db(ctx.services.meta.drop_pending_blob, blob_id)

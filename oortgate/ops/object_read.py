@@ -94,6 +94,8 @@ async def _read(ctx: Context, *, head: bool) -> Response:
         headers.append(("x-amz-mp-parts-count", str(record.parts_count)))
     if head or length == 0:
         return Response(status, headers, b"", content_length=length)
+    if record.inline is not None:  # small: the bytes came with the lookup
+        return Response(status, headers, record.inline[first : first + length], length)
     body = await _open_stream(ctx, record, first, length)
     return Response(status, headers, body, content_length=length)
 

@@ -15,7 +15,7 @@ from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable
-from oortgate.ops.blobio import discard, store_body
+from oortgate.ops.blobio import discard, inline_body, store_body
 from oortgate.ops.metadata import (
     check_key,
     content_md5,
@@ -71,7 +71,10 @@ async def put_object(ctx: Context) -> Response:
         acl=acl,
         owner_id=ctx.caller_id,
     )
-    stored = await store_body(ctx, limit, compressed=bucket.tier == ARCHIVE)
+    if declared is not None and declared <= settings.inline_max_size:
+        stored = await inline_body(ctx)
+    else:
+        stored = await store_body(ctx, limit, compressed=bucket.tier == ARCHIVE)
     if expected_md5 is not None and expected_md5 != stored.md5:
         await discard(ctx, stored.blob_id)
         raise S3Error(
@@ -85,6 +88,7 @@ async def put_object(ctx: Context) -> Response:
         etag=stored.md5.hex(),
         last_modified=time.time(),
         checksums=checksums,
+        inline=stored.data,
     )
     await ctx.services.db(ctx.meta.put_object, record)
     headers = [("etag", f'"{record.etag}"')]

@@ -26,7 +26,10 @@ def read_segments(
         if start >= end:
             break
         lo, hi = max(first, start) - start, min(end, stop) - start
-        yield from blobs.read(segment.blob_id, lo, hi - lo, READ_CHUNK)
+        if segment.data is not None:
+            yield segment.data[lo:hi]
+        else:
+            yield from blobs.read(segment.blob_id, lo, hi - lo, READ_CHUNK)
 
 
 def part_range(segments: Sequence[Segment], number: int) -> tuple[int, int]:

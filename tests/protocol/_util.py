@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,3 +66,32 @@ TRICKY_KEYS = [
     "  leading and trailing spaces  ",
     "double//slash/",
 ]
+
+
+BLOB_NAME = re.compile(r"[0-9a-f]{32}z?")
+
+
+def blob_files(data_dir: Path) -> list[Path]:
+    """The committed blob files of a server's data directory."""
+    root = data_dir / "blobs"
+    if not root.exists():
+        return []
+    return [p for p in root.glob("*/*/*") if p.is_file() and BLOB_NAME.fullmatch(p.name)]
+
+
+def inline_blob_count(data_dir: Path) -> int:
+    """Small objects' bytes kept in the metadata store (looked at read-only, from outside
+    the server process)."""
+    uri = f"file:{data_dir / 'meta.sqlite3'}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+        count: int = db.execute("SELECT count(*) FROM inline_blobs").fetchone()[0]
+    return count
+
+
+def stored_blob_count(data_dir: Path) -> int:
+    """Every blob a server keeps: files plus inline rows."""
+    return len(blob_files(data_dir)) + inline_blob_count(data_dir)
+
+
+def all_files(path: Path) -> list[Path]:
+    return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []

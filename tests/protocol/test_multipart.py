@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-import re
 import threading
 import time
 import zlib
@@ -24,6 +23,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from oortgate.config import Settings
+
 from ._s3raw import (
     STREAMING_SIGNED,
     STREAMING_SIGNED_TRAILER,
@@ -36,11 +37,11 @@ from ._s3raw import (
     unsigned_chunked_body,
 )
 from ._server import REGION, ServerProcess
-from ._util import body_of, rand, s3_error
+from ._util import all_files, body_of, inline_blob_count, rand, s3_error, stored_blob_count
 
 MiB = 1024 * 1024
 PART = 5 * MiB
-BLOB_NAME = re.compile(r"[0-9a-f]{32}")
+INLINE_MAX = Settings().inline_max_size  # PUTs up to this size are stored inline
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1175,15 +1176,6 @@ def test_delete_bucket_with_objects_and_upload(s3: Any, bucket: str) -> None:
 
 
 # --------------------------------------------------------------------------- hygiene
-def blob_files(data_dir: Path) -> list[Path]:
-    root = data_dir / "blobs"
-    if not root.exists():
-        return []
-    return [p for p in root.glob("*/*/*") if p.is_file() and BLOB_NAME.fullmatch(p.name)]
-
-
-def all_files(path: Path) -> list[Path]:
-    return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
 
 
 @pytest.fixture
@@ -1233,10 +1225,19 @@ def test_storage_hygiene(own_server: ServerProcess) -> None:
     )
     needed += 3
 
-    # P: a plain object, overwritten
-    s3.put_object(Bucket=b, Key="p", Body=rand(1000))
-    s3.put_object(Bucket=b, Key="p", Body=rand(2000))
+    # P: a plain object (a file: over the inline limit), overwritten
+    s3.put_object(Bucket=b, Key="p", Body=rand(INLINE_MAX + 1000))
+    s3.put_object(Bucket=b, Key="p", Body=rand(INLINE_MAX + 2000))
     needed += 1
+
+    # I: small objects (inline): overwritten by a small one, by a file, and deleted
+    s3.put_object(Bucket=b, Key="i1", Body=rand(1000))
+    s3.put_object(Bucket=b, Key="i1", Body=rand(2000))
+    s3.put_object(Bucket=b, Key="i2", Body=rand(1000))
+    s3.put_object(Bucket=b, Key="i2", Body=rand(INLINE_MAX + 1))
+    s3.put_object(Bucket=b, Key="i3", Body=rand(1000))
+    s3.delete_object(Bucket=b, Key="i3")
+    needed += 2
 
     # Q: a plain object replaced by a two-part multipart object
     s3.put_object(Bucket=b, Key="q", Body=rand(1000))
@@ -1263,14 +1264,15 @@ def test_storage_hygiene(own_server: ServerProcess) -> None:
 
     deadline = time.monotonic() + 10
     while True:
-        blobs = blob_files(srv.data_dir)
+        blobs = stored_blob_count(srv.data_dir)
         tmp = all_files(srv.data_dir / "tmp")
-        if len(blobs) == needed and not tmp:
+        if blobs == needed and not tmp:
             break
         if time.monotonic() > deadline:
-            raise AssertionError(f"{len(blobs)} blob files, {needed} needed; tmp files: {tmp[:5]}")
+            raise AssertionError(f"{blobs} blobs, {needed} needed; tmp files: {tmp[:5]}")
         time.sleep(0.25)
-    assert len(list((srv.data_dir / "blobs").rglob("*"))) >= needed  # sanity: layout as expected
+    # i1 and f ("plain") are the inline ones left
+    assert inline_blob_count(srv.data_dir) == 2
 
     # everything still reads back
     assert len(read(s3, b, "a")) == 2 * PART + 10

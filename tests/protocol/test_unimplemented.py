@@ -33,9 +33,7 @@ CALLS = {
         Bucket=b
     ),
     "GetBucketEncryption": lambda s3, b: s3.get_bucket_encryption(Bucket=b),
-    "PutBucketLogging": lambda s3, b: s3.put_bucket_logging(
-        Bucket=b, BucketLoggingStatus={}
-    ),
+    "PutBucketLogging": lambda s3, b: s3.put_bucket_logging(Bucket=b, BucketLoggingStatus={}),
     "GetBucketWebsite": lambda s3, b: s3.get_bucket_website(Bucket=b),
     "GetObjectLockConfiguration": lambda s3, b: s3.get_object_lock_configuration(Bucket=b),
     "GetObjectRetention": lambda s3, b: s3.get_object_retention(Bucket=b, Key="o"),

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from protocol._server import free_port
+from protocol._util import stored_blob_count
 
 ABSENT = None  # state of a key that does not exist
 THREADS = 6
@@ -193,14 +194,13 @@ def _verify_no_orphans(srv: Any, client: Any, bucket: str, timeout: float = 10.0
     deadline = time.monotonic() + timeout
     while True:
         objects = sum(1 for _ in _read_all(client, bucket))
-        blobs = _files(srv.data_dir / "blobs")
+        blobs = stored_blob_count(srv.data_dir)  # files and inline rows
         tmp = _files(srv.data_dir / "tmp")
-        if len(blobs) == objects and not tmp:
+        if blobs == objects and not tmp:
             return
         if time.monotonic() > deadline:
             raise AssertionError(
-                f"{len(blobs)} blob files for {objects} objects; tmp files: "
-                f"{[str(p) for p in tmp][:10]}; blobs: {[p.name for p in blobs][:10]}"
+                f"{blobs} blobs for {objects} objects; tmp files: {[str(p) for p in tmp][:10]}"
             )
         time.sleep(0.25)
 

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 from protocol._server import ServerProcess, free_port
+from protocol._util import all_files, stored_blob_count
 
 MiB = 1024 * 1024
 PART = 5 * MiB
-BLOB_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -49,17 +47,6 @@ def part_data(seed: int, size: int) -> bytes:
 def code_status(exc: ClientError) -> tuple[str | None, int]:
     r = exc.response
     return r.get("Error", {}).get("Code"), int(r["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def blob_files(data_dir: Path) -> list[Path]:
-    root = data_dir / "blobs"
-    if not root.exists():
-        return []
-    return [p for p in root.glob("*/*/*") if p.is_file() and BLOB_NAME.fullmatch(p.name)]
-
-
-def all_files(path: Path) -> list[Path]:
-    return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
 
 
 def list_all_parts(client: Any, bucket: str, key: str, upload_id: str) -> list[dict[str, Any]]:
@@ -114,14 +101,13 @@ def assert_no_orphans(srv: ServerProcess, client: Any, bucket: str, timeout: flo
     deadline = time.monotonic() + timeout
     while True:
         needed = blobs_needed(client, bucket)
-        blobs = blob_files(srv.data_dir)
+        blobs = stored_blob_count(srv.data_dir)
         tmp = all_files(srv.data_dir / "tmp")
-        if len(blobs) == needed and not tmp:
+        if blobs == needed and not tmp:
             return
         if time.monotonic() > deadline:
             raise AssertionError(
-                f"{len(blobs)} blob files for {needed} blobs needed; "
-                f"tmp files: {[str(p) for p in tmp][:10]}"
+                f"{blobs} blobs for {needed} blobs needed; tmp files: {[str(p) for p in tmp][:10]}"
             )
         time.sleep(0.25)
 

@@ -1,0 +1,133 @@
+"""Inline (small) objects in SqliteMetaStore: bytes stored with the record, shared by
+copies, dropped with their last reference, never queued as garbage."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from oortgate.meta.models import INLINE_MARK, ObjectRecord, is_inline
+from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
+
+
+@pytest.fixture
+def meta(tmp_path: Path) -> Iterator[SqliteMetaStore]:
+    store = SqliteMetaStore(tmp_path / "meta.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def bucket_id(meta: SqliteMetaStore) -> int:
+    owner = meta.create_user("owner")
+    return meta.create_bucket("bkt", owner.id, "us-east-1", 100).id
+
+
+def _inline(bucket_id: int, key: str, data: bytes) -> ObjectRecord:
+    blob_id = INLINE_MARK + secrets.token_hex(16)
+    return ObjectRecord(bucket_id, key, blob_id, len(data), "e" * 32, 1.0, inline=data)
+
+
+def _rows(meta: SqliteMetaStore) -> int:
+    count: int = meta._conn.execute("SELECT count(*) FROM inline_blobs").fetchone()[0]
+    return count
+
+
+def _garbage(meta: SqliteMetaStore) -> list[str]:
+    return meta.take_garbage()
+
+
+def test_inline_ids_never_look_like_file_blob_ids() -> None:
+    assert is_inline(INLINE_MARK + "ab")
+    assert not is_inline(secrets.token_hex(16))
+    assert not is_inline(secrets.token_hex(16) + "z")
+
+
+def test_round_trip_needs_no_pending_mark(meta: SqliteMetaStore, bucket_id: int) -> None:
+    record = _inline(bucket_id, "k", b"hello")
+    meta.put_object(record)  # no add_pending_blob: the bytes come with the record
+    got = meta.get_object(bucket_id, "k")
+    assert got is not None
+    assert got.inline == b"hello"
+    assert got.segments[0].data == b"hello"
+    listed = meta.list_objects(bucket_id).objects
+    assert [o.key for o in listed] == ["k"] and listed[0].inline is None  # listings skip bytes
+    assert _rows(meta) == 1
+
+
+def test_empty_object_inline(meta: SqliteMetaStore, bucket_id: int) -> None:
+    meta.put_object(_inline(bucket_id, "empty", b""))
+    got = meta.get_object(bucket_id, "empty")
+    assert got is not None and got.inline == b"" and got.size == 0
+
+
+def test_overwrite_and_delete_drop_rows_without_garbage(
+    meta: SqliteMetaStore, bucket_id: int
+) -> None:
+    meta.put_object(_inline(bucket_id, "k", b"one"))
+    meta.put_object(_inline(bucket_id, "k", b"two"))
+    assert _rows(meta) == 1
+    got = meta.get_object(bucket_id, "k")
+    assert got is not None and got.inline == b"two"
+    # replaced by a file blob: the inline row goes, nothing is queued for the collector
+    file_id = secrets.token_hex(16)
+    meta.add_pending_blob(file_id)
+    meta.put_object(ObjectRecord(bucket_id, "k", file_id, 3, "e" * 32, 1.0))
+    assert _rows(meta) == 0 and _garbage(meta) == []
+    # a file blob replaced by an inline object is garbage as before
+    meta.put_object(_inline(bucket_id, "k", b"three"))
+    assert _garbage(meta) == [file_id]
+    assert meta.delete_object(bucket_id, "k")
+    assert _rows(meta) == 0 and _garbage(meta) == [file_id]
+
+
+def test_copies_share_the_row_until_the_last_goes(meta: SqliteMetaStore, bucket_id: int) -> None:
+    source = _inline(bucket_id, "a", b"shared bytes")
+    meta.put_object(source)
+    loaded = meta.get_object(bucket_id, "a")
+    assert loaded is not None
+    meta.put_object(ObjectRecord(**{**_fields(loaded), "key": "b"}))
+    assert _rows(meta) == 1
+    assert meta.delete_object(bucket_id, "a")
+    copy = meta.get_object(bucket_id, "b")
+    assert copy is not None and copy.inline == b"shared bytes"
+    assert _rows(meta) == 1
+    assert meta.delete_object(bucket_id, "b")
+    assert _rows(meta) == 0
+
+
+def test_copy_whose_source_vanished_keeps_its_bytes(meta: SqliteMetaStore, bucket_id: int) -> None:
+    meta.put_object(_inline(bucket_id, "a", b"abc"))
+    loaded = meta.get_object(bucket_id, "a")
+    assert loaded is not None
+    meta.delete_object(bucket_id, "a")  # between the copy's lookup and its commit
+    meta.put_object(ObjectRecord(**{**_fields(loaded), "key": "b"}))
+    got = meta.get_object(bucket_id, "b")
+    assert got is not None and got.inline == b"abc"
+
+
+def test_version_1_database_gains_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "meta.db"
+    SqliteMetaStore(path).close()
+    with closing(sqlite3.connect(path)) as db:  # back to what version 1 wrote
+        db.execute("DROP TABLE inline_blobs")
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+    store = SqliteMetaStore(path)
+    try:
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        owner = store.create_user("u")
+        bucket = store.create_bucket("b", owner.id, "us-east-1", 10)
+        store.put_object(_inline(bucket.id, "k", b"x"))
+        assert _rows(store) == 1
+    finally:
+        store.close()
+
+
+def _fields(record: ObjectRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in ObjectRecord.__dataclass_fields__}
