@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Final
 
 from oortgate.errors import S3Error
 
 MAX_SKEW: Final = timedelta(minutes=15)
+ISO_BASIC: Final = "%Y%m%dT%H%M%SZ"  # x-amz-date, as SigV4 signs it
 
 
 def iso(moment: datetime) -> str:
@@ -32,3 +34,35 @@ def check_expiry(deadline: datetime, now: datetime, fields: dict[str, str]) -> N
         # Set after construction: "X-Amz-Expires" is not a Python identifier.
         exc.fields.update({**fields, "Expires": iso(deadline), "ServerTime": iso(now)})
         raise exc
+
+
+def is_iso_basic(value: str) -> bool:
+    """Exactly YYYYMMDDTHHMMSSZ, as every SDK sends it."""
+    return (
+        len(value) == 16
+        and value[8] == "T"
+        and value[15] == "Z"
+        and value[:8].isdigit()
+        and value[9:15].isdigit()
+        and value.isascii()
+    )
+
+
+def parse_iso(value: str) -> datetime | None:
+    value = value.strip()
+    try:
+        if is_iso_basic(value):  # the common form, without strptime's cost
+            return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]),
+                            int(value[9:11]), int(value[11:13]), int(value[13:15]),
+                            tzinfo=UTC)  # fmt: skip
+        return datetime.strptime(value, ISO_BASIC).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def parse_http_date(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -14,16 +14,22 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Final
 
-from oortgate.auth.clock import MAX_SKEW, check_expiry, check_skew
+from oortgate.auth.clock import (
+    ISO_BASIC,
+    MAX_SKEW,
+    check_expiry,
+    check_skew,
+    is_iso_basic,
+    parse_http_date,
+    parse_iso,
+)
 from oortgate.errors import S3Error
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD: Final = "UNSIGNED-PAYLOAD"
 MAX_EXPIRES: Final = 604800
-_ISO_BASIC: Final = "%Y%m%dT%H%M%SZ"
 _UNRESERVED: Final = "-_.~"
 _DATE_RE: Final = re.compile(r"\d{8}")
 _PRESIGN_PARAMS: Final = (
@@ -80,7 +86,8 @@ class SigV4Credentials:
 
     @property
     def amz_date_str(self) -> str:
-        return self.amz_date.strftime(_ISO_BASIC)
+        raw = self.amz_date_raw
+        return raw if is_iso_basic(raw) else self.amz_date.strftime(ISO_BASIC)
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,7 @@ def _parse_query(view: RequestView) -> SigV4Credentials:
         raise _query_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
     access_key, date, region, service = _split_credential(query["X-Amz-Credential"], presigned=True)
     raw_date = query["X-Amz-Date"]
-    amz_date = _parse_iso(raw_date)
+    amz_date = parse_iso(raw_date)
     if amz_date is None:
         raise _query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     return SigV4Credentials(
@@ -219,27 +226,12 @@ def _split_signed_headers(value: str, *, presigned: bool) -> tuple[str, ...]:
 def _header_date(headers: Mapping[str, str]) -> tuple[str, datetime]:
     # x-amz-date wins over Date; either may use ISO 8601 basic or the HTTP date format.
     raw = headers.get("x-amz-date", headers.get("date"))
-    parsed = None if raw is None else _parse_iso(raw) or _parse_http_date(raw)
+    parsed = None if raw is None else parse_iso(raw) or parse_http_date(raw)
     if raw is None or parsed is None:
         raise S3Error(
             "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
         )
     return raw, parsed
-
-
-def _parse_iso(value: str) -> datetime | None:
-    try:
-        return datetime.strptime(value.strip(), _ISO_BASIC).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _parse_http_date(value: str) -> datetime | None:
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _parse_expires(value: str) -> int:

@@ -17,6 +17,13 @@ _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = "id, name, owner_id, region, created, acl, cors, tier"
 
 
+_CREDENTIALS_SQL = (
+    "SELECT " + ", ".join(f"k.{c.strip()}" for c in _KEY_COLS.split(","))
+    + ", " + ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
+    + " FROM access_keys k JOIN users u ON u.id = k.user_id WHERE k.access_key = ?"
+)  # fmt: skip
+
+
 class AccountsStore(Database):
     def _key(self, row: tuple[str, str, int, int, float, float | None]) -> AccessKey:
         secret = open_secret(self._box, row[1])
@@ -81,13 +88,7 @@ class AccountsStore(Database):
 
     def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
         """A key and its user in one query: every signed request needs both."""
-        columns = ", ".join(f"k.{c.strip()}" for c in _KEY_COLS.split(","))
-        users = ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
-        row = self._one(
-            f"SELECT {columns}, {users} FROM access_keys k JOIN users u ON u.id = k.user_id"
-            " WHERE k.access_key = ?",
-            access_key,
-        )
+        row = self._one(_CREDENTIALS_SQL, access_key)
         return (self._key(row[:6]), User(*row[6:])) if row else None
 
     def get_key(self, access_key: str) -> AccessKey | None:

@@ -12,7 +12,7 @@ from itertools import islice
 from typing import Any
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectPage, ObjectRecord, Segment, is_inline
+from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
 from oortgate.meta.sqlite_db import (
     BLOB_REFERENCES,
     Database,
@@ -30,34 +30,48 @@ OBJ_COLS = (
 )
 
 
-def _object(row: Sequence[Any]) -> ObjectRecord:
+# One statement reads a plain object and, when it is inline, its bytes: a single
+# statement sees one state of the database without a BEGIN/COMMIT around it.
+_GET_PLAIN = (
+    "SELECT " + ", ".join("objects." + c.strip() for c in OBJ_COLS.split(","))
+    + ", inline_blobs.data FROM objects"
+    " LEFT JOIN inline_blobs ON inline_blobs.blob_id = objects.blob_id"
+    " WHERE objects.bucket_id = ? AND objects.key = ?"
+)  # fmt: skip
+
+
+def _doc(text: str) -> dict[str, str]:
+    doc: dict[str, str] = {} if text == "{}" else json.loads(text)
+    return doc
+
+
+def _object(row: Sequence[Any], inline: bytes | None = None) -> ObjectRecord:
     bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, parts = row[:12]
-    docs = json.loads(headers), json.loads(meta), json.loads(sums)
     return ObjectRecord(
-        bucket_id, key, blob_id, size, etag, modified, ctype, *docs, cls, parts,
-        acl=row[12], owner_id=row[13], restore_ready=row[14], restore_expiry=row[15],
+        bucket_id, key, blob_id, size, etag, modified, ctype, _doc(headers), _doc(meta),
+        _doc(sums), cls, parts, acl=row[12], owner_id=row[13], restore_ready=row[14],
+        restore_expiry=row[15], inline=inline,
     )  # fmt: skip
 
 
 class ObjectsStore(Database):
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        row = self._one(_GET_PLAIN, bucket_id, key)
+        if row is None:
+            return None
+        if not row[11]:  # parts_count: a plain object, complete in that one row
+            return _object(row, row[16])
         where = "WHERE bucket_id = ? AND key = ?"
-        with self._snapshot():
+        with self._snapshot():  # the object and its parts from one state
             row = self._one(f"SELECT {OBJ_COLS} FROM objects {where}", bucket_id, key)
             if row is None:
                 return None
-            record = _object(row)
-            if is_inline(record.blob_id):
-                (data,) = self._one("SELECT data FROM inline_blobs WHERE blob_id = ?", row[2])
-                return replace(record, inline=data)
-            if not record.parts_count:
-                return record
             rows = self._conn.execute(
                 f"SELECT blob_id, size FROM object_parts {where} ORDER BY idx", (bucket_id, key)
             )
             parts = tuple(Segment(blob_id, size) for blob_id, size in rows)
-        return replace(record, parts=parts)
+        return replace(_object(row), parts=parts)
 
     def put_object(self, record: ObjectRecord) -> None:
         """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile (the pending
