@@ -20,17 +20,29 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
 
 
+_SPECIAL = re.compile("[&<>\"\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def escape(text: str) -> str:
+    if _SPECIAL.search(text) is None:  # most text: nothing to do, one scan
+        return text
     return _INVALID_XML.sub("", text).translate(_ESCAPES)
+
+
+def leaf(tag: str, text: str | int) -> str:
+    """<tag>text</tag> as markup, for pre-rendered children (see Node.children)."""
+    return f"<{tag}>{escape(str(text))}</{tag}>"
 
 
 @dataclass(slots=True)
 class Node:
-    """A tiny element builder: children are Nodes, text is a string (never both)."""
+    """A tiny element builder: children are Nodes, text is a string (never both). A
+    child may also be a string of markup already rendered (long listings build their
+    entries that way, without a Node per element)."""
 
     tag: str
     text: str | None = None
-    children: list[Node] = field(default_factory=list)
+    children: list[Node | str] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)
 
     def add(self, tag: str, text: str | int | bool | None = None) -> Node:
@@ -38,7 +50,7 @@ class Node:
         self.children.append(child)
         return child
 
-    def extend(self, nodes: Iterable[Node]) -> Node:
+    def extend(self, nodes: Iterable[Node | str]) -> Node:
         self.children.extend(nodes)
         return self
 
@@ -47,7 +59,10 @@ class Node:
         if self.children:
             out.append(f"<{self.tag}{attrs}>")
             for child in self.children:
-                child.render(out)
+                if isinstance(child, str):
+                    out.append(child)
+                else:
+                    child.render(out)
             out.append(f"</{self.tag}>")
         elif self.text is None or self.text == "":
             out.append(
@@ -75,8 +90,11 @@ def document(root: Node, *, namespace: bool = True) -> bytes:
 
 def timestamp(epoch: float) -> str:
     """ISO 8601 with milliseconds, as S3 listings show times."""
-    dt = datetime.fromtimestamp(epoch, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    t = datetime.fromtimestamp(epoch, UTC)
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+        f".{t.microsecond // 1000:03d}Z"
+    )
 
 
 def error_document(code: str, message: str, fields: dict[str, str], request_id: str) -> bytes:

@@ -54,7 +54,10 @@ class Segment:
     data: bytes | None = None  # the bytes of an inline blob; None: read from the blob store
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a listing builds a thousand of these per page, and a frozen dataclass's
+# __init__ costs three times as much. Treat records as values all the same (change them
+# with dataclasses.replace).
+@dataclass(slots=True)
 class ObjectRecord:
     bucket_id: int
     key: str
