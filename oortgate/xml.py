@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeET
@@ -88,13 +89,21 @@ def document(root: Node, *, namespace: bool = True) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+_SECONDS: dict[int, str] = {}  # "YYYY-MM-DDTHH:MM:SS" by epoch second (a listing's
+# objects were often written within the same few seconds)
+
+
 def timestamp(epoch: float) -> str:
     """ISO 8601 with milliseconds, as S3 listings show times."""
-    t = datetime.fromtimestamp(epoch, UTC)
-    return (
-        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-        f".{t.microsecond // 1000:03d}Z"
-    )
+    # Rounded to the microsecond first, exactly as datetime.fromtimestamp does.
+    fraction, whole = math.modf(epoch)
+    second, micros = divmod(int(whole) * 1_000_000 + round(fraction * 1e6), 1_000_000)
+    text = _SECONDS.get(second)
+    if text is None:
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        text = _SECONDS[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{text}.{micros // 1000:03d}Z"
 
 
 def error_document(code: str, message: str, fields: dict[str, str], request_id: str) -> bytes:

@@ -127,7 +127,9 @@ class MetaStore(Protocol):
         """Keys > start_after beginning with prefix, in UTF-8 byte order. With a
         delimiter, keys sharing prefix + ... + delimiter roll up into one common
         prefix (counted once against max_keys). O(log n + page): each common prefix
-        is skipped with an index seek, never by scanning its keys."""
+        is skipped with an index seek, never by scanning its keys. The records hold
+        what a listing shows: key, size, etag, last_modified, checksums, storage_class,
+        parts_count and owner_id (blob_id empty, no headers or metadata)."""
         ...
 
     def set_object_restore(self, bucket_id: int, key: str, ready: float, expiry: float) -> bool:

@@ -40,6 +40,17 @@ _GET_PLAIN = (
 )  # fmt: skip
 
 
+# What a listing shows of an object: its records carry no headers, user metadata or
+# restore state (nor bytes or parts).
+_LIST_COLS = "key, size, etag, last_modified, checksums, storage_class, parts_count, owner_id"
+
+
+def _listed(bucket_id: int, row: Sequence[Any]) -> ObjectRecord:
+    key, size, etag, modified, sums, cls, parts_count, owner_id = row
+    return ObjectRecord(bucket_id, key, "", size, etag, modified, checksums=_doc(sums),
+                        storage_class=cls, parts_count=parts_count, owner_id=owner_id)  # fmt: skip
+
+
 def _doc(text: str) -> dict[str, str]:
     doc: dict[str, str] = {} if text == "{}" else json.loads(text)
     return doc
@@ -197,16 +208,16 @@ class ObjectsStore(Database):
             rolled: str | None = None
             seen = 0
             cond, args = key_range("key", bound, inclusive, upper)
-            sql = f"SELECT {OBJ_COLS} FROM objects WHERE bucket_id = ? AND {cond} ORDER BY key"
+            sql = f"SELECT {_LIST_COLS} FROM objects WHERE bucket_id = ? AND {cond} ORDER BY key"
             with closing(self._conn.execute(sql + " LIMIT ?", [bucket_id, *args, batch])) as rows:
                 for row in rows:
                     seen += 1
-                    key: str = row[1]
+                    key: str = row[0]
                     cut = key.find(delimiter, len(prefix)) if delimiter else -1
                     if cut >= 0:
                         rolled = key[: cut + len(delimiter)]
                         break
-                    yield _object(row)
+                    yield _listed(bucket_id, row)
                     bound, inclusive = key, False
             if rolled is None:
                 if seen < batch:

@@ -70,22 +70,21 @@ def add_owner(node: xml.Node, tag: str, owner: tuple[str, str]) -> None:
 
 def _contents(record: ObjectRecord, enc: Callable[[str], str], owners: Owners | None) -> str:
     """One <Contents> entry as markup: a page holds up to a thousand of them."""
-    leaf = xml.leaf
+    # Only the key and the owner need escaping: the rest is hex, digits, a timestamp
+    # or a name of ours.
     out = [
-        "<Contents>",
-        leaf("Key", enc(record.key)),
-        leaf("LastModified", xml.timestamp(record.last_modified)),
-        leaf("ETag", f'"{record.etag}"'),
+        f"<Contents><Key>{xml.escape(enc(record.key))}</Key>"
+        f"<LastModified>{xml.timestamp(record.last_modified)}</LastModified>"
+        f"<ETag>&quot;{record.etag}&quot;</ETag>"
     ]
     if record.checksums:
-        out.extend(leaf("ChecksumAlgorithm", algorithm) for algorithm in record.checksums)
-        out.append(leaf("ChecksumType", checksum_type(record)))
-    out.append(leaf("Size", record.size))
+        out.extend(f"<ChecksumAlgorithm>{name}</ChecksumAlgorithm>" for name in record.checksums)
+        out.append(f"<ChecksumType>{checksum_type(record)}</ChecksumType>")
+    out.append(f"<Size>{record.size}</Size>")
     if owners is not None:
         owner_id, name = owners[record.owner_id]
-        out.append(f"<Owner>{leaf('ID', owner_id)}{leaf('DisplayName', name)}</Owner>")
-    out.append(leaf("StorageClass", record.storage_class))
-    out.append("</Contents>")
+        out.append(f"<Owner>{xml.leaf('ID', owner_id)}{xml.leaf('DisplayName', name)}</Owner>")
+    out.append(f"<StorageClass>{record.storage_class}</StorageClass></Contents>")
     return "".join(out)
 
 

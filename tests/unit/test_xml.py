@@ -55,3 +55,42 @@ def test_parse_strips_namespaces() -> None:
     )
     assert root.tag == "Delete"
     assert xml.child_text(root, "Quiet") == "true"
+
+
+def test_timestamp_matches_datetime_to_the_millisecond() -> None:
+    import random
+    from datetime import UTC, datetime
+
+    def reference(epoch: float) -> str:
+        moment = datetime.fromtimestamp(epoch, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    rng = random.Random(7)
+    samples = [0.0, 1.0005, 1764000000.123, 1764000000.9999996, 1909916238.2439995]
+    samples += [rng.uniform(0, 4e9) for _ in range(20000)]
+    samples += [rng.randrange(0, 4 * 10**9) + rng.randrange(1000) / 1000 for _ in range(5000)]
+    for epoch in samples:
+        assert xml.timestamp(epoch) == reference(epoch), epoch
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("plain/key-001.txt", "plain/key-001.txt"),
+        ('a&b<c>d"e', "a&amp;b&lt;c&gt;d&quot;e"),
+        ("cr\rlf\n", "cr&#13;lf\n"),
+        ("nul\x00bell\x07tab\t", "nulbelltab\t"),
+        ("unicode é ☃ \U0001f600", "unicode é ☃ \U0001f600"),
+        ("\ufffe\uffff", ""),
+    ],
+)
+def test_escape(text: str, escaped: str) -> None:
+    assert xml.escape(text) == escaped
+    assert xml.leaf("K", text) == f"<K>{escaped}</K>"
+
+
+def test_prerendered_children() -> None:
+    root = xml.Node("R")
+    root.add("A", "1")
+    root.extend([xml.leaf("B", "x&y"), "<C/>"])
+    assert xml.document(root, namespace=False).endswith(b"<R><A>1</A><B>x&amp;y</B><C/></R>")
