@@ -267,13 +267,22 @@ def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
 
 
-def _encode(value: str | bytes, safe: str = _UNRESERVED) -> str:
-    return urllib.parse.quote(value, safe=safe)
+_PLAIN = re.compile(r"[A-Za-z0-9\-_.~]*")  # what URI encoding leaves as it is
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
+
+
+def _encode(value: str) -> str:
+    if _PLAIN.fullmatch(value):  # most names and values: no quote() call
+        return value
+    return urllib.parse.quote(value, safe=_UNRESERVED)
 
 
 def canonical_uri(raw_path: str) -> str:
     """S3 signs the path encoded once: decode what was sent, re-encode every byte."""
-    return _encode(urllib.parse.unquote_to_bytes(raw_path or "/"), safe="/" + _UNRESERVED)
+    if raw_path and _PLAIN_PATH.fullmatch(raw_path):
+        return raw_path
+    decoded = urllib.parse.unquote_to_bytes(raw_path or "/")
+    return urllib.parse.quote(decoded, safe="/" + _UNRESERVED)
 
 
 def canonical_query(query: list[tuple[str, str]], *, presigned: bool) -> str:
@@ -362,7 +371,7 @@ def _check_scope(creds: SigV4Credentials, region: str) -> None:
         )
         exc.fields["Region"] = region
         raise exc
-    if creds.date != creds.amz_date.strftime("%Y%m%d"):
+    if creds.date != creds.amz_date_str[:8]:
         raise error(
             f'The {what} is malformed; Invalid credential date "{creds.date}". '
             f'This date is not the same as X-Amz-Date: "{creds.amz_date.strftime("%Y%m%d")}".'

@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from oortgate import gc, xml
 from oortgate.auth.payload import PayloadVerifier
@@ -26,7 +26,7 @@ from oortgate.http.health import health_response
 from oortgate.http.hosts import Addressed, resolve
 from oortgate.http.proxy import origin, parse_networks
 from oortgate.http.response import Response
-from oortgate.http.routing import route, split_path
+from oortgate.http.routing import parse_query, route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ops import HANDLERS
 from oortgate.ops.cors_ops import actual_request_headers
@@ -147,7 +147,7 @@ class Gateway:
         if health is not None:
             return health
         query_string = scope.get("query_string", b"").decode("latin-1")
-        query_pairs = parse_qsl(query_string, keep_blank_values=True)
+        query_pairs = parse_query(query_string)
         query = dict(query_pairs)
         peer = str((scope.get("client") or ("",))[0])
         seen = origin(peer, headers, True, self.trusted)

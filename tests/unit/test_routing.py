@@ -82,3 +82,18 @@ def test_unknown_method() -> None:
     with pytest.raises(S3Error) as info:
         r("PATCH", "/b/k")
     assert info.value.code == "MethodNotAllowed"
+
+
+def test_parse_query_agrees_with_parse_qsl() -> None:
+    import random
+    from urllib.parse import parse_qsl
+
+    from oortgate.http.routing import parse_query
+
+    fixed = ["", "a", "a=", "=b", "a=b&c", "&&a=1&&", "a=1=2", "x=%2F%20+y", "%E2%98%83=%ff",
+             "uploads", "list-type=2&prefix=a%2Bb+c", "k=%", "k=%zz", "a+b=c+d"]  # fmt: skip
+    alphabet = "ab=&%+2F0é☃ "
+    rng = random.Random(3)
+    fixed += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(3000)]
+    for text in fixed:
+        assert parse_query(text) == parse_qsl(text, keep_blank_values=True), text

@@ -458,3 +458,23 @@ def test_non_ascii_signature_is_mismatch_not_crash() -> None:
     auth = doc_auth("host;range;x-amz-content-sha256;x-amz-date", "é" * 64)
     v = view("GET", "/test.txt", {**DOC_HEADERS, "Range": "bytes=0-9"}, auth=auth)
     expect("SignatureDoesNotMatch", v)
+
+
+def test_canonical_encoding_shortcuts_agree_with_quote() -> None:
+    import random
+    from urllib.parse import quote, unquote_to_bytes
+
+    from oortgate.auth import sigv4
+
+    rng = random.Random(5)
+    alphabet = "aZ09-_.~/%2F+ é☃=&*"
+    texts = ["", "/", "/bucket/key", "/b/a%20b", "/b/%E2%98%83", "/b/a b", "/b/~x.y_z-1"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(10))) for _ in range(3000)]
+    for text in texts:
+        assert sigv4.canonical_uri(text) == quote(unquote_to_bytes(text or "/"), safe="/-_.~")
+        pairs = [(text, text), ("X-Amz-Date", "20261125T000000Z")]
+        expected = "&".join(
+            f"{n}={v}"
+            for n, v in sorted((quote(n, safe="-_.~"), quote(v, safe="-_.~")) for n, v in pairs)
+        )
+        assert sigv4.canonical_query(pairs, presigned=False) == expected
