@@ -50,7 +50,7 @@ async def authenticate(
 
 def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:
     """The enabled key and its user (also for credentials carried in a POST form)."""
-    found = services.reader.get_credentials(access_key)
+    found = services.lookups.get_credentials(access_key)
     if found is None or not found[0].enabled:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
     return found

@@ -15,6 +15,7 @@ from oortgate.http.body import Body
 from oortgate.http.hosts import Addressed
 from oortgate.http.routing import Route
 from oortgate.meta.base import MetaStore
+from oortgate.meta.lookup_cache import LookupCache
 from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.meta.worker import MetaWorker
 from oortgate.storage.base import BlobStore
@@ -37,6 +38,7 @@ class Services:
         # bucket, object), run right on the event loop: they take microseconds, never
         # wait for writers (WAL), and a thread hop would cost more than the query.
         self.reader = reader
+        self.lookups = LookupCache(reader)  # keys and buckets; refreshed per request
         self._worker = MetaWorker(meta)
         # Blob fsyncs wait on the disk, not the CPU: many may be in flight at once (the
         # file system batches them into one journal commit).
@@ -100,7 +102,7 @@ class Context:
         region), it must belong to the tier of the endpoint the request came to."""
         name = name if name is not None else self.route.bucket
         assert name is not None
-        bucket = self.services.reader.get_bucket(name)
+        bucket = self.services.lookups.get_bucket(name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
         tier = None if any_tier else self.addressed.tier

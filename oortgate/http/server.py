@@ -134,7 +134,8 @@ class Gateway:
             host = next((v for k, v in scope["headers"] if k.lower() == b"host"), b"")
             addressed = resolve(host.decode("latin-1"), self.settings.endpoints)
             name = addressed.bucket or split_path(_raw_path(scope))[0]
-            bucket = self.services.reader.get_bucket(name) if name else None
+            self.services.lookups.refresh()  # the request may have changed the rules
+            bucket = self.services.lookups.get_bucket(name) if name else None
         except S3Error:
             return []
         return actual_request_headers(bucket, origin.decode("latin-1"), method)
@@ -146,6 +147,7 @@ class Gateway:
         health = await health_response(raw_path, self.services)
         if health is not None:
             return health
+        self.services.lookups.refresh()
         query_string = scope.get("query_string", b"").decode("latin-1")
         query_pairs = parse_query(query_string)
         query = dict(query_pairs)

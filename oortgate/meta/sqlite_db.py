@@ -224,6 +224,10 @@ class Database:
         finally:
             cursor.close()
 
+    def data_version(self) -> int:
+        version: int = self._one("PRAGMA data_version")[0]
+        return version
+
     def close(self) -> None:
         self._conn.close()
         os.close(self._writer_fd)

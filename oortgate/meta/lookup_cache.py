@@ -1,0 +1,57 @@
+"""The lookups every request makes (its key and user, its bucket), remembered while the
+database stays unchanged.
+
+SQLite's ``data_version`` tells a connection whether any other connection (another
+worker, the admin CLI, this process's own writer) has committed since it last asked.
+``refresh`` asks once at the start of each request and forgets everything on a change,
+so a request sees what it would have read from the database at that moment, for one
+cheap statement instead of two lookups.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from oortgate.meta.base import MetaStore
+from oortgate.meta.models import AccessKey, Bucket, User
+
+V = TypeVar("V")
+
+MAX_ENTRIES = 10_000  # per kind; past it the cache starts over (bounded memory)
+
+
+class LookupCache:
+    def __init__(self, reader: MetaStore) -> None:
+        self._reader = reader
+        self._version: int | None = None
+        self._credentials: dict[str, tuple[AccessKey, User]] = {}
+        self._buckets: dict[str, Bucket] = {}
+
+    def refresh(self) -> None:
+        version = self._reader.data_version()
+        if version != self._version:
+            self._version = version
+            self._credentials.clear()
+            self._buckets.clear()
+
+    def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
+        found = self._credentials.get(access_key)
+        if found is None:
+            found = self._reader.get_credentials(access_key)
+            if found is not None:  # only what exists: unknown keys cannot fill the cache
+                _remember(self._credentials, access_key, found)
+        return found
+
+    def get_bucket(self, name: str) -> Bucket | None:
+        found = self._buckets.get(name)
+        if found is None:
+            found = self._reader.get_bucket(name)
+            if found is not None:
+                _remember(self._buckets, name, found)
+        return found
+
+
+def _remember(cache: dict[str, V], name: str, value: V) -> None:
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    cache[name] = value
