@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -22,11 +23,19 @@ class StoredBlob:
     data: bytes | None = None  # an inline blob's bytes, for the record to carry
 
 
+BATCH = 1 << 20  # bytes gathered on the event loop before a thread hashes and writes them
+
+
 class BlobSink:
     """A new pending blob being written.
 
     The blob stays pending until the caller commits a record naming it (or calls
     ``discard``); a crash in between leaves garbage the start-up sweep removes.
+
+    The event loop only gathers the body; a thread hashes and writes it a batch at a
+    time (hashlib and os.write release the GIL), while the loop receives the next
+    batch. One batch is on the thread at a time: order is kept and memory stays at
+    about two batches per upload.
     """
 
     def __init__(
@@ -40,30 +49,62 @@ class BlobSink:
         blobs = ctx.services.blobs
         self.blob_id = blobs.new_blob_id(compressed)
         self._writer = blobs.open_writer(self.blob_id)
+        self._batch: list[bytes] = []
+        self._batch_size = 0
+        self._absorbing: asyncio.Future[None] | None = None
 
     async def open(self) -> BlobSink:
         await self._ctx.services.db(self._ctx.meta.add_pending_blob, self.blob_id)
         return self
 
-    def write(self, chunk: bytes) -> None:
+    async def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self._limit:
             raise S3Error("EntityTooLarge", ProposedSize=str(self.size),
                           MaxSizeAllowed=str(self._limit))  # fmt: skip
-        self._md5.update(chunk)
-        if self._extra is not None:
-            self._extra.update(chunk)
-        self._writer.write(chunk)
+        self._batch.append(chunk)
+        self._batch_size += len(chunk)
+        if self._batch_size >= BATCH:
+            await self._settle()
+            self._absorbing = asyncio.ensure_future(
+                self._ctx.services.blob_io(self._absorb, self._take())
+            )
 
     async def commit(self, checksum: tuple[str, str] | None = None) -> StoredBlob:
-        await self._ctx.services.blob_io(self._writer.commit)
+        await self._settle()
+        await self._ctx.services.blob_io(self._finish, self._take())
         if self._extra is not None:
             checksum = (self._extra.algorithm, self._extra.b64())
         return StoredBlob(self.blob_id, self.size, self._md5.digest(), checksum)
 
     async def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._settle()  # the thread must be done with the file first
         self._writer.abort()
         await asyncio.shield(discard(self._ctx, self.blob_id))
+
+    async def _settle(self) -> None:
+        """Wait for the batch on the thread (its errors surface here). Shielded, and
+        forgotten only once done: a cancelled request's abort still waits for the
+        thread before the file is closed under it."""
+        if self._absorbing is not None:
+            await asyncio.shield(self._absorbing)
+            self._absorbing = None
+
+    def _take(self) -> list[bytes]:
+        batch, self._batch, self._batch_size = self._batch, [], 0
+        return batch
+
+    def _absorb(self, batch: list[bytes]) -> None:  # on a blob I/O thread
+        for chunk in batch:
+            self._md5.update(chunk)
+            if self._extra is not None:
+                self._extra.update(chunk)
+            self._writer.write(chunk)
+
+    def _finish(self, batch: list[bytes]) -> None:  # on a blob I/O thread
+        self._absorb(batch)
+        self._writer.commit()
 
 
 async def store_body(
@@ -76,7 +117,7 @@ async def store_body(
     sink = await BlobSink(ctx, limit, compute, compressed).open()
     try:
         async for chunk in ctx.body.chunks():
-            sink.write(chunk)
+            await sink.write(chunk)
         return await sink.commit(ctx.body.verifier.checksum)
     except BaseException:
         await sink.abort()

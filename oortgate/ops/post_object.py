@@ -148,7 +148,7 @@ async def _store(
     sink = await BlobSink(ctx, limit, compressed=bucket.tier == ARCHIVE).open()
     try:
         async for chunk in form.file_chunks():
-            sink.write(chunk)
+            await sink.write(chunk)
         stored = await sink.commit()
         doc = (
             post_policy.PostPolicy.parse(form.fields["policy"]) if "policy" in form.fields else None

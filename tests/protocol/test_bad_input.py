@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 
 import pytest
@@ -95,6 +96,21 @@ def test_truncated_body_stores_nothing(s3, server, raw, sentinel, key):
         # give the server time to notice; the object must never appear half-written
         assert _keys(s3, sentinel) == ["sentinel"]
         time.sleep(0.3)
+
+
+def test_truncated_large_body_leaves_no_temp_file(s3, server, raw, sentinel):
+    """Cut off while batches of the body are being hashed and written on a thread: the
+    abort waits for the thread, then removes the temp file."""
+    _truncated_put(server, raw, sentinel, "large", declared=8 << 20, sent=(7 << 20) // 2)
+    deadline = time.monotonic() + 10
+    while any((server.data_dir / "tmp").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any((server.data_dir / "tmp").iterdir())
+    assert _keys(s3, sentinel) == ["sentinel"]
+    data = os.urandom(3 << 20)  # and the next large upload is whole
+    s3.put_object(Bucket=sentinel, Key="after", Body=data)
+    assert s3.get_object(Bucket=sentinel, Key="after")["Body"].read() == data
+    s3.delete_object(Bucket=sentinel, Key="after")
 
 
 def test_truncated_body_then_half_closed(s3, server, raw, sentinel):
