@@ -57,6 +57,7 @@ class Ctx:
     client: str
     emit: Callable[[dict[str, Any]], None]
     use_wrk: bool = False
+    use_curl: bool = False  # curl uploads the large PUTs (see bench.curlrun)
     state: dict[str, Any] = field(default_factory=dict)
     _s3: S3Client | None = None
 

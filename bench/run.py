@@ -24,7 +24,7 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: python bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import limits, wl_big, wl_small, wrkrun
+from bench import curlrun, limits, wl_big, wl_small, wrkrun
 from bench.context import MIB, SCALES, Ctx, Measured, Scale, row
 from bench.httpclient import Req, have_aiohttp, run_load
 from bench.report import Results, markdown
@@ -84,6 +84,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--no-limits", action="store_true", help="skip the machine-limit probes")
     p.add_argument("--no-wrk", action="store_true", help="never use wrk")
+    p.add_argument("--no-curl", action="store_true", help="never use curl (large PUTs)")
     p.add_argument(
         "--client",
         choices=("auto", "aiohttp", "raw"),
@@ -135,8 +136,9 @@ def tls_limit(res: Results, scale: Scale, nginx: Server, client: str) -> None:
 
 
 def run_server(srv: Server, names: list[str], scale: Scale, res: Results, client: str,
-               use_wrk: bool, state: dict[str, object]) -> None:  # fmt: skip
-    ctx = Ctx(srv, scale, client, res.add, use_wrk, dict(state))
+               use_wrk: bool, state: dict[str, object],
+               use_curl: bool = False) -> None:  # fmt: skip
+    ctx = Ctx(srv, scale, client, res.add, use_wrk, use_curl, dict(state))
     table = dict(S3_WORKLOADS)
     for name in names:
         if name == "get_4k_wrk" and not use_wrk:
@@ -165,9 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown workload or server: {', '.join(sorted(unknown))}")
     client = args.client if args.client != "auto" else ("aiohttp" if have_aiohttp() else "raw")
     use_wrk = wrkrun.available() and not args.no_wrk and "get_4k_wrk" in names
+    use_curl = curlrun.available() and not args.no_curl
     notes = [
         f"Load generator: one asyncio process ({client}), requests presigned (SigV4) before each "
-        "timed loop; " + ("`wrk` -t2 -c32 for get_4k_wrk." if use_wrk else "no wrk."),
+        "timed loop; "
+        + ("`wrk` -t2 -c32 for get_4k_wrk" if use_wrk else "no wrk")
+        + ("; `curl` (one process per stream) for the 64 MiB PUTs." if use_curl else "."),
         f"Scale ({scale.name}): 4 KiB workloads up to {scale.small_ops:,} requests or "
         f"{scale.small_secs:g} s each at concurrency {scale.concurrency}; big object "
         f"{scale.big_mib} MiB x{scale.big_reps}; multipart {scale.mpu_mib} MiB; ListObjectsV2 "
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                     tls_limit(res, scale, srv, client)
                 state: dict[str, object] = {"static_paths": [
                     f"/static/f{i:05d}.bin" for i in range(N_STATIC)]}  # fmt: skip
-                run_server(srv, names, scale, res, client, use_wrk, state)
+                run_server(srv, names, scale, res, client, use_wrk, state, use_curl)
                 srv.stop()
     finally:
         if not args.keep_temp:
