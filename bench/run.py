@@ -45,6 +45,7 @@ S3_WORKLOADS: list[tuple[str, Workload]] = [
     ("put_4k", wl_small.put_4k),
     ("get_4k", wl_small.get_4k),
     ("get_4k_wrk", wl_small.get_4k_wrk),
+    ("put_4k_wrk", wl_small.put_4k_wrk),
     ("head_4k", wl_small.head_4k),
     ("delete_4k", wl_small.delete_4k),
     ("put_big", wl_big.put_big_all),
@@ -55,6 +56,7 @@ S3_WORKLOADS: list[tuple[str, Workload]] = [
     ("head_latency", wl_small.head_latency),
 ]
 STATIC_WORKLOADS = ("get_4k", "get_4k_wrk")
+WRK_WORKLOADS = ("get_4k_wrk", "put_4k_wrk")
 OORTGATE_ONLY = ("head_latency",)
 ALL_SERVERS = ("oortgate", "nginx", "moto", "s3rver")
 N_STATIC = 1000
@@ -141,7 +143,7 @@ def run_server(srv: Server, names: list[str], scale: Scale, res: Results, client
     ctx = Ctx(srv, scale, client, res.add, use_wrk, use_curl, dict(state))
     table = dict(S3_WORKLOADS)
     for name in names:
-        if name == "get_4k_wrk" and not use_wrk:
+        if name in WRK_WORKLOADS and not use_wrk:
             continue
         if not srv.s3 and name not in STATIC_WORKLOADS:
             continue
@@ -166,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown workload or server: {', '.join(sorted(unknown))}")
     client = args.client if args.client != "auto" else ("aiohttp" if have_aiohttp() else "raw")
-    use_wrk = wrkrun.available() and not args.no_wrk and "get_4k_wrk" in names
+    use_wrk = wrkrun.available() and not args.no_wrk and bool(set(WRK_WORKLOADS) & set(names))
     use_curl = curlrun.available() and not args.no_curl
     notes = [
         f"Load generator: one asyncio process ({client}), requests presigned (SigV4) before each "
         "timed loop; "
-        + ("`wrk` -t2 -c32 for get_4k_wrk" if use_wrk else "no wrk")
+        + ("`wrk` -t2 -c32 for get_4k_wrk and put_4k_wrk" if use_wrk else "no wrk")
         + ("; `curl` (one process per stream) for the 64 MiB PUTs." if use_curl else "."),
         f"Scale ({scale.name}): 4 KiB workloads up to {scale.small_ops:,} requests or "
         f"{scale.small_secs:g} s each at concurrency {scale.concurrency}; big object "

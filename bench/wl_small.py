@@ -9,6 +9,7 @@ from . import wrkrun
 from .common import (
     emit,
     ensure_bucket,
+    fail,
     fill,
     sample,
     timed,
@@ -39,6 +40,30 @@ def put_4k(ctx: Ctx) -> None:
     ctx.state.pop("small_get_urls", None)
     emit(ctx, "put_4k", m, s, concurrency=ctx.scale.concurrency, object_bytes=SMALL,
          verified=checked)  # fmt: skip
+
+
+def put_4k_wrk(ctx: Ctx) -> None:
+    """4 KiB PUTs driven by wrk (keys under wrk/, each with its own body); afterwards
+    every listed key counts and a sample is read back."""
+    ensure_bucket(ctx, BUCKET)
+    keys = [f"wrk/{i:07d}" for i in range(ctx.scale.small_ops * 4)]
+    urls = [ctx.presign("put_object", Bucket=BUCKET, Key=k) for k in keys]
+    paths = [urlsplit(u)._replace(scheme="", netloc="").geturl() for u in urls]
+    conns = ctx.scale.concurrency
+    with sampled(ctx.server.pid) as s:
+        r = wrkrun.run(ctx.server.endpoint, paths, ctx.scale.wrk_secs, connections=conns,
+                       put_keys=keys)  # fmt: skip
+    m = Measured(r.requests, r.duration_s, r.requests * SMALL, [], r.errors)
+    pages = ctx.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="wrk/")
+    written = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    if not written:
+        fail(m, "no object listed after the wrk PUTs")
+    checked = verify_bodies(ctx, m, BUCKET, sample(written), body_4k)
+    out = row(ctx.server.name, "put_4k_wrk", m, s, ctx.scale.name, client="wrk",
+              scheme=ctx.server.scheme, concurrency=conns, object_bytes=SMALL,
+              verified=checked)  # fmt: skip
+    out["p50_ms"], out["p99_ms"] = round(r.p50_ms, 3), round(r.p99_ms, 3)
+    ctx.emit(out)
 
 
 def _get_urls(ctx: Ctx) -> list[str]:

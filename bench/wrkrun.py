@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-LUA = r"""
+GET_LUA = r"""
 local paths = {}
 local i = 0
 init = function(args)
@@ -20,6 +20,28 @@ request = function()
   i = i % #paths + 1
   return wrk.format("GET", paths[i])
 end
+"""
+
+# Lines are "path<TAB>key"; each PUT's 4 KiB body is wl_small.body_4k(key): the key
+# padded with dots to 64 bytes, 64 times, so a read-back can tell bodies apart.
+PUT_LUA = r"""
+local paths, bodies = {}, {}
+local i = 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    local path, key = line:match("([^\t]+)\t(.+)")
+    paths[#paths + 1] = path
+    bodies[#bodies + 1] = string.rep((key .. string.rep(".", 64)):sub(1, 64), 64)
+  end
+  i = math.random(#paths)
+end
+request = function()
+  i = i % #paths + 1
+  return wrk.format("PUT", paths[i], {["Content-Length"] = tostring(#bodies[i])}, bodies[i])
+end
+"""
+
+DONE_LUA = r"""
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -46,15 +68,26 @@ def available() -> bool:
 
 
 def run(
-    base_url: str, paths: list[str], seconds: int, threads: int = 2, connections: int = 32
+    base_url: str,
+    paths: list[str],
+    seconds: int,
+    threads: int = 2,
+    connections: int = 32,
+    put_keys: list[str] | None = None,
 ) -> WrkResult:
-    """GET ``paths`` (path?query, in turn) from ``base_url`` for ``seconds`` seconds."""
+    """GET ``paths`` (path?query, in turn) from ``base_url`` for ``seconds`` seconds; with
+    ``put_keys`` (one per path), PUT each key's 4 KiB body instead."""
     exe = shutil.which("wrk")
     assert exe is not None
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as d:
         script, plist = Path(d) / "paths.lua", Path(d) / "paths.txt"
-        script.write_text(LUA)
-        plist.write_text("\n".join(paths) + "\n")
+        script.write_text((GET_LUA if put_keys is None else PUT_LUA) + DONE_LUA)
+        lines = (
+            paths
+            if put_keys is None
+            else [f"{p}\t{k}" for p, k in zip(paths, put_keys, strict=True)]
+        )
+        plist.write_text("\n".join(lines) + "\n")
         cmd = [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(script), base_url, "--", str(plist)]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
