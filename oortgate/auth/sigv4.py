@@ -271,6 +271,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9\-_.~]*")  # what URI encoding leaves as it is
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 
 
+@functools.lru_cache(maxsize=4096)  # a client's credential, algorithm, expiry... repeat
 def _encode(value: str) -> str:
     if _PLAIN.fullmatch(value):  # most names and values: no quote() call
         return value

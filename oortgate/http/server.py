@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import os
@@ -22,6 +23,7 @@ from oortgate.errors import S3Error
 from oortgate.http.authenticate import Identity, authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
+from oortgate.http.health import PREFIX as HEALTH_PREFIX
 from oortgate.http.health import health_response
 from oortgate.http.hosts import Addressed, resolve
 from oortgate.http.proxy import origin, parse_networks
@@ -57,6 +59,10 @@ class Gateway:
         # A listener that stands for one endpoint (the archive port) sets its tier.
         self.port_tier = os.environ.get(ENV_PORT_TIER) or None
         self.trusted = parse_networks(settings.trusted_proxies)
+        # Request ids: 16 hex digits as AWS shows them, unique without a syscall each:
+        # a random prefix per worker process, then a counter.
+        prefix = secrets.token_hex(3).upper()
+        self._request_ids = (f"{prefix}{n:010X}" for n in itertools.count(1))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -92,7 +98,7 @@ class Gateway:
                 log.exception("garbage collection failed")
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = secrets.token_hex(8).upper()
+        request_id = next(self._request_ids)
         method: str = scope["method"]
         tracked = TrackedReceive(receive)
         try:
@@ -144,9 +150,10 @@ class Gateway:
         method: str = scope["method"]
         headers = _headers(scope)
         raw_path = _raw_path(scope)
-        health = await health_response(raw_path, self.services)
-        if health is not None:
-            return health
+        if raw_path.startswith(HEALTH_PREFIX):
+            health = await health_response(raw_path, self.services)
+            if health is not None:
+                return health
         self.services.lookups.refresh()
         query_string = scope.get("query_string", b"").decode("latin-1")
         query_pairs = parse_query(query_string)
