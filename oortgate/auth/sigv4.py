@@ -64,7 +64,7 @@ class RequestView:
     headers: Mapping[str, str]  # lowercase names, repeated values joined with ","
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: slots, not frozen, for a cheap __init__
 class SigV4Credentials:
     """What the request claims, before any secret key is known."""
 

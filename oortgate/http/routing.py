@@ -72,6 +72,8 @@ def split_path(raw_path: str) -> tuple[str | None, str | None]:
 
 
 def _decode(part: str) -> str:
+    if "%" not in part and part.isascii():  # nothing to decode
+        return part
     try:
         return unquote_to_bytes(part).decode("utf-8")
     except UnicodeDecodeError as exc:
