@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-import pytest
-
 from oortgate.meta.models import INLINE_MARK, ObjectRecord, is_inline
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
-
-
-@pytest.fixture
-def meta(tmp_path: Path) -> Iterator[SqliteMetaStore]:
-    store = SqliteMetaStore(tmp_path / "meta.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def bucket_id(meta: SqliteMetaStore) -> int:
-    owner = meta.create_user("owner")
-    return meta.create_bucket("bkt", owner.id, "us-east-1", 100).id
 
 
 def _inline(bucket_id: int, key: str, data: bytes) -> ObjectRecord:

@@ -10,7 +10,6 @@ import secrets
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,6 @@ from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER, MetaStore
 from oortgate.meta.models import ObjectPage, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore, successor
-
-
-@pytest.fixture
-def meta(tmp_path: Path) -> Iterator[SqliteMetaStore]:
-    store = SqliteMetaStore(tmp_path / "meta.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def bucket_id(meta: SqliteMetaStore) -> int:
-    owner = meta.create_user("owner")
-    return meta.create_bucket("bkt", owner.id, "us-east-1", 100).id
 
 
 def _record(bucket_id: int, key: str, blob_id: str | None = None, **kw: Any) -> ObjectRecord:
