@@ -46,3 +46,35 @@ def put(
     m = Measured(len(ok), elapsed, len(ok) * len(body), ok, len(outcomes) - len(ok))
     m.extra["client"] = "curl"
     return m, [good for good, _ in outcomes]
+
+
+def _base(exe: str, cafile: str | None) -> list[str]:
+    return [exe, "-s", "-S", "--fail", *(["--cacert", cafile] if cafile else [])]
+
+
+def put_zeros(url: str, nbytes: int, cafile: str | None) -> float:
+    """Stream ``nbytes`` zero bytes to a presigned PUT URL from a pipe (so chunked, no
+    Content-Length); returns the seconds taken. Raises on failure."""
+    exe = shutil.which("curl")
+    assert exe is not None
+    start = time.perf_counter()
+    with subprocess.Popen(["head", "-c", str(nbytes), "/dev/zero"],
+                          stdout=subprocess.PIPE) as source:  # fmt: skip
+        done = subprocess.run([*_base(exe, cafile), "-o", "/dev/null", "-T", "-",
+                               "-H", "Expect:", url], stdin=source.stdout,
+                              capture_output=True, text=True, timeout=3600)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"curl PUT failed ({done.returncode}): {done.stderr[-300:]}")
+    return time.perf_counter() - start
+
+
+def get_size(url: str, cafile: str | None) -> tuple[int, float]:
+    """GET a presigned URL into /dev/null: (bytes received, seconds)."""
+    exe = shutil.which("curl")
+    assert exe is not None
+    start = time.perf_counter()
+    done = subprocess.run([*_base(exe, cafile), "-o", "/dev/null", "-w", "%{size_download}",
+                           url], capture_output=True, text=True, timeout=3600)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"curl GET failed ({done.returncode}): {done.stderr[-300:]}")
+    return int(done.stdout.strip() or 0), time.perf_counter() - start

@@ -103,6 +103,13 @@ def _target_rows(res: Results, big: str) -> list[tuple[str, float | None, str, f
             True,
         )
     )
+    streamed = next((r for r in res.rows if r.get("server") == "oortgate"
+                     and str(r.get("workload", "")).startswith("stream_") and not r.get("errors")),
+                    None)  # fmt: skip
+    if streamed is not None:
+        size = f"{streamed['object_bytes'] / 1024**3:g} GiB"
+        out.append((f"peak RSS MB, {size} up and down", streamed.get("server_peak_rss_mb"),
+                    "budget MB", 200.0, "", 1.0, False))  # fmt: skip
     out.append(("HEAD p99 ms, big bucket", og(["head_latency_big"], "p99_ms"),
                 "HEAD p99 ms, small bucket", og(["head_latency_small"], "p99_ms"), "", 1.5,
                 False))  # fmt: skip
