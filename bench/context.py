@@ -40,13 +40,14 @@ class Scale:
     populate_secs: float  # bound on filling a bucket through the API
     limit_mib: int  # hash / fdatasync / TLS transfer size
     stream_mib: int = 0  # one object streamed up and down for the peak-RSS check; 0: skip
+    complete_parts: int = 0  # parts of 5 MiB in the CompleteMultipartUpload timing; 0: skip
 
 
 SCALES = {
     "full": Scale("full", 20000, 15.0, 32, 64, 3, 256, 10000, 10, 1000, 100_000, 3000, 10,
-                  900.0, 256, 5120),
+                  900.0, 256, 5120, 1000),
     "quick": Scale("quick", 3000, 2.0, 32, 64, 1, 128, 2000, 5, 1000, 10_000, 500, 2,
-                   120.0, 256, 1024),
+                   120.0, 256, 1024, 100),
     "tiny": Scale("tiny", 40, 5.0, 4, 1, 1, 32, 100, 1, 20, 50, 20, 1, 30.0, 4),
 }  # fmt: skip
 

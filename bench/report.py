@@ -58,6 +58,15 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def _first_clean(res: Results, prefix: str) -> Row | None:
+    """oortgate's first error-free row whose workload starts with prefix."""
+    for r in res.rows:
+        workload = str(r.get("workload", ""))
+        if r.get("server") == "oortgate" and workload.startswith(prefix) and not r.get("errors"):
+            return r
+    return None
+
+
 def _target_rows(res: Results, big: str) -> list[tuple[str, float | None, str, float | None,
                                                       str, float, bool]]:  # fmt: skip
     """(metric, oortgate value, reference label, reference value, unit, goal, higher_is_better)."""
@@ -103,13 +112,17 @@ def _target_rows(res: Results, big: str) -> list[tuple[str, float | None, str, f
             True,
         )
     )
-    streamed = next((r for r in res.rows if r.get("server") == "oortgate"
-                     and str(r.get("workload", "")).startswith("stream_") and not r.get("errors")),
-                    None)  # fmt: skip
+    streamed = _first_clean(res, "stream_")
     if streamed is not None:
         size = f"{streamed['object_bytes'] / 1024**3:g} GiB"
         out.append((f"peak RSS MB, {size} up and down", streamed.get("server_peak_rss_mb"),
                     "budget MB", 200.0, "", 1.0, False))  # fmt: skip
+    completed = _first_clean(res, "complete_")
+    md5_rate = res.value("machine", ["md5"], "mb_per_s")
+    if completed is not None and md5_rate:
+        read_once_ms = completed["object_bytes"] / 1e6 / md5_rate * 1000
+        out.append((f"Complete {completed['parts']:,} parts p50 ms", completed.get("p50_ms"),
+                    "MD5 of those bytes, ms", round(read_once_ms, 1), "", 0.1, False))  # fmt: skip
     out.append(("HEAD p99 ms, big bucket", og(["head_latency_big"], "p99_ms"),
                 "HEAD p99 ms, small bucket", og(["head_latency_small"], "p99_ms"), "", 1.5,
                 False))  # fmt: skip

@@ -24,7 +24,7 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: python bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import curlrun, limits, wl_big, wl_small, wl_stream, wrkrun
+from bench import curlrun, limits, wl_big, wl_sizes, wl_small, wrkrun
 from bench.context import MIB, SCALES, Ctx, Measured, Scale, row
 from bench.httpclient import Req, have_aiohttp, run_load
 from bench.report import Results, markdown
@@ -54,11 +54,12 @@ S3_WORKLOADS: list[tuple[str, Workload]] = [
     ("copy", wl_big.copy_all),
     ("list", wl_small.list_objects_v2),
     ("head_latency", wl_small.head_latency),
-    ("stream", wl_stream.stream),
+    ("stream", wl_sizes.stream),
+    ("complete", wl_sizes.complete_many),
 ]
 STATIC_WORKLOADS = ("get_4k", "get_4k_wrk")
 WRK_WORKLOADS = ("get_4k_wrk", "put_4k_wrk")
-OORTGATE_ONLY = ("head_latency", "stream")
+OORTGATE_ONLY = ("head_latency", "stream", "complete")
 ALL_SERVERS = ("oortgate", "nginx", "moto", "s3rver")
 N_STATIC = 1000
 T0 = time.monotonic()
