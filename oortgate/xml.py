@@ -17,11 +17,12 @@ S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 # Characters XML 1.0 cannot carry even as references; they are dropped from text.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_INVALID_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_INVALID_XML = re.compile(f"[{_INVALID_CHARS}]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
 
 
-_SPECIAL = re.compile('[&<>"\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+_SPECIAL = re.compile(f'[&<>"\r{_INVALID_CHARS}]')  # anything escape() would change
 
 
 def escape(text: str) -> str:
