@@ -9,7 +9,7 @@ import time
 from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, User
-from oortgate.meta.sqlite_db import Database, key_range, lower_bound, successor
+from oortgate.meta.sqlite_db import Database, key_range, lower_bound, qualified, successor
 from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
@@ -18,10 +18,9 @@ _BUCKET_COLS = "id, name, owner_id, region, created, acl, cors, tier"
 
 
 _CREDENTIALS_SQL = (
-    "SELECT " + ", ".join(f"k.{c.strip()}" for c in _KEY_COLS.split(","))
-    + ", " + ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))
-    + " FROM access_keys k JOIN users u ON u.id = k.user_id WHERE k.access_key = ?"
-)  # fmt: skip
+    f"SELECT {qualified('k', _KEY_COLS)}, {qualified('u', _USER_COLS)}"
+    " FROM access_keys k JOIN users u ON u.id = k.user_id WHERE k.access_key = ?"
+)
 
 
 class AccountsStore(Database):

@@ -98,6 +98,11 @@ def key_range(column: str, bound: str, inclusive: bool, upper: str | None) -> tu
     return (sql, [bound]) if upper is None else (f"{sql} AND {column} < ?", [bound, upper])
 
 
+def qualified(table: str, columns: str) -> str:
+    """ "a, b" -> "t.a, t.b": a column list for a join."""
+    return ", ".join(f"{table}.{c.strip()}" for c in columns.split(","))
+
+
 def dumps(value: dict[str, str]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 

@@ -20,6 +20,7 @@ from oortgate.meta.sqlite_db import (
     dumps,
     key_range,
     lower_bound,
+    qualified,
     successor,
 )
 
@@ -33,11 +34,10 @@ OBJ_COLS = (
 # One statement reads a plain object and, when it is inline, its bytes: a single
 # statement sees one state of the database without a BEGIN/COMMIT around it.
 _GET_PLAIN = (
-    "SELECT " + ", ".join("objects." + c.strip() for c in OBJ_COLS.split(","))
-    + ", inline_blobs.data FROM objects"
+    f"SELECT {qualified('objects', OBJ_COLS)}, inline_blobs.data FROM objects"
     " LEFT JOIN inline_blobs ON inline_blobs.blob_id = objects.blob_id"
     " WHERE objects.bucket_id = ? AND objects.key = ?"
-)  # fmt: skip
+)
 
 
 # What a listing shows of an object: its records carry no headers, user metadata or
