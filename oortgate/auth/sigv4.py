@@ -372,10 +372,11 @@ def _check_scope(creds: SigV4Credentials, region: str) -> None:
         )
         exc.fields["Region"] = region
         raise exc
-    if creds.date != creds.amz_date_str[:8]:
+    sent_date = creds.amz_date_str[:8]
+    if creds.date != sent_date:
         raise error(
             f'The {what} is malformed; Invalid credential date "{creds.date}". '
-            f'This date is not the same as X-Amz-Date: "{creds.amz_date.strftime("%Y%m%d")}".'
+            f'This date is not the same as X-Amz-Date: "{sent_date}".'
         )
 
 
