@@ -10,6 +10,7 @@ cheap statement instead of two lookups.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from oortgate.meta.base import MetaStore
@@ -35,23 +36,18 @@ class LookupCache:
             self._buckets.clear()
 
     def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
-        found = self._credentials.get(access_key)
-        if found is None:
-            found = self._reader.get_credentials(access_key)
-            if found is not None:  # only what exists: unknown keys cannot fill the cache
-                _remember(self._credentials, access_key, found)
-        return found
+        return _cached(self._credentials, access_key, self._reader.get_credentials)
 
     def get_bucket(self, name: str) -> Bucket | None:
-        found = self._buckets.get(name)
-        if found is None:
-            found = self._reader.get_bucket(name)
-            if found is not None:
-                _remember(self._buckets, name, found)
-        return found
+        return _cached(self._buckets, name, self._reader.get_bucket)
 
 
-def _remember(cache: dict[str, V], name: str, value: V) -> None:
-    if len(cache) >= MAX_ENTRIES:
-        cache.clear()
-    cache[name] = value
+def _cached(cache: dict[str, V], name: str, load: Callable[[str], V | None]) -> V | None:
+    found = cache.get(name)
+    if found is None:
+        found = load(name)
+        if found is not None:  # only what exists: unknown names cannot fill the cache
+            if len(cache) >= MAX_ENTRIES:
+                cache.clear()
+            cache[name] = found
+    return found
