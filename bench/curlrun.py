@@ -20,12 +20,23 @@ def available() -> bool:
     return shutil.which("curl") is not None
 
 
+def _exe() -> str:
+    exe = shutil.which("curl")
+    if exe is None:
+        raise RuntimeError("curl is not installed")
+    return exe
+
+
+def _base(exe: str, cafile: str | None) -> list[str]:
+    return [exe, "-s", "-S", "--fail", *(["--cacert", cafile] if cafile else [])]
+
+
 def _put(exe: str, url: str, path: Path, cafile: str | None) -> tuple[bool, float]:
     # -T streams the file; "Expect:" skips the 100-continue round trip.
-    cmd = [exe, "-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(path), "-H", "Expect:"]
-    cmd += ["--cacert", cafile] if cafile else []
+    cmd = [*_base(exe, cafile), "-o", "/dev/null", "-w", "%{http_code}", "-T", str(path),
+           "-H", "Expect:", url]  # fmt: skip
     start = time.perf_counter()
-    done = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     return done.returncode == 0 and done.stdout.strip() == "200", time.perf_counter() - start
 
 
@@ -33,8 +44,7 @@ def put(
     urls: list[str], body: bytes, streams: int, cafile: str | None
 ) -> tuple[Measured, list[bool]]:
     """PUT ``body`` to each presigned URL, ``streams`` at a time; which succeeded."""
-    exe = shutil.which("curl")
-    assert exe is not None
+    exe = _exe()
     with tempfile.TemporaryDirectory(prefix="bench-curl-") as d:
         path = Path(d) / "body.bin"
         path.write_bytes(body)
@@ -48,15 +58,10 @@ def put(
     return m, [good for good, _ in outcomes]
 
 
-def _base(exe: str, cafile: str | None) -> list[str]:
-    return [exe, "-s", "-S", "--fail", *(["--cacert", cafile] if cafile else [])]
-
-
 def put_zeros(url: str, nbytes: int, cafile: str | None) -> float:
     """Stream ``nbytes`` zero bytes to a presigned PUT URL from a pipe (so chunked, no
     Content-Length); returns the seconds taken. Raises on failure."""
-    exe = shutil.which("curl")
-    assert exe is not None
+    exe = _exe()
     start = time.perf_counter()
     with subprocess.Popen(["head", "-c", str(nbytes), "/dev/zero"],
                           stdout=subprocess.PIPE) as source:  # fmt: skip
@@ -70,8 +75,7 @@ def put_zeros(url: str, nbytes: int, cafile: str | None) -> float:
 
 def get_size(url: str, cafile: str | None) -> tuple[int, float]:
     """GET a presigned URL into /dev/null: (bytes received, seconds)."""
-    exe = shutil.which("curl")
-    assert exe is not None
+    exe = _exe()
     start = time.perf_counter()
     done = subprocess.run([*_base(exe, cafile), "-o", "/dev/null", "-w", "%{size_download}",
                            url], capture_output=True, text=True, timeout=3600)  # fmt: skip
