@@ -153,6 +153,14 @@ class ServerProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
 
+    def __enter__(self) -> ServerProcess:
+        """``with ServerProcess(...) as srv:`` starts it and stops it at the end."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the process group; SIGKILL it after ``timeout`` seconds."""
         if self.proc is None:

@@ -137,12 +137,8 @@ def test_bad_digest_stores_nothing(server: ServerProcess, s3_noretry: Any, bucke
 @pytest.fixture(scope="module")
 def no_inline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     base = tmp_path_factory.mktemp("no-inline")
-    srv = ServerProcess(data_dir=base / "data", extra_args=["--inline-max-size", "0"])
-    srv.start()
-    try:
+    with ServerProcess(data_dir=base / "data", extra_args=["--inline-max-size", "0"]) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_inline_max_size_zero_keeps_every_object_in_files(no_inline_server: ServerProcess) -> None:

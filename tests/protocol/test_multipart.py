@@ -1180,12 +1180,8 @@ def test_delete_bucket_with_objects_and_upload(s3: Any, bucket: str) -> None:
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(data_dir=tmp_path / "data")
-    srv.start()
-    try:
+    with ServerProcess(data_dir=tmp_path / "data") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_storage_hygiene(own_server: ServerProcess) -> None:

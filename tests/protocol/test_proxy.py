@@ -33,17 +33,13 @@ S3NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 # --------------------------------------------------------------------------- helpers
 def _start(base: Path, rate_limit: float = 0, *extra: str) -> Iterator[ServerProcess]:
-    srv = ServerProcess(
+    with ServerProcess(
         data_dir=base / "data",
         http_port=free_port(),
         rate_limit=rate_limit,
         extra_args=["--domain", DOMAIN, *extra],
-    )
-    srv.start()
-    try:
+    ) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def boto(srv: ServerProcess) -> Any:
