@@ -62,10 +62,12 @@ async def owners_of(ctx: Context, owner_ids: Iterable[int | None]) -> Owners:
     return {owner_id: await ctx.owner_info(owner_id) for owner_id in set(owner_ids)}
 
 
+def owner_markup(tag: str, owner: tuple[str, str]) -> str:
+    return f"<{tag}>{xml.leaf('ID', owner[0])}{xml.leaf('DisplayName', owner[1])}</{tag}>"
+
+
 def add_owner(node: xml.Node, tag: str, owner: tuple[str, str]) -> None:
-    element = node.add(tag)
-    element.add("ID", owner[0])
-    element.add("DisplayName", owner[1])
+    node.extend([owner_markup(tag, owner)])
 
 
 def _contents(record: ObjectRecord, enc: Callable[[str], str], owners: Owners | None) -> str:
@@ -82,8 +84,7 @@ def _contents(record: ObjectRecord, enc: Callable[[str], str], owners: Owners | 
         out.append(f"<ChecksumType>{checksum_type(record)}</ChecksumType>")
     out.append(f"<Size>{record.size}</Size>")
     if owners is not None:
-        owner_id, name = owners[record.owner_id]
-        out.append(f"<Owner>{xml.leaf('ID', owner_id)}{xml.leaf('DisplayName', name)}</Owner>")
+        out.append(owner_markup("Owner", owners[record.owner_id]))
     out.append(f"<StorageClass>{record.storage_class}</StorageClass></Contents>")
     return "".join(out)
 
