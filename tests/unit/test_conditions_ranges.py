@@ -1,7 +1,11 @@
+import random
+from email.utils import formatdate
+
 import pytest
 
 from oortgate.errors import S3Error
 from oortgate.ops.conditions import etag_matches, evaluate
+from oortgate.ops.metadata import http_date
 from oortgate.ops.ranges import parse_range
 
 ETAG = "0123abcd"
@@ -83,3 +87,12 @@ def test_unsatisfiable_ranges(header: str, size: int) -> None:
         parse_range(header, size)
     assert info.value.status == 416
     assert info.value.headers == {"content-range": f"bytes */{size}"}
+
+
+def test_http_date_writes_what_formatdate_writes() -> None:
+    rng = random.Random(7)
+    epochs = [0.0, MODIFIED, 951_782_400.0, 4_102_444_799.9]  # incl. 29 Feb 2000, 2099
+    epochs += [rng.uniform(0, 4_102_444_800) for _ in range(20_000)]
+    for epoch in epochs:
+        assert http_date(epoch) == formatdate(int(epoch), usegmt=True), epoch
+    assert http_date(MODIFIED) == SAME
