@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -48,6 +49,7 @@ def is_iso_basic(value: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1024)  # a second's requests, and a presigned URL's, share it
 def parse_iso(value: str) -> datetime | None:
     value = value.strip()
     try:

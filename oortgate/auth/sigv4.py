@@ -54,7 +54,7 @@ class NotSigV4(Exception):
     """The request carries SigV2 credentials; route it to the SigV2 verifier instead."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
 class RequestView:
     """The parts of an HTTP request that SigV4 signs."""
 
@@ -90,7 +90,7 @@ class SigV4Credentials:
         return raw if is_iso_basic(raw) else self.amz_date.strftime(ISO_BASIC)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
 class SigningContext:
     """What a verified request hands to the aws-chunked decoder."""
 
@@ -355,7 +355,15 @@ def verify(
 
 
 def _sign(key: bytes, sts: str) -> bytes:
-    return hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest().encode("ascii")
+    mac = _keyed_hmac(key).copy()
+    mac.update(sts.encode("utf-8"))
+    return mac.hexdigest().encode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyed_hmac(key: bytes) -> hmac.HMAC:
+    """An HMAC already keyed with a (daily) signing key: copying it skips the key setup."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def _check_scope(creds: SigV4Credentials, region: str) -> None:

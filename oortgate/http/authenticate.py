@@ -12,7 +12,7 @@ from oortgate.http.context import Services
 from oortgate.meta.models import AccessKey, User
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
 class Identity:
     user: User | None  # None: no credentials at all (anonymous)
     key: AccessKey | None

@@ -30,7 +30,7 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
 class Origin:
     host: str | None  # the Host the client used (what it signed)
     client: str  # the client's address (anonymous rate limits)

@@ -6,6 +6,7 @@ The operation depends on the method, on query sub-resources and on headers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_to_bytes
@@ -21,10 +22,17 @@ def parse_query(query_string: str) -> list[tuple[str, str]]:
         if not part:
             continue
         name, _, value = part.partition("=")
-        if "%" in part or "+" in part:
-            name, value = unquote(name.replace("+", " ")), unquote(value.replace("+", " "))
+        if "%" in name or "+" in name:
+            name = _form_decode(name)
+        if "%" in value or "+" in value:
+            value = _form_decode(value)
         pairs.append((name, value))
     return pairs
+
+
+@functools.lru_cache(maxsize=4096)  # a client's credential scope repeats on every request
+def _form_decode(text: str) -> str:
+    return unquote(text.replace("+", " "))
 
 
 # Sub-resources S3 defines that this gateway does not implement: a request naming one
@@ -51,7 +59,7 @@ MULTIPART_OPS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
 class Route:
     op: str
     bucket: str | None = None
