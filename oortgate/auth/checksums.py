@@ -23,7 +23,7 @@ DIGEST_SIZE: Final[dict[str, int]] = {
     "SHA256": 32,
 }
 
-_HEADER_PREFIX: Final = "x-amz-checksum-"
+CHECKSUM_HEADER_PREFIX: Final = "x-amz-checksum-"
 
 
 class Checksum:
@@ -59,16 +59,16 @@ def header_name(algorithm: str) -> str:
     """``"CRC32"`` -> ``"x-amz-checksum-crc32"``."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown checksum algorithm: {algorithm!r}")
-    return _HEADER_PREFIX + algorithm.lower()
+    return CHECKSUM_HEADER_PREFIX + algorithm.lower()
 
 
 def algorithm_for_header(name: str) -> str | None:
     """``"X-Amz-Checksum-CRC32C"`` -> ``"CRC32C"``; None for anything else
     (including ``x-amz-checksum-type`` and ``x-amz-checksum-algorithm``)."""
     lower = name.strip().lower()
-    if not lower.startswith(_HEADER_PREFIX):
+    if not lower.startswith(CHECKSUM_HEADER_PREFIX):
         return None
-    algorithm = lower[len(_HEADER_PREFIX) :].upper()
+    algorithm = lower[len(CHECKSUM_HEADER_PREFIX) :].upper()
     return algorithm if algorithm in ALGORITHMS else None
 
 

@@ -13,7 +13,13 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from oortgate.auth.checksums import ALGORITHMS, Checksum, algorithm_for_header, is_valid_b64
+from oortgate.auth.checksums import (
+    ALGORITHMS,
+    CHECKSUM_HEADER_PREFIX,
+    Checksum,
+    algorithm_for_header,
+    is_valid_b64,
+)
 from oortgate.auth.chunked import ChunkedDecoder
 from oortgate.auth.sigv4 import UNSIGNED_PAYLOAD, SigningContext
 from oortgate.errors import S3Error
@@ -115,16 +121,19 @@ class PayloadVerifier:
         self._decoded_length = _decoded_length(headers)
 
     def _setup_checksum(self, headers: Mapping[str, str]) -> None:
+        # Header names are lowercase here: only the x-amz-checksum- ones need a look.
         found = [
             (alg, value)
             for name, value in headers.items()
-            if (alg := algorithm_for_header(name)) is not None
+            if name.startswith(CHECKSUM_HEADER_PREFIX)
+            and (alg := algorithm_for_header(name)) is not None
         ]
-        declared = [
+        trailer = headers.get("x-amz-trailer")
+        declared = [] if trailer is None else [
             name.strip().lower()
-            for name in headers.get("x-amz-trailer", "").split(",")
+            for name in trailer.split(",")
             if algorithm_for_header(name) is not None
-        ]
+        ]  # fmt: skip
         if len(found) + len(declared) > 1:
             raise S3Error("InvalidRequest", _MULTIPLE)
         if declared and (self._decoder is None or not self._decoder.has_trailer):

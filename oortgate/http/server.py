@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from oortgate import gc, xml
+from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
 from oortgate.errors import S3Error
@@ -249,7 +250,7 @@ def _payload_headers(op: str, headers: dict[str, str]) -> dict[str, str]:
     whole object, not of the XML body: keep it away from the body's verifier."""
     if op != "CompleteMultipartUpload":
         return headers
-    return {k: v for k, v in headers.items() if not k.startswith("x-amz-checksum-")}
+    return {k: v for k, v in headers.items() if not k.startswith(CHECKSUM_HEADER_PREFIX)}
 
 
 def _raw_path(scope: Scope) -> str:

@@ -103,6 +103,8 @@ async def _read(ctx: Context, *, head: bool) -> Response:
 def _with_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """response-content-type & co. replace the stored headers of the same name."""
     chosen = {header: ctx.query[param] for param, header in OVERRIDES.items() if param in ctx.query}
+    if not chosen:
+        return headers
     return [(k, v) for k, v in headers if k not in chosen] + list(chosen.items())
 
 
