@@ -8,6 +8,7 @@ buckets of either tier.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 STANDARD = "standard"
@@ -36,6 +37,7 @@ def strip_port(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+@functools.lru_cache(maxsize=4096)  # every request asks; clients send few distinct hosts
 def resolve(host_header: str | None, endpoints: Endpoints) -> Addressed:
     host = strip_port(host_header or "")
     for tier, name in ((STANDARD, endpoints.standard), (ARCHIVE, endpoints.archive)):
