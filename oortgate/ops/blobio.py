@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from oortgate.auth.checksums import Checksum
@@ -32,9 +33,9 @@ class BlobSink:
     The blob stays pending until the caller commits a record naming it (or calls
     ``discard``); a crash in between leaves garbage the start-up sweep removes.
 
-    The event loop only gathers the body; a thread hashes and writes it a batch at a
-    time (hashlib and os.write release the GIL), while the loop receives the next
-    batch. One batch is on the thread at a time: order is kept and memory stays at
+    The event loop only gathers the body; for each batch one thread hashes it while
+    another writes it (hashlib and os.write release the GIL), and the loop receives the
+    next batch meanwhile. One batch is out at a time: order is kept and memory stays at
     about two batches per upload.
     """
 
@@ -51,7 +52,7 @@ class BlobSink:
         self._writer = blobs.open_writer(self.blob_id)
         self._batch: list[bytes] = []
         self._batch_size = 0
-        self._absorbing: asyncio.Future[None] | None = None
+        self._jobs: list[asyncio.Future[None]] = []  # the batch's hashing and writing
 
     async def open(self) -> BlobSink:
         await self._ctx.services.db(self._ctx.meta.add_pending_blob, self.blob_id)
@@ -66,13 +67,12 @@ class BlobSink:
         self._batch_size += len(chunk)
         if self._batch_size >= BATCH:
             await self._settle()
-            self._absorbing = asyncio.ensure_future(
-                self._ctx.services.blob_io(self._absorb, self._take())
-            )
+            self._dispatch(self._take(), self._write)
 
     async def commit(self, checksum: tuple[str, str] | None = None) -> StoredBlob:
         await self._settle()
-        await self._ctx.services.blob_io(self._finish, self._take())
+        self._dispatch(self._take(), self._write_and_commit)
+        await self._settle()
         if self._extra is not None:
             checksum = (self._extra.algorithm, self._extra.b64())
         return StoredBlob(self.blob_id, self.size, self._md5.digest(), checksum)
@@ -83,27 +83,38 @@ class BlobSink:
         self._writer.abort()
         await asyncio.shield(discard(self._ctx, self.blob_id))
 
+    def _dispatch(self, batch: list[bytes], write: Callable[[list[bytes]], None]) -> None:
+        blob_io = self._ctx.services.blob_io
+        self._jobs = [asyncio.ensure_future(blob_io(self._hash, batch)),
+                      asyncio.ensure_future(blob_io(write, batch))]  # fmt: skip
+
     async def _settle(self) -> None:
-        """Wait for the batch on the thread (its errors surface here). Shielded, and
-        forgotten only once done: a cancelled request's abort still waits for the
-        thread before the file is closed under it."""
-        if self._absorbing is not None:
-            await asyncio.shield(self._absorbing)
-            self._absorbing = None
+        """Wait for the batch's jobs (their first error surfaces here). Shielded, and
+        forgotten only once all are done: a cancelled request's abort still waits for
+        the threads before the file is closed under them."""
+        if self._jobs:
+            results = await asyncio.shield(asyncio.gather(*self._jobs, return_exceptions=True))
+            self._jobs = []
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
 
     def _take(self) -> list[bytes]:
         batch, self._batch, self._batch_size = self._batch, [], 0
         return batch
 
-    def _absorb(self, batch: list[bytes]) -> None:  # on a blob I/O thread
+    def _hash(self, batch: list[bytes]) -> None:  # on a blob I/O thread
         for chunk in batch:
             self._md5.update(chunk)
             if self._extra is not None:
                 self._extra.update(chunk)
+
+    def _write(self, batch: list[bytes]) -> None:  # on another blob I/O thread
+        for chunk in batch:
             self._writer.write(chunk)
 
-    def _finish(self, batch: list[bytes]) -> None:  # on a blob I/O thread
-        self._absorb(batch)
+    def _write_and_commit(self, batch: list[bytes]) -> None:
+        self._write(batch)
         self._writer.commit()
 
 
