@@ -12,12 +12,15 @@ from oortgate.http.context import Services
 from oortgate.meta.models import AccessKey, User
 
 
-@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
+@dataclass(frozen=True, slots=True)
 class Identity:
     user: User | None  # None: no credentials at all (anonymous)
     key: AccessKey | None
     # What the aws-chunked decoder needs to check chunk signatures (SigV4 only).
     signing: sigv4.SigningContext | None
+
+
+ANONYMOUS = Identity(None, None, None)
 
 
 async def authenticate(
@@ -42,7 +45,7 @@ async def authenticate(
         # SigV2 signs no payload: the body is checked only by Content-MD5 and checksums.
         return Identity(user, key, None)
     if creds is None:
-        return Identity(None, None, None)
+        return ANONYMOUS
     key, user = credentials(services, creds.access_key)
     signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
     return Identity(user, key, signing)

@@ -21,7 +21,7 @@ from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
 from oortgate.errors import S3Error
-from oortgate.http.authenticate import Identity, authenticate
+from oortgate.http.authenticate import ANONYMOUS, Identity, authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
 from oortgate.http.health import PREFIX as HEALTH_PREFIX
@@ -170,11 +170,17 @@ class Gateway:
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
         if target.op == "Preflight":
-            identity = Identity(None, None, None)
+            identity = ANONYMOUS
         else:
-            identity = await authenticate(
-                self.services, method, raw_path, query_pairs, headers, addressed.bucket
-            )
+            try:
+                identity = await authenticate(
+                    self.services, method, raw_path, query_pairs, headers, addressed.bucket
+                )
+            except S3Error:
+                # A refused attempt counts against the client's address, not the key it
+                # names (anyone can name a key): guessing is throttled like any traffic.
+                self._throttle(seen.client, ANONYMOUS)
+                raise
         self._throttle(seen.client, identity)
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
         body = Body(receive, verifier, _content_length(headers))

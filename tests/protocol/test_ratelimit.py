@@ -392,6 +392,30 @@ def test_anonymous_requests_are_limited_per_client_address(
     assert [o.status for o in keyed.outcomes] == [200] * 30, keyed.summary()
 
 
+def test_refused_signatures_are_limited_per_client_address(rl_server: ServerProcess) -> None:
+    """Requests that fail authentication (a wrong signature, an unknown key) count against
+    the client's address, so guessing is throttled too; they do not count against the key
+    they name (anyone can name a key), whose own requests keep their full rate."""
+    k = _new_key(rl_server)
+    bad_signature = k.url[:-1] + ("0" if k.url[-1] != "0" else "1")
+    unknown_key = k.url.replace(k.ak, "AKIA" + uuid.uuid4().hex[:16].upper())
+    failed, keyed = Tally(), Tally()
+    go = threading.Event()
+    threads = _flood(rl_server, bad_signature, failed, duration=1.5, threads=3, offered=100, go=go)
+    threads += _flood(rl_server, unknown_key, failed, duration=1.5, threads=3, offered=100, go=go)
+    threads.append(_paced(rl_server, k.url, keyed, count=30, per_second=20, go=go))
+    time.sleep(0.3)
+    go.set()
+    _join(threads)
+
+    _assert_rate(failed, RATE, "failed authentication from 127.0.0.1")
+    assert {o.code for o in failed.outcomes} == {
+        "SignatureDoesNotMatch", "InvalidAccessKeyId", "SlowDown"
+    }, failed.summary()  # fmt: skip
+    _assert_slowdowns(failed)
+    assert [o.status for o in keyed.outcomes] == [200] * 30, keyed.summary()
+
+
 def test_admin_key_limit_changes_a_keys_rate_while_serving(rl_server: ServerProcess) -> None:
     """``admin key limit AK 20`` lowers the key's rate for the next request; ``default``
     gives it the server's rate again. No restart."""
