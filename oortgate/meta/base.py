@@ -116,6 +116,11 @@ class MetaStore(Protocol):
         """True if the key existed. Its blob, if now unreferenced, is queued as garbage."""
         ...
 
+    def delete_objects(self, bucket_id: int, keys: Sequence[str]) -> None:
+        """``delete_object`` for each key, in one transaction (DeleteObjects: up to 1,000
+        keys for one commit, not one each)."""
+        ...
+
     def list_objects(
         self,
         bucket_id: int,

@@ -150,10 +150,18 @@ class ObjectsStore(Database):
 
     def delete_object(self, bucket_id: int, key: str) -> bool:
         with self._write():
-            old = self._remove_object(bucket_id, key)
-            for blob_id in old:
-                self._release(blob_id)
-            return bool(old)
+            return self._delete(bucket_id, key)
+
+    def delete_objects(self, bucket_id: int, keys: Sequence[str]) -> None:
+        with self._write():
+            for key in keys:
+                self._delete(bucket_id, key)
+
+    def _delete(self, bucket_id: int, key: str) -> bool:
+        old = self._remove_object(bucket_id, key)
+        for blob_id in old:
+            self._release(blob_id)
+        return bool(old)
 
     def set_object_restore(self, bucket_id: int, key: str, ready: float, expiry: float) -> bool:
         sql = (

@@ -54,6 +54,8 @@ async def delete_objects(ctx: Context) -> Response:
             CalculatedDigest=base64.b64encode(hashlib.md5(body).digest()).decode(),
         )
     quiet, objects = _parse_request(body)
+    deletable = [key for key, version in objects if version in (None, "null")]
+    await ctx.services.db(ctx.meta.delete_objects, bucket.id, deletable)  # one commit
     root = xml.Node("DeleteResult")
     for key, version in objects:
         if version is not None and version != "null":
@@ -63,7 +65,6 @@ async def delete_objects(ctx: Context) -> Response:
             error.add("Code", "NoSuchVersion")
             error.add("Message", "The specified version does not exist.")
             continue
-        await ctx.services.db(ctx.meta.delete_object, bucket.id, key)
         if not quiet:
             deleted = root.add("Deleted")
             deleted.add("Key", key)

@@ -201,6 +201,22 @@ def test_overwrite_and_delete_queue_garbage(meta: SqliteMetaStore, bucket_id: in
     assert not meta.has_objects(bucket_id)
 
 
+def test_delete_objects_in_one_transaction(meta: SqliteMetaStore, bucket_id: int) -> None:
+    """Several keys (one missing, one repeated, two sharing a blob) go in one commit."""
+    a, b, kept = (_put(meta, bucket_id, key) for key in ("a", "b", "kept"))
+    meta.put_object(_record(bucket_id, "a-copy", a.blob_id))
+    statements: list[str] = []
+    meta._conn.set_trace_callback(statements.append)
+    meta.delete_objects(bucket_id, ["a", "missing", "b", "a", "a-copy"])
+    meta._conn.set_trace_callback(None)
+    assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN IMMEDIATE", "COMMIT"
+    ]  # fmt: skip
+    assert [meta.get_object(bucket_id, k) for k in ("a", "b", "a-copy")] == [None] * 3
+    assert meta.get_object(bucket_id, "kept") == kept
+    assert sorted(meta.take_garbage()) == sorted([a.blob_id, b.blob_id])
+
+
 def test_copy_shares_blob(meta: SqliteMetaStore, bucket_id: int) -> None:
     src = _put(meta, bucket_id, "src")
     meta.put_object(_record(bucket_id, "copy", src.blob_id))  # referenced, not pending
