@@ -21,6 +21,7 @@ from oortgate.storage.zframes import CompressingWriter
 BLOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}z?")
 _SHARD_PATTERN = re.compile(r"[0-9a-f]{2}")
 FLUSH_SIZE = 1 << 20  # buffer small writes: one syscall per MiB, not per network chunk
+_MAX_IOV = 512  # buffers per writev (the system's IOV_MAX is at least 1,024)
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 
@@ -58,7 +59,9 @@ class LocalBlobWriter:
         self.blob_id = blob_id
         self._tmp_path = tmp_path
         self._final_path = final_path
-        self._buffer = bytearray()
+        # Small writes wait here (by reference: no copy) for one writev per MiB.
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._fd: int | None = os.open(
             tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
         )
@@ -67,12 +70,9 @@ class LocalBlobWriter:
     def write(self, data: bytes) -> None:
         if self._fd is None:
             raise ValueError("write to a finished blob writer")
-        if len(data) >= FLUSH_SIZE:  # large chunk: skip the copy into the buffer
-            self._flush()
-            self._write_all(data)
-            return
-        self._buffer += data
-        if len(self._buffer) >= FLUSH_SIZE:
+        self._pending.append(bytes(data))  # bytes(bytes) is the same object, not a copy
+        self._pending_size += len(data)
+        if self._pending_size >= FLUSH_SIZE or len(self._pending) >= _MAX_IOV:
             self._flush()
 
     def commit(self) -> None:
@@ -97,20 +97,20 @@ class LocalBlobWriter:
         if self._committed:
             return  # the blob is published: only the GC may remove it now
         self._close()
-        self._buffer.clear()
+        self._pending.clear()
         self._tmp_path.unlink(missing_ok=True)
 
     def _flush(self) -> None:
-        if self._buffer:
-            self._write_all(self._buffer)
-            self._buffer.clear()
-
-    def _write_all(self, data: bytes | bytearray) -> None:
+        if not self._pending:
+            return
         assert self._fd is not None
-        view = memoryview(data)
-        while view:  # os.write may write less than asked
-            written = os.write(self._fd, view)
-            view = view[written:]
+        pending, size = self._pending, self._pending_size
+        self._pending, self._pending_size = [], 0
+        written = os.writev(self._fd, pending)
+        if written < size:  # a short write: the rest, one buffer at a time
+            rest = memoryview(b"".join(pending))[written:]
+            while rest:
+                rest = rest[os.write(self._fd, rest) :]
 
     def _close(self) -> None:
         if self._fd is not None:

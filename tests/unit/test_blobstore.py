@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import stat
 from pathlib import Path
 
@@ -166,3 +167,33 @@ def test_delete_and_iter(tmp_path: Path) -> None:
 
 def test_iter_on_empty_store(tmp_path: Path) -> None:
     assert list(_store(tmp_path).iter_blob_ids()) == []
+
+
+def test_pieces_of_every_size_and_short_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small, odd and large pieces (bytes, bytearray, memoryview) arrive in order, also when
+    the kernel writes less than a writev asked for (the rest follows), and a bytearray
+    changed after write() does not change what was stored."""
+    real_writev = os.writev
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        first = buffers[0]
+        return real_writev(fd, [first[: max(1, len(first) // 2)]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    store = _store(tmp_path)
+    rng = random.Random(5)
+    pieces = [os.urandom(rng.choice([1, 100, 65_536, FLUSH_SIZE + 3])) for _ in range(40)]
+    blob_id = store.new_blob_id()
+    writer = store.open_writer(blob_id)
+    for i, piece in enumerate(pieces):
+        if i % 3 == 1:
+            mutable = bytearray(piece)
+            writer.write(mutable)  # type: ignore[arg-type]
+            mutable[:] = b"\0" * len(mutable)
+        else:
+            writer.write(memoryview(piece) if i % 3 == 2 else piece)  # type: ignore[arg-type]
+    writer.commit()
+    expected = b"".join(pieces)
+    assert b"".join(store.read(blob_id, 0, len(expected), 1 << 20)) == expected
