@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from oortgate.storage import zframes
+from oortgate.storage.writeback import start_writeback
 from oortgate.storage.zframes import CompressingWriter
 
 # A trailing "z" marks a compressed (framed, see zframes) blob: the id says how to read it.
@@ -22,6 +23,7 @@ BLOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}z?")
 _SHARD_PATTERN = re.compile(r"[0-9a-f]{2}")
 FLUSH_SIZE = 1 << 20  # buffer small writes: one syscall per MiB, not per network chunk
 _MAX_IOV = 512  # buffers per writev (the system's IOV_MAX is at least 1,024)
+WRITEBACK_SIZE = 8 << 20  # start the disk on every this many new bytes (see writeback)
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 
@@ -62,6 +64,8 @@ class LocalBlobWriter:
         # Small writes wait here (by reference: no copy) for one writev per MiB.
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._written = 0  # bytes in the file
+        self._writeback_from = 0  # the first byte whose writeback was not yet started
         self._fd: int | None = os.open(
             tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
         )
@@ -111,6 +115,10 @@ class LocalBlobWriter:
             rest = memoryview(b"".join(pending))[written:]
             while rest:
                 rest = rest[os.write(self._fd, rest) :]
+        self._written += size
+        if self._written - self._writeback_from >= WRITEBACK_SIZE:
+            start_writeback(self._fd, self._writeback_from, self._written - self._writeback_from)
+            self._writeback_from = self._written
 
     def _close(self) -> None:
         if self._fd is not None:

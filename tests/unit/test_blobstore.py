@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from oortgate.storage import local, writeback
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local import FLUSH_SIZE, LocalBlobStore
 
@@ -197,3 +198,27 @@ def test_pieces_of_every_size_and_short_writes(
     writer.commit()
     expected = b"".join(pieces)
     assert b"".join(store.read(blob_id, 0, len(expected), 1 << 20)) == expected
+
+
+def test_writeback_is_started_every_few_mib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large blob asks the kernel to start writing each WRITEBACK_SIZE bytes as they are
+    written, in order and without gaps; the bytes are unchanged."""
+    started: list[tuple[int, int]] = []
+
+    def record(fd: int, offset: int, length: int) -> bool:
+        started.append((offset, length))
+        return writeback.start_writeback(fd, offset, length)
+
+    monkeypatch.setattr(local, "start_writeback", record)
+    store = _store(tmp_path)
+    data = os.urandom(2 * local.WRITEBACK_SIZE + 12_345)
+    blob_id = store.new_blob_id()
+    writer = store.open_writer(blob_id)
+    for i in range(0, len(data), 65_536):
+        writer.write(data[i : i + 65_536])
+    writer.commit()
+    assert [offset for offset, _ in started] == [0, started[0][1]]
+    assert all(length >= local.WRITEBACK_SIZE for _, length in started)
+    assert b"".join(store.read(blob_id, 0, len(data), 1 << 20)) == data
