@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Generator
 
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
+from oortgate.http.context import Context, Services
 from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
@@ -13,7 +14,7 @@ from oortgate.ops.archive import check_readable, restore_headers
 from oortgate.ops.metadata import object_headers
 from oortgate.ops.multipart_math import part_number
 from oortgate.ops.ranges import parse_range
-from oortgate.ops.segments import part_range, read_segments
+from oortgate.ops.segments import part_range, stream_segments
 
 OVERRIDES = {
     "response-content-type": "content-type",
@@ -114,16 +115,56 @@ async def _open_stream(
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
     take the bytes away."""
-    chunks = read_segments(ctx.services.blobs, record.segments, first, length)
+    reader = _Reader(stream_segments(ctx.services.blobs, record.segments, first, length),
+                     ctx.services)  # fmt: skip
     try:
-        head = next(chunks)
+        head = await reader.next()
     except FileNotFoundError as exc:
         # Replaced and collected between the lookup and the open.
         raise S3Error("NoSuchKey", Key=ctx.key) from exc
-    return _stream(head, chunks)
+    except BaseException:
+        reader.close()
+        raise
+    return _stream(head, reader)
 
 
-async def _stream(head: bytes, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    yield head
-    for chunk in chunks:
-        yield chunk
+async def _stream(head: bytes, reader: _Reader) -> AsyncIterator[bytes]:
+    try:
+        chunk = head
+        while chunk:
+            yield chunk
+            chunk = await reader.next()
+    finally:
+        reader.close()
+
+
+class _Reader:
+    """An object's bytes, read from the event loop: what the page cache holds is read
+    right there; a read that would wait for the disk (or decompress) runs on a blob I/O
+    thread, so a cold object never stalls the other requests on this loop."""
+
+    def __init__(self, chunks: Generator[bytes | None, None, None], services: Services) -> None:
+        self._chunks = chunks
+        self._services = services
+        self._reading: asyncio.Future[bytes] | None = None
+
+    async def next(self) -> bytes:
+        """The next chunk; b"" at the end."""
+        chunk = next(self._chunks, b"")
+        if chunk is None:
+            self._reading = asyncio.ensure_future(self._services.blob_io(self._next_on_thread))
+            # Shielded: a request cancelled meanwhile leaves the thread to finish.
+            chunk = await asyncio.shield(self._reading)
+            self._reading = None
+        return chunk
+
+    def _next_on_thread(self) -> bytes:
+        # Here a read may block: go on past further Nones (the next part's file).
+        return next((chunk for chunk in self._chunks if chunk is not None), b"")
+
+    def close(self) -> None:
+        """Close the file now, or, while a thread still reads it, once that is done."""
+        if self._reading is not None and not self._reading.done():
+            self._reading.add_done_callback(lambda _: self._chunks.close())
+        else:
+            self._chunks.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 
 from oortgate.auth.checksums import Checksum
 from oortgate.meta.models import Segment
@@ -16,6 +16,29 @@ def read_segments(
     blobs: BlobStore, segments: Sequence[Segment], first: int, length: int
 ) -> Iterator[bytes]:
     """The bytes [first, first+length) of the concatenated segments."""
+    for segment, lo, hi in _spans(segments, first, length):
+        if segment.data is not None:
+            yield segment.data[lo:hi]
+        else:
+            yield from blobs.read(segment.blob_id, lo, hi - lo, READ_CHUNK)
+
+
+def stream_segments(
+    blobs: BlobStore, segments: Sequence[Segment], first: int, length: int
+) -> Generator[bytes | None, None, None]:
+    """``read_segments`` for the event loop: a None comes before each chunk that has to
+    be read on a thread (see ``BlobStore.stream``)."""
+    for segment, lo, hi in _spans(segments, first, length):
+        if segment.data is not None:
+            yield segment.data[lo:hi]
+        else:
+            yield from blobs.stream(segment.blob_id, lo, hi - lo, READ_CHUNK)
+
+
+def _spans(
+    segments: Sequence[Segment], first: int, length: int
+) -> Iterator[tuple[Segment, int, int]]:
+    """Each segment that [first, first+length) touches, with the span within it."""
     end = first + length
     offset = 0
     for segment in segments:
@@ -25,11 +48,7 @@ def read_segments(
             continue
         if start >= end:
             break
-        lo, hi = max(first, start) - start, min(end, stop) - start
-        if segment.data is not None:
-            yield segment.data[lo:hi]
-        else:
-            yield from blobs.read(segment.blob_id, lo, hi - lo, READ_CHUNK)
+        yield segment, max(first, start) - start, min(end, stop) - start
 
 
 def part_range(segments: Sequence[Segment], number: int) -> tuple[int, int]:

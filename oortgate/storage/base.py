@@ -32,6 +32,14 @@ class BlobStore(Protocol):
         """Yield the bytes [offset, offset+length) in chunks of at most chunk_size."""
         ...
 
+    def stream(
+        self, blob_id: str, offset: int, length: int, chunk_size: int
+    ) -> Iterator[bytes | None]:
+        """``read`` for a caller on an event loop: before a chunk that would block (wait
+        for the disk, or cost real CPU) it yields None, and the caller resumes the
+        iterator on a thread for that chunk."""
+        ...
+
     def size(self, blob_id: str) -> int: ...
 
     def delete(self, blob_id: str) -> None:

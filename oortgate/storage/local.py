@@ -22,6 +22,7 @@ from oortgate.storage.zframes import CompressingWriter
 BLOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}z?")
 _SHARD_PATTERN = re.compile(r"[0-9a-f]{2}")
 FLUSH_SIZE = 1 << 20  # buffer small writes: one syscall per MiB, not per network chunk
+_RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)  # Linux: fail, do not wait
 _MAX_IOV = 512  # buffers per writev (the system's IOV_MAX is at least 1,024)
 WRITEBACK_SIZE = 8 << 20  # start the disk on every this many new bytes (see writeback)
 _FILE_MODE = 0o600
@@ -126,6 +127,50 @@ class LocalBlobWriter:
             os.close(fd)
 
 
+def _chunks(
+    handle: io.FileIO, offset: int, length: int, chunk_size: int, cooperative: bool
+) -> Iterator[bytes | None]:
+    try:
+        fd = handle.fileno()
+        end = offset + length
+        while offset < end:
+            size = min(chunk_size, end - offset)
+            chunk = _cached(fd, size, offset) if cooperative else None
+            if chunk is None:
+                if cooperative:
+                    yield None  # the caller resumes us on a thread: this read may wait
+                chunk = os.pread(fd, size, offset)
+            if not chunk:
+                return
+            offset += len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _cached(fd: int, size: int, offset: int) -> bytes | None:
+    """The bytes from ``offset`` on (up to ``size``) that are in the page cache, read
+    without waiting for the disk; None when none are (or this system cannot tell)."""
+    if _RWF_NOWAIT is None:
+        return None
+    buffer = bytearray(size)
+    try:
+        count = os.preadv(fd, [buffer], offset, _RWF_NOWAIT)
+    except OSError:  # EAGAIN: not cached; or not supported here. A thread reads it then.
+        return None
+    return bytes(buffer) if count == size else bytes(memoryview(buffer)[:count])
+
+
+def _each_on_a_thread(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
+    """Every chunk is produced after a None (decompressing is work for a thread)."""
+    while True:
+        yield None
+        chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
 class LocalBlobStore:
     """BlobStore on a local (or locally mounted) filesystem."""
 
@@ -154,27 +199,28 @@ class LocalBlobStore:
         """Open now (FileNotFoundError surfaces here, before any response is sent, and an
         open file survives a concurrent delete); the bytes stream from the generator.
         Stops early if the file ends before offset + length."""
+        stream = self._open(blob_id, offset, length, chunk_size, cooperative=False)
+        return (chunk for chunk in stream if chunk is not None)
+
+    def stream(
+        self, blob_id: str, offset: int, length: int, chunk_size: int
+    ) -> Iterator[bytes | None]:
+        """``read`` for a caller on an event loop: a chunk the page cache holds comes at
+        once; before one that would wait for the disk (or, compressed, be decompressed)
+        the generator yields None, and the caller resumes it on a thread."""
+        return self._open(blob_id, offset, length, chunk_size, cooperative=True)
+
+    def _open(
+        self, blob_id: str, offset: int, length: int, chunk_size: int, *, cooperative: bool
+    ) -> Iterator[bytes | None]:
         if offset < 0 or length < 0 or chunk_size <= 0:
             raise ValueError("offset and length must be >= 0 and chunk_size > 0")
         # A file object, not a bare fd: it is closed even if the generator never runs.
         handle = io.FileIO(self.path(blob_id), "rb")
         if blob_id.endswith("z"):
-            return zframes.read_range(handle, offset, length, chunk_size)
-        return self._chunks(handle, offset, length, chunk_size)
-
-    @staticmethod
-    def _chunks(handle: io.FileIO, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
-        try:
-            fd = handle.fileno()
-            end = offset + length
-            while offset < end:
-                chunk = os.pread(fd, min(chunk_size, end - offset), offset)
-                if not chunk:
-                    return
-                offset += len(chunk)
-                yield chunk
-        finally:
-            handle.close()
+            chunks = zframes.read_range(handle, offset, length, chunk_size)
+            return _each_on_a_thread(chunks) if cooperative else chunks
+        return _chunks(handle, offset, length, chunk_size, cooperative)
 
     def size(self, blob_id: str) -> int:
         """The blob's logical (uncompressed) size."""

@@ -6,7 +6,9 @@ import base64
 import datetime as dt
 import hashlib
 import io
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +21,7 @@ from ._s3raw import (
     read_response,
     tls_connect,
 )
-from ._util import TRICKY_KEYS, etag, rand, s3_error
+from ._util import TRICKY_KEYS, blob_files, etag, rand, s3_error
 
 
 def test_put_get_roundtrip(s3, bucket):
@@ -308,3 +310,57 @@ def test_last_modified_changes_on_overwrite(s3, bucket):
     s3.put_object(Bucket=bucket, Key="t", Body=b"2")
     second = s3.head_object(Bucket=bucket, Key="t")["LastModified"]
     assert second > first
+
+
+def _evict_from_page_cache(path: Path) -> bool:
+    """Drop a (clean, fsynced) file's pages from the page cache; True if a read of its
+    first byte would now have to wait for the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        try:
+            os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+        except BlockingIOError:
+            return True
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_get_of_an_object_no_longer_in_the_page_cache(s3, bucket, server):
+    """Bytes that must come from the disk are read on a blob I/O thread (not on the event
+    loop): whole and ranged GETs of an evicted object still return exactly its bytes."""
+    data = rand(3 * 1024 * 1024 + 17)
+    s3.put_object(Bucket=bucket, Key="cold", Body=data)
+    (blob,) = [p for p in blob_files(server.data_dir) if p.stat().st_size == len(data)]
+    assert _evict_from_page_cache(blob)
+    assert s3.get_object(Bucket=bucket, Key="cold")["Body"].read() == data
+    assert _evict_from_page_cache(blob)
+    part = s3.get_object(Bucket=bucket, Key="cold", Range="bytes=1000000-2500000")
+    assert part["Body"].read() == data[1_000_000:2_500_001]
+
+
+def test_get_of_a_multipart_object_no_longer_in_the_page_cache(s3, bucket, server):
+    """The same for a multipart object, whose parts are files of their own: the read goes
+    on from one cold part into the next (on the thread), whole and across a boundary."""
+    parts = [rand(5 * 1024 * 1024 + 101), rand(777_777)]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="cold-mp")["UploadId"]
+    etags = [
+        s3.upload_part(Bucket=bucket, Key="cold-mp", UploadId=upload, PartNumber=n, Body=body)[
+            "ETag"
+        ]
+        for n, body in enumerate(parts, 1)
+    ]
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="cold-mp", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]},
+    )  # fmt: skip
+    data = b"".join(parts)
+    files = [p for p in blob_files(server.data_dir) if p.stat().st_size in map(len, parts)]
+    assert len(files) == 2
+    assert all(_evict_from_page_cache(f) for f in files)
+    assert s3.get_object(Bucket=bucket, Key="cold-mp")["Body"].read() == data
+    assert all(_evict_from_page_cache(f) for f in files)
+    edge = len(parts[0])
+    got = s3.get_object(Bucket=bucket, Key="cold-mp", Range=f"bytes={edge - 10}-{edge + 10}")
+    assert got["Body"].read() == data[edge - 10 : edge + 11]

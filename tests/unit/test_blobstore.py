@@ -222,3 +222,35 @@ def test_writeback_is_started_every_few_mib(
     assert [offset for offset, _ in started] == [0, started[0][1]]
     assert all(length >= local.WRITEBACK_SIZE for _, length in started)
     assert b"".join(store.read(blob_id, 0, len(data), 1 << 20)) == data
+
+
+def _evict(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def test_stream_reads_cached_bytes_at_once_and_hands_disk_reads_to_a_thread(
+    tmp_path: Path,
+) -> None:
+    """``stream`` yields the page cache's bytes directly; before a read that would wait
+    for the disk it yields None (the caller continues on a thread), and a compressed
+    blob always goes to the thread. The bytes are those of ``read`` either way."""
+    store = _store(tmp_path)
+    data = os.urandom(600_000)
+    blob_id = _put(store, data)
+    _evict(store.path(blob_id))
+    cold = list(store.stream(blob_id, 10, len(data) - 20, 256 * 1024))
+    assert cold[0] is None
+    assert b"".join(c for c in cold if c is not None) == data[10:-10]
+    warm = list(store.stream(blob_id, 10, len(data) - 20, 256 * 1024))  # cached by now
+    assert None not in warm and b"".join(warm) == data[10:-10]  # type: ignore[arg-type]
+    packed = store.new_blob_id(compressed=True)
+    writer = store.open_writer(packed)
+    writer.write(data)
+    writer.commit()
+    chunks = list(store.stream(packed, 0, len(data), 256 * 1024))
+    assert chunks[0::2] == [None] * (len(chunks[1::2]) + 1)  # the end, too, is found there
+    assert b"".join(chunks[1::2]) == data  # type: ignore[arg-type]
