@@ -57,17 +57,18 @@ class ChunkedDecoder:
 
     def feed(self, data: bytes) -> bytes:
         """Consume ``data``; return the payload bytes it completed (possibly b"")."""
-        out = bytearray()
+        pieces: list[memoryview] = []  # views into data: copied once, at the end
+        view = memoryview(data)
         pos, end = 0, len(data)
         while pos < end:
             if self._state == _DONE:
                 raise _framing("Unexpected data after the end of the aws-chunked body")
             if self._state == _DATA:
                 take = min(self._remaining, end - pos)
-                piece = data[pos : pos + take]
+                piece = view[pos : pos + take]
                 if self._signing is not None:
                     self._chunk_hash.update(piece)
-                out += piece
+                pieces.append(piece)
                 self._remaining -= take
                 pos += take
                 if self._remaining == 0:
@@ -83,7 +84,9 @@ class ChunkedDecoder:
                 line = bytes(self._line)
                 self._line.clear()
                 self._on_line(line)
-        return bytes(out)
+        if len(pieces) == 1 and len(pieces[0]) == end:
+            return data  # all of it was chunk data: no copy at all
+        return b"".join(pieces)
 
     def finish(self) -> dict[str, str]:
         """Check the body ended cleanly; return the trailers (lowercase names)."""
