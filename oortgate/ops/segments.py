@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TypeVar
 
 from oortgate.auth.checksums import Checksum
 from oortgate.meta.models import Segment
 from oortgate.storage.base import BlobStore, BlobWriter
 
 READ_CHUNK = 256 * 1024
+T = TypeVar("T")
 
 
 def read_segments(
     blobs: BlobStore, segments: Sequence[Segment], first: int, length: int
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """The bytes [first, first+length) of the concatenated segments."""
-    for segment, lo, hi in _spans(segments, first, length):
-        if segment.data is not None:
-            yield segment.data[lo:hi]
-        else:
-            yield from blobs.read(segment.blob_id, lo, hi - lo, READ_CHUNK)
+    return _segments(segments, first, length, blobs.read)
 
 
 def stream_segments(
@@ -28,17 +26,15 @@ def stream_segments(
 ) -> Generator[bytes | None, None, None]:
     """``read_segments`` for the event loop: a None comes before each chunk that has to
     be read on a thread (see ``BlobStore.stream``)."""
-    for segment, lo, hi in _spans(segments, first, length):
-        if segment.data is not None:
-            yield segment.data[lo:hi]
-        else:
-            yield from blobs.stream(segment.blob_id, lo, hi - lo, READ_CHUNK)
+    return _segments(segments, first, length, blobs.stream)
 
 
-def _spans(
-    segments: Sequence[Segment], first: int, length: int
-) -> Iterator[tuple[Segment, int, int]]:
-    """Each segment that [first, first+length) touches, with the span within it."""
+def _segments(
+    segments: Sequence[Segment],
+    first: int,
+    length: int,
+    read: Callable[[str, int, int, int], Iterator[T]],
+) -> Generator[bytes | T, None, None]:
     end = first + length
     offset = 0
     for segment in segments:
@@ -48,7 +44,11 @@ def _spans(
             continue
         if start >= end:
             break
-        yield segment, max(first, start) - start, min(end, stop) - start
+        lo, hi = max(first, start) - start, min(end, stop) - start
+        if segment.data is not None:
+            yield segment.data[lo:hi]
+        else:
+            yield from read(segment.blob_id, lo, hi - lo, READ_CHUNK)
 
 
 def part_range(segments: Sequence[Segment], number: int) -> tuple[int, int]:
