@@ -115,10 +115,10 @@ async def _open_stream(
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
     take the bytes away."""
-    reader = _Reader(stream_segments(ctx.services.blobs, record.segments, first, length),
-                     ctx.services)  # fmt: skip
+    chunks = stream_segments(ctx.services.blobs, record.segments, first, length)
+    reader = _Reader(chunks, ctx.services)
     try:
-        head = await reader.next()
+        head = await reader.read()
     except FileNotFoundError as exc:
         # Replaced and collected between the lookup and the open.
         raise S3Error("NoSuchKey", Key=ctx.key) from exc
@@ -133,7 +133,7 @@ async def _stream(head: bytes, reader: _Reader) -> AsyncIterator[bytes]:
         chunk = head
         while chunk:
             yield chunk
-            chunk = await reader.next()
+            chunk = await reader.read()
     finally:
         reader.close()
 
@@ -148,7 +148,7 @@ class _Reader:
         self._services = services
         self._reading: asyncio.Future[bytes] | None = None
 
-    async def next(self) -> bytes:
+    async def read(self) -> bytes:
         """The next chunk; b"" at the end."""
         chunk = next(self._chunks, b"")
         if chunk is None:
