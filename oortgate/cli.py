@@ -46,6 +46,11 @@ SERVE_OPTIONS = {
     "rate_limit": (float, "requests per second per access key or client address (0: none)"),
     "rate_burst": (int, "requests admitted at once above the rate (default 20)"),
     "log_level": (str, "critical, error, warning, info (default) or debug"),
+    "gc_grace": (
+        float,
+        "seconds an overwritten or deleted object's data is kept, so downloads under way "
+        "finish (default 900)",
+    ),
     "inline_max_size": (
         int,
         "PUTs of at most this many bytes are kept in the metadata store, not in files "

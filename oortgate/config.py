@@ -59,6 +59,9 @@ class Settings:
     # shared by concurrent writers, instead of a file and its fsyncs); 0: never.
     inline_max_size: int = 16 * 1024
     gc_interval: float = 2.0
+    # An overwritten or deleted object's blobs are deleted this long after, so downloads
+    # under way finish with the bytes they started with.
+    gc_grace: float = 900.0
 
     @property
     def db_path(self) -> Path:
@@ -209,5 +212,7 @@ def _validate(s: Settings) -> None:
         problems.append(f"inline_max_size must be between 0 and {MAX_INLINE}")
     if s.archive_restore_seconds < 0:
         problems.append("archive_restore_seconds cannot be negative")
+    if s.gc_grace < 0:
+        problems.append("gc_grace cannot be negative")
     if problems:
         raise ConfigError("; ".join(problems))

@@ -8,6 +8,7 @@ a record that points at a missing blob.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 
 from oortgate.meta.base import MetaStore
@@ -16,14 +17,20 @@ from oortgate.storage.base import BlobStore
 BATCH = 1000
 
 
-def collect_garbage(meta: MetaStore, blobs: BlobStore, batch: int = BATCH) -> int:
-    """Delete every queued garbage blob; returns how many were collected.
+def collect_garbage(
+    meta: MetaStore, blobs: BlobStore, batch: int = BATCH, grace: float | None = None
+) -> int:
+    """Delete every queued garbage blob (only those queued ``grace`` seconds ago or
+    earlier, if given); returns how many were collected.
 
+    The grace lets downloads under way finish with the bytes they started with: a
+    multipart object's later parts are opened only as the download reaches them.
     Safe to run from several processes at once: two collectors may take the same ids,
     and deleting a missing file or forgetting a forgotten id is harmless.
     """
     collected = 0
-    while ids := meta.take_garbage(batch):
+    before = None if grace is None else time.time() - grace
+    while ids := meta.take_garbage(batch, before):
         for blob_id in ids:
             blobs.delete(blob_id)
         meta.forget_garbage(ids)  # only once the files are gone

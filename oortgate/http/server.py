@@ -94,7 +94,10 @@ class Gateway:
         while True:
             await asyncio.sleep(self.settings.gc_interval)
             try:
-                await self.services.db(gc.collect_garbage, self.services.meta, self.services.blobs)
+                services = self.services
+                await services.db(
+                    gc.collect_garbage, services.meta, services.blobs, grace=self.settings.gc_grace
+                )
             except Exception:
                 log.exception("garbage collection failed")
 

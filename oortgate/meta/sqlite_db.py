@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,8 +68,14 @@ _INLINE_BLOBS = """
 CREATE TABLE IF NOT EXISTS inline_blobs (blob_id TEXT PRIMARY KEY, data BLOB NOT NULL)
 """
 
+# Version 3: when a blob became garbage, so that the collector can leave it for a grace
+# period (a download under way may not have opened it yet).
+_GARBAGE_QUEUED_AT = """
+ALTER TABLE garbage ADD COLUMN queued_at REAL NOT NULL DEFAULT 0
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
-_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS)
+_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.
@@ -252,7 +259,8 @@ class Database:
         if is_inline(blob_id):  # no file: gone with its row
             self._one("DELETE FROM inline_blobs WHERE blob_id = ?", blob_id)
         else:
-            self._one("INSERT OR IGNORE INTO garbage (blob_id) VALUES (?)", blob_id)
+            sql = "INSERT OR IGNORE INTO garbage (blob_id, queued_at) VALUES (?, ?)"
+            self._one(sql, blob_id, time.time())
 
     def _claim(self, blob_id: str) -> bool:
         """A new reference to blob_id is about to be written: True if the blob is a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Generator, Sequence
@@ -257,11 +258,12 @@ class ObjectsStore(Database):
             if db.execute("DELETE FROM pending_blobs WHERE blob_id = ?", (blob_id,)).rowcount:
                 self._one("INSERT OR IGNORE INTO garbage (blob_id) VALUES (?)", blob_id)
 
-    def take_garbage(self, limit: int = 1000) -> list[str]:
+    def take_garbage(self, limit: int = 1000, queued_before: float | None = None) -> list[str]:
         """Does not remove the ids: only forget_garbage does, after the files are gone,
         so a collector that dies midway leaves them for the next one."""
-        rows = self._conn.execute("SELECT blob_id FROM garbage ORDER BY blob_id LIMIT ?", (limit,))
-        return [row[0] for row in rows]
+        sql = "SELECT blob_id FROM garbage WHERE queued_at <= ? ORDER BY blob_id LIMIT ?"
+        before = math.inf if queued_before is None else queued_before
+        return [row[0] for row in self._conn.execute(sql, (before, limit))]
 
     def forget_garbage(self, blob_ids: Sequence[str]) -> None:
         with self._write() as db:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,30 @@ def test_sweep_many_orphans_in_batches(env: tuple[SqliteMetaStore, LocalBlobStor
         _write(blobs)
     assert startup_sweep(meta, blobs, batch=8)["orphans"] == 30
     assert _on_disk(blobs) == kept
+
+
+def test_grace_keeps_fresh_garbage_but_not_failed_writes_nor_at_start_up(
+    env: tuple[SqliteMetaStore, LocalBlobStore, int],
+) -> None:
+    """With a grace period, an overwritten object's blob stays until the grace has passed
+    (a download under way may still open it); a failed write's blob, which no reader ever
+    saw, goes at once; the start-up sweep, with no reader alive, takes everything."""
+    meta, blobs, bucket = env
+    old = _upload(meta, blobs, bucket, "k")
+    _upload(meta, blobs, bucket, "k")  # old is garbage now
+    failed = blobs.new_blob_id()
+    meta.add_pending_blob(failed)
+    writer = blobs.open_writer(failed)
+    writer.write(b"never named")
+    writer.commit()
+    meta.drop_pending_blob(failed)
+    assert collect_garbage(meta, blobs, grace=60) == 1
+    assert failed not in _on_disk(blobs) and old in _on_disk(blobs)
+    assert meta.take_garbage(queued_before=time.time() - 60) == []
+    assert meta.take_garbage(queued_before=time.time()) == [old]
+    assert collect_garbage(meta, blobs, grace=0) == 1
+    assert old not in _on_disk(blobs)
+    fresh = _upload(meta, blobs, bucket, "k2")
+    meta.delete_object(bucket, "k2")
+    assert startup_sweep(meta, blobs)["garbage"] == 1
+    assert fresh not in _on_disk(blobs)

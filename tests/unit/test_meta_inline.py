@@ -10,6 +10,7 @@ from pathlib import Path
 
 from oortgate.meta.models import INLINE_MARK, ObjectRecord, is_inline
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
+from oortgate.meta.sqlite_db import _MIGRATIONS
 
 
 def _inline(bucket_id: int, key: str, data: bytes) -> ObjectRecord:
@@ -95,20 +96,23 @@ def test_copy_whose_source_vanished_keeps_its_bytes(meta: SqliteMetaStore, bucke
     assert got is not None and got.inline == b"abc"
 
 
-def test_version_1_database_gains_the_table(tmp_path: Path) -> None:
+def test_version_1_database_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A database as version 1 wrote it (with a blob already queued as garbage) gains the
+    inline table and the garbage's queue time; the old garbage is collectable at once."""
     path = tmp_path / "meta.db"
-    SqliteMetaStore(path).close()
-    with closing(sqlite3.connect(path)) as db:  # back to what version 1 wrote
-        db.execute("DROP TABLE inline_blobs")
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(_MIGRATIONS[0])
+        db.execute("INSERT INTO garbage (blob_id) VALUES ('0123456789abcdef0123456789abcdef')")
         db.execute("PRAGMA user_version = 1")
         db.commit()
     store = SqliteMetaStore(path)
     try:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         owner = store.create_user("u")
         bucket = store.create_bucket("b", owner.id, "us-east-1", 10)
         store.put_object(_inline(bucket.id, "k", b"x"))
         assert _rows(store) == 1
+        assert store.take_garbage(queued_before=0.0) == ["0123456789abcdef0123456789abcdef"]
     finally:
         store.close()
 
