@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .context import Ctx, Measured, row, sampled
+from .context import EXPIRES, Ctx, Measured, row, sampled
 from .httpclient import LoadResult, Req, run_load
+from .presign import Presigner
 from .procstat import TreeSampler
+from .servers import REGION
 
 VERIFY_SAMPLE = 10
 
@@ -50,14 +53,37 @@ def ensure_bucket(ctx: Ctx, bucket: str) -> str:
     return bucket
 
 
+FILL_BATCH = 100_000  # URLs presigned at a time: a million would hold ~0.5 GB at once
+
+
 def fill(ctx: Ctx, bucket: str, keys: Sequence[str], body: bytes = b"") -> tuple[
     list[str], Measured, TreeSampler
 ]:  # fmt: skip
-    """PUT ``keys`` through the API (presigned, concurrency 32, bounded in time)."""
+    """PUT ``keys`` through the API (presigned in bulk, concurrency 32, a batch at a
+    time, all within the scale's time bound)."""
     ensure_bucket(ctx, bucket)
-    reqs = [Req("PUT", ctx.presign("put_object", Bucket=bucket, Key=k), body) for k in keys]
-    res, m, s = timed(ctx, reqs, 32, ctx.scale.populate_secs, len(body))
-    return [keys[i] for i in sorted(res.ok_indexes)], m, s
+    signer = Presigner(ctx.server.endpoint, ctx.server.access_key, ctx.server.secret_key,
+                       REGION, EXPIRES)  # fmt: skip
+    cafile = ctx.server.cafile if ctx.server.scheme == "https" else None
+    deadline = time.monotonic() + ctx.scale.populate_secs
+    done: list[str] = []
+    total = LoadResult()
+    with sampled(ctx.server.pid) as s:
+        for start in range(0, len(keys), FILL_BATCH):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            batch = keys[start : start + FILL_BATCH]
+            reqs = [Req("PUT", signer.url("PUT", bucket, k), body) for k in batch]
+            res = run_load(reqs, 32, left, cafile, ctx.client)
+            done += [batch[i] for i in sorted(res.ok_indexes)]
+            total.ok += res.ok
+            total.errors += res.errors
+            total.elapsed_s += res.elapsed_s
+            total.latencies_s += res.latencies_s
+            total.first_error = total.first_error or res.first_error
+            total.client = res.client
+    return done, Measured.of(total, len(body) * total.ok), s
 
 
 def sample(keys: Sequence[str], n: int = VERIFY_SAMPLE) -> list[str]:
