@@ -69,9 +69,11 @@ CREATE TABLE IF NOT EXISTS inline_blobs (blob_id TEXT PRIMARY KEY, data BLOB NOT
 """
 
 # Version 3: when a blob became garbage, so that the collector can leave it for a grace
-# period (a download under way may not have opened it yet).
+# period (a download under way may not have opened it yet); indexed, so that a pass of
+# the collector reads only what is due, not the grace period's worth of fresh garbage.
 _GARBAGE_QUEUED_AT = """
-ALTER TABLE garbage ADD COLUMN queued_at REAL NOT NULL DEFAULT 0
+ALTER TABLE garbage ADD COLUMN queued_at REAL NOT NULL DEFAULT 0;
+CREATE INDEX garbage_queued ON garbage(queued_at)
 """
 
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
