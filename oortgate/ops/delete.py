@@ -54,11 +54,12 @@ async def delete_objects(ctx: Context) -> Response:
             CalculatedDigest=base64.b64encode(hashlib.md5(body).digest()).decode(),
         )
     quiet, objects = _parse_request(body)
+    # Unversioned buckets know one version of each key, "null"; any other is missing.
     deletable = [key for key, version in objects if version in (None, "null")]
     await ctx.services.db(ctx.meta.delete_objects, bucket.id, deletable)  # one commit
     root = xml.Node("DeleteResult")
     for key, version in objects:
-        if version is not None and version != "null":
+        if version not in (None, "null"):
             error = root.add("Error")
             error.add("Key", key)
             error.add("VersionId", version)
