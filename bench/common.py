@@ -27,7 +27,7 @@ def timed(
     keep: bool = False,
 ) -> tuple[LoadResult, Measured, TreeSampler]:
     """Run requests against ctx.server while sampling its CPU and RSS."""
-    cafile = ctx.server.cafile if ctx.server.scheme == "https" else None
+    cafile = ctx.server.client_cafile
     with sampled(ctx.server.pid) as s:
         res = run_load(reqs, concurrency, limit_s, cafile, ctx.client, keep)
     per_op = payload_bytes
@@ -64,7 +64,7 @@ def fill(ctx: Ctx, bucket: str, keys: Sequence[str], body: bytes = b"") -> tuple
     ensure_bucket(ctx, bucket)
     signer = Presigner(ctx.server.endpoint, ctx.server.access_key, ctx.server.secret_key,
                        REGION, EXPIRES)  # fmt: skip
-    cafile = ctx.server.cafile if ctx.server.scheme == "https" else None
+    cafile = ctx.server.client_cafile
     deadline = time.monotonic() + ctx.scale.populate_secs
     done: list[str] = []
     total = LoadResult()

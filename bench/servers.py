@@ -54,6 +54,11 @@ class Server:
         return f"{self.scheme}://{HOST}:{self.port}"
 
     @property
+    def client_cafile(self) -> str | None:
+        """The certificate a client trusts for this server (None: plain HTTP)."""
+        return self.cafile if self.scheme == "https" else None
+
+    @property
     def pid(self) -> int:
         return self.proc.pid
 

@@ -33,7 +33,7 @@ def payload_md5(nbytes: int) -> str:
 def _read_md5(ctx: Ctx, key: str) -> tuple[str, int]:
     """GET ``key`` (presigned, untimed) hashing the body: (md5 hex, bytes)."""
     url = ctx.presign("get_object", Bucket=BUCKET, Key=key)
-    cafile = ctx.server.cafile if ctx.server.scheme == "https" else None
+    cafile = ctx.server.client_cafile
     res = run_load([Req("GET", url, md5=True)], 1, BIG_SECS, cafile, ctx.client, keep=True)
     out = res.outcomes.get(0)
     return (out.md5, out.nbytes) if out and res.ok else ("", 0)
@@ -55,7 +55,7 @@ def put_big(ctx: Ctx, streams: int) -> None:
     urls = [ctx.presign("put_object", Bucket=BUCKET, Key=k) for k in keys]
     if ctx.use_curl:  # see curlrun: the client must not be what is measured
         with sampled(ctx.server.pid) as s:
-            cafile = ctx.server.cafile if ctx.server.scheme == "https" else None
+            cafile = ctx.server.client_cafile
             m, good = curlrun.put(urls, body, streams, cafile)
         written = [k for k, ok in zip(keys, good, strict=True) if ok]
     else:

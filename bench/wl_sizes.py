@@ -33,7 +33,7 @@ def stream(ctx: Ctx) -> None:
         raise RuntimeError("the stream workload needs curl")
     ensure_bucket(ctx, BUCKET)
     key = f"stream/{ctx.scale.stream_mib}m"
-    cafile = ctx.server.cafile if ctx.server.scheme == "https" else None
+    cafile = ctx.server.client_cafile
     put_url = ctx.presign("put_object", Bucket=BUCKET, Key=key)
     get_url = ctx.presign("get_object", Bucket=BUCKET, Key=key)
     with sampled(ctx.server.pid) as s:
