@@ -11,15 +11,23 @@ from oortgate.http.hosts import STANDARD
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.ops.metadata import reject_unsupported
 
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# AWS's rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
+# periods and hyphens, beginning and ending with a letter or digit, no two adjacent
+# periods, not an IP address, and none of the prefixes and suffixes AWS reserves.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 MAX_CONFIG_XML = 64 * 1024
 
 
 def check_bucket_name(name: str) -> None:
     if (
         not _BUCKET_NAME.match(name)
-        or name.startswith(("xn--", "sthree-"))
-        or name.endswith(("-s3alias", "--ol-s3", "--x-s3"))
+        or ".." in name
+        or _IP_ADDRESS.match(name)
+        or name.startswith(_RESERVED_PREFIXES)
+        or name.endswith(_RESERVED_SUFFIXES)
     ):
         raise S3Error("InvalidBucketName", BucketName=name)
 

@@ -15,6 +15,7 @@ EP = Endpoints("s3-standard.example.com", "s3-archive.example.com")
         ("S3-Standard.Example.com:8443", Addressed(STANDARD, None)),
         ("photos.s3-standard.example.com", Addressed(STANDARD, "photos")),
         ("photos.s3-archive.example.com:443", Addressed(ARCHIVE, "photos")),
+        ("my.photos.v2.s3-standard.example.com", Addressed(STANDARD, "my.photos.v2")),
         ("s3-archive.example.com", Addressed(ARCHIVE, None)),
         ("127.0.0.1:8443", Addressed(None, None)),
         ("[::1]:8443", Addressed(None, None)),
