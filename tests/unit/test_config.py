@@ -208,3 +208,13 @@ def test_trusted_proxy_flag_takes_several_networks() -> None:
         ["config", "check", "--trusted-proxy", "10.0.0.0/8", "192.168.0.1"]
     )
     assert settings_from(args).trusted_proxies == "10.0.0.0/8,192.168.0.1"
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from oortgate import __version__
+    from oortgate.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"oortgate {__version__}"
