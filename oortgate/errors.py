@@ -128,3 +128,8 @@ class S3Error(Exception):
         self.headers = headers or {}
         self.fields = fields
         super().__init__(f"{code}: {self.message}")
+
+
+class BodyCut(Exception):
+    """A response body cannot be completed after its status line went out: the server
+    closes the connection (already logged where it happened; no traceback)."""

@@ -20,7 +20,7 @@ from oortgate import gc, xml
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
-from oortgate.errors import S3Error
+from oortgate.errors import BodyCut, S3Error
 from oortgate.http.authenticate import ANONYMOUS, Identity, authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
@@ -304,8 +304,11 @@ async def _send(send: Send, response: Response, request_id: str, *, head: bool) 
     if isinstance(body, bytes):
         await send({"type": "http.response.body", "body": body})
         return
-    async for chunk in body:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    try:
+        async for chunk in body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except BodyCut:
+        return  # the body stays short of its Content-Length: the connection is closed
     await send({"type": "http.response.body", "body": b""})
 
 
