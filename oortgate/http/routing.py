@@ -161,6 +161,8 @@ def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]
     unsupported = any(q in UNSUPPORTED_OBJECT for q in query)
     multipart = "uploadId" in query
     if method in ("GET", "HEAD"):
+        if method == "GET" and "attributes" in query:
+            return "GetObjectAttributes"
         if unsupported:
             return "NotImplemented"
         if method == "GET" and multipart:

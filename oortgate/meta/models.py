@@ -52,6 +52,10 @@ class Segment:
     blob_id: str
     size: int
     data: bytes | None = None  # the bytes of an inline blob; None: read from the blob store
+    # A multipart object's part: the number the client uploaded it as (0: not a part)
+    # and its checksum (base64, of the upload's algorithm), if it has one.
+    part_number: int = 0
+    checksum: str | None = None
 
 
 # Not frozen: a listing builds a thousand of these per page, and a frozen dataclass's

@@ -76,8 +76,15 @@ ALTER TABLE garbage ADD COLUMN queued_at REAL NOT NULL DEFAULT 0;
 CREATE INDEX garbage_queued ON garbage(queued_at)
 """
 
+# Version 4: a completed multipart object's parts keep the number the client gave each
+# and its checksum (GetObjectAttributes lists them); NULL in rows written before.
+_OBJECT_PART_ATTRIBUTES = """
+ALTER TABLE object_parts ADD COLUMN part_number INTEGER;
+ALTER TABLE object_parts ADD COLUMN checksum TEXT
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
-_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT)
+_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.

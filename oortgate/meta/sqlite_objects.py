@@ -80,9 +80,11 @@ class ObjectsStore(Database):
             if row is None:
                 return None
             rows = self._conn.execute(
-                f"SELECT blob_id, size FROM object_parts {where} ORDER BY idx", (bucket_id, key)
+                "SELECT blob_id, size, COALESCE(part_number, idx + 1), checksum"
+                f" FROM object_parts {where} ORDER BY idx",
+                (bucket_id, key),
             )
-            parts = tuple(Segment(blob_id, size) for blob_id, size in rows)
+            parts = tuple(Segment(b, size, None, number, sum_) for b, size, number, sum_ in rows)
         return replace(_object(row), parts=parts)
 
     def put_object(self, record: ObjectRecord) -> None:
@@ -125,9 +127,12 @@ class ObjectsStore(Database):
         )
         if r.parts_count:
             self._conn.executemany(
-                "INSERT INTO object_parts (bucket_id, key, idx, blob_id, size)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(r.bucket_id, r.key, i, s.blob_id, s.size) for i, s in enumerate(r.parts)],
+                "INSERT INTO object_parts (bucket_id, key, idx, blob_id, size, part_number,"
+                " checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (r.bucket_id, r.key, i, s.blob_id, s.size, s.part_number or i + 1, s.checksum)
+                    for i, s in enumerate(r.parts)
+                ],
             )
         for blob_id in old:
             self._release(blob_id)

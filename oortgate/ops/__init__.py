@@ -15,6 +15,7 @@ from oortgate.ops import (
     listing,
     multipart,
     multipart_listing,
+    object_attributes,
     object_read,
     object_write,
     post_object,
@@ -56,4 +57,5 @@ HANDLERS: dict[str, Handler] = {
     "DeleteBucketCors": cors_ops.delete_bucket_cors,
     "Preflight": cors_ops.preflight,
     "RestoreObject": archive.restore_object,
+    "GetObjectAttributes": object_attributes.get_object_attributes,
 }

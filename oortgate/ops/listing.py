@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from urllib.parse import quote
+from urllib.parse import quote_plus
 
 from oortgate import policy, xml
 from oortgate.errors import S3Error
@@ -27,7 +27,10 @@ def encoder(ctx: Context) -> Callable[[str], str]:
             ArgumentName="encoding-type",
             ArgumentValue=encoding,
         )
-    return lambda value: quote(value, safe="/")
+    # As AWS encodes: a space as "+" (so "+" itself as %2B), "/" kept, UTF-8 otherwise
+    # percent-encoded. Which elements are encoded follows AWS's documentation too: for
+    # v1 that includes Prefix, which botocore alone forgets to decode.
+    return lambda value: quote_plus(value, safe="/")
 
 
 async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:

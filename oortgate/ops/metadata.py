@@ -51,13 +51,19 @@ def system_headers(headers: Mapping[str, str]) -> dict[str, str]:
     found = {name: headers[name] for name in SYSTEM_HEADERS if name in headers}
     encoding = found.get("content-encoding")
     if encoding is not None:
-        # aws-chunked is transport framing, never part of the stored object.
-        kept = [e.strip() for e in encoding.split(",") if e.strip() and e.strip() != "aws-chunked"]
+        kept = stored_content_encoding(encoding)
         if kept:
-            found["content-encoding"] = ",".join(kept)
+            found["content-encoding"] = kept
         else:
             del found["content-encoding"]
     return found
+
+
+def stored_content_encoding(value: str) -> str:
+    """The Content-Encoding as sent, spacing included ("deflate, gzip"), minus the
+    aws-chunked token: that is transport framing, never part of the stored object."""
+    kept = [c for c in value.split(",") if c.strip().lower() != "aws-chunked"]
+    return ",".join(kept).strip()
 
 
 def content_type(headers: Mapping[str, str]) -> str:

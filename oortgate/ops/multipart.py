@@ -231,7 +231,7 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         checksums=checksums,
         storage_class=upload.storage_class,
         parts_count=len(used),
-        parts=tuple(Segment(p.blob_id, p.size) for p in used),
+        parts=tuple(Segment(p.blob_id, p.size, None, p.part_number, p.checksum) for p in used),
         acl=upload.acl,
         owner_id=upload.owner_id,
     )

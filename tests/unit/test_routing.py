@@ -48,6 +48,8 @@ def r(method: str, path: str, query: str = "", headers: dict[str, str] | None = 
         ("DELETE", "/b/k", "uploadId=x", "AbortMultipartUpload"),
         ("GET", "/b/k", "uploadId=x", "ListParts"),
         ("GET", "/b/k", "versionId=null", "GetObject"),
+        ("GET", "/b/k", "attributes", "GetObjectAttributes"),
+        ("PUT", "/b/k", "attributes", "NotImplemented"),
     ],
 )
 def test_operations(method: str, path: str, query: str, op: str) -> None:
