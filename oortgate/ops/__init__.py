@@ -19,6 +19,7 @@ from oortgate.ops import (
     object_write,
     post_object,
     service,
+    tagging,
 )
 
 Handler = Callable[[Context], Awaitable[Response]]
@@ -56,4 +57,10 @@ HANDLERS: dict[str, Handler] = {
     "DeleteBucketCors": cors_ops.delete_bucket_cors,
     "Preflight": cors_ops.preflight,
     "RestoreObject": archive.restore_object,
+    "PutObjectTagging": tagging.put_object_tagging,
+    "GetObjectTagging": tagging.get_object_tagging,
+    "DeleteObjectTagging": tagging.delete_object_tagging,
+    "PutBucketTagging": tagging.put_bucket_tagging,
+    "GetBucketTagging": tagging.get_bucket_tagging,
+    "DeleteBucketTagging": tagging.delete_bucket_tagging,
 }
