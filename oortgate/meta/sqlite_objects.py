@@ -43,7 +43,7 @@ _GET_PLAIN = (
 )
 
 
-_INLINE = len(OBJ_COLS.split(","))  # where _GET_PLAIN's row has the inline bytes
+_COLUMNS = len(OBJ_COLS.split(","))  # (in _GET_PLAIN's row, the inline bytes come next)
 
 
 # What a listing shows of an object: its records carry no headers, user metadata or
@@ -78,7 +78,7 @@ class ObjectsStore(Database):
         if row is None:
             return None
         if not row[11]:  # parts_count: a plain object, complete in that one row
-            return _object(row, row[_INLINE])
+            return _object(row, row[_COLUMNS])
         where = "WHERE bucket_id = ? AND key = ?"
         with self._snapshot():  # the object and its parts from one state
             row = self._one(f"SELECT {OBJ_COLS} FROM objects {where}", bucket_id, key)
@@ -116,7 +116,7 @@ class ObjectsStore(Database):
         row = (r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.last_modified, r.content_type)
         docs = (dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums))
         self._conn.execute(
-            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * _INLINE)})",
+            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * _COLUMNS)})",
             (
                 *row,
                 *docs,

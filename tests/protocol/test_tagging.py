@@ -258,3 +258,15 @@ def test_aws_cli_put_object_tagging(aws: Any, s3: Any, bucket: str) -> None:
     aws("s3api", "put-object-tagging", "--bucket", bucket, "--key", "cli", "--tagging", tagging)
     out = aws("s3api", "get-object-tagging", "--bucket", bucket, "--key", "cli").stdout
     assert json.loads(out)["TagSet"] == tag_set({"env": "test", "team": "storage"})["TagSet"]
+
+
+def test_presigned_put_with_signed_tagging_header(
+    s3: Any, bucket: str, client_for: Any, server: Any
+) -> None:
+    presigner = client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
+    params = {"Bucket": bucket, "Key": "p", "Tagging": "a=1&b=2"}
+    url = presigner.generate_presigned_url("put_object", Params=params, ExpiresIn=60)
+    headers = {"x-amz-tagging": "a=1&b=2"}
+    resp = requests.put(url, data=b"x", headers=headers, verify=server.cert, timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert tags_of(s3, bucket, "p") == SET_AB
