@@ -37,6 +37,7 @@ STATUS: dict[str, int] = {
     "InvalidRange": 416,
     "InvalidRequest": 400,
     "InvalidStorageClass": 400,
+    "InvalidTag": 400,
     "InvalidURI": 400,
     "KeyTooLongError": 400,
     "MalformedTrailerError": 400,
@@ -50,6 +51,7 @@ STATUS: dict[str, int] = {
     "NoSuchBucket": 404,
     "NoSuchCORSConfiguration": 404,
     "NoSuchKey": 404,
+    "NoSuchTagSet": 404,
     "NoSuchUpload": 404,
     "NoSuchVersion": 404,
     "NotImplemented": 501,
@@ -94,6 +96,7 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "MissingContentLength": "You must provide the Content-Length HTTP header.",
     "NoSuchBucket": "The specified bucket does not exist",
     "NoSuchKey": "The specified key does not exist.",
+    "NoSuchTagSet": "The TagSet does not exist",
     "NoSuchUpload": "The specified multipart upload does not exist.",
     "NoSuchVersion": "The specified version does not exist.",
     "NotImplemented": "A header or operation you provided implies functionality that is "

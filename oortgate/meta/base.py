@@ -90,6 +90,14 @@ class MetaStore(Protocol):
 
     def get_bucket(self, name: str) -> Bucket | None: ...
 
+    def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
+        """The bucket's tag set; None if it has none."""
+        ...
+
+    def set_bucket_tags(self, bucket_id: int, tags: dict[str, str]) -> None:
+        """Replace the bucket's tag set (empty: remove it)."""
+        ...
+
     def list_buckets(
         self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
     ) -> list[Bucket]:
@@ -143,6 +151,10 @@ class MetaStore(Protocol):
 
     def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
         """False if there is no such object."""
+        ...
+
+    def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+        """Replace the object's tag set (empty: remove it); False if no such object."""
         ...
 
     def has_objects(self, bucket_id: int) -> bool: ...

@@ -93,6 +93,8 @@ class ObjectRecord:
     # The bytes of an inline object (see INLINE_MARK), filled by get_object; a new
     # inline object carries them to put_object.
     inline: bytes | None = None
+    # Tag key -> value (see oortgate.tagging); listings leave it empty.
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -133,6 +135,7 @@ class Upload:
     checksum_type: str | None = None  # "COMPOSITE" or "FULL_OBJECT"
     acl: str = "private"
     owner_id: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # applied to the completed object
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,15 @@ import time
 from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, User
-from oortgate.meta.sqlite_db import Database, key_range, lower_bound, qualified, successor
+from oortgate.meta.sqlite_db import (
+    Database,
+    key_range,
+    lower_bound,
+    nullable_dumps,
+    nullable_loads,
+    qualified,
+    successor,
+)
 from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
@@ -169,3 +177,12 @@ class AccountsStore(Database):
     def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None:
         with self._write() as db:
             db.execute("UPDATE buckets SET cors = ? WHERE id = ?", (cors, bucket_id))
+
+    def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
+        row = self._one("SELECT tags FROM buckets WHERE id = ?", bucket_id)
+        return nullable_loads(row[0]) if row and row[0] else None
+
+    def set_bucket_tags(self, bucket_id: int, tags: dict[str, str]) -> None:
+        with self._write() as db:
+            sql = "UPDATE buckets SET tags = ? WHERE id = ?"
+            db.execute(sql, (nullable_dumps(tags), bucket_id))

@@ -83,8 +83,18 @@ ALTER TABLE object_parts ADD COLUMN part_number INTEGER;
 ALTER TABLE object_parts ADD COLUMN checksum TEXT
 """
 
+# Version 5: tag sets (see oortgate.tagging) as JSON, NULL when there are none:
+# objects', open uploads' (applied at completion) and buckets'.
+_TAGS = """
+ALTER TABLE objects ADD COLUMN tags TEXT;
+ALTER TABLE uploads ADD COLUMN tags TEXT;
+ALTER TABLE buckets ADD COLUMN tags TEXT
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
-_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES)
+_MIGRATIONS = (
+    _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
+)  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.
@@ -121,6 +131,16 @@ def qualified(table: str, columns: str) -> str:
 
 def dumps(value: dict[str, str]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def nullable_dumps(value: dict[str, str]) -> str | None:
+    """A document that is usually empty (tags): NULL then, no text to store."""
+    return dumps(value) if value else None
+
+
+def nullable_loads(text: str | None) -> dict[str, str]:
+    doc: dict[str, str] = json.loads(text) if text else {}
+    return doc
 
 
 def chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -9,12 +9,12 @@ from typing import Any
 
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, Upload, UploadPage
-from oortgate.meta.sqlite_db import dumps, lower_bound, successor
+from oortgate.meta.sqlite_db import dumps, lower_bound, nullable_dumps, nullable_loads, successor
 from oortgate.meta.sqlite_objects import ObjectsStore
 
 _UPLOAD_COLS = (
     "upload_id, bucket_id, key, initiated, content_type, system_headers, user_metadata,"
-    " storage_class, checksum_algorithm, checksum_type, acl, owner_id"
+    " storage_class, checksum_algorithm, checksum_type, acl, owner_id, tags"
 )
 _PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum"
 
@@ -23,7 +23,7 @@ def _upload(row: Sequence[Any]) -> Upload:
     upload_id, bucket_id, key, initiated, ctype, headers, meta, cls, algorithm, kind = row[:10]
     docs = json.loads(headers), json.loads(meta)
     return Upload(upload_id, bucket_id, key, initiated, ctype, *docs, cls, algorithm, kind,
-                  acl=row[10], owner_id=row[11])  # fmt: skip
+                  acl=row[10], owner_id=row[11], tags=nullable_loads(row[12]))  # fmt: skip
 
 
 class MultipartStore(ObjectsStore):
@@ -42,12 +42,12 @@ class MultipartStore(ObjectsStore):
             u.checksum_type,
             u.acl,
             u.owner_id,
+            nullable_dumps(u.tags),
         )
         try:
             with self._write() as db:
-                db.execute(
-                    f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({', '.join('?' * 12)})", row
-                )
+                marks = ", ".join("?" * len(row))
+                db.execute(f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({marks})", row)
         except sqlite3.IntegrityError:
             raise S3Error("NoSuchBucket") from None
 

@@ -21,6 +21,8 @@ from oortgate.meta.sqlite_db import (
     dumps,
     key_range,
     lower_bound,
+    nullable_dumps,
+    nullable_loads,
     qualified,
     successor,
 )
@@ -28,7 +30,7 @@ from oortgate.meta.sqlite_db import (
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
     " system_headers, user_metadata, checksums, storage_class, parts_count, acl, owner_id,"
-    " restore_ready, restore_expiry"
+    " restore_ready, restore_expiry, tags"
 )
 
 
@@ -39,6 +41,9 @@ _GET_PLAIN = (
     " LEFT JOIN inline_blobs ON inline_blobs.blob_id = objects.blob_id"
     " WHERE objects.bucket_id = ? AND objects.key = ?"
 )
+
+
+_COLUMNS = len(OBJ_COLS.split(","))  # (in _GET_PLAIN's row, the inline bytes come next)
 
 
 # What a listing shows of an object: its records carry no headers, user metadata or
@@ -62,7 +67,7 @@ def _object(row: Sequence[Any], inline: bytes | None = None) -> ObjectRecord:
     return ObjectRecord(
         bucket_id, key, blob_id, size, etag, modified, ctype, _doc(headers), _doc(meta),
         _doc(sums), cls, parts, acl=row[12], owner_id=row[13], restore_ready=row[14],
-        restore_expiry=row[15], inline=inline,
+        restore_expiry=row[15], inline=inline, tags=nullable_loads(row[16]),
     )  # fmt: skip
 
 
@@ -73,7 +78,7 @@ class ObjectsStore(Database):
         if row is None:
             return None
         if not row[11]:  # parts_count: a plain object, complete in that one row
-            return _object(row, row[16])
+            return _object(row, row[_COLUMNS])
         where = "WHERE bucket_id = ? AND key = ?"
         with self._snapshot():  # the object and its parts from one state
             row = self._one(f"SELECT {OBJ_COLS} FROM objects {where}", bucket_id, key)
@@ -113,7 +118,7 @@ class ObjectsStore(Database):
         row = (r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.last_modified, r.content_type)
         docs = (dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums))
         self._conn.execute(
-            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * 16)})",
+            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * _COLUMNS)})",
             (
                 *row,
                 *docs,
@@ -123,6 +128,7 @@ class ObjectsStore(Database):
                 r.owner_id,
                 r.restore_ready,
                 r.restore_expiry,
+                nullable_dumps(r.tags),
             ),
         )
         if r.parts_count:
@@ -181,6 +187,11 @@ class ObjectsStore(Database):
         sql = "UPDATE objects SET acl = ? WHERE bucket_id = ? AND key = ?"
         with self._write() as db:
             return db.execute(sql, (acl, bucket_id, key)).rowcount > 0
+
+    def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+        sql = "UPDATE objects SET tags = ? WHERE bucket_id = ? AND key = ?"
+        with self._write() as db:
+            return db.execute(sql, (nullable_dumps(tags), bucket_id, key)).rowcount > 0
 
     def has_objects(self, bucket_id: int) -> bool:
         return self._one("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", bucket_id) is not None

@@ -20,6 +20,7 @@ from oortgate.ops import (
     object_write,
     post_object,
     service,
+    tagging,
 )
 
 Handler = Callable[[Context], Awaitable[Response]]
@@ -58,4 +59,10 @@ HANDLERS: dict[str, Handler] = {
     "Preflight": cors_ops.preflight,
     "RestoreObject": archive.restore_object,
     "GetObjectAttributes": object_attributes.get_object_attributes,
+    "PutObjectTagging": tagging.put_object_tagging,
+    "GetObjectTagging": tagging.get_object_tagging,
+    "DeleteObjectTagging": tagging.delete_object_tagging,
+    "PutBucketTagging": tagging.put_bucket_tagging,
+    "GetBucketTagging": tagging.get_bucket_tagging,
+    "DeleteBucketTagging": tagging.delete_bucket_tagging,
 }

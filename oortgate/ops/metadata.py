@@ -98,9 +98,7 @@ def reject_unsupported(headers: Mapping[str, str]) -> None:
     """Headers that ask for a feature this gateway lacks: refuse rather than ignore."""
     for name in headers:
         # Explicit grants: only canned ACLs (x-amz-acl) are supported.
-        if name.startswith(("x-amz-server-side-encryption", "x-amz-grant-")) or (
-            name == "x-amz-tagging"
-        ):
+        if name.startswith(("x-amz-server-side-encryption", "x-amz-grant-")):
             raise S3Error("NotImplemented", f"The header {name} is not implemented.", Header=name)
 
 
@@ -147,6 +145,8 @@ def object_headers(record: ObjectRecord, *, checksums: bool) -> list[tuple[str, 
     headers.extend((META_PREFIX + k, v) for k, v in record.user_metadata.items())
     if record.storage_class != "STANDARD":
         headers.append(("x-amz-storage-class", record.storage_class))
+    if record.tags:
+        headers.append(("x-amz-tagging-count", str(len(record.tags))))
     if checksums:
         headers.extend(checksum_headers(record))
     return headers

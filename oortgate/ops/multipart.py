@@ -10,7 +10,7 @@ import asyncio
 import secrets
 import time
 
-from oortgate import policy, xml
+from oortgate import policy, tagging, xml
 from oortgate.auth.checksums import ALGORITHMS, Checksum, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
@@ -76,6 +76,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
         checksum_type=kind,
         acl=acl,
         owner_id=ctx.caller_id,
+        tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
     await ctx.body.drain()
     await ctx.services.db(ctx.meta.create_upload, upload)
@@ -234,6 +235,7 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         parts=tuple(Segment(p.blob_id, p.size, None, p.part_number, p.checksum) for p in used),
         acl=upload.acl,
         owner_id=upload.owner_id,
+        tags=upload.tags,
     )
 
 

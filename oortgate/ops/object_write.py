@@ -6,7 +6,7 @@ import dataclasses
 import time
 from urllib.parse import unquote
 
-from oortgate import policy, xml
+from oortgate import policy, tagging, xml
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
@@ -70,6 +70,7 @@ async def put_object(ctx: Context) -> Response:
         storage_class=storage_class(ctx.headers, bucket, settings.archive_storage_class),
         acl=acl,
         owner_id=ctx.caller_id,
+        tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
     if declared is not None and declared <= settings.inline_max_size:
         stored = await inline_body(ctx)
@@ -153,7 +154,8 @@ async def copy_object(ctx: Context) -> Response:
             "location or encryption attributes.",
         )
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
-    record = dataclasses.replace(record, acl=acl, owner_id=ctx.caller_id)
+    tags = tagging.copied(ctx.headers, source.tags)
+    record = dataclasses.replace(record, acl=acl, owner_id=ctx.caller_id, tags=tags)
     await ctx.services.db(ctx.meta.put_object, record)
     root = xml.Node("CopyObjectResult")
     root.add("ETag", f'"{record.etag}"')

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from oortgate import policy, xml
+from oortgate import policy, tagging, xml
 from oortgate.auth import post_policy
 from oortgate.errors import S3Error
 from oortgate.http.authenticate import credentials
@@ -145,6 +145,7 @@ async def _store(
     ctx: Context, form: FormReader, bucket: Bucket, user: User | None, limit: int
 ) -> ObjectRecord:
     key, meta, system, acl = _record_fields(form)
+    tags = tagging.parse_form_field(form.fields.get("tagging"))
     sink = await BlobSink(ctx, limit, compressed=bucket.tier == ARCHIVE).open()
     try:
         async for chunk in form.file_chunks():
@@ -164,7 +165,7 @@ async def _store(
             system_headers=system, user_metadata=meta, acl=acl,
             storage_class=ctx.services.settings.archive_storage_class
             if bucket.tier == ARCHIVE else "STANDARD",
-            owner_id=user.id if user else None,
+            owner_id=user.id if user else None, tags=tags,
         )  # fmt: skip
         await ctx.services.db(ctx.meta.put_object, record)
     except BaseException:

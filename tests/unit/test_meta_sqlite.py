@@ -38,8 +38,9 @@ def _bulk(meta: SqliteMetaStore, bucket_id: int, keys: list[str]) -> None:
     conn = meta._conn
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO objects VALUES"
-        " (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD', 0, 'private', NULL, NULL, NULL)",
+        "INSERT INTO objects (bucket_id, key, blob_id, size, etag, last_modified, content_type,"
+        " system_headers, user_metadata, checksums, storage_class)"
+        " VALUES (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD')",
         [(bucket_id, key, secrets.token_hex(16)) for key in keys],
     )
     conn.execute("COMMIT")
