@@ -31,6 +31,7 @@ from oortgate.ops.metadata import (
     META_PREFIX,
     SYSTEM_HEADERS,
     check_key,
+    content_type,
     storage_class,
     user_metadata,
 )
@@ -186,7 +187,7 @@ def _draft(ctx: Context, form: FormReader, bucket: Bucket, user: User | None) ->
     archive_class = ctx.services.settings.archive_storage_class
     return ObjectRecord(
         bucket_id=bucket.id, key=key, blob_id="", size=0, etag="", last_modified=0.0,
-        content_type=fields.get("content-type") or "binary/octet-stream",
+        content_type=content_type(fields),
         system_headers={k: fields[k] for k in SYSTEM_HEADERS if k in fields},
         user_metadata=user_metadata({k: v for k, v in fields.items() if k.startswith(META_PREFIX)}),
         acl=policy.canned_acl(fields.get("acl")),

@@ -173,6 +173,19 @@ def test_default_answer_carries_the_object_url(s3v4: Any, bucket: str, server: A
     assert resp.headers["Location"] == f"{server.endpoint}/{bucket}/plain"
 
 
+def test_location_on_a_virtual_host(s3v4: Any, bucket: str, server: Any) -> None:
+    # The bucket is in the host the client used, so not in the path (as AWS).
+    form = s3v4.generate_presigned_post(bucket, "v/k")
+    host = f"{bucket}.s3-standard.localhost:{server.port}"
+    parts: list[tuple[str, Any]] = [(k, (None, v)) for k, v in form["fields"].items()]
+    parts.append(("file", ("f.txt", b"virtual", "text/plain")))
+    resp = requests.post(
+        f"{server.endpoint}/", files=parts, headers={"Host": host}, verify=server.cert, timeout=60
+    )
+    assert resp.status_code == 204, resp.text
+    assert resp.headers["Location"] == f"https://{host}/v%2Fk"
+
+
 def test_uninterpretable_redirect_acts_as_if_absent(
     s3: Any, s3v4: Any, bucket: str, server: Any
 ) -> None:
@@ -291,4 +304,31 @@ def test_too_large_upload_is_answered_every_time(
     data = rand(6 * 1024 * 1024, seed=12)
     for _ in range(3):
         assert_error(post(server, form, data), 400, "EntityTooLarge")
+    assert keys_in(s3, bucket) == []
+
+
+def test_refused_chunked_upload_is_answered(s3: Any, bucket: str, server: Any) -> None:
+    # No Content-Length (Transfer-Encoding: chunked): drained all the same, up to the bound.
+    form = s3.generate_presigned_post(bucket, "user/alice/${filename}")
+    fields = {**form["fields"], "key": "user/bob/x"}
+    head = b"".join(
+        f'--B0UND\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    )
+    head += b'--B0UND\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n'
+
+    def body() -> Any:
+        yield head
+        for _ in range(8):
+            yield rand(1024 * 1024)
+        yield b"\r\n--B0UND--\r\n"
+
+    resp = requests.post(
+        form["url"],
+        data=body(),
+        headers={"Content-Type": "multipart/form-data; boundary=B0UND"},
+        verify=server.cert,
+        timeout=60,
+    )
+    assert_error(resp, 403, "AccessDenied", "Policy Condition failed")
     assert keys_in(s3, bucket) == []
