@@ -70,15 +70,21 @@ class PostPolicy:
         """The policy, checked whole: a malformed one is 400 InvalidPolicyDocument
         whatever the form holds (AWS), before any field is compared."""
         try:
-            doc = json.loads(base64.b64decode(encoded, validate=True))
+            raw_doc = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError) as exc:
+            raise _invalid("invalid Base64 encoding.") from exc
+        try:
+            doc = json.loads(raw_doc)
+        except ValueError as exc:
             raise _invalid("Invalid JSON.") from exc
         if not isinstance(doc, dict):
             raise _invalid("Invalid JSON.")
         if "expiration" not in doc:
             raise _invalid("Policy missing expiration.")
-        if not isinstance(doc.get("conditions"), list):
+        if "conditions" not in doc:
             raise _invalid("Policy missing conditions.")
+        if not isinstance(doc["conditions"], list):
+            raise _invalid("Invalid 'conditions' value: must be a List.")
         conditions, length_range = [], None
         for raw in doc["conditions"]:
             if isinstance(raw, list) and raw and raw[0] == "content-length-range":
@@ -115,39 +121,37 @@ def _expiration(value: Any) -> datetime:
         raise _invalid(f"Invalid 'expiration' value: '{value}'") from exc
 
 
-def _scalar(value: Any) -> str | None:
-    """A condition's value: a string, or a number as JSON writes it (never a bool)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
 def _condition(raw: Any) -> Condition:
+    """One eq / starts-with condition, refused with AWS's words when malformed."""
     if isinstance(raw, dict):
         if len(raw) != 1:
             raise _invalid("Invalid Simple-Condition: Simple-Conditions must have exactly "
                            "one property specified.")  # fmt: skip
         ((name, value),) = raw.items()
-        text = _scalar(value)
-        if text is None:
-            raise _invalid(f"Invalid Simple-Condition: value of '{name}' must be a string.")
-        return Condition("eq", name.lower().removeprefix("$"), text, f"${name}")
-    if not isinstance(raw, list) or len(raw) != 3 or not isinstance(raw[0], str):
-        raise _invalid(f"Invalid Condition: {json.dumps(raw)}")
-    op, name, value = raw[0].lower(), raw[1], _scalar(raw[2])
+        if not isinstance(value, str):
+            raise _invalid("Invalid Simple-Condition: value must be a string.")
+        return Condition("eq", name.lower().removeprefix("$"), value, f"${name}")
+    if not isinstance(raw, list):
+        raise _invalid("Invalid condition test: must be a List or Object.")
+    if not raw or not isinstance(raw[0], str):
+        raise _invalid("Invalid Condition: missing operation identifier.")
+    op = raw[0].lower()
     if op not in _OPERATORS:
         raise _invalid(f"Invalid Condition: unknown operation '{raw[0]}'.")
-    if not isinstance(name, str) or not name.startswith("$") or value is None:
+    if len(raw) != 3:
+        raise _invalid(f"Invalid {raw[0]}: wrong number of arguments.")
+    name, value = raw[1], raw[2]
+    if not isinstance(name, str) or not name.startswith("$") or not isinstance(value, str):
         raise _invalid(f"Invalid Condition: {json.dumps(raw)}")
     return Condition(op, name[1:].lower(), value, name)
 
 
 def _length_range(raw: list[Any]) -> tuple[int, int]:
-    low, high = (_integer(v) for v in raw[1:3]) if len(raw) == 3 else (None, None)
+    if len(raw) != 3:
+        raise _invalid("Invalid content-length-range: wrong number of arguments.")
+    low, high = _integer(raw[1]), _integer(raw[2])
     if low is None or high is None or not 0 <= low <= high:
-        raise _invalid(f"Invalid 'content-length-range' condition: {json.dumps(raw)}")
+        raise _invalid(f"Invalid content-length-range: {json.dumps(raw)}")
     return low, high
 
 

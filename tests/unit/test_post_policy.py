@@ -472,3 +472,52 @@ def test_failed_condition_message_names_the_field_as_the_policy_spells_it() -> N
     )
     err = expect("AccessDenied", doc.check, {"content-type": "image/png", "key": "x"}, "b", NOW)
     assert err.message.endswith('Policy Condition failed: ["starts-with", "$Key", "user/"]')
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"expiration": "2030-12-01T12:00:00Z"}, "Policy missing conditions."),
+        ({"conditions": []}, "Policy missing expiration."),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": {"key": "k"}},
+            "Invalid 'conditions' value: must be a List.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [{}]},
+            "Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [{"acl": 1}]},
+            "Invalid Simple-Condition: value must be a string.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": ["key"]},
+            "Invalid condition test: must be a List or Object.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [[]]},
+            "Invalid Condition: missing operation identifier.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [["in", "$key", "k"]]},
+            "Invalid Condition: unknown operation 'in'.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [["eq", "$key"]]},
+            "Invalid eq: wrong number of arguments.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [["content-length-range", 1]]},
+            "Invalid content-length-range: wrong number of arguments.",
+        ),
+    ],
+)
+def test_malformed_policy_messages_are_aws_words(doc: dict[str, Any], message: str) -> None:
+    err = expect("InvalidPolicyDocument", PostPolicy.parse, encode(doc))
+    assert err.message == f"Invalid Policy: {message}"
+
+
+def test_bad_base64_message() -> None:
+    err = expect("InvalidPolicyDocument", PostPolicy.parse, "%%%")
+    assert err.message == "Invalid Policy: invalid Base64 encoding."
