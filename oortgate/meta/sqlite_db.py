@@ -76,8 +76,17 @@ ALTER TABLE garbage ADD COLUMN queued_at REAL NOT NULL DEFAULT 0;
 CREATE INDEX garbage_queued ON garbage(queued_at)
 """
 
+# Completed multipart uploads, so that a retried CompleteMultipartUpload (its response
+# was lost) answers 200 again rather than NoSuchUpload; pruned by age (indexed).
+_COMPLETED_UPLOADS = """
+CREATE TABLE IF NOT EXISTS completed_uploads (upload_id TEXT PRIMARY KEY,
+    bucket_id INTEGER NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+    last_modified REAL NOT NULL, completed REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS completed_uploads_age ON completed_uploads(completed)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
-_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT)
+_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _COMPLETED_UPLOADS)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.

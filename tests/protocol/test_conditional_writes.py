@@ -1,0 +1,241 @@
+"""Conditional writes and deletes (If-None-Match: *, If-Match) through boto3, as AWS S3
+answers them: PutObject, CopyObject's destination, CompleteMultipartUpload, DeleteObject
+and DeleteObjects' per-object ETag; racing writers; a retried Complete; resent parts."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from oortgate.config import Settings
+
+from ._util import body_of, etag, s3_error, status_of
+
+PART = 5 * 1024 * 1024
+INLINE_MAX = Settings().inline_max_size
+
+
+def condition_of(info: pytest.ExceptionInfo[ClientError]) -> str | None:
+    return info.value.response["Error"].get("Condition")
+
+
+# -- PutObject ------------------------------------------------------------------------
+def test_put_if_none_match_creates_once(s3: Any, bucket: str) -> None:
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"first", IfNoneMatch="*")
+    assert first["ETag"] == etag(b"first")
+    with s3_error("PreconditionFailed", 412) as info:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"second", IfNoneMatch="*")
+    assert condition_of(info) == "If-None-Match"
+    with s3_error("PreconditionFailed", 412):  # a body stored as a blob file, too
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x" * (INLINE_MAX + 1), IfNoneMatch="*")
+    assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"first"
+
+
+def test_put_if_match(s3: Any, bucket: str) -> None:
+    old = s3.put_object(Bucket=bucket, Key="k", Body=b"v1")["ETag"]
+    with s3_error("PreconditionFailed", 412) as info:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"v2", IfMatch=etag(b"other"))
+    assert condition_of(info) == "If-Match"
+    assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"v1"
+    new = s3.put_object(Bucket=bucket, Key="k", Body=b"v2", IfMatch=old)["ETag"]
+    assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"v2"
+    with s3_error("PreconditionFailed", 412):  # the old ETag is stale now
+        s3.put_object(Bucket=bucket, Key="k", Body=b"v3", IfMatch=old)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v3", IfMatch=new)
+
+
+def test_put_if_match_on_a_missing_key_is_no_such_key(s3: Any, bucket: str) -> None:
+    with s3_error("NoSuchKey", 404):
+        s3.put_object(Bucket=bucket, Key="missing", Body=b"x", IfMatch=etag(b"x"))
+    with s3_error("NoSuchKey", 404):
+        s3.get_object(Bucket=bucket, Key="missing")
+
+
+def test_put_if_none_match_with_an_etag_is_not_implemented(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v1")
+    with s3_error("NotImplemented", 501):
+        s3.put_object(Bucket=bucket, Key="k", Body=b"v2", IfNoneMatch=etag(b"v1"))
+    assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"v1"
+
+
+@pytest.mark.parametrize("size", [10, INLINE_MAX + 1], ids=["inline", "blob"])
+def test_racing_if_none_match_puts_one_wins(s3: Any, bucket: str, size: int) -> None:
+    """Two writers create the same key at once, 20 times: each time exactly one 200."""
+    for round_ in range(20):
+        key = f"lock-{round_}"
+        barrier = threading.Barrier(2)
+        outcomes: list[int] = []
+
+        def put(
+            body: bytes, key: str = key, barrier: threading.Barrier = barrier,
+            outcomes: list[int] = outcomes,
+        ) -> None:  # fmt: skip
+            barrier.wait()
+            try:
+                s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+                outcomes.append(200)
+            except ClientError as exc:
+                outcomes.append(status_of(exc))
+
+        bodies = [bytes([65 + i]) * size for i in range(2)]
+        threads = [threading.Thread(target=put, args=(body,)) for body in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == [200, 412], (round_, outcomes)
+        assert body_of(s3.get_object(Bucket=bucket, Key=key)) in bodies
+
+
+# -- CopyObject (destination conditions) ----------------------------------------------
+def test_copy_destination_conditions(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="src", Body=b"source")
+    source = {"Bucket": bucket, "Key": "src"}
+    s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, IfNoneMatch="*")
+    with s3_error("PreconditionFailed", 412) as info:
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, IfNoneMatch="*")
+    assert condition_of(info) == "If-None-Match"
+    s3.put_object(Bucket=bucket, Key="dst", Body=b"changed")
+    with s3_error("PreconditionFailed", 412):
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, IfMatch=etag(b"source"))
+    s3.copy_object(Bucket=bucket, Key="dst", CopySource=source, IfMatch=etag(b"changed"))
+    assert body_of(s3.get_object(Bucket=bucket, Key="dst")) == b"source"
+
+
+# -- CompleteMultipartUpload ----------------------------------------------------------
+def _upload(s3: Any, bucket: str, key: str, *bodies: bytes) -> tuple[str, list[dict[str, Any]]]:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts = []
+    for number, body in enumerate(bodies, 1):
+        resp = s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )
+        parts.append({"PartNumber": number, "ETag": resp["ETag"]})
+    return upload_id, parts
+
+
+def _complete(s3: Any, bucket: str, key: str, upload_id: str, parts: Any, **kw: Any) -> Any:
+    return s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **kw
+    )
+
+
+def test_complete_if_none_match(s3: Any, bucket: str) -> None:
+    upload_id, parts = _upload(s3, bucket, "mp", b"one")
+    _complete(s3, bucket, "mp", upload_id, parts, IfNoneMatch="*")
+    second, parts2 = _upload(s3, bucket, "mp", b"two")
+    with s3_error("PreconditionFailed", 412) as info:
+        _complete(s3, bucket, "mp", second, parts2, IfNoneMatch="*")
+    assert condition_of(info) == "If-None-Match"
+    assert body_of(s3.get_object(Bucket=bucket, Key="mp")) == b"one"
+    # Refused, the upload stays open: it can still be completed unconditionally.
+    _complete(s3, bucket, "mp", second, parts2)
+    assert body_of(s3.get_object(Bucket=bucket, Key="mp")) == b"two"
+
+
+def test_complete_if_match(s3: Any, bucket: str) -> None:
+    with_missing, parts = _upload(s3, bucket, "mp", b"one")
+    with s3_error("NoSuchKey", 404):
+        _complete(s3, bucket, "mp", with_missing, parts, IfMatch=etag(b"x"))
+    current = s3.put_object(Bucket=bucket, Key="mp", Body=b"plain")["ETag"]
+    with s3_error("PreconditionFailed", 412) as info:
+        _complete(s3, bucket, "mp", with_missing, parts, IfMatch=etag(b"x"))
+    assert condition_of(info) == "If-Match"
+    _complete(s3, bucket, "mp", with_missing, parts, IfMatch=current)
+    assert body_of(s3.get_object(Bucket=bucket, Key="mp")) == b"one"
+
+
+def test_retried_complete_answers_as_the_first(s3: Any, bucket: str) -> None:
+    upload_id, parts = _upload(s3, bucket, "mp", b"a" * PART, b"b")
+    first = _complete(s3, bucket, "mp", upload_id, parts, IfNoneMatch="*")
+    # The response was lost; the SDK sends the same request again (its condition no
+    # longer holds against the object it created: it is a replay, not a new write).
+    again = _complete(s3, bucket, "mp", upload_id, parts, IfNoneMatch="*")
+    for field in ("ETag", "Location", "Bucket", "Key"):
+        assert again[field] == first[field], field
+    assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
+    # Another part list is no retry of that request.
+    with s3_error("NoSuchUpload", 404):
+        _complete(s3, bucket, "mp", upload_id, parts[:1])
+    # Once the object is overwritten, the upload's object is gone: nothing to replay.
+    s3.put_object(Bucket=bucket, Key="mp", Body=b"new")
+    with s3_error("NoSuchUpload", 404):
+        _complete(s3, bucket, "mp", upload_id, parts)
+
+
+def test_aborted_upload_is_still_no_such_upload(s3: Any, bucket: str) -> None:
+    upload_id, parts = _upload(s3, bucket, "mp", b"a")
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id)
+    with s3_error("NoSuchUpload", 404):
+        _complete(s3, bucket, "mp", upload_id, parts)
+
+
+def test_complete_with_a_resent_part_listed_twice(s3: Any, bucket: str) -> None:
+    """A client that logged both uploads of a resent part lists its number twice: the
+    last listing counts."""
+    upload_id, parts = _upload(s3, bucket, "mp", b"a" * PART, b"tail")
+    resent = s3.upload_part(
+        Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"c" * PART
+    )
+    listed = [parts[0], {"PartNumber": 1, "ETag": resent["ETag"]}, parts[1]]
+    done = _complete(s3, bucket, "mp", upload_id, listed)
+    digests = b"".join(hashlib.md5(p).digest() for p in (b"c" * PART, b"tail"))
+    assert done["ETag"] == f'"{hashlib.md5(digests).hexdigest()}-2"'
+    assert body_of(s3.get_object(Bucket=bucket, Key="mp")) == b"c" * PART + b"tail"
+
+
+def test_complete_listing_a_stale_etag_last_is_invalid_part(s3: Any, bucket: str) -> None:
+    upload_id, parts = _upload(s3, bucket, "mp", b"a" * PART, b"tail")
+    resent = s3.upload_part(
+        Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"c" * PART
+    )
+    listed = [{"PartNumber": 1, "ETag": resent["ETag"]}, parts[0], parts[1]]
+    with s3_error("InvalidPart", 400):
+        _complete(s3, bucket, "mp", upload_id, listed)
+    with s3_error("InvalidPartOrder", 400):
+        _complete(s3, bucket, "mp", upload_id, [parts[1], parts[0]])
+
+
+# -- DeleteObject and DeleteObjects ---------------------------------------------------
+def test_delete_if_match(s3: Any, bucket: str) -> None:
+    tag = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["ETag"]
+    with s3_error("PreconditionFailed", 412) as info:
+        s3.delete_object(Bucket=bucket, Key="k", IfMatch=etag(b"other"))
+    assert condition_of(info) == "If-Match"
+    assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"x"
+    resp = s3.delete_object(Bucket=bucket, Key="k", IfMatch=tag)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 204
+    with s3_error("NoSuchKey", 404):  # If-Match (even "*") on a missing key
+        s3.delete_object(Bucket=bucket, Key="k", IfMatch="*")
+
+
+def test_delete_if_match_size(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"xyz")
+    with s3_error("PreconditionFailed", 412):
+        s3.delete_object(Bucket=bucket, Key="k", IfMatchSize=4)
+    s3.delete_object(Bucket=bucket, Key="k", IfMatchSize=3)
+    with s3_error("NoSuchKey", 404):
+        s3.get_object(Bucket=bucket, Key="k")
+
+
+def test_delete_objects_with_etags(s3: Any, bucket: str) -> None:
+    tags = {k: s3.put_object(Bucket=bucket, Key=k, Body=k.encode())["ETag"] for k in "abc"}
+    resp = s3.delete_objects(
+        Bucket=bucket,
+        Delete={
+            "Objects": [
+                {"Key": "a", "ETag": tags["a"]},
+                {"Key": "b", "ETag": etag(b"stale")},
+                {"Key": "c"},
+            ]
+        },
+    )
+    assert sorted(d["Key"] for d in resp["Deleted"]) == ["a", "c"]
+    assert [(e["Key"], e["Code"]) for e in resp["Errors"]] == [("b", "PreconditionFailed")]
+    remaining = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert [o["Key"] for o in remaining] == ["b"]
+
