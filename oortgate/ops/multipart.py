@@ -193,7 +193,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         if err.code != "NoSuchUpload":
             raise
         requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
-        return _completed(ctx, await upload_gone(ctx, requested, condition, err))
+        return _completed(ctx, await upload_gone(ctx, requested, condition, midway=False))
     requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
     check_early(ctx, upload.bucket_id, upload.key, condition)
     stored = {
@@ -210,8 +210,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
             raise
         if await ctx.services.db(ctx.meta.get_upload, upload.upload_id) is not None:
             raise
-        nosuch = S3Error("NoSuchUpload", UploadId=upload.upload_id)
-        record = await upload_gone(ctx, requested, condition, nosuch)
+        record = await upload_gone(ctx, requested, condition, midway=True)
     return _completed(ctx, record)
 
 

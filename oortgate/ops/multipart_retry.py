@@ -36,12 +36,16 @@ async def upload_gone(
     ctx: Context,
     requested: Sequence[RequestedPart],
     condition: Precondition | None,
-    error: S3Error,
+    *,
+    midway: bool,
 ) -> ObjectRecord:
-    """The object to answer with for a Complete whose upload was not found, or raise."""
+    """The object to answer with for a Complete whose upload was not found, or raise:
+    ConditionalRequestConflict for a conditional Complete whose upload vanished
+    ``midway`` (another Complete or an Abort won the race), else NoSuchUpload."""
     record = await completed_object(ctx, requested)
     if record is not None:
         return record
-    if condition is not None:
-        raise S3Error("ConditionalRequestConflict", UploadId=ctx.query.get("uploadId", ""))
-    raise error
+    upload_id = ctx.query.get("uploadId", "")
+    if condition is not None and midway:
+        raise S3Error("ConditionalRequestConflict", UploadId=upload_id)
+    raise S3Error("NoSuchUpload", UploadId=upload_id)

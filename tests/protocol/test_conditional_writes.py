@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from oortgate.config import Settings
 
-from ._util import body_of, etag, s3_error, status_of
+from ._server import REGION, ServerProcess
+from ._util import body_of, etag, s3_error, status_of, stored_blob_count
 
 PART = 5 * 1024 * 1024
 INLINE_MAX = Settings().inline_max_size
@@ -62,33 +67,53 @@ def test_put_if_none_match_with_an_etag_is_not_implemented(s3: Any, bucket: str)
     assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"v1"
 
 
+def race_puts(s3: Any, bucket: str, key: str, bodies: list[bytes]) -> list[int]:
+    """PUT each body with If-None-Match: * from its own thread, all at once: statuses."""
+    barrier = threading.Barrier(len(bodies))
+    outcomes: list[int] = []
+
+    def put(body: bytes) -> None:
+        barrier.wait()
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+            outcomes.append(200)
+        except ClientError as exc:
+            outcomes.append(status_of(exc))
+
+    threads = [threading.Thread(target=put, args=(body,)) for body in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(outcomes)
+
+
 @pytest.mark.parametrize("size", [10, INLINE_MAX + 1], ids=["inline", "blob"])
 def test_racing_if_none_match_puts_one_wins(s3: Any, bucket: str, size: int) -> None:
     """Two writers create the same key at once, 20 times: each time exactly one 200."""
     for round_ in range(20):
-        key = f"lock-{round_}"
-        barrier = threading.Barrier(2)
-        outcomes: list[int] = []
-
-        def put(
-            body: bytes, key: str = key, barrier: threading.Barrier = barrier,
-            outcomes: list[int] = outcomes,
-        ) -> None:  # fmt: skip
-            barrier.wait()
-            try:
-                s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
-                outcomes.append(200)
-            except ClientError as exc:
-                outcomes.append(status_of(exc))
-
         bodies = [bytes([65 + i]) * size for i in range(2)]
-        threads = [threading.Thread(target=put, args=(body,)) for body in bodies]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(outcomes) == [200, 412], (round_, outcomes)
-        assert body_of(s3.get_object(Bucket=bucket, Key=key)) in bodies
+        assert race_puts(s3, bucket, f"lock-{round_}", bodies) == [200, 412], round_
+        assert body_of(s3.get_object(Bucket=bucket, Key=f"lock-{round_}")) in bodies
+
+
+def test_refused_puts_leave_no_blob_behind(tmp_path: Path) -> None:
+    """The loser of a race had uploaded its body: its blob is collected like any failed
+    write's (no grace period here: what stays on disk is what is needed)."""
+    with ServerProcess(data_dir=tmp_path / "data", extra_args=["--gc-grace", "0"]) as srv:
+        s3 = boto3.session.Session().client(
+            "s3", endpoint_url=srv.endpoint, region_name=REGION, verify=srv.cert,
+            aws_access_key_id=srv.root_access_key, aws_secret_access_key=srv.root_secret_key,
+            config=Config(s3={"addressing_style": "path"}),
+        )  # fmt: skip
+        s3.create_bucket(Bucket="hygiene")
+        for round_ in range(5):
+            bodies = [bytes([65 + i]) * (INLINE_MAX + 1) for i in range(2)]
+            assert race_puts(s3, "hygiene", f"k{round_}", bodies) == [200, 412]
+        deadline = time.monotonic() + 10
+        while (blobs := stored_blob_count(srv.data_dir)) != 5:
+            assert time.monotonic() < deadline, f"{blobs} blobs stored, 5 needed"
+            time.sleep(0.25)
 
 
 # -- CopyObject (destination conditions) ----------------------------------------------
