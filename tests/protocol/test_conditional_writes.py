@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from oortgate.config import Settings
 
+from ._s3raw import UNSIGNED, build_head, error_code, read_response, tls_connect
 from ._server import REGION, ServerProcess
 from ._util import body_of, etag, s3_error, status_of, stored_blob_count
 
@@ -38,6 +39,24 @@ def test_put_if_none_match_creates_once(s3: Any, bucket: str) -> None:
     with s3_error("PreconditionFailed", 412):  # a body stored as a blob file, too
         s3.put_object(Bucket=bucket, Key="k", Body=b"x" * (INLINE_MAX + 1), IfNoneMatch="*")
     assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"first"
+
+
+@pytest.mark.parametrize("expect", [{}, {"Expect": "100-continue"}], ids=["plain", "expect"])
+def test_a_doomed_put_is_refused_before_its_body(
+    s3: Any, server: Any, raw: Any, bucket: str, expect: dict[str, str]
+) -> None:
+    """Headers announcing 1 GB, no body sent: the 412 comes at once (no 100 Continue)."""
+    s3.put_object(Bucket=bucket, Key="taken", Body=b"x")
+    url = raw.url(bucket, "taken")
+    hdrs = {"Content-Length": str(10**9), "If-None-Match": "*", **expect}
+    signed = raw.signed_headers("PUT", url, hdrs, UNSIGNED)
+    head = build_head("PUT", url[len(server.endpoint) :], {"Host": server.host, **signed.headers})
+    started = time.monotonic()
+    with tls_connect(server.port, server.cert, timeout=10) as sock:
+        sock.sendall(head)
+        status, _, body = read_response(sock, "PUT")
+    assert time.monotonic() - started < 5
+    assert (status, error_code(body)) == (412, "PreconditionFailed"), body
 
 
 def test_put_if_match(s3: Any, bucket: str) -> None:
