@@ -4,9 +4,11 @@ and DeleteObjects' per-object ETag; racing writers; a retried Complete; resent p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,25 +88,32 @@ def test_put_if_none_match_with_an_etag_is_not_implemented(s3: Any, bucket: str)
     assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"v1"
 
 
-def race_puts(s3: Any, bucket: str, key: str, bodies: list[bytes]) -> list[int]:
-    """PUT each body with If-None-Match: * from its own thread, all at once: statuses."""
-    barrier = threading.Barrier(len(bodies))
-    outcomes: list[int] = []
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run each call from its own thread, released together: their results (or the
+    ClientError each raised), in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
 
-    def put(body: bytes) -> None:
+    def run(i: int) -> None:
         barrier.wait()
         try:
-            s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
-            outcomes.append(200)
+            results[i] = calls[i]()
         except ClientError as exc:
-            outcomes.append(status_of(exc))
+            results[i] = exc
 
-    threads = [threading.Thread(target=put, args=(body,)) for body in bodies]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return sorted(outcomes)
+    return results
+
+
+def race_puts(s3: Any, bucket: str, key: str, bodies: list[bytes]) -> list[int]:
+    """PUT each body with If-None-Match: * at once: the statuses, sorted."""
+    put = functools.partial(s3.put_object, Bucket=bucket, Key=key, IfNoneMatch="*")
+    results = at_once(*(functools.partial(put, Body=body) for body in bodies))
+    return sorted(status_of(r) if isinstance(r, ClientError) else 200 for r in results)
 
 
 @pytest.mark.parametrize("size", [10, INLINE_MAX + 1], ids=["inline", "blob"])
@@ -209,13 +218,22 @@ def test_retried_complete_answers_as_the_first(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="mp", Body=b"new")
     with s3_error("NoSuchUpload", 404):
         _complete(s3, bucket, "mp", upload_id, parts)
-
-
-def test_aborted_upload_is_still_no_such_upload(s3: Any, bucket: str) -> None:
-    upload_id, parts = _upload(s3, bucket, "mp", b"a")
-    s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id)
+    # An aborted upload never became an object: nothing to replay either.
+    aborted, parts = _upload(s3, bucket, "mp", b"a")
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=aborted)
     with s3_error("NoSuchUpload", 404):
-        _complete(s3, bucket, "mp", upload_id, parts)
+        _complete(s3, bucket, "mp", aborted, parts, IfNoneMatch="*")
+
+
+def test_a_retry_racing_the_first_complete_also_succeeds(s3: Any, bucket: str) -> None:
+    """The SDK resends Complete while the first is still being processed: both 200."""
+    for round_ in range(10):
+        key = f"mp-{round_}"
+        upload_id, parts = _upload(s3, bucket, key, b"a" * PART, b"b")
+        complete = functools.partial(_complete, s3, bucket, key, upload_id, parts)
+        results = at_once(complete, complete)
+        assert all(isinstance(r, dict) for r in results), (round_, results)
+        assert results[0]["ETag"] == results[1]["ETag"]
 
 
 def test_complete_with_a_resent_part_listed_twice(s3: Any, bucket: str) -> None:

@@ -162,3 +162,16 @@ def test_complete_checks_the_key_and_is_remembered(meta: SqliteMetaStore) -> Non
     assert (done.bucket_id, done.key, done.etag, done.last_modified) == (
         bucket_id, "k", record.etag, 9.5,
     )  # fmt: skip
+
+
+def test_in_one_group_commit_the_second_create_fails(meta: SqliteMetaStore) -> None:
+    """Racing writes of one process share a commit (see meta.worker): each still sees
+    the one before it."""
+    first, second = _new(meta, "k", "a" * 32), _new(meta, "k", "b" * 32)
+    with meta.group():
+        meta.put_object(first, Precondition(if_none_match=True))
+        with pytest.raises(S3Error) as info:
+            meta.put_object(second, Precondition(if_none_match=True))
+    assert info.value.code == "PreconditionFailed"
+    current = meta.get_object(_bucket(meta), "k")
+    assert current is not None and current.etag == "a" * 32
