@@ -60,18 +60,25 @@ def object_condition(
         return None
     if size is not None and not size.strip().isdigit():
         raise S3Error("MalformedXML")
-    when = None
-    if modified is not None:
-        try:
-            parsed = datetime.fromisoformat(modified.strip())
-        except ValueError:
-            raise S3Error("MalformedXML") from None
-        when = int(parsed.replace(tzinfo=parsed.tzinfo or UTC).timestamp())
+    when = None if modified is None else _timestamp(modified.strip())
     return Precondition(
         if_match=None if etag is None else parse_etags(etag),
         size=None if size is None else int(size.strip()),
         last_modified=when,
     )
+
+
+def _timestamp(text: str) -> int:
+    """Epoch seconds of an XML timestamp: botocore writes RFC 822 (the model says so for
+    LastModifiedTime); ISO 8601 is accepted too (a zone-less one is UTC)."""
+    parsed = parse_http_date(text)
+    if parsed is not None:
+        return int(parsed)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise S3Error("MalformedXML") from None
+    return int(when.replace(tzinfo=when.tzinfo or UTC).timestamp())
 
 
 def current(record: ObjectRecord | None) -> Current | None:

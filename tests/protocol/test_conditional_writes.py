@@ -9,6 +9,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,31 @@ def test_delete_if_match_size(s3: Any, bucket: str) -> None:
     s3.delete_object(Bucket=bucket, Key="k", IfMatchSize=3)
     with s3_error("NoSuchKey", 404):
         s3.get_object(Bucket=bucket, Key="k")
+
+
+def test_delete_if_match_last_modified_time(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"xyz")
+    modified = s3.head_object(Bucket=bucket, Key="k")["LastModified"]
+    with s3_error("PreconditionFailed", 412):
+        s3.delete_object(
+            Bucket=bucket, Key="k", IfMatchLastModifiedTime=modified - timedelta(seconds=1)
+        )
+    s3.delete_object(Bucket=bucket, Key="k", IfMatchLastModifiedTime=modified, IfMatchSize=3)
+    with s3_error("NoSuchKey", 404):
+        s3.get_object(Bucket=bucket, Key="k")
+
+
+def test_delete_objects_with_size_and_time(s3: Any, bucket: str) -> None:
+    for key in "ab":
+        s3.put_object(Bucket=bucket, Key=key, Body=b"xyz")
+    modified = s3.head_object(Bucket=bucket, Key="a")["LastModified"]
+    objects = [
+        {"Key": "a", "Size": 3, "LastModifiedTime": modified},
+        {"Key": "b", "Size": 4},
+    ]
+    resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+    assert [d["Key"] for d in resp["Deleted"]] == ["a"]
+    assert [(e["Key"], e["Code"]) for e in resp["Errors"]] == [("b", "PreconditionFailed")]
 
 
 def test_delete_objects_with_etags(s3: Any, bucket: str) -> None:

@@ -81,6 +81,9 @@ def test_object_condition_of_delete_objects() -> None:
     assert object_condition(None, None, "2023-11-14T22:13:20") == Precondition(
         last_modified=1_700_000_000
     )  # no zone: UTC
+    assert object_condition(None, None, "Tue, 14 Nov 2023 22:13:20 GMT") == Precondition(
+        last_modified=1_700_000_000
+    )  # what botocore sends
     for bad in (("e", "x", None), ("e", None, "not a time")):
         with pytest.raises(S3Error) as info:
             object_condition(*bad)
