@@ -18,6 +18,7 @@ STATUS: dict[str, int] = {
     "BucketAlreadyExists": 409,
     "BucketAlreadyOwnedByYou": 409,
     "BucketNotEmpty": 409,
+    "ConditionalRequestConflict": 409,
     "EntityTooLarge": 400,
     "EntityTooSmall": 400,
     "IllegalLocationConstraintException": 400,
@@ -78,6 +79,8 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "BucketAlreadyOwnedByYou": "Your previous request to create the named bucket succeeded "
     "and you already own it.",
     "BucketNotEmpty": "The bucket you tried to delete is not empty",
+    "ConditionalRequestConflict": "The conditional request cannot succeed due to a "
+    "conflicting operation against this resource.",
     "EntityTooLarge": "Your proposed upload exceeds the maximum allowed size",
     "EntityTooSmall": "Your proposed upload is smaller than the minimum allowed object size.",
     "IncompleteBody": "You did not provide the number of bytes specified by the "

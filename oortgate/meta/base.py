@@ -19,9 +19,11 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from oortgate.errors import S3Error
 from oortgate.meta.models import (
     AccessKey,
     Bucket,
+    CompletedUpload,
     ObjectPage,
     ObjectRecord,
     Part,
@@ -29,6 +31,7 @@ from oortgate.meta.models import (
     UploadPage,
     User,
 )
+from oortgate.meta.preconditions import Precondition
 
 MAX_KEYS_PER_USER = 10
 
@@ -112,21 +115,32 @@ class MetaStore(Protocol):
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None: ...
 
-    def put_object(self, record: ObjectRecord) -> None:
+    def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
         """Create or replace (bucket_id, key). Each of record.blob_ids must be pending (a
         new upload: the mark is cleared) or already referenced (a copy); else raises
         S3Error NoSuchKey (the copy source vanished). An inline record (``inline`` set)
         stores its bytes in the same transaction instead. A replaced blob left without
-        references is queued as garbage (an inline one is dropped at once)."""
+        references is queued as garbage (an inline one is dropped at once). With a
+        condition, the current object is checked in the same transaction (see
+        preconditions.check): if it fails, its S3Error is raised and nothing changes."""
         ...
 
-    def delete_object(self, bucket_id: int, key: str) -> bool:
-        """True if the key existed. Its blob, if now unreferenced, is queued as garbage."""
+    def delete_object(
+        self, bucket_id: int, key: str, condition: Precondition | None = None
+    ) -> bool:
+        """True if the key existed. Its blob, if now unreferenced, is queued as garbage.
+        A failed condition raises its S3Error (checked in the same transaction)."""
         ...
 
-    def delete_objects(self, bucket_id: int, keys: Sequence[str]) -> None:
+    def delete_objects(
+        self,
+        bucket_id: int,
+        keys: Sequence[str],
+        conditions: Sequence[Precondition | None] = (),
+    ) -> list[S3Error | None]:
         """``delete_object`` for each key, in one transaction (DeleteObjects: up to 1,000
-        keys for one commit, not one each)."""
+        keys for one commit, not one each); conditions[i], if any, guards keys[i]. Returns
+        per key None (deleted, or absent) or the error of its failed condition."""
         ...
 
     def list_objects(
@@ -173,10 +187,21 @@ class MetaStore(Protocol):
         """Parts with numbers > after, ascending."""
         ...
 
-    def complete_upload(self, upload_id: str, record: ObjectRecord, used: Sequence[Part]) -> None:
+    def complete_upload(
+        self,
+        upload_id: str,
+        record: ObjectRecord,
+        used: Sequence[Part],
+        condition: Precondition | None = None,
+    ) -> None:
         """Atomically replace (bucket, key) with record, built from the parts ``used``;
-        drop the upload and release the parts not used. NoSuchUpload if the upload is
-        gone (completed or aborted), InvalidPart if a used part changed meanwhile."""
+        drop the upload, release the parts not used and remember the upload as completed.
+        NoSuchUpload if the upload is gone (completed or aborted), InvalidPart if a used
+        part changed meanwhile, the condition's S3Error if the current object fails it."""
+        ...
+
+    def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
+        """A recently completed upload (pruned after some days), for a retried Complete."""
         ...
 
     def abort_upload(self, upload_id: str) -> bool:

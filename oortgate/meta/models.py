@@ -139,6 +139,19 @@ class Upload:
 
 
 @dataclass(frozen=True, slots=True)
+class CompletedUpload:
+    """A multipart upload that became an object: what a retried Complete answers with,
+    as long as that object is still the one at the key (same etag and last_modified)."""
+
+    upload_id: str
+    bucket_id: int
+    key: str
+    etag: str
+    last_modified: float  # the completed object's
+    completed: float  # when (epoch seconds): remembered for COMPLETED_UPLOAD_DAYS
+
+
+@dataclass(frozen=True, slots=True)
 class Part:
     part_number: int
     blob_id: str

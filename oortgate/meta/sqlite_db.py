@@ -91,9 +91,19 @@ ALTER TABLE uploads ADD COLUMN tags TEXT;
 ALTER TABLE buckets ADD COLUMN tags TEXT
 """
 
+# Version 6: completed multipart uploads, so that a retried CompleteMultipartUpload (its response
+# was lost) answers 200 again rather than NoSuchUpload; pruned by age (indexed).
+_COMPLETED_UPLOADS = """
+CREATE TABLE IF NOT EXISTS completed_uploads (upload_id TEXT PRIMARY KEY,
+    bucket_id INTEGER NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+    last_modified REAL NOT NULL, completed REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS completed_uploads_age ON completed_uploads(completed)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
+    _COMPLETED_UPLOADS,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

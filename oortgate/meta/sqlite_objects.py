@@ -14,6 +14,7 @@ from typing import Any
 
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
+from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
     BLOB_REFERENCES,
     Database,
@@ -92,11 +93,13 @@ class ObjectsStore(Database):
             parts = tuple(Segment(b, size, None, number, sum_) for b, size, number, sum_ in rows)
         return replace(_object(row), parts=parts)
 
-    def put_object(self, record: ObjectRecord) -> None:
-        """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile (the pending
-        mark then stays: the caller drops it)."""
+    def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+        """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile, or the
+        condition's error if it does not hold (the pending mark then stays: the caller
+        drops it)."""
         try:
             with self._write():
+                check(condition, self._current(record.bucket_id, record.key), record.key)
                 if record.inline is not None:
                     # A new inline object, or a copy of one: the bytes are at hand.
                     self._one(
@@ -143,6 +146,12 @@ class ObjectsStore(Database):
         for blob_id in old:
             self._release(blob_id)
 
+    def _current(self, bucket_id: int, key: str) -> Current | None:
+        """What a precondition compares, as this (write) transaction sees it."""
+        sql = "SELECT etag, size, last_modified FROM objects WHERE bucket_id = ? AND key = ?"
+        row = self._one(sql, bucket_id, key)
+        return None if row is None else Current(*row)
+
     def _remove_object(self, bucket_id: int, key: str) -> list[str]:
         """Delete the rows of (bucket_id, key); returns its blob ids, not yet released
         (none if there was no such object)."""
@@ -160,14 +169,33 @@ class ObjectsStore(Database):
         self._conn.execute(f"DELETE FROM objects {where}", (bucket_id, key))
         return blob_ids
 
-    def delete_object(self, bucket_id: int, key: str) -> bool:
+    def delete_object(
+        self, bucket_id: int, key: str, condition: Precondition | None = None
+    ) -> bool:
         with self._write():
+            check(condition, self._current(bucket_id, key), key)
             return self._delete(bucket_id, key)
 
-    def delete_objects(self, bucket_id: int, keys: Sequence[str]) -> None:
+    def delete_objects(
+        self,
+        bucket_id: int,
+        keys: Sequence[str],
+        conditions: Sequence[Precondition | None] = (),
+    ) -> list[S3Error | None]:
+        """conditions[i] (if given) guards keys[i]; a key whose condition fails is kept
+        and its error returned at its index, the others are deleted all the same."""
+        refused: list[S3Error | None] = []
         with self._write():
-            for key in keys:
+            for i, key in enumerate(keys):
+                condition = conditions[i] if i < len(conditions) else None
+                try:
+                    check(condition, self._current(bucket_id, key), key)
+                except S3Error as err:
+                    refused.append(err)
+                    continue
+                refused.append(None)
                 self._delete(bucket_id, key)
+        return refused
 
     def _delete(self, bucket_id: int, key: str) -> bool:
         old = self._remove_object(bucket_id, key)

@@ -18,6 +18,7 @@ from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.metadata import (
+    checksum_type,
     content_md5,
     content_type,
     storage_class,
@@ -32,9 +33,11 @@ from oortgate.ops.multipart_math import (
     part_number,
     select_parts,
 )
+from oortgate.ops.multipart_retry import upload_gone
 from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.segments import copy_into, read_segments
+from oortgate.ops.write_conditions import check_early, write_condition
 
 MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
@@ -184,22 +187,35 @@ def _parse_complete(body: bytes) -> list[RequestedPart]:
 
 
 async def complete_multipart_upload(ctx: Context) -> Response:
-    upload = await open_upload(ctx)
+    condition = write_condition(ctx.headers)
+    try:
+        upload = await open_upload(ctx)
+    except S3Error as err:
+        if err.code != "NoSuchUpload":
+            raise
+        requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
+        return _completed(ctx, await upload_gone(ctx, requested, condition, midway=False))
     requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
+    check_early(ctx, upload.bucket_id, upload.key, condition)
     stored = {
         p.part_number: p for p in await ctx.services.db(ctx.meta.list_parts, upload.upload_id)
     }
     try:
         used = select_parts(requested, stored)
+        record = _completed_record(ctx, upload, used)
+        await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used, condition)
     except S3Error as err:
-        # A complete or abort that won a race took the parts away: say so, rather than
-        # blaming the client's (correct) part list.
-        gone = not await ctx.services.db(ctx.meta.get_upload, upload.upload_id)
-        if err.code == "InvalidPart" and gone:
-            raise S3Error("NoSuchUpload", UploadId=upload.upload_id) from err
-        raise
-    record = _completed_record(ctx, upload, used)
-    await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used)
+        # A complete or abort that won a race took the parts away: say so (or replay
+        # it), rather than blaming the client's (correct) part list.
+        if err.code not in ("InvalidPart", "NoSuchUpload"):
+            raise
+        if await ctx.services.db(ctx.meta.get_upload, upload.upload_id) is not None:
+            raise
+        record = await upload_gone(ctx, requested, condition, midway=True)
+    return _completed(ctx, record)
+
+
+def _completed(ctx: Context, record: ObjectRecord) -> Response:
     root = xml.Node("CompleteMultipartUploadResult")
     root.add("Location", f"/{ctx.route.bucket}/{ctx.key}")
     root.add("Bucket", ctx.route.bucket)
@@ -208,7 +224,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     for algorithm, value in record.checksums.items():
         root.add("Checksum" + algorithm, value)
     if record.checksums:
-        root.add("ChecksumType", upload.checksum_type)
+        root.add("ChecksumType", checksum_type(record))
     return xml_response(root)
 
 

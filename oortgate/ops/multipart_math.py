@@ -64,14 +64,37 @@ def part_number(value: str | None) -> int:
     return int(value)
 
 
+def collapse_resent(requested: Sequence[RequestedPart]) -> list[RequestedPart]:
+    """The list with each part number once. A number listed several times in a row (a
+    client that logged each upload of a resent part) counts as its last listing: only
+    that one's ETag must match. A number smaller than the one before is InvalidPartOrder."""
+    if any(b.part_number < a.part_number for a, b in pairwise(requested)):
+        raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. "
+                      "Parts must be ordered by part number.")  # fmt: skip
+    kept: list[RequestedPart] = []
+    for ask in requested:
+        if kept and kept[-1].part_number == ask.part_number:
+            kept[-1] = ask
+        else:
+            kept.append(ask)
+    return kept
+
+
+def requested_etag(requested: Sequence[RequestedPart]) -> str | None:
+    """The ETag the listed parts make (None if one is not an MD5): a retried Complete
+    of an upload already completed must list the parts that made its object."""
+    try:
+        digests = [bytes.fromhex(ask.etag) for ask in collapse_resent(requested)]
+    except ValueError:
+        return None
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+
 def select_parts(requested: Sequence[RequestedPart], stored: dict[int, Part]) -> list[Part]:
     """The stored parts the client asked for, checked as S3 checks them."""
     if not requested:
         raise S3Error("MalformedXML")
-    numbers = [p.part_number for p in requested]
-    if any(b <= a for a, b in pairwise(numbers)):
-        raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. "
-                      "Parts must be ordered by part number.")  # fmt: skip
+    requested = collapse_resent(requested)
     chosen: list[Part] = []
     for ask in requested:
         part = stored.get(ask.part_number)

@@ -25,6 +25,7 @@ from oortgate.ops.metadata import (
     system_headers,
     user_metadata,
 )
+from oortgate.ops.write_conditions import check_early, write_condition
 
 
 def declared_size(ctx: Context) -> int | None:
@@ -56,6 +57,8 @@ async def put_object(ctx: Context) -> Response:
     if declared is not None and declared > limit:
         raise S3Error("EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(limit))
     expected_md5 = content_md5(ctx.headers)
+    condition = write_condition(ctx.headers)
+    check_early(ctx, bucket.id, ctx.key, condition)  # before a byte of a doomed body
     # Validate every header before reading a byte of the body.
     draft = ObjectRecord(
         bucket_id=bucket.id,
@@ -91,7 +94,11 @@ async def put_object(ctx: Context) -> Response:
         checksums=checksums,
         inline=stored.data,
     )
-    await ctx.services.db(ctx.meta.put_object, record)
+    try:
+        await ctx.services.db(ctx.meta.put_object, record, condition)
+    except S3Error:  # refused (its condition failed meanwhile, the bucket went away)
+        await discard(ctx, stored.blob_id)
+        raise
     headers = [("etag", f'"{record.etag}"')]
     headers.extend((header_name(alg), value) for alg, value in checksums.items())
     return Response(200, headers)
@@ -131,8 +138,10 @@ async def copy_source(ctx: Context) -> ObjectRecord:
 
 async def copy_object(ctx: Context) -> Response:
     bucket, acl = await write_target(ctx)
+    condition = write_condition(ctx.headers)
     await ctx.body.drain()
     source = await copy_source(ctx)
+    check_early(ctx, bucket.id, ctx.key, condition)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error(
@@ -156,7 +165,7 @@ async def copy_object(ctx: Context) -> Response:
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
     tags = tagging.copied(ctx.headers, source.tags)
     record = dataclasses.replace(record, acl=acl, owner_id=ctx.caller_id, tags=tags)
-    await ctx.services.db(ctx.meta.put_object, record)
+    await ctx.services.db(ctx.meta.put_object, record, condition)
     root = xml.Node("CopyObjectResult")
     root.add("ETag", f'"{record.etag}"')
     root.add("LastModified", xml.timestamp(record.last_modified))
