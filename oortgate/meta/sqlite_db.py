@@ -76,8 +76,15 @@ ALTER TABLE garbage ADD COLUMN queued_at REAL NOT NULL DEFAULT 0;
 CREATE INDEX garbage_queued ON garbage(queued_at)
 """
 
+# Version 4: a bucket's Object Ownership setting and its PublicAccessBlock configuration
+# (JSON); NULL: none set.
+_BUCKET_ACCESS_CONTROLS = """
+ALTER TABLE buckets ADD COLUMN ownership TEXT;
+ALTER TABLE buckets ADD COLUMN public_access_block TEXT
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
-_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT)
+_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _BUCKET_ACCESS_CONTROLS)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.

@@ -14,6 +14,7 @@ from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops import conditions
+from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
 from oortgate.ops.metadata import (
@@ -40,12 +41,12 @@ def declared_size(ctx: Context) -> int | None:
 
 
 async def write_target(ctx: Context) -> tuple[Bucket, str]:
-    """The bucket a new object goes to (the caller may write there) and its canned ACL;
-    the key and headers checked before any byte of the body is read."""
+    """The bucket a new object goes to (the caller may write there) and its ACL; the key
+    and headers checked before any byte of the body is read."""
     bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
     reject_unsupported(ctx.headers)
-    return bucket, policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    return bucket, new_object_acl(ctx, bucket)
 
 
 async def put_object(ctx: Context) -> Response:
@@ -69,7 +70,7 @@ async def put_object(ctx: Context) -> Response:
         user_metadata=user_metadata(ctx.headers),
         storage_class=storage_class(ctx.headers, bucket, settings.archive_storage_class),
         acl=acl,
-        owner_id=ctx.caller_id,
+        owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
     )
     if declared is not None and declared <= settings.inline_max_size:
         stored = await inline_body(ctx)
@@ -153,7 +154,8 @@ async def copy_object(ctx: Context) -> Response:
             "location or encryption attributes.",
         )
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
-    record = dataclasses.replace(record, acl=acl, owner_id=ctx.caller_id)
+    owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
+    record = dataclasses.replace(record, acl=acl, owner_id=owner)
     await ctx.services.db(ctx.meta.put_object, record)
     root = xml.Node("CopyObjectResult")
     root.add("ETag", f'"{record.etag}"')

@@ -108,7 +108,7 @@ async def _uploader(ctx: Context, form: FormReader, bucket: Bucket) -> tuple[Use
         bounds = doc.content_length_range()
         if bounds is not None:
             limit = min(limit, bounds[1])
-    if not policy.allows(bucket.acl, policy.WRITE, user.id if user else None, bucket.owner_id):
+    if not policy.bucket_allows(bucket, policy.WRITE, user.id if user else None):
         raise S3Error("AccessDenied")
     return user, limit
 
@@ -145,6 +145,9 @@ async def _store(
     ctx: Context, form: FormReader, bucket: Bucket, user: User | None, limit: int
 ) -> ObjectRecord:
     key, meta, system, acl = _record_fields(form)
+    owner = policy.new_object_owner(bucket, acl, user.id if user else None)
+    if "acl" in form.fields:  # asked for: the bucket's settings may refuse it
+        policy.admit_acl(bucket, acl, owner)
     sink = await BlobSink(ctx, limit, compressed=bucket.tier == ARCHIVE).open()
     try:
         async for chunk in form.file_chunks():
@@ -164,7 +167,7 @@ async def _store(
             system_headers=system, user_metadata=meta, acl=acl,
             storage_class=ctx.services.settings.archive_storage_class
             if bucket.tier == ARCHIVE else "STANDARD",
-            owner_id=user.id if user else None,
+            owner_id=owner,
         )  # fmt: skip
         await ctx.services.db(ctx.meta.put_object, record)
     except BaseException:
