@@ -246,3 +246,25 @@ def test_public_access_block_bad_xml(pair, shared, raw_for):
         assert resp.status_code == 400 and b"<Code>MalformedXML</Code>" in resp.content, resp.text
     with s3_error("NoSuchPublicAccessBlockConfiguration", 404):
         pair.owner.get_public_access_block(Bucket=shared)
+
+
+def _post_form(client: Any, server: Any, bucket: str, acl: str) -> requests.Response:
+    form = client.generate_presigned_post(
+        bucket, "form.txt", Fields={"acl": acl}, Conditions=[{"acl": acl}]
+    )
+    parts = [(k, (None, v)) for k, v in form["fields"].items()]
+    parts.append(("file", ("form.txt", b"posted", "text/plain")))
+    return requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
+
+
+def test_browser_post_acl_obeys_the_bucket_settings(pair, shared, server):
+    set_block(pair.owner, shared, BlockPublicAcls=True)
+    resp = _post_form(pair.owner, server, shared, "public-read")
+    assert resp.status_code == 403 and b"<Code>AccessDenied</Code>" in resp.content, resp.text
+    pair.owner.delete_public_access_block(Bucket=shared)
+    pair.owner.put_bucket_acl(Bucket=shared, ACL="private")
+    set_ownership(pair.owner, shared, "BucketOwnerEnforced")
+    resp = _post_form(pair.owner, server, shared, "public-read")
+    assert resp.status_code == 400 and b"AccessControlListNotSupported" in resp.content, resp.text
+    assert "Contents" not in pair.owner.list_objects_v2(Bucket=shared)
+    assert _post_form(pair.owner, server, shared, "bucket-owner-full-control").status_code == 204
