@@ -63,7 +63,7 @@ def _header_items(name: str, value: str) -> list[tuple[str, str]]:
     while pos < len(value):
         match = _HEADER_ITEM.match(value, pos)
         kind = match.group(1).lower() if match else ""
-        if match is None or kind not in (ID, URI, EMAIL) or match.end() == pos:
+        if match is None or kind not in (ID, URI, EMAIL):
             raise S3Error("InvalidArgument", "Argument format not recognized",
                           ArgumentName=name, ArgumentValue=value)  # fmt: skip
         items.append((kind, match.group(2) if match.group(2) is not None else match.group(3)))

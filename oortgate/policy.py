@@ -132,16 +132,15 @@ def acls_disabled(bucket: Bucket) -> bool:
 
 
 def bucket_allows(bucket: Bucket, permission: str, caller: int | None) -> bool:
-    if acls_disabled(bucket):
-        return caller == bucket.owner_id
-    ignore = load_public_access_block(bucket.public_access_block).IgnorePublicAcls
-    return allows(bucket.acl, permission, caller, bucket.owner_id, ignore_public=ignore)
+    # A bucket is decided as an object of its own owner's would be.
+    return object_allows(bucket, bucket.acl, bucket.owner_id, permission, caller)
 
 
 def object_allows(
     bucket: Bucket, acl: str, owner: int | None, permission: str, caller: int | None
 ) -> bool:
-    """Permission on an object with this ACL and owner, in this bucket."""
+    """Permission on an object with this ACL and owner, in this bucket: with ACLs
+    disabled only the bucket owner has any; IgnorePublicAcls voids group grants."""
     if acls_disabled(bucket):
         return caller == bucket.owner_id
     ignore = load_public_access_block(bucket.public_access_block).IgnorePublicAcls
