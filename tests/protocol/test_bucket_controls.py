@@ -129,6 +129,8 @@ def test_bucket_owner_enforced_disables_acls(pair, shared, server):
     assert [(g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"]] == [
         (pair.owner_id, "FULL_CONTROL")
     ]
+    listed = pair.owner.list_objects(Bucket=shared)["Contents"]
+    assert [o["Owner"]["ID"] for o in listed] == [pair.owner_id]
     bucket_acl = pair.owner.get_bucket_acl(Bucket=shared)
     assert [g["Permission"] for g in bucket_acl["Grants"]] == ["FULL_CONTROL"]
     # setting ACLs fails; bucket-owner-full-control (or no ACL) is accepted
