@@ -302,3 +302,16 @@ def test_canned_acl_grant_order(team, make_bucket):
         groups = [("Group", g, p) for g, p in order if g not in ids]
         on_bucket = [("CanonicalUser", team.owner_id, "FULL_CONTROL"), *groups]
         assert listed(team.owner.get_bucket_acl(Bucket=name)) == on_bucket, acl
+
+
+def test_aws_cli_grants(aws, s3, bucket, server, tmp_path):
+    src = tmp_path / "shared.txt"
+    src.write_bytes(b"from the cli")
+    aws("s3", "cp", str(src), f"s3://{bucket}/cli.txt", "--grants", f"read=uri={ALL_USERS}")
+    resp = requests.get(f"{server.endpoint}/{bucket}/cli.txt", verify=server.cert, timeout=30)
+    assert resp.status_code == 200 and resp.content == b"from the cli"
+    aws("s3api", "put-object-acl", "--bucket", bucket, "--key", "cli.txt", "--grant-read",
+        f'uri="{AUTH_USERS}"')  # fmt: skip
+    assert listed(s3.get_object_acl(Bucket=bucket, Key="cli.txt")) == [
+        ("Group", AUTH_USERS, "READ")
+    ]
