@@ -19,10 +19,11 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 def _user_ids(ctx: Context) -> Callable[[str], int | None]:
-    """canonical id -> user id (None: no such user), for resolving grants."""
+    """canonical id -> user id (None: no such user), for resolving grants. Ids are hex,
+    which AWS accepts in either case."""
 
     def user_id(canonical_id: str) -> int | None:
-        user = ctx.services.reader.get_user_by_canonical_id(canonical_id)
+        user = ctx.services.reader.get_user_by_canonical_id(canonical_id.lower())
         return None if user is None else user.id
 
     return user_id

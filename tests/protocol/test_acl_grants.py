@@ -114,7 +114,8 @@ def test_object_acp_grants(team, box):
 
 
 def test_full_control_grant_header(team, box):
-    team.owner.put_object_acl(Bucket=box, Key="o", GrantFullControl=f'id="{team.friend_id}"')
+    upper = team.friend_id.upper()  # canonical ids are hex, in either case
+    team.owner.put_object_acl(Bucket=box, Key="o", GrantFullControl=f'id="{upper}"')
     assert team.friend.get_object(Bucket=box, Key="o")["Body"].read() == b"secret"
     assert listed(team.friend.get_object_acl(Bucket=box, Key="o")) == [
         ("CanonicalUser", team.friend_id, "FULL_CONTROL")
