@@ -8,6 +8,7 @@ elements (``Key``, ``BucketName``, ``RequestTime``...).
 from __future__ import annotations
 
 STATUS: dict[str, int] = {
+    "AccessControlListNotSupported": 400,
     "AccessDenied": 403,
     "AccessForbidden": 403,
     "AccountProblem": 403,
@@ -26,6 +27,7 @@ STATUS: dict[str, int] = {
     "InternalError": 500,
     "InvalidAccessKeyId": 403,
     "InvalidArgument": 400,
+    "InvalidBucketAclWithObjectOwnership": 400,
     "InvalidBucketName": 400,
     "InvalidChunkSizeError": 400,
     "InvalidDigest": 400,
@@ -52,11 +54,13 @@ STATUS: dict[str, int] = {
     "NoSuchBucket": 404,
     "NoSuchCORSConfiguration": 404,
     "NoSuchKey": 404,
+    "NoSuchPublicAccessBlockConfiguration": 404,
     "NoSuchTagSet": 404,
     "NoSuchUpload": 404,
     "NoSuchVersion": 404,
     "NotImplemented": 501,
     "NotModified": 304,
+    "OwnershipControlsNotFoundError": 404,
     "PermanentRedirect": 301,
     "PreconditionFailed": 412,
     "RequestHeaderSectionTooLarge": 400,
@@ -67,6 +71,7 @@ STATUS: dict[str, int] = {
     "SlowDown": 503,
     "TooManyBuckets": 400,
     "UnexpectedContent": 400,
+    "UnresolvableGrantByEmailAddress": 400,
     "XAmzContentSHA256Mismatch": 400,
 }
 
@@ -99,11 +104,14 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "MissingContentLength": "You must provide the Content-Length HTTP header.",
     "NoSuchBucket": "The specified bucket does not exist",
     "NoSuchKey": "The specified key does not exist.",
+    "NoSuchPublicAccessBlockConfiguration": "The public access block configuration was not "
+    "found",
     "NoSuchTagSet": "The TagSet does not exist",
     "NoSuchUpload": "The specified multipart upload does not exist.",
     "NoSuchVersion": "The specified version does not exist.",
     "NotImplemented": "A header or operation you provided implies functionality that is "
     "not implemented.",
+    "OwnershipControlsNotFoundError": "The bucket ownership controls were not found",
     "PreconditionFailed": "At least one of the pre-conditions you specified did not hold",
     "RequestTimeTooSkewed": "The difference between the request time and the current time "
     "is too large.",

@@ -122,9 +122,9 @@ class Context:
         return bucket
 
     async def bucket_for(self, permission: str, name: str | None = None) -> Bucket:
-        """The bucket, if its ACL grants the caller ``permission`` (READ or WRITE)."""
+        """The bucket, if its ACL grants the caller ``permission``."""
         bucket = await self.bucket(name)
-        if not policy.allows(bucket.acl, permission, self.caller_id, bucket.owner_id):
+        if not policy.bucket_allows(bucket, permission, self.caller_id):
             raise S3Error("AccessDenied")
         return bucket
 
@@ -141,10 +141,10 @@ class Context:
         record = self.services.reader.get_object(bucket.id, key)
         caller = self.caller_id
         if record is None:
-            if policy.allows(bucket.acl, policy.READ, caller, bucket.owner_id):
+            if policy.bucket_allows(bucket, policy.READ, caller):
                 raise S3Error("NoSuchKey", Key=key)
             raise S3Error("AccessDenied")
-        if not policy.allows(record.acl, policy.READ, caller, record.owner_id, bucket.owner_id):
+        if not policy.object_allows(bucket, record.acl, record.owner_id, policy.READ, caller):
             raise S3Error("AccessDenied")
         return record
 

@@ -39,8 +39,8 @@ def _form_decode(text: str) -> str:
 # answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
 UNSUPPORTED_BUCKET = frozenset(
     "accelerate analytics encryption intelligent-tiering inventory lifecycle "
-    "logging metrics notification object-lock ownershipControls policy policyStatus "
-    "publicAccessBlock replication requestPayment website metadataTable session "
+    "logging metrics notification object-lock policy policyStatus "
+    "replication requestPayment website metadataTable session "
     "metadataConfiguration abac".split()
 )
 UNSUPPORTED_OBJECT = frozenset(
@@ -133,6 +133,10 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
             return "GetBucketCors"
         if "tagging" in query:
             return "GetBucketTagging"
+        if "ownershipControls" in query:
+            return "GetBucketOwnershipControls"
+        if "publicAccessBlock" in query:
+            return "GetPublicAccessBlock"
         if unsupported:
             return "NotImplemented"
         return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
@@ -145,6 +149,10 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
             return "PutBucketCors"
         if "tagging" in query:
             return "PutBucketTagging"
+        if "ownershipControls" in query:
+            return "PutBucketOwnershipControls"
+        if "publicAccessBlock" in query:
+            return "PutPublicAccessBlock"
         if "versioning" in query or unsupported:
             return "NotImplemented"
         return "CreateBucket"
@@ -153,6 +161,10 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
             return "DeleteBucketCors"
         if "tagging" in query:
             return "DeleteBucketTagging"
+        if "ownershipControls" in query:
+            return "DeleteBucketOwnershipControls"
+        if "publicAccessBlock" in query:
+            return "DeletePublicAccessBlock"
         return "NotImplemented" if unsupported else "DeleteBucket"
     if method == "POST":
         if "delete" in query:

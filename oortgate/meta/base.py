@@ -46,6 +46,8 @@ class MetaStore(Protocol):
 
     def get_user_by_name(self, name: str) -> User | None: ...
 
+    def get_user_by_canonical_id(self, canonical_id: str) -> User | None: ...
+
     def list_users(self) -> list[User]: ...
 
     def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
@@ -82,6 +84,7 @@ class MetaStore(Protocol):
         max_buckets: int,
         acl: str = "private",
         tier: str = "standard",
+        ownership: str | None = None,
     ) -> Bucket:
         """Raises S3Error BucketAlreadyExists (another owner has it),
         BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets."""
@@ -90,6 +93,14 @@ class MetaStore(Protocol):
     def set_bucket_acl(self, bucket_id: int, acl: str) -> None: ...
 
     def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None: ...
+
+    def set_bucket_ownership(self, bucket_id: int, ownership: str | None) -> None:
+        """Its ObjectOwnership setting (None: no OwnershipControls)."""
+        ...
+
+    def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
+        """Its PublicAccessBlock configuration as JSON (None: none)."""
+        ...
 
     def get_bucket(self, name: str) -> Bucket | None: ...
 

@@ -30,9 +30,11 @@ class Bucket:
     owner_id: int
     region: str
     created: float
-    acl: str = "private"  # a canned ACL name
+    acl: str = "private"  # a canned ACL name or explicit grants (see oortgate.policy)
     cors: str | None = None  # the CORS rules as JSON (see oortgate.cors), None if unset
     tier: str = "standard"  # "standard" or "archive": the endpoint it was created on
+    ownership: str | None = None  # its ObjectOwnership (see oortgate.bucket_controls)
+    public_access_block: str | None = None  # its PublicAccessBlock as JSON, None if unset
 
 
 # Small objects live in the metadata store itself (one commit makes them durable, no
@@ -84,7 +86,7 @@ class ObjectRecord:
     # empty (they never read bytes).
     parts_count: int = 0
     parts: tuple[Segment, ...] = ()
-    acl: str = "private"  # a canned ACL name
+    acl: str = "private"  # a canned ACL name or explicit grants (see oortgate.policy)
     owner_id: int | None = None  # the writer; None: an anonymous writer
     # Archive objects under Glacier semantics: restored (readable) from restore_ready
     # (epoch seconds) until restore_expiry; None: no restore requested.

@@ -22,7 +22,9 @@ from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
-_BUCKET_COLS = "id, name, owner_id, region, created, acl, cors, tier"
+_BUCKET_COLS = (
+    "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block"
+)
 
 
 _CREDENTIALS_SQL = (
@@ -67,6 +69,10 @@ class AccountsStore(Database):
 
     def get_user(self, user_id: int) -> User | None:
         row = self._one(f"SELECT {_USER_COLS} FROM users WHERE id = ?", user_id)
+        return User(*row) if row else None
+
+    def get_user_by_canonical_id(self, canonical_id: str) -> User | None:
+        row = self._one(f"SELECT {_USER_COLS} FROM users WHERE canonical_id = ?", canonical_id)
         return User(*row) if row else None
 
     def get_user_by_name(self, name: str) -> User | None:
@@ -131,6 +137,7 @@ class AccountsStore(Database):
         max_buckets: int,
         acl: str = "private",
         tier: str = "standard",
+        ownership: str | None = None,
     ) -> Bucket:
         created = time.time()
         try:
@@ -144,16 +151,16 @@ class AccountsStore(Database):
                 if count >= max_buckets:
                     raise S3Error("TooManyBuckets")
                 cur = db.execute(
-                    "INSERT INTO buckets (name, owner_id, region, created, acl, tier)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, owner_id, region, created, acl, tier),
+                    "INSERT INTO buckets (name, owner_id, region, created, acl, tier, ownership)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, owner_id, region, created, acl, tier, ownership),
                 )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):  # lost a race to another writer
                 raise S3Error("BucketAlreadyExists", BucketName=name) from None
             raise ValueError(f"no such user: {owner_id} ({exc})") from None
         assert cur.lastrowid is not None
-        return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier)
+        return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier, ownership)
 
     def get_bucket(self, name: str) -> Bucket | None:
         row = self._one(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", name)
@@ -186,3 +193,12 @@ class AccountsStore(Database):
         with self._write() as db:
             sql = "UPDATE buckets SET tags = ? WHERE id = ?"
             db.execute(sql, (nullable_dumps(tags), bucket_id))
+
+    def set_bucket_ownership(self, bucket_id: int, ownership: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE buckets SET ownership = ? WHERE id = ?", (ownership, bucket_id))
+
+    def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
+        sql = "UPDATE buckets SET public_access_block = ? WHERE id = ?"
+        with self._write() as db:
+            db.execute(sql, (config, bucket_id))

@@ -100,10 +100,17 @@ CREATE TABLE IF NOT EXISTS completed_uploads (upload_id TEXT PRIMARY KEY,
 CREATE INDEX IF NOT EXISTS completed_uploads_age ON completed_uploads(completed)
 """
 
+# Version 7: a bucket's Object Ownership setting and its PublicAccessBlock configuration
+# (JSON); NULL: none set.
+_BUCKET_ACCESS_CONTROLS = """
+ALTER TABLE buckets ADD COLUMN ownership TEXT;
+ALTER TABLE buckets ADD COLUMN public_access_block TEXT
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
-    _COMPLETED_UPLOADS,
+    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

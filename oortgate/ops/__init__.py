@@ -10,6 +10,7 @@ from oortgate.ops import (
     acl,
     archive,
     bucket,
+    bucket_controls,
     cors_ops,
     delete,
     listing,
@@ -65,4 +66,10 @@ HANDLERS: dict[str, Handler] = {
     "PutBucketTagging": tagging.put_bucket_tagging,
     "GetBucketTagging": tagging.get_bucket_tagging,
     "DeleteBucketTagging": tagging.delete_bucket_tagging,
+    "PutBucketOwnershipControls": bucket_controls.put_bucket_ownership_controls,
+    "GetBucketOwnershipControls": bucket_controls.get_bucket_ownership_controls,
+    "DeleteBucketOwnershipControls": bucket_controls.delete_bucket_ownership_controls,
+    "PutPublicAccessBlock": bucket_controls.put_public_access_block,
+    "GetPublicAccessBlock": bucket_controls.get_public_access_block,
+    "DeletePublicAccessBlock": bucket_controls.delete_public_access_block,
 }

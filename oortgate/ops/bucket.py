@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from oortgate import policy, xml
+from oortgate.bucket_controls import ownership_header
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.hosts import STANDARD
 from oortgate.http.response import Response, empty, xml_response
+from oortgate.ops.acl import new_bucket_acl
 from oortgate.ops.metadata import reject_unsupported
 
 # AWS's rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
@@ -38,7 +40,8 @@ async def create_bucket(ctx: Context) -> Response:
     user = ctx.signed_in()
     check_bucket_name(name)
     reject_unsupported(ctx.headers)
-    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    ownership = ownership_header(ctx.headers.get("x-amz-object-ownership"))
+    acl = new_bucket_acl(ctx, ownership)
     region = ctx.services.settings.region
     body = await ctx.body.read(MAX_CONFIG_XML)
     if body.strip():
@@ -52,7 +55,9 @@ async def create_bucket(ctx: Context) -> Response:
     limit = ctx.services.settings.max_buckets_per_user
     try:
         tier = ctx.addressed.tier or STANDARD
-        await ctx.services.db(ctx.meta.create_bucket, name, user.id, region, limit, acl, tier)
+        await ctx.services.db(
+            ctx.meta.create_bucket, name, user.id, region, limit, acl, tier, ownership
+        )
     except S3Error as err:
         # us-east-1 answers 200 when you re-create a bucket you own.
         if err.code != "BucketAlreadyOwnedByYou" or region != "us-east-1":

@@ -61,8 +61,13 @@ Owners = dict[int | None, tuple[str, str]]
 
 
 async def owners_of(ctx: Context, owner_ids: Iterable[int | None]) -> Owners:
-    """(canonical id, display name) of each distinct owner on a page."""
-    return {owner_id: await ctx.owner_info(owner_id) for owner_id in set(owner_ids)}
+    """(canonical id, display name) of each distinct owner on a page (with ACLs disabled,
+    the bucket owner owns every object, whoever wrote it)."""
+    bucket = await ctx.bucket()
+    return {
+        owner_id: await ctx.owner_info(policy.object_owner(bucket, owner_id))
+        for owner_id in set(owner_ids)
+    }
 
 
 def owner_markup(tag: str, owner: tuple[str, str]) -> str:

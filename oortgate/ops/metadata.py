@@ -97,8 +97,7 @@ def storage_class(headers: Mapping[str, str], bucket: Bucket, archive_class: str
 def reject_unsupported(headers: Mapping[str, str]) -> None:
     """Headers that ask for a feature this gateway lacks: refuse rather than ignore."""
     for name in headers:
-        # Explicit grants: only canned ACLs (x-amz-acl) are supported.
-        if name.startswith(("x-amz-server-side-encryption", "x-amz-grant-")):
+        if name.startswith("x-amz-server-side-encryption"):
             raise S3Error("NotImplemented", f"The header {name} is not implemented.", Header=name)
 
 

@@ -78,7 +78,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
         checksum_algorithm=algorithm,
         checksum_type=kind,
         acl=acl,
-        owner_id=ctx.caller_id,
+        owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
         tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
     await ctx.body.drain()

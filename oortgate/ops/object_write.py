@@ -14,6 +14,7 @@ from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops import conditions
+from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
 from oortgate.ops.metadata import (
@@ -41,12 +42,12 @@ def declared_size(ctx: Context) -> int | None:
 
 
 async def write_target(ctx: Context) -> tuple[Bucket, str]:
-    """The bucket a new object goes to (the caller may write there) and its canned ACL;
-    the key and headers checked before any byte of the body is read."""
+    """The bucket a new object goes to (the caller may write there) and its ACL; the key
+    and headers checked before any byte of the body is read."""
     bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
     reject_unsupported(ctx.headers)
-    return bucket, policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    return bucket, new_object_acl(ctx, bucket)
 
 
 async def put_object(ctx: Context) -> Response:
@@ -72,7 +73,7 @@ async def put_object(ctx: Context) -> Response:
         user_metadata=user_metadata(ctx.headers),
         storage_class=storage_class(ctx.headers, bucket, settings.archive_storage_class),
         acl=acl,
-        owner_id=ctx.caller_id,
+        owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
         tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
     if declared is not None and declared <= settings.inline_max_size:
@@ -164,7 +165,8 @@ async def copy_object(ctx: Context) -> Response:
         )
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
     tags = tagging.copied(ctx.headers, source.tags)
-    record = dataclasses.replace(record, acl=acl, owner_id=ctx.caller_id, tags=tags)
+    owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
+    record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
     await ctx.services.db(ctx.meta.put_object, record, condition)
     root = xml.Node("CopyObjectResult")
     root.add("ETag", f'"{record.etag}"')

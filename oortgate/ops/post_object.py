@@ -132,7 +132,7 @@ async def _uploader(
         post_policy.verify_signature(creds, fields["policy"], key.secret_key, region)
         doc = post_policy.PostPolicy.parse(fields["policy"])
         doc.check(fields, bucket.name, datetime.now(UTC))
-    if not policy.allows(bucket.acl, policy.WRITE, user.id if user else None, bucket.owner_id):
+    if not policy.bucket_allows(bucket, policy.WRITE, user.id if user else None):
         raise S3Error("AccessDenied")
     return user, doc
 
@@ -185,14 +185,15 @@ def _draft(ctx: Context, form: FormReader, bucket: Bucket, user: User | None) ->
     check_key(key)
     reject_unsupported(fields)
     archive_class = ctx.services.settings.archive_storage_class
+    acl = policy.canned_acl(fields.get("acl"))
     return ObjectRecord(
         bucket_id=bucket.id, key=key, blob_id="", size=0, etag="", last_modified=0.0,
         content_type=content_type(fields),
         system_headers={k: fields[k] for k in SYSTEM_HEADERS if k in fields},
         user_metadata=user_metadata({k: v for k, v in fields.items() if k.startswith(META_PREFIX)}),
-        acl=policy.canned_acl(fields.get("acl")),
+        acl=acl,
         storage_class=storage_class(fields, bucket, archive_class),
-        owner_id=user.id if user else None,
+        owner_id=policy.new_object_owner(bucket, acl, user.id if user else None),
         tags=tagging.parse_form_field(fields.get("tagging")),
     )  # fmt: skip
 
@@ -205,6 +206,8 @@ async def _store(
     doc: post_policy.PostPolicy | None,
 ) -> ObjectRecord:
     draft = _draft(ctx, form, bucket, user)
+    if "acl" in form.fields:  # asked for: the bucket's settings may refuse it
+        policy.admit_acl(bucket, draft.acl, draft.owner_id)
     integrity = Integrity.from_fields(form.fields)
     bounds = doc.content_length_range() if doc else None
     limit = ctx.services.settings.max_object_size
