@@ -26,6 +26,7 @@ STATUS: dict[str, int] = {
     "InvalidAccessKeyId": 403,
     "InvalidArgument": 400,
     "InvalidBucketName": 400,
+    "InvalidBucketOwnerAWSAccountID": 400,
     "InvalidChunkSizeError": 400,
     "InvalidDigest": 400,
     "InvalidLocationConstraint": 400,

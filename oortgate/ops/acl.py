@@ -8,8 +8,7 @@ from oortgate import policy, xml
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
-from oortgate.ops.metadata import reject_unsupported
-from oortgate.ops.object_read import check_version_id
+from oortgate.ops.metadata import check_version_id
 
 MAX_ACL_XML = 64 * 1024
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -72,7 +71,6 @@ def _canned_from_xml(root: Element, owner_id: str, bucket_owner_id: str) -> str:
 
 
 async def _requested_acl(ctx: Context, owner_id: str, bucket_owner_id: str) -> str:
-    reject_unsupported(ctx.headers)
     header = ctx.headers.get("x-amz-acl")
     body = await ctx.body.read(MAX_ACL_XML)
     if header is not None:
@@ -104,7 +102,7 @@ async def _acl_target(
 ) -> tuple[str, tuple[str, str], tuple[str, str]]:
     """(acl, owner, bucket owner) of the route's object, if the caller holds permission."""
     bucket = await ctx.bucket()
-    check_version_id(ctx)
+    check_version_id(ctx.query)
     record = ctx.services.reader.get_object(bucket.id, ctx.key)
     if record is None:
         readable = policy.allows(bucket.acl, policy.READ, ctx.caller_id, bucket.owner_id)

@@ -9,7 +9,6 @@ from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.hosts import STANDARD
 from oortgate.http.response import Response, empty, xml_response
-from oortgate.ops.metadata import reject_unsupported
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 MAX_CONFIG_XML = 64 * 1024
@@ -29,7 +28,6 @@ async def create_bucket(ctx: Context) -> Response:
     assert name is not None
     user = ctx.signed_in()
     check_bucket_name(name)
-    reject_unsupported(ctx.headers)
     acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
     region = ctx.services.settings.region
     body = await ctx.body.read(MAX_CONFIG_XML)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import time
 from collections.abc import Mapping
@@ -28,6 +26,18 @@ STORAGE_CLASSES = frozenset(
     "DEEP_ARCHIVE OUTPOSTS GLACIER_IR SNOW EXPRESS_ONEZONE".split()
 )
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+
+def check_version_id(query: Mapping[str, str]) -> None:
+    """Unversioned buckets know one version of each object: "null"."""
+    version = query.get("versionId")
+    if version is not None and version != "null":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified",
+            ArgumentName="versionId",
+            ArgumentValue=version,
+        )
 
 
 def check_key(key: str) -> None:
@@ -86,29 +96,6 @@ def storage_class(headers: Mapping[str, str], bucket: Bucket, archive_class: str
             StorageClassRequested=value,
         )
     return value
-
-
-def reject_unsupported(headers: Mapping[str, str]) -> None:
-    """Headers that ask for a feature this gateway lacks: refuse rather than ignore."""
-    for name in headers:
-        # Explicit grants: only canned ACLs (x-amz-acl) are supported.
-        if name.startswith(("x-amz-server-side-encryption", "x-amz-grant-")) or (
-            name == "x-amz-tagging"
-        ):
-            raise S3Error("NotImplemented", f"The header {name} is not implemented.", Header=name)
-
-
-def content_md5(headers: Mapping[str, str]) -> bytes | None:
-    value = headers.get("content-md5")
-    if value is None:
-        return None
-    try:
-        digest = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise S3Error("InvalidDigest", ContentMD5=value) from exc
-    if len(digest) != 16:
-        raise S3Error("InvalidDigest", ContentMD5=value)
-    return digest
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

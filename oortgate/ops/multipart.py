@@ -11,14 +11,13 @@ import secrets
 import time
 
 from oortgate import policy, xml
-from oortgate.auth.checksums import ALGORITHMS, Checksum, header_name
+from oortgate.auth.checksums import ALGORITHMS, Checksum, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.metadata import (
-    content_md5,
     content_type,
     storage_class,
     system_headers,
@@ -26,6 +25,7 @@ from oortgate.ops.metadata import (
 )
 from oortgate.ops.multipart_math import (
     RequestedPart,
+    check_declared,
     checksum_settings,
     multipart_etag,
     object_checksum,
@@ -198,6 +198,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
             raise S3Error("NoSuchUpload", UploadId=upload.upload_id) from err
         raise
     record = _completed_record(ctx, upload, used)
+    check_declared(ctx.headers, upload.checksum_algorithm, upload.checksum_type, record.size)
     await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used)
     root = xml.Node("CompleteMultipartUploadResult")
     root.add("Location", f"/{ctx.route.bucket}/{ctx.key}")
