@@ -195,7 +195,7 @@ HEADERS: Final[dict[str, Decisions]] = {
         "if-match": REFUSE,  # conditional writes: not implemented
         "if-none-match": REFUSE,
     },
-    "AbortMultipartUpload": {**COMMON, "x-amz-if-match-initiated-time": REFUSE},
+    "AbortMultipartUpload": {**COMMON, "x-amz-if-match-initiated-time": HONOUR},
     "ListParts": {**COMMON, **SSE_C},
     "ListMultipartUploads": COMMON,
     "GetBucketAcl": COMMON,

@@ -6,6 +6,8 @@ RestoreObject's versionId."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from ._s3raw import error_code, md5_b64
@@ -139,3 +141,19 @@ def test_restore_object_version_id(s3, bucket):
     s3.put_object(Bucket=bucket, Key="o", Body=DATA)
     with s3_error("InvalidArgument", 400):
         s3.restore_object(Bucket=bucket, Key="o", VersionId="3HL4kqtJlcpXroDTDmJ")
+
+
+def test_abort_if_match_initiated_time(s3, bucket):
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    (upload,) = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    abort = {"Bucket": bucket, "Key": "mp", "UploadId": upload_id}
+    with s3_error("PreconditionFailed", 412):
+        s3.abort_multipart_upload(IfMatchInitiatedTime=upload["Initiated"] - timedelta(days=1),
+                                  **abort)  # fmt: skip
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    for _ in range(2):  # an upload already gone: a success too, with the condition
+        resp = s3.abort_multipart_upload(IfMatchInitiatedTime=upload["Initiated"], **abort)
+        assert resp["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    with s3_error("NoSuchUpload", 404):
+        s3.abort_multipart_upload(**abort)
