@@ -265,6 +265,11 @@ def check(op: str, headers: Mapping[str, str], query: Mapping[str, str]) -> None
     if not refused.isdisjoint(headers):
         name = next(name for name in headers if name in refused)
         raise S3Error("NotImplemented", NOT_IMPLEMENTED, Header=name)
+    trailer = headers.get("x-amz-trailer")
+    if trailer is not None:  # a trailing header counts as sent (x-amz-checksum-sha512...)
+        for name in (part.strip().lower() for part in trailer.split(",")):
+            if name in refused:
+                raise S3Error("NotImplemented", NOT_IMPLEMENTED, Header=name)
     refused = REFUSED_QUERY.get(op, NO_QUERY_REFUSED)
     if not refused.isdisjoint(query):
         name = next(name for name in query if name in refused)

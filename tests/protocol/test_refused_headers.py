@@ -8,7 +8,13 @@ import pytest
 
 from oortgate.ops.request_headers import REFUSED
 
-from ._s3raw import error_code, error_field, md5_b64
+from ._s3raw import (
+    STREAMING_UNSIGNED_TRAILER,
+    error_code,
+    error_field,
+    md5_b64,
+    unsigned_chunked_body,
+)
 from ._util import s3_error
 
 DATA = b"payload"
@@ -123,3 +129,19 @@ def test_honoured_headers_beside_a_refused_one(raw, s3, bucket):
     got = s3.get_object(Bucket=bucket, Key="k")
     assert got["CacheControl"] == "no-cache"
     assert got["Metadata"] == {"s3cmd-attrs": "uid:0"}
+
+
+def test_trailing_checksum_of_an_unsupported_algorithm(raw, s3, bucket):
+    """Declared in x-amz-trailer rather than sent as a header: refused all the same."""
+    url = raw.url(bucket, "t")
+    name = "x-amz-checksum-sha512"
+    framed = unsigned_chunked_body(DATA, 4, {name: "A" * 88})
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(len(DATA)),
+        "x-amz-trailer": name,
+        "Content-Length": str(len(framed)),
+    }
+    signed = raw.signed_headers("PUT", url, headers, STREAMING_UNSIGNED_TRAILER)
+    assert_refused(raw.send("PUT", url, signed.headers, framed), name)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

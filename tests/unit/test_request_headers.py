@@ -84,6 +84,14 @@ def test_refused_header(op: str, header: str) -> None:
     assert info.value.fields == {"Header": header}
 
 
+def test_refused_trailer() -> None:
+    headers = {"x-amz-trailer": "x-amz-checksum-crc32, X-Amz-Checksum-SHA512"}
+    with pytest.raises(S3Error) as info:
+        check("PutObject", headers, {})
+    assert info.value.fields == {"Header": "x-amz-checksum-sha512"}
+    check("PutObject", {"x-amz-trailer": "x-amz-checksum-crc32"}, {})
+
+
 def test_honoured_and_unknown_headers_pass() -> None:
     check("PutObject", {"x-amz-meta-a": "1", "x-amz-storage-class": "STANDARD", "x-foo": "1"}, {})
     # Defined for PutObject, not for GetObject: ignored there, as AWS does.
