@@ -14,12 +14,15 @@ from oortgate.meta.models import Bucket, ObjectRecord
 META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
 MAX_KEY_BYTES = 1024
+REDIRECT = "x-amz-website-redirect-location"  # stored and returned; no website serves it
+MAX_REDIRECT = 2048
 SYSTEM_HEADERS = (
     "content-encoding",
     "content-disposition",
     "content-language",
     "cache-control",
     "expires",
+    REDIRECT,
 )
 STORAGE_CLASSES = frozenset(
     "STANDARD REDUCED_REDUNDANCY STANDARD_IA ONEZONE_IA INTELLIGENT_TIERING GLACIER "
@@ -67,7 +70,29 @@ def system_headers(headers: Mapping[str, str]) -> dict[str, str]:
             found["content-encoding"] = ",".join(kept)
         else:
             del found["content-encoding"]
+    if REDIRECT in found:
+        _check_redirect(found[REDIRECT])
     return found
+
+
+def copied_system_headers(source: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy keeps the source's headers but its redirect location, which is each
+    object's own: only the request's (AWS)."""
+    kept = {name: value for name, value in source.items() if name != REDIRECT}
+    if REDIRECT in headers:
+        _check_redirect(headers[REDIRECT])
+        kept[REDIRECT] = headers[REDIRECT]
+    return kept
+
+
+def _check_redirect(value: str) -> None:
+    if not value.startswith(("/", "http://", "https://")):
+        raise S3Error("InvalidArgument", "The website redirect location must have a prefix of "
+                      "'http://' or 'https://' or '/'.", ArgumentName=REDIRECT,
+                      ArgumentValue=value)  # fmt: skip
+    if len(value) > MAX_REDIRECT:
+        raise S3Error("InvalidArgument", "The length of website redirect location cannot "
+                      f"exceed {MAX_REDIRECT:,} characters.", ArgumentName=REDIRECT)  # fmt: skip
 
 
 def content_type(headers: Mapping[str, str]) -> str:

@@ -17,8 +17,10 @@ from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
 from oortgate.ops.metadata import (
+    REDIRECT,
     check_key,
     content_type,
+    copied_system_headers,
     storage_class,
     system_headers,
     user_metadata,
@@ -163,6 +165,7 @@ async def copy_object(ctx: Context) -> Response:
         (source.bucket_id, source.key) == (bucket.id, ctx.key)
         and directive == "COPY"
         and new_class == source.storage_class
+        and REDIRECT not in ctx.headers
     ):
         raise S3Error(
             "InvalidRequest",
@@ -190,7 +193,9 @@ def _copied_record(
         storage_class=new_class,
     )  # fmt: skip
     if directive == "COPY":
-        return copied
+        return dataclasses.replace(
+            copied, system_headers=copied_system_headers(source.system_headers, ctx.headers)
+        )
     return dataclasses.replace(
         copied,
         content_type=content_type(ctx.headers),

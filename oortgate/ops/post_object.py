@@ -23,7 +23,7 @@ from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.ops.blobio import BlobSink
-from oortgate.ops.metadata import META_PREFIX, SYSTEM_HEADERS, check_key, user_metadata
+from oortgate.ops.metadata import META_PREFIX, check_key, system_headers, user_metadata
 
 MAX_FIELDS_BYTES = 64 * 1024
 
@@ -137,7 +137,7 @@ def _record_fields(form: FormReader) -> tuple[str, dict[str, str], dict[str, str
     key = key.replace("${filename}", form.filename or "")
     check_key(key)
     meta = user_metadata({k: v for k, v in fields.items() if k.startswith(META_PREFIX)})
-    system = {k: fields[k] for k in SYSTEM_HEADERS if k in fields}
+    system = system_headers(fields)  # validated as a PUT's headers are
     return key, meta, system, policy.canned_acl(fields.get("acl"))
 
 

@@ -106,7 +106,7 @@ NEW_OBJECT: Final[Decisions] = {
     "x-amz-meta-*": HONOUR,  # user metadata, 2 KB at most
     "x-amz-storage-class": HONOUR,  # the bucket's tier decides (metadata.storage_class)
     "x-amz-tagging": REFUSE,  # object tagging: not implemented
-    "x-amz-website-redirect-location": REFUSE,  # no website hosting, not stored
+    "x-amz-website-redirect-location": HONOUR,  # stored, returned (no website serves it)
 }
 READ: Final[Decisions] = {
     **COMMON,

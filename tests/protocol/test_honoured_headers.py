@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 
 from ._s3raw import error_code, md5_b64
 from ._util import s3_error
@@ -157,3 +158,41 @@ def test_abort_if_match_initiated_time(s3, bucket):
     assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
     with s3_error("NoSuchUpload", 404):
         s3.abort_multipart_upload(**abort)
+
+
+def test_website_redirect_location_is_stored_and_returned(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="r", Body=DATA, WebsiteRedirectLocation="/other")
+    assert s3.head_object(Bucket=bucket, Key="r")["WebsiteRedirectLocation"] == "/other"
+    got = s3.get_object(Bucket=bucket, Key="r")
+    assert got["WebsiteRedirectLocation"] == "/other"
+    with s3_error("InvalidArgument", 400):
+        s3.put_object(Bucket=bucket, Key="bad", Body=DATA, WebsiteRedirectLocation="elsewhere")
+    # Each object's own: a copy does not inherit it, but may set one (even onto itself).
+    copy = {"Bucket": bucket, "CopySource": {"Bucket": bucket, "Key": "r"}}
+    s3.copy_object(Key="c", **copy)
+    assert "WebsiteRedirectLocation" not in s3.head_object(Bucket=bucket, Key="c")
+    s3.copy_object(Key="r", WebsiteRedirectLocation="https://example.com/x", **copy)
+    head = s3.head_object(Bucket=bucket, Key="r")
+    assert head["WebsiteRedirectLocation"] == "https://example.com/x"
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp",
+                                           WebsiteRedirectLocation="/mp")["UploadId"]  # fmt: skip
+    part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=DATA)
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1,
+                                                             "ETag": part["ETag"]}]})  # fmt: skip
+    assert s3.head_object(Bucket=bucket, Key="mp")["WebsiteRedirectLocation"] == "/mp"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["c", "mp", "r"]
+
+
+def test_website_redirect_location_in_a_browser_form(s3, bucket, server):
+    name = "x-amz-website-redirect-location"
+    for key, value, status in (("ok", "/ok", 204), ("bad", "nowhere", 400)):
+        form = s3.generate_presigned_post(bucket, key, Fields={name: value},
+                                          Conditions=[{name: value}])  # fmt: skip
+        parts = [(k, (None, v)) for k, v in form["fields"].items()]
+        parts.append(("file", ("f.txt", DATA, "text/plain")))
+        resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
+        assert resp.status_code == status, resp.text
+    assert s3.head_object(Bucket=bucket, Key="ok")["WebsiteRedirectLocation"] == "/ok"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["ok"]

@@ -96,15 +96,16 @@ def test_boto3_sse_and_lock_parameters_refused(s3, bucket):
     with s3_error("NotImplemented", 501):
         s3.put_object(Bucket=bucket, Key="e", Body=DATA, ObjectLockLegalHoldStatus="ON")
     with s3_error("NotImplemented", 501):
-        s3.put_object(Bucket=bucket, Key="e", Body=DATA, WebsiteRedirectLocation="/other")
+        s3.put_object(Bucket=bucket, Key="e", Body=DATA, SSECustomerAlgorithm="AES256",
+                      SSECustomerKey="k" * 32)  # fmt: skip
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
 def test_refused_where_defined_ignored_elsewhere(raw, bucket):
-    # A redirect location is a PutObject header, not a GetObject one (AWS ignores it
+    # An append offset is a PutObject header, not a GetObject one (AWS ignores it
     # there); x-foo is no S3 header at all.
-    name = "x-amz-website-redirect-location"
-    headers = {name: "/elsewhere", "x-foo": "1"}
+    name = "x-amz-write-offset-bytes"
+    headers = {name: "0", "x-foo": "1"}
     assert_refused(raw.request("PUT", bucket, "k", headers=headers, body=DATA), name)
     assert raw.request("PUT", bucket, "k", headers={"x-foo": "1"}, body=DATA).status_code == 200
     resp = raw.request("GET", bucket, "k", headers=headers)
