@@ -29,6 +29,7 @@ STATUS: dict[str, int] = {
     "InvalidArgument": 400,
     "InvalidBucketAclWithObjectOwnership": 400,
     "InvalidBucketName": 400,
+    "InvalidBucketOwnerAWSAccountID": 400,
     "InvalidChunkSizeError": 400,
     "InvalidDigest": 400,
     "InvalidLocationConstraint": 400,

@@ -33,6 +33,7 @@ from oortgate.http.routing import parse_query, route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ops import HANDLERS
 from oortgate.ops.cors_ops import actual_request_headers
+from oortgate.ops.request_headers import check as check_request_headers
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.secretbox import SecretBox
 from oortgate.storage.local import LocalBlobStore
@@ -185,8 +186,9 @@ class Gateway:
                 self._throttle(seen.client, ANONYMOUS)
                 raise
         self._throttle(seen.client, identity)
+        check_request_headers(target.op, headers, query)
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
-        body = Body(receive, verifier, _content_length(headers))
+        body = Body(receive, verifier, _content_length(headers), headers.get("content-md5"))
         ctx = Context(
             self.services, target, method, headers, query, identity.user, body, request_id,
             addressed,

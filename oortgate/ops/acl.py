@@ -11,8 +11,7 @@ from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
-from oortgate.ops.metadata import reject_unsupported
-from oortgate.ops.object_read import check_version_id
+from oortgate.ops.metadata import check_version_id
 
 MAX_ACL_XML = 64 * 1024
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -107,7 +106,6 @@ async def _policy_document(
 async def _requested_acl(ctx: Context, owner_id: int | None) -> str:
     """The ACL a PutXAcl asks for: in headers, or as an AccessControlPolicy body whose
     Owner must be the resource's owner."""
-    reject_unsupported(ctx.headers)
     from_headers = header_acl(ctx)
     body = await ctx.body.read(MAX_ACL_XML)
     if from_headers is not None:
@@ -140,7 +138,7 @@ async def put_bucket_acl(ctx: Context) -> Response:
 async def _acl_target(ctx: Context, permission: str) -> tuple[Bucket, ObjectRecord]:
     """The bucket and the route's object, if the caller holds permission on the object."""
     bucket = await ctx.bucket()
-    check_version_id(ctx)
+    check_version_id(ctx.query)
     record = ctx.services.reader.get_object(bucket.id, ctx.key)
     if record is None:
         readable = policy.bucket_allows(bucket, policy.READ, ctx.caller_id)

@@ -11,7 +11,6 @@ from oortgate.http.context import Context
 from oortgate.http.hosts import STANDARD
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.ops.acl import new_bucket_acl
-from oortgate.ops.metadata import reject_unsupported
 
 # AWS's rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
 # periods and hyphens, beginning and ending with a letter or digit, no two adjacent
@@ -39,7 +38,6 @@ async def create_bucket(ctx: Context) -> Response:
     assert name is not None
     user = ctx.signed_in()
     check_bucket_name(name)
-    reject_unsupported(ctx.headers)
     ownership = ownership_header(ctx.headers.get("x-amz-object-ownership"))
     acl = new_bucket_acl(ctx, ownership)
     region = ctx.services.settings.region

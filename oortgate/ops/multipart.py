@@ -11,15 +11,15 @@ import secrets
 import time
 
 from oortgate import policy, tagging, xml
-from oortgate.auth.checksums import ALGORITHMS, Checksum, header_name
+from oortgate.auth.checksums import ALGORITHMS, Checksum, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.ops.blobio import discard, store_body
+from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.metadata import (
     checksum_type,
-    content_md5,
     content_type,
     storage_class,
     system_headers,
@@ -27,6 +27,7 @@ from oortgate.ops.metadata import (
 )
 from oortgate.ops.multipart_math import (
     RequestedPart,
+    check_declared,
     checksum_settings,
     multipart_etag,
     object_checksum,
@@ -203,6 +204,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     try:
         used = select_parts(requested, stored)
         record = _completed_record(ctx, upload, used)
+        check_declared(ctx.headers, upload.checksum_algorithm, upload.checksum_type, record.size)
         await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used, condition)
     except S3Error as err:
         # A complete or abort that won a race took the parts away: say so (or replay
@@ -264,7 +266,25 @@ def _check_full_object(ctx: Context, algorithm: str, value: str) -> None:
 
 
 async def abort_multipart_upload(ctx: Context) -> Response:
-    upload = await open_upload(ctx)
-    if not await ctx.services.db(ctx.meta.abort_upload, upload.upload_id):
-        raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
+    initiated = ctx.headers.get("x-amz-if-match-initiated-time")
+    try:
+        upload = await open_upload(ctx)
+        if initiated is not None and not _initiated_at(upload, initiated):
+            raise S3Error("PreconditionFailed", Condition="x-amz-if-match-initiated-time")
+        if not await ctx.services.db(ctx.meta.abort_upload, upload.upload_id):
+            raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
+    except S3Error as err:
+        # With the condition, an upload already gone is a success (AWS).
+        if err.code != "NoSuchUpload" or initiated is None:
+            raise
     return empty(204)
+
+
+def _initiated_at(upload: Upload, value: str) -> bool:
+    """x-amz-if-match-initiated-time: an HTTP date, so compared to the second."""
+    moment = parse_http_date(value)
+    if moment is None:
+        raise S3Error("InvalidArgument", "Invalid x-amz-if-match-initiated-time.",
+                      ArgumentName="x-amz-if-match-initiated-time",
+                      ArgumentValue=value)  # fmt: skip
+    return int(moment) == int(upload.initiated)

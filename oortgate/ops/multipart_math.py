@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 from awscrt import checksums as crt
 
-from oortgate.auth.checksums import ALGORITHMS, Checksum
+from oortgate.auth.checksums import ALGORITHMS, Checksum, algorithm_for_header
 from oortgate.errors import S3Error
 from oortgate.meta.models import Part
 
@@ -143,3 +143,30 @@ def object_checksum(algorithm: str, kind: str, parts: Sequence[Part]) -> str | N
     whole = Checksum(algorithm)
     whole.update(b"".join(values))
     return f"{whole.b64()}-{len(parts)}"
+
+
+def check_declared(
+    headers: Mapping[str, str], algorithm: str | None, kind: str | None, size: int
+) -> None:
+    """What CompleteMultipartUpload's headers say of the object must hold: its checksum
+    type (x-amz-checksum-type), its size (x-amz-mp-object-size), and a whole-object
+    checksum only of the upload's algorithm (its value is compared once computed)."""
+    declared_kind = headers.get("x-amz-checksum-type")
+    if declared_kind is not None and declared_kind.upper() != kind:
+        raise S3Error("BadDigest", f"The checksum type {declared_kind} does not match the "
+                      f"upload's ({kind or 'none'}).")  # fmt: skip
+    declared_size = headers.get("x-amz-mp-object-size")
+    if declared_size is not None:
+        if not declared_size.isdigit():
+            raise S3Error("InvalidArgument", "x-amz-mp-object-size must be an integer.",
+                          ArgumentName="x-amz-mp-object-size",
+                          ArgumentValue=declared_size)  # fmt: skip
+        if int(declared_size) != size:
+            raise S3Error("InvalidRequest", f"The provided x-amz-mp-object-size {declared_size} "
+                          f"does not match the object's size {size}.")  # fmt: skip
+    for name in headers:
+        other = algorithm_for_header(name)
+        if other is not None and other != algorithm:
+            raise S3Error("InvalidRequest", f"The upload was created with "
+                          f"{'the ' + algorithm if algorithm else 'no'} checksum algorithm: "
+                          f"its {other} checksum cannot be checked.")  # fmt: skip

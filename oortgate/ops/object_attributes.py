@@ -10,8 +10,7 @@ from oortgate.http.context import Context
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import ObjectRecord, Segment
 from oortgate.ops import tokens
-from oortgate.ops.metadata import checksum_type, http_date
-from oortgate.ops.object_read import check_version_id
+from oortgate.ops.metadata import check_version_id, checksum_type, http_date
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 MAX_PARTS = 1000
@@ -48,7 +47,7 @@ async def get_object_attributes(ctx: Context) -> Response:
                                  MAX_PARTS)  # fmt: skip
     marker = tokens.int_param(ctx.headers.get("x-amz-part-number-marker"), "part-number-marker",
                               0, MAX_MARKER)  # fmt: skip
-    check_version_id(ctx)
+    check_version_id(ctx.query)
     record = await ctx.readable_object(bucket, ctx.key)
     root = xml.Node("GetObjectAttributesResponse")
     if "ETag" in wanted:

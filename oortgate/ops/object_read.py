@@ -12,7 +12,7 @@ from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable, restore_headers
-from oortgate.ops.metadata import object_headers
+from oortgate.ops.metadata import check_version_id, object_headers
 from oortgate.ops.multipart_math import part_number
 from oortgate.ops.ranges import parse_range
 from oortgate.ops.segments import part_range, stream_segments
@@ -30,21 +30,9 @@ OVERRIDES = {
 }
 
 
-def check_version_id(ctx: Context) -> None:
-    """Unversioned buckets know one version of each object: "null"."""
-    version = ctx.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error(
-            "InvalidArgument",
-            "Invalid version id specified",
-            ArgumentName="versionId",
-            ArgumentValue=version,
-        )
-
-
 async def load_object(ctx: Context) -> ObjectRecord:
     bucket = await ctx.bucket()
-    check_version_id(ctx)
+    check_version_id(ctx.query)
     return await ctx.readable_object(bucket, ctx.key)
 
 

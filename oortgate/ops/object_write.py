@@ -7,9 +7,9 @@ import time
 from urllib.parse import unquote
 
 from oortgate import policy, tagging, xml
-from oortgate.auth.checksums import header_name
+from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
+from oortgate.http.context import SOURCE_EXPECTED_OWNER, Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
@@ -18,10 +18,10 @@ from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
 from oortgate.ops.metadata import (
+    REDIRECT,
     check_key,
-    content_md5,
     content_type,
-    reject_unsupported,
+    copied_system_headers,
     storage_class,
     system_headers,
     user_metadata,
@@ -43,10 +43,10 @@ def declared_size(ctx: Context) -> int | None:
 
 async def write_target(ctx: Context) -> tuple[Bucket, str]:
     """The bucket a new object goes to (the caller may write there) and its ACL; the key
-    and headers checked before any byte of the body is read."""
+    and headers checked before any byte of the body is read (unsupported headers were
+    refused before the handler ran: ops/request_headers.py)."""
     bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
-    reject_unsupported(ctx.headers)
     return bucket, new_object_acl(ctx, bucket)
 
 
@@ -128,7 +128,9 @@ async def copy_source(ctx: Context) -> ObjectRecord:
         src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
     except UnicodeDecodeError as exc:
         raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
-    src_bucket = await ctx.bucket(src_bucket_name, any_tier=True)
+    src_bucket = await ctx.bucket(
+        src_bucket_name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
+    )
     source = await ctx.readable_object(src_bucket, src_key)
     check_readable(ctx, source)
     prefix = "x-amz-copy-source-if-"
@@ -137,11 +139,29 @@ async def copy_source(ctx: Context) -> ObjectRecord:
     return source
 
 
+def check_copy_checksum(ctx: Context, source: ObjectRecord) -> None:
+    """x-amz-checksum-algorithm on CopyObject: the copy shares the source's bytes and
+    keeps its checksums, so an algorithm the source already carries is honoured; any
+    other would need every byte read again: refused."""
+    name = "x-amz-checksum-algorithm"
+    wanted = ctx.headers.get(name)
+    if wanted is None or wanted.upper() in source.checksums:
+        return
+    if wanted.upper() not in ALGORITHMS:
+        raise S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please "
+                      "try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, "
+                      "SHA1, SHA256]")  # fmt: skip
+    raise S3Error("NotImplemented", f"Computing a {wanted.upper()} checksum while copying is "
+                  "not implemented (the source has none of that algorithm).",
+                  Header=name)  # fmt: skip
+
+
 async def copy_object(ctx: Context) -> Response:
     bucket, acl = await write_target(ctx)
     condition = write_condition(ctx.headers)
     await ctx.body.drain()
     source = await copy_source(ctx)
+    check_copy_checksum(ctx, source)
     check_early(ctx, bucket.id, ctx.key, condition)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
@@ -156,6 +176,7 @@ async def copy_object(ctx: Context) -> Response:
         (source.bucket_id, source.key) == (bucket.id, ctx.key)
         and directive == "COPY"
         and new_class == source.storage_class
+        and REDIRECT not in ctx.headers
     ):
         raise S3Error(
             "InvalidRequest",
@@ -185,7 +206,9 @@ def _copied_record(
         storage_class=new_class,
     )  # fmt: skip
     if directive == "COPY":
-        return copied
+        return dataclasses.replace(
+            copied, system_headers=copied_system_headers(source.system_headers, ctx.headers)
+        )
     return dataclasses.replace(
         copied,
         content_type=content_type(ctx.headers),

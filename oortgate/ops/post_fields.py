@@ -8,9 +8,8 @@ import base64
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
-from oortgate.auth.checksums import ALGORITHMS, algorithm_for_header, is_valid_b64
+from oortgate.auth.checksums import ALGORITHMS, algorithm_for_header, content_md5, is_valid_b64
 from oortgate.errors import S3Error
-from oortgate.ops.metadata import content_md5
 
 # Fields naming features this gateway lacks: an upload that asks for them is refused,
 # never stored without them. (Tags come in the ``tagging`` field, an XML <Tagging>

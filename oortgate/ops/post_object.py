@@ -29,10 +29,10 @@ from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.ops.blobio import BlobSink
 from oortgate.ops.metadata import (
     META_PREFIX,
-    SYSTEM_HEADERS,
     check_key,
     content_type,
     storage_class,
+    system_headers,
     user_metadata,
 )
 from oortgate.ops.post_fields import Integrity, object_url, redirect_url, reject_unsupported
@@ -189,7 +189,7 @@ def _draft(ctx: Context, form: FormReader, bucket: Bucket, user: User | None) ->
     return ObjectRecord(
         bucket_id=bucket.id, key=key, blob_id="", size=0, etag="", last_modified=0.0,
         content_type=content_type(fields),
-        system_headers={k: fields[k] for k in SYSTEM_HEADERS if k in fields},
+        system_headers=system_headers(fields),  # validated as a PUT's headers are
         user_metadata=user_metadata({k: v for k, v in fields.items() if k.startswith(META_PREFIX)}),
         acl=acl,
         storage_class=storage_class(fields, bucket, archive_class),

@@ -7,22 +7,19 @@ by default). A bucket's tags are its owner's alone.
 
 from __future__ import annotations
 
-import hashlib
-
 from oortgate import policy, tagging
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
-from oortgate.ops.metadata import content_md5
-from oortgate.ops.object_read import check_version_id
+from oortgate.ops.metadata import check_version_id
 
 
 async def _tagged_object(ctx: Context, permission: str) -> tuple[Bucket, ObjectRecord]:
     """The route's bucket and object, if the caller holds ``permission`` (READ: read
     the object; FULL_CONTROL: own it) or owns the bucket."""
     bucket = await ctx.bucket()
-    check_version_id(ctx)
+    check_version_id(ctx.query)
     caller = ctx.caller_id
     record = ctx.services.reader.get_object(bucket.id, ctx.key)
     if record is None:
@@ -37,13 +34,9 @@ async def _tagged_object(ctx: Context, permission: str) -> tuple[Bucket, ObjectR
 
 
 async def _tagging_document(ctx: Context, limit: int) -> tagging.Tags:
-    """The request's Tagging document, its Content-MD5 checked (the payload verifier
-    checks x-amz-checksum-* headers and trailers)."""
-    expected_md5 = content_md5(ctx.headers)
-    body = await ctx.body.read(tagging.MAX_DOCUMENT)
-    if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
-        raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
-    return tagging.parse_document(body, limit)
+    """The request's Tagging document (Body.read checks its Content-MD5, the payload
+    verifier its x-amz-checksum-* headers and trailers)."""
+    return tagging.parse_document(await ctx.body.read(tagging.MAX_DOCUMENT), limit)
 
 
 async def _set_object_tags(ctx: Context, bucket: Bucket, tags: tagging.Tags) -> None:
