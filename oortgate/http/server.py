@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 import math
 import os
 import secrets
@@ -16,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from oortgate import gc, xml
+from oortgate import gc, logs, xml
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
@@ -40,7 +39,6 @@ from oortgate.storage.local import LocalBlobStore
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Scope = dict[str, Any]
-log = logging.getLogger("oortgate")
 
 ENV_PORT_TIER = "OORTGATE_PORT_TIER"
 MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
@@ -99,8 +97,8 @@ class Gateway:
                 await services.db(
                     gc.collect_garbage, services.meta, services.blobs, grace=self.settings.gc_grace
                 )
-            except Exception:
-                log.exception("garbage collection failed")
+            except Exception as exc:
+                logs.errors.error("gc:" + logs.kind_of(exc), "garbage collection failed", exc)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = next(self._request_ids)
@@ -111,8 +109,9 @@ class Gateway:
         except S3Error as err:
             response = error_response(err, request_id)
             await tracked.discard_rest(_expects_continue(scope))
-        except Exception:
-            log.exception("internal error on %s %s", method, scope.get("path"))
+        except Exception as exc:
+            where = f"internal error on {method} {scope.get('path')!r} (request {request_id})"
+            logs.errors.error(logs.kind_of(exc), where, exc)
             response = error_response(S3Error("InternalError"), request_id)
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)

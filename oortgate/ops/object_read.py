@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Generator
 
+from oortgate import logs
 from oortgate.errors import BodyCut, S3Error
 from oortgate.http.context import Context, Services
 from oortgate.http.response import Response
@@ -17,8 +17,6 @@ from oortgate.ops.multipart_math import part_number
 from oortgate.ops.ranges import parse_range
 from oortgate.ops.segments import part_range, stream_segments
 from oortgate.storage.base import BlobDamaged, BlobNotFound
-
-log = logging.getLogger("oortgate")
 
 OVERRIDES = {
     "response-content-type": "content-type",
@@ -147,10 +145,10 @@ def _still_current(ctx: Context, record: ObjectRecord) -> bool:
 
 
 def _damaged(ctx: Context, record: ObjectRecord, why: str) -> S3Error:
-    log.error(
-        "damaged object: bucket id %s key %r (%s)",
-        record.bucket_id, record.key, why,
-    )  # fmt: skip
+    logs.errors.error(
+        f"damaged:{record.bucket_id}/{record.key}",
+        f"damaged object: bucket id {record.bucket_id} key {record.key!r} ({why})",
+    )
     return S3Error("InternalError", "The object's stored data is damaged; it cannot be read.")
 
 
