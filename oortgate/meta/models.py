@@ -58,6 +58,7 @@ class Segment:
     # and its checksum (base64, of the upload's algorithm), if it has one.
     part_number: int = 0
     checksum: str | None = None
+    crc64: str | None = None  # see oortgate.integrity; None: written before it existed
 
 
 # Not frozen: a listing builds a thousand of these per page, and a frozen dataclass's
@@ -97,12 +98,15 @@ class ObjectRecord:
     inline: bytes | None = None
     # Tag key -> value (see oortgate.tagging); listings leave it empty.
     tags: dict[str, str] = field(default_factory=dict)
+    # A plain object's integrity CRC (see oortgate.integrity; a multipart object's are
+    # its parts'); None: written before it existed.
+    crc64: str | None = None
 
     @property
     def segments(self) -> tuple[Segment, ...]:
         if self.parts_count:
             return self.parts
-        return (Segment(self.blob_id, self.size, self.inline),)
+        return (Segment(self.blob_id, self.size, self.inline, crc64=self.crc64),)
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
@@ -161,6 +165,7 @@ class Part:
     etag: str  # hex MD5, without quotes
     last_modified: float
     checksum: str | None = None  # base64, of the upload's checksum algorithm
+    crc64: str | None = None  # see oortgate.integrity
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,10 +107,18 @@ ALTER TABLE buckets ADD COLUMN ownership TEXT;
 ALTER TABLE buckets ADD COLUMN public_access_block TEXT
 """
 
+# Version 8: each blob's integrity CRC (oortgate.integrity), where a row names the blob;
+# NULL in rows written before (those are not checked on read).
+_INTEGRITY = """
+ALTER TABLE objects ADD COLUMN crc64 TEXT;
+ALTER TABLE object_parts ADD COLUMN crc64 TEXT;
+ALTER TABLE upload_parts ADD COLUMN crc64 TEXT
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
-    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS,
+    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -18,7 +18,7 @@ _UPLOAD_COLS = (
     "upload_id, bucket_id, key, initiated, content_type, system_headers, user_metadata,"
     " storage_class, checksum_algorithm, checksum_type, acl, owner_id, tags"
 )
-_PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum"
+_PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum, crc64"
 _COMPLETED_COLS = "upload_id, bucket_id, key, etag, last_modified, completed"
 # How long a completed upload is remembered for a retried Complete (SDKs retry within
 # minutes; a week covers a client that resumes a saved upload state).
@@ -77,7 +77,7 @@ class MultipartStore(ObjectsStore):
             )
             db.execute(
                 f"INSERT OR REPLACE INTO upload_parts (upload_id, {_PART_COLS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     upload_id,
                     p.part_number,
@@ -86,6 +86,7 @@ class MultipartStore(ObjectsStore):
                     p.etag,
                     p.last_modified,
                     p.checksum,
+                    p.crc64,
                 ),
             )
             if old is not None and old[0] != p.blob_id:

@@ -31,7 +31,7 @@ from oortgate.meta.sqlite_db import (
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
     " system_headers, user_metadata, checksums, storage_class, parts_count, acl, owner_id,"
-    " restore_ready, restore_expiry, tags"
+    " restore_ready, restore_expiry, tags, crc64"
 )
 
 
@@ -68,8 +68,12 @@ def _object(row: Sequence[Any], inline: bytes | None = None) -> ObjectRecord:
     return ObjectRecord(
         bucket_id, key, blob_id, size, etag, modified, ctype, _doc(headers), _doc(meta),
         _doc(sums), cls, parts, acl=row[12], owner_id=row[13], restore_ready=row[14],
-        restore_expiry=row[15], inline=inline, tags=nullable_loads(row[16]),
+        restore_expiry=row[15], inline=inline, tags=nullable_loads(row[16]), crc64=row[17],
     )  # fmt: skip
+
+
+def _part_row(r: ObjectRecord, i: int, s: Segment) -> tuple[Any, ...]:
+    return (r.bucket_id, r.key, i, s.blob_id, s.size, s.part_number or i + 1, s.checksum, s.crc64)
 
 
 class ObjectsStore(Database):
@@ -86,11 +90,11 @@ class ObjectsStore(Database):
             if row is None:
                 return None
             rows = self._conn.execute(
-                "SELECT blob_id, size, COALESCE(part_number, idx + 1), checksum"
+                "SELECT blob_id, size, COALESCE(part_number, idx + 1), checksum, crc64"
                 f" FROM object_parts {where} ORDER BY idx",
                 (bucket_id, key),
             )
-            parts = tuple(Segment(b, size, None, number, sum_) for b, size, number, sum_ in rows)
+            parts = tuple(Segment(b, size, None, n, sums, crc) for b, size, n, sums, crc in rows)
         return replace(_object(row), parts=parts)
 
     def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
@@ -132,16 +136,14 @@ class ObjectsStore(Database):
                 r.restore_ready,
                 r.restore_expiry,
                 nullable_dumps(r.tags),
+                r.crc64,
             ),
         )
         if r.parts_count:
             self._conn.executemany(
                 "INSERT INTO object_parts (bucket_id, key, idx, blob_id, size, part_number,"
-                " checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (r.bucket_id, r.key, i, s.blob_id, s.size, s.part_number or i + 1, s.checksum)
-                    for i, s in enumerate(r.parts)
-                ],
+                " checksum, crc64) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_part_row(r, i, s) for i, s in enumerate(r.parts)],
             )
         for blob_id in old:
             self._release(blob_id)

@@ -10,7 +10,7 @@ import asyncio
 import secrets
 import time
 
-from oortgate import policy, tagging, xml
+from oortgate import logs, policy, tagging, xml
 from oortgate.auth.checksums import ALGORITHMS, Checksum, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
@@ -39,6 +39,7 @@ from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.segments import copy_into, read_segments
 from oortgate.ops.write_conditions import check_early, write_condition
+from oortgate.storage.base import BlobDamaged, BlobNotFound
 
 MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
@@ -111,7 +112,8 @@ async def upload_part(ctx: Context) -> Response:
             "BadDigest", ExpectedDigest=expected_md5.hex(), CalculatedDigest=stored.md5.hex()
         )
     checksum = stored.checksum[1] if stored.checksum and upload.checksum_algorithm else None
-    part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), checksum)
+    part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), checksum,
+                stored.crc64)  # fmt: skip
     await _put_part(ctx, upload, part)
     headers = [("etag", f'"{part.etag}"')]
     if stored.checksum:
@@ -158,17 +160,20 @@ async def _copy_part(
     checksum = Checksum(upload.checksum_algorithm) if upload.checksum_algorithm else None
     chunks = read_segments(services.blobs, segments, first, length)
     try:
-        size, md5 = await services.blob_io(copy_into, chunks, writer, checksum)
-    except FileNotFoundError as exc:
+        size, md5, crc64 = await services.blob_io(copy_into, chunks, writer, checksum)
+    except (BlobNotFound, BlobDamaged) as exc:
         writer.abort()
         await discard(ctx, blob_id)
+        if isinstance(exc, BlobDamaged):
+            logs.errors.error(f"damaged-copy:{exc}", f"damaged copy source: {exc}")
+            raise S3Error("InternalError", "The copy source's stored data is damaged.") from None
         raise S3Error("NoSuchKey", "The copy source was replaced during the copy.") from exc
     except BaseException:
         writer.abort()
         await asyncio.shield(discard(ctx, blob_id))
         raise
     value = checksum.b64() if checksum else None
-    return Part(number, blob_id, size, md5.hex(), time.time(), value)
+    return Part(number, blob_id, size, md5.hex(), time.time(), value, crc64)
 
 
 def _parse_complete(body: bytes) -> list[RequestedPart]:
@@ -250,7 +255,9 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         checksums=checksums,
         storage_class=upload.storage_class,
         parts_count=len(used),
-        parts=tuple(Segment(p.blob_id, p.size, None, p.part_number, p.checksum) for p in used),
+        parts=tuple(
+            Segment(p.blob_id, p.size, None, p.part_number, p.checksum, p.crc64) for p in used
+        ),
         acl=upload.acl,
         owner_id=upload.owner_id,
         tags=upload.tags,

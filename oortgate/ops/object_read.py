@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Generator
 
-from oortgate import logs
+from oortgate import integrity, logs
 from oortgate.errors import BodyCut, S3Error
 from oortgate.http.context import Context, Services
 from oortgate.http.response import Response
@@ -86,6 +86,8 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     if head or length == 0:
         return Response(status, headers, b"", content_length=length)
     if record.inline is not None:  # small: the bytes came with the lookup
+        if record.crc64 is not None and integrity.of(record.inline) != record.crc64:
+            raise _damaged(ctx, record, "inline bytes do not match their CRC-64")
         return Response(status, headers, record.inline[first : first + length], length)
     body = await _open_stream(ctx, record, first, length)
     return Response(status, headers, body, content_length=length)

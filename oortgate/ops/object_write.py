@@ -94,6 +94,7 @@ async def put_object(ctx: Context) -> Response:
         last_modified=time.time(),
         checksums=checksums,
         inline=stored.data,
+        crc64=stored.crc64,
     )
     try:
         await ctx.services.db(ctx.meta.put_object, record, condition)

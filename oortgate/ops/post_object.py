@@ -226,6 +226,7 @@ async def _store(
         record = dataclasses.replace(
             draft, blob_id=stored.blob_id, size=stored.size, etag=stored.md5.hex(),
             last_modified=time.time(), checksums=dict([stored.checksum]) if stored.checksum else {},
+            crc64=stored.crc64,
         )  # fmt: skip
         await ctx.services.db(ctx.meta.put_object, record)
     except BaseException:

@@ -1,7 +1,8 @@
-"""A blob file damaged behind the server's back is an error, never a short success: a
-500-class S3 error (and a log line) when it shows before the status line, a cut
-connection when it shows mid-stream. HEAD and LIST still show the object (they read
-metadata only)."""
+"""A blob file damaged behind the server's back is an error, never a short or wrong
+success: a 500-class S3 error (and a log line) when it shows before the status line, a
+cut connection when it shows mid-stream. A flipped byte is found by the integrity CRC
+every blob carries, on every read of the whole blob. HEAD and LIST still show the object
+(they read metadata only)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ from botocore.exceptions import ClientError, ResponseStreamingError
 from ._server import REGION, ServerProcess
 
 MiB = 1024 * 1024
+
+
+def _flip(path: Path, offset: int) -> None:
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0x01]))
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +139,73 @@ def test_damage_found_mid_stream_cuts_the_connection(
     client.put_object(Bucket=bucket, Key="healthy", Body=b"fine")
     assert client.get_object(Bucket=bucket, Key="healthy")["Body"].read() == b"fine"
     assert "Traceback" not in srv.log_text()
+
+
+def test_a_flipped_byte_is_an_error_not_wrong_data(
+    client: Any, bucket: str, srv: ServerProcess
+) -> None:
+    # Within the first read (256 KiB): found before the status line, a 500.
+    client.put_object(Bucket=bucket, Key="flipped", Body=os.urandom(200_000))
+    (path,) = blob_paths(srv, "flipped")
+    _flip(path, 199_999)  # the very last byte
+    with pytest.raises(ClientError) as exc:
+        client.get_object(Bucket=bucket, Key="flipped")
+    _internal_error(exc)
+    # Larger: found before the last bytes go out, so the body is cut short.
+    client.put_object(Bucket=bucket, Key="flipped-big", Body=os.urandom(3 * MiB))
+    (path,) = blob_paths(srv, "flipped-big")
+    _flip(path, 12345)
+    with pytest.raises(ResponseStreamingError):
+        client.get_object(Bucket=bucket, Key="flipped-big")["Body"].read()
+    # A range is served as stored (a whole-blob CRC cannot check part of a blob).
+    ranged = client.get_object(Bucket=bucket, Key="flipped-big", Range="bytes=0-99")
+    assert len(ranged["Body"].read()) == 100
+
+
+def test_a_flipped_byte_in_a_later_part_cuts_the_connection(
+    client: Any, bucket: str, srv: ServerProcess
+) -> None:
+    parts = [os.urandom(5 * MiB), os.urandom(MiB)]
+    upload = client.create_multipart_upload(Bucket=bucket, Key="multi-flipped")
+    done = [
+        {"PartNumber": n, "ETag": client.upload_part(
+            Bucket=bucket, Key="multi-flipped", UploadId=upload["UploadId"], PartNumber=n,
+            Body=body,
+        )["ETag"]}
+        for n, body in enumerate(parts, 1)
+    ]  # fmt: skip
+    client.complete_multipart_upload(Bucket=bucket, Key="multi-flipped",
+                                     UploadId=upload["UploadId"],
+                                     MultipartUpload={"Parts": done})  # fmt: skip
+    _flip(blob_paths(srv, "multi-flipped")[1], 12345)
+    with pytest.raises(ResponseStreamingError):
+        client.get_object(Bucket=bucket, Key="multi-flipped")["Body"].read()
+    # A part copied from the damaged one is refused too: damage does not spread.
+    target = client.create_multipart_upload(Bucket=bucket, Key="copied")
+    with pytest.raises(ClientError) as exc:
+        client.upload_part_copy(
+            Bucket=bucket, Key="copied", UploadId=target["UploadId"], PartNumber=1,
+            CopySource={"Bucket": bucket, "Key": "multi-flipped"},
+            CopySourceRange="bytes=5242880-6291455",
+        )  # fmt: skip
+    _internal_error(exc)
+
+
+def test_damaged_inline_bytes_are_an_error(tmp_path: Path) -> None:
+    """Small objects live inside the metadata store: a damaged cell is found the same way."""
+    with ServerProcess(tmp_path / "data") as server:
+        client = boto3.client(
+            "s3", endpoint_url=server.endpoint, region_name=REGION, verify=server.cert,
+            aws_access_key_id=server.root_access_key,
+            aws_secret_access_key=server.root_secret_key,
+            config=Config(retries={"max_attempts": 0}),
+        )  # fmt: skip
+        client.create_bucket(Bucket="inline")
+        client.put_object(Bucket="inline", Key="small", Body=b"small and inline")
+        db = sqlite3.connect(server.data_dir / "meta.sqlite3")
+        with db:
+            db.execute("UPDATE inline_blobs SET data = ?", (b"small and INLINE",))
+        db.close()
+        with pytest.raises(ClientError) as exc:
+            client.get_object(Bucket="inline", Key="small")
+        _internal_error(exc)
