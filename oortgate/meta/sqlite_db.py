@@ -20,6 +20,7 @@ from typing import Any
 
 from oortgate.meta.models import is_inline
 from oortgate.secretbox import SecretBox
+from oortgate.storage.space import no_space_as_full
 
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -201,6 +202,9 @@ class Database:
         self._migrate()
 
     def _migrate(self) -> None:
+        # Read first: an up-to-date database is opened without writing (a full disk).
+        if self._one("PRAGMA user_version")[0] == SCHEMA_VERSION:
+            return
         with self._write() as db:
             version = db.execute("PRAGMA user_version").fetchall()[0][0]
             if version > SCHEMA_VERSION:
@@ -233,32 +237,36 @@ class Database:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """A write transaction, committed at the end unless the block raises."""
+        """A write transaction, committed at the end unless the block raises. SQLite
+        out of space (SQLITE_FULL) leaves as the store-neutral StorageFull."""
         fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
         try:
             # IMMEDIATE takes the write lock up front: a deferred transaction that
             # upgrades from read to write can fail with SQLITE_BUSY whatever the timeout.
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+            with no_space_as_full():
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
         finally:
             fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
-        self._conn.execute("SAVEPOINT op")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK TO op")
+        with no_space_as_full():
+            self._conn.execute("SAVEPOINT op")
+            try:
+                yield
+            except BaseException:
+                if self._conn.in_transaction:  # SQLITE_FULL may have rolled it all back
+                    self._conn.execute("ROLLBACK TO op")
+                    self._conn.execute("RELEASE op")
+                raise
             self._conn.execute("RELEASE op")
-            raise
-        self._conn.execute("RELEASE op")
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
