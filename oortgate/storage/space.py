@@ -186,6 +186,7 @@ class SpaceGuard:
     def ensure_reserve(self) -> bool:
         """Make the reserve if it is missing and the space allows (twice its size above
         the minimum, so that it is not made and spent in turn); True if it exists."""
+        self._reading = None  # a fresh reading: this decides to take space
         now = self.reading()
         size = self.reserve_size(now.total)
         if size == 0 or not now.reserve_missing:
