@@ -112,6 +112,9 @@ def test_full_disk_refuses_writes_and_deletes_free_space(
     srv = server_on()
     s3 = client_of(srv)
     s3.create_bucket(Bucket=BUCKET)
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="mp")["UploadId"]
+    part = s3.upload_part(Bucket=BUCKET, Key="mp", UploadId=upload, PartNumber=1, Body=b"p" * 1000)
+    parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
     acknowledged = _fill(s3)
     assert len(acknowledged) >= 4
     # Nothing half-written: the listing is what was acknowledged, no temp file is left.
@@ -119,7 +122,16 @@ def test_full_disk_refuses_writes_and_deletes_free_space(
     assert os.listdir(small_disk / "tmp") == []
     # Every kind of write is refused alike, reads still work, readiness says why.
     _refused(lambda: s3.put_object(Bucket=BUCKET, Key="more", Body=b"x" * OBJECT_SIZE))
-    _refused(lambda: s3.create_multipart_upload(Bucket=BUCKET, Key="mp"))
+    _refused(lambda: s3.create_multipart_upload(Bucket=BUCKET, Key="mp2"))
+    _refused(lambda: s3.upload_part(Bucket=BUCKET, Key="mp", UploadId=upload, PartNumber=2,
+                                    Body=b"p" * OBJECT_SIZE))  # fmt: skip
+    _refused(lambda: s3.complete_multipart_upload(Bucket=BUCKET, Key="mp", UploadId=upload,
+                                                  MultipartUpload=parts))  # fmt: skip
+    form = s3.generate_presigned_post(BUCKET, "posted")
+    posted = requests.post(form["url"], data=form["fields"], files={"file": b"f" * OBJECT_SIZE},
+                           verify=srv.cert, timeout=30)  # fmt: skip
+    assert posted.status_code == 507 and b"<Code>InsufficientStorage</Code>" in posted.content
+    assert os.listdir(small_disk / "tmp") == []
     source = {"Bucket": BUCKET, "Key": acknowledged[0]}
     _refused(lambda: s3.copy_object(Bucket=BUCKET, Key="copy", CopySource=source))
     assert len(s3.get_object(Bucket=BUCKET, Key=acknowledged[0])["Body"].read()) == OBJECT_SIZE
@@ -137,7 +149,8 @@ def test_full_disk_refuses_writes_and_deletes_free_space(
     assert _listed(s3) == kept
     _wait_writable(s3, "after-delete")
     assert _ready(srv) == (200, "ready\n")
-    assert _listed(s3) == ["after-delete", *kept]
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="mp", UploadId=upload, MultipartUpload=parts)
+    assert _listed(s3) == sorted(["after-delete", *kept, "mp"])
 
 
 def test_restart_on_a_full_disk_serves_reads(
@@ -193,5 +206,8 @@ def test_delete_on_a_disk_filled_by_another_program(
     srv.start()
     s3 = client_of(srv)
     assert len(s3.get_object(Bucket=BUCKET, Key=acknowledged[0])["Body"].read()) == OBJECT_SIZE
+    status, text = _ready(srv)
+    assert status == 200 and text.startswith("degraded: no space"), text
+    _refused(lambda: s3.put_object(Bucket=BUCKET, Key="more", Body=b"x"))
     s3.delete_object(Bucket=BUCKET, Key=acknowledged[0])
     assert _listed(s3) == acknowledged[1:]
