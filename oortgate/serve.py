@@ -67,7 +67,8 @@ def space_guard(settings: Settings) -> SpaceGuard:
 
 def _sweep_if_space(meta: SqliteMetaStore, settings: Settings) -> dict[str, int]:
     """The start-up sweep; on a full disk, the reserve is given up for it, and if it
-    still cannot finish, start without it (reads work; the collector retries)."""
+    still cannot finish, start without it: reads work, the running collector takes the
+    garbage, and pending marks and orphan files wait for the next start."""
     blobs = LocalBlobStore(settings.data_dir)
     try:
         return gc.startup_sweep(meta, blobs)

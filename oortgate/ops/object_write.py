@@ -98,7 +98,7 @@ async def put_object(ctx: Context) -> Response:
     )
     try:
         await ctx.services.db(ctx.meta.put_object, record, condition)
-    except (S3Error, StorageFull):  # refused (its condition failed meanwhile, the bucket went away)
+    except (S3Error, StorageFull):  # refused (a condition, the bucket gone, no room)
         await discard(ctx, stored.blob_id)
         raise
     headers = [("etag", f'"{record.etag}"')]
