@@ -20,7 +20,7 @@ from typing import Any
 
 from oortgate.meta.models import is_inline
 from oortgate.secretbox import SecretBox
-from oortgate.storage.space import no_space_as_full
+from oortgate.storage.space import StorageFull, is_no_space, no_space_as_full
 
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -166,6 +166,11 @@ def chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + _IN_CHUNK]
 
 
+def _lost_group(cause: BaseException) -> Exception:
+    message = f"the grouped transaction was rolled back ({cause})"
+    return StorageFull(message) if is_no_space(cause) else sqlite3.OperationalError(message)
+
+
 class Database:
     """One connection; the server drives it from a single dedicated thread."""
 
@@ -173,6 +178,7 @@ class Database:
         self.path = Path(path)
         self._box = box  # encrypts secret keys at rest, when configured
         self._grouped = False
+        self._group_lost: Exception | None = None  # why the group's transaction is gone
         # Create the file 0600 before SQLite does: it holds secret keys (SQLite gives the
         # -wal and -shm files the same mode). Never open and close an existing database
         # file here: closing any descriptor of a file drops all of this process's POSIX
@@ -220,11 +226,13 @@ class Database:
         transaction is a savepoint, so one that fails is undone alone. Nothing inside
         is durable before the block ends."""
         with self._transaction():
-            self._grouped = True
+            self._grouped, self._group_lost = True, None
             try:
                 yield
             finally:
                 self._grouped = False
+            if self._group_lost is not None:  # every operation of the group was undone
+                raise self._group_lost
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -257,14 +265,18 @@ class Database:
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
+        if self._group_lost is not None:  # a SAVEPOINT now would be a transaction alone
+            raise self._group_lost
         with no_space_as_full():
             self._conn.execute("SAVEPOINT op")
             try:
                 yield
-            except BaseException:
-                if self._conn.in_transaction:  # SQLITE_FULL may have rolled it all back
+            except BaseException as exc:
+                if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK TO op")
                     self._conn.execute("RELEASE op")
+                else:  # SQLITE_FULL (or IOERR...) rolled back the whole transaction
+                    self._group_lost = _lost_group(exc)
                 raise
             self._conn.execute("RELEASE op")
 

@@ -42,6 +42,8 @@ class WritesRefused(StorageFull):
 
 def is_no_space(exc: BaseException) -> bool:
     """Whether exc says the disk (or the user's quota) is full."""
+    if isinstance(exc, StorageFull):
+        return True
     if isinstance(exc, OSError):
         return exc.errno in _NO_SPACE_ERRNOS
     if isinstance(exc, sqlite3.OperationalError):

@@ -71,6 +71,7 @@ def test_settings_validate_the_space_settings() -> None:
      (OSError(errno.EACCES, "Permission denied"), False),
      (sqlite3.OperationalError("database or disk is full"), True),
      (sqlite3.OperationalError("database is locked"), False),
+     (StorageFull("full"), True),
      (ValueError("no space"), False)],
 )  # fmt: skip
 def test_is_no_space(exc: BaseException, full: bool) -> None:
@@ -95,6 +96,27 @@ def test_sqlite_full_leaves_the_meta_store_as_storage_full(tmp_path: Path) -> No
         with pytest.raises(StorageFull), meta.group():  # a grouped commit alike
             for _ in range(1000):
                 meta.add_pending_blob(secrets.token_hex(16) + "0" * 200)
+    finally:
+        meta.close()
+
+
+def test_a_group_rolled_back_by_sqlite_full_commits_nothing(tmp_path: Path) -> None:
+    """SQLITE_FULL undoes the whole transaction: the group's later operations must not
+    run in transactions of their own (committed, yet reported as failed)."""
+    meta = SqliteMetaStore(tmp_path / "meta.sqlite3")
+    try:
+        kept = secrets.token_hex(16)
+        meta.add_pending_blob(kept)
+        pages = meta._conn.execute("PRAGMA page_count").fetchall()[0][0]
+        meta._conn.execute(f"PRAGMA max_page_count = {pages}").fetchall()
+        with pytest.raises(StorageFull), meta.group():
+            with pytest.raises(StorageFull):
+                for _ in range(1000):
+                    meta.add_pending_blob(secrets.token_hex(16) + "0" * 200)
+            with pytest.raises(StorageFull):
+                meta.drop_pending_blob(kept)  # needs no new page, yet must not commit
+        rows = meta._conn.execute("SELECT blob_id FROM pending_blobs").fetchall()
+        assert rows == [(kept,)]
     finally:
         meta.close()
 
