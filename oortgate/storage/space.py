@@ -209,5 +209,8 @@ class SpaceGuard:
             temp.unlink(missing_ok=True)
             if is_no_space(exc):
                 return False
-            raise
+            # A filesystem that cannot hold one: run without (deletes may then fail
+            # with 507 on a full disk), rather than refuse every write.
+            log.warning("no space reserve in %s: %s", self.root, exc.strerror or exc)
+            self._reserve_size = 0
         return True

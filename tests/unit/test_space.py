@@ -214,3 +214,15 @@ def test_reserve_capped_on_a_small_filesystem(tmp_path: Path) -> None:
     assert guard.reserve_size(16 * MIB) == MIB
     assert guard.reserve_size(10 << 30) == 64 * MIB
 
+
+
+def test_no_reserve_where_the_filesystem_cannot_hold_one(tmp_path: Path, monkeypatch: Any) -> None:
+    def unsupported(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    _Disk(monkeypatch, 50 * MIB)
+    monkeypatch.setattr(space.os, "posix_fallocate", unsupported)
+    guard = _guard(tmp_path, reserve=MIB)
+    assert guard.ensure_reserve()
+    assert guard.low() is None  # writes are not refused for want of a reserve
+    assert list(tmp_path.iterdir()) == []
