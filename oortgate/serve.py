@@ -38,7 +38,7 @@ def sweep(data_dir: Path) -> dict[str, int]:
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     SharedRateLimiter.reset(settings.rate_limit_path)
-    space_guard(settings).release_if_full()
+    space_guard(settings).prepare_for_start()
     meta = SqliteMetaStore(settings.db_path, SecretBox.from_env())
     try:
         meta.list_keys()  # every secret must open with the configured key (or none)

@@ -163,7 +163,7 @@ class SpaceGuard:
         least FULL_HEADROOM, or the reserve's size) above what is free now."""
         self._reading = None
         now = self.reading()
-        if self._full_below < 0:  # already full: deletes must free room above that level
+        if self._full_below < 0:  # set once: failures while full must not raise the bar
             self._full_below = now.free + max(FULL_HEADROOM, self.reserve_size(now.total))
 
     def release_reserve(self) -> bool:
@@ -177,9 +177,12 @@ class SpaceGuard:
                     "collected garbage frees space", self._reserve)  # fmt: skip
         return True
 
-    def release_if_full(self) -> bool:
+    def prepare_for_start(self) -> bool:
         """Start-up: SQLite needs room for its -wal and -shm files even to read, so a
-        disk that is full gives up the reserve first; True if it did."""
+        disk that is full gives up the reserve first; True if it did. Also removes a
+        half-made reserve that a killed worker left."""
+        for leftover in self.root.glob(f"{RESERVE_NAME}.*"):
+            leftover.unlink(missing_ok=True)
         now = self.reading()
         if now.free >= max(FULL_HEADROOM, self.reserve_size(now.total)):
             return False

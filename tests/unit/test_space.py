@@ -199,14 +199,16 @@ def test_reserve_made_released_and_made_again(tmp_path: Path, monkeypatch: Any) 
     assert list(tmp_path.iterdir()) == [reserve]
 
 
-def test_reserve_released_at_start_only_when_full(tmp_path: Path, monkeypatch: Any) -> None:
+def test_start_releases_the_reserve_only_when_full(tmp_path: Path, monkeypatch: Any) -> None:
     disk = _Disk(monkeypatch, 50 * MIB)
     guard = _guard(tmp_path, reserve=MIB)
     guard.ensure_reserve()
-    assert not guard.release_if_full()
+    (tmp_path / f"{space.RESERVE_NAME}.123").write_bytes(b"half made by a killed worker")
+    assert not guard.prepare_for_start()
+    assert list(tmp_path.iterdir()) == [tmp_path / space.RESERVE_NAME]
     disk.free = 4096
     guard._read_at -= space.CHECK_SECONDS
-    assert guard.release_if_full()
+    assert guard.prepare_for_start()
 
 
 def test_reserve_capped_on_a_small_filesystem(tmp_path: Path) -> None:
