@@ -146,8 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings)
     if args.command == "gc":
         from oortgate.serve import sweep
+        from oortgate.storage.space import StorageFull
 
-        print(json.dumps(sweep(args.data_dir)))
+        try:
+            print(json.dumps(sweep(args.data_dir)))
+        except StorageFull:
+            print("oortgate: disk full: the collection cannot record its progress; delete "
+                  "objects through the server, which keeps space for deletes",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         return 0
     return run_admin(args)
 
