@@ -228,3 +228,16 @@ def test_no_reserve_where_the_filesystem_cannot_hold_one(tmp_path: Path, monkeyp
     assert guard.ensure_reserve()
     assert guard.low() is None  # writes are not refused for want of a reserve
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gc_command_on_a_full_disk_is_one_line(
+    tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    from oortgate import cli, serve
+
+    def full(data_dir: Path) -> dict[str, int]:
+        raise StorageFull("database or disk is full")
+
+    monkeypatch.setattr(serve, "sweep", full)
+    assert cli.main(["gc", "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("oortgate: disk full:")
