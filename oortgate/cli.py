@@ -52,6 +52,16 @@ SERVE_OPTIONS = {
         "seconds an overwritten or deleted object's data is kept, so downloads under way "
         "finish (default 900)",
     ),
+    "min_free_space": (
+        str,
+        "writes are refused (507) below this free space: bytes (1GiB, 500MB) or a percent "
+        "of the filesystem (default 1%; 0: only when full)",
+    ),
+    "space_reserve": (str, "space kept aside so deletes work on a full disk (64MiB; 0: none)"),
+    "gc_low_space_grace": (
+        float,
+        "the --gc-grace used while space is low, so deletes free space sooner (default 30)",
+    ),
     "inline_max_size": (
         int,
         "PUTs of at most this many bytes are kept in the metadata store, not in files "
@@ -136,8 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings)
     if args.command == "gc":
         from oortgate.serve import sweep
+        from oortgate.storage.space import StorageFull
 
-        print(json.dumps(sweep(args.data_dir)))
+        try:
+            print(json.dumps(sweep(args.data_dir)))
+        except StorageFull:
+            print("oortgate: disk full: the collection cannot record its progress; delete "
+                  "objects through the server, which keeps space for deletes",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         return 0
     return run_admin(args)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from oortgate.http.hosts import Endpoints
 from oortgate.http.proxy import parse_networks
+from oortgate.storage.space import FreeSpaceMinimum, parse_min_free_space, parse_size
 
 ENV_PREFIX = "OORTGATE_"
 ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
@@ -63,6 +64,13 @@ class Settings:
     # An overwritten or deleted object's blobs are deleted this long after, so downloads
     # under way finish with the bytes they started with.
     gc_grace: float = 900.0
+    # Writes are refused (507) when free space falls below this: bytes ("1GiB") or a
+    # percent of the filesystem ("5%"); "0": only when the disk is really full.
+    min_free_space: str = "1%"
+    # A preallocated file given up so that deletes work on a full disk; "0": none.
+    space_reserve: str = "64MiB"
+    # The grace the collector keeps while space is low (deleted data comes back sooner).
+    gc_low_space_grace: float = 30.0
 
     @property
     def db_path(self) -> Path:
@@ -74,6 +82,14 @@ class Settings:
             (self.standard_endpoint or f"s3-standard.{self.domain}").lower(),
             (self.archive_endpoint or f"s3-archive.{self.domain}").lower(),
         )
+
+    @property
+    def free_space_minimum(self) -> FreeSpaceMinimum:
+        return parse_min_free_space(self.min_free_space)
+
+    @property
+    def space_reserve_bytes(self) -> int:
+        return parse_size(self.space_reserve)
 
     @property
     def rate_limit_path(self) -> Path:
@@ -236,10 +252,24 @@ def _validate(s: Settings) -> None:
         problems.append(f"inline_max_size must be between 0 and {MAX_INLINE}")
     if s.archive_restore_seconds < 0:
         problems.append("archive_restore_seconds cannot be negative")
-    if s.gc_grace < 0:
-        problems.append("gc_grace cannot be negative")
+    if s.gc_grace < 0 or s.gc_low_space_grace < 0:
+        problems.append("gc_grace and gc_low_space_grace cannot be negative")
+    problems.extend(_space_problems(s))
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def _space_problems(s: Settings) -> list[str]:
+    problems = []
+    try:
+        parse_min_free_space(s.min_free_space)
+    except ValueError as exc:
+        problems.append(f"min_free_space: {exc}")
+    try:
+        parse_size(s.space_reserve)
+    except ValueError as exc:
+        problems.append(f"space_reserve: {exc}")
+    return problems
 
 
 def _tls_problem(cert: Path, key: Path) -> list[str]:

@@ -25,6 +25,7 @@ STATUS: dict[str, int] = {
     "IllegalLocationConstraintException": 400,
     "IncompleteBody": 400,
     "InternalError": 500,
+    "InsufficientStorage": 507,  # not AWS's: see README, "Full disk"
     "InvalidAccessKeyId": 403,
     "InvalidArgument": 400,
     "InvalidBucketAclWithObjectOwnership": 400,
@@ -92,6 +93,8 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "IncompleteBody": "You did not provide the number of bytes specified by the "
     "Content-Length HTTP header.",
     "InternalError": "We encountered an internal error. Please try again.",
+    "InsufficientStorage": "The server does not have enough free space to store this "
+    "request. Please delete a few objects to proceed.",
     "InvalidAccessKeyId": "The AWS Access Key Id you provided does not exist in our records.",
     "InvalidBucketName": "The specified bucket is not valid.",
     "InvalidDigest": "The Content-MD5 you specified is not valid.",

@@ -8,8 +8,10 @@ from CLOCK_MONOTONIC, which all processes on a machine share.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
+import logging
 import mmap
 import os
 import struct
@@ -18,6 +20,7 @@ from pathlib import Path
 
 _SLOT = struct.Struct("<Qdd")  # key hash (0: free), tokens, last update (monotonic)
 _PROBES = 8
+log = logging.getLogger("oortgate")
 
 
 def _hash(identity: str) -> int:
@@ -32,7 +35,19 @@ class SharedRateLimiter:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         if os.fstat(self._fd).st_size != size:
             os.ftruncate(self._fd, size)
-        self._map = mmap.mmap(self._fd, size)
+        self._map = self._mapping(size)
+
+    def _mapping(self, size: int) -> mmap.mmap:
+        """The shared table, its blocks allocated up front: a store into a page of a
+        sparse file that a full disk cannot back kills the process (SIGBUS)."""
+        try:
+            os.posix_fallocate(self._fd, 0, size)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            log.warning("disk full: the rate limit holds per worker process, not server-wide")
+            return mmap.mmap(-1, size)  # this process's own memory: never SIGBUS
+        return mmap.mmap(self._fd, size)
 
     @staticmethod
     def reset(path: Path) -> None:

@@ -23,6 +23,7 @@ from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.secretbox import SecretBox, SecretBoxError
 from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.space import SpaceGuard, StorageFull
 
 
 def sweep(data_dir: Path) -> dict[str, int]:
@@ -37,6 +38,7 @@ def sweep(data_dir: Path) -> dict[str, int]:
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     SharedRateLimiter.reset(settings.rate_limit_path)
+    space_guard(settings).prepare_for_start()
     meta = SqliteMetaStore(settings.db_path, SecretBox.from_env())
     try:
         meta.list_keys()  # every secret must open with the configured key (or none)
@@ -45,9 +47,11 @@ def prepare(settings: Settings) -> None:
             os.environ.get(ENV_PREFIX + "ROOT_ACCESS_KEY"),
             os.environ.get(ENV_PREFIX + "ROOT_SECRET_KEY"),
         )
-        counts = gc.startup_sweep(meta, LocalBlobStore(settings.data_dir))
+        counts = _sweep_if_space(meta, settings)
     finally:
         meta.close()
+    if not space_guard(settings).ensure_reserve():
+        print("oortgate: disk full: writes are refused until space is freed", file=sys.stderr)
     if generated is not None:
         # Shown once: the secret is not printed again (keep it, or create another key).
         print("oortgate: generated root credentials (shown only once):", file=sys.stderr)
@@ -55,6 +59,26 @@ def prepare(settings: Settings) -> None:
         print(f"  secret key: {generated.secret_key}", file=sys.stderr)
     if any(counts.values()):
         print(f"oortgate: start-up sweep collected {counts}", file=sys.stderr)
+
+
+def space_guard(settings: Settings) -> SpaceGuard:
+    return SpaceGuard(settings.data_dir, settings.free_space_minimum, settings.space_reserve_bytes)
+
+
+def _sweep_if_space(meta: SqliteMetaStore, settings: Settings) -> dict[str, int]:
+    """The start-up sweep; on a full disk, the reserve is given up for it, and if it
+    still cannot finish, start without it: reads work, the running collector takes the
+    garbage, and pending marks and orphan files wait for the next start."""
+    blobs = LocalBlobStore(settings.data_dir)
+    try:
+        return gc.startup_sweep(meta, blobs)
+    except StorageFull:
+        space_guard(settings).release_reserve()
+    try:
+        return gc.startup_sweep(meta, blobs)
+    except StorageFull:
+        print("oortgate: disk full: start-up sweep skipped", file=sys.stderr)
+        return {}
 
 
 def _granian(
@@ -124,9 +148,15 @@ def serve(settings: Settings) -> int:
         try:
             prepare(settings)
         except sqlite3.Error as exc:
+            if space_guard(settings).reading().free == 0:
+                raise StorageFull(str(exc)) from None
             raise preflight.describe_database_error(settings.db_path, exc) from None
     except (SecretBoxError, preflight.StartupError) as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
+        return 2
+    except StorageFull:
+        print(f"oortgate: data_dir {settings.data_dir}: disk full, the metadata database "
+              "cannot be set up; free some space", file=sys.stderr)  # fmt: skip
         return 2
     if settings.tls_cert is None or settings.tls_key is None:
         endpoints = settings.endpoints

@@ -20,6 +20,7 @@ from oortgate.meta.lookup_cache import LookupCache
 from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.meta.worker import MetaWorker
 from oortgate.storage.base import BlobStore
+from oortgate.storage.space import SpaceGuard, StorageFull
 
 BLOB_IO_THREADS = 32
 P = ParamSpec("P")
@@ -41,6 +42,9 @@ class Services:
         self.reader = reader
         self.lookups = LookupCache(reader)  # keys and buckets; refreshed per request
         self._worker = MetaWorker(meta)
+        self.space = SpaceGuard(
+            settings.data_dir, settings.free_space_minimum, settings.space_reserve_bytes
+        )
         # Blob fsyncs wait on the disk, not the CPU: many may be in flight at once (the
         # file system batches them into one journal commit).
         self._blob_io = ThreadPoolExecutor(max_workers=BLOB_IO_THREADS, thread_name_prefix="blob")
@@ -54,6 +58,16 @@ class Services:
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a metadata call on the store's thread (grouped with concurrent ones)."""
         return await self._worker.call(fn, *args, **kwargs)
+
+    async def db_freeing(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``db`` for a call that frees space (a delete): on a full disk, the space
+        reserve is given up and the call tried again, so that space can be freed."""
+        try:
+            return await self.db(fn, *args, **kwargs)
+        except StorageFull:
+            if not await self.blob_io(self.space.release_reserve):
+                raise
+        return await self.db(fn, *args, **kwargs)
 
     def close(self) -> None:
         self._worker.close()

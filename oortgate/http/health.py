@@ -2,7 +2,9 @@
 
 They live under ``/_health/``: "_" cannot begin a bucket name, so no bucket is shadowed.
 ``live``: the process answers. ``ready``: the metadata store answers and the blob
-directory is writable.
+directory is writable; on a full disk (or below ``min_free_space``) it still answers 200,
+with "degraded: no space": reads and deletes work, and a load balancer that took the
+server out would make its data unreadable.
 """
 
 from __future__ import annotations
@@ -34,5 +36,6 @@ async def health_response(path: str, services: Services) -> Response | None:
                 return _text(503, "data directory not writable\n")
         except Exception as exc:  # any failure means "not ready", with the reason
             return _text(503, f"metadata store unavailable: {type(exc).__name__}\n")
-        return _text(200, "ready\n")
+        low = services.space.low()
+        return _text(200, f"degraded: {low}\n" if low else "ready\n")
     return _text(404, "unknown health check\n")

@@ -36,12 +36,15 @@ from oortgate.ops.request_headers import check as check_request_headers
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.secretbox import SecretBox
 from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.space import StorageFull, WritesRefused
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Scope = dict[str, Any]
 
 ENV_PORT_TIER = "OORTGATE_PORT_TIER"
 MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
+WRITE_METHODS = ("PUT", "POST")  # each may store something, but for:
+FREEING_OPS = frozenset({"DeleteObjects"})  # which must work on a full disk
 
 
 class Gateway:
@@ -93,12 +96,21 @@ class Gateway:
         while True:
             await asyncio.sleep(self.settings.gc_interval)
             try:
-                services = self.services
-                await services.db(
-                    gc.collect_garbage, services.meta, services.blobs, grace=self.settings.gc_grace
-                )
+                await self._collect()
+            except StorageFull:
+                pass  # nothing to collect can be forgotten yet: retried next time
             except Exception as exc:
                 logs.errors.error("gc:" + logs.kind_of(exc), "garbage collection failed", exc)
+
+    async def _collect(self) -> None:
+        """One pass. While space is low the grace is shorter: space a delete freed
+        comes back sooner, at the risk of cutting a long multipart download short."""
+        services, settings = self.services, self.settings
+        grace = settings.gc_grace
+        if await services.blob_io(services.space.low) is not None:
+            grace = min(grace, settings.gc_low_space_grace)
+        await services.db(gc.collect_garbage, services.meta, services.blobs, grace=grace)
+        await services.blob_io(services.space.ensure_reserve)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = next(self._request_ids)
@@ -108,6 +120,14 @@ class Gateway:
             response = await self._handle(scope, tracked, request_id)
         except S3Error as err:
             response = error_response(err, request_id)
+            await tracked.discard_rest(_expects_continue(scope))
+        except StorageFull as exc:
+            if not isinstance(exc, WritesRefused):  # it ran out of space while writing
+                logs.errors.error(
+                    "out-of-space", f"{method} {scope.get('path')!r}: out of space: {exc}"
+                )
+                self.services.space.noticed_full()
+            response = error_response(S3Error("InsufficientStorage"), request_id)
             await tracked.discard_rest(_expects_continue(scope))
         except Exception as exc:
             where = f"internal error on {method} {scope.get('path')!r} (request {request_id})"
@@ -186,6 +206,8 @@ class Gateway:
                 raise
         self._throttle(seen.client, identity)
         check_request_headers(target.op, headers, query)
+        if method in WRITE_METHODS and target.op not in FREEING_OPS:
+            self.services.space.check_write(_incoming_size(headers))
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
         body = Body(receive, verifier, _content_length(headers), headers.get("content-md5"))
         ctx = Context(
@@ -277,6 +299,13 @@ def _content_length(headers: dict[str, str]) -> int | None:
     if not value.isdigit():
         raise S3Error("InvalidArgument", "Content-Length is not a number.")
     return int(value)
+
+
+def _incoming_size(headers: dict[str, str]) -> int:
+    """The bytes a write declares it will store (an aws-chunked body's decoded size);
+    0 if unknown, as for a body sent chunked."""
+    length = headers.get("x-amz-decoded-content-length") or headers.get("content-length", "")
+    return int(length) if length.isdigit() else 0
 
 
 def error_response(err: S3Error, request_id: str) -> Response:

@@ -20,6 +20,7 @@ from typing import Any
 
 from oortgate.meta.models import is_inline
 from oortgate.secretbox import SecretBox
+from oortgate.storage.space import StorageFull, is_no_space, no_space_as_full
 
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -173,6 +174,11 @@ def chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
         yield ids[start : start + _IN_CHUNK]
 
 
+def _lost_group(cause: BaseException) -> Exception:
+    message = f"the grouped transaction was rolled back ({cause})"
+    return StorageFull(message) if is_no_space(cause) else sqlite3.OperationalError(message)
+
+
 class Database:
     """One connection; the server drives it from a single dedicated thread."""
 
@@ -180,6 +186,7 @@ class Database:
         self.path = Path(path)
         self._box = box  # encrypts secret keys at rest, when configured
         self._grouped = False
+        self._group_lost: Exception | None = None  # why the group's transaction is gone
         # Create the file 0600 before SQLite does: it holds secret keys (SQLite gives the
         # -wal and -shm files the same mode). Never open and close an existing database
         # file here: closing any descriptor of a file drops all of this process's POSIX
@@ -209,6 +216,9 @@ class Database:
         self._migrate()
 
     def _migrate(self) -> None:
+        # Read first: an up-to-date database is opened without writing (a full disk).
+        if self._one("PRAGMA user_version")[0] == SCHEMA_VERSION:
+            return
         with self._write() as db:
             version = db.execute("PRAGMA user_version").fetchall()[0][0]
             if version > SCHEMA_VERSION:
@@ -224,11 +234,13 @@ class Database:
         transaction is a savepoint, so one that fails is undone alone. Nothing inside
         is durable before the block ends."""
         with self._transaction():
-            self._grouped = True
+            self._grouped, self._group_lost = True, None
             try:
                 yield
             finally:
                 self._grouped = False
+            if self._group_lost is not None:  # every operation of the group was undone
+                raise self._group_lost
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -241,32 +253,40 @@ class Database:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """A write transaction, committed at the end unless the block raises."""
+        """A write transaction, committed at the end unless the block raises. SQLite
+        out of space (SQLITE_FULL) leaves as the store-neutral StorageFull."""
         fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
         try:
             # IMMEDIATE takes the write lock up front: a deferred transaction that
             # upgrades from read to write can fail with SQLITE_BUSY whatever the timeout.
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+            with no_space_as_full():
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
         finally:
             fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
-        self._conn.execute("SAVEPOINT op")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK TO op")
+        if self._group_lost is not None:  # a SAVEPOINT now would be a transaction alone
+            raise self._group_lost
+        with no_space_as_full():
+            self._conn.execute("SAVEPOINT op")
+            try:
+                yield
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK TO op")
+                    self._conn.execute("RELEASE op")
+                else:  # SQLITE_FULL (or IOERR...) rolled back the whole transaction
+                    self._group_lost = _lost_group(exc)
+                raise
             self._conn.execute("RELEASE op")
-            raise
-        self._conn.execute("RELEASE op")
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:

@@ -14,6 +14,7 @@ from oortgate.auth.checksums import Checksum
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.meta.models import INLINE_MARK, is_inline
+from oortgate.storage.space import StorageFull
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,5 +155,12 @@ async def inline_body(ctx: Context) -> StoredBlob:
 
 async def discard(ctx: Context, blob_id: str) -> None:
     """A blob no record will name: queue it for collection."""
-    if not is_inline(blob_id):  # an inline blob unnamed is just forgotten
-        await ctx.services.db(ctx.services.meta.drop_pending_blob, blob_id)
+    if is_inline(blob_id):  # an inline blob unnamed is just forgotten
+        return
+    services = ctx.services
+    try:
+        await services.db(services.meta.drop_pending_blob, blob_id)
+    except StorageFull:
+        # No room to queue it: nothing names it, so its file goes now (the pending
+        # mark, left, is cleared by the next start-up sweep).
+        await services.blob_io(services.blobs.delete, blob_id)

@@ -40,6 +40,7 @@ from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.segments import copy_into, read_segments
 from oortgate.ops.write_conditions import check_early, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound
+from oortgate.storage.space import StorageFull
 
 MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
@@ -124,7 +125,7 @@ async def upload_part(ctx: Context) -> Response:
 async def _put_part(ctx: Context, upload: Upload, part: Part) -> None:
     try:
         await ctx.services.db(ctx.meta.put_part, upload.upload_id, part)
-    except S3Error:
+    except (S3Error, StorageFull):
         await discard(ctx, part.blob_id)  # completed or aborted meanwhile
         raise
 
@@ -278,7 +279,7 @@ async def abort_multipart_upload(ctx: Context) -> Response:
         upload = await open_upload(ctx)
         if initiated is not None and not _initiated_at(upload, initiated):
             raise S3Error("PreconditionFailed", Condition="x-amz-if-match-initiated-time")
-        if not await ctx.services.db(ctx.meta.abort_upload, upload.upload_id):
+        if not await ctx.services.db_freeing(ctx.meta.abort_upload, upload.upload_id):
             raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
     except S3Error as err:
         # With the condition, an upload already gone is a success (AWS).

@@ -27,6 +27,7 @@ from oortgate.ops.metadata import (
     user_metadata,
 )
 from oortgate.ops.write_conditions import check_early, write_condition
+from oortgate.storage.space import StorageFull
 
 
 def declared_size(ctx: Context) -> int | None:
@@ -98,7 +99,7 @@ async def put_object(ctx: Context) -> Response:
     )
     try:
         await ctx.services.db(ctx.meta.put_object, record, condition)
-    except S3Error:  # refused (its condition failed meanwhile, the bucket went away)
+    except (S3Error, StorageFull):  # refused (a condition, the bucket gone, no room)
         await discard(ctx, stored.blob_id)
         raise
     headers = [("etag", f'"{record.etag}"')]

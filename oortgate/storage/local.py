@@ -16,6 +16,7 @@ from pathlib import Path
 
 from oortgate.storage import zframes
 from oortgate.storage.base import BlobDamaged, BlobNotFound
+from oortgate.storage.space import no_space_as_full
 from oortgate.storage.writeback import start_writeback
 from oortgate.storage.zframes import CompressingWriter
 
@@ -68,9 +69,10 @@ class LocalBlobWriter:
         self._pending_size = 0
         self._written = 0  # bytes in the file
         self._writeback_from = 0  # the first byte whose writeback was not yet started
-        self._fd: int | None = os.open(
-            tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
-        )
+        with no_space_as_full():  # no inode left
+            self._fd: int | None = os.open(
+                tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE
+            )
         self._committed = False
 
     def write(self, data: bytes) -> None:
@@ -79,11 +81,17 @@ class LocalBlobWriter:
         self._pending.append(bytes(data))  # bytes(bytes) is the same object, not a copy
         self._pending_size += len(data)
         if self._pending_size >= FLUSH_SIZE or len(self._pending) >= _MAX_IOV:
-            self._flush()
+            with no_space_as_full():
+                self._flush()
 
     def commit(self) -> None:
         if self._fd is None:
             raise ValueError("commit of a finished blob writer")
+        with no_space_as_full():  # ENOSPC from the last write, the fsync or a new shard
+            self._commit()
+
+    def _commit(self) -> None:
+        assert self._fd is not None
         try:
             self._flush()
             os.fsync(self._fd)

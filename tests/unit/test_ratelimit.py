@@ -1,5 +1,8 @@
+import errno
 import multiprocessing
+import os
 from pathlib import Path
+from typing import Any
 
 from oortgate.ratelimit import SharedRateLimiter
 
@@ -47,3 +50,25 @@ def test_processes_share_one_bucket(tmp_path: Path) -> None:
     for p in procs:
         p.join()
     assert sum(queue.get() for _ in procs) == 10  # one burst for all four processes
+
+
+def test_table_blocks_allocated_up_front(tmp_path: Path) -> None:
+    """A sparse table page written on a full disk would kill the worker (SIGBUS)."""
+    limiter = SharedRateLimiter(tmp_path / "rl")
+    info = (tmp_path / "rl").stat()
+    assert info.st_blocks * 512 >= info.st_size > 0
+    limiter.close()
+
+
+def test_full_disk_falls_back_to_process_memory(
+    tmp_path: Path, monkeypatch: Any, caplog: Any
+) -> None:
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    limiter = SharedRateLimiter(tmp_path / "rl", slots=16)
+    assert limiter.take("a", rate=1, burst=1, now=0.0) == 0.0
+    assert limiter.take("a", rate=1, burst=1, now=0.0) > 0
+    assert "rate limit holds per worker process" in caplog.text  # the operator is told
+    limiter.close()
