@@ -58,6 +58,10 @@ SERVE_OPTIONS = {
         "of the filesystem (default 1%; 0: only when full)",
     ),
     "space_reserve": (str, "space kept aside so deletes work on a full disk (64MiB; 0: none)"),
+    "body_timeout": (
+        float,
+        "seconds a request body may make no progress before 400 RequestTimeout (default 30)",
+    ),
     "gc_low_space_grace": (
         float,
         "the --gc-grace used while space is low, so deletes free space sooner (default 30)",

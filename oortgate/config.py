@@ -71,6 +71,9 @@ class Settings:
     space_reserve: str = "64MiB"
     # The grace the collector keeps while space is low (deleted data comes back sooner).
     gc_low_space_grace: float = 30.0
+    # A request body that makes no progress for this long is answered 400 RequestTimeout
+    # (a client that declared 100 bytes and sent 3 would otherwise hold its slot for good).
+    body_timeout: float = 30.0
 
     @property
     def db_path(self) -> Path:
@@ -252,6 +255,8 @@ def _validate(s: Settings) -> None:
         problems.append(f"inline_max_size must be between 0 and {MAX_INLINE}")
     if s.archive_restore_seconds < 0:
         problems.append("archive_restore_seconds cannot be negative")
+    if s.body_timeout <= 0:
+        problems.append("body_timeout must be positive")
     if s.gc_grace < 0 or s.gc_low_space_grace < 0:
         problems.append("gc_grace and gc_low_space_grace cannot be negative")
     problems.extend(_space_problems(s))

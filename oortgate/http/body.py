@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,6 +13,10 @@ from oortgate.auth.payload import PayloadVerifier
 from oortgate.errors import S3Error
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+REQUEST_TIMEOUT = (
+    "Your socket connection to the server was not read from or written to within the "
+    "timeout period. Idle connections will be closed."
+)
 
 
 class Body:
@@ -28,8 +33,10 @@ class Body:
         verifier: PayloadVerifier,
         content_length: int | None,
         content_md5: str | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
         self._receive = receive
+        self._idle_timeout = idle_timeout
         self._content_md5 = content_md5  # checked by read(); streaming writers check theirs
         self._verifier = verifier
         self._content_length = content_length
@@ -45,7 +52,7 @@ class Body:
             raise RuntimeError("request body read twice")
         self._consumed = True
         while True:
-            message = await self._receive()
+            message = await self._next_message()
             if message["type"] == "http.disconnect":
                 raise S3Error("IncompleteBody")
             raw: bytes = message.get("body", b"")
@@ -60,6 +67,13 @@ class Body:
         if self._content_length is not None and self.received != self._content_length:
             raise S3Error("IncompleteBody")
         self._verifier.finish()
+
+    async def _next_message(self) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(self._idle_timeout):
+                return await self._receive()
+        except TimeoutError:
+            raise S3Error("RequestTimeout", REQUEST_TIMEOUT) from None
 
     async def read(self, limit: int) -> bytes:
         """The whole body, for small XML documents; over ``limit`` is refused."""

@@ -209,7 +209,8 @@ class Gateway:
         if method in WRITE_METHODS and target.op not in FREEING_OPS:
             self.services.space.check_write(_incoming_size(headers))
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
-        body = Body(receive, verifier, _content_length(headers), headers.get("content-md5"))
+        body = Body(receive, verifier, _content_length(headers), headers.get("content-md5"),
+                    self.settings.body_timeout)  # fmt: skip
         ctx = Context(
             self.services, target, method, headers, query, identity.user, body, request_id,
             addressed,
