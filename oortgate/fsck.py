@@ -220,8 +220,8 @@ class Checker:
             except BlobDamaged as exc:
                 yield "checksum_mismatch", f"the bytes cannot be read: {exc}", blob.blob_id
                 return
-        for mismatch in digests.mismatches():
-            yield "checksum_mismatch", mismatch, None
+        if mismatches := digests.mismatches():  # one problem per object, however many
+            yield "checksum_mismatch", "; ".join(mismatches), None
 
     def _bytes(self, blob_id: str, size: int) -> Iterator[bytes]:
         if is_inline(blob_id):
