@@ -162,6 +162,8 @@ class Checker:
             return Problem(kind, detail, entry.bucket, entry.key, blob_id, entry.upload_id,
                            number)  # fmt: skip
 
+        if entry.row_damage:
+            yield problem("database", entry.row_damage)
         total = sum(blob.size for blob in entry.blobs)
         if entry.parts_count and (len(entry.blobs) != entry.parts_count or total != entry.size):
             parts = f"{len(entry.blobs)} parts of {total} bytes in all"

@@ -53,13 +53,18 @@ class Entry:
     upload_id: str | None = None  # set for a part of an open upload
     part_number: int = 0
     bucket_id: int = 0
+    row_damage: str | None = None  # a column of its row that does not decode
 
 
-def _doc(text: str | None) -> dict[str, str]:
-    value = json.loads(text) if text else {}
+def _checksums(text: str | None) -> tuple[dict[str, str], str | None]:
+    """The checksums column, and what is wrong with it if it does not decode."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        value = None
     if not isinstance(value, dict):
-        raise MetadataDamaged(f"a checksums document that is not an object: {text!r}")
-    return {str(k): str(v) for k, v in value.items()}
+        return {}, f"the checksums column does not decode: {text!r:.60}"
+    return {str(k): str(v) for k, v in value.items()}, None
 
 
 class MetaScan:
@@ -112,7 +117,7 @@ class MetaScan:
 
     def _object(self, db: sqlite3.Connection, row: Sequence[Any]) -> Entry:
         bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count = row
-        sums = _doc(checksums)
+        sums, damage = _checksums(checksums)
         if not parts_count:
             blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, size),)
         else:
@@ -126,7 +131,8 @@ class MetaScan:
                     (bucket_id, key),
                 )
             )
-        return Entry(bucket, key, etag, size, blobs, parts_count, sums, bucket_id=bucket_id)
+        return Entry(bucket, key, etag, size, blobs, parts_count, sums, bucket_id=bucket_id,
+                     row_damage=damage)  # fmt: skip
 
     def upload_parts(self) -> Iterator[Entry]:
         after: tuple[str, int] = ("", -1)

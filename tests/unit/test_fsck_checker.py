@@ -4,6 +4,7 @@ reports, and what it does not (a row the server changed while it looked)."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +114,22 @@ def test_human_size() -> None:
     assert human_size(999) == "999 bytes"
     assert human_size(1_234_567) == "1.2 MB"
     assert human_size(5 * 10**15) == "5000.0 TB"
+
+
+def test_a_row_that_does_not_decode_is_reported_and_no_orphan_is_sought(
+    stores: tuple[SqliteMetaStore, LocalBlobStore, int], tmp_path: Path
+) -> None:
+    meta, blobs, bucket_id = stores
+    _put(meta, blobs, bucket_id, "k", b"fine bytes")
+    _put(meta, blobs, bucket_id, "z", b"more bytes")
+    unknown = blobs.new_blob_id()
+    writer = blobs.open_writer(unknown)
+    writer.write(b"would look like an orphan")
+    writer.commit()
+    with sqlite3.connect(tmp_path / "meta.sqlite3") as db:
+        db.execute("UPDATE objects SET checksums = '{\"CRC32\": ' WHERE key = 'k'")
+    report = _check(tmp_path, blobs, lambda: None, deep=True, grace=0.0, repair=True)
+    (problem,) = report["problems"]
+    assert (problem["kind"], problem["key"]) == ("database", "k")
+    assert "checksums" in problem["detail"] and report["objects"] == 2
+    assert report["orphans"] == 0 and blobs.path(unknown).exists()
