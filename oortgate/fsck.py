@@ -31,7 +31,7 @@ from oortgate.fsck_digests import EntryDigests
 from oortgate.meta.models import is_inline
 from oortgate.meta.sqlite_scan import Entry, MetadataDamaged, MetaScan
 from oortgate.storage.base import BlobDamaged, BlobNotFound
-from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.local import BLOB_ID_PATTERN, LocalBlobStore
 
 CHUNK = 1 << 20  # bytes read at once by --deep: memory stays bounded whatever the object
 ORPHAN_BATCH = 1000
@@ -186,22 +186,20 @@ class Checker:
 
     def _stored(self, blob_id: str, size: int) -> tuple[str, str]:
         """("", "") if the blob exists with ``size`` bytes, else (kind, what is wrong)."""
-        try:
-            if is_inline(blob_id):
-                data = self._scan.inline_data(blob_id)
-                if data is None:
-                    return "missing", "no inline data row"
-                stored = len(data)
-            else:
+        if is_inline(blob_id):
+            data = self._scan.inline_data(blob_id)
+            if data is None:
+                return "missing", "no inline data row"
+            stored = len(data)
+        else:
+            if BLOB_ID_PATTERN.fullmatch(blob_id) is None:
+                return "missing", f"the metadata names no valid blob id: {blob_id!r}"
+            try:
                 stored = self._blobs.size(blob_id)
-        except FileNotFoundError:
-            return "missing", "no blob file"
-        except ValueError as exc:
-            if "invalid blob id" in str(exc):
-                return "missing", f"the metadata names {exc}"
-            return "size_mismatch", f"a compressed blob that cannot be decoded ({exc})"
-        except (struct.error, OSError) as exc:
-            return "size_mismatch", f"a compressed blob that cannot be decoded ({exc})"
+            except FileNotFoundError:
+                return "missing", "no blob file"
+            except (ValueError, struct.error, OSError) as exc:  # a frame table that is cut
+                return "size_mismatch", f"a compressed blob that cannot be decoded ({exc})"
         if stored != size:
             return "size_mismatch", f"the blob holds {stored} bytes, the metadata says {size}"
         return "", ""

@@ -4,6 +4,7 @@ reports, and what it does not (a row the server changed while it looked)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,33 @@ def test_a_row_that_does_not_decode_is_reported_and_no_orphan_is_sought(
     assert (problem["kind"], problem["key"]) == ("database", "k")
     assert "checksums" in problem["detail"] and report["objects"] == 2
     assert report["orphans"] == 0 and blobs.path(unknown).exists()
+
+
+def test_compressed_blobs_by_their_logical_size(
+    stores: tuple[SqliteMetaStore, LocalBlobStore, int], tmp_path: Path
+) -> None:
+    meta, blobs, bucket_id = stores
+    data = b"compressible " * 300_000  # 3.9 MB: four frames
+    ids = {}
+    for key in ("fine", "cut", "flipped"):
+        blob_id = blobs.new_blob_id(compressed=True)
+        meta.add_pending_blob(blob_id)
+        writer = blobs.open_writer(blob_id)
+        writer.write(data)
+        writer.commit()
+        etag = hashlib.md5(data).hexdigest()
+        meta.put_object(ObjectRecord(bucket_id, key, blob_id, len(data), etag, 0.0))
+        ids[key] = blob_id
+    assert blobs.path(ids["fine"]).stat().st_size < len(data) // 10
+    os.truncate(blobs.path(ids["cut"]), blobs.path(ids["cut"]).stat().st_size - 5)
+    with open(blobs.path(ids["flipped"]), "r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0x55]))
+    report = _check(tmp_path, blobs, lambda: None)
+    found = [(p["kind"], p["key"]) for p in report["problems"]]
+    assert found == [("size_mismatch", "cut")], report
+    report = _check(tmp_path, blobs, lambda: None, deep=True)
+    found = [(p["kind"], p["key"]) for p in report["problems"]]
+    assert found == [("size_mismatch", "cut"), ("checksum_mismatch", "flipped")], report
