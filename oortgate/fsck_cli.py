@@ -21,6 +21,11 @@ DEFAULT_GRACE = 900.0  # the server's default gc_grace
 
 
 def add_fsck_options(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Check every object's blobs against the metadata (existence and size; MD5s and "
+        "checksums with --deep) and look for orphan blob files. Read-only unless --repair, "
+        "safe while the server serves. Exit status: 0 clean, 1 problems found, 2 usage error."
+    )
     parser.add_argument("--deep", action="store_true",
                         help="also read every byte and compare MD5s and checksums")  # fmt: skip
     parser.add_argument("--repair", action="store_true",

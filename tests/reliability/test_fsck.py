@@ -130,6 +130,15 @@ def test_a_truncated_blob(srv: ServerProcess, s3: Any) -> None:
     (problem,) = report["problems"]
     assert (problem["kind"], problem["bucket"], problem["key"]) == ("size_mismatch", BUCKET, "cut")
     assert problem["blob_id"] == path.name and "40000" in problem["detail"]
+    # Without --json: one line per problem as found, then the summary line.
+    cmd = [PYTHON, "-m", "oortgate", "fsck", "--data-dir", str(srv.data_dir)]
+    res = subprocess.run(cmd, cwd=str(REPO_ROOT), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and res.stderr == ""
+    assert res.stdout.splitlines() == [
+        f"size_mismatch: {BUCKET}/cut blob {path.name}: the blob holds 40000 bytes, "
+        "the metadata says 100000",
+        "oortgate fsck: 2 objects, 0 upload parts, 2 blobs checked: 1 size_mismatch; 0 repaired",
+    ]
 
 
 def test_a_deleted_blob(srv: ServerProcess, s3: Any) -> None:
