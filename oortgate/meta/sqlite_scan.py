@@ -107,7 +107,7 @@ class MetaScan:
 
     def _object_page(self, db: sqlite3.Connection, after: tuple[int, str]) -> list[Entry]:
         rows = db.execute(
-            "SELECT o.bucket_id, COALESCE(b.name, '#' || o.bucket_id), o.key, o.blob_id,"
+            "SELECT o.bucket_id, b.name, o.key, o.blob_id,"
             " o.size, o.etag, o.checksums, o.parts_count FROM objects o"
             " LEFT JOIN buckets b ON b.id = o.bucket_id"
             " WHERE (o.bucket_id, o.key) > (?, ?) ORDER BY o.bucket_id, o.key LIMIT ?",
@@ -118,6 +118,8 @@ class MetaScan:
     def _object(self, db: sqlite3.Connection, row: Sequence[Any]) -> Entry:
         bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count = row
         sums, damage = _checksums(checksums)
+        if bucket is None:  # a bucket with objects cannot be deleted: this is damage
+            bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
         if not parts_count:
             blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, size),)
         else:
@@ -143,7 +145,7 @@ class MetaScan:
     def _part_page(self, db: sqlite3.Connection, after: tuple[str, int]) -> list[Entry]:
         rows = db.execute(
             "SELECT p.upload_id, p.part_number, p.blob_id, p.size, p.etag, p.checksum,"
-            " u.checksum_algorithm, COALESCE(u.key, ''), COALESCE(b.name, '')"
+            " u.checksum_algorithm, u.key, COALESCE(b.name, '#' || u.bucket_id)"
             " FROM upload_parts p LEFT JOIN uploads u ON u.upload_id = p.upload_id"
             " LEFT JOIN buckets b ON b.id = u.bucket_id"
             " WHERE (p.upload_id, p.part_number) > (?, ?)"
@@ -153,8 +155,11 @@ class MetaScan:
         entries = []
         for upload_id, number, blob_id, size, etag, value, algorithm, key, bucket in rows:
             checksum = (algorithm, value) if algorithm and value else None
-            entries.append(Entry(bucket, key, etag, size, (BlobRef(blob_id, size, checksum),),
-                                 upload_id=upload_id, part_number=number))  # fmt: skip
+            # Completing or aborting an upload drops its parts with it: this is damage.
+            damage = None if key is not None else "no upload has this id"
+            entries.append(Entry(bucket or "", key or "", etag, size,
+                                 (BlobRef(blob_id, size, checksum),), upload_id=upload_id,
+                                 part_number=number, row_damage=damage))  # fmt: skip
         return entries
 
     def blob_ids_now(self, entry: Entry) -> tuple[str, ...]:

@@ -164,3 +164,24 @@ def test_compressed_blobs_by_their_logical_size(
     report = _check(tmp_path, blobs, lambda: None, deep=True)
     found = [(p["kind"], p["key"]) for p in report["problems"]]
     assert found == [("size_mismatch", "cut"), ("checksum_mismatch", "flipped")], report
+
+
+def test_rows_that_point_nowhere_are_database_problems(
+    stores: tuple[SqliteMetaStore, LocalBlobStore, int], tmp_path: Path
+) -> None:
+    """An object without its bucket row, an upload's part without its upload row."""
+    meta, blobs, bucket_id = stores
+    _put(meta, blobs, bucket_id, "k", b"bytes")
+    part_blob = _put(meta, blobs, bucket_id, "p", b"part")
+    with sqlite3.connect(tmp_path / "meta.sqlite3") as db:
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.execute("UPDATE objects SET bucket_id = 99 WHERE key = 'k'")
+        db.execute("DELETE FROM objects WHERE key = 'p'")
+        db.execute("INSERT INTO upload_parts VALUES ('gone', 1, ?, 4, ?, 0, NULL)",
+                   (part_blob, hashlib.md5(b"part").hexdigest()))  # fmt: skip
+    report = _check(tmp_path, blobs, lambda: None, deep=True)
+    found = [(p["kind"], p["bucket"], p["detail"]) for p in report["problems"]]
+    assert found == [
+        ("database", "#99", "no bucket has the id 99"),
+        ("database", "", "no upload has this id"),
+    ], report
