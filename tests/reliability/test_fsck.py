@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pty
 import signal
 import sqlite3
 import subprocess
@@ -361,3 +362,36 @@ def test_usage_errors(tmp_path: Path) -> None:
         cwd=str(REPO_ROOT), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert res.returncode == 2 and "meta.sqlite3" in res.stderr, res.stderr
+
+
+def test_a_progress_bar_on_a_terminal(srv: ServerProcess, s3: Any) -> None:
+    """stderr a terminal: rich draws the bar there (with the ETA column); stdout keeps
+    the problem lines and the summary, unmixed."""
+    s3.put_object(Bucket=BUCKET, Key="a", Body=os.urandom(3000))
+    s3.put_object(Bucket=BUCKET, Key="gone", Body=os.urandom(3000))
+    blob_paths(srv.data_dir, "gone")[0].unlink()
+    main, secondary = pty.openpty()
+    try:
+        cmd = [PYTHON, "-m", "oortgate", "fsck", "--data-dir", str(srv.data_dir), "--deep"]
+        env = {**os.environ, "COLUMNS": "150", "TERM": "xterm"}
+        proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=env, stdout=subprocess.PIPE,
+                                stderr=secondary, text=True)  # fmt: skip
+        os.close(secondary)
+        out, _ = proc.communicate(timeout=120)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(main)
+    assert proc.returncode == 1
+    assert out.splitlines()[0].startswith(f"missing: {BUCKET}/gone blob ")
+    assert out.splitlines()[-1].startswith("oortgate fsck: 2 objects")
+    text = drawn.decode(errors="replace")
+    assert "verifying bytes" in text and "looking for orphans" in text
+    assert "6.0 kB/6.0 kB" in text and "100%" in text
