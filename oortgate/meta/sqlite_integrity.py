@@ -37,7 +37,8 @@ def open_read_only(path: Path) -> sqlite3.Connection:
 
 def quick_check(path: Path, seconds: float) -> CheckResult:
     """``PRAGMA quick_check`` (every page and record format, not index contents),
-    interrupted after ``seconds`` so that a huge database never holds up a start."""
+    interrupted after ``seconds`` so that a huge database never holds up a start.
+    Raises sqlite3.OperationalError when the file cannot be read at all."""
     conn = open_read_only(path)
     deadline = time.monotonic() + seconds
     conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
@@ -46,7 +47,7 @@ def quick_check(path: Path, seconds: float) -> CheckResult:
     except sqlite3.OperationalError as exc:
         if time.monotonic() > deadline and "interrupt" in str(exc):
             return CheckResult([], finished=False)
-        return CheckResult([str(exc)])
+        raise  # locked, unreadable, an I/O error: no verdict on the file's contents
     except sqlite3.DatabaseError as exc:  # not a database at all, or a broken header
         return CheckResult([str(exc)])
     finally:

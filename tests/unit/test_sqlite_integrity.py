@@ -64,3 +64,10 @@ def test_not_a_database_at_all(tmp_path: Path) -> None:
 
 def test_no_database_yet_is_fine(tmp_path: Path) -> None:
     assert preflight.check_database(tmp_path / "absent.sqlite3") is None
+
+
+def test_a_file_that_cannot_be_read_gets_no_verdict(tmp_path: Path) -> None:
+    """Not "damaged": serve then says the database cannot be opened, and why."""
+    (tmp_path / "dir.sqlite3").mkdir()
+    with pytest.raises(sqlite3.OperationalError):
+        quick_check(tmp_path / "dir.sqlite3", 10)
