@@ -1,5 +1,5 @@
 """The `oortgate` command: serve the gateway, check its configuration, administer
-accounts, collect garbage."""
+accounts, collect garbage, check the stores (fsck)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from oortgate import __version__
 from oortgate.admin_cli import add_admin_commands, run_admin
 from oortgate.config import ENV_PREFIX, ConfigError, Settings, load
+from oortgate.fsck_cli import add_fsck_options
 
 DEFAULT_DATA_DIR = "./oortgate-data"
 SERVE_OPTIONS = {
@@ -123,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     gc = sub.add_parser("gc", help="collect unreferenced blobs (while the server is stopped; "
                         "the server also does this on start-up)")  # fmt: skip
     _add_data_dir(gc)
+    fsck = sub.add_parser("fsck", help="check every object's blobs against the metadata "
+                          "(read-only unless --repair; safe while serving)")  # fmt: skip
+    _add_data_dir(fsck)
+    add_fsck_options(fsck)
     return parser
 
 
@@ -160,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)  # fmt: skip
             return 2
         return 0
+    if args.command == "fsck":
+        from oortgate.fsck_cli import run_fsck
+
+        return run_fsck(args)
     return run_admin(args)
 
 

@@ -10,6 +10,12 @@ import sqlite3
 from pathlib import Path
 
 from oortgate.config import Settings
+from oortgate.meta.sqlite_integrity import quick_check
+
+# The start-up check's time limit. quick_check of 100,000 objects takes 0.03 s from the
+# page cache, 0.8 s from the disk; of a million, 0.3 s and 6.6 s. Past the limit the
+# server starts unchecked (with a warning) rather than late.
+QUICK_CHECK_SECONDS = 10.0
 
 
 class StartupError(Exception):
@@ -63,6 +69,26 @@ def check_data_dir(data_dir: Path) -> None:
         if exc.errno == errno.ENOSPC:
             return
         raise StartupError(f"data_dir {data_dir}: not writable ({_reason(exc)})") from None
+
+
+def check_database(path: Path, seconds: float = QUICK_CHECK_SECONDS) -> str | None:
+    """``PRAGMA quick_check`` of the metadata database (if there is one yet): a damaged
+    file stops the start (serving from it could answer with wrong data). Returns a
+    warning when the time ran out first."""
+    if not path.exists():
+        return None
+    result = quick_check(path, seconds)
+    if result.problems:
+        raise StartupError(
+            f"metadata database {path} is damaged (quick_check: {result.problems[0]}); "
+            "keep a copy, then restore it from a backup or salvage what is readable "
+            f"(`sqlite3 {path.name} .recover | sqlite3 recovered.sqlite3`), and run "
+            "`oortgate fsck`"
+        )
+    if not result.finished:
+        return (f"quick_check of the metadata database stopped after {seconds:g} s: "
+                "run `oortgate fsck` to check all of it")  # fmt: skip
+    return None
 
 
 def describe_database_error(path: Path, exc: sqlite3.Error) -> StartupError:

@@ -146,6 +146,9 @@ def serve(settings: Settings) -> int:
         preflight.check_listeners(settings)
         preflight.check_data_dir(settings.data_dir)
         try:
+            warning = preflight.check_database(settings.db_path)
+            if warning:
+                print(f"oortgate: {warning}", file=sys.stderr)
             prepare(settings)
         except sqlite3.Error as exc:
             if space_guard(settings).reading().free == 0:

@@ -1,0 +1,268 @@
+"""``oortgate fsck``: every object's blobs checked against the metadata, and every blob
+file against the rows that should know it.
+
+- Each object and each part of an open upload: its blobs exist (a file, or a row for an
+  inline blob) and hold the size the metadata says (a compressed blob's logical size);
+  a multipart object's parts add up to its size.
+- ``deep``: the bytes are read (in bounded chunks) and their MD5s and checksums compared
+  with the ETag and the stored checksums (see oortgate.fsck_digests).
+- Orphans: blob files no row references, marks pending or queues as garbage, older than
+  the GC grace (a younger one may be a writer's that has not committed yet). Temp files
+  are never looked at: they belong to writers alive or to the next start-up sweep.
+- ``repair`` deletes orphans (checked again just before), and nothing else: an object
+  whose blob is missing or damaged is reported and left as it is (see the README).
+
+Safe while the server serves: the metadata is opened read-only and read page by page;
+a problem on a row the server changed meanwhile is no problem (its blobs are looked up
+again before it is reported). A damaged database stops the orphan search, so that good
+blobs are never taken for orphans.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from oortgate.fsck_digests import EntryDigests
+from oortgate.meta.models import is_inline
+from oortgate.meta.sqlite_scan import Entry, MetadataDamaged, MetaScan
+from oortgate.storage.base import BlobDamaged, BlobNotFound
+from oortgate.storage.local import BLOB_ID_PATTERN, LocalBlobStore
+
+CHUNK = 1 << 20  # bytes read at once by --deep: memory stays bounded whatever the object
+ORPHAN_BATCH = 1000
+KINDS = ("missing", "size_mismatch", "checksum_mismatch", "orphan", "database")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: str  # one of KINDS
+    detail: str
+    bucket: str | None = None
+    key: str | None = None
+    blob_id: str | None = None
+    upload_id: str | None = None
+    part_number: int | None = None
+    repaired: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        doc = {"kind": self.kind, "bucket": self.bucket, "key": self.key,
+               "blob_id": self.blob_id, "upload_id": self.upload_id,
+               "part_number": self.part_number, "detail": self.detail,
+               "repaired": self.repaired}  # fmt: skip
+        return {name: value for name, value in doc.items() if value is not None}
+
+
+@dataclass
+class Report:
+    objects: int = 0
+    upload_parts: int = 0
+    blobs_checked: int = 0
+    bytes_verified: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    repaired: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.counts[problem.kind] += 1
+        self.repaired += problem.repaired
+        self.problems.append(problem)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+class Progress(Protocol):
+    def phase(self, name: str, total: int | None, unit: str) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+class NoProgress:
+    def phase(self, name: str, total: int | None, unit: str) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    deep: bool = False
+    repair: bool = False
+    grace: float = 900.0  # seconds: a younger unknown blob file is no orphan (yet)
+
+
+class Checker:
+    def __init__(
+        self,
+        scan: MetaScan,
+        blobs: LocalBlobStore,
+        options: Options,
+        progress: Progress | None = None,
+        on_problem: Callable[[Problem], None] | None = None,
+    ) -> None:
+        self._scan = scan
+        self._blobs = blobs
+        self._options = options
+        self._progress = progress or NoProgress()
+        self._on_problem = on_problem
+        self.report = Report()
+
+    def run(self) -> Report:
+        result = self._scan.integrity()
+        for message in result.problems:
+            self._add(Problem("database", f"integrity_check: {message}"))
+        try:
+            self._check_entries()
+        except MetadataDamaged as exc:
+            self._add(Problem("database", f"the metadata cannot be read: {exc}"))
+        if self.report.counts["database"]:
+            self.report.notes.append("orphans not looked for: the database is damaged")
+        else:
+            self._find_orphans()
+        return self.report
+
+    def _add(self, problem: Problem) -> None:
+        self.report.add(problem)
+        if self._on_problem is not None:
+            self._on_problem(problem)
+
+    # -- objects and parts ----------------------------------------------------------
+    def _check_entries(self) -> None:
+        count, size = self._scan.totals()
+        deep = self._options.deep
+        self._progress.phase("verifying bytes" if deep else "checking objects",
+                             size if deep else count, "bytes" if deep else "objects")  # fmt: skip
+        for entry in self._scan.objects():
+            self.report.objects += 1
+            self._check(entry)
+        for entry in self._scan.upload_parts():
+            self.report.upload_parts += 1
+            self._check(entry)
+
+    def _check(self, entry: Entry) -> None:
+        found = list(self._examine(entry))
+        if not self._options.deep:
+            self._progress.advance(1)
+        if found and self._scan.blob_ids_now(entry) != tuple(b.blob_id for b in entry.blobs):
+            return  # the server replaced or deleted it meanwhile: nothing wrong
+        for problem in found:
+            self._add(problem)
+
+    def _examine(self, entry: Entry) -> Iterator[Problem]:
+        def problem(kind: str, detail: str, blob_id: str | None = None) -> Problem:
+            number = entry.part_number if entry.upload_id else None
+            return Problem(kind, detail, entry.bucket, entry.key, blob_id, entry.upload_id,
+                           number)  # fmt: skip
+
+        if entry.row_damage:
+            yield problem("database", entry.row_damage)
+        total = sum(blob.size for blob in entry.blobs)
+        if entry.parts_count and (len(entry.blobs) != entry.parts_count or total != entry.size):
+            parts = f"{len(entry.blobs)} parts of {total} bytes in all"
+            says = f"the object says {entry.parts_count} parts, {entry.size} bytes"
+            yield problem("size_mismatch", f"{parts}; {says}")
+        intact = True
+        for blob in entry.blobs:
+            self.report.blobs_checked += 1
+            kind, detail = self._stored(blob.blob_id, blob.size)
+            if kind:
+                intact = False
+                yield problem(kind, detail, blob.blob_id)
+        if self._options.deep:
+            before = self.report.bytes_verified
+            if intact:
+                for kind, detail, blob_id in self._verify(entry):
+                    yield problem(kind, detail, blob_id)
+            unread = entry.size - (self.report.bytes_verified - before)
+            self._progress.advance(max(0, unread))  # the bar moves past what was not read
+
+    def _stored(self, blob_id: str, size: int) -> tuple[str, str]:
+        """("", "") if the blob exists with ``size`` bytes, else (kind, what is wrong)."""
+        if is_inline(blob_id):
+            data = self._scan.inline_data(blob_id)
+            if data is None:
+                return "missing", "no inline data row"
+            stored = len(data)
+        else:
+            if BLOB_ID_PATTERN.fullmatch(blob_id) is None:
+                return "missing", f"the metadata names no valid blob id: {blob_id!r}"
+            try:
+                stored = self._blobs.size(blob_id)
+            except FileNotFoundError:
+                return "missing", "no blob file"
+            except (ValueError, struct.error, OSError) as exc:  # a frame table that is cut
+                return "size_mismatch", f"a compressed blob that cannot be decoded ({exc})"
+        if stored != size:
+            return "size_mismatch", f"the blob holds {stored} bytes, the metadata says {size}"
+        return "", ""
+
+    def _verify(self, entry: Entry) -> Iterator[tuple[str, str, str | None]]:
+        """(kind, detail, blob id) for each thing the bytes contradict."""
+        digests = EntryDigests(entry.etag, entry.parts_count > 0, entry.checksums)
+        for blob in entry.blobs:
+            digests.start_blob(blob.checksum)
+            try:
+                for chunk in self._bytes(blob.blob_id, blob.size):
+                    digests.update(chunk)
+                    self.report.bytes_verified += len(chunk)
+                    self._progress.advance(len(chunk))
+            except BlobNotFound:
+                yield "missing", "no blob file", blob.blob_id
+                return
+            except BlobDamaged as exc:
+                yield "checksum_mismatch", f"the bytes cannot be read: {exc}", blob.blob_id
+                return
+        if mismatches := digests.mismatches():  # one problem per object, however many
+            yield "checksum_mismatch", "; ".join(mismatches), None
+
+    def _bytes(self, blob_id: str, size: int) -> Iterator[bytes]:
+        if is_inline(blob_id):
+            data = self._scan.inline_data(blob_id)  # small: at most the inline size limit
+            if data is None:
+                raise BlobNotFound(blob_id)
+            yield data
+            return
+        yield from self._blobs.read(blob_id, 0, size, CHUNK)
+
+    # -- orphans --------------------------------------------------------------------
+    def _find_orphans(self) -> None:
+        self._progress.phase("looking for orphans", None, "files")
+        batch: list[str] = []
+        for blob_id in self._blobs.iter_blob_ids():
+            self._progress.advance(1)
+            batch.append(blob_id)
+            if len(batch) >= ORPHAN_BATCH:
+                self._orphans_in(batch)
+                batch = []
+        self._orphans_in(batch)
+
+    def _orphans_in(self, blob_ids: list[str]) -> None:
+        known = self._scan.known_blobs(blob_ids)
+        oldest = time.time() - self._options.grace
+        for blob_id in blob_ids:
+            if blob_id in known:
+                continue
+            try:
+                modified = os.stat(self._blobs.path(blob_id)).st_mtime
+            except FileNotFoundError:
+                continue  # collected meanwhile
+            if modified > oldest:
+                continue  # maybe a writer's, not committed yet
+            age = f"no row knows this blob file ({int(time.time() - modified)} s old)"
+            self._add(Problem("orphan", age, blob_id=blob_id, repaired=self._repair(blob_id)))
+
+    def _repair(self, blob_id: str) -> bool:
+        """Delete an orphan, if it is still one: an unknown, old blob can gain no new
+        reference (a writer marks its blob pending before writing, a copy needs a row)."""
+        if not self._options.repair or self._scan.known_blobs([blob_id]):
+            return False
+        self._blobs.delete(blob_id)
+        return True

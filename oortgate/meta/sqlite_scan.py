@@ -1,0 +1,209 @@
+"""A read-only walk of the SQLite metadata for ``oortgate fsck``: every object and every
+part of an open upload, with the blobs each needs, and which blob ids any row knows.
+
+The connection is opened ``mode=ro`` (nothing can be written by mistake) and reads page
+by page, each page in one short read transaction: the server's writers go on meanwhile
+(WAL readers never block them), and no snapshot is held for the whole walk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from oortgate.meta.sqlite_db import BLOB_REFERENCES, SCHEMA_VERSION, chunks
+from oortgate.meta.sqlite_integrity import CheckResult, integrity_check, open_read_only
+
+PAGE = 500  # rows per read transaction
+T = TypeVar("T")
+
+
+class MetadataDamaged(Exception):
+    """The database cannot be read (a damaged page, a row that does not decode)."""
+
+
+class MetadataUnusable(Exception):
+    """The database cannot be checked at all (missing, unreadable, a newer schema)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """One blob an entry's bytes are in, and what is known of it alone."""
+
+    blob_id: str
+    size: int
+    checksum: tuple[str, str] | None = None  # (algorithm, base64) of these bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Something whose bytes live in blobs: an object, or a part of an open upload."""
+
+    bucket: str
+    key: str
+    etag: str  # hex MD5 of the bytes, or (multipart) MD5 of the parts' MD5s + "-N"
+    size: int
+    blobs: tuple[BlobRef, ...]
+    parts_count: int = 0  # a multipart object's (its ETag is then the "-N" kind)
+    checksums: dict[str, str] = field(default_factory=dict)  # whole-object, base64
+    upload_id: str | None = None  # set for a part of an open upload
+    part_number: int = 0
+    bucket_id: int = 0
+    row_damage: str | None = None  # a column of its row that does not decode
+
+
+def _checksums(text: str | None) -> tuple[dict[str, str], str | None]:
+    """The checksums column, and what is wrong with it if it does not decode."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        return {}, f"the checksums column does not decode: {text!r:.60}"
+    return {str(k): str(v) for k, v in value.items()}, None
+
+
+class MetaScan:
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise MetadataUnusable(f"metadata database {path}: no such file")
+        self.path = path
+        try:
+            self._conn = open_read_only(path)
+            version = self._conn.execute("PRAGMA user_version").fetchall()[0][0]
+        except sqlite3.OperationalError as exc:  # unreadable (permissions, a directory)
+            raise MetadataUnusable(f"metadata database {path}: {exc}") from None
+        except sqlite3.DatabaseError:
+            version = 0  # not a database at all: integrity_check says so
+        if version > SCHEMA_VERSION:
+            self._conn.close()
+            raise MetadataUnusable(f"{path}: schema {version} is newer than this oortgate")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def integrity(self) -> CheckResult:
+        return integrity_check(self._conn)
+
+    def totals(self) -> tuple[int, int]:
+        """(entries, bytes): every object and open upload's part, for a progress bar."""
+        sql = (
+            "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM upload_parts),"
+            " (SELECT COALESCE(SUM(size), 0) FROM objects)"
+            " + (SELECT COALESCE(SUM(size), 0) FROM upload_parts)"
+        )
+        count, size = self._read(lambda db: db.execute(sql).fetchall()[0])
+        return int(count), int(size)
+
+    def objects(self) -> Iterator[Entry]:
+        after: tuple[int, str] = (-1, "")
+        while page := self._read(self._object_page, after):
+            yield from page
+            after = (page[-1].bucket_id, page[-1].key)
+
+    def _object_page(self, db: sqlite3.Connection, after: tuple[int, str]) -> list[Entry]:
+        rows = db.execute(
+            "SELECT o.bucket_id, b.name, o.key, o.blob_id,"
+            " o.size, o.etag, o.checksums, o.parts_count FROM objects o"
+            " LEFT JOIN buckets b ON b.id = o.bucket_id"
+            " WHERE (o.bucket_id, o.key) > (?, ?) ORDER BY o.bucket_id, o.key LIMIT ?",
+            (*after, PAGE),
+        ).fetchall()
+        return [self._object(db, row) for row in rows]
+
+    def _object(self, db: sqlite3.Connection, row: Sequence[Any]) -> Entry:
+        bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count = row
+        sums, damage = _checksums(checksums)
+        if bucket is None:  # a bucket with objects cannot be deleted: this is damage
+            bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
+        if not parts_count:
+            blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, size),)
+        else:
+            # A part's checksum is of the upload's algorithm: the object's only one.
+            algorithm = next(iter(sums)) if len(sums) == 1 else None
+            blobs = tuple(
+                BlobRef(part_blob, part_size, (algorithm, value) if algorithm and value else None)
+                for part_blob, part_size, value in db.execute(
+                    "SELECT blob_id, size, checksum FROM object_parts"
+                    " WHERE bucket_id = ? AND key = ? ORDER BY idx",
+                    (bucket_id, key),
+                )
+            )
+        return Entry(bucket, key, etag, size, blobs, parts_count, sums, bucket_id=bucket_id,
+                     row_damage=damage)  # fmt: skip
+
+    def upload_parts(self) -> Iterator[Entry]:
+        after: tuple[str, int] = ("", -1)
+        while page := self._read(self._part_page, after):
+            yield from page
+            after = (page[-1].upload_id or "", page[-1].part_number)
+
+    def _part_page(self, db: sqlite3.Connection, after: tuple[str, int]) -> list[Entry]:
+        rows = db.execute(
+            "SELECT p.upload_id, p.part_number, p.blob_id, p.size, p.etag, p.checksum,"
+            " u.checksum_algorithm, u.key, COALESCE(b.name, '#' || u.bucket_id)"
+            " FROM upload_parts p LEFT JOIN uploads u ON u.upload_id = p.upload_id"
+            " LEFT JOIN buckets b ON b.id = u.bucket_id"
+            " WHERE (p.upload_id, p.part_number) > (?, ?)"
+            " ORDER BY p.upload_id, p.part_number LIMIT ?",
+            (*after, PAGE),
+        ).fetchall()
+        entries = []
+        for upload_id, number, blob_id, size, etag, value, algorithm, key, bucket in rows:
+            checksum = (algorithm, value) if algorithm and value else None
+            # Completing or aborting an upload drops its parts with it: this is damage.
+            damage = None if key is not None else "no upload has this id"
+            entries.append(Entry(bucket or "", key or "", etag, size,
+                                 (BlobRef(blob_id, size, checksum),), upload_id=upload_id,
+                                 part_number=number, row_damage=damage))  # fmt: skip
+        return entries
+
+    def blob_ids_now(self, entry: Entry) -> tuple[str, ...]:
+        """The blobs the entry's row names now (empty: the row is gone): a problem found
+        while the server changed that row is no problem."""
+        if entry.upload_id is not None:
+            sql = "SELECT blob_id FROM upload_parts WHERE upload_id = ? AND part_number = ?"
+            args: tuple[object, ...] = (entry.upload_id, entry.part_number)
+        elif entry.parts_count:
+            sql = "SELECT blob_id FROM object_parts WHERE bucket_id = ? AND key = ? ORDER BY idx"
+            args = (entry.bucket_id, entry.key)
+        else:
+            sql = "SELECT blob_id FROM objects WHERE bucket_id = ? AND key = ?"
+            args = (entry.bucket_id, entry.key)
+        return self._read(lambda db: tuple(row[0] for row in db.execute(sql, args)))
+
+    def inline_data(self, blob_id: str) -> bytes | None:
+        """An inline blob's bytes (at most the inline size limit), None if it has no row."""
+        sql = "SELECT data FROM inline_blobs WHERE blob_id = ?"
+        rows = self._read(lambda db: db.execute(sql, (blob_id,)).fetchall())
+        return bytes(rows[0][0]) if rows else None
+
+    def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        """The ids that a row references, marks pending or queues as garbage."""
+        known: set[str] = set()
+
+        def look(db: sqlite3.Connection) -> None:
+            for chunk in chunks(list(blob_ids)):
+                marks = ", ".join("?" * len(chunk))
+                for table in (*BLOB_REFERENCES, "pending_blobs", "garbage"):
+                    sql = f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
+                    known.update(row[0] for row in db.execute(sql, chunk))
+
+        self._read(look)
+        return known
+
+    def _read(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(connection, *args)`` in one read transaction; damage becomes
+        MetadataDamaged."""
+        try:
+            self._conn.execute("BEGIN")
+            try:
+                return work(self._conn, *args)
+            finally:
+                self._conn.execute("COMMIT")
+        except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+            raise MetadataDamaged(str(exc)) from None
