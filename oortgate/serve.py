@@ -111,6 +111,17 @@ def _archive_listener(settings: Settings, tls_files: tuple[Path, Path], parent: 
              workers, tls_files)  # fmt: skip
 
 
+def _metrics_listener(settings: Settings, directory: Path, parent: int) -> None:
+    """Child process: Prometheus metrics over plain HTTP, away from the request path."""
+    _exit_with(parent)
+    from oortgate import metrics
+
+    store = SqliteMetaStore(settings.db_path, SecretBox.from_env())
+    usage = metrics.UsageCollector(store.usage, settings.gc_grace)
+    app = metrics.exposition_app(directory, usage)
+    metrics.serve_metrics(settings.metrics_host, settings.metrics_port, app)
+
+
 def _start(target: Callable[..., None], *args: object) -> BaseProcess:
     child = multiprocessing.get_context("fork").Process(target=target, args=(*args, os.getpid()))
     child.start()
@@ -121,6 +132,7 @@ def serve(settings: Settings) -> int:
     try:
         preflight.check_listeners(settings)
         preflight.check_data_dir(settings.data_dir)
+        preflight.check_access_log(settings)
         try:
             prepare(settings)
         except sqlite3.Error as exc:
@@ -137,6 +149,12 @@ def serve(settings: Settings) -> int:
         tls_files = (settings.tls_cert, settings.tls_key)
     os.environ.update(settings.to_env())
     children = []
+    if settings.metrics_port:
+        # Before any worker exists: they all inherit the directory (see oortgate.metrics).
+        from oortgate.metrics import prepare_multiproc_dir
+
+        directory = prepare_multiproc_dir(settings.data_dir)
+        children.append(_start(_metrics_listener, settings, directory))
     if settings.http_port:
         children.append(_start(_redirect_listener, settings))
     if settings.archive_https_port:
@@ -151,6 +169,11 @@ def serve(settings: Settings) -> int:
             else ""
         )
         + f"; endpoints {endpoints.standard} and {endpoints.archive}"
+        + (
+            f"; metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics"
+            if settings.metrics_port
+            else ""
+        )
         + f"; data in {settings.data_dir}, certificate {tls_files[0]}",
         file=sys.stderr,
     )

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from oortgate import gc, xml
+from oortgate.access_log import claimed_access_key
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
@@ -27,6 +28,7 @@ from oortgate.http.context import Context, Services
 from oortgate.http.health import PREFIX as HEALTH_PREFIX
 from oortgate.http.health import health_response
 from oortgate.http.hosts import Addressed, resolve
+from oortgate.http.observe import Exchange, Observer
 from oortgate.http.proxy import origin, parse_networks
 from oortgate.http.response import Response
 from oortgate.http.routing import parse_query, route, split_path
@@ -65,6 +67,8 @@ class Gateway:
         # a random prefix per worker process, then a counter.
         prefix = secrets.token_hex(3).upper()
         self._request_ids = (f"{prefix}{n:010X}" for n in itertools.count(1))
+        observed = settings.access_log or settings.metrics_port
+        self.observer = Observer(settings) if observed else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -83,6 +87,8 @@ class Gateway:
                 if self._gc_task is not None:
                     self._gc_task.cancel()
                 self.services.close()
+                if self.observer is not None:
+                    self.observer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -106,21 +112,32 @@ class Gateway:
         request_id = next(self._request_ids)
         method: str = scope["method"]
         tracked = TrackedReceive(receive)
+        exchange = Exchange(request_id)
+        if self.observer is not None:
+            self.observer.start()
+            send = self.observer.counting(send, exchange)
         try:
-            response = await self._handle(scope, tracked, request_id)
+            response = await self._handle(scope, tracked, exchange)
         except S3Error as err:
+            exchange.error_code = err.code
             response = error_response(err, request_id)
             await tracked.discard_rest(_expects_continue(scope))
         except Exception:
             log.exception("internal error on %s %s", method, scope.get("path"))
+            exchange.error_code = "InternalError"
             response = error_response(S3Error("InternalError"), request_id)
+        exchange.status = response.status
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)
         if self.settings.hsts_max_age:
             response.headers.append(
                 ("strict-transport-security", f"max-age={self.settings.hsts_max_age}")
             )
-        await _send(send, response, request_id, head=method == "HEAD")
+        try:
+            await _send(send, response, request_id, head=method == "HEAD")
+        finally:
+            if self.observer is not None:
+                self.observer.finish(exchange, scope, tracked.received)
 
     def _throttle(self, client: str, identity: Identity) -> None:
         """503 SlowDown past the rate of this key (or client address), server-wide."""
@@ -151,13 +168,14 @@ class Gateway:
             return []
         return actual_request_headers(bucket, origin.decode("latin-1"), method)
 
-    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> Response:
+    async def _handle(self, scope: Scope, receive: Receive, exchange: Exchange) -> Response:
         method: str = scope["method"]
         headers = _headers(scope)
         raw_path = _raw_path(scope)
         if raw_path.startswith(HEALTH_PREFIX):
             health = await health_response(raw_path, self.services)
             if health is not None:
+                exchange.operation = "Health"
                 return health
         self.services.lookups.refresh()
         query_string = scope.get("query_string", b"").decode("latin-1")
@@ -165,12 +183,14 @@ class Gateway:
         query = dict(query_pairs)
         peer = str((scope.get("client") or ("",))[0])
         seen = origin(peer, headers, True, self.trusted)
+        exchange.remote = seen.client
         if seen.host is not None:
             headers["host"] = seen.host  # what the client signed, behind a trusted proxy
         addressed = resolve(headers.get("host"), self.settings.endpoints)
         if addressed.tier is None and self.port_tier is not None:
             addressed = Addressed(self.port_tier, None)
         target = route(method, raw_path, query, headers, addressed.bucket)
+        exchange.operation, exchange.bucket, exchange.key = target.op, target.bucket, target.key
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
         if target.op == "Preflight":
@@ -181,16 +201,21 @@ class Gateway:
                     self.services, method, raw_path, query_pairs, headers, addressed.bucket
                 )
             except S3Error:
+                exchange.refused = True
+                exchange.access_key = claimed_access_key(headers, query)
                 # A refused attempt counts against the client's address, not the key it
                 # names (anyone can name a key): guessing is throttled like any traffic.
                 self._throttle(seen.client, ANONYMOUS)
                 raise
+        if identity.key is not None:
+            exchange.access_key = identity.key.access_key
         self._throttle(seen.client, identity)
         check_request_headers(target.op, headers, query)
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
         body = Body(receive, verifier, _content_length(headers), headers.get("content-md5"))
         ctx = Context(
-            self.services, target, method, headers, query, identity.user, body, request_id,
+            self.services, target, method, headers, query, identity.user, body,
+            exchange.request_id,
             addressed,
         )  # fmt: skip
         handler = HANDLERS.get(target.op)
@@ -212,10 +237,12 @@ class TrackedReceive:
         self._receive = receive
         self.started = False
         self.finished = False
+        self.received = 0  # body bytes
 
     async def __call__(self) -> dict[str, Any]:
         self.started = True
         message = await self._receive()
+        self.received += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             self.finished = True
         return message
