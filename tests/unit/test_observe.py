@@ -3,6 +3,7 @@ request claims, the settings, and the cached usage collector."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -101,3 +102,38 @@ def test_the_multiprocess_directory_starts_empty(
     directory = prepare_multiproc_dir(tmp_path)
     assert list(directory.iterdir()) == []
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(directory)
+
+
+def test_lines_are_buffered_briefly_in_a_worker(tmp_path: Path) -> None:
+    path = tmp_path / "access.jsonl"
+
+    async def serve_two_requests() -> list[str]:
+        log = AccessLog(str(path))
+        log.write({"n": 1}, 0.0)
+        log.write({"n": 2}, 0.0)
+        seen = [path.read_text()]
+        await asyncio.sleep(AccessLog.FLUSH_SECONDS + 0.2)
+        seen.append(path.read_text())
+        log.write({"n": 3}, 0.0)
+        log.close()  # flushes what is left
+        seen.append(path.read_text())
+        return seen
+
+    before, after, closed = asyncio.run(serve_two_requests())
+    assert before == ""
+    assert [json.loads(line)["n"] for line in after.splitlines()] == [1, 2]
+    assert [json.loads(line)["n"] for line in closed.splitlines()] == [1, 2, 3]
+
+
+def test_a_full_buffer_is_written_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "access.jsonl"
+
+    async def fill() -> int:
+        log = AccessLog(str(path))
+        while path.stat().st_size == 0:
+            log.write({"pad": "x" * 1000}, 0.0)
+        size = path.stat().st_size
+        log.close()
+        return size
+
+    assert asyncio.run(fill()) >= AccessLog.FLUSH_BYTES
