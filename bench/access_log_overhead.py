@@ -1,5 +1,7 @@
 """4 KiB GETs with wrk, with and without --access-log, on the same build, in alternating
-rounds (the machine is shared: alternating spreads its noise over both modes).
+rounds. The machine is shared, so throughput swings with other load: the figure compared
+is the server's CPU time per GET (what bounds throughput on a CPU-bound server), and GET/s
+is printed beside it.
 
     .venv/bin/python -m bench.access_log_overhead [--rounds 3] [--seconds 10]
 """
@@ -16,6 +18,7 @@ import boto3
 from botocore.config import Config
 
 from bench import wrkrun
+from bench.procstat import TreeSampler
 from bench.servers import REGION, Server, start_oortgate
 
 OBJECTS = 200
@@ -37,14 +40,16 @@ def _presigned_paths(srv: Server) -> list[str]:
     return paths
 
 
-def measure(base: Path, log: bool, seconds: int) -> float:
+def measure(base: Path, log: bool, seconds: int) -> tuple[float, float]:
+    """(GET/s, server CPU microseconds per GET)"""
     extra = ("--access-log", str(base / "access.jsonl")) if log else ()
     srv = start_oortgate(base, extra_args=extra)
     try:
         paths = _presigned_paths(srv)
-        result = wrkrun.run(srv.endpoint, paths, seconds)
+        with TreeSampler(srv.pid) as cpu:
+            result = wrkrun.run(srv.endpoint, paths, seconds)
         assert result.errors == 0, result
-        return result.requests / result.duration_s
+        return result.requests / result.duration_s, cpu.cpu_s / result.requests * 1e6
     finally:
         srv.stop()
 
@@ -54,15 +59,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    rates: dict[bool, list[float]] = {False: [], True: []}
+    costs: dict[bool, list[float]] = {False: [], True: []}
     for n in range(args.rounds):
         for log in (False, True):
             with tempfile.TemporaryDirectory(prefix="bench-log-") as d:
-                rate = measure(Path(d) / f"r{n}", log, args.seconds)
-            rates[log].append(rate)
-            print(f"round {n + 1} access log {'on ' if log else 'off'}: {rate:8.0f} GET/s")
-    off, on = statistics.median(rates[False]), statistics.median(rates[True])
-    print(f"median: off {off:.0f} GET/s, on {on:.0f} GET/s, overhead {100 * (1 - on / off):.1f} %")
+                rate, cost = measure(Path(d) / f"r{n}", log, args.seconds)
+            costs[log].append(cost)
+            print(f"round {n + 1} access log {'on ' if log else 'off'}: {rate:6.0f} GET/s, "
+                  f"{cost:5.1f} us server CPU per GET")  # fmt: skip
+    off, on = statistics.median(costs[False]), statistics.median(costs[True])
+    print(f"median server CPU per GET: off {off:.1f} us, on {on:.1f} us, "
+          f"overhead {100 * (on / off - 1):.1f} %")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -38,11 +38,21 @@ def open_log(target: str) -> int:
     return os.open(Path(target), flags, 0o640)
 
 
-def format_line(fields: Mapping[str, Any], now: float) -> bytes:
-    """One line: the time in ISO 8601 UTC with milliseconds first, then the fields."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-    record = {"time": f"{stamp}.{int(now * 1000) % 1000:03d}Z", **fields}
-    return (json.dumps(record, separators=(",", ":")) + "\n").encode()
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps(**kw) builds one a call
+_second: tuple[int, str] = (-1, "")
+
+
+def timestamp(now: float) -> str:
+    """ISO 8601 UTC with milliseconds; the formatted second is reused (strftime is slow)."""
+    global _second
+    whole = int(now)
+    if _second[0] != whole:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int(now * 1000) % 1000:03d}Z"
+
+
+def format_line(fields: Mapping[str, Any]) -> bytes:
+    return (_ENCODER.encode(fields) + "\n").encode()
 
 
 def clip(value: str | None, limit: int = MAX_FIELD) -> str | None:
@@ -83,8 +93,8 @@ class AccessLog:
         self._timer: asyncio.TimerHandle | None = None
         self._failing = False
 
-    def write(self, fields: Mapping[str, Any], now: float) -> None:
-        line = format_line(fields, now)
+    def write(self, fields: Mapping[str, Any]) -> None:
+        line = format_line(fields)
         self._lines.append(line)
         self._size += len(line)
         if self._size >= self.FLUSH_BYTES:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from oortgate.access_log import AccessLog, clip
+from oortgate.access_log import AccessLog, clip, timestamp
 from oortgate.config import Settings
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -68,7 +68,7 @@ class Observer:
         if self.metrics is not None:
             self._count(exchange, seconds, bytes_in)
         if self.access_log is not None:
-            self.access_log.write(_log_fields(exchange, scope, seconds, bytes_in), time.time())
+            self.access_log.write(_log_fields(exchange, scope, seconds, bytes_in))
 
     def _count(self, exchange: Exchange, seconds: float, bytes_in: int) -> None:
         metrics = self.metrics
@@ -92,6 +92,7 @@ def _log_fields(
     remote = exchange.remote or str((scope.get("client") or ("",))[0])
     agent = next((v for k, v in scope["headers"] if k.lower() == b"user-agent"), b"")
     return {
+        "time": timestamp(time.time()),
         "request_id": exchange.request_id,
         "remote": remote,
         "access_key": exchange.access_key,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from oortgate.access_log import AccessLog, claimed_access_key, clip, format_line
+from oortgate.access_log import AccessLog, claimed_access_key, clip, format_line, timestamp
 from oortgate.config import ConfigError, load
 from oortgate.meta.models import StorageUsage
 from oortgate.metrics import UsageCollector, prepare_multiproc_dir
@@ -37,13 +37,16 @@ def test_the_claimed_access_key(headers: Any, query: Any, expected: str | None) 
     assert claimed_access_key(headers, query) == expected
 
 
-def test_a_line_is_one_json_object_with_the_time_first() -> None:
-    line = format_line({"status": 200, "key": 'a "quoted"\nkey'}, 1767225600.25)
+def test_a_line_is_one_json_object() -> None:
+    line = format_line({"status": 200, "key": 'a "quoted"\nkey', "error_code": None})
     assert line.endswith(b"\n") and line.count(b"\n") == 1
-    record = json.loads(line)
-    assert list(record) == ["time", "status", "key"]
-    assert record["time"] == "2026-01-01T00:00:00.250Z"
-    assert record["key"] == 'a "quoted"\nkey'
+    assert json.loads(line) == {"status": 200, "key": 'a "quoted"\nkey', "error_code": None}
+
+
+def test_timestamps() -> None:
+    assert timestamp(1767225600.25) == "2026-01-01T00:00:00.250Z"
+    assert timestamp(1767225600.999) == "2026-01-01T00:00:00.999Z"
+    assert timestamp(1767225661.0) == "2026-01-01T00:01:01.000Z"
 
 
 def test_client_chosen_fields_are_capped() -> None:
@@ -55,9 +58,9 @@ def test_lines_are_appended(tmp_path: Path) -> None:
     path = tmp_path / "access.jsonl"
     path.write_text('{"earlier": true}\n')
     first, second = AccessLog(str(path)), AccessLog(str(path))  # two workers
-    first.write({"n": 1}, 0.0)
-    second.write({"n": 2}, 0.0)
-    first.write({"n": 3}, 0.0)
+    first.write({"n": 1})
+    second.write({"n": 2})
+    first.write({"n": 3})
     first.close()
     second.close()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
@@ -109,12 +112,12 @@ def test_lines_are_buffered_briefly_in_a_worker(tmp_path: Path) -> None:
 
     async def serve_two_requests() -> list[str]:
         log = AccessLog(str(path))
-        log.write({"n": 1}, 0.0)
-        log.write({"n": 2}, 0.0)
+        log.write({"n": 1})
+        log.write({"n": 2})
         seen = [path.read_text()]
         await asyncio.sleep(AccessLog.FLUSH_SECONDS + 0.2)
         seen.append(path.read_text())
-        log.write({"n": 3}, 0.0)
+        log.write({"n": 3})
         log.close()  # flushes what is left
         seen.append(path.read_text())
         return seen
@@ -131,7 +134,7 @@ def test_a_full_buffer_is_written_at_once(tmp_path: Path) -> None:
     async def fill() -> int:
         log = AccessLog(str(path))
         while path.stat().st_size == 0:
-            log.write({"pad": "x" * 1000}, 0.0)
+            log.write({"pad": "x" * 1000})
         size = path.stat().st_size
         log.close()
         return size
