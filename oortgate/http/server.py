@@ -109,13 +109,23 @@ class Gateway:
                 log.exception("garbage collection failed")
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = next(self._request_ids)
-        method: str = scope["method"]
+        exchange = Exchange(next(self._request_ids))
         tracked = TrackedReceive(receive)
-        exchange = Exchange(request_id)
-        if self.observer is not None:
-            self.observer.start()
-            send = self.observer.counting(send, exchange)
+        if self.observer is None:
+            await self._respond(scope, tracked, send, exchange)
+            return
+        # Recorded whatever happens, even if the client goes away mid-request.
+        self.observer.start()
+        try:
+            await self._respond(scope, tracked, self.observer.counting(send, exchange), exchange)
+        finally:
+            self.observer.finish(exchange, scope, tracked.received)
+
+    async def _respond(
+        self, scope: Scope, tracked: TrackedReceive, send: Send, exchange: Exchange
+    ) -> None:
+        request_id = exchange.request_id
+        method: str = scope["method"]
         try:
             response = await self._handle(scope, tracked, exchange)
         except S3Error as err:
@@ -133,11 +143,7 @@ class Gateway:
             response.headers.append(
                 ("strict-transport-security", f"max-age={self.settings.hsts_max_age}")
             )
-        try:
-            await _send(send, response, request_id, head=method == "HEAD")
-        finally:
-            if self.observer is not None:
-                self.observer.finish(exchange, scope, tracked.received)
+        await _send(send, response, request_id, head=method == "HEAD")
 
     def _throttle(self, client: str, identity: Identity) -> None:
         """503 SlowDown past the rate of this key (or client address), server-wide."""

@@ -8,6 +8,9 @@ serve some (the access log's request ids show which), and the counters scraped f
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
-from ._server import REGION, ServerProcess, free_port
+from ._server import PYTHON, REGION, REPO_ROOT, ServerProcess, free_port
 
 SIZES = [1000, 70_000, 5]  # inline and file-backed objects
 GETS = 8
@@ -169,3 +172,31 @@ def test_slowdown_is_counted(tmp_path: Path) -> None:
         assert value(samples, "oortgate_throttled_requests_total") == throttled
         assert value(samples, "oortgate_requests_total", operation="ListBuckets",
                      status="503") == throttled  # fmt: skip
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OORTGATE_")}
+    return subprocess.run(
+        [PYTHON, "-m", "oortgate", "serve", "--http-port", "0", "--https-port",
+         str(free_port()), *args],
+        cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+def test_a_metrics_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        res = _serve("--data-dir", str(tmp_path / "d"), "--metrics-port", str(port))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip() == f"oortgate: metrics_port {port}: already in use on 127.0.0.1 " \
+        "by another process"
+
+
+def test_an_access_log_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "access.jsonl"
+    res = _serve("--data-dir", str(tmp_path / "d"), "--access-log", str(target))
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.strip() == f"oortgate: access_log {target}: cannot be opened for " \
+        "appending (No such file or directory)"
