@@ -3,7 +3,9 @@ rounds. The machine is shared, so throughput swings with other load: the figure 
 is the server's CPU time per GET (what bounds throughput on a CPU-bound server), and GET/s
 is printed beside it.
 
-    .venv/bin/python -m bench.access_log_overhead [--rounds 3] [--seconds 10]
+    .venv/bin/python -m bench.access_log_overhead [--rounds 3] [--seconds 10] [--metrics]
+
+(--metrics: compares with --metrics-port on instead of the access log.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from botocore.config import Config
 
 from bench import wrkrun
 from bench.procstat import TreeSampler
-from bench.servers import REGION, Server, start_oortgate
+from bench.servers import REGION, Server, free_port, start_oortgate
 
 OBJECTS = 200
 
@@ -40,9 +42,8 @@ def _presigned_paths(srv: Server) -> list[str]:
     return paths
 
 
-def measure(base: Path, log: bool, seconds: int) -> tuple[float, float]:
+def measure(base: Path, extra: tuple[str, ...], seconds: int) -> tuple[float, float]:
     """(GET/s, server CPU microseconds per GET)"""
-    extra = ("--access-log", str(base / "access.jsonl")) if log else ()
     srv = start_oortgate(base, extra_args=extra)
     try:
         paths = _presigned_paths(srv)
@@ -58,14 +59,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--metrics", action="store_true")
     args = parser.parse_args()
+    what = "metrics" if args.metrics else "access log"
     costs: dict[bool, list[float]] = {False: [], True: []}
     for n in range(args.rounds):
         for log in (False, True):
             with tempfile.TemporaryDirectory(prefix="bench-log-") as d:
-                rate, cost = measure(Path(d) / f"r{n}", log, args.seconds)
+                base = Path(d) / f"r{n}"
+                flags = ("--metrics-port", str(free_port())) if args.metrics else (
+                    "--access-log", str(Path(d) / "access.jsonl"))  # fmt: skip
+                rate, cost = measure(base, flags if log else (), args.seconds)
             costs[log].append(cost)
-            print(f"round {n + 1} access log {'on ' if log else 'off'}: {rate:6.0f} GET/s, "
+            print(f"round {n + 1} {what} {'on ' if log else 'off'}: {rate:6.0f} GET/s, "
                   f"{cost:5.1f} us server CPU per GET")  # fmt: skip
     off, on = statistics.median(costs[False]), statistics.median(costs[True])
     print(f"median server CPU per GET: off {off:.1f} us, on {on:.1f} us, "
