@@ -134,7 +134,7 @@ def wait_ready(server: Server, path: str = "/", timeout: float = 30.0) -> None:
     raise RuntimeError(f"{server.name} not ready after {timeout}s ({last!r}):\n{server.log_tail()}")
 
 
-def start_oortgate(base: Path, workers: int = 2) -> Server:
+def start_oortgate(base: Path, workers: int = 2, extra_args: tuple[str, ...] = ()) -> Server:
     workdir = base / "oortgate"
     workdir.mkdir(parents=True)
     data = workdir / "data"
@@ -147,7 +147,7 @@ def start_oortgate(base: Path, workers: int = 2) -> Server:
         "--https-port", str(port), "--workers", str(workers), "--region", REGION,
         "--log-level", "warning", "--http-port", "0",
         # Throughput is measured, not OORT's 100 requests/s per key: no rate limit.
-        "--rate-limit", "0",
+        "--rate-limit", "0", *extra_args,
     ]  # fmt: skip
     env["PYTHONPATH"] = str(REPO_ROOT)
     proc, log = _spawn("oortgate", cmd, workdir, env)

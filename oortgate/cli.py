@@ -67,6 +67,9 @@ SERVE_OPTIONS = {
         float,
         "the --gc-grace used while space is low, so deletes free space sooner (default 30)",
     ),
+    "access_log": (str, "append one JSON line per request to this file (-: standard output)"),
+    "metrics_port": (int, "plain-HTTP port serving Prometheus metrics at /metrics (0: none)"),
+    "metrics_host": (str, "address of the metrics listener (default 127.0.0.1)"),
     "inline_max_size": (
         int,
         "PUTs of at most this many bytes are kept in the metadata store, not in files "

@@ -74,6 +74,11 @@ class Settings:
     # A request body that makes no progress for this long is answered 400 RequestTimeout
     # (a client that declared 100 bytes and sent 3 would otherwise hold its slot for good).
     body_timeout: float = 30.0
+    # Observability: JSON Lines access log (a file, or "-": standard output; "": none)
+    # and Prometheus metrics on a plain-HTTP port of their own (0: none).
+    access_log: str = ""
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @property
     def db_path(self) -> Path:
@@ -224,12 +229,14 @@ def _validate(s: Settings) -> None:
     problems = []
     if not 1 <= s.https_port <= 65535:
         problems.append("https_port must be a TCP port (1-65535)")
-    for name in ("http_port", "archive_https_port"):
+    for name in ("http_port", "archive_https_port", "metrics_port"):
         if not 0 <= getattr(s, name) <= 65535:
             problems.append(f"{name} must be a TCP port (1-65535), or 0 for none")
-    used = [p for p in (s.https_port, s.http_port, s.archive_https_port) if p]
+    used = [p for p in (s.https_port, s.http_port, s.archive_https_port, s.metrics_port) if p]
     if len(used) != len(set(used)):
-        problems.append("https_port, http_port and archive_https_port must differ")
+        problems.append("https_port, http_port, archive_https_port and metrics_port must differ")
+    if s.metrics_port and not s.metrics_host:
+        problems.append("metrics_host cannot be empty")
     if s.workers < 1:
         problems.append("workers must be at least 1")
     if (s.tls_cert is None) != (s.tls_key is None):

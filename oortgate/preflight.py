@@ -9,6 +9,7 @@ import socket
 import sqlite3
 from pathlib import Path
 
+from oortgate.access_log import open_log
 from oortgate.config import Settings
 from oortgate.meta.sqlite_integrity import quick_check
 
@@ -31,6 +32,20 @@ def check_listeners(settings: Settings) -> None:
     for name, port in ports.items():
         if port:
             _check_bindable(settings.host, name, port)
+    if settings.metrics_port:
+        _check_bindable(settings.metrics_host, "metrics_port", settings.metrics_port)
+
+
+def check_access_log(settings: Settings) -> None:
+    """The access log must open for appending (each worker opens it again)."""
+    if not settings.access_log or settings.access_log == "-":
+        return
+    try:
+        os.close(open_log(settings.access_log))
+    except OSError as exc:
+        raise StartupError(
+            f"access_log {settings.access_log}: cannot be opened for appending ({_reason(exc)})"
+        ) from None
 
 
 def _check_bindable(host: str, name: str, port: int) -> None:

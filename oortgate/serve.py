@@ -38,7 +38,6 @@ def sweep(data_dir: Path) -> dict[str, int]:
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     SharedRateLimiter.reset(settings.rate_limit_path)
-    space_guard(settings).prepare_for_start()
     meta = SqliteMetaStore(settings.db_path, SecretBox.from_env())
     try:
         meta.list_keys()  # every secret must open with the configured key (or none)
@@ -135,6 +134,17 @@ def _archive_listener(settings: Settings, tls_files: tuple[Path, Path], parent: 
              workers, tls_files)  # fmt: skip
 
 
+def _metrics_listener(settings: Settings, directory: Path, parent: int) -> None:
+    """Child process: Prometheus metrics over plain HTTP, away from the request path."""
+    _exit_with(parent)
+    from oortgate import metrics
+
+    store = SqliteMetaStore(settings.db_path, SecretBox.from_env())
+    usage = metrics.UsageCollector(store.usage, settings.gc_grace)
+    app = metrics.exposition_app(directory, usage)
+    metrics.serve_metrics(settings.metrics_host, settings.metrics_port, app)
+
+
 def _start(target: Callable[..., None], *args: object) -> BaseProcess:
     child = multiprocessing.get_context("fork").Process(target=target, args=(*args, os.getpid()))
     child.start()
@@ -145,7 +155,11 @@ def serve(settings: Settings) -> int:
     try:
         preflight.check_listeners(settings)
         preflight.check_data_dir(settings.data_dir)
+        preflight.check_access_log(settings)
         try:
+            # First: on a full disk SQLite needs the reserve's room even to read (its
+            # -wal and -shm files), and the integrity check below reads.
+            space_guard(settings).prepare_for_start()
             warning = preflight.check_database(settings.db_path)
             if warning:
                 print(f"oortgate: {warning}", file=sys.stderr)
@@ -170,6 +184,12 @@ def serve(settings: Settings) -> int:
         tls_files = (settings.tls_cert, settings.tls_key)
     os.environ.update(settings.to_env())
     children = []
+    if settings.metrics_port:
+        # Before any worker exists: they all inherit the directory (see oortgate.metrics).
+        from oortgate.metrics import prepare_multiproc_dir
+
+        directory = prepare_multiproc_dir(settings.data_dir)
+        children.append(_start(_metrics_listener, settings, directory))
     if settings.http_port:
         children.append(_start(_redirect_listener, settings))
     if settings.archive_https_port:
@@ -184,6 +204,11 @@ def serve(settings: Settings) -> int:
             else ""
         )
         + f"; endpoints {endpoints.standard} and {endpoints.archive}"
+        + (
+            f"; metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics"
+            if settings.metrics_port
+            else ""
+        )
         + f"; data in {settings.data_dir}, certificate {tls_files[0]}",
         file=sys.stderr,
     )

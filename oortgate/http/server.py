@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from oortgate import gc, logs, xml
+from oortgate.access_log import claimed_access_key
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
@@ -26,6 +27,7 @@ from oortgate.http.context import Context, Services
 from oortgate.http.health import PREFIX as HEALTH_PREFIX
 from oortgate.http.health import health_response
 from oortgate.http.hosts import Addressed, resolve
+from oortgate.http.observe import Exchange, Observer
 from oortgate.http.proxy import origin, parse_networks
 from oortgate.http.response import Response
 from oortgate.http.routing import parse_query, route, split_path
@@ -66,6 +68,8 @@ class Gateway:
         # a random prefix per worker process, then a counter.
         prefix = secrets.token_hex(3).upper()
         self._request_ids = (f"{prefix}{n:010X}" for n in itertools.count(1))
+        observed = settings.access_log or settings.metrics_port
+        self.observer = Observer(settings) if observed else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -84,6 +88,8 @@ class Gateway:
                 if self._gc_task is not None:
                     self._gc_task.cancel()
                 self.services.close()
+                if self.observer is not None:
+                    self.observer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -113,12 +119,27 @@ class Gateway:
         await services.blob_io(services.space.ensure_reserve)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = next(self._request_ids)
-        method: str = scope["method"]
+        exchange = Exchange(next(self._request_ids))
         tracked = TrackedReceive(receive)
+        if self.observer is None:
+            await self._respond(scope, tracked, send, exchange)
+            return
+        # Recorded whatever happens, even if the client goes away mid-request.
+        self.observer.start()
         try:
-            response = await self._handle(scope, tracked, request_id)
+            await self._respond(scope, tracked, self.observer.counting(send, exchange), exchange)
+        finally:
+            self.observer.finish(exchange, scope, tracked.received)
+
+    async def _respond(
+        self, scope: Scope, tracked: TrackedReceive, send: Send, exchange: Exchange
+    ) -> None:
+        request_id = exchange.request_id
+        method: str = scope["method"]
+        try:
+            response = await self._handle(scope, tracked, exchange)
         except S3Error as err:
+            exchange.error_code = err.code
             response = error_response(err, request_id)
             await tracked.discard_rest(_expects_continue(scope))
         except StorageFull as exc:
@@ -127,12 +148,15 @@ class Gateway:
                     "out-of-space", f"{method} {scope.get('path')!r}: out of space: {exc}"
                 )
                 self.services.space.noticed_full()
+            exchange.error_code = "InsufficientStorage"
             response = error_response(S3Error("InsufficientStorage"), request_id)
             await tracked.discard_rest(_expects_continue(scope))
         except Exception as exc:
             where = f"internal error on {method} {scope.get('path')!r} (request {request_id})"
             logs.errors.error(logs.kind_of(exc), where, exc)
+            exchange.error_code = "InternalError"
             response = error_response(S3Error("InternalError"), request_id)
+        exchange.status = response.status
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)
         if self.settings.hsts_max_age:
@@ -170,13 +194,14 @@ class Gateway:
             return []
         return actual_request_headers(bucket, origin.decode("latin-1"), method)
 
-    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> Response:
+    async def _handle(self, scope: Scope, receive: Receive, exchange: Exchange) -> Response:
         method: str = scope["method"]
         headers = _headers(scope)
         raw_path = _raw_path(scope)
         if raw_path.startswith(HEALTH_PREFIX):
             health = await health_response(raw_path, self.services)
             if health is not None:
+                exchange.operation = "Health"
                 return health
         self.services.lookups.refresh()
         query_string = scope.get("query_string", b"").decode("latin-1")
@@ -184,12 +209,14 @@ class Gateway:
         query = dict(query_pairs)
         peer = str((scope.get("client") or ("",))[0])
         seen = origin(peer, headers, True, self.trusted)
+        exchange.remote = seen.client
         if seen.host is not None:
             headers["host"] = seen.host  # what the client signed, behind a trusted proxy
         addressed = resolve(headers.get("host"), self.settings.endpoints)
         if addressed.tier is None and self.port_tier is not None:
             addressed = Addressed(self.port_tier, None)
         target = route(method, raw_path, query, headers, addressed.bucket)
+        exchange.operation, exchange.bucket, exchange.key = target.op, target.bucket, target.key
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
         if target.op == "Preflight":
@@ -200,10 +227,14 @@ class Gateway:
                     self.services, method, raw_path, query_pairs, headers, addressed.bucket
                 )
             except S3Error:
+                exchange.refused = True
+                exchange.access_key = claimed_access_key(headers, query)
                 # A refused attempt counts against the client's address, not the key it
                 # names (anyone can name a key): guessing is throttled like any traffic.
                 self._throttle(seen.client, ANONYMOUS)
                 raise
+        if identity.key is not None:
+            exchange.access_key = identity.key.access_key
         self._throttle(seen.client, identity)
         check_request_headers(target.op, headers, query)
         if method in WRITE_METHODS and target.op not in FREEING_OPS:
@@ -212,7 +243,8 @@ class Gateway:
         body = Body(receive, verifier, _content_length(headers), headers.get("content-md5"),
                     self.settings.body_timeout)  # fmt: skip
         ctx = Context(
-            self.services, target, method, headers, query, identity.user, body, request_id,
+            self.services, target, method, headers, query, identity.user, body,
+            exchange.request_id,
             addressed,
         )  # fmt: skip
         handler = HANDLERS.get(target.op)
@@ -234,10 +266,12 @@ class TrackedReceive:
         self._receive = receive
         self.started = False
         self.finished = False
+        self.received = 0  # body bytes
 
     async def __call__(self) -> dict[str, Any]:
         self.started = True
         message = await self._receive()
+        self.received += len(message.get("body", b""))
         if message["type"] != "http.request" or not message.get("more_body", False):
             self.finished = True
         return message

@@ -27,6 +27,7 @@ from oortgate.meta.models import (
     ObjectPage,
     ObjectRecord,
     Part,
+    StorageUsage,
     Upload,
     UploadPage,
     User,
@@ -255,6 +256,10 @@ class MetaStore(Protocol):
     def group(self) -> AbstractContextManager[None]:
         """Run several operations under one commit (group commit); each keeps its own
         all-or-nothing effect, and none is durable before the block ends."""
+        ...
+
+    def usage(self, garbage_due_before: float) -> StorageUsage:
+        """Totals for monitoring (aggregate queries: not for the request path)."""
         ...
 
     def data_version(self) -> int:

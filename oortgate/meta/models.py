@@ -175,3 +175,14 @@ class UploadPage:
     is_truncated: bool
     next_key_marker: str | None
     next_upload_id_marker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StorageUsage:
+    """What the store holds, for the metrics: objects' bytes (as uploaded) and count,
+    and garbage blobs due for collection or still in their grace period."""
+
+    stored_bytes: int
+    objects: int
+    garbage_due: int
+    garbage_waiting: int

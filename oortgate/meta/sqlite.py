@@ -7,6 +7,7 @@ The store is assembled from one class per concern: the connection and schema
 from __future__ import annotations
 
 from oortgate.errors import S3Error
+from oortgate.meta.models import StorageUsage
 from oortgate.meta.sqlite_accounts import AccountsStore
 from oortgate.meta.sqlite_db import SCHEMA_VERSION, successor
 from oortgate.meta.sqlite_multipart import MultipartStore
@@ -26,3 +27,13 @@ class SqliteMetaStore(AccountsStore, MultipartStore):
                 raise S3Error("BucketNotEmpty", BucketName=row[0])
             self._drop_bucket_uploads(bucket_id)
             db.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
+
+    def usage(self, garbage_due_before: float) -> StorageUsage:
+        with self._snapshot() as db:
+            stored, count = db.execute("SELECT TOTAL(size), COUNT(*) FROM objects").fetchone()
+            (garbage,) = db.execute("SELECT COUNT(*) FROM garbage").fetchone()
+            (due,) = db.execute(
+                "SELECT COUNT(*) FROM garbage INDEXED BY garbage_queued WHERE queued_at <= ?",
+                (garbage_due_before,),
+            ).fetchone()
+        return StorageUsage(int(stored), count, due, garbage - due)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oortgate.gc import collect_garbage, startup_sweep
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta.models import ObjectRecord, StorageUsage
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.storage.local import LocalBlobStore
 
@@ -180,3 +180,15 @@ def test_grace_keeps_fresh_garbage_but_not_failed_writes_nor_at_start_up(
     meta.delete_object(bucket, "k2")
     assert startup_sweep(meta, blobs)["garbage"] == 1
     assert fresh not in _on_disk(blobs)
+
+
+def test_usage_counts_objects_and_the_garbage_backlog(
+    env: tuple[SqliteMetaStore, LocalBlobStore, int],
+) -> None:
+    meta, blobs, bucket_id = env
+    assert meta.usage(time.time()) == StorageUsage(0, 0, 0, 0)
+    _upload(meta, blobs, bucket_id, "k")
+    _upload(meta, blobs, bucket_id, "k")  # the first blob is now garbage
+    _upload(meta, blobs, bucket_id, "longer")
+    assert meta.usage(time.time() + 1) == StorageUsage(len("k") + len("longer"), 2, 1, 0)
+    assert meta.usage(time.time() - 3600) == StorageUsage(7, 2, 0, 1)  # in its grace period
