@@ -25,11 +25,11 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from oortgate.fsck_digests import EntryDigests
 from oortgate.meta.models import is_inline
-from oortgate.meta.sqlite_scan import Entry, MetadataDamaged, MetaScan
+from oortgate.meta.sqlite_scan import BlobRef, Entry, MetadataDamaged, MetaScan
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.local import BLOB_ID_PATTERN, LocalBlobStore
 
@@ -208,9 +208,9 @@ class Checker:
         """(kind, detail, blob id) for each thing the bytes contradict."""
         digests = EntryDigests(entry.etag, entry.parts_count > 0, entry.checksums)
         for blob in entry.blobs:
-            digests.start_blob(blob.checksum)
+            digests.start_blob(blob.checksum, blob.crc64)
             try:
-                for chunk in self._bytes(blob.blob_id, blob.size):
+                for chunk in self._bytes(blob):
                     digests.update(chunk)
                     self.report.bytes_verified += len(chunk)
                     self._progress.advance(len(chunk))
@@ -223,14 +223,15 @@ class Checker:
         if mismatches := digests.mismatches():  # one problem per object, however many
             yield "checksum_mismatch", "; ".join(mismatches), None
 
-    def _bytes(self, blob_id: str, size: int) -> Iterator[bytes]:
-        if is_inline(blob_id):
-            data = self._scan.inline_data(blob_id)  # small: at most the inline size limit
+    def _bytes(self, blob: BlobRef) -> Iterator[bytes]:
+        if is_inline(blob.blob_id):
+            data = self._scan.inline_data(blob.blob_id)  # small: at most the inline limit
             if data is None:
-                raise BlobNotFound(blob_id)
-            yield data
-            return
-        yield from self._blobs.read(blob_id, 0, size, CHUNK)
+                raise BlobNotFound(blob.blob_id)
+            chunks: Iterator[Any] = iter((data,))
+        else:
+            chunks = self._blobs.read(blob.blob_id, 0, blob.size, CHUNK)
+        yield from chunks
 
     # -- orphans --------------------------------------------------------------------
     def _find_orphans(self) -> None:

@@ -4,6 +4,7 @@ what the metadata says. Pure: the bytes are fed in, chunk by chunk, blob by blob
 - The ETag: a single blob's is the hex MD5 of its bytes; a multipart object's is the MD5
   of its parts' MD5s followed by "-N", so every part's MD5 is checked through it.
 - Each part's own checksum (of the upload's algorithm), when it was kept.
+- Each blob's integrity CRC (oortgate.integrity), when it was written with one.
 - Whole-object checksums (CRC32, CRC32C, CRC64NVME, SHA1, SHA256); a composite one
   ("...-N", a checksum of the part checksums) is covered by the parts' own.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
+from oortgate import integrity
 from oortgate.auth.checksums import ALGORITHMS, Checksum
 
 
@@ -44,11 +46,15 @@ class EntryDigests:
         self._md5s: list[bytes] = []
         self._md5: hashlib._Hash | None = None
         self._part: tuple[str, Checksum] | None = None  # (expected value, running)
+        self._crc: tuple[str, integrity.Crc64] | None = None  # (expected, running)
         self._part_errors: list[str] = []
 
-    def start_blob(self, checksum: tuple[str, str] | None = None) -> None:
+    def start_blob(
+        self, checksum: tuple[str, str] | None = None, crc64: str | None = None
+    ) -> None:
         self._end_blob()
         self._md5 = hashlib.md5()
+        self._crc = (crc64, integrity.Crc64()) if crc64 else None
         algorithm, value = checksum if checksum else (None, None)
         if algorithm in ALGORITHMS and value:
             self._part = (value, Checksum(algorithm))
@@ -60,8 +66,18 @@ class EntryDigests:
             running.update(data)
         if self._part is not None:
             self._part[1].update(data)
+        if self._crc is not None:
+            self._crc[1].update(data)
 
     def _end_blob(self) -> None:
+        if self._crc is not None:
+            expected_crc, crc = self._crc
+            if crc.hex() != expected_crc:
+                self._part_errors.append(
+                    f"blob {len(self._md5s) + 1}: integrity CRC-64 is {crc.hex()}, "
+                    f"the metadata says {expected_crc}"
+                )
+            self._crc = None
         if self._md5 is not None:
             self._md5s.append(self._md5.digest())
             self._md5 = None

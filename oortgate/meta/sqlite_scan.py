@@ -37,6 +37,7 @@ class BlobRef:
     blob_id: str
     size: int
     checksum: tuple[str, str] | None = None  # (algorithm, base64) of these bytes
+    crc64: str | None = None  # the integrity CRC (oortgate.integrity), if written with one
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class MetaScan:
     def _object_page(self, db: sqlite3.Connection, after: tuple[int, str]) -> list[Entry]:
         rows = db.execute(
             "SELECT o.bucket_id, b.name, o.key, o.blob_id,"
-            " o.size, o.etag, o.checksums, o.parts_count FROM objects o"
+            " o.size, o.etag, o.checksums, o.parts_count, o.crc64 FROM objects o"
             " LEFT JOIN buckets b ON b.id = o.bucket_id"
             " WHERE (o.bucket_id, o.key) > (?, ?) ORDER BY o.bucket_id, o.key LIMIT ?",
             (*after, PAGE),
@@ -116,19 +117,20 @@ class MetaScan:
         return [self._object(db, row) for row in rows]
 
     def _object(self, db: sqlite3.Connection, row: Sequence[Any]) -> Entry:
-        bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count = row
+        bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count, crc64 = row
         sums, damage = _checksums(checksums)
         if bucket is None:  # a bucket with objects cannot be deleted: this is damage
             bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
         if not parts_count:
-            blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, size),)
+            blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, size, crc64=crc64),)
         else:
             # A part's checksum is of the upload's algorithm: the object's only one.
             algorithm = next(iter(sums)) if len(sums) == 1 else None
             blobs = tuple(
-                BlobRef(part_blob, part_size, (algorithm, value) if algorithm and value else None)
-                for part_blob, part_size, value in db.execute(
-                    "SELECT blob_id, size, checksum FROM object_parts"
+                BlobRef(part_blob, part_size,
+                        (algorithm, value) if algorithm and value else None, part_crc)
+                for part_blob, part_size, value, part_crc in db.execute(
+                    "SELECT blob_id, size, checksum, crc64 FROM object_parts"
                     " WHERE bucket_id = ? AND key = ? ORDER BY idx",
                     (bucket_id, key),
                 )
@@ -145,7 +147,7 @@ class MetaScan:
     def _part_page(self, db: sqlite3.Connection, after: tuple[str, int]) -> list[Entry]:
         rows = db.execute(
             "SELECT p.upload_id, p.part_number, p.blob_id, p.size, p.etag, p.checksum,"
-            " u.checksum_algorithm, u.key, COALESCE(b.name, '#' || u.bucket_id)"
+            " u.checksum_algorithm, u.key, COALESCE(b.name, '#' || u.bucket_id), p.crc64"
             " FROM upload_parts p LEFT JOIN uploads u ON u.upload_id = p.upload_id"
             " LEFT JOIN buckets b ON b.id = u.bucket_id"
             " WHERE (p.upload_id, p.part_number) > (?, ?)"
@@ -153,12 +155,12 @@ class MetaScan:
             (*after, PAGE),
         ).fetchall()
         entries = []
-        for upload_id, number, blob_id, size, etag, value, algorithm, key, bucket in rows:
+        for upload_id, number, blob_id, size, etag, value, algorithm, key, bucket, crc in rows:
             checksum = (algorithm, value) if algorithm and value else None
             # Completing or aborting an upload drops its parts with it: this is damage.
             damage = None if key is not None else "no upload has this id"
             entries.append(Entry(bucket or "", key or "", etag, size,
-                                 (BlobRef(blob_id, size, checksum),), upload_id=upload_id,
+                                 (BlobRef(blob_id, size, checksum, crc),), upload_id=upload_id,
                                  part_number=number, row_damage=damage))  # fmt: skip
         return entries
 

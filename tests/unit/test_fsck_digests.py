@@ -84,3 +84,18 @@ def test_an_etag_in_capitals_still_matches() -> None:
 def test_no_bytes_at_all_compares_nothing() -> None:
     """A multipart object whose part rows are missing: the size check reports it."""
     assert EntryDigests("abc-2", True, {}).mismatches() == []
+
+
+def test_the_integrity_crc_is_compared_per_blob() -> None:
+    from oortgate import integrity
+
+    data = b"some bytes"
+    good = EntryDigests(hashlib.md5(data).hexdigest(), False, {})
+    good.start_blob(None, integrity.of(data))
+    good.update(data)
+    assert good.mismatches() == []
+    bad = EntryDigests(hashlib.md5(data).hexdigest(), False, {})
+    bad.start_blob(None, integrity.of(b"other bytes"))
+    bad.update(data)
+    (line,) = bad.mismatches()  # the ETag agrees: the stored CRC is what differs
+    assert line.startswith("blob 1: integrity CRC-64 is ")
