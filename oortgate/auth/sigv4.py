@@ -22,8 +22,8 @@ from oortgate.auth.clock import (
     check_expiry,
     check_skew,
     is_iso_basic,
-    parse_http_date,
     parse_iso,
+    signed_request_time,
 )
 from oortgate.errors import S3Error
 
@@ -48,6 +48,15 @@ _BAD_CREDENTIAL: Final = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 )
 _EXPIRES_RANGE: Final = "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+
+
+def is_text(value: str) -> bool:
+    """False when ``value`` holds bytes that were not UTF-8: headers are decoded with
+    surrogateescape, so the signature can cover the bytes exactly as they were sent."""
+    return value.isascii() or not _UNDECODED.search(value)
+
+
+_UNDECODED: Final = re.compile("[\udc80-\udcff]")
 
 
 class NotSigV4(Exception):
@@ -201,6 +210,7 @@ def _split_credential(value: str, *, presigned: bool) -> tuple[str, str, str, st
     if (
         len(parts) != 5
         or not parts[0]
+        or not is_text(parts[0])  # an access key is text, looked up as such
         or not _DATE_RE.fullmatch(parts[1])
         or not parts[2]
         or not parts[3]
@@ -226,12 +236,7 @@ def _split_signed_headers(value: str, *, presigned: bool) -> tuple[str, ...]:
 def _header_date(headers: Mapping[str, str]) -> tuple[str, datetime]:
     # x-amz-date wins over Date; either may use ISO 8601 basic or the HTTP date format.
     raw = headers.get("x-amz-date", headers.get("date"))
-    parsed = None if raw is None else parse_iso(raw) or parse_http_date(raw)
-    if raw is None or parsed is None:
-        raise S3Error(
-            "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
-        )
-    return raw, parsed
+    return raw or "", signed_request_time(raw, iso=True)
 
 
 def _parse_expires(value: str) -> int:
@@ -312,7 +317,8 @@ def canonical_request(view: RequestView, creds: SigV4Credentials, *, uri: str | 
 
 
 def string_to_sign(creds: SigV4Credentials, canonical_request: str) -> str:
-    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
+    # A header that was not UTF-8 is hashed as the bytes the client signed.
+    digest = hashlib.sha256(canonical_request.encode("utf-8", "surrogateescape")).hexdigest()
     return f"{ALGORITHM}\n{creds.amz_date_str}\n{creds.scope}\n{digest}"
 
 
