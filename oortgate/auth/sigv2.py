@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Final
 
 from oortgate.auth.clock import check_expiry, check_skew, signed_request_time
-from oortgate.auth.sigv4 import RequestView, is_text
+from oortgate.auth.sigv4 import RequestView
 from oortgate.errors import S3Error
+from oortgate.headertext import is_text
 
 # The query sub-resources that belong in the canonical resource (botocore's list).
 SUBRESOURCES: Final = frozenset(

@@ -26,6 +26,7 @@ from oortgate.auth.clock import (
     signed_request_time,
 )
 from oortgate.errors import S3Error
+from oortgate.headertext import is_text
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD: Final = "UNSIGNED-PAYLOAD"
@@ -48,15 +49,6 @@ _BAD_CREDENTIAL: Final = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 )
 _EXPIRES_RANGE: Final = "X-Amz-Expires must be less than a week (in seconds) that is 604800"
-
-
-def is_text(value: str) -> bool:
-    """False when ``value`` holds bytes that were not UTF-8: headers are decoded with
-    surrogateescape, so the signature can cover the bytes exactly as they were sent."""
-    return value.isascii() or not _UNDECODED.search(value)
-
-
-_UNDECODED: Final = re.compile("[\udc80-\udcff]")
 
 
 class NotSigV4(Exception):

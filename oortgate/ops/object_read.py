@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Generator
 
 from oortgate.errors import S3Error
+from oortgate.headertext import is_header_value
 from oortgate.http.context import Context, Services
 from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
@@ -25,7 +25,6 @@ OVERRIDES = {
     "response-content-disposition": "content-disposition",
     "response-content-encoding": "content-encoding",
 }
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # all but tab: not in a header value
 
 
 def check_version_id(ctx: Context) -> None:
@@ -109,8 +108,7 @@ def _with_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[
     if not chosen:
         return headers
     for param, header in OVERRIDES.items():
-        if header in chosen and _CONTROL.search(chosen[header]):
-            # CR/LF would split the response header; no HTTP header may carry them.
+        if header in chosen and not is_header_value(chosen[header]):
             raise S3Error("InvalidArgument", f"Invalid value for the {param} parameter",
                           ArgumentName=param, ArgumentValue=chosen[header])  # fmt: skip
     return [(k, v) for k, v in headers if k not in chosen] + list(chosen.items())

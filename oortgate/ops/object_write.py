@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from oortgate import policy, xml
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
+from oortgate.headertext import is_text
 from oortgate.http.context import Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
@@ -101,7 +102,12 @@ def parse_copy_source(value: str) -> tuple[str, str]:
     path, _, version = value.partition("?versionId=")
     if version and version != "null":
         raise S3Error("NoSuchVersion", "The specified version does not exist.", VersionId=version)
-    decoded = unquote(path, errors="strict").lstrip("/")
+    try:
+        decoded = unquote(path, errors="strict").lstrip("/")
+    except UnicodeDecodeError as exc:
+        raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
+    if not is_text(decoded):  # a raw byte that was not UTF-8
+        raise S3Error("InvalidArgument", "Invalid copy source encoding")
     bucket, _, key = decoded.partition("/")
     if not bucket or not key:
         raise S3Error(
@@ -115,10 +121,7 @@ def parse_copy_source(value: str) -> tuple[str, str]:
 
 async def copy_source(ctx: Context) -> ObjectRecord:
     """The object x-amz-copy-source names, readable by the caller, its conditions met."""
-    try:
-        src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
-    except UnicodeDecodeError as exc:
-        raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
+    src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
     src_bucket = await ctx.bucket(src_bucket_name, any_tier=True)
     source = await ctx.readable_object(src_bucket, src_key)
     check_readable(ctx, source)

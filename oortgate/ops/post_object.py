@@ -23,7 +23,13 @@ from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.ops.blobio import BlobSink
-from oortgate.ops.metadata import META_PREFIX, SYSTEM_HEADERS, check_key, user_metadata
+from oortgate.ops.metadata import (
+    META_PREFIX,
+    check_key,
+    content_type,
+    system_headers,
+    user_metadata,
+)
 
 MAX_FIELDS_BYTES = 64 * 1024
 
@@ -137,7 +143,7 @@ def _record_fields(form: FormReader) -> tuple[str, dict[str, str], dict[str, str
     key = key.replace("${filename}", form.filename or "")
     check_key(key)
     meta = user_metadata({k: v for k, v in fields.items() if k.startswith(META_PREFIX)})
-    system = {k: fields[k] for k in SYSTEM_HEADERS if k in fields}
+    system = system_headers(fields)
     return key, meta, system, policy.canned_acl(fields.get("acl"))
 
 
@@ -145,6 +151,7 @@ async def _store(
     ctx: Context, form: FormReader, bucket: Bucket, user: User | None, limit: int
 ) -> ObjectRecord:
     key, meta, system, acl = _record_fields(form)
+    ctype = content_type(form.fields)
     sink = await BlobSink(ctx, limit, compressed=bucket.tier == ARCHIVE).open()
     try:
         async for chunk in form.file_chunks():
@@ -160,7 +167,7 @@ async def _store(
         record = ObjectRecord(
             bucket_id=bucket.id, key=key, blob_id=stored.blob_id, size=stored.size,
             etag=stored.md5.hex(), last_modified=time.time(),
-            content_type=form.fields.get("content-type") or "binary/octet-stream",
+            content_type=ctype,
             system_headers=system, user_metadata=meta, acl=acl,
             storage_class=ctx.services.settings.archive_storage_class
             if bucket.tier == ARCHIVE else "STANDARD",

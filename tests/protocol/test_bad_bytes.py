@@ -188,3 +188,39 @@ def test_sigv4_x_amz_date_before_1970_is_access_denied(server, s3, bucket):
     when = dt.datetime(1950, 7, 7, 21, 53, 4)
     _assert_error(_get(server, path, _sigv4_headers(server, "GET", path, {}, when=when)),
                   403, "AccessDenied")  # fmt: skip
+
+
+# ------------------------------------------------------------------ stored header values
+def test_stored_header_not_utf8_is_invalid_argument(server, s3, bucket):
+    path = f"/{bucket}/stored"
+    for name in ("x-amz-meta-odd", "content-type", "content-disposition", "cache-control"):
+        signed = _sigv4_headers(server, "PUT", path, {name: "caf\xe9"})
+        resp = requests.put(server.endpoint + path, headers=signed, data=b"x", verify=server.cert)
+        _assert_error(resp, 400, "InvalidArgument")
+        unsigned = _sigv4_headers(server, "PUT", path, {})
+        unsigned[name] = "caf\xff"
+        resp = requests.put(server.endpoint + path, headers=unsigned, data=b"x", verify=server.cert)
+        _assert_error(resp, 400, "InvalidArgument")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_copy_source_not_utf8_is_invalid_argument(server, s3, bucket):
+    key = _put(s3, bucket)
+    path = f"/{bucket}/copy"
+    headers = _sigv4_headers(server, "PUT", path, {"x-amz-copy-source": f"/{bucket}/{key}\xff"})
+    resp = requests.put(server.endpoint + path, headers=headers, verify=server.cert)
+    _assert_error(resp, 400, "InvalidArgument")
+
+
+def test_post_form_field_with_crlf_is_invalid_argument(s3, bucket, server):
+    form = s3.generate_presigned_post(
+        bucket, "form", Conditions=[["starts-with", "$x-amz-meta-a", ""],
+                                    ["starts-with", "$Content-Type", ""]],
+    )  # fmt: skip
+    for field in ("x-amz-meta-a", "Content-Type"):
+        fields = {**form["fields"], field: "a\r\nx-injected: 1"}
+        parts = [(k, (None, v)) for k, v in fields.items()]
+        parts.append(("file", ("f.txt", b"data", "text/plain")))
+        resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
+        _assert_error(resp, 400, "InvalidArgument")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
