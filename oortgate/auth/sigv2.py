@@ -44,7 +44,7 @@ def parse(view: RequestView) -> SigV2Credentials:
     if auth is not None:
         body = auth[4:] if auth.startswith("AWS ") else ""
         access_key, sep, signature = body.strip().rpartition(":")
-        if not sep or not access_key or not signature or not is_text(access_key):
+        if not sep or not access_key or not signature or not is_text(auth):
             raise S3Error(
                 "InvalidArgument",
                 "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",

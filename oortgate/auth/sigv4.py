@@ -131,7 +131,7 @@ def parse(view: RequestView) -> SigV4Credentials | None:
 
 def _parse_header(view: RequestView, auth: str) -> SigV4Credentials:
     algorithm, _, rest = auth.strip().partition(" ")
-    if algorithm != ALGORITHM:
+    if algorithm != ALGORITHM or not is_text(auth):  # a key or signature is UTF-8 text
         raise _header_malformed()
     params: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
@@ -202,7 +202,6 @@ def _split_credential(value: str, *, presigned: bool) -> tuple[str, str, str, st
     if (
         len(parts) != 5
         or not parts[0]
-        or not is_text(parts[0])  # an access key is text, looked up as such
         or not _DATE_RE.fullmatch(parts[1])
         or not parts[2]
         or not parts[3]
