@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 
 from oortgate import xml
 from oortgate.errors import S3Error
+from oortgate.numbers import parse_count
 
 METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
 MAX_RULES = 100
@@ -67,9 +68,9 @@ def _rule(node: Element) -> Rule:
             raise S3Error("InvalidRequest", f'AllowedOrigin "{value}" can not have more than '
                           "one wildcard.")  # fmt: skip
     max_age = xml.child_text(node, "MaxAgeSeconds")
-    if max_age is not None and not max_age.strip().isdigit():
+    age = parse_count(max_age)
+    if max_age is not None and age is None:
         raise S3Error("MalformedXML")
-    age = int(max_age) if max_age is not None else None
     return Rule(origins, methods, texts("AllowedHeader"), texts("ExposeHeader"), age,
                 xml.child_text(node, "ID"))  # fmt: skip
 

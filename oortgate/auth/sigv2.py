@@ -17,6 +17,7 @@ from oortgate.auth.clock import check_expiry, check_skew, signed_request_time
 from oortgate.auth.sigv4 import RequestView
 from oortgate.errors import S3Error
 from oortgate.headertext import is_text
+from oortgate.numbers import parse_count
 
 # The query sub-resources that belong in the canonical resource (botocore's list).
 SUBRESOURCES: Final = frozenset(
@@ -67,9 +68,10 @@ def parse(view: RequestView) -> SigV2Credentials:
 
 def _parse_expires(value: str) -> int:
     """Epoch seconds, in ASCII digits (int() also takes "+1", " 1", other scripts' digits)."""
-    if not (value.isascii() and value.isdigit()) or len(value) > _MAX_EXPIRES_DIGITS:
+    expires = parse_count(value, max_digits=_MAX_EXPIRES_DIGITS) if value.isdigit() else None
+    if expires is None:
         raise ValueError(value)
-    return int(value)
+    return expires
 
 
 def canonical_resource(view: RequestView, path: str | None = None) -> str:

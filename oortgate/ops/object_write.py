@@ -14,6 +14,7 @@ from oortgate.http.context import Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.numbers import parse_count
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
@@ -35,9 +36,10 @@ def declared_size(ctx: Context) -> int | None:
         if "chunked" in ctx.headers.get("transfer-encoding", ""):
             return None
         raise S3Error("MissingContentLength")
-    if not length.isdigit():
+    size = parse_count(length) if length.isdigit() else None
+    if size is None:
         raise S3Error("InvalidArgument", "Content-Length must be a non-negative integer.")
-    return int(length)
+    return size
 
 
 async def write_target(ctx: Context) -> tuple[Bucket, str]:

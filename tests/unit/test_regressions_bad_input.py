@@ -6,9 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from oortgate import cors
 from oortgate.auth import sigv2, sigv4
+from oortgate.auth.payload import PayloadVerifier
 from oortgate.auth.sigv4 import RequestView
 from oortgate.errors import S3Error
+from oortgate.http.server import _content_length
+from oortgate.numbers import parse_count
+from oortgate.ops.archive import _days
+from oortgate.ops.multipart import _parse_complete
+from oortgate.ops.multipart_math import part_number
 
 NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 STAMP = NOW.strftime("%Y%m%dT%H%M%SZ")
@@ -53,3 +60,51 @@ def test_sigv4_signed_header_not_utf8_is_signed_as_sent() -> None:
     with pytest.raises(S3Error) as caught:
         sigv4.verify(view, creds, "secret", region="us-east-1", now=NOW)
     assert caught.value.code == "SignatureDoesNotMatch"
+
+
+# ------------------------------------------------------------------ numbers: "²" is a digit
+ODD_NUMBERS = ["\u00b2", "\u0661", "9" * 5000, "", " ", "-1", "+1", "1_0"]
+
+
+@pytest.mark.parametrize("text", ODD_NUMBERS)
+def test_parse_count_refuses_what_int_would_refuse_or_misread(text: str) -> None:
+    assert parse_count(text) is None
+
+
+def test_parse_count_reads_ascii_digits() -> None:
+    assert parse_count(" 42 ") == 42
+    assert parse_count("9" * 18) == 10**18 - 1
+    assert parse_count("9" * 19) is None
+    assert parse_count("9" * 19, max_digits=64) == 10**19 - 1
+
+
+def _code(call: object, *args: object) -> str:
+    with pytest.raises(S3Error) as caught:
+        call(*args)  # type: ignore[operator]
+    return caught.value.code
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "9" * 5000])
+def test_counts_in_xml_bodies_are_malformed_xml(text: str) -> None:
+    complete = (f"<CompleteMultipartUpload><Part><PartNumber>{text}</PartNumber><ETag>e</ETag>"
+                "</Part></CompleteMultipartUpload>")  # fmt: skip
+    assert _code(_parse_complete, complete.encode()) == "MalformedXML"
+    restore = f"<RestoreRequest><Days>{text}</Days></RestoreRequest>"
+    assert _code(_days, restore.encode()) == "MalformedXML"
+    rule = (f"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET"
+            f"</AllowedMethod><MaxAgeSeconds>{text}</MaxAgeSeconds></CORSRule></CORSConfiguration>")
+    assert _code(cors.parse, rule.encode()) == "MalformedXML"
+
+
+def test_restore_days_past_the_calendar_are_invalid_argument() -> None:
+    body = b"<RestoreRequest><Days>999999999999</Days></RestoreRequest>"
+    assert _code(_days, body) == "InvalidArgument"
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "9" * 5000])
+def test_counts_in_headers_and_queries_are_invalid_argument(text: str) -> None:
+    assert _code(part_number, text) == "InvalidArgument"
+    assert _code(_content_length, {"content-length": text}) == "InvalidArgument"
+    headers = {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+               "x-amz-decoded-content-length": text}  # fmt: skip
+    assert _code(PayloadVerifier, headers, None) == "InvalidArgument"
