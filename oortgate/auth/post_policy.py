@@ -41,7 +41,9 @@ class PostPolicy:
             conditions = doc.get("conditions", [])
             if not isinstance(conditions, list):
                 raise ValueError("conditions must be a list")
-        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # RecursionError: arrays nested thousands deep (a 64 KiB field holds 48,000).
+        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError,
+                RecursionError) as exc:  # fmt: skip
             raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from exc
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
@@ -52,7 +54,7 @@ class PostPolicy:
             if isinstance(condition, list) and condition and condition[0] == "content-length-range":
                 try:
                     return int(condition[1]), int(condition[2])
-                except (IndexError, TypeError, ValueError) as exc:
+                except (IndexError, TypeError, ValueError, OverflowError) as exc:  # Infinity
                     message = "Invalid Policy: Invalid content-length-range."
                     raise S3Error("InvalidPolicyDocument", message) from exc
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from oortgate import cors
 from oortgate.auth import sigv2, sigv4
 from oortgate.auth.payload import PayloadVerifier
+from oortgate.auth.post_policy import PostPolicy
 from oortgate.auth.sigv4 import RequestView
 from oortgate.errors import S3Error
 from oortgate.http.server import _content_length
@@ -108,3 +110,18 @@ def test_counts_in_headers_and_queries_are_invalid_argument(text: str) -> None:
     headers = {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
                "x-amz-decoded-content-length": text}  # fmt: skip
     assert _code(PayloadVerifier, headers, None) == "InvalidArgument"
+
+
+# ------------------------------------------------------------------ the POST policy document
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_post_policy_nested_thousands_deep_is_invalid_policy() -> None:
+    assert _code(PostPolicy.parse, _b64("[" * 48_000)) == "InvalidPolicyDocument"
+
+
+def test_post_policy_infinite_content_length_range_is_invalid_policy() -> None:
+    doc = PostPolicy.parse(_b64('{"expiration": "2030-01-01T00:00:00Z", '
+                                '"conditions": [["content-length-range", 0, Infinity]]}'))
+    assert _code(doc.content_length_range) == "InvalidPolicyDocument"
