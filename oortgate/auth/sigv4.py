@@ -27,6 +27,7 @@ from oortgate.auth.clock import (
 )
 from oortgate.errors import S3Error
 from oortgate.headertext import is_text
+from oortgate.numbers import MAX_DIGITS
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD: Final = "UNSIGNED-PAYLOAD"
@@ -231,7 +232,8 @@ def _header_date(headers: Mapping[str, str]) -> tuple[str, datetime]:
 
 
 def _parse_expires(value: str) -> int:
-    if not value.isdigit() and not (value.startswith("-") and value[1:].isdigit()):
+    digits = value.removeprefix("-")  # isascii: isdigit() also takes "²", int() does not
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_DIGITS:
         raise _query_error("X-Amz-Expires should be a number")
     expires = int(value)
     if expires < 1 or expires > MAX_EXPIRES:

@@ -125,3 +125,12 @@ def test_post_policy_infinite_content_length_range_is_invalid_policy() -> None:
     doc = PostPolicy.parse(_b64('{"expiration": "2030-01-01T00:00:00Z", '
                                 '"conditions": [["content-length-range", 0, Infinity]]}'))
     assert _code(doc.content_length_range) == "InvalidPolicyDocument"
+
+
+@pytest.mark.parametrize("expires", ["\u00b2", "-\u00b2", "9" * 5000])
+def test_sigv4_presigned_expires_not_a_number(expires: str) -> None:
+    query = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", SCOPE),
+             ("X-Amz-Date", STAMP), ("X-Amz-Expires", expires),
+             ("X-Amz-SignedHeaders", "host"), ("X-Amz-Signature", "00")]  # fmt: skip
+    view = RequestView("GET", "/b/k", query, {"host": "h"})
+    assert _code(sigv4.parse, view) == "AuthorizationQueryParametersError"
