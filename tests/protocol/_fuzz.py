@@ -34,7 +34,7 @@ HEADERS = (
     "x-amz-metadata-directive x-amz-storage-class cache-control content-disposition "
     "access-control-request-method access-control-request-headers authorization "
     "x-amz-copy-source-if-match x-amz-copy-source-if-modified-since x-amz-checksum-algorithm "
-    "x-amz-bucket-region x-amz-expected-bucket-owner x-forwarded-host".split()
+    "x-amz-bucket-region x-amz-expected-bucket-owner x-forwarded-host host".split()
 )
 NUMBERS = ("0", "1", "-1", "\u00b2", "9" * 40, "9" * 5000, "1e3", "0x10", " 7", "10000", "10001")
 STRINGS = ("", "*", "null", "%", "%ZZ", "%FF", "%00", "\xff", "caf\xe9", "\xc3\x28", "a\tb",
@@ -46,7 +46,9 @@ XML_BODIES = (b"", b"<", b"<Delete><Object><Key>k</Key></Object></Delete>", b"\x
               b"<CompleteMultipartUpload><Part><PartNumber>\xc2\xb2</PartNumber><ETag>e</ETag>"
               b"</Part></CompleteMultipartUpload>", b"<a>" * 3000, b'<?xml version="1.0"?>',
               b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", b"<RestoreRequest><Days>0</Days>"
-              b"</RestoreRequest>")  # fmt: skip
+              b"</RestoreRequest>", b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+              b"<AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>"
+              b"10</MaxAgeSeconds></CORSRule></CORSConfiguration>")  # fmt: skip
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Target:
     key: str
     upload_id: str
     presign: Callable[[str, str], str]  # (bucket, key) -> presigned GET URL
+    post_fields: dict[str, str]  # a signed POST form's fields (any key, meta, type, acl)
 
 
 def _encoded_query(pairs: dict[str, str]) -> list[tuple[str, str]]:
@@ -89,16 +92,17 @@ def _encoded_query(pairs: dict[str, str]) -> list[tuple[str, str]]:
 
 def _signed(t: Target, method: str, key: str | None, query: dict[str, str],
             headers: dict[str, str], body: bytes, note: str, bucket: str | None = None,
-            payload: str | None = None) -> FuzzRequest:  # fmt: skip
+            payload: str | None = None, host: str | None = None) -> FuzzRequest:  # fmt: skip
     bucket = t.bucket if bucket is None else bucket
-    path = "/" + (bucket or "") + (("/" + quote(key, safe="/~")) if key is not None else "")
+    host = host or t.host
+    path = "/" + "/".join(p for p in (bucket, None if key is None else quote(key, safe="/~")) if p)
     encoded = _encoded_query(query)
     url = t.endpoint + path + ("?" + urlencode(query, quote_via=quote) if query else "")
     digest = payload or hashlib.sha256(body).hexdigest()
-    signed = sign(method, url, {**headers, "host": t.host}, access_key=t.access_key,
+    signed = sign(method, url, {**headers, "host": host}, access_key=t.access_key,
                   secret_key=t.secret_key, payload_hash=digest)  # fmt: skip
     out = {k: v for k, v in signed.headers.items() if k.lower() != "host"}
-    return FuzzRequest(method, path, encoded, {"Host": t.host, **out}, body, note)
+    return FuzzRequest(method, path, encoded, {"Host": host, **out}, body, note)
 
 
 def _sigv2(t: Target, rng: random.Random) -> FuzzRequest:
@@ -125,6 +129,31 @@ def _chunked_put(t: Target, rng: random.Random) -> FuzzRequest:
     headers = {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
     return _signed(t, "PUT", f"fz-{rng.randint(0, 9)}", {}, headers, body, "chunked-put",
                    payload="STREAMING-UNSIGNED-PAYLOAD-TRAILER")  # fmt: skip
+
+
+FORM_FIELDS = ("x-amz-meta-a", "Content-Type", "acl", "success_action_status", "key",
+               "success_action_redirect", "Cache-Control", "x-ignore-me", "policy", "file")
+
+
+def _post_form(t: Target, rng: random.Random) -> FuzzRequest:
+    fields = {**t.post_fields, "key": f"fz-{rng.randint(0, 9)}-${{filename}}"}
+    if rng.random() < 0.5:
+        fields[rng.choice(FORM_FIELDS)] = _junk(rng)
+    boundary = f"fz{rng.randrange(10**9)}"
+    body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                   for k, v in fields.items())
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"'
+             '\r\nContent-Type: text/plain\r\n\r\n')
+    data = body.encode("latin-1") + rng.randbytes(rng.randint(0, 100))
+    data += f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Host": t.host, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    return FuzzRequest("POST", f"/{t.bucket}", [], headers, data, note="post-form")
+
+
+def _virtual_host(t: Target, rng: random.Random) -> FuzzRequest:
+    """Virtual-host style: the bucket in the Host header, the key as the whole path."""
+    host = f"{t.bucket}.s3-standard.localhost"
+    return _signed(t, "GET", t.key, {}, {}, b"", "virtual-host", bucket="", host=host)
 
 
 def _template(t: Target, rng: random.Random) -> FuzzRequest:
@@ -164,6 +193,8 @@ def _template(t: Target, rng: random.Random) -> FuzzRequest:
         lambda: _sigv2(t, rng),
         lambda: _presigned(t, rng),
         lambda: _chunked_put(t, rng),
+        lambda: _post_form(t, rng),
+        lambda: _virtual_host(t, rng),
         lambda: FuzzRequest("GET", f"/{t.bucket}/{k}", [], {"Host": t.host}, note="anonymous"),
     ]
     return rng.choice(choices)()
