@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
-from oortgate.headertext import is_header_value
+from oortgate.headertext import is_header_name, is_header_value
 from oortgate.http.hosts import ARCHIVE
 from oortgate.meta.models import Bucket, ObjectRecord
 
@@ -38,6 +38,9 @@ def check_key(key: str) -> None:
 
 def _kept(name: str, value: str) -> str:
     """A header value stored with the object, to be sent back on every GET and HEAD."""
+    if not is_header_name(name):
+        raise S3Error("InvalidArgument", "A metadata name may only hold the characters of "
+                      "an HTTP header name.", ArgumentName=name)  # fmt: skip
     if not is_header_value(value):
         raise S3Error("InvalidArgument", f"The value of the {name} header is not valid UTF-8 "
                       "text, or holds control characters.", ArgumentName=name,

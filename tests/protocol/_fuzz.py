@@ -139,6 +139,8 @@ def _post_form(t: Target, rng: random.Random) -> FuzzRequest:
     fields = {**t.post_fields, "key": f"fz-{rng.randint(0, 9)}-${{filename}}"}
     if rng.random() < 0.5:
         fields[rng.choice(FORM_FIELDS)] = _junk(rng)
+    if rng.random() < 0.2:  # a field name is any text, unlike a header's
+        fields["x-amz-meta-" + _junk(rng).replace('"', "")] = "v"
     boundary = f"fz{rng.randrange(10**9)}"
     body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
                    for k, v in fields.items())

@@ -224,3 +224,14 @@ def test_post_form_field_with_crlf_is_invalid_argument(s3, bucket, server):
         resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
         _assert_error(resp, 400, "InvalidArgument")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_post_form_metadata_name_that_is_no_header_name(s3, bucket, server):
+    for name in ("x-amz-meta-a b", "x-amz-meta-caf\u00e9", "x-amz-meta-a:b"):
+        form = s3.generate_presigned_post(bucket, "form", Conditions=[["starts-with", f"${name}",
+                                                                        ""]])
+        parts = [(k, (None, v)) for k, v in {**form["fields"], name: "v"}.items()]
+        parts.append(("file", ("f.txt", b"data", "text/plain")))
+        resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
+        _assert_error(resp, 400, "InvalidArgument")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
