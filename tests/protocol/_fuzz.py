@@ -83,7 +83,9 @@ class Target:
     key: str
     upload_id: str
     presign: Callable[[str, str], str]  # (bucket, key) -> presigned GET URL
-    post_fields: dict[str, str]  # a signed POST form's fields (any key, meta, type, acl)
+    # A signed POST form's fields; its policy allows any key, meta, type, acl and the
+    # one extra field named.
+    post_fields: Callable[[str], dict[str, str]]
 
 
 def _encoded_query(pairs: dict[str, str]) -> list[tuple[str, str]]:
@@ -136,11 +138,12 @@ FORM_FIELDS = ("x-amz-meta-a", "Content-Type", "acl", "success_action_status", "
 
 
 def _post_form(t: Target, rng: random.Random) -> FuzzRequest:
-    fields = {**t.post_fields, "key": f"fz-{rng.randint(0, 9)}-${{filename}}"}
+    extra = "x-amz-meta-" + _junk(rng).replace('"', "") if rng.random() < 0.2 else ""
+    fields = {**t.post_fields(extra), "key": f"fz-{rng.randint(0, 9)}-${{filename}}"}
     if rng.random() < 0.5:
         fields[rng.choice(FORM_FIELDS)] = _junk(rng)
-    if rng.random() < 0.2:  # a field name is any text, unlike a header's
-        fields["x-amz-meta-" + _junk(rng).replace('"', "")] = "v"
+    if extra:  # a field name is any text, unlike a header's
+        fields[extra] = "v"
     boundary = f"fz{rng.randrange(10**9)}"
     body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
                    for k, v in fields.items())
@@ -165,6 +168,9 @@ def _template(t: Target, rng: random.Random) -> FuzzRequest:
         lambda: _signed(t, "GET", k, {}, {}, b"", "get"),
         lambda: _signed(t, "GET", k, {}, {"range": "bytes=1-3"}, b"", "get-range"),
         lambda: _signed(t, "HEAD", k, {}, {"if-none-match": '"x"'}, b"", "head"),
+        lambda: _signed(t, rng.choice(["GET", "HEAD"]), rng.choice(
+            [f"fz-{rng.randint(0, 9)}", f"fz-{rng.randint(0, 9)}-f.txt"]), {}, {}, b"",
+            "get-written"),  # what the fuzzed PUTs and forms stored
         lambda: _signed(t, "PUT", f"fz-{rng.randint(0, 9)}", {},
                         {"content-type": "text/plain", "x-amz-meta-a": "b"},
                         rng.randbytes(rng.randint(0, 200)), "put"),

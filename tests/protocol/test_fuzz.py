@@ -55,13 +55,18 @@ def test_fuzz(server, s3, bucket, capsys) -> None:
     upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     allowed = ("x-amz-meta-a", "Content-Type", "acl", "success_action_status",
                "success_action_redirect", "Cache-Control")
-    form = s3.generate_presigned_post(bucket, "fz-${filename}", Conditions=[
-        ["starts-with", "$key", "fz-"], *(["starts-with", f"${name}", ""] for name in allowed)])
+
+    def post_fields(extra: str) -> dict[str, str]:
+        names = (*allowed, extra) if extra else allowed
+        return s3.generate_presigned_post(bucket, "fz-${filename}", Conditions=[
+            ["starts-with", "$key", "fz-"], *(["starts-with", f"${n}", ""] for n in names)
+        ])["fields"]
+
     target = Target(server.endpoint, server.host, server.root_access_key,
                     server.root_secret_key, bucket, "k", upload,
                     lambda b, k: s3.generate_presigned_url("get_object",
                                                            Params={"Bucket": b, "Key": k}),
-                    form["fields"])
+                    post_fields)
     problems: list[str] = []
     sent, deadline = 0, time.monotonic() + seconds
     while sent < count and time.monotonic() < deadline and len(problems) < MAX_REPORTED:
