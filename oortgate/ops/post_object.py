@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from oortgate import policy, xml
 from oortgate.auth import post_policy
 from oortgate.errors import S3Error
+from oortgate.headertext import is_header_value
 from oortgate.http.authenticate import credentials
 from oortgate.http.context import Context
 from oortgate.http.hosts import ARCHIVE
@@ -182,9 +183,10 @@ async def _store(
 
 def _answer(fields: dict[str, str], bucket: Bucket, record: ObjectRecord) -> Response:
     etag = f'"{record.etag}"'
-    location = f"/{bucket.name}/{record.key}"
+    # URL-encoded, as AWS sends it: a key may hold CR/LF, which no header can carry.
+    location = f"/{bucket.name}/{quote(record.key, safe='/~')}"
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
-    if redirect:
+    if redirect and is_header_value(redirect):  # AWS ignores a URL it cannot use
         query = urlencode({"bucket": bucket.name, "key": record.key, "etag": etag})
         joiner = "&" if "?" in redirect else "?"
         return empty(303, [("location", f"{redirect}{joiner}{query}"), ("etag", etag)])

@@ -139,7 +139,8 @@ FORM_FIELDS = ("x-amz-meta-a", "Content-Type", "acl", "success_action_status", "
 
 def _post_form(t: Target, rng: random.Random) -> FuzzRequest:
     extra = "x-amz-meta-" + _junk(rng).replace('"', "") if rng.random() < 0.2 else ""
-    fields = {**t.post_fields(extra), "key": f"fz-{rng.randint(0, 9)}-${{filename}}"}
+    key = f"fz-{rng.randint(0, 9)}-" + ("${filename}" if rng.random() < 0.7 else _junk(rng))
+    fields = {**t.post_fields(extra), "key": key}
     if rng.random() < 0.5:
         fields[rng.choice(FORM_FIELDS)] = _junk(rng)
     if extra:  # a field name is any text, unlike a header's

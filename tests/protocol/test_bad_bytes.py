@@ -235,3 +235,21 @@ def test_post_form_metadata_name_that_is_no_header_name(s3, bucket, server):
         resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
         _assert_error(resp, 400, "InvalidArgument")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_post_form_key_with_crlf_and_a_redirect_with_crlf(s3, bucket, server):
+    key = "line\r\nbreak"
+    form = s3.generate_presigned_post(bucket, key, Conditions=[
+        ["starts-with", "$success_action_redirect", ""]])
+    for redirect in (None, "https://example.com/\r\nx-injected: 1"):
+        fields = dict(form["fields"])
+        if redirect is not None:
+            fields["success_action_redirect"] = redirect
+        parts = [(k, (None, v)) for k, v in fields.items()]
+        parts.append(("file", ("f.txt", b"data", "text/plain")))
+        resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60,
+                             allow_redirects=False)
+        assert resp.status_code == 204, resp.text  # a redirect AWS cannot use is ignored
+        assert resp.headers["location"] == f"/{bucket}/line%0D%0Abreak"
+        assert "x-injected" not in resp.headers
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"data"
