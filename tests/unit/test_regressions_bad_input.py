@@ -134,3 +134,11 @@ def test_sigv4_presigned_expires_not_a_number(expires: str) -> None:
              ("X-Amz-SignedHeaders", "host"), ("X-Amz-Signature", "00")]  # fmt: skip
     view = RequestView("GET", "/b/k", query, {"host": "h"})
     assert _code(sigv4.parse, view) == "AuthorizationQueryParametersError"
+
+
+@pytest.mark.parametrize("element", ["ExposeHeader", "AllowedHeader", "AllowedOrigin"])
+def test_cors_values_no_header_can_carry_are_malformed(element: str) -> None:
+    rule = {"AllowedOrigin": "*", "AllowedMethod": "GET", element: "a&#13;&#10;x-injected: 1"}
+    body = "".join(f"<{k}>{v}</{k}>" for k, v in rule.items())
+    config = f"<CORSConfiguration><CORSRule>{body}</CORSRule></CORSConfiguration>"
+    assert _code(cors.parse, config.encode()) == "MalformedXML"
