@@ -59,7 +59,7 @@ def checksum_settings(algorithm: str | None, kind: str | None) -> tuple[str | No
 
 
 def part_number(value: str | None) -> int:
-    number = parse_count(value) if value is None or value.isdigit() else None
+    number = parse_count(value) if value and value.isdigit() else None
     if number is None or not 1 <= number <= MAX_PART_NUMBER:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, "
                       "inclusive", ArgumentName="partNumber", ArgumentValue=str(value))  # fmt: skip
