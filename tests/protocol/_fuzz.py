@@ -18,7 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
-from ._s3raw import md5_b64, sign, unsigned_chunked_body
+from ._s3raw import (
+    STREAMING_SIGNED,
+    STREAMING_SIGNED_TRAILER,
+    checksum_b64,
+    md5_b64,
+    sign,
+    signed_chunked_body,
+    unsigned_chunked_body,
+)
 
 SUBRESOURCES = (
     "acl cors delete uploads uploadId partNumber versioning versions location list-type "
@@ -162,6 +170,26 @@ def _virtual_host(t: Target, rng: random.Random) -> FuzzRequest:
     return _signed(t, "GET", t.key, {}, {}, b"", "virtual-host", bucket="", host=host)
 
 
+def _signed_chunked_put(t: Target, rng: random.Random) -> FuzzRequest:
+    """STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]: chunk signatures chained from the
+    request's, and a signed checksum trailer one time in two."""
+    data = rng.randbytes(rng.randint(0, 300))
+    trailer = rng.random() < 0.5
+    mode = STREAMING_SIGNED_TRAILER if trailer else STREAMING_SIGNED
+    headers = {"content-encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
+    if trailer:
+        headers["x-amz-trailer"] = "x-amz-checksum-crc32"
+    key = f"fz-{rng.randint(0, 9)}"
+    url = f"{t.endpoint}/{t.bucket}/{key}"
+    signed = sign("PUT", url, {**headers, "host": t.host}, access_key=t.access_key,
+                  secret_key=t.secret_key, payload_hash=mode)  # fmt: skip
+    trailers = {"x-amz-checksum-crc32": checksum_b64("CRC32", data)} if trailer else None
+    body = signed_chunked_body(signed, data, rng.randint(1, 64), trailers)
+    out = {k: v for k, v in signed.headers.items() if k.lower() != "host"}
+    return FuzzRequest("PUT", f"/{t.bucket}/{key}", [], {"Host": t.host, **out}, body,
+                       note="signed-chunked-put")  # fmt: skip
+
+
 def _template(t: Target, rng: random.Random) -> FuzzRequest:
     k, uid = t.key, t.upload_id
     xml = rng.choice(XML_BODIES)
@@ -202,6 +230,7 @@ def _template(t: Target, rng: random.Random) -> FuzzRequest:
         lambda: _sigv2(t, rng),
         lambda: _presigned(t, rng),
         lambda: _chunked_put(t, rng),
+        lambda: _signed_chunked_put(t, rng),
         lambda: _post_form(t, rng),
         lambda: _virtual_host(t, rng),
         lambda: FuzzRequest("GET", f"/{t.bucket}/{k}", [], {"Host": t.host}, note="anonymous"),
