@@ -67,9 +67,10 @@ def parse_iso(value: str) -> datetime | None:
 def parse_http_date(value: str) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+        # OverflowError: "31 Dec 9999 23:59:59 -2359" is past year 9999 in UTC.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def signed_request_time(raw: str | None, *, iso: bool) -> datetime:

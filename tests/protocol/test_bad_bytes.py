@@ -253,3 +253,15 @@ def test_post_form_key_with_crlf_and_a_redirect_with_crlf(s3, bucket, server):
         assert resp.headers["location"] == f"/{bucket}/line%0D%0Abreak"
         assert "x-injected" not in resp.headers
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"data"
+
+
+def test_date_past_year_9999_in_utc_is_access_denied(server, s3, bucket):
+    key = _put(s3, bucket)
+    path = f"/{bucket}/{key}"
+    late = "Fri, 31 Dec 9999 23:59:59 -2359"
+    headers = _sigv4_headers(server, "GET", path, {})
+    del headers["x-amz-date"]  # then Date is the request's time
+    headers["Date"] = late
+    _assert_error(_get(server, path, headers), 403, "AccessDenied")
+    resp = _get(server, path, _sigv2_headers(server, path, "x-amz-date", late))
+    _assert_error(resp, 403, "AccessDenied")

@@ -8,10 +8,10 @@ import contextlib
 import json
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from oortgate.auth import post_policy
+from oortgate.auth import clock, post_policy
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.errors import S3Error
 from oortgate.ops import conditions
@@ -43,8 +43,9 @@ def test_ranges_are_inside_the_object_or_an_s3_error(header, size) -> None:
 
 HTTP_DATES = st.one_of(
     header_value,
-    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))
-    .map(lambda d: d.strftime("%a, %d %b %Y %H:%M:%S GMT")),
+    st.builds(lambda d, zone: d.strftime("%a, %d %b %Y %H:%M:%S ") + zone,
+              st.datetimes(min_value=datetime(100, 1, 1), max_value=datetime(9999, 12, 31)),
+              st.sampled_from(["GMT", "+2359", "-2359", "-0000", "+0100"])),
     st.builds(lambda y, z: f"Mon, 04 May {y} 03:02:01 {z}", st.integers(-99999, 99999),
               st.sampled_from(["GMT", "+2359", "-2359", "+9999", "UT", "EST", "z"])),
 )
@@ -62,6 +63,20 @@ def test_conditions_decide_or_raise_412(values, modified) -> None:
         assert err.code == "PreconditionFailed"
         return
     assert result in (None, "not-modified")
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=st.one_of(st.none(), HTTP_DATES, st.builds(
+    lambda y, rest: f"{y:04d}{rest}", st.integers(0, 9999), st.text("0123456789TZ", max_size=12))),
+    iso=st.booleans())
+@example(raw="Fri, 31 Dec 9999 23:59:59 -2359", iso=False)  # past 9999 in UTC: was a 500
+def test_signed_request_times_parse_or_are_access_denied(raw, iso) -> None:
+    try:
+        moment = clock.signed_request_time(raw, iso=iso)
+    except S3Error as err:
+        assert err.code == "AccessDenied"
+        return
+    assert moment.tzinfo is not None
 
 
 JSON = st.recursive(
