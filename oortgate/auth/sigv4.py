@@ -389,7 +389,9 @@ def _check_scope(creds: SigV4Credentials, region: str) -> None:
 
 def _check_presigned_time(creds: SigV4Credentials, now: datetime) -> None:
     expires = creds.expires or 0
-    deadline = creds.amz_date + timedelta(seconds=expires)
+    # A week after a date late in year 9999 is past what datetime holds: stop at its end.
+    room = datetime.max.replace(tzinfo=UTC) - creds.amz_date
+    deadline = creds.amz_date + min(timedelta(seconds=expires), room)
     check_expiry(deadline, now, {"X-Amz-Expires": str(expires)})
     if creds.amz_date - now > MAX_SKEW:
         raise S3Error("AccessDenied", "Request is not valid yet")

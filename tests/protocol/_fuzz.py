@@ -48,7 +48,9 @@ NUMBERS = ("0", "1", "-1", "\u00b2", "9" * 40, "9" * 5000, "1e3", "0x10", " 7", 
 STRINGS = ("", "*", "null", "%", "%ZZ", "%FF", "%00", "\xff", "caf\xe9", "\xc3\x28", "a\tb",
            "<x>&amp;", '"', "W/\"x\"", "bytes=", "bytes=0-", "bytes=-0", "bytes=5-1",
            "bytes=0-1,2-3", "Mon, 04 May 1950 03:02:01 GMT", "Mon, 04 May 99999 03:02:01 GMT",
-           "20260101T000000Z", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "aws-chunked", "CRC32",
+           "Fri, 31 Dec 9999 23:59:59 -2359",
+           "20260101T000000Z", "99991231T235959Z", "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+           "aws-chunked", "CRC32",
            "/", "//", "../..", "AAAA====", "GET", "REPLACE", "x" * 3000)
 XML_BODIES = (b"", b"<", b"<Delete><Object><Key>k</Key></Object></Delete>", b"\xff\xfe",
               b"<CompleteMultipartUpload><Part><PartNumber>\xc2\xb2</PartNumber><ETag>e</ETag>"

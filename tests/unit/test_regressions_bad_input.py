@@ -142,3 +142,16 @@ def test_cors_values_no_header_can_carry_are_malformed(element: str) -> None:
     body = "".join(f"<{k}>{v}</{k}>" for k, v in rule.items())
     config = f"<CORSConfiguration><CORSRule>{body}</CORSRule></CORSConfiguration>"
     assert _code(cors.parse, config.encode()) == "MalformedXML"
+
+
+def test_sigv4_presigned_late_in_year_9999_is_not_valid_yet() -> None:
+    query = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+             ("X-Amz-Credential", "AK/99991231/us-east-1/s3/aws4_request"),
+             ("X-Amz-Date", "99991231T235959Z"), ("X-Amz-Expires", "604800"),
+             ("X-Amz-SignedHeaders", "host"), ("X-Amz-Signature", "00")]  # fmt: skip
+    view = RequestView("GET", "/b/k", query, {"host": "h"})
+    creds = sigv4.parse(view)
+    assert creds is not None
+    with pytest.raises(S3Error) as caught:
+        sigv4.verify(view, creds, "secret", region="us-east-1", now=NOW)
+    assert caught.value.message == "Request is not valid yet"
