@@ -11,7 +11,7 @@ from unittest import mock
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from oortgate.auth import sigv4
@@ -77,11 +77,16 @@ PRESIGN = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
 
 @CASES
 @given(values=st.fixed_dictionaries({name: query_text for name in PRESIGN}),
-       keep=st.sets(st.sampled_from(PRESIGN)), extra=query_pairs, hdrs=headers)
-def test_presigned_query_raises_only_s3_errors(values, keep, extra, hdrs) -> None:
-    good = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": STAMP, "X-Amz-Expires": "60",
-            "X-Amz-Credential": f"{AK}/{STAMP[:8]}/us-east-1/s3/aws4_request",
-            "X-Amz-SignedHeaders": "host"}
+       keep=st.sets(st.sampled_from(PRESIGN)), extra=query_pairs, hdrs=headers,
+       when=mostly(NOW, st.datetimes(min_value=datetime(1, 1, 1), timezones=st.just(UTC))),
+       expires=st.sampled_from(["60", "604800", "1"]))
+@example(values=dict.fromkeys(PRESIGN, ""), keep=set(), extra=[], hdrs={},
+         when=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), expires="604800")  # was a 500
+def test_presigned_query_raises_only_s3_errors(values, keep, extra, hdrs, when, expires) -> None:
+    stamp = f"{when.year:04d}" + when.strftime("%m%dT%H%M%SZ")  # %Y does not pad year 1
+    good = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": stamp,
+            "X-Amz-Expires": expires, "X-Amz-SignedHeaders": "host",
+            "X-Amz-Credential": f"{AK}/{stamp[:8]}/us-east-1/s3/aws4_request"}
     query = [(name, values[name] if name in keep else good.get(name, "0")) for name in PRESIGN]
     _parse_and_verify(RequestView("GET", "/b/k", query + extra, {**hdrs, "host": "h"}))
 
