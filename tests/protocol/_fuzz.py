@@ -277,7 +277,11 @@ def _mutate(req: FuzzRequest, rng: random.Random) -> str:
         i = rng.randrange(len(req.query))
         req.query[i] = (req.query[i][0], _quoted(_junk(rng)))
     elif kind == "header-set":
-        req.headers[rng.choice(HEADERS)] = _junk(rng)
+        name = rng.choice(HEADERS)
+        value = _junk(rng)
+        if name == "host" and rng.random() < 0.5:  # a virtual host, its bucket the junk
+            value += ".s3-standard.localhost"
+        req.headers[name] = value
     elif kind == "header-drop" and req.headers:
         req.headers.pop(rng.choice(sorted(req.headers)))
     elif kind == "auth-byte" and "Authorization" in req.headers:

@@ -265,3 +265,12 @@ def test_date_past_year_9999_in_utc_is_access_denied(server, s3, bucket):
     _assert_error(_get(server, path, headers), 403, "AccessDenied")
     resp = _get(server, path, _sigv2_headers(server, path, "x-amz-date", late))
     _assert_error(resp, 403, "AccessDenied")
+
+
+def test_virtual_host_bucket_not_utf8_is_invalid_bucket_name(server):
+    for extra in (b"", b"Origin: https://example.com\r\n"):
+        request = (b"GET /k HTTP/1.1\r\nHost: a\xffb.s3-standard.localhost\r\n" + extra
+                   + b"Connection: close\r\n\r\n")
+        status, _, body = raw_exchange(server.port, server.cert, request, "GET")
+        assert status == 400, body
+        assert error_code(body) == "InvalidBucketName", body
