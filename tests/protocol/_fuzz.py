@@ -279,8 +279,9 @@ def _mutate(req: FuzzRequest, rng: random.Random) -> str:
     elif kind == "header-set":
         name = rng.choice(HEADERS)
         value = _junk(rng)
-        if name == "host" and rng.random() < 0.5:  # a virtual host, its bucket the junk
-            value += ".s3-standard.localhost"
+        if name == "host":  # replaces the one Host; half the time a virtual host
+            req.headers.pop("Host", None)
+            value += ".s3-standard.localhost" if rng.random() < 0.5 else ""
         req.headers[name] = value
     elif kind == "header-drop" and req.headers:
         req.headers.pop(rng.choice(sorted(req.headers)))
