@@ -25,13 +25,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict oortgate bench
 
+# Another process may hold the package manager's lock (an unattended upgrade, a parallel
+# install): wait for it, up to five minutes, instead of failing at once.
+APT_WAIT := -o DPkg::Lock::Timeout=300
+
 # Headless Chromium for the browser test (a cross-origin upload through CORS): from the
 # distribution's packages, installed once.
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+	  $$SUDO apt-get $(APT_WAIT) install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
+	    $$SUDO apt-get $(APT_WAIT) install -y -q chromium >/dev/null; }; }
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

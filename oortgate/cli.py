@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from oortgate import __version__
 from oortgate.admin_cli import add_admin_commands, run_admin
 from oortgate.config import ENV_PREFIX, ConfigError, Settings, load
 
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A self-hostable S3-compatible gateway (OORT Storage style). "
         "Run `oortgate serve` to start it and `oortgate admin` to manage accounts.",
     )
+    parser.add_argument("--version", action="version", version=f"oortgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve_options(sub.add_parser("serve", help="run the gateway over HTTPS"))
     config = sub.add_parser("config", help="configuration")

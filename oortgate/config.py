@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,15 @@ class Settings:
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+# OORTGATE_* variables that are not settings: the root key pair made at first start, the
+# key that seals secrets, and what `serve` hands its own child processes.
+OTHER_VARIABLES = frozenset(
+    ENV_PREFIX + name
+    for name in (
+        "ROOT_ACCESS_KEY", "ROOT_SECRET_KEY", "SECRETS_KEY", "SETTINGS_JSON", "PORT_TIER",
+        "HTTPS_PUBLIC_PORT", "REDIRECT_HOST",
+    )
+)  # fmt: skip
 
 
 def load(flags: Mapping[str, Any], config_file: Path | None, env: Mapping[str, str]) -> Settings:
@@ -108,6 +118,7 @@ def load(flags: Mapping[str, Any], config_file: Path | None, env: Mapping[str, s
     if config_file is not None:
         for name, value in _read_toml(config_file).items():
             values[name], sources[name] = value, str(config_file)
+    _reject_unknown_variables(env)
     for name in _FIELDS:
         env_name = ENV_PREFIX + name.upper()
         if env_name in env:
@@ -116,6 +127,17 @@ def load(flags: Mapping[str, Any], config_file: Path | None, env: Mapping[str, s
         if value is not None:
             values[name], sources[name] = value, f"--{name.replace('_', '-')}"
     return _build(values, "", sources)
+
+
+def _reject_unknown_variables(env: Mapping[str, str]) -> None:
+    """A misspelt variable would otherwise leave its setting at the default, silently."""
+    known = {ENV_PREFIX + name.upper() for name in _FIELDS} | OTHER_VARIABLES
+    unknown = sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known)
+    if unknown:
+        raise ConfigError(
+            f"unknown environment variable(s) {', '.join(unknown)}; settings are "
+            f"{ENV_PREFIX}<NAME> for NAME in {', '.join(sorted(_FIELDS))}"
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -196,6 +218,8 @@ def _validate(s: Settings) -> None:
     for path in (s.tls_cert, s.tls_key):
         if path is not None and not path.is_file():
             problems.append(f"{path} does not exist")
+    if not problems and s.tls_cert is not None and s.tls_key is not None:
+        problems.extend(_tls_problem(s.tls_cert, s.tls_key))
     if s.rate_limit < 0 or s.rate_burst < 0 or s.hsts_max_age < 0:
         problems.append("rate_limit, rate_burst and hsts_max_age cannot be negative")
     if s.log_level not in _LOG_LEVELS:
@@ -216,3 +240,23 @@ def _validate(s: Settings) -> None:
         problems.append("gc_grace cannot be negative")
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def _tls_problem(cert: Path, key: Path) -> list[str]:
+    """The certificate and key must load, and belong together, before any worker needs them."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        x509.load_pem_x509_certificates(cert.read_bytes())
+    except (ValueError, OSError):
+        return [f"tls_cert {cert} cannot be used: not a readable PEM certificate"]
+    try:
+        serialization.load_pem_private_key(key.read_bytes(), password=None)
+    except (ValueError, TypeError, OSError):
+        return [f"tls_key {key} cannot be used: not a readable, unencrypted PEM private key"]
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        return [f"tls_cert {cert} and tls_key {key} cannot be used together: {exc.reason}"]
+    return []

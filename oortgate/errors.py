@@ -8,6 +8,7 @@ elements (``Key``, ``BucketName``, ``RequestTime``...).
 from __future__ import annotations
 
 STATUS: dict[str, int] = {
+    "AccessControlListNotSupported": 400,
     "AccessDenied": 403,
     "AccessForbidden": 403,
     "AccountProblem": 403,
@@ -18,6 +19,7 @@ STATUS: dict[str, int] = {
     "BucketAlreadyExists": 409,
     "BucketAlreadyOwnedByYou": 409,
     "BucketNotEmpty": 409,
+    "ConditionalRequestConflict": 409,
     "EntityTooLarge": 400,
     "EntityTooSmall": 400,
     "IllegalLocationConstraintException": 400,
@@ -25,7 +27,9 @@ STATUS: dict[str, int] = {
     "InternalError": 500,
     "InvalidAccessKeyId": 403,
     "InvalidArgument": 400,
+    "InvalidBucketAclWithObjectOwnership": 400,
     "InvalidBucketName": 400,
+    "InvalidBucketOwnerAWSAccountID": 400,
     "InvalidChunkSizeError": 400,
     "InvalidDigest": 400,
     "InvalidLocationConstraint": 400,
@@ -37,6 +41,7 @@ STATUS: dict[str, int] = {
     "InvalidRange": 416,
     "InvalidRequest": 400,
     "InvalidStorageClass": 400,
+    "InvalidTag": 400,
     "InvalidURI": 400,
     "KeyTooLongError": 400,
     "MalformedTrailerError": 400,
@@ -50,10 +55,13 @@ STATUS: dict[str, int] = {
     "NoSuchBucket": 404,
     "NoSuchCORSConfiguration": 404,
     "NoSuchKey": 404,
+    "NoSuchPublicAccessBlockConfiguration": 404,
+    "NoSuchTagSet": 404,
     "NoSuchUpload": 404,
     "NoSuchVersion": 404,
     "NotImplemented": 501,
     "NotModified": 304,
+    "OwnershipControlsNotFoundError": 404,
     "PermanentRedirect": 301,
     "PreconditionFailed": 412,
     "RequestHeaderSectionTooLarge": 400,
@@ -64,6 +72,7 @@ STATUS: dict[str, int] = {
     "SlowDown": 503,
     "TooManyBuckets": 400,
     "UnexpectedContent": 400,
+    "UnresolvableGrantByEmailAddress": 400,
     "XAmzContentSHA256Mismatch": 400,
 }
 
@@ -76,6 +85,8 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "BucketAlreadyOwnedByYou": "Your previous request to create the named bucket succeeded "
     "and you already own it.",
     "BucketNotEmpty": "The bucket you tried to delete is not empty",
+    "ConditionalRequestConflict": "The conditional request cannot succeed due to a "
+    "conflicting operation against this resource.",
     "EntityTooLarge": "Your proposed upload exceeds the maximum allowed size",
     "EntityTooSmall": "Your proposed upload is smaller than the minimum allowed object size.",
     "IncompleteBody": "You did not provide the number of bytes specified by the "
@@ -94,10 +105,14 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "MissingContentLength": "You must provide the Content-Length HTTP header.",
     "NoSuchBucket": "The specified bucket does not exist",
     "NoSuchKey": "The specified key does not exist.",
+    "NoSuchPublicAccessBlockConfiguration": "The public access block configuration was not "
+    "found",
+    "NoSuchTagSet": "The TagSet does not exist",
     "NoSuchUpload": "The specified multipart upload does not exist.",
     "NoSuchVersion": "The specified version does not exist.",
     "NotImplemented": "A header or operation you provided implies functionality that is "
     "not implemented.",
+    "OwnershipControlsNotFoundError": "The bucket ownership controls were not found",
     "PreconditionFailed": "At least one of the pre-conditions you specified did not hold",
     "RequestTimeTooSkewed": "The difference between the request time and the current time "
     "is too large.",
@@ -128,3 +143,8 @@ class S3Error(Exception):
         self.headers = headers or {}
         self.fields = fields
         super().__init__(f"{code}: {self.message}")
+
+
+class BodyCut(Exception):
+    """A response body cannot be completed after its status line went out: the server
+    closes the connection (already logged where it happened; no traceback)."""

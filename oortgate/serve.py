@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from oortgate import accounts, gc, tls
+from oortgate import accounts, gc, preflight, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.redirect import ENV_HTTPS_PORT
@@ -118,8 +119,13 @@ def _start(target: Callable[..., None], *args: object) -> BaseProcess:
 
 def serve(settings: Settings) -> int:
     try:
-        prepare(settings)
-    except SecretBoxError as exc:
+        preflight.check_listeners(settings)
+        preflight.check_data_dir(settings.data_dir)
+        try:
+            prepare(settings)
+        except sqlite3.Error as exc:
+            raise preflight.describe_database_error(settings.db_path, exc) from None
+    except (SecretBoxError, preflight.StartupError) as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 2
     if settings.tls_cert is None or settings.tls_key is None:

@@ -7,10 +7,14 @@ CRCs come from awscrt (native, incremental via the ``previous`` argument).
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+from collections.abc import Mapping
 from typing import Final
 
 from awscrt import checksums as _crt
+
+from oortgate.errors import S3Error
 
 ALGORITHMS: Final = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 
@@ -79,3 +83,19 @@ def is_valid_b64(algorithm: str, value: str) -> bool:
     except ValueError:
         return False
     return len(raw) == DIGEST_SIZE[algorithm]
+
+
+def content_md5(headers: Mapping[str, str]) -> bytes | None:
+    """The digest a Content-MD5 header announces (None without one)."""
+    value = headers.get("content-md5")
+    return None if value is None else decode_md5(value)
+
+
+def decode_md5(value: str) -> bytes:
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise S3Error("InvalidDigest", ContentMD5=value) from exc
+    if len(digest) != 16:
+        raise S3Error("InvalidDigest", ContentMD5=value)
+    return digest

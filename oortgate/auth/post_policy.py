@@ -12,52 +12,91 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from oortgate.auth import sigv4
 from oortgate.errors import S3Error
+from oortgate.numbers import parse_count
 
 # Fields that need no condition (AWS: the signature, the file, the policy itself and
 # x-ignore-*; the SigV2 credential fields are never in boto3's conditions either).
 UNCONDITIONED = frozenset({"x-amz-signature", "signature", "file", "policy", "awsaccesskeyid"})
+
+# ISO 8601 as AWS's POST policies carry it ("2013-08-01T12:00:00.000Z"); a date without
+# its "T" or time zone is refused, as AWS refuses it, even where Python would read it.
+_EXPIRATION = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+_OPERATORS = ("eq", "starts-with")
 
 
 def _denied(reason: str) -> S3Error:
     return S3Error("AccessDenied", f"Invalid according to Policy: {reason}")
 
 
+def _invalid(reason: str) -> S3Error:
+    return S3Error("InvalidPolicyDocument", f"Invalid Policy: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``eq`` or ``starts-with`` on one form field (``name``: lowercase, no "$")."""
+
+    op: str
+    name: str
+    value: str
+    spelled: str  # the field as the policy names it, for AWS's failure message
+
+    def holds(self, actual: str) -> bool:
+        if self.op == "eq":
+            return actual == self.value
+        # Content-Type may list several values; each must match (AWS).
+        if self.name == "content-type" and "," in actual:
+            return all(v.strip().startswith(self.value) for v in actual.split(","))
+        return actual.startswith(self.value)
+
+    def failure(self) -> S3Error:
+        return _denied(f'Policy Condition failed: ["{self.op}", "{self.spelled}", "{self.value}"]')
+
+
 @dataclass(frozen=True, slots=True)
 class PostPolicy:
     expiration: datetime
-    conditions: list[Any]
+    conditions: list[Condition]
+    length_range: tuple[int, int] | None = None  # content-length-range, inclusive
 
     @classmethod
     def parse(cls, encoded: str) -> PostPolicy:
+        """The policy, checked whole: a malformed one is 400 InvalidPolicyDocument
+        whatever the form holds (AWS), before any field is compared."""
         try:
-            doc = json.loads(base64.b64decode(encoded, validate=True))
-            expiration = datetime.fromisoformat(doc["expiration"].replace("Z", "+00:00"))
-            conditions = doc.get("conditions", [])
-            if not isinstance(conditions, list):
-                raise ValueError("conditions must be a list")
+            raw_doc = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise _invalid("invalid Base64 encoding.") from exc
+        try:
+            doc = json.loads(raw_doc)
         # RecursionError: arrays nested thousands deep (a 64 KiB field holds 48,000).
-        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError,
-                RecursionError) as exc:  # fmt: skip
-            raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from exc
-        if expiration.tzinfo is None:
-            expiration = expiration.replace(tzinfo=UTC)
-        return cls(expiration, conditions)
+        except (ValueError, RecursionError) as exc:
+            raise _invalid("Invalid JSON.") from exc
+        if not isinstance(doc, dict):
+            raise _invalid("Invalid JSON.")
+        if "expiration" not in doc:
+            raise _invalid("Policy missing expiration.")
+        if "conditions" not in doc:
+            raise _invalid("Policy missing conditions.")
+        if not isinstance(doc["conditions"], list):
+            raise _invalid("Invalid 'conditions' value: must be a List.")
+        conditions, length_range = [], None
+        for raw in doc["conditions"]:
+            if isinstance(raw, list) and raw and raw[0] == "content-length-range":
+                length_range = _length_range(raw)
+            else:
+                conditions.append(_condition(raw))
+        return cls(_expiration(doc["expiration"]), conditions, length_range)
 
     def content_length_range(self) -> tuple[int, int] | None:
-        for condition in self.conditions:
-            if isinstance(condition, list) and condition and condition[0] == "content-length-range":
-                try:
-                    return int(condition[1]), int(condition[2])
-                except (IndexError, TypeError, ValueError, OverflowError) as exc:  # Infinity
-                    message = "Invalid Policy: Invalid content-length-range."
-                    raise S3Error("InvalidPolicyDocument", message) from exc
-        return None
+        return self.length_range
 
     def check(self, fields: dict[str, str], bucket: str, now: datetime) -> None:
         """Every condition holds and every field is covered by one; else AccessDenied
@@ -65,44 +104,67 @@ class PostPolicy:
         if now > self.expiration:
             raise _denied("Policy expired.")
         values = {**fields, "bucket": bucket}
-        covered = {"bucket"}
         for condition in self.conditions:
-            name = self._check_one(condition, values)
-            if name is not None:
-                covered.add(name)
+            if not condition.holds(values.get(condition.name, "")):
+                raise condition.failure()
+        covered = {"bucket"} | {c.name for c in self.conditions}
         extra = sorted(n for n in fields if n not in covered and n not in UNCONDITIONED
                        and not n.startswith("x-ignore-"))  # fmt: skip
         if extra:
             raise _denied(f"Extra input fields: {', '.join(extra)}")
 
-    @staticmethod
-    def _check_one(condition: Any, values: dict[str, str]) -> str | None:
-        """Check one condition; returns the field name it covers."""
-        if isinstance(condition, dict) and len(condition) == 1:
-            ((name, expected),) = condition.items()
-            op, name = "eq", str(name).lower()
-        elif isinstance(condition, list) and len(condition) == 3 and isinstance(condition[0], str):
-            op = condition[0].lower()
-            if op == "content-length-range":
-                return None
-            name, expected = str(condition[1]).lower().removeprefix("$"), condition[2]
-        else:
-            raise S3Error(
-                "InvalidPolicyDocument", f"Invalid Policy: Invalid condition {condition!r}"
-            )
-        actual = values.get(name, "")
-        ok = actual == str(expected) if op == "eq" else (
-            op == "starts-with" and _starts_with(name, actual, str(expected)))  # fmt: skip
-        if not ok:
-            raise _denied(f'Policy Condition failed: ["{op}", "${name}", "{expected}"]')
-        return name
+
+def _expiration(value: Any) -> datetime:
+    if not isinstance(value, str) or not _EXPIRATION.fullmatch(value):
+        raise _invalid(f"Invalid 'expiration' value: '{value}'")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:  # matches the pattern, yet no date (month 13...)
+        raise _invalid(f"Invalid 'expiration' value: '{value}'") from exc
 
 
-def _starts_with(name: str, actual: str, prefix: str) -> bool:
-    # Content-Type may list several values; each must match (AWS).
-    if name == "content-type" and "," in actual:
-        return all(v.strip().startswith(prefix) for v in actual.split(","))
-    return actual.startswith(prefix)
+def _condition(raw: Any) -> Condition:
+    """One eq / starts-with condition, refused with AWS's words when malformed."""
+    if isinstance(raw, dict):
+        if len(raw) != 1:
+            raise _invalid("Invalid Simple-Condition: Simple-Conditions must have exactly "
+                           "one property specified.")  # fmt: skip
+        ((name, value),) = raw.items()
+        if not isinstance(value, str):
+            raise _invalid("Invalid Simple-Condition: value must be a string.")
+        return Condition("eq", name.lower().removeprefix("$"), value, f"${name}")
+    if not isinstance(raw, list):
+        raise _invalid("Invalid condition test: must be a List or Object.")
+    if not raw or not isinstance(raw[0], str):
+        raise _invalid("Invalid Condition: missing operation identifier.")
+    op = raw[0].lower()
+    if op not in _OPERATORS:
+        raise _invalid(f"Invalid Condition: unknown operation '{raw[0]}'.")
+    if len(raw) != 3:
+        raise _invalid(f"Invalid {raw[0]}: wrong number of arguments.")
+    name, value = raw[1], raw[2]
+    if not isinstance(name, str) or not name.startswith("$") or not isinstance(value, str):
+        raise _invalid(f"Invalid Condition: {json.dumps(raw)}")
+    return Condition(op, name[1:].lower(), value, name)
+
+
+def _length_range(raw: list[Any]) -> tuple[int, int]:
+    if len(raw) != 3:
+        raise _invalid("Invalid content-length-range: wrong number of arguments.")
+    low, high = _integer(raw[1]), _integer(raw[2])
+    if low is None or high is None or not 0 <= low <= high:
+        raise _invalid(f"Invalid content-length-range: {json.dumps(raw)}")
+    return low, high
+
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):  # parse_count: isdigit() also takes "²", int() does not
+        text = value.strip()
+        count = parse_count(text.removeprefix("-"))
+        return None if count is None else -count if text.startswith("-") else count
+    return None
 
 
 @dataclass(frozen=True, slots=True)

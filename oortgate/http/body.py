@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from oortgate.auth.checksums import decode_md5
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.errors import S3Error
 
@@ -20,9 +23,14 @@ class Body:
     """
 
     def __init__(
-        self, receive: Receive, verifier: PayloadVerifier, content_length: int | None
+        self,
+        receive: Receive,
+        verifier: PayloadVerifier,
+        content_length: int | None,
+        content_md5: str | None = None,
     ) -> None:
         self._receive = receive
+        self._content_md5 = content_md5  # checked by read(); streaming writers check theirs
         self._verifier = verifier
         self._content_length = content_length
         self._consumed = False
@@ -62,10 +70,24 @@ class Body:
             if total > limit:
                 raise S3Error("MalformedXML", "The XML document is too large.")
             parts.append(chunk)
-        return b"".join(parts)
+        body = b"".join(parts)
+        if self._content_md5 is not None:
+            _check_md5(body, self._content_md5)
+        return body
 
     async def drain(self) -> None:
         """Consume an unexpected body so its checks still run."""
         if not self._consumed:
             async for _ in self.chunks():
                 pass
+
+
+def _check_md5(body: bytes, header: str) -> None:
+    expected = decode_md5(header)
+    calculated = hashlib.md5(body).digest()
+    if calculated != expected:
+        raise S3Error(
+            "BadDigest",
+            ExpectedDigest=base64.b64encode(expected).decode(),
+            CalculatedDigest=base64.b64encode(calculated).decode(),
+        )

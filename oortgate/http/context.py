@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,6 +63,23 @@ class Services:
 
 
 NO_ENDPOINT = Addressed(None, None)
+EXPECTED_OWNER = "x-amz-expected-bucket-owner"
+SOURCE_EXPECTED_OWNER = "x-amz-source-expected-bucket-owner"  # CopyObject, UploadPartCopy
+_ACCOUNT_ID = re.compile(r"[0-9]{12}|[0-9a-fA-F]{64}")
+
+
+def check_expected_owner(expected: str, owner_canonical_id: str) -> None:
+    """x-amz-expected-bucket-owner names an account; here the bucket owner's canonical
+    id (users have no 12-digit AWS account id, which therefore never matches)."""
+    if not _ACCOUNT_ID.fullmatch(expected):
+        raise S3Error(
+            "InvalidBucketOwnerAWSAccountID",
+            "The value of the expected bucket owner parameter must be an AWS Account ID",
+        )
+    if expected.lower() != owner_canonical_id.lower():
+        raise S3Error("AccessDenied")
+
+
 ANONYMOUS_ID = "65a011a29cdf8ec533ec3d1ccaae921c"  # the canonical id AWS shows for anonymous
 
 
@@ -96,15 +114,21 @@ class Context:
             raise S3Error("AccessDenied")
         return self.user
 
-    async def bucket(self, name: str | None = None, *, any_tier: bool = False) -> Bucket:
-        """The named bucket (default: the route's); no permission checked. Unless
-        ``any_tier`` (a copy source, named in a header like a source in another AWS
-        region), it must belong to the tier of the endpoint the request came to."""
+    async def bucket(
+        self, name: str | None = None, *, any_tier: bool = False, owner_header: str = EXPECTED_OWNER
+    ) -> Bucket:
+        """The named bucket (default: the route's); no permission checked, but its owner
+        must be the one ``owner_header`` names, if sent. Unless ``any_tier`` (a copy
+        source, named in a header like a source in another AWS region), it must belong
+        to the tier of the endpoint the request came to."""
         name = name if name is not None else self.route.bucket
         assert name is not None
         bucket = self.services.lookups.get_bucket(name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
+        expected = self.headers.get(owner_header)
+        if expected is not None:
+            check_expected_owner(expected, (await self.owner_info(bucket.owner_id))[0])
         tier = None if any_tier else self.addressed.tier
         if tier is not None and bucket.tier != tier and not self.services.settings.serve_cross_tier:
             endpoint = self.services.settings.endpoints.host_of(bucket.tier)
@@ -122,9 +146,9 @@ class Context:
         return bucket
 
     async def bucket_for(self, permission: str, name: str | None = None) -> Bucket:
-        """The bucket, if its ACL grants the caller ``permission`` (READ or WRITE)."""
+        """The bucket, if its ACL grants the caller ``permission``."""
         bucket = await self.bucket(name)
-        if not policy.allows(bucket.acl, permission, self.caller_id, bucket.owner_id):
+        if not policy.bucket_allows(bucket, permission, self.caller_id):
             raise S3Error("AccessDenied")
         return bucket
 
@@ -141,10 +165,10 @@ class Context:
         record = self.services.reader.get_object(bucket.id, key)
         caller = self.caller_id
         if record is None:
-            if policy.allows(bucket.acl, policy.READ, caller, bucket.owner_id):
+            if policy.bucket_allows(bucket, policy.READ, caller):
                 raise S3Error("NoSuchKey", Key=key)
             raise S3Error("AccessDenied")
-        if not policy.allows(record.acl, policy.READ, caller, record.owner_id, bucket.owner_id):
+        if not policy.object_allows(bucket, record.acl, record.owner_id, policy.READ, caller):
             raise S3Error("AccessDenied")
         return record
 

@@ -22,7 +22,7 @@ def parse_networks(value: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
-def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+def is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -41,11 +41,11 @@ def origin(
     peer: str, headers: Mapping[str, str], https: bool, networks: tuple[Network, ...]
 ) -> Origin:
     host = headers.get("host")
-    if not networks or not _trusted(peer, networks):
+    if not networks or not is_trusted(peer, networks):
         return Origin(host, peer, https)
     forwarded_host = headers.get("x-forwarded-host", "").split(",")[0].strip() or host
     proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     # The client is the right-most address that is not one of our proxies.
     hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    client = next((h for h in reversed(hops) if not _trusted(h, networks)), peer)
+    client = next((h for h in reversed(hops) if not is_trusted(h, networks)), peer)
     return Origin(forwarded_host, client, proto == "https" if proto else https)

@@ -7,11 +7,14 @@ GET).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from oortgate.http.proxy import Network, origin, parse_networks
+from oortgate import xml
+from oortgate.http.hosts import Endpoints, resolve, strip_port
+from oortgate.http.proxy import Network, is_trusted, origin, parse_networks
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -36,6 +39,22 @@ def https_location(host_header: str | None, default_host: str, https_port: int, 
     return f"https://{host}{port}{target}"
 
 
+def serves_host(host: str, endpoints: Endpoints, local_address: str | None) -> bool:
+    """Whether a Host names this server: an endpoint, a bucket's virtual host under one,
+    localhost, a loopback address or the address the connection came to. Any other host
+    would make the redirect an open redirect to wherever the client pointed it."""
+    name = strip_port(host)
+    if name in (endpoints.standard, endpoints.archive, "localhost") or name == local_address:
+        return True
+    if resolve(name, endpoints).tier is not None:
+        return True
+    try:
+        address = ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or str(address) == local_address
+
+
 def _plausible_host(host: str) -> bool:
     """Never echo header junk into a Location header."""
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-[]:")
@@ -43,14 +62,28 @@ def _plausible_host(host: str) -> bool:
 
 
 class RedirectApp:
-    def __init__(self, https_port: int, default_host: str, region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        https_port: int,
+        default_host: str,
+        region: str = "us-east-1",
+        endpoints: Endpoints | None = None,
+    ) -> None:
         self.https_port = https_port
         self.default_host = default_host
         self.region = region
+        self.endpoints = endpoints or Endpoints(default_host, default_host)
 
     async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, public_host: str | None = None
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        public_host: str | None = None,
+        proxied: bool = False,
     ) -> None:
+        """``public_host``: the host a trusted proxy was reached by; ``proxied``: the
+        request came from a trusted proxy, which answers for the names it forwards."""
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
@@ -66,6 +99,10 @@ class RedirectApp:
         if query and "?" not in target:
             target += "?" + query.decode("latin-1")
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        local = str((scope.get("server") or ("",))[0])
+        if not proxied and host and not serves_host(host, self.endpoints, local):
+            await _refuse_host(send)
+            return
         port = 443 if public_host else self.https_port
         location = https_location(public_host or host, self.default_host, port, target)
         status = 301 if scope["method"] in ("GET", "HEAD") else 308
@@ -81,6 +118,24 @@ class RedirectApp:
         await send({"type": "http.response.body", "body": b""})
 
 
+_NOT_SERVED = xml.error_document(
+    "InvalidArgument",
+    "The Host header does not name an endpoint of this server.",
+    {"ArgumentName": "Host"},
+    "",
+)
+
+
+async def _refuse_host(send: Send) -> None:
+    headers = [
+        (b"content-type", b"application/xml"),
+        (b"content-length", str(len(_NOT_SERVED)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": _NOT_SERVED})
+
+
 class PlainListener:
     """Redirects, except for requests a trusted proxy received over HTTPS."""
 
@@ -93,11 +148,11 @@ class PlainListener:
         self._trusted = trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._trusted:
+        peer = str((scope.get("client") or ("",))[0])
+        if scope["type"] == "http" and is_trusted(peer, self._trusted):
             headers = {
                 k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
             }
-            peer = str((scope.get("client") or ("",))[0])
             seen = origin(peer, headers, False, self._trusted)
             if seen.https:
                 if self._gateway is None:
@@ -106,8 +161,10 @@ class PlainListener:
                 return
             if seen.host and seen.host != headers.get("host"):
                 # Redirect to the public name the proxy was reached by (HTTPS on 443).
-                await self._redirect(scope, receive, send, public_host=seen.host)
+                await self._redirect(scope, receive, send, public_host=seen.host, proxied=True)
                 return
+            await self._redirect(scope, receive, send, proxied=True)
+            return
         await self._redirect(scope, receive, send)
 
 
@@ -119,6 +176,6 @@ def create_app() -> PlainListener:
     settings = Settings.from_env()
     https_port = int(os.environ[ENV_HTTPS_PORT])
     default_host = os.environ.get(ENV_DEFAULT_HOST, "localhost")
-    redirect = RedirectApp(https_port, default_host, settings.region)
+    redirect = RedirectApp(https_port, default_host, settings.region, settings.endpoints)
     trusted = parse_networks(settings.trusted_proxies)
     return PlainListener(redirect, lambda: Gateway(settings), trusted)

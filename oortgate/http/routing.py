@@ -39,12 +39,12 @@ def _form_decode(text: str) -> str:
 # answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
 UNSUPPORTED_BUCKET = frozenset(
     "accelerate analytics encryption intelligent-tiering inventory lifecycle "
-    "logging metrics notification object-lock ownershipControls policy policyStatus "
-    "publicAccessBlock replication requestPayment tagging website metadataTable session "
+    "logging metrics notification object-lock policy policyStatus "
+    "replication requestPayment website metadataTable session "
     "metadataConfiguration abac".split()
 )
 UNSUPPORTED_OBJECT = frozenset(
-    "tagging legal-hold retention torrent attributes select renameObject".split()
+    "legal-hold retention torrent attributes select renameObject".split()
 )
 MULTIPART_OPS = frozenset(
     {
@@ -131,6 +131,12 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
             return "GetBucketAcl"
         if "cors" in query:
             return "GetBucketCors"
+        if "tagging" in query:
+            return "GetBucketTagging"
+        if "ownershipControls" in query:
+            return "GetBucketOwnershipControls"
+        if "publicAccessBlock" in query:
+            return "GetPublicAccessBlock"
         if unsupported:
             return "NotImplemented"
         return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
@@ -141,12 +147,24 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> str:
             return "PutBucketAcl"
         if "cors" in query:
             return "PutBucketCors"
+        if "tagging" in query:
+            return "PutBucketTagging"
+        if "ownershipControls" in query:
+            return "PutBucketOwnershipControls"
+        if "publicAccessBlock" in query:
+            return "PutPublicAccessBlock"
         if "versioning" in query or unsupported:
             return "NotImplemented"
         return "CreateBucket"
     if method == "DELETE":
         if "cors" in query:
             return "DeleteBucketCors"
+        if "tagging" in query:
+            return "DeleteBucketTagging"
+        if "ownershipControls" in query:
+            return "DeleteBucketOwnershipControls"
+        if "publicAccessBlock" in query:
+            return "DeletePublicAccessBlock"
         return "NotImplemented" if unsupported else "DeleteBucket"
     if method == "POST":
         if "delete" in query:
@@ -161,16 +179,22 @@ def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]
     unsupported = any(q in UNSUPPORTED_OBJECT for q in query)
     multipart = "uploadId" in query
     if method in ("GET", "HEAD"):
+        if method == "GET" and "attributes" in query:
+            return "GetObjectAttributes"
         if unsupported:
             return "NotImplemented"
         if method == "GET" and multipart:
             return "ListParts"
         if method == "GET" and "acl" in query:
             return "GetObjectAcl"
+        if method == "GET" and "tagging" in query:
+            return "GetObjectTagging"
         return "GetObject" if method == "GET" else "HeadObject"
     if method == "PUT":
         if "acl" in query:
             return "PutObjectAcl"
+        if "tagging" in query:
+            return "PutObjectTagging"
         if unsupported:
             return "NotImplemented"
         copy = "x-amz-copy-source" in headers
@@ -180,6 +204,8 @@ def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]
     if method == "DELETE":
         if unsupported:
             return "NotImplemented"
+        if "tagging" in query:
+            return "DeleteObjectTagging"
         return "AbortMultipartUpload" if multipart else "DeleteObject"
     if method == "POST":
         if "restore" in query:

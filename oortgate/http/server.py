@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 import math
 import os
 import secrets
@@ -16,11 +15,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from oortgate import gc, xml
+from oortgate import gc, logs, xml
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
-from oortgate.errors import S3Error
+from oortgate.errors import BodyCut, S3Error
 from oortgate.http.authenticate import ANONYMOUS, Identity, authenticate
 from oortgate.http.body import Body, Receive
 from oortgate.http.context import Context, Services
@@ -34,13 +33,13 @@ from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.numbers import parse_count
 from oortgate.ops import HANDLERS
 from oortgate.ops.cors_ops import actual_request_headers
+from oortgate.ops.request_headers import check as check_request_headers
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.secretbox import SecretBox
 from oortgate.storage.local import LocalBlobStore
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Scope = dict[str, Any]
-log = logging.getLogger("oortgate")
 
 ENV_PORT_TIER = "OORTGATE_PORT_TIER"
 MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
@@ -99,8 +98,8 @@ class Gateway:
                 await services.db(
                     gc.collect_garbage, services.meta, services.blobs, grace=self.settings.gc_grace
                 )
-            except Exception:
-                log.exception("garbage collection failed")
+            except Exception as exc:
+                logs.errors.error("gc:" + logs.kind_of(exc), "garbage collection failed", exc)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = next(self._request_ids)
@@ -111,8 +110,9 @@ class Gateway:
         except S3Error as err:
             response = error_response(err, request_id)
             await tracked.discard_rest(_expects_continue(scope))
-        except Exception:
-            log.exception("internal error on %s %s", method, scope.get("path"))
+        except Exception as exc:
+            where = f"internal error on {method} {scope.get('path')!r} (request {request_id})"
+            logs.errors.error(logs.kind_of(exc), where, exc)
             response = error_response(S3Error("InternalError"), request_id)
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)
@@ -186,8 +186,9 @@ class Gateway:
                 self._throttle(seen.client, ANONYMOUS)
                 raise
         self._throttle(seen.client, identity)
+        check_request_headers(target.op, headers, query)
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
-        body = Body(receive, verifier, _content_length(headers))
+        body = Body(receive, verifier, _content_length(headers), headers.get("content-md5"))
         ctx = Context(
             self.services, target, method, headers, query, identity.user, body, request_id,
             addressed,
@@ -306,8 +307,11 @@ async def _send(send: Send, response: Response, request_id: str, *, head: bool) 
     if isinstance(body, bytes):
         await send({"type": "http.response.body", "body": body})
         return
-    async for chunk in body:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    try:
+        async for chunk in body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except BodyCut:
+        return  # the body stays short of its Content-Length: the connection is closed
     await send({"type": "http.response.body", "body": b""})
 
 

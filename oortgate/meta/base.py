@@ -19,9 +19,11 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from oortgate.errors import S3Error
 from oortgate.meta.models import (
     AccessKey,
     Bucket,
+    CompletedUpload,
     ObjectPage,
     ObjectRecord,
     Part,
@@ -29,6 +31,7 @@ from oortgate.meta.models import (
     UploadPage,
     User,
 )
+from oortgate.meta.preconditions import Precondition
 
 MAX_KEYS_PER_USER = 10
 
@@ -42,6 +45,8 @@ class MetaStore(Protocol):
     def get_user(self, user_id: int) -> User | None: ...
 
     def get_user_by_name(self, name: str) -> User | None: ...
+
+    def get_user_by_canonical_id(self, canonical_id: str) -> User | None: ...
 
     def list_users(self) -> list[User]: ...
 
@@ -79,6 +84,7 @@ class MetaStore(Protocol):
         max_buckets: int,
         acl: str = "private",
         tier: str = "standard",
+        ownership: str | None = None,
     ) -> Bucket:
         """Raises S3Error BucketAlreadyExists (another owner has it),
         BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets."""
@@ -88,7 +94,23 @@ class MetaStore(Protocol):
 
     def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None: ...
 
+    def set_bucket_ownership(self, bucket_id: int, ownership: str | None) -> None:
+        """Its ObjectOwnership setting (None: no OwnershipControls)."""
+        ...
+
+    def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
+        """Its PublicAccessBlock configuration as JSON (None: none)."""
+        ...
+
     def get_bucket(self, name: str) -> Bucket | None: ...
+
+    def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
+        """The bucket's tag set; None if it has none."""
+        ...
+
+    def set_bucket_tags(self, bucket_id: int, tags: dict[str, str]) -> None:
+        """Replace the bucket's tag set (empty: remove it)."""
+        ...
 
     def list_buckets(
         self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
@@ -104,21 +126,32 @@ class MetaStore(Protocol):
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None: ...
 
-    def put_object(self, record: ObjectRecord) -> None:
+    def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
         """Create or replace (bucket_id, key). Each of record.blob_ids must be pending (a
         new upload: the mark is cleared) or already referenced (a copy); else raises
         S3Error NoSuchKey (the copy source vanished). An inline record (``inline`` set)
         stores its bytes in the same transaction instead. A replaced blob left without
-        references is queued as garbage (an inline one is dropped at once)."""
+        references is queued as garbage (an inline one is dropped at once). With a
+        condition, the current object is checked in the same transaction (see
+        preconditions.check): if it fails, its S3Error is raised and nothing changes."""
         ...
 
-    def delete_object(self, bucket_id: int, key: str) -> bool:
-        """True if the key existed. Its blob, if now unreferenced, is queued as garbage."""
+    def delete_object(
+        self, bucket_id: int, key: str, condition: Precondition | None = None
+    ) -> bool:
+        """True if the key existed. Its blob, if now unreferenced, is queued as garbage.
+        A failed condition raises its S3Error (checked in the same transaction)."""
         ...
 
-    def delete_objects(self, bucket_id: int, keys: Sequence[str]) -> None:
+    def delete_objects(
+        self,
+        bucket_id: int,
+        keys: Sequence[str],
+        conditions: Sequence[Precondition | None] = (),
+    ) -> list[S3Error | None]:
         """``delete_object`` for each key, in one transaction (DeleteObjects: up to 1,000
-        keys for one commit, not one each)."""
+        keys for one commit, not one each); conditions[i], if any, guards keys[i]. Returns
+        per key None (deleted, or absent) or the error of its failed condition."""
         ...
 
     def list_objects(
@@ -145,6 +178,10 @@ class MetaStore(Protocol):
         """False if there is no such object."""
         ...
 
+    def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+        """Replace the object's tag set (empty: remove it); False if no such object."""
+        ...
+
     def has_objects(self, bucket_id: int) -> bool: ...
 
     # -- multipart uploads ----------------------------------------------------------
@@ -161,10 +198,21 @@ class MetaStore(Protocol):
         """Parts with numbers > after, ascending."""
         ...
 
-    def complete_upload(self, upload_id: str, record: ObjectRecord, used: Sequence[Part]) -> None:
+    def complete_upload(
+        self,
+        upload_id: str,
+        record: ObjectRecord,
+        used: Sequence[Part],
+        condition: Precondition | None = None,
+    ) -> None:
         """Atomically replace (bucket, key) with record, built from the parts ``used``;
-        drop the upload and release the parts not used. NoSuchUpload if the upload is
-        gone (completed or aborted), InvalidPart if a used part changed meanwhile."""
+        drop the upload, release the parts not used and remember the upload as completed.
+        NoSuchUpload if the upload is gone (completed or aborted), InvalidPart if a used
+        part changed meanwhile, the condition's S3Error if the current object fails it."""
+        ...
+
+    def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
+        """A recently completed upload (pruned after some days), for a retried Complete."""
         ...
 
     def abort_upload(self, upload_id: str) -> bool:

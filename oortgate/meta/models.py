@@ -30,9 +30,11 @@ class Bucket:
     owner_id: int
     region: str
     created: float
-    acl: str = "private"  # a canned ACL name
+    acl: str = "private"  # a canned ACL name or explicit grants (see oortgate.policy)
     cors: str | None = None  # the CORS rules as JSON (see oortgate.cors), None if unset
     tier: str = "standard"  # "standard" or "archive": the endpoint it was created on
+    ownership: str | None = None  # its ObjectOwnership (see oortgate.bucket_controls)
+    public_access_block: str | None = None  # its PublicAccessBlock as JSON, None if unset
 
 
 # Small objects live in the metadata store itself (one commit makes them durable, no
@@ -52,6 +54,11 @@ class Segment:
     blob_id: str
     size: int
     data: bytes | None = None  # the bytes of an inline blob; None: read from the blob store
+    # A multipart object's part: the number the client uploaded it as (0: not a part)
+    # and its checksum (base64, of the upload's algorithm), if it has one.
+    part_number: int = 0
+    checksum: str | None = None
+    crc64: str | None = None  # see oortgate.integrity; None: written before it existed
 
 
 # Not frozen: a listing builds a thousand of these per page, and a frozen dataclass's
@@ -80,7 +87,7 @@ class ObjectRecord:
     # empty (they never read bytes).
     parts_count: int = 0
     parts: tuple[Segment, ...] = ()
-    acl: str = "private"  # a canned ACL name
+    acl: str = "private"  # a canned ACL name or explicit grants (see oortgate.policy)
     owner_id: int | None = None  # the writer; None: an anonymous writer
     # Archive objects under Glacier semantics: restored (readable) from restore_ready
     # (epoch seconds) until restore_expiry; None: no restore requested.
@@ -89,12 +96,17 @@ class ObjectRecord:
     # The bytes of an inline object (see INLINE_MARK), filled by get_object; a new
     # inline object carries them to put_object.
     inline: bytes | None = None
+    # Tag key -> value (see oortgate.tagging); listings leave it empty.
+    tags: dict[str, str] = field(default_factory=dict)
+    # A plain object's integrity CRC (see oortgate.integrity; a multipart object's are
+    # its parts'); None: written before it existed.
+    crc64: str | None = None
 
     @property
     def segments(self) -> tuple[Segment, ...]:
         if self.parts_count:
             return self.parts
-        return (Segment(self.blob_id, self.size, self.inline),)
+        return (Segment(self.blob_id, self.size, self.inline, crc64=self.crc64),)
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
@@ -129,6 +141,20 @@ class Upload:
     checksum_type: str | None = None  # "COMPOSITE" or "FULL_OBJECT"
     acl: str = "private"
     owner_id: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # applied to the completed object
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedUpload:
+    """A multipart upload that became an object: what a retried Complete answers with,
+    as long as that object is still the one at the key (same etag and last_modified)."""
+
+    upload_id: str
+    bucket_id: int
+    key: str
+    etag: str
+    last_modified: float  # the completed object's
+    completed: float  # when (epoch seconds): remembered for COMPLETED_UPLOAD_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +165,7 @@ class Part:
     etag: str  # hex MD5, without quotes
     last_modified: float
     checksum: str | None = None  # base64, of the upload's checksum algorithm
+    crc64: str | None = None  # see oortgate.integrity
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,22 @@ import time
 from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, User
-from oortgate.meta.sqlite_db import Database, key_range, lower_bound, qualified, successor
+from oortgate.meta.sqlite_db import (
+    Database,
+    key_range,
+    lower_bound,
+    nullable_dumps,
+    nullable_loads,
+    qualified,
+    successor,
+)
 from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
-_BUCKET_COLS = "id, name, owner_id, region, created, acl, cors, tier"
+_BUCKET_COLS = (
+    "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block"
+)
 
 
 _CREDENTIALS_SQL = (
@@ -59,6 +69,10 @@ class AccountsStore(Database):
 
     def get_user(self, user_id: int) -> User | None:
         row = self._one(f"SELECT {_USER_COLS} FROM users WHERE id = ?", user_id)
+        return User(*row) if row else None
+
+    def get_user_by_canonical_id(self, canonical_id: str) -> User | None:
+        row = self._one(f"SELECT {_USER_COLS} FROM users WHERE canonical_id = ?", canonical_id)
         return User(*row) if row else None
 
     def get_user_by_name(self, name: str) -> User | None:
@@ -123,6 +137,7 @@ class AccountsStore(Database):
         max_buckets: int,
         acl: str = "private",
         tier: str = "standard",
+        ownership: str | None = None,
     ) -> Bucket:
         created = time.time()
         try:
@@ -136,16 +151,16 @@ class AccountsStore(Database):
                 if count >= max_buckets:
                     raise S3Error("TooManyBuckets")
                 cur = db.execute(
-                    "INSERT INTO buckets (name, owner_id, region, created, acl, tier)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, owner_id, region, created, acl, tier),
+                    "INSERT INTO buckets (name, owner_id, region, created, acl, tier, ownership)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, owner_id, region, created, acl, tier, ownership),
                 )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):  # lost a race to another writer
                 raise S3Error("BucketAlreadyExists", BucketName=name) from None
             raise ValueError(f"no such user: {owner_id} ({exc})") from None
         assert cur.lastrowid is not None
-        return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier)
+        return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier, ownership)
 
     def get_bucket(self, name: str) -> Bucket | None:
         row = self._one(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", name)
@@ -169,3 +184,21 @@ class AccountsStore(Database):
     def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None:
         with self._write() as db:
             db.execute("UPDATE buckets SET cors = ? WHERE id = ?", (cors, bucket_id))
+
+    def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
+        row = self._one("SELECT tags FROM buckets WHERE id = ?", bucket_id)
+        return nullable_loads(row[0]) if row and row[0] else None
+
+    def set_bucket_tags(self, bucket_id: int, tags: dict[str, str]) -> None:
+        with self._write() as db:
+            sql = "UPDATE buckets SET tags = ? WHERE id = ?"
+            db.execute(sql, (nullable_dumps(tags), bucket_id))
+
+    def set_bucket_ownership(self, bucket_id: int, ownership: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE buckets SET ownership = ? WHERE id = ?", (ownership, bucket_id))
+
+    def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
+        sql = "UPDATE buckets SET public_access_block = ? WHERE id = ?"
+        with self._write() as db:
+            db.execute(sql, (config, bucket_id))

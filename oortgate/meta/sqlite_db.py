@@ -76,8 +76,50 @@ ALTER TABLE garbage ADD COLUMN queued_at REAL NOT NULL DEFAULT 0;
 CREATE INDEX garbage_queued ON garbage(queued_at)
 """
 
+# Version 4: a completed multipart object's parts keep the number the client gave each
+# and its checksum (GetObjectAttributes lists them); NULL in rows written before.
+_OBJECT_PART_ATTRIBUTES = """
+ALTER TABLE object_parts ADD COLUMN part_number INTEGER;
+ALTER TABLE object_parts ADD COLUMN checksum TEXT
+"""
+
+# Version 5: tag sets (see oortgate.tagging) as JSON, NULL when there are none:
+# objects', open uploads' (applied at completion) and buckets'.
+_TAGS = """
+ALTER TABLE objects ADD COLUMN tags TEXT;
+ALTER TABLE uploads ADD COLUMN tags TEXT;
+ALTER TABLE buckets ADD COLUMN tags TEXT
+"""
+
+# Version 6: completed multipart uploads, so that a retried CompleteMultipartUpload (its response
+# was lost) answers 200 again rather than NoSuchUpload; pruned by age (indexed).
+_COMPLETED_UPLOADS = """
+CREATE TABLE IF NOT EXISTS completed_uploads (upload_id TEXT PRIMARY KEY,
+    bucket_id INTEGER NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL,
+    last_modified REAL NOT NULL, completed REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS completed_uploads_age ON completed_uploads(completed)
+"""
+
+# Version 7: a bucket's Object Ownership setting and its PublicAccessBlock configuration
+# (JSON); NULL: none set.
+_BUCKET_ACCESS_CONTROLS = """
+ALTER TABLE buckets ADD COLUMN ownership TEXT;
+ALTER TABLE buckets ADD COLUMN public_access_block TEXT
+"""
+
+# Version 8: each blob's integrity CRC (oortgate.integrity), where a row names the blob;
+# NULL in rows written before (those are not checked on read).
+_INTEGRITY = """
+ALTER TABLE objects ADD COLUMN crc64 TEXT;
+ALTER TABLE object_parts ADD COLUMN crc64 TEXT;
+ALTER TABLE upload_parts ADD COLUMN crc64 TEXT
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
-_MIGRATIONS = (_SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT)
+_MIGRATIONS = (
+    _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
+    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY,
+)  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.
@@ -114,6 +156,16 @@ def qualified(table: str, columns: str) -> str:
 
 def dumps(value: dict[str, str]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def nullable_dumps(value: dict[str, str]) -> str | None:
+    """A document that is usually empty (tags): NULL then, no text to store."""
+    return dumps(value) if value else None
+
+
+def nullable_loads(text: str | None) -> dict[str, str]:
+    doc: dict[str, str] = json.loads(text) if text else {}
+    return doc
 
 
 def chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord, Part, Upload, UploadPage
-from oortgate.meta.sqlite_db import dumps, lower_bound, successor
+from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
+from oortgate.meta.preconditions import Precondition, check
+from oortgate.meta.sqlite_db import dumps, lower_bound, nullable_dumps, nullable_loads, successor
 from oortgate.meta.sqlite_objects import ObjectsStore
 
 _UPLOAD_COLS = (
     "upload_id, bucket_id, key, initiated, content_type, system_headers, user_metadata,"
-    " storage_class, checksum_algorithm, checksum_type, acl, owner_id"
+    " storage_class, checksum_algorithm, checksum_type, acl, owner_id, tags"
 )
-_PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum"
+_PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum, crc64"
+_COMPLETED_COLS = "upload_id, bucket_id, key, etag, last_modified, completed"
+# How long a completed upload is remembered for a retried Complete (SDKs retry within
+# minutes; a week covers a client that resumes a saved upload state).
+COMPLETED_UPLOAD_DAYS = 7
 
 
 def _upload(row: Sequence[Any]) -> Upload:
     upload_id, bucket_id, key, initiated, ctype, headers, meta, cls, algorithm, kind = row[:10]
     docs = json.loads(headers), json.loads(meta)
     return Upload(upload_id, bucket_id, key, initiated, ctype, *docs, cls, algorithm, kind,
-                  acl=row[10], owner_id=row[11])  # fmt: skip
+                  acl=row[10], owner_id=row[11], tags=nullable_loads(row[12]))  # fmt: skip
 
 
 class MultipartStore(ObjectsStore):
@@ -42,12 +48,12 @@ class MultipartStore(ObjectsStore):
             u.checksum_type,
             u.acl,
             u.owner_id,
+            nullable_dumps(u.tags),
         )
         try:
             with self._write() as db:
-                db.execute(
-                    f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({', '.join('?' * 12)})", row
-                )
+                marks = ", ".join("?" * len(row))
+                db.execute(f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({marks})", row)
         except sqlite3.IntegrityError:
             raise S3Error("NoSuchBucket") from None
 
@@ -71,7 +77,7 @@ class MultipartStore(ObjectsStore):
             )
             db.execute(
                 f"INSERT OR REPLACE INTO upload_parts (upload_id, {_PART_COLS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     upload_id,
                     p.part_number,
@@ -80,6 +86,7 @@ class MultipartStore(ObjectsStore):
                     p.etag,
                     p.last_modified,
                     p.checksum,
+                    p.crc64,
                 ),
             )
             if old is not None and old[0] != p.blob_id:
@@ -93,11 +100,19 @@ class MultipartStore(ObjectsStore):
         )
         return [Part(*row) for row in rows]
 
-    def complete_upload(self, upload_id: str, record: ObjectRecord, used: Sequence[Part]) -> None:
+    def complete_upload(
+        self,
+        upload_id: str,
+        record: ObjectRecord,
+        used: Sequence[Part],
+        condition: Precondition | None = None,
+    ) -> None:
         """Atomically turn the upload into ``record`` (whose parts are ``used``, as the
-        caller read them). Raises NoSuchUpload if the upload is gone, InvalidPart if a
-        used part was replaced meanwhile. Unused parts become garbage."""
-        with self._write():
+        caller read them), if the key's current object meets ``condition``. Raises
+        NoSuchUpload if the upload is gone, InvalidPart if a used part was replaced
+        meanwhile, the condition's error if it fails. Unused parts become garbage; the
+        upload is remembered as completed (see get_completed_upload)."""
+        with self._write() as db:
             if self._one("SELECT 1 FROM uploads WHERE upload_id = ?", upload_id) is None:
                 raise S3Error("NoSuchUpload", UploadId=upload_id)
             for part in used:
@@ -108,11 +123,27 @@ class MultipartStore(ObjectsStore):
                 )
                 if row is None or row[0] != part.blob_id:
                     raise S3Error("InvalidPart", PartNumber=str(part.part_number))
+            check(condition, self._current(record.bucket_id, record.key), record.key)
             try:
                 self._replace_object(record)
             except sqlite3.IntegrityError:
                 raise S3Error("NoSuchBucket") from None
             self._drop_upload(upload_id)
+            now = time.time()
+            db.execute(
+                "DELETE FROM completed_uploads WHERE completed < ?",
+                (now - COMPLETED_UPLOAD_DAYS * 86400,),
+            )
+            db.execute(
+                f"INSERT OR REPLACE INTO completed_uploads ({_COMPLETED_COLS})"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (upload_id, record.bucket_id, record.key, record.etag, record.last_modified, now),
+            )
+
+    def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
+        sql = f"SELECT {_COMPLETED_COLS} FROM completed_uploads WHERE upload_id = ?"
+        row = self._one(sql, upload_id)
+        return CompletedUpload(*row) if row else None
 
     def abort_upload(self, upload_id: str) -> bool:
         with self._write():

@@ -14,6 +14,7 @@ from typing import Any
 
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
+from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
     BLOB_REFERENCES,
     Database,
@@ -21,6 +22,8 @@ from oortgate.meta.sqlite_db import (
     dumps,
     key_range,
     lower_bound,
+    nullable_dumps,
+    nullable_loads,
     qualified,
     successor,
 )
@@ -28,7 +31,7 @@ from oortgate.meta.sqlite_db import (
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
     " system_headers, user_metadata, checksums, storage_class, parts_count, acl, owner_id,"
-    " restore_ready, restore_expiry"
+    " restore_ready, restore_expiry, tags, crc64"
 )
 
 
@@ -39,6 +42,9 @@ _GET_PLAIN = (
     " LEFT JOIN inline_blobs ON inline_blobs.blob_id = objects.blob_id"
     " WHERE objects.bucket_id = ? AND objects.key = ?"
 )
+
+
+_COLUMNS = len(OBJ_COLS.split(","))  # (in _GET_PLAIN's row, the inline bytes come next)
 
 
 # What a listing shows of an object: its records carry no headers, user metadata or
@@ -62,8 +68,12 @@ def _object(row: Sequence[Any], inline: bytes | None = None) -> ObjectRecord:
     return ObjectRecord(
         bucket_id, key, blob_id, size, etag, modified, ctype, _doc(headers), _doc(meta),
         _doc(sums), cls, parts, acl=row[12], owner_id=row[13], restore_ready=row[14],
-        restore_expiry=row[15], inline=inline,
+        restore_expiry=row[15], inline=inline, tags=nullable_loads(row[16]), crc64=row[17],
     )  # fmt: skip
+
+
+def _part_row(r: ObjectRecord, i: int, s: Segment) -> tuple[Any, ...]:
+    return (r.bucket_id, r.key, i, s.blob_id, s.size, s.part_number or i + 1, s.checksum, s.crc64)
 
 
 class ObjectsStore(Database):
@@ -73,23 +83,27 @@ class ObjectsStore(Database):
         if row is None:
             return None
         if not row[11]:  # parts_count: a plain object, complete in that one row
-            return _object(row, row[16])
+            return _object(row, row[_COLUMNS])
         where = "WHERE bucket_id = ? AND key = ?"
         with self._snapshot():  # the object and its parts from one state
             row = self._one(f"SELECT {OBJ_COLS} FROM objects {where}", bucket_id, key)
             if row is None:
                 return None
             rows = self._conn.execute(
-                f"SELECT blob_id, size FROM object_parts {where} ORDER BY idx", (bucket_id, key)
+                "SELECT blob_id, size, COALESCE(part_number, idx + 1), checksum, crc64"
+                f" FROM object_parts {where} ORDER BY idx",
+                (bucket_id, key),
             )
-            parts = tuple(Segment(blob_id, size) for blob_id, size in rows)
+            parts = tuple(Segment(b, size, None, n, sums, crc) for b, size, n, sums, crc in rows)
         return replace(_object(row), parts=parts)
 
-    def put_object(self, record: ObjectRecord) -> None:
-        """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile (the pending
-        mark then stays: the caller drops it)."""
+    def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+        """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile, or the
+        condition's error if it does not hold (the pending mark then stays: the caller
+        drops it)."""
         try:
             with self._write():
+                check(condition, self._current(record.bucket_id, record.key), record.key)
                 if record.inline is not None:
                     # A new inline object, or a copy of one: the bytes are at hand.
                     self._one(
@@ -111,7 +125,7 @@ class ObjectsStore(Database):
         row = (r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.last_modified, r.content_type)
         docs = (dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums))
         self._conn.execute(
-            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * 16)})",
+            f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * _COLUMNS)})",
             (
                 *row,
                 *docs,
@@ -121,16 +135,24 @@ class ObjectsStore(Database):
                 r.owner_id,
                 r.restore_ready,
                 r.restore_expiry,
+                nullable_dumps(r.tags),
+                r.crc64,
             ),
         )
         if r.parts_count:
             self._conn.executemany(
-                "INSERT INTO object_parts (bucket_id, key, idx, blob_id, size)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(r.bucket_id, r.key, i, s.blob_id, s.size) for i, s in enumerate(r.parts)],
+                "INSERT INTO object_parts (bucket_id, key, idx, blob_id, size, part_number,"
+                " checksum, crc64) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_part_row(r, i, s) for i, s in enumerate(r.parts)],
             )
         for blob_id in old:
             self._release(blob_id)
+
+    def _current(self, bucket_id: int, key: str) -> Current | None:
+        """What a precondition compares, as this (write) transaction sees it."""
+        sql = "SELECT etag, size, last_modified FROM objects WHERE bucket_id = ? AND key = ?"
+        row = self._one(sql, bucket_id, key)
+        return None if row is None else Current(*row)
 
     def _remove_object(self, bucket_id: int, key: str) -> list[str]:
         """Delete the rows of (bucket_id, key); returns its blob ids, not yet released
@@ -149,14 +171,33 @@ class ObjectsStore(Database):
         self._conn.execute(f"DELETE FROM objects {where}", (bucket_id, key))
         return blob_ids
 
-    def delete_object(self, bucket_id: int, key: str) -> bool:
+    def delete_object(
+        self, bucket_id: int, key: str, condition: Precondition | None = None
+    ) -> bool:
         with self._write():
+            check(condition, self._current(bucket_id, key), key)
             return self._delete(bucket_id, key)
 
-    def delete_objects(self, bucket_id: int, keys: Sequence[str]) -> None:
+    def delete_objects(
+        self,
+        bucket_id: int,
+        keys: Sequence[str],
+        conditions: Sequence[Precondition | None] = (),
+    ) -> list[S3Error | None]:
+        """conditions[i] (if given) guards keys[i]; a key whose condition fails is kept
+        and its error returned at its index, the others are deleted all the same."""
+        refused: list[S3Error | None] = []
         with self._write():
-            for key in keys:
+            for i, key in enumerate(keys):
+                condition = conditions[i] if i < len(conditions) else None
+                try:
+                    check(condition, self._current(bucket_id, key), key)
+                except S3Error as err:
+                    refused.append(err)
+                    continue
+                refused.append(None)
                 self._delete(bucket_id, key)
+        return refused
 
     def _delete(self, bucket_id: int, key: str) -> bool:
         old = self._remove_object(bucket_id, key)
@@ -176,6 +217,11 @@ class ObjectsStore(Database):
         sql = "UPDATE objects SET acl = ? WHERE bucket_id = ? AND key = ?"
         with self._write() as db:
             return db.execute(sql, (acl, bucket_id, key)).rowcount > 0
+
+    def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+        sql = "UPDATE objects SET tags = ? WHERE bucket_id = ? AND key = ?"
+        with self._write() as db:
+            return db.execute(sql, (nullable_dumps(tags), bucket_id, key)).rowcount > 0
 
     def has_objects(self, bucket_id: int) -> bool:
         return self._one("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", bucket_id) is not None

@@ -1,128 +1,165 @@
-"""Get/PutBucketAcl and Get/PutObjectAcl: canned ACLs and their equivalent grant XML."""
+"""Get/PutBucketAcl and Get/PutObjectAcl, and the ACL a write asks for in its headers
+(x-amz-acl or x-amz-grant-*): canned ACLs and explicit grants."""
 
 from __future__ import annotations
 
-from xml.etree.ElementTree import Element
+from collections.abc import Callable
 
-from oortgate import policy, xml
+from oortgate import acl_grants, policy, xml
+from oortgate.bucket_controls import BUCKET_OWNER_ENFORCED
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
-from oortgate.ops.metadata import reject_unsupported
-from oortgate.ops.object_read import check_version_id
+from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.ops.metadata import check_version_id
 
 MAX_ACL_XML = 64 * 1024
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
-def _policy_document(owner: tuple[str, str], acl: str, bucket_owner: tuple[str, str]) -> xml.Node:
+def _user_ids(ctx: Context) -> Callable[[str], int | None]:
+    """canonical id -> user id (None: no such user), for resolving grants. Ids are hex,
+    which AWS accepts in either case."""
+
+    def user_id(canonical_id: str) -> int | None:
+        user = ctx.services.reader.get_user_by_canonical_id(canonical_id.lower())
+        return None if user is None else user.id
+
+    return user_id
+
+
+def header_acl(ctx: Context) -> str | None:
+    """The ACL the x-amz-acl or x-amz-grant-* headers ask for (None: they ask for none)."""
+    canned = ctx.headers.get("x-amz-acl")
+    if not acl_grants.has_grant_headers(ctx.headers):
+        return None if canned is None else policy.canned_acl(canned)
+    if canned is not None:
+        raise S3Error("InvalidRequest", "Specifying both Canned ACLs and Header Grants is not "
+                      "allowed")  # fmt: skip
+    requested = acl_grants.header_grants(ctx.headers)
+    return policy.dumps_grants(acl_grants.resolve(requested, _user_ids(ctx)))
+
+
+def new_object_acl(ctx: Context, bucket: Bucket) -> str:
+    """The ACL of an object being written into ``bucket``, if the bucket admits it."""
+    acl = header_acl(ctx)
+    if acl is None:
+        return "private"
+    policy.admit_acl(bucket, acl, policy.new_object_owner(bucket, acl, ctx.caller_id))
+    return acl
+
+
+def new_bucket_acl(ctx: Context, ownership: str | None) -> str:
+    """The ACL of a bucket being created with this ObjectOwnership."""
+    acl = header_acl(ctx) or "private"
+    if ownership == BUCKET_OWNER_ENFORCED and acl not in ("private", "bucket-owner-full-control"):
+        raise S3Error("InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with "
+                      "ObjectOwnership's BucketOwnerEnforced setting")  # fmt: skip
+    return acl
+
+
+def _shown_grants(acl: str, owner: int | None, bucket_owner: int) -> list[policy.Grant]:
+    """The grants to list: a canned bucket-owner-* grant adds nothing (and is not listed)
+    when the bucket owner is the owner, or on a bucket."""
+    found = policy.grants(acl)
+    if policy.is_explicit(acl) or owner != bucket_owner:
+        return list(found)
+    return [g for g in found if g.grantee != policy.BUCKET_OWNER]
+
+
+def _is_group(grantee: str | int) -> bool:
+    return isinstance(grantee, str) and grantee not in (policy.OWNER, policy.BUCKET_OWNER)
+
+
+def _granted_user(grantee: str | int, owner: int | None, bucket_owner: int) -> int | None:
+    """The user a (non-group) grant names; None: anonymous."""
+    if grantee == policy.OWNER:
+        return owner
+    return bucket_owner if grantee == policy.BUCKET_OWNER else int(grantee)
+
+
+async def _policy_document(
+    ctx: Context, acl: str, owner_id: int | None, bucket_owner_id: int
+) -> xml.Node:
     root = xml.Node("AccessControlPolicy")
+    owner = await ctx.owner_info(owner_id)
     node = root.add("Owner")
     node.add("ID", owner[0])
     node.add("DisplayName", owner[1])
-    grants = root.add("AccessControlList")
-    for grant in policy.grants(acl):
-        element = grants.add("Grant")
+    listed = root.add("AccessControlList")
+    for grant in _shown_grants(acl, owner_id, bucket_owner_id):
+        element = listed.add("Grant")
         grantee = element.add("Grantee")
         grantee.attrs["xmlns:xsi"] = XSI
-        if grant.grantee in (policy.OWNER, policy.BUCKET_OWNER):
-            who = owner if grant.grantee == policy.OWNER else bucket_owner
+        if _is_group(grant.grantee):
+            grantee.attrs["xsi:type"] = "Group"
+            grantee.add("URI", str(grant.grantee))
+        else:
+            who = await ctx.owner_info(_granted_user(grant.grantee, owner_id, bucket_owner_id))
             grantee.attrs["xsi:type"] = "CanonicalUser"
             grantee.add("ID", who[0])
             grantee.add("DisplayName", who[1])
-        else:
-            grantee.attrs["xsi:type"] = "Group"
-            grantee.add("URI", grant.grantee)
         element.add("Permission", grant.permission)
     return root
 
 
-def _canned_from_xml(root: Element, owner_id: str, bucket_owner_id: str) -> str:
-    """The canned ACL whose grants the document lists (other grant sets: unsupported)."""
-    if root.tag != "AccessControlPolicy":
-        raise S3Error("MalformedACLError", "The XML you provided was not well-formed or did "
-                      "not validate against our published schema", status=400)  # fmt: skip
-    found: set[tuple[str, str]] = set()
-    for grant in root.iter("Grant"):
-        permission = xml.child_text(grant, "Permission") or ""
-        grantee = grant.find("Grantee")
-        if grantee is None or permission not in (
-            policy.READ,
-            policy.WRITE,
-            policy.READ_ACP,
-            policy.WRITE_ACP,
-            policy.FULL_CONTROL,
-        ):
-            raise S3Error("MalformedACLError", "The XML you provided was not well-formed or "
-                          "did not validate against our published schema", status=400)  # fmt: skip
-        uri, user = xml.child_text(grantee, "URI"), xml.child_text(grantee, "ID")
-        if user == owner_id:
-            who = policy.OWNER
-        elif user is not None and user == bucket_owner_id:
-            who = policy.BUCKET_OWNER
-        else:
-            who = uri or f"user:{user}"
-        found.add((who, permission))
-    for name in policy.CANNED:
-        if found == {(g.grantee, g.permission) for g in policy.grants(name)}:
-            return name
-    raise S3Error("NotImplemented", "Only the grants of a canned ACL (private, public-read, "
-                  "public-read-write, authenticated-read, bucket-owner-read, "
-                  "bucket-owner-full-control) are supported.")  # fmt: skip
-
-
-async def _requested_acl(ctx: Context, owner_id: str, bucket_owner_id: str) -> str:
-    reject_unsupported(ctx.headers)
-    header = ctx.headers.get("x-amz-acl")
+async def _requested_acl(ctx: Context, owner_id: int | None) -> str:
+    """The ACL a PutXAcl asks for: in headers, or as an AccessControlPolicy body whose
+    Owner must be the resource's owner."""
+    from_headers = header_acl(ctx)
     body = await ctx.body.read(MAX_ACL_XML)
-    if header is not None:
+    if from_headers is not None:
         if body.strip():
             raise S3Error("UnexpectedContent", "This request does not support content")
-        return policy.canned_acl(header)
+        return from_headers
     if not body.strip():
         raise S3Error("MissingSecurityHeader", "Your request was missing a required header",
                       MissingHeaderName="x-amz-acl")  # fmt: skip
-    return _canned_from_xml(xml.parse(body), owner_id, bucket_owner_id)
+    named_owner, requested = acl_grants.policy_grants(xml.parse(body))
+    if named_owner != (await ctx.owner_info(owner_id))[0]:
+        raise S3Error("AccessDenied")  # an ACL cannot give the resource away
+    return policy.dumps_grants(acl_grants.resolve(requested, _user_ids(ctx)))
 
 
 async def get_bucket_acl(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
-    owner = await ctx.owner_info(bucket.owner_id)
-    return xml_response(_policy_document(owner, bucket.acl, owner))
+    bucket = await ctx.bucket_for(policy.READ_ACP)
+    acl = "private" if policy.acls_disabled(bucket) else bucket.acl
+    return xml_response(await _policy_document(ctx, acl, bucket.owner_id, bucket.owner_id))
 
 
 async def put_bucket_acl(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
-    owner = await ctx.owner_info(bucket.owner_id)
-    acl = await _requested_acl(ctx, owner[0], owner[0])
+    bucket = await ctx.bucket_for(policy.WRITE_ACP)
+    acl = await _requested_acl(ctx, bucket.owner_id)
+    policy.admit_acl(bucket, acl, bucket.owner_id)
     await ctx.services.db(ctx.meta.set_bucket_acl, bucket.id, acl)
     return empty(200)
 
 
-async def _acl_target(
-    ctx: Context, permission: str
-) -> tuple[str, tuple[str, str], tuple[str, str]]:
-    """(acl, owner, bucket owner) of the route's object, if the caller holds permission."""
+async def _acl_target(ctx: Context, permission: str) -> tuple[Bucket, ObjectRecord]:
+    """The bucket and the route's object, if the caller holds permission on the object."""
     bucket = await ctx.bucket()
-    check_version_id(ctx)
+    check_version_id(ctx.query)
     record = ctx.services.reader.get_object(bucket.id, ctx.key)
     if record is None:
-        readable = policy.allows(bucket.acl, policy.READ, ctx.caller_id, bucket.owner_id)
+        readable = policy.bucket_allows(bucket, policy.READ, ctx.caller_id)
         raise S3Error("NoSuchKey", Key=ctx.key) if readable else S3Error("AccessDenied")
-    if not policy.allows(record.acl, permission, ctx.caller_id, record.owner_id, bucket.owner_id):
+    if not policy.object_allows(bucket, record.acl, record.owner_id, permission, ctx.caller_id):
         raise S3Error("AccessDenied")
-    return record.acl, await ctx.owner_info(record.owner_id), await ctx.owner_info(bucket.owner_id)
+    return bucket, record
 
 
 async def get_object_acl(ctx: Context) -> Response:
-    acl, owner, bucket_owner = await _acl_target(ctx, policy.READ_ACP)
-    return xml_response(_policy_document(owner, acl, bucket_owner))
+    bucket, record = await _acl_target(ctx, policy.READ_ACP)
+    acl = "private" if policy.acls_disabled(bucket) else record.acl
+    owner = policy.object_owner(bucket, record.owner_id)
+    return xml_response(await _policy_document(ctx, acl, owner, bucket.owner_id))
 
 
 async def put_object_acl(ctx: Context) -> Response:
-    _, owner, bucket_owner = await _acl_target(ctx, policy.WRITE_ACP)
-    acl = await _requested_acl(ctx, owner[0], bucket_owner[0])
-    bucket = await ctx.bucket()
+    bucket, record = await _acl_target(ctx, policy.WRITE_ACP)
+    owner = policy.object_owner(bucket, record.owner_id)
+    acl = await _requested_acl(ctx, owner)
+    policy.admit_acl(bucket, acl, owner)
     if not await ctx.services.db(ctx.meta.set_object_acl, bucket.id, ctx.key, acl):
         raise S3Error("NoSuchKey", Key=ctx.key)
     return empty(200)

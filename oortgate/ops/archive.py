@@ -12,7 +12,7 @@ from oortgate.http.context import Context
 from oortgate.http.response import Response, empty
 from oortgate.meta.models import ObjectRecord
 from oortgate.numbers import parse_count
-from oortgate.ops.metadata import http_date
+from oortgate.ops.metadata import check_version_id, http_date
 
 MAX_RESTORE_XML = 16 * 1024
 DAY = 86400.0
@@ -59,6 +59,7 @@ def _days(body: bytes) -> int:
 
 async def restore_object(ctx: Context) -> Response:
     bucket = await ctx.bucket_for(policy.WRITE)
+    check_version_id(ctx.query)
     record = await ctx.readable_object(bucket, ctx.key)
     days = _days(await ctx.body.read(MAX_RESTORE_XML))
     if not _needs_restore(ctx, record):

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from oortgate import integrity
 from oortgate.auth.checksums import Checksum
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
@@ -21,6 +22,7 @@ class StoredBlob:
     size: int
     md5: bytes
     checksum: tuple[str, str] | None  # verified (header or trailer) or computed
+    crc64: str  # the server's own integrity check (oortgate.integrity)
     data: bytes | None = None  # an inline blob's bytes, for the record to carry
 
 
@@ -45,6 +47,7 @@ class BlobSink:
         self._ctx = ctx
         self._limit = limit
         self._md5 = hashlib.md5()
+        self._crc = integrity.Crc64()
         self._extra = Checksum(compute) if compute else None
         self.size = 0
         blobs = ctx.services.blobs
@@ -75,7 +78,7 @@ class BlobSink:
         await self._settle()
         if self._extra is not None:
             checksum = (self._extra.algorithm, self._extra.b64())
-        return StoredBlob(self.blob_id, self.size, self._md5.digest(), checksum)
+        return StoredBlob(self.blob_id, self.size, self._md5.digest(), checksum, self._crc.hex())
 
     async def abort(self) -> None:
         with contextlib.suppress(Exception):
@@ -106,6 +109,7 @@ class BlobSink:
     def _hash(self, batch: list[bytes]) -> None:  # on a blob I/O thread
         for chunk in batch:
             self._md5.update(chunk)
+            self._crc.update(chunk)
             if self._extra is not None:
                 self._extra.update(chunk)
 
@@ -145,7 +149,7 @@ async def inline_body(ctx: Context) -> StoredBlob:
     data = b"".join(parts)
     checksum = ctx.body.verifier.checksum
     return StoredBlob(INLINE_MARK + secrets.token_hex(16), len(data), hashlib.md5(data).digest(),
-                      checksum, data)  # fmt: skip
+                      checksum, integrity.of(data), data)  # fmt: skip
 
 
 async def discard(ctx: Context, blob_id: str) -> None:

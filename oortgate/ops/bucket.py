@@ -5,21 +5,30 @@ from __future__ import annotations
 import re
 
 from oortgate import policy, xml
+from oortgate.bucket_controls import ownership_header
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.hosts import STANDARD
 from oortgate.http.response import Response, empty, xml_response
-from oortgate.ops.metadata import reject_unsupported
+from oortgate.ops.acl import new_bucket_acl
 
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# AWS's rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
+# periods and hyphens, beginning and ending with a letter or digit, no two adjacent
+# periods, not an IP address, and none of the prefixes and suffixes AWS reserves.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 MAX_CONFIG_XML = 64 * 1024
 
 
 def check_bucket_name(name: str) -> None:
     if (
         not _BUCKET_NAME.match(name)
-        or name.startswith(("xn--", "sthree-"))
-        or name.endswith(("-s3alias", "--ol-s3", "--x-s3"))
+        or ".." in name
+        or _IP_ADDRESS.match(name)
+        or name.startswith(_RESERVED_PREFIXES)
+        or name.endswith(_RESERVED_SUFFIXES)
     ):
         raise S3Error("InvalidBucketName", BucketName=name)
 
@@ -29,8 +38,8 @@ async def create_bucket(ctx: Context) -> Response:
     assert name is not None
     user = ctx.signed_in()
     check_bucket_name(name)
-    reject_unsupported(ctx.headers)
-    acl = policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    ownership = ownership_header(ctx.headers.get("x-amz-object-ownership"))
+    acl = new_bucket_acl(ctx, ownership)
     region = ctx.services.settings.region
     body = await ctx.body.read(MAX_CONFIG_XML)
     if body.strip():
@@ -44,7 +53,9 @@ async def create_bucket(ctx: Context) -> Response:
     limit = ctx.services.settings.max_buckets_per_user
     try:
         tier = ctx.addressed.tier or STANDARD
-        await ctx.services.db(ctx.meta.create_bucket, name, user.id, region, limit, acl, tier)
+        await ctx.services.db(
+            ctx.meta.create_bucket, name, user.id, region, limit, acl, tier, ownership
+        )
     except S3Error as err:
         # us-east-1 answers 200 when you re-create a bucket you own.
         if err.code != "BucketAlreadyOwnedByYou" or region != "us-east-1":

@@ -8,15 +8,21 @@ from email.utils import parsedate_to_datetime
 from oortgate.errors import S3Error
 
 
-def etag_matches(header: str, etag: str) -> bool:
-    """True if the If-Match/If-None-Match list names this ETag (or is '*')."""
+def parse_etags(header: str) -> frozenset[str]:
+    """The ETags an If-Match/If-None-Match list names, bare (no quotes, no W/); "*" kept."""
+    tags = set()
     for candidate in header.split(","):
         candidate = candidate.strip()
         if candidate.startswith("W/"):
             candidate = candidate[2:]
-        if candidate == "*" or candidate.strip('"') == etag:
-            return True
-    return False
+        tags.add(candidate if candidate == "*" else candidate.strip('"'))
+    return frozenset(tags)
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """True if the If-Match/If-None-Match list names this ETag (or is '*')."""
+    tags = parse_etags(header)
+    return "*" in tags or etag in tags
 
 
 def parse_http_date(value: str) -> float | None:

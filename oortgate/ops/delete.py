@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
+from dataclasses import dataclass
 
 from oortgate import policy, xml
-from oortgate.auth.checksums import ALGORITHMS, header_name
+from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
-from oortgate.ops.metadata import content_md5
-from oortgate.ops.object_read import check_version_id
+from oortgate.meta.preconditions import Precondition
+from oortgate.ops.metadata import check_version_id
+from oortgate.ops.write_conditions import delete_condition, object_condition
 
 MAX_DELETE_KEYS = 1000
 MAX_DELETE_XML = 2 * 1024 * 1024
@@ -19,22 +19,35 @@ MAX_DELETE_XML = 2 * 1024 * 1024
 
 async def delete_object(ctx: Context) -> Response:
     bucket = await ctx.bucket_for(policy.WRITE)
-    check_version_id(ctx)
-    await ctx.services.db(ctx.meta.delete_object, bucket.id, ctx.key)
+    check_version_id(ctx.query)
+    condition = delete_condition(ctx.headers)
+    await ctx.services.db(ctx.meta.delete_object, bucket.id, ctx.key, condition)
     return empty(204)
 
 
-def _parse_request(body: bytes) -> tuple[bool, list[tuple[str, str | None]]]:
+@dataclass(frozen=True, slots=True)
+class _ToDelete:
+    key: str
+    version: str | None
+    condition: Precondition | None  # its ETag, Size, LastModifiedTime, if given
+
+
+def _parse_request(body: bytes) -> tuple[bool, list[_ToDelete]]:
     root = xml.parse(body)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
     quiet = (xml.child_text(root, "Quiet") or "false").strip().lower() == "true"
-    objects: list[tuple[str, str | None]] = []
+    objects: list[_ToDelete] = []
     for node in root.findall("Object"):
         key = xml.child_text(node, "Key")
         if not key:
             raise S3Error("MalformedXML")
-        objects.append((key, xml.child_text(node, "VersionId")))
+        condition = object_condition(
+            xml.child_text(node, "ETag"),
+            xml.child_text(node, "Size"),
+            xml.child_text(node, "LastModifiedTime"),
+        )
+        objects.append(_ToDelete(key, xml.child_text(node, "VersionId"), condition))
     if not objects or len(objects) > MAX_DELETE_KEYS:
         raise S3Error("MalformedXML")
     return quiet, objects
@@ -43,32 +56,37 @@ def _parse_request(body: bytes) -> tuple[bool, list[tuple[str, str | None]]]:
 async def delete_objects(ctx: Context) -> Response:
     bucket = await ctx.bucket_for(policy.WRITE)
     has_checksum = any(header_name(alg) in ctx.headers for alg in ALGORITHMS)
-    expected_md5 = content_md5(ctx.headers)
-    if expected_md5 is None and not has_checksum and "x-amz-trailer" not in ctx.headers:
+    has_md5 = content_md5(ctx.headers) is not None  # Body.read compares it
+    if not has_md5 and not has_checksum and "x-amz-trailer" not in ctx.headers:
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     body = await ctx.body.read(MAX_DELETE_XML)
-    if expected_md5 is not None and hashlib.md5(body).digest() != expected_md5:
-        raise S3Error(
-            "BadDigest",
-            ExpectedDigest=base64.b64encode(expected_md5).decode(),
-            CalculatedDigest=base64.b64encode(hashlib.md5(body).digest()).decode(),
-        )
     quiet, objects = _parse_request(body)
     # Unversioned buckets know one version of each key, "null"; any other is missing.
-    deletable = [key for key, version in objects if version in (None, "null")]
-    await ctx.services.db(ctx.meta.delete_objects, bucket.id, deletable)  # one commit
+    deletable = [o for o in objects if o.version in (None, "null")]
+    refused = await ctx.services.db(
+        ctx.meta.delete_objects,
+        bucket.id,
+        [o.key for o in deletable],
+        [o.condition for o in deletable],
+    )  # one commit
+    outcomes = iter(refused)  # one per deletable object, in order
     root = xml.Node("DeleteResult")
-    for key, version in objects:
-        if version not in (None, "null"):
-            error = root.add("Error")
-            error.add("Key", key)
-            error.add("VersionId", version)
-            error.add("Code", "NoSuchVersion")
-            error.add("Message", "The specified version does not exist.")
-            continue
-        if not quiet:
+    for o in objects:
+        error = next(outcomes) if o.version in (None, "null") else S3Error("NoSuchVersion")
+        if error is not None:
+            _add_error(root, o, error)
+        elif not quiet:
             deleted = root.add("Deleted")
-            deleted.add("Key", key)
-            if version is not None:
-                deleted.add("VersionId", version)
+            deleted.add("Key", o.key)
+            if o.version is not None:
+                deleted.add("VersionId", o.version)
     return xml_response(root)
+
+
+def _add_error(root: xml.Node, o: _ToDelete, error: S3Error) -> None:
+    node = root.add("Error")
+    node.add("Key", o.key)
+    if o.version is not None:
+        node.add("VersionId", o.version)
+    node.add("Code", error.code)
+    node.add("Message", error.message)

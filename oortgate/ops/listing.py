@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from urllib.parse import quote
+from urllib.parse import quote_plus
 
 from oortgate import policy, xml
 from oortgate.errors import S3Error
@@ -27,7 +27,10 @@ def encoder(ctx: Context) -> Callable[[str], str]:
             ArgumentName="encoding-type",
             ArgumentValue=encoding,
         )
-    return lambda value: quote(value, safe="/")
+    # As AWS encodes: a space as "+" (so "+" itself as %2B), "/" kept, UTF-8 otherwise
+    # percent-encoded. Which elements are encoded follows AWS's documentation too: for
+    # v1 that includes Prefix, which botocore alone forgets to decode.
+    return lambda value: quote_plus(value, safe="/")
 
 
 async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:
@@ -58,8 +61,13 @@ Owners = dict[int | None, tuple[str, str]]
 
 
 async def owners_of(ctx: Context, owner_ids: Iterable[int | None]) -> Owners:
-    """(canonical id, display name) of each distinct owner on a page."""
-    return {owner_id: await ctx.owner_info(owner_id) for owner_id in set(owner_ids)}
+    """(canonical id, display name) of each distinct owner on a page (with ACLs disabled,
+    the bucket owner owns every object, whoever wrote it)."""
+    bucket = await ctx.bucket()
+    return {
+        owner_id: await ctx.owner_info(policy.object_owner(bucket, owner_id))
+        for owner_id in set(owner_ids)
+    }
 
 
 def owner_markup(tag: str, owner: tuple[str, str]) -> str:

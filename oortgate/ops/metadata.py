@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import time
 from collections.abc import Mapping
@@ -17,18 +15,33 @@ from oortgate.meta.models import Bucket, ObjectRecord
 META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
 MAX_KEY_BYTES = 1024
+REDIRECT = "x-amz-website-redirect-location"  # stored and returned; no website serves it
+MAX_REDIRECT = 2048
 SYSTEM_HEADERS = (
     "content-encoding",
     "content-disposition",
     "content-language",
     "cache-control",
     "expires",
+    REDIRECT,
 )
 STORAGE_CLASSES = frozenset(
     "STANDARD REDUCED_REDUNDANCY STANDARD_IA ONEZONE_IA INTELLIGENT_TIERING GLACIER "
     "DEEP_ARCHIVE OUTPOSTS GLACIER_IR SNOW EXPRESS_ONEZONE".split()
 )
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+
+def check_version_id(query: Mapping[str, str]) -> None:
+    """Unversioned buckets know one version of each object: "null"."""
+    version = query.get("versionId")
+    if version is not None and version != "null":
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified",
+            ArgumentName="versionId",
+            ArgumentValue=version,
+        )
 
 
 def check_key(key: str) -> None:
@@ -64,13 +77,41 @@ def system_headers(headers: Mapping[str, str]) -> dict[str, str]:
     found = {name: _kept(name, headers[name]) for name in SYSTEM_HEADERS if name in headers}
     encoding = found.get("content-encoding")
     if encoding is not None:
-        # aws-chunked is transport framing, never part of the stored object.
-        kept = [e.strip() for e in encoding.split(",") if e.strip() and e.strip() != "aws-chunked"]
+        kept = stored_content_encoding(encoding)
         if kept:
-            found["content-encoding"] = ",".join(kept)
+            found["content-encoding"] = kept
         else:
             del found["content-encoding"]
+    if REDIRECT in found:
+        _check_redirect(found[REDIRECT])
     return found
+
+
+def stored_content_encoding(value: str) -> str:
+    """The Content-Encoding as sent, spacing included ("deflate, gzip"), minus the
+    aws-chunked token: that is transport framing, never part of the stored object."""
+    kept = [c for c in value.split(",") if c.strip().lower() != "aws-chunked"]
+    return ",".join(kept).strip()
+
+
+def copied_system_headers(source: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy keeps the source's headers but its redirect location, which is each
+    object's own: only the request's (AWS)."""
+    kept = {name: value for name, value in source.items() if name != REDIRECT}
+    if REDIRECT in headers:
+        _check_redirect(headers[REDIRECT])
+        kept[REDIRECT] = headers[REDIRECT]
+    return kept
+
+
+def _check_redirect(value: str) -> None:
+    if not value.startswith(("/", "http://", "https://")):
+        raise S3Error("InvalidArgument", "The website redirect location must have a prefix of "
+                      "'http://' or 'https://' or '/'.", ArgumentName=REDIRECT,
+                      ArgumentValue=value)  # fmt: skip
+    if len(value) > MAX_REDIRECT:
+        raise S3Error("InvalidArgument", "The length of website redirect location cannot "
+                      f"exceed {MAX_REDIRECT:,} characters.", ArgumentName=REDIRECT)  # fmt: skip
 
 
 def content_type(headers: Mapping[str, str]) -> str:
@@ -100,29 +141,6 @@ def storage_class(headers: Mapping[str, str], bucket: Bucket, archive_class: str
             StorageClassRequested=value,
         )
     return value
-
-
-def reject_unsupported(headers: Mapping[str, str]) -> None:
-    """Headers that ask for a feature this gateway lacks: refuse rather than ignore."""
-    for name in headers:
-        # Explicit grants: only canned ACLs (x-amz-acl) are supported.
-        if name.startswith(("x-amz-server-side-encryption", "x-amz-grant-")) or (
-            name == "x-amz-tagging"
-        ):
-            raise S3Error("NotImplemented", f"The header {name} is not implemented.", Header=name)
-
-
-def content_md5(headers: Mapping[str, str]) -> bytes | None:
-    value = headers.get("content-md5")
-    if value is None:
-        return None
-    try:
-        digest = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise S3Error("InvalidDigest", ContentMD5=value) from exc
-    if len(digest) != 16:
-        raise S3Error("InvalidDigest", ContentMD5=value)
-    return digest
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -155,6 +173,8 @@ def object_headers(record: ObjectRecord, *, checksums: bool) -> list[tuple[str, 
     headers.extend((META_PREFIX + k, v) for k, v in record.user_metadata.items())
     if record.storage_class != "STANDARD":
         headers.append(("x-amz-storage-class", record.storage_class))
+    if record.tags:
+        headers.append(("x-amz-tagging-count", str(len(record.tags))))
     if checksums:
         headers.extend(checksum_headers(record))
     return headers

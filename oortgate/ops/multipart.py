@@ -10,16 +10,17 @@ import asyncio
 import secrets
 import time
 
-from oortgate import policy, xml
-from oortgate.auth.checksums import ALGORITHMS, Checksum, header_name
+from oortgate import logs, policy, tagging, xml
+from oortgate.auth.checksums import ALGORITHMS, Checksum, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.numbers import parse_count
 from oortgate.ops.blobio import discard, store_body
+from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.metadata import (
-    content_md5,
+    checksum_type,
     content_type,
     storage_class,
     system_headers,
@@ -27,15 +28,19 @@ from oortgate.ops.metadata import (
 )
 from oortgate.ops.multipart_math import (
     RequestedPart,
+    check_declared,
     checksum_settings,
     multipart_etag,
     object_checksum,
     part_number,
     select_parts,
 )
+from oortgate.ops.multipart_retry import upload_gone
 from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.segments import copy_into, read_segments
+from oortgate.ops.write_conditions import check_early, write_condition
+from oortgate.storage.base import BlobDamaged, BlobNotFound
 
 MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
@@ -76,7 +81,8 @@ async def create_multipart_upload(ctx: Context) -> Response:
         checksum_algorithm=algorithm,
         checksum_type=kind,
         acl=acl,
-        owner_id=ctx.caller_id,
+        owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
+        tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
     await ctx.body.drain()
     await ctx.services.db(ctx.meta.create_upload, upload)
@@ -107,7 +113,8 @@ async def upload_part(ctx: Context) -> Response:
             "BadDigest", ExpectedDigest=expected_md5.hex(), CalculatedDigest=stored.md5.hex()
         )
     checksum = stored.checksum[1] if stored.checksum and upload.checksum_algorithm else None
-    part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), checksum)
+    part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), checksum,
+                stored.crc64)  # fmt: skip
     await _put_part(ctx, upload, part)
     headers = [("etag", f'"{part.etag}"')]
     if stored.checksum:
@@ -154,17 +161,20 @@ async def _copy_part(
     checksum = Checksum(upload.checksum_algorithm) if upload.checksum_algorithm else None
     chunks = read_segments(services.blobs, segments, first, length)
     try:
-        size, md5 = await services.blob_io(copy_into, chunks, writer, checksum)
-    except FileNotFoundError as exc:
+        size, md5, crc64 = await services.blob_io(copy_into, chunks, writer, checksum)
+    except (BlobNotFound, BlobDamaged) as exc:
         writer.abort()
         await discard(ctx, blob_id)
+        if isinstance(exc, BlobDamaged):
+            logs.errors.error(f"damaged-copy:{exc}", f"damaged copy source: {exc}")
+            raise S3Error("InternalError", "The copy source's stored data is damaged.") from None
         raise S3Error("NoSuchKey", "The copy source was replaced during the copy.") from exc
     except BaseException:
         writer.abort()
         await asyncio.shield(discard(ctx, blob_id))
         raise
     value = checksum.b64() if checksum else None
-    return Part(number, blob_id, size, md5.hex(), time.time(), value)
+    return Part(number, blob_id, size, md5.hex(), time.time(), value, crc64)
 
 
 def _parse_complete(body: bytes) -> list[RequestedPart]:
@@ -185,22 +195,36 @@ def _parse_complete(body: bytes) -> list[RequestedPart]:
 
 
 async def complete_multipart_upload(ctx: Context) -> Response:
-    upload = await open_upload(ctx)
+    condition = write_condition(ctx.headers)
+    try:
+        upload = await open_upload(ctx)
+    except S3Error as err:
+        if err.code != "NoSuchUpload":
+            raise
+        requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
+        return _completed(ctx, await upload_gone(ctx, requested, condition, midway=False))
     requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
+    check_early(ctx, upload.bucket_id, upload.key, condition)
     stored = {
         p.part_number: p for p in await ctx.services.db(ctx.meta.list_parts, upload.upload_id)
     }
     try:
         used = select_parts(requested, stored)
+        record = _completed_record(ctx, upload, used)
+        check_declared(ctx.headers, upload.checksum_algorithm, upload.checksum_type, record.size)
+        await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used, condition)
     except S3Error as err:
-        # A complete or abort that won a race took the parts away: say so, rather than
-        # blaming the client's (correct) part list.
-        gone = not await ctx.services.db(ctx.meta.get_upload, upload.upload_id)
-        if err.code == "InvalidPart" and gone:
-            raise S3Error("NoSuchUpload", UploadId=upload.upload_id) from err
-        raise
-    record = _completed_record(ctx, upload, used)
-    await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used)
+        # A complete or abort that won a race took the parts away: say so (or replay
+        # it), rather than blaming the client's (correct) part list.
+        if err.code not in ("InvalidPart", "NoSuchUpload"):
+            raise
+        if await ctx.services.db(ctx.meta.get_upload, upload.upload_id) is not None:
+            raise
+        record = await upload_gone(ctx, requested, condition, midway=True)
+    return _completed(ctx, record)
+
+
+def _completed(ctx: Context, record: ObjectRecord) -> Response:
     root = xml.Node("CompleteMultipartUploadResult")
     root.add("Location", f"/{ctx.route.bucket}/{ctx.key}")
     root.add("Bucket", ctx.route.bucket)
@@ -209,7 +233,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     for algorithm, value in record.checksums.items():
         root.add("Checksum" + algorithm, value)
     if record.checksums:
-        root.add("ChecksumType", upload.checksum_type)
+        root.add("ChecksumType", checksum_type(record))
     return xml_response(root)
 
 
@@ -233,9 +257,12 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         checksums=checksums,
         storage_class=upload.storage_class,
         parts_count=len(used),
-        parts=tuple(Segment(p.blob_id, p.size) for p in used),
+        parts=tuple(
+            Segment(p.blob_id, p.size, None, p.part_number, p.checksum, p.crc64) for p in used
+        ),
         acl=upload.acl,
         owner_id=upload.owner_id,
+        tags=upload.tags,
     )
 
 
@@ -248,7 +275,25 @@ def _check_full_object(ctx: Context, algorithm: str, value: str) -> None:
 
 
 async def abort_multipart_upload(ctx: Context) -> Response:
-    upload = await open_upload(ctx)
-    if not await ctx.services.db(ctx.meta.abort_upload, upload.upload_id):
-        raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
+    initiated = ctx.headers.get("x-amz-if-match-initiated-time")
+    try:
+        upload = await open_upload(ctx)
+        if initiated is not None and not _initiated_at(upload, initiated):
+            raise S3Error("PreconditionFailed", Condition="x-amz-if-match-initiated-time")
+        if not await ctx.services.db(ctx.meta.abort_upload, upload.upload_id):
+            raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
+    except S3Error as err:
+        # With the condition, an upload already gone is a success (AWS).
+        if err.code != "NoSuchUpload" or initiated is None:
+            raise
     return empty(204)
+
+
+def _initiated_at(upload: Upload, value: str) -> bool:
+    """x-amz-if-match-initiated-time: an HTTP date, so compared to the second."""
+    moment = parse_http_date(value)
+    if moment is None:
+        raise S3Error("InvalidArgument", "Invalid x-amz-if-match-initiated-time.",
+                      ArgumentName="x-amz-if-match-initiated-time",
+                      ArgumentValue=value)  # fmt: skip
+    return int(moment) == int(upload.initiated)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
 from awscrt import checksums as crt
 
-from oortgate.auth.checksums import ALGORITHMS, Checksum
+from oortgate.auth.checksums import ALGORITHMS, Checksum, algorithm_for_header
 from oortgate.errors import S3Error
 from oortgate.meta.models import Part
 from oortgate.numbers import parse_count
@@ -66,14 +66,37 @@ def part_number(value: str | None) -> int:
     return number
 
 
+def collapse_resent(requested: Sequence[RequestedPart]) -> list[RequestedPart]:
+    """The list with each part number once. A number listed several times in a row (a
+    client that logged each upload of a resent part) counts as its last listing: only
+    that one's ETag must match. A number smaller than the one before is InvalidPartOrder."""
+    if any(b.part_number < a.part_number for a, b in pairwise(requested)):
+        raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. "
+                      "Parts must be ordered by part number.")  # fmt: skip
+    kept: list[RequestedPart] = []
+    for ask in requested:
+        if kept and kept[-1].part_number == ask.part_number:
+            kept[-1] = ask
+        else:
+            kept.append(ask)
+    return kept
+
+
+def requested_etag(requested: Sequence[RequestedPart]) -> str | None:
+    """The ETag the listed parts make (None if one is not an MD5): a retried Complete
+    of an upload already completed must list the parts that made its object."""
+    try:
+        digests = [bytes.fromhex(ask.etag) for ask in collapse_resent(requested)]
+    except ValueError:
+        return None
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+
 def select_parts(requested: Sequence[RequestedPart], stored: dict[int, Part]) -> list[Part]:
     """The stored parts the client asked for, checked as S3 checks them."""
     if not requested:
         raise S3Error("MalformedXML")
-    numbers = [p.part_number for p in requested]
-    if any(b <= a for a, b in pairwise(numbers)):
-        raise S3Error("InvalidPartOrder", "The list of parts was not in ascending order. "
-                      "Parts must be ordered by part number.")  # fmt: skip
+    requested = collapse_resent(requested)
     chosen: list[Part] = []
     for ask in requested:
         part = stored.get(ask.part_number)
@@ -122,3 +145,30 @@ def object_checksum(algorithm: str, kind: str, parts: Sequence[Part]) -> str | N
     whole = Checksum(algorithm)
     whole.update(b"".join(values))
     return f"{whole.b64()}-{len(parts)}"
+
+
+def check_declared(
+    headers: Mapping[str, str], algorithm: str | None, kind: str | None, size: int
+) -> None:
+    """What CompleteMultipartUpload's headers say of the object must hold: its checksum
+    type (x-amz-checksum-type), its size (x-amz-mp-object-size), and a whole-object
+    checksum only of the upload's algorithm (its value is compared once computed)."""
+    declared_kind = headers.get("x-amz-checksum-type")
+    if declared_kind is not None and declared_kind.upper() != kind:
+        raise S3Error("BadDigest", f"The checksum type {declared_kind} does not match the "
+                      f"upload's ({kind or 'none'}).")  # fmt: skip
+    declared_size = headers.get("x-amz-mp-object-size")
+    if declared_size is not None:
+        if not declared_size.isdigit():
+            raise S3Error("InvalidArgument", "x-amz-mp-object-size must be an integer.",
+                          ArgumentName="x-amz-mp-object-size",
+                          ArgumentValue=declared_size)  # fmt: skip
+        if int(declared_size) != size:
+            raise S3Error("InvalidRequest", f"The provided x-amz-mp-object-size {declared_size} "
+                          f"does not match the object's size {size}.")  # fmt: skip
+    for name in headers:
+        other = algorithm_for_header(name)
+        if other is not None and other != algorithm:
+            raise S3Error("InvalidRequest", f"The upload was created with "
+                          f"{'the ' + algorithm if algorithm else 'no'} checksum algorithm: "
+                          f"its {other} checksum cannot be checked.")  # fmt: skip

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Generator
 
-from oortgate.errors import S3Error
+from oortgate import integrity, logs
+from oortgate.errors import BodyCut, S3Error
 from oortgate.headertext import is_header_value
 from oortgate.http.context import Context, Services
 from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable, restore_headers
-from oortgate.ops.metadata import object_headers
+from oortgate.ops.metadata import check_version_id, object_headers
 from oortgate.ops.multipart_math import part_number
 from oortgate.ops.ranges import parse_range
 from oortgate.ops.segments import part_range, stream_segments
+from oortgate.storage.base import BlobDamaged, BlobNotFound
 
 OVERRIDES = {
     "response-content-type": "content-type",
@@ -27,21 +29,9 @@ OVERRIDES = {
 }
 
 
-def check_version_id(ctx: Context) -> None:
-    """Unversioned buckets know one version of each object: "null"."""
-    version = ctx.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error(
-            "InvalidArgument",
-            "Invalid version id specified",
-            ArgumentName="versionId",
-            ArgumentValue=version,
-        )
-
-
 async def load_object(ctx: Context) -> ObjectRecord:
     bucket = await ctx.bucket()
-    check_version_id(ctx)
+    check_version_id(ctx.query)
     return await ctx.readable_object(bucket, ctx.key)
 
 
@@ -97,6 +87,8 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     if head or length == 0:
         return Response(status, headers, b"", content_length=length)
     if record.inline is not None:  # small: the bytes came with the lookup
+        if record.crc64 is not None and integrity.of(record.inline) != record.crc64:
+            raise _damaged(ctx, record, "inline bytes do not match their CRC-64")
         return Response(status, headers, record.inline[first : first + length], length)
     body = await _open_stream(ctx, record, first, length)
     return Response(status, headers, body, content_length=length)
@@ -120,27 +112,51 @@ async def _open_stream(
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
     take the bytes away."""
-    chunks = stream_segments(ctx.services.blobs, record.segments, first, length)
-    reader = _Reader(chunks, ctx.services)
     try:
-        head = await reader.read()
-    except FileNotFoundError as exc:
-        # Replaced and collected between the lookup and the open.
-        raise S3Error("NoSuchKey", Key=ctx.key) from exc
-    except BaseException:
-        reader.close()
-        raise
-    return _stream(head, reader)
+        chunks = stream_segments(ctx.services.blobs, record.segments, first, length)
+        reader = _Reader(chunks, ctx.services)
+        try:
+            head = await reader.read()
+        except BaseException:
+            reader.close()
+            raise
+    except BlobNotFound as exc:
+        if _still_current(ctx, record):
+            raise _damaged(ctx, record, f"blob {exc} is missing") from None
+        raise S3Error("NoSuchKey", Key=ctx.key) from None  # replaced and collected meanwhile
+    except BlobDamaged as exc:
+        raise _damaged(ctx, record, str(exc)) from None
+    return _stream(head, reader, ctx, record)
 
 
-async def _stream(head: bytes, reader: _Reader) -> AsyncIterator[bytes]:
+async def _stream(
+    head: bytes, reader: _Reader, ctx: Context, record: ObjectRecord
+) -> AsyncIterator[bytes]:
     try:
         chunk = head
         while chunk:
             yield chunk
             chunk = await reader.read()
+    except (BlobNotFound, BlobDamaged) as exc:
+        # The status line is out: only a cut connection tells the client the body is
+        # short (it then sees fewer bytes than Content-Length), never a short success.
+        _damaged(ctx, record, f"{type(exc).__name__}: {exc}")
+        raise BodyCut() from None
     finally:
         reader.close()
+
+
+def _still_current(ctx: Context, record: ObjectRecord) -> bool:
+    now = ctx.services.reader.get_object(record.bucket_id, record.key)
+    return now is not None and now.blob_ids == record.blob_ids
+
+
+def _damaged(ctx: Context, record: ObjectRecord, why: str) -> S3Error:
+    logs.errors.error(
+        f"damaged:{record.bucket_id}/{record.key}",
+        f"damaged object: bucket id {record.bucket_id} key {record.key!r} ({why})",
+    )
+    return S3Error("InternalError", "The object's stored data is damaged; it cannot be read.")
 
 
 class _Reader:

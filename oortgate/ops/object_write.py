@@ -6,27 +6,29 @@ import dataclasses
 import time
 from urllib.parse import unquote
 
-from oortgate import policy, xml
-from oortgate.auth.checksums import header_name
+from oortgate import policy, tagging, xml
+from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.headertext import is_text
-from oortgate.http.context import Context
+from oortgate.http.context import SOURCE_EXPECTED_OWNER, Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.numbers import parse_count
 from oortgate.ops import conditions
+from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
 from oortgate.ops.metadata import (
+    REDIRECT,
     check_key,
-    content_md5,
     content_type,
-    reject_unsupported,
+    copied_system_headers,
     storage_class,
     system_headers,
     user_metadata,
 )
+from oortgate.ops.write_conditions import check_early, write_condition
 
 
 def declared_size(ctx: Context) -> int | None:
@@ -43,12 +45,12 @@ def declared_size(ctx: Context) -> int | None:
 
 
 async def write_target(ctx: Context) -> tuple[Bucket, str]:
-    """The bucket a new object goes to (the caller may write there) and its canned ACL;
-    the key and headers checked before any byte of the body is read."""
+    """The bucket a new object goes to (the caller may write there) and its ACL; the key
+    and headers checked before any byte of the body is read (unsupported headers were
+    refused before the handler ran: ops/request_headers.py)."""
     bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
-    reject_unsupported(ctx.headers)
-    return bucket, policy.canned_acl(ctx.headers.get("x-amz-acl"))
+    return bucket, new_object_acl(ctx, bucket)
 
 
 async def put_object(ctx: Context) -> Response:
@@ -59,6 +61,8 @@ async def put_object(ctx: Context) -> Response:
     if declared is not None and declared > limit:
         raise S3Error("EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(limit))
     expected_md5 = content_md5(ctx.headers)
+    condition = write_condition(ctx.headers)
+    check_early(ctx, bucket.id, ctx.key, condition)  # before a byte of a doomed body
     # Validate every header before reading a byte of the body.
     draft = ObjectRecord(
         bucket_id=bucket.id,
@@ -72,7 +76,8 @@ async def put_object(ctx: Context) -> Response:
         user_metadata=user_metadata(ctx.headers),
         storage_class=storage_class(ctx.headers, bucket, settings.archive_storage_class),
         acl=acl,
-        owner_id=ctx.caller_id,
+        owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
+        tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
     if declared is not None and declared <= settings.inline_max_size:
         stored = await inline_body(ctx)
@@ -92,8 +97,13 @@ async def put_object(ctx: Context) -> Response:
         last_modified=time.time(),
         checksums=checksums,
         inline=stored.data,
+        crc64=stored.crc64,
     )
-    await ctx.services.db(ctx.meta.put_object, record)
+    try:
+        await ctx.services.db(ctx.meta.put_object, record, condition)
+    except S3Error:  # refused (its condition failed meanwhile, the bucket went away)
+        await discard(ctx, stored.blob_id)
+        raise
     headers = [("etag", f'"{record.etag}"')]
     headers.extend((header_name(alg), value) for alg, value in checksums.items())
     return Response(200, headers)
@@ -124,7 +134,9 @@ def parse_copy_source(value: str) -> tuple[str, str]:
 async def copy_source(ctx: Context) -> ObjectRecord:
     """The object x-amz-copy-source names, readable by the caller, its conditions met."""
     src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
-    src_bucket = await ctx.bucket(src_bucket_name, any_tier=True)
+    src_bucket = await ctx.bucket(
+        src_bucket_name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
+    )
     source = await ctx.readable_object(src_bucket, src_key)
     check_readable(ctx, source)
     prefix = "x-amz-copy-source-if-"
@@ -133,10 +145,30 @@ async def copy_source(ctx: Context) -> ObjectRecord:
     return source
 
 
+def check_copy_checksum(ctx: Context, source: ObjectRecord) -> None:
+    """x-amz-checksum-algorithm on CopyObject: the copy shares the source's bytes and
+    keeps its checksums, so an algorithm the source already carries is honoured; any
+    other would need every byte read again: refused."""
+    name = "x-amz-checksum-algorithm"
+    wanted = ctx.headers.get(name)
+    if wanted is None or wanted.upper() in source.checksums:
+        return
+    if wanted.upper() not in ALGORITHMS:
+        raise S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please "
+                      "try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, "
+                      "SHA1, SHA256]")  # fmt: skip
+    raise S3Error("NotImplemented", f"Computing a {wanted.upper()} checksum while copying is "
+                  "not implemented (the source has none of that algorithm).",
+                  Header=name)  # fmt: skip
+
+
 async def copy_object(ctx: Context) -> Response:
     bucket, acl = await write_target(ctx)
+    condition = write_condition(ctx.headers)
     await ctx.body.drain()
     source = await copy_source(ctx)
+    check_copy_checksum(ctx, source)
+    check_early(ctx, bucket.id, ctx.key, condition)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error(
@@ -150,6 +182,7 @@ async def copy_object(ctx: Context) -> Response:
         (source.bucket_id, source.key) == (bucket.id, ctx.key)
         and directive == "COPY"
         and new_class == source.storage_class
+        and REDIRECT not in ctx.headers
     ):
         raise S3Error(
             "InvalidRequest",
@@ -158,8 +191,10 @@ async def copy_object(ctx: Context) -> Response:
             "location or encryption attributes.",
         )
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
-    record = dataclasses.replace(record, acl=acl, owner_id=ctx.caller_id)
-    await ctx.services.db(ctx.meta.put_object, record)
+    tags = tagging.copied(ctx.headers, source.tags)
+    owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
+    record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
+    await ctx.services.db(ctx.meta.put_object, record, condition)
     root = xml.Node("CopyObjectResult")
     root.add("ETag", f'"{record.etag}"')
     root.add("LastModified", xml.timestamp(record.last_modified))
@@ -177,7 +212,9 @@ def _copied_record(
         storage_class=new_class,
     )  # fmt: skip
     if directive == "COPY":
-        return copied
+        return dataclasses.replace(
+            copied, system_headers=copied_system_headers(source.system_headers, ctx.headers)
+        )
     return dataclasses.replace(
         copied,
         content_type=content_type(ctx.headers),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from oortgate import integrity
 from oortgate.auth.checksums import Checksum
 from oortgate.meta.models import Segment
 from oortgate.storage.base import BlobStore, BlobWriter
@@ -46,9 +47,13 @@ def _segments(
             break
         lo, hi = max(first, start) - start, min(end, stop) - start
         if segment.data is not None:
-            yield segment.data[lo:hi]
+            chunks: Iterator[Any] = iter((segment.data[lo:hi],))
         else:
-            yield from read(segment.blob_id, lo, hi - lo, READ_CHUNK)
+            chunks = read(segment.blob_id, lo, hi - lo, READ_CHUNK)
+        if lo == 0 and hi == segment.size and segment.crc64 is not None:
+            # All of the blob is read: its CRC is checked on the way.
+            chunks = integrity.checked(chunks, segment.size, segment.crc64)
+        yield from chunks
 
 
 def part_range(segments: Sequence[Segment], number: int) -> tuple[int, int]:
@@ -59,16 +64,18 @@ def part_range(segments: Sequence[Segment], number: int) -> tuple[int, int]:
 
 def copy_into(
     chunks: Iterator[bytes], writer: BlobWriter, checksum: Checksum | None
-) -> tuple[int, bytes]:
-    """Stream chunks into writer (then commit it); returns (size, md5). Runs in a thread:
-    a multi-GiB UploadPartCopy must not stall the event loop."""
+) -> tuple[int, bytes, str]:
+    """Stream chunks into writer (then commit it); returns (size, md5, integrity CRC).
+    Runs in a thread: a multi-GiB UploadPartCopy must not stall the event loop."""
     md5 = hashlib.md5()
+    crc = integrity.Crc64()
     size = 0
     for chunk in chunks:
         md5.update(chunk)
+        crc.update(chunk)
         if checksum is not None:
             checksum.update(chunk)
         writer.write(chunk)
         size += len(chunk)
     writer.commit()
-    return size, md5.digest()
+    return size, md5.digest(), crc.hex()

@@ -6,6 +6,15 @@ from collections.abc import Iterator
 from typing import Protocol
 
 
+class BlobNotFound(Exception):
+    """The blob does not exist (collected, or lost): raised at open, before any byte."""
+
+
+class BlobDamaged(Exception):
+    """The blob holds fewer bytes than asked for, or cannot be decoded: raised at open
+    when that is already clear, else by the iterator where the bytes run out."""
+
+
 class BlobWriter(Protocol):
     blob_id: str
 
@@ -29,7 +38,9 @@ class BlobStore(Protocol):
     def open_writer(self, blob_id: str) -> BlobWriter: ...
 
     def read(self, blob_id: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
-        """Yield the bytes [offset, offset+length) in chunks of at most chunk_size."""
+        """Yield the bytes [offset, offset+length) in chunks of at most chunk_size.
+        ``BlobNotFound`` and (for a blob too short) ``BlobDamaged`` come from this call,
+        not from the iterator, wherever the store can tell at open."""
         ...
 
     def stream(

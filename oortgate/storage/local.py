@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from oortgate.storage import zframes
+from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.writeback import start_writeback
 from oortgate.storage.zframes import CompressingWriter
 
@@ -140,8 +141,8 @@ def _chunks(
                 if cooperative:
                     yield None  # the caller resumes us on a thread: this read may wait
                 chunk = os.pread(fd, size, offset)
-            if not chunk:
-                return
+            if not chunk:  # shorter than when it was opened
+                raise BlobDamaged(f"blob ends at byte {offset} of the {end} asked for")
             offset += len(chunk)
             yield chunk
     finally:
@@ -196,9 +197,9 @@ class LocalBlobStore:
         return CompressingWriter(writer) if blob_id.endswith("z") else writer
 
     def read(self, blob_id: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
-        """Open now (FileNotFoundError surfaces here, before any response is sent, and an
-        open file survives a concurrent delete); the bytes stream from the generator.
-        Stops early if the file ends before offset + length."""
+        """Open now (BlobNotFound, and BlobDamaged for a file too short, surface here,
+        before any response is sent, and an open file survives a concurrent delete); the
+        bytes stream from the generator, which raises BlobDamaged if they run out."""
         stream = self._open(blob_id, offset, length, chunk_size, cooperative=False)
         return (chunk for chunk in stream if chunk is not None)
 
@@ -216,10 +217,17 @@ class LocalBlobStore:
         if offset < 0 or length < 0 or chunk_size <= 0:
             raise ValueError("offset and length must be >= 0 and chunk_size > 0")
         # A file object, not a bare fd: it is closed even if the generator never runs.
-        handle = io.FileIO(self.path(blob_id), "rb")
+        try:
+            handle = io.FileIO(self.path(blob_id), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(blob_id) from None
         if blob_id.endswith("z"):
             chunks = zframes.read_range(handle, offset, length, chunk_size)
             return _each_on_a_thread(chunks) if cooperative else chunks
+        stored = os.fstat(handle.fileno()).st_size
+        if stored < offset + length:
+            handle.close()
+            raise BlobDamaged(f"blob {blob_id} holds {stored} bytes, {offset + length} asked for")
         return _chunks(handle, offset, length, chunk_size, cooperative)
 
     def size(self, blob_id: str) -> int:

@@ -12,16 +12,19 @@ from __future__ import annotations
 import io
 import os
 import struct
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 import zstandard
+
+from oortgate.storage.base import BlobDamaged
 
 FRAME = 1 << 20
 MAGIC = b"OGZFRAM1"
 RAW_FLAG = 1 << 31
 _ENTRY = struct.Struct("<II")
 _FOOTER = struct.Struct("<Q8s")
+T = TypeVar("T")
 LEVEL = 3  # zstd's default: fast enough to keep up with a network upload
 
 
@@ -78,7 +81,7 @@ def _table(handle: io.FileIO) -> list[tuple[int, int, bool]]:
     fd = handle.fileno()
     size = os.fstat(fd).st_size
     count, magic = _FOOTER.unpack(os.pread(fd, _FOOTER.size, size - _FOOTER.size))
-    if magic != MAGIC:
+    if magic != MAGIC or count * _ENTRY.size > size - _FOOTER.size:
         raise ValueError("not a framed blob")
     raw_table = os.pread(fd, count * _ENTRY.size, size - _FOOTER.size - count * _ENTRY.size)
     return [
@@ -98,16 +101,32 @@ def read_range(handle: io.FileIO, offset: int, length: int, chunk_size: int) -> 
         decompressor = zstandard.ZstdDecompressor()
         end = offset + length
         stored_at = raw_at = 0
-        for stored, raw, is_raw in _table(handle):
+        for stored, raw, is_raw in _damage_checked(_table, handle):
             if raw_at >= end:
                 break
             if raw_at + raw > offset:
                 data = os.pread(fd, stored, stored_at)
-                frame = data if is_raw else decompressor.decompress(data, max_output_size=raw)
+                frame = data if is_raw else _damage_checked(_decompress, decompressor, data, raw)
+                if len(data) != stored or len(frame) != raw:
+                    raise BlobDamaged(f"frame at byte {stored_at} is cut short")
                 piece = memoryview(frame)[max(0, offset - raw_at) : min(raw, end - raw_at)]
                 for start in range(0, len(piece), chunk_size):
                     yield bytes(piece[start : start + chunk_size])
             stored_at += stored
             raw_at += raw
+        if raw_at < end:
+            raise BlobDamaged(f"blob holds {raw_at} bytes, {end} asked for")
     finally:
         handle.close()
+
+
+def _decompress(decompressor: zstandard.ZstdDecompressor, data: bytes, raw: int) -> bytes:
+    return decompressor.decompress(data, max_output_size=raw)
+
+
+def _damage_checked(fn: Callable[..., T], *args: Any) -> T:
+    """A truncated or overwritten file shows up as a bad footer, table or frame."""
+    try:
+        return fn(*args)
+    except (ValueError, struct.error, zstandard.ZstdError, OSError) as exc:
+        raise BlobDamaged(f"framed blob cannot be decoded: {exc}") from None

@@ -64,6 +64,7 @@ REQUIRES: dict[str, tuple[str, str]] = {
     "CopyObjectDestination": ("bucket", "WRITE"),
     "GetObject": ("object", "READ"),
     "HeadObject": ("object", "READ"),
+    "GetObjectAttributes": ("object", "READ"),
     "CopyObjectSource": ("object", "READ"),
     "GetObjectAcl": ("object", "READ_ACP"),
     "PutObjectAcl": ("object", "WRITE_ACP"),
@@ -415,6 +416,17 @@ def op_head_object(w: World, acl: str, c: Any, allowed: bool) -> None:
         assert resp["ETag"] == _md5_etag(OBJ_DATA)
 
 
+def op_get_object_attributes(w: World, acl: str, c: Any, allowed: bool) -> None:
+    def call() -> Any:
+        names = ["ETag", "ObjectSize"]
+        return c.get_object_attributes(Bucket=w.buckets[acl], Key=OBJ, ObjectAttributes=names)
+
+    resp = run(allowed, call)
+    if allowed:
+        assert resp["ObjectSize"] == len(OBJ_DATA)
+        assert resp["ETag"] == _md5_etag(OBJ_DATA).strip('"')
+
+
 def op_get_missing_object(w: World, acl: str, c: Any, allowed: bool) -> None:
     key = f"missing/{uuid.uuid4().hex}"
     if allowed:
@@ -467,6 +479,7 @@ OPS: dict[str, Callable[[World, str, Any, bool], None]] = {
     "CopyObjectSource": op_copy_object_source,
     "GetObject": op_get_object,
     "HeadObject": op_head_object,
+    "GetObjectAttributes": op_get_object_attributes,
     "GetObjectAcl": op_get_object_acl,
     "PutObjectAcl": op_put_object_acl,
     "GetMissingObject": op_get_missing_object,

@@ -325,10 +325,10 @@ def test_overwrite_replaces_the_acl(people, owner_bucket):
     assert grants_of(resp) == expected_grants("private", people.owner_id)
 
 
-# -- unsupported grant sets, grant headers, invalid names ----------------------------------
+# -- explicit grant sets, grant headers, invalid names -------------------------------------
 
 
-def _unsupported_sets(owner_id: str, other_id: str) -> dict[str, list[Grant]]:
+def _explicit_sets(owner_id: str, other_id: str) -> dict[str, list[Grant]]:
     full = ("CanonicalUser", owner_id, "FULL_CONTROL")
     return {
         "another-user-read": [full, ("CanonicalUser", other_id, "READ")],
@@ -355,70 +355,67 @@ def _unsupported_sets(owner_id: str, other_id: str) -> dict[str, list[Grant]]:
         "public-read-plus-auth-read",
     ],
 )
-def test_unsupported_grant_sets_not_implemented(people, owner_bucket, case):
-    grants = _unsupported_sets(people.owner_id, people.other_id)[case]
+def test_explicit_grant_sets_are_stored_as_given(people, owner_bucket, case):
+    grants = _explicit_sets(people.owner_id, people.other_id)[case]
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data")
-    before_obj = grants_of(people.owner.get_object_acl(Bucket=owner_bucket, Key="o"))
-    before_bucket = grants_of(people.owner.get_bucket_acl(Bucket=owner_bucket))
-    with s3_error("NotImplemented", 501):
-        people.owner.put_object_acl(
-            Bucket=owner_bucket, Key="o", AccessControlPolicy=policy_for(grants, people.owner_id)
-        )
-    with s3_error("NotImplemented", 501):
-        people.owner.put_bucket_acl(
-            Bucket=owner_bucket, AccessControlPolicy=policy_for(grants, people.owner_id)
-        )
-    assert grants_of(people.owner.get_object_acl(Bucket=owner_bucket, Key="o")) == before_obj
-    assert grants_of(people.owner.get_bucket_acl(Bucket=owner_bucket)) == before_bucket
+    acp = policy_for(grants, people.owner_id)
+    people.owner.put_object_acl(Bucket=owner_bucket, Key="o", AccessControlPolicy=acp)
+    people.owner.put_bucket_acl(Bucket=owner_bucket, AccessControlPolicy=acp)
+    assert grants_of(people.owner.get_object_acl(Bucket=owner_bucket, Key="o")) == sorted(grants)
+    assert grants_of(people.owner.get_bucket_acl(Bucket=owner_bucket)) == sorted(grants)
+    # the owner keeps every right whatever the ACL says (it cannot lock itself out)
+    assert people.owner.get_object(Bucket=owner_bucket, Key="o")["Body"].read() == b"data"
+    people.owner.put_object(Bucket=owner_bucket, Key="o2", Body=b"x")
 
 
 GRANT_READ = f'uri="{ALL_USERS}"'
+PUBLIC_READ = [("Group", ALL_USERS, "READ")]  # what GRANT_READ alone grants
 
 
-def test_grant_header_on_put_object_not_implemented(people, owner_bucket):
-    with s3_error("NotImplemented", 501):
-        people.owner.put_object(Bucket=owner_bucket, Key="g", Body=b"x", GrantRead=GRANT_READ)
-    assert "Contents" not in people.owner.list_objects_v2(Bucket=owner_bucket)
+def test_grant_header_on_put_object(people, owner_bucket):
+    people.owner.put_object(Bucket=owner_bucket, Key="g", Body=b"x", GrantRead=GRANT_READ)
+    assert people.anon.get_object(Bucket=owner_bucket, Key="g")["Body"].read() == b"x"
+    # the headers' grants are the whole ACL: no implicit grant to the owner is listed
+    assert grants_of(people.owner.get_object_acl(Bucket=owner_bucket, Key="g")) == PUBLIC_READ
 
 
-def test_grant_header_on_create_bucket_not_implemented(people, unique_name):
+def test_grant_header_on_create_bucket(people, unique_name):
     name = unique_name("acl")
+    people.owner.create_bucket(Bucket=name, GrantRead=GRANT_READ)
     try:
-        with s3_error("NotImplemented", 501):
-            people.owner.create_bucket(Bucket=name, GrantRead=GRANT_READ)
+        assert grants_of(people.owner.get_bucket_acl(Bucket=name)) == PUBLIC_READ
+        assert people.anon.list_objects_v2(Bucket=name)["KeyCount"] == 0
     finally:
         _cleanup(people.owner, name)
 
 
-def test_grant_header_on_copy_and_multipart_not_implemented(people, owner_bucket):
+def test_grant_header_on_copy_and_multipart(people, owner_bucket):
     people.owner.put_object(Bucket=owner_bucket, Key="src", Body=b"x")
-    with s3_error("NotImplemented", 501):
-        people.owner.copy_object(
-            Bucket=owner_bucket,
-            Key="dst",
-            CopySource={"Bucket": owner_bucket, "Key": "src"},
-            GrantRead=GRANT_READ,
-        )
-    with s3_error("NotImplemented", 501):
-        people.owner.create_multipart_upload(Bucket=owner_bucket, Key="mp", GrantRead=GRANT_READ)
-    assert [o["Key"] for o in people.owner.list_objects_v2(Bucket=owner_bucket)["Contents"]] == [
-        "src"
-    ]
-    assert not people.owner.list_multipart_uploads(Bucket=owner_bucket).get("Uploads")
+    people.owner.copy_object(
+        Bucket=owner_bucket,
+        Key="dst",
+        CopySource={"Bucket": owner_bucket, "Key": "src"},
+        GrantRead=GRANT_READ,
+    )
+    _multipart(people.owner, owner_bucket, "mp", [b"parts"], GrantRead=GRANT_READ)
+    for key, body in (("dst", b"x"), ("mp", b"parts")):
+        assert people.anon.get_object(Bucket=owner_bucket, Key=key)["Body"].read() == body
+        assert grants_of(people.owner.get_object_acl(Bucket=owner_bucket, Key=key)) == PUBLIC_READ
+    denied(lambda: people.anon.get_object(Bucket=owner_bucket, Key="src"))
 
 
-def test_grant_header_on_put_object_acl_not_implemented(people, owner_bucket):
+def test_grant_header_on_put_object_acl(people, owner_bucket):
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"x")
-    with s3_error("NotImplemented", 501):
-        people.owner.put_object_acl(Bucket=owner_bucket, Key="o", GrantRead=GRANT_READ)
     denied(lambda: people.anon.get_object(Bucket=owner_bucket, Key="o"))
+    people.owner.put_object_acl(Bucket=owner_bucket, Key="o", GrantRead=GRANT_READ)
+    assert people.anon.get_object(Bucket=owner_bucket, Key="o")["Body"].read() == b"x"
 
 
-def test_grant_header_on_put_bucket_acl_not_implemented(people, owner_bucket):
-    with s3_error("NotImplemented", 501):
-        people.owner.put_bucket_acl(Bucket=owner_bucket, GrantRead=GRANT_READ)
-    resp = people.owner.get_bucket_acl(Bucket=owner_bucket)
-    assert grants_of(resp) == expected_grants("private", people.owner_id)
+def test_grant_header_on_put_bucket_acl(people, owner_bucket):
+    denied(lambda: people.anon.list_objects_v2(Bucket=owner_bucket))
+    people.owner.put_bucket_acl(Bucket=owner_bucket, GrantRead=GRANT_READ)
+    assert grants_of(people.owner.get_bucket_acl(Bucket=owner_bucket)) == PUBLIC_READ
+    assert people.anon.list_objects_v2(Bucket=owner_bucket)["KeyCount"] == 0
 
 
 def test_invalid_canned_acl_name(people, owner_bucket, unique_name):

@@ -197,6 +197,8 @@ def test_stored_header_not_utf8_is_invalid_argument(server, s3, bucket):
         signed = _sigv4_headers(server, "PUT", path, {name: "caf\xe9"})
         resp = requests.put(server.endpoint + path, headers=signed, data=b"x", verify=server.cert)
         _assert_error(resp, 400, "InvalidArgument")
+        if name.startswith("x-amz-"):
+            continue  # an unsigned x-amz-* header is refused before anything reads it
         unsigned = _sigv4_headers(server, "PUT", path, {})
         unsigned[name] = "caf\xff"
         resp = requests.put(server.endpoint + path, headers=unsigned, data=b"x", verify=server.cert)
@@ -250,7 +252,7 @@ def test_post_form_key_with_crlf_and_a_redirect_with_crlf(s3, bucket, server):
         resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60,
                              allow_redirects=False)
         assert resp.status_code == 204, resp.text  # a redirect AWS cannot use is ignored
-        assert resp.headers["location"] == f"/{bucket}/line%0D%0Abreak"
+        assert resp.headers["location"].endswith(f"/{bucket}/line%0D%0Abreak")
         assert "x-injected" not in resp.headers
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"data"
 

@@ -46,6 +46,11 @@ def test_create_bucket_location_header(s3, unique_name):
         "ends-with-dash-",
         "192.168.5.4",  # IP address
         "two..dots",
+        ".starts-with-period",
+        "ends-with-period.",
+        "amzn-s3-demo-reserved",
+        "reserved-suffix.mrap",
+        "reserved-suffix--table-s3",
         "xn--punycode-prefix",
         "bucket name",  # space
     ],
@@ -61,6 +66,21 @@ def test_invalid_bucket_name(raw, name):
 def test_invalid_bucket_name_boto3(s3, name):
     with s3_error("InvalidBucketName", 400):
         s3.create_bucket(Bucket=name)
+
+
+def test_bucket_names_with_periods(s3, unique_name, server):
+    """AWS allows periods (not two adjacent); every operation works on such a bucket."""
+    name = "dotted." + unique_name("p") + ".v1.2"
+    s3.create_bucket(Bucket=name)
+    try:
+        s3.put_object(Bucket=name, Key="k", Body=b"dots")
+        assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"dots"
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["k"]
+        assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+        s3.copy_object(Bucket=name, Key="c", CopySource={"Bucket": name, "Key": "k"})
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "k"}, {"Key": "c"}]})
+    finally:
+        s3.delete_bucket(Bucket=name)
 
 
 def test_valid_bucket_name_edges(s3, unique_name):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 
@@ -357,6 +357,84 @@ def test_invalid_encoding_type(raw, bucket):
     resp = raw.request("GET", bucket, query=[("list-type", "2"), ("encoding-type", "base64")])
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "InvalidArgument", resp.text
+
+
+def test_url_encoding_is_the_form_aws_sends(s3, raw, bucket):
+    """A space as "+", a "+" as %2B, "%" as %25, UTF-8 percent-encoded, "/" kept: two
+    keys that differ only by " " and "+" stay distinct for a client that decodes."""
+    for k in ("form/a b", "form/a+b", "form/100%", "form/\u00e9&"):
+        s3.put_object(Bucket=bucket, Key=k, Body=b"x")
+    for query in ([], [("list-type", "2")], [("versions", "")]):
+        q = [*query, ("encoding-type", "url"), ("prefix", "form/")]
+        root = xml_root(raw.request("GET", bucket, query=q).content)
+        entries = findall(root, "Version") or findall(root, "Contents")
+        keys = [findtext(e, "Key") for e in entries]
+        assert keys == ["form/100%25", "form/a+b", "form/a%2Bb", "form/%C3%A9%26"], query
+
+
+# Keys with spaces, "+", "%", "&", unicode and XML specials under a prefix that has some.
+RAW_KEYS = ["p +%&é/a b", "p +%&é/a+b", "p +%&é/d&r/x", "p +%&é/d&r/y", "p +%&é/z%<>"]
+RAW_PREFIX = "p +%&é/"
+
+
+@pytest.fixture
+def raw_keys(s3, bucket):
+    for k in RAW_KEYS:
+        s3.put_object(Bucket=bucket, Key=k, Body=b"x")
+    return bucket
+
+
+def test_boto3_v1_values_come_back_raw(s3, raw_keys):
+    """boto3 asks for encoding-type=url by itself and decodes Key, Marker, NextMarker,
+    Delimiter and CommonPrefixes: all of them come back as the client wrote them."""
+    bucket = raw_keys
+    entries, prefixes, marker = [], [], ""
+    while True:
+        resp = s3.list_objects(
+            Bucket=bucket, Prefix=RAW_PREFIX, Delimiter="&", Marker=marker, MaxKeys=1
+        )
+        assert resp["EncodingType"] == "url"
+        assert resp["Marker"] == marker
+        assert resp["Delimiter"] == "&"
+        # AWS encodes v1's Prefix too (its documentation; the Java SDKs decode it), but
+        # botocore does not decode that one element: against AWS boto3 shows it encoded.
+        assert resp["Prefix"] == quote_plus(RAW_PREFIX, safe="/") == "p+%2B%25%26%C3%A9/"
+        entries += [o["Key"] for o in resp.get("Contents", [])]
+        prefixes += [c["Prefix"] for c in resp.get("CommonPrefixes", [])]
+        if not resp["IsTruncated"]:
+            break
+        marker = resp["NextMarker"]
+        assert marker in entries + prefixes
+    assert entries == ["p +%&é/a b", "p +%&é/a+b", "p +%&é/z%<>"]
+    assert prefixes == ["p +%&é/d&"]
+
+
+def test_boto3_v2_and_versions_values_come_back_raw(s3, raw_keys):
+    bucket = raw_keys
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=RAW_PREFIX, Delimiter="&", StartAfter="p +%&é/a b",
+        PaginationConfig={"PageSize": 1},
+    )  # fmt: skip
+    keys, prefixes = [], []
+    for page in pages:
+        assert (page["Prefix"], page["Delimiter"]) == (RAW_PREFIX, "&")
+        assert page["StartAfter"] == "p +%&é/a b"
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        prefixes += [c["Prefix"] for c in page.get("CommonPrefixes", [])]
+    assert keys == ["p +%&é/a+b", "p +%&é/z%<>"]
+    assert prefixes == ["p +%&é/d&"]
+
+    seen, kw = [], {}
+    while True:
+        resp = s3.list_object_versions(Bucket=bucket, Prefix=RAW_PREFIX, MaxKeys=2, **kw)
+        assert resp["Prefix"] == RAW_PREFIX
+        assert resp["KeyMarker"] == kw.get("KeyMarker", "")
+        seen += [v["Key"] for v in resp.get("Versions", [])]
+        if not resp["IsTruncated"]:
+            break
+        kw = {"KeyMarker": resp["NextKeyMarker"], "VersionIdMarker": "null"}
+        assert kw["KeyMarker"] == seen[-1]
+    assert seen == RAW_KEYS
 
 
 # ------------------------------------------------------------------------- versions

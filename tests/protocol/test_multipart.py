@@ -561,7 +561,7 @@ def test_complete_errors(s3: Any, bucket: str, raw: Any) -> None:
     with s3_error("InvalidPartOrder", 400):
         complete([(2, e2), (1, e1)])
     with s3_error("InvalidPartOrder", 400):
-        complete([(1, e1), (1, e1), (3, e3)])
+        complete([(1, e1), (3, e3), (1, e1)])  # not [1, 1, 3]: a resent part, accepted
     with s3_error("InvalidPart", 400):
         complete([(1, e1), (2, '"' + hashlib.md5(b"wrong").hexdigest() + '"')])
     with s3_error("InvalidPart", 400):

@@ -947,3 +947,18 @@ def test_upload_part_copy_between_tiers(
     got = tiers.arc_v.get_object(Bucket=archive_bucket, Key="dst")
     assert got["StorageClass"] == ARCHIVE_CLASS
     assert got["Body"].read() == data
+
+
+def test_object_attributes_of_an_archived_object(
+    glacier: TierServer, buckets: Callable[..., str]
+) -> None:
+    """GetObjectAttributes reads metadata only: like HEAD, it needs no restore."""
+    arc = buckets(glacier, glacier.arc_v, "ga")
+    put = glacier.arc_v.put_object(Bucket=arc, Key="cold", Body=b"frozen bytes")
+    with s3_error("InvalidObjectState", 403):
+        glacier.arc_v.get_object(Bucket=arc, Key="cold")
+    got = glacier.arc_v.get_object_attributes(
+        Bucket=arc, Key="cold", ObjectAttributes=["StorageClass", "ObjectSize", "ETag"]
+    )
+    assert (got["StorageClass"], got["ObjectSize"]) == (ARCHIVE_CLASS, 12)
+    assert got["ETag"] == put["ETag"].strip('"')

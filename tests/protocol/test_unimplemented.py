@@ -21,14 +21,6 @@ CALLS = {
     "PutBucketPolicy": lambda s3, b: s3.put_bucket_policy(
         Bucket=b, Policy='{"Version":"2012-10-17","Statement":[]}'
     ),
-    "PutBucketTagging": lambda s3, b: s3.put_bucket_tagging(
-        Bucket=b, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
-    ),
-    "GetBucketTagging": lambda s3, b: s3.get_bucket_tagging(Bucket=b),
-    "GetObjectTagging": lambda s3, b: s3.get_object_tagging(Bucket=b, Key="o"),
-    "PutObjectTagging": lambda s3, b: s3.put_object_tagging(
-        Bucket=b, Key="o", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
-    ),
     "GetBucketLifecycleConfiguration": lambda s3, b: s3.get_bucket_lifecycle_configuration(
         Bucket=b
     ),
@@ -52,7 +44,7 @@ def test_not_implemented(s3, obj, op):
     assert "Status" not in s3.get_bucket_versioning(Bucket=obj)
 
 
-@pytest.mark.parametrize("sub", ["policy", "tagging", "lifecycle", "website", "replication"])
+@pytest.mark.parametrize("sub", ["policy", "lifecycle", "website", "replication"])
 def test_not_implemented_raw_xml(raw, obj, sub):
     resp = raw.request("GET", obj, query={sub: ""})
     assert resp.status_code == 501, resp.text

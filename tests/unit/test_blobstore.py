@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oortgate.storage import local, writeback
-from oortgate.storage.base import BlobStore
+from oortgate.storage.base import BlobDamaged, BlobNotFound, BlobStore
 from oortgate.storage.local import FLUSH_SIZE, LocalBlobStore
 
 
@@ -70,8 +70,9 @@ def test_read_ranges_and_chunks(tmp_path: Path) -> None:
     assert b"".join(chunks) == data[100:1100]
     assert list(store.read(blob_id, 5, 0, 10)) == []
     assert b"".join(store.read(blob_id, len(data) - 3, 3, 1)) == data[-3:]
-    # Past the end: stops at end of file rather than inventing bytes.
-    assert b"".join(store.read(blob_id, len(data) - 2, 100, 64)) == data[-2:]
+    # Past the end: the blob is shorter than its reader expects (damaged), never short data.
+    with pytest.raises(BlobDamaged):
+        store.read(blob_id, len(data) - 2, 100, 64)
 
 
 def test_empty_blob(tmp_path: Path) -> None:
@@ -83,10 +84,32 @@ def test_empty_blob(tmp_path: Path) -> None:
 
 def test_read_missing_raises_at_call(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(BlobNotFound):
         store.read(store.new_blob_id(), 0, 1, 1)
+    with pytest.raises(BlobNotFound):
+        store.stream(store.new_blob_id(True), 0, 1, 1)
     with pytest.raises(FileNotFoundError):
         store.size(store.new_blob_id())
+
+
+def test_a_blob_too_short_for_the_range_fails_at_open(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    blob_id = _put(store, os.urandom(5000))
+    os.truncate(store.path(blob_id), 3000)
+    assert len(b"".join(store.read(blob_id, 0, 3000, 1000))) == 3000  # what is there
+    for offset, length in ((0, 5000), (2999, 2), (4000, 1)):
+        with pytest.raises(BlobDamaged):
+            store.read(blob_id, offset, length, 1000)
+
+
+def test_a_blob_cut_short_while_read_fails_in_the_iterator(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    blob_id = _put(store, os.urandom(5000))
+    reader = store.read(blob_id, 0, 5000, 1000)
+    assert len(next(reader)) == 1000
+    os.truncate(store.path(blob_id), 2500)
+    with pytest.raises(BlobDamaged):
+        list(reader)
 
 
 def test_open_reader_survives_delete(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from oortgate.config import ENV_SETTINGS, ConfigError, Settings, load
+from oortgate.tls import ensure_self_signed
 
 
 def _toml(tmp_path: Path, text: str) -> Path:
@@ -58,8 +59,14 @@ def test_precedence_flag_over_env_over_file_over_default(tmp_path: Path) -> None
 
 
 def test_unrelated_environment_variables_are_ignored() -> None:
-    s = _load(OORTGATE_ROOT_ACCESS_KEY="AK", OORTGATE_NOT_A_SETTING="x", HTTPS_PORT="1")
+    s = _load(OORTGATE_ROOT_ACCESS_KEY="AK", OORTGATE_SECRETS_KEY="k", HTTPS_PORT="1")
     assert s.https_port == 8443
+
+
+def test_an_unknown_oortgate_variable_is_an_error() -> None:
+    """A typo (RATE_LIMT) would silently leave the setting at its default."""
+    with pytest.raises(ConfigError, match="OORTGATE_NOT_A_SETTING, OORTGATE_RATE_LIMT"):
+        _load(OORTGATE_RATE_LIMT="5", OORTGATE_NOT_A_SETTING="x")
 
 
 def test_toml_keys_may_use_dashes(tmp_path: Path) -> None:
@@ -149,14 +156,27 @@ def test_non_integral_float_is_not_an_int(tmp_path: Path) -> None:
 
 
 def test_tls_cert_and_key_go_together(tmp_path: Path) -> None:
-    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
-    cert.write_text("x")
-    key.write_text("y")
+    cert, key = ensure_self_signed(tmp_path / "tls")
     for flags in ({"tls_cert": str(cert)}, {"tls_key": str(key)}):
         msg = _error(flags)
         assert "tls_cert" in msg and "tls_key" in msg
     s = _load({"tls_cert": str(cert), "tls_key": str(key)})
     assert (s.tls_cert, s.tls_key) == (cert, key)
+
+
+def test_tls_files_must_load_and_match(tmp_path: Path) -> None:
+    cert, key = ensure_self_signed(tmp_path / "one")
+    _, other_key = ensure_self_signed(tmp_path / "two")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n")
+    cases = [
+        ((garbage, key), f"tls_cert {garbage} cannot be used: not a readable PEM certificate"),
+        ((cert, garbage), f"tls_key {garbage} cannot be used: not a readable"),
+        ((cert, other_key), "cannot be used together: KEY_VALUES_MISMATCH"),
+    ]
+    for (cert_path, key_path), expected in cases:
+        msg = _error({"tls_cert": str(cert_path), "tls_key": str(key_path)})
+        assert expected in msg, msg
 
 
 def test_tls_files_must_exist(tmp_path: Path) -> None:
@@ -188,3 +208,13 @@ def test_trusted_proxy_flag_takes_several_networks() -> None:
         ["config", "check", "--trusted-proxy", "10.0.0.0/8", "192.168.0.1"]
     )
     assert settings_from(args).trusted_proxies == "10.0.0.0/8,192.168.0.1"
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from oortgate import __version__
+    from oortgate.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"oortgate {__version__}"

@@ -2,7 +2,7 @@ import pytest
 
 from oortgate.http.hosts import ARCHIVE, STANDARD, Addressed, Endpoints, resolve, strip_port
 from oortgate.http.proxy import origin, parse_networks
-from oortgate.http.redirect import https_location
+from oortgate.http.redirect import https_location, serves_host
 from oortgate.http.routing import route
 
 EP = Endpoints("s3-standard.example.com", "s3-archive.example.com")
@@ -15,6 +15,7 @@ EP = Endpoints("s3-standard.example.com", "s3-archive.example.com")
         ("S3-Standard.Example.com:8443", Addressed(STANDARD, None)),
         ("photos.s3-standard.example.com", Addressed(STANDARD, "photos")),
         ("photos.s3-archive.example.com:443", Addressed(ARCHIVE, "photos")),
+        ("my.photos.v2.s3-standard.example.com", Addressed(STANDARD, "my.photos.v2")),
         ("s3-archive.example.com", Addressed(ARCHIVE, None)),
         ("127.0.0.1:8443", Addressed(None, None)),
         ("[::1]:8443", Addressed(None, None)),
@@ -82,3 +83,23 @@ def test_bad_networks() -> None:
 )
 def test_https_location(host: str | None, port: int, target: str, expected: str) -> None:
     assert https_location(host, "fallback", port, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "served"),
+    [
+        ("s3-standard.example.com", True),
+        ("S3-Archive.Example.com:8080", True),
+        ("photos.s3-standard.example.com", True),
+        ("localhost:8080", True),
+        ("127.0.0.5", True),
+        ("[::1]:80", True),
+        ("10.1.2.3", True),  # the address the connection came to
+        ("10.1.2.4", False),
+        ("evil.example", False),
+        ("s3-standard.example.com.evil.example", False),
+        ("", False),
+    ],
+)
+def test_serves_host(host: str, served: bool) -> None:
+    assert serves_host(host, EP, "10.1.2.3") is served

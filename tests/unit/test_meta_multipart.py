@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from oortgate.errors import S3Error
 from oortgate.gc import startup_sweep
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.meta.sqlite_db import _MIGRATIONS
 from oortgate.storage.local import LocalBlobStore
 
 
@@ -34,10 +37,12 @@ def new_upload(meta: SqliteMetaStore, key: str = "k") -> Upload:
     return upload
 
 
-def add_part(meta: SqliteMetaStore, upload: Upload, number: int, size: int = 10) -> Part:
+def add_part(
+    meta: SqliteMetaStore, upload: Upload, number: int, size: int = 10, checksum: str | None = None
+) -> Part:
     blob = secrets.token_hex(16)
     meta.add_pending_blob(blob)
-    part = Part(number, blob, size, secrets.token_hex(16), 2.0)
+    part = Part(number, blob, size, secrets.token_hex(16), 2.0, checksum)
     meta.put_part(upload.upload_id, part)
     return part
 
@@ -45,7 +50,8 @@ def add_part(meta: SqliteMetaStore, upload: Upload, number: int, size: int = 10)
 def record_for(upload: Upload, parts: list[Part]) -> ObjectRecord:
     return ObjectRecord(
         upload.bucket_id, upload.key, "", sum(p.size for p in parts), "e-2", 3.0,
-        parts_count=len(parts), parts=tuple(Segment(p.blob_id, p.size) for p in parts),
+        parts_count=len(parts),
+        parts=tuple(Segment(p.blob_id, p.size, None, p.part_number, p.checksum) for p in parts),
     )  # fmt: skip
 
 
@@ -67,7 +73,11 @@ def test_complete_keeps_used_parts_and_frees_the_rest(meta: SqliteMetaStore) -> 
     meta.complete_upload(upload.upload_id, record, [p1, p3])
     got = meta.get_object(upload.bucket_id, "k")
     assert got == record
-    assert got is not None and got.segments == (Segment(p1.blob_id, 10), Segment(p3.blob_id, 30))
+    # Each part keeps the number it was uploaded as (GetObjectAttributes shows it).
+    assert got is not None and got.segments == (
+        Segment(p1.blob_id, 10, None, 1),
+        Segment(p3.blob_id, 30, None, 3),
+    )
     assert meta.get_upload(upload.upload_id) is None
     assert meta.take_garbage() == [p2.blob_id]
     assert meta.known_blobs([p1.blob_id, p3.blob_id]) == {p1.blob_id, p3.blob_id}
@@ -77,6 +87,18 @@ def test_complete_keeps_used_parts_and_frees_the_rest(meta: SqliteMetaStore) -> 
     assert info.value.code == "NoSuchUpload"
     page = meta.list_objects(upload.bucket_id)
     assert [(o.key, o.parts_count, o.size) for o in page.objects] == [("k", 2, 40)]
+
+
+def test_complete_keeps_part_checksums_and_copies_share_them(meta: SqliteMetaStore) -> None:
+    upload = new_upload(meta)
+    parts = [add_part(meta, upload, n, checksum=f"sum{n}==") for n in (2, 5)]
+    meta.complete_upload(upload.upload_id, record_for(upload, parts), parts)
+    got = meta.get_object(upload.bucket_id, "k")
+    assert got is not None
+    assert [(s.part_number, s.checksum) for s in got.parts] == [(2, "sum2=="), (5, "sum5==")]
+    meta.put_object(ObjectRecord(**{**{f: getattr(got, f) for f in got.__slots__}, "key": "c"}))
+    copy = meta.get_object(upload.bucket_id, "c")
+    assert copy is not None and copy.parts == got.parts
 
 
 def test_overwriting_and_copying_a_multipart_object(meta: SqliteMetaStore) -> None:
@@ -159,3 +181,28 @@ def test_startup_sweep_keeps_parts_of_open_uploads(meta: SqliteMetaStore, tmp_pa
     counts = startup_sweep(meta, blobs)
     assert counts["orphans"] == 0
     assert list(blobs.iter_blob_ids()) == [writer.blob_id]
+
+
+def test_parts_written_before_version_4_are_numbered_by_position(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        for script in _MIGRATIONS[:3]:
+            db.executescript(script)
+        db.execute("INSERT INTO users VALUES (1, 'u', 'c', 0)")
+        db.execute("INSERT INTO buckets (id, name, owner_id, region, created) "
+                   "VALUES (1, 'b', 1, 'r', 0)")  # fmt: skip
+        db.execute("INSERT INTO objects (bucket_id, key, blob_id, size, etag, last_modified,"
+                   " content_type, system_headers, user_metadata, checksums, storage_class,"
+                   " parts_count) VALUES (1, 'k', '', 30, 'e-2', 0, 't', '{}', '{}', '{}',"
+                   " 'STANDARD', 2)")  # fmt: skip
+        db.executemany("INSERT INTO object_parts VALUES (1, 'k', ?, ?, ?)",
+                       [(0, "a" * 32, 10), (1, "b" * 32, 20)])  # fmt: skip
+        db.execute("PRAGMA user_version = 3")
+        db.commit()
+    store = SqliteMetaStore(path)
+    try:
+        got = store.get_object(1, "k")
+        assert got is not None
+        assert got.parts == (Segment("a" * 32, 10, None, 1), Segment("b" * 32, 20, None, 2))
+    finally:
+        store.close()

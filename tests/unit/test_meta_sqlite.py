@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from oortgate.errors import S3Error
+from oortgate.meta import sqlite_db
 from oortgate.meta.base import MAX_KEYS_PER_USER, MetaStore
 from oortgate.meta.models import ObjectPage, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore, successor
@@ -38,8 +39,9 @@ def _bulk(meta: SqliteMetaStore, bucket_id: int, keys: list[str]) -> None:
     conn = meta._conn
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO objects VALUES"
-        " (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD', 0, 'private', NULL, NULL, NULL)",
+        "INSERT INTO objects (bucket_id, key, blob_id, size, etag, last_modified, content_type,"
+        " system_headers, user_metadata, checksums, storage_class)"
+        " VALUES (?, ?, ?, 0, '', 0, '', '{}', '{}', '{}', 'STANDARD')",
         [(bucket_id, key, secrets.token_hex(16)) for key in keys],
     )
     conn.execute("COMMIT")
@@ -89,6 +91,44 @@ def test_users(meta: SqliteMetaStore) -> None:
     assert meta.get_user_by_name("bob") == bob
     assert meta.get_user(9999) is None and meta.get_user_by_name("carol") is None
     assert meta.list_users() == [alice, bob]
+
+
+def test_user_by_canonical_id(meta: SqliteMetaStore) -> None:
+    alice = meta.create_user("alice")
+    assert meta.get_user_by_canonical_id(alice.canonical_id) == alice
+    assert meta.get_user_by_canonical_id("0" * 64) is None
+
+
+def test_bucket_ownership_and_public_access_block(meta: SqliteMetaStore) -> None:
+    alice = meta.create_user("alice")
+    made = meta.create_bucket("b1", alice.id, "us-east-1", 5, ownership="BucketOwnerEnforced")
+    assert made == meta.get_bucket("b1")
+    assert made.ownership == "BucketOwnerEnforced" and made.public_access_block is None
+    meta.set_bucket_ownership(made.id, None)
+    meta.set_bucket_public_access_block(made.id, '{"BlockPublicAcls":true}')
+    got = meta.get_bucket("b1")
+    assert got is not None and got.ownership is None
+    assert got.public_access_block == '{"BlockPublicAcls":true}'
+    assert meta.list_buckets(alice.id) == [got]
+
+
+def test_bucket_controls_migration_keeps_buckets(tmp_path: Path) -> None:
+    """A database from before the bucket controls opens with none set on its buckets."""
+    path = tmp_path / "old.db"
+    version = sqlite_db._MIGRATIONS.index(sqlite_db._BUCKET_ACCESS_CONTROLS)
+    conn = sqlite3.connect(path, isolation_level=None)
+    for script in sqlite_db._MIGRATIONS[:version]:
+        for statement in script.split(";"):
+            conn.execute(statement)
+    conn.execute("INSERT INTO users VALUES (1, 'alice', ?, 0)", ("a" * 64,))
+    conn.execute("INSERT INTO buckets (name, owner_id, region, created) VALUES ('b1', 1, 'r', 0)")
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    store = SqliteMetaStore(path)
+    bucket = store.get_bucket("b1")
+    assert bucket is not None and bucket.acl == "private"
+    assert bucket.ownership is None and bucket.public_access_block is None
+    store.close()
 
 
 def test_keys_limit_disable_delete(meta: SqliteMetaStore) -> None:

@@ -12,9 +12,11 @@ from oortgate.ops.multipart_math import (
     MIN_PART_SIZE,
     RequestedPart,
     checksum_settings,
+    collapse_resent,
     multipart_etag,
     object_checksum,
     part_number,
+    requested_etag,
     select_parts,
 )
 
@@ -52,7 +54,7 @@ def test_select_parts_rules() -> None:
     assert select_parts([ask(p1), ask(p3)], stored) == [p1, p3]  # a subset is fine
     assert code_of(select_parts, [], stored) == "MalformedXML"
     assert code_of(select_parts, [ask(p2), ask(p1)], stored) == "InvalidPartOrder"
-    assert code_of(select_parts, [ask(p1), ask(p1)], stored) == "InvalidPartOrder"
+    assert code_of(select_parts, [ask(p1), ask(p2), ask(p1)], stored) == "InvalidPartOrder"
     assert code_of(select_parts, [RequestedPart(4, "00", {})], stored) == "InvalidPart"
     assert code_of(select_parts, [RequestedPart(1, "bad", {})], stored) == "InvalidPart"
     wrong_sum = RequestedPart(1, p1.etag, {"CRC32": "AAAAAA=="})
@@ -60,6 +62,23 @@ def test_select_parts_rules() -> None:
     small = {1: part(1, b"x", size=big - 1), 2: p2}
     assert code_of(select_parts, [ask(small[1]), ask(p2)], small) == "EntityTooSmall"
     assert select_parts([ask(small[1])], small) == [small[1]]  # the last part may be small
+
+
+def test_a_part_listed_twice_counts_once_as_its_last_listing() -> None:
+    big = MIN_PART_SIZE
+    p1, p2 = part(1, b"x", size=big), part(2, b"y", size=1)
+    stored = {1: p1, 2: p2}
+    resent = RequestedPart(1, "0" * 32, {})  # the ETag of the part's first upload
+    assert select_parts([resent, ask(p1), ask(p2)], stored) == [p1, p2]
+    assert code_of(select_parts, [ask(p1), resent, ask(p2)], stored) == "InvalidPart"
+    assert collapse_resent([resent, ask(p1), ask(p2)]) == [ask(p1), ask(p2)]
+
+
+def test_requested_etag_is_the_multipart_etag_of_the_listed_parts() -> None:
+    p1, p2 = part(1, b"x"), part(2, b"y")
+    assert requested_etag([ask(p1), ask(p2)]) == multipart_etag([p1, p2])
+    assert requested_etag([ask(p1), ask(p1), ask(p2)]) == multipart_etag([p1, p2])
+    assert requested_etag([RequestedPart(1, "not-hex", {})]) is None
 
 
 def test_full_object_crc_combines_part_crcs() -> None:

@@ -90,7 +90,10 @@ def test_parse_reads_expiration_and_conditions() -> None:
         )
     )
     assert doc.expiration == datetime(2030, 12, 1, 12, 0, tzinfo=UTC)
-    assert doc.conditions == [{"bucket": "b"}, ["starts-with", "$key", "u/"]]
+    assert [(c.op, c.name, c.value) for c in doc.conditions] == [
+        ("eq", "bucket", "b"),
+        ("starts-with", "key", "u/"),
+    ]
 
 
 # -- expiration ---------------------------------------------------------------------
@@ -186,18 +189,15 @@ def test_success_action_fields_need_conditions() -> None:
     )
 
 
-def test_unknown_condition_operator_is_refused() -> None:
-    # AWS answers 400 InvalidPolicyDocument ("Invalid Simple-Condition"); a 403 refusal is
-    # tolerated here, accepting the upload is not.
-    doc = policy([["ends-with", "$key", ".png"]])
-    with pytest.raises(S3Error) as ei:
-        doc.check({"key": "a.png"}, "b", NOW)
-    assert ei.value.code in ("InvalidPolicyDocument", "AccessDenied")
+def test_unknown_condition_operator_is_invalid_policy() -> None:
+    # AWS: a malformed policy is 400 InvalidPolicyDocument, not a failed condition.
+    err = expect("InvalidPolicyDocument", policy, [["ends-with", "$key", ".png"]])
+    assert err.status == 400
+    assert "ends-with" in err.message
 
 
 def test_malformed_condition_is_invalid() -> None:
-    doc = policy([["eq", "$key"]])
-    expect("InvalidPolicyDocument", doc.check, {"key": "a"}, "b", NOW)
+    expect("InvalidPolicyDocument", policy, [["eq", "$key"]])
 
 
 # -- content-length-range -----------------------------------------------------------
@@ -213,8 +213,7 @@ def test_content_length_range_as_strings() -> None:
 
 
 def test_bad_content_length_range_is_invalid() -> None:
-    doc = policy([["content-length-range", "one", "ten"]])
-    expect("InvalidPolicyDocument", doc.content_length_range)
+    expect("InvalidPolicyDocument", policy, [["content-length-range", "one", "ten"]])
 
 
 def test_content_length_range_is_not_an_extra_field_check() -> None:
@@ -394,3 +393,131 @@ def test_sigv4_scope_of_another_region_is_refused() -> None:
     with pytest.raises(S3Error) as ei:
         verify_signature(creds, fields["policy"], SK, "eu-west-1")
     assert ei.value.status in (400, 403)
+
+
+# -- policy document shape (AWS: malformed is 400 InvalidPolicyDocument) ------------
+
+
+@pytest.mark.parametrize(
+    "expiration",
+    [
+        "2030-12-01 12:00:00+00:00",  # str(datetime): no "T"
+        "2030-12-01",  # a date alone
+        "2030-12-01T12:00:00",  # no time zone
+        "Sun, 01 Dec 2030 12:00:00 GMT",
+        "2030-13-01T12:00:00Z",  # no such month
+        1924948800,  # epoch seconds
+    ],
+)
+def test_expiration_must_be_iso8601(expiration: Any) -> None:
+    err = expect(
+        "InvalidPolicyDocument",
+        PostPolicy.parse,
+        encode({"expiration": expiration, "conditions": []}),
+    )
+    assert err.status == 400
+    assert err.message == f"Invalid Policy: Invalid 'expiration' value: '{expiration}'"
+
+
+@pytest.mark.parametrize(
+    "expiration",
+    ["2030-12-01T12:00:00Z", "2030-12-01T12:00:00.000Z", "2030-12-01T13:00:00+01:00"],
+)
+def test_iso8601_expirations_are_read(expiration: str) -> None:
+    doc = PostPolicy.parse(encode({"expiration": expiration, "conditions": []}))
+    assert doc.expiration == datetime(2030, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"expiration": "2030-12-01T12:00:00Z"},
+        {"expiration": "2030-12-01T12:00:00Z", "CONDITIONS": [{"key": "k"}]},
+        {"EXPIRATION": "2030-12-01T12:00:00Z", "conditions": [{"key": "k"}]},
+    ],
+    ids=["no-conditions", "conditions-upper-case", "expiration-upper-case"],
+)
+def test_policy_without_expiration_or_conditions_is_invalid(doc: dict[str, Any]) -> None:
+    # AWS (ceph s3-tests): both names are required and case-sensitive.
+    expect("InvalidPolicyDocument", PostPolicy.parse, encode(doc))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {},
+        {"acl": "private", "key": "k"},
+        {"acl": True},
+        ["eq", "key", "k"],  # the field without its "$"
+        ["eq", "$key", "k", "extra"],
+        ["starts-with", "$key", None],
+        "key",
+        ["content-length-range", 0],
+        ["content-length-range", -1, 0],
+        ["content-length-range", 10, 5],
+        ["content-length-range", 0, True],
+    ],
+)
+def test_malformed_condition_is_refused_when_parsed(condition: Any) -> None:
+    # Refused whatever the form holds: before any field is compared.
+    err = expect("InvalidPolicyDocument", policy, [{"key": "k"}, condition])
+    assert err.status == 400
+
+
+def test_failed_condition_message_names_the_field_as_the_policy_spells_it() -> None:
+    doc = policy([{"Content-Type": "image/png"}, ["starts-with", "$Key", "user/"]])
+    err = expect("AccessDenied", doc.check, {"content-type": "text/html", "key": "user/"}, "b", NOW)
+    assert err.message == (
+        'Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", "image/png"]'
+    )
+    err = expect("AccessDenied", doc.check, {"content-type": "image/png", "key": "x"}, "b", NOW)
+    assert err.message.endswith('Policy Condition failed: ["starts-with", "$Key", "user/"]')
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"expiration": "2030-12-01T12:00:00Z"}, "Policy missing conditions."),
+        ({"conditions": []}, "Policy missing expiration."),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": {"key": "k"}},
+            "Invalid 'conditions' value: must be a List.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [{}]},
+            "Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [{"acl": 1}]},
+            "Invalid Simple-Condition: value must be a string.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": ["key"]},
+            "Invalid condition test: must be a List or Object.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [[]]},
+            "Invalid Condition: missing operation identifier.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [["in", "$key", "k"]]},
+            "Invalid Condition: unknown operation 'in'.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [["eq", "$key"]]},
+            "Invalid eq: wrong number of arguments.",
+        ),
+        (
+            {"expiration": "2030-12-01T12:00:00Z", "conditions": [["content-length-range", 1]]},
+            "Invalid content-length-range: wrong number of arguments.",
+        ),
+    ],
+)
+def test_malformed_policy_messages_are_aws_words(doc: dict[str, Any], message: str) -> None:
+    err = expect("InvalidPolicyDocument", PostPolicy.parse, encode(doc))
+    assert err.message == f"Invalid Policy: {message}"
+
+
+def test_bad_base64_message() -> None:
+    err = expect("InvalidPolicyDocument", PostPolicy.parse, "%%%")
+    assert err.message == "Invalid Policy: invalid Base64 encoding."

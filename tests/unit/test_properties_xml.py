@@ -13,9 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oortgate import cors, xml
+from oortgate import acl_grants, cors, tagging, xml
 from oortgate.errors import S3Error
-from oortgate.ops.acl import _canned_from_xml
 from oortgate.ops.archive import _days
 from oortgate.ops.delete import _parse_request
 from oortgate.ops.multipart import _parse_complete
@@ -24,8 +23,9 @@ from tests.unit._strategies import anything, header_value
 ROOTS = ["Delete", "CompleteMultipartUpload", "AccessControlPolicy", "CORSConfiguration",
          "RestoreRequest", "CreateBucketConfiguration"]
 CHILDREN = ["Object", "Key", "VersionId", "Quiet", "Part", "PartNumber", "ETag", "ChecksumCRC32",
-            "Grant", "Grantee", "Permission", "ID", "URI", "CORSRule", "AllowedOrigin",
-            "AllowedMethod", "AllowedHeader", "MaxAgeSeconds", "Days", "LocationConstraint"]
+            "Grant", "Grantee", "Permission", "ID", "URI", "Tag", "Value", "CORSRule",
+            "AllowedOrigin", "AllowedMethod", "AllowedHeader", "MaxAgeSeconds", "Days",
+            "LocationConstraint"]
 TEXTS = st.one_of(st.sampled_from(["1", "2", "-1", "0", "²", "\u0661", "9" * 30, "9" * 5000, "true",
                                    "READ", "FULL_CONTROL", "GET", "*", "a*b*", '"etag"', ""]),
                   st.text(max_size=20))
@@ -73,10 +73,14 @@ PARSERS: dict[str, tuple[Callable[[bytes], Any], st.SearchStrategy[bytes]]] = {
         "Delete", _leaf("Quiet"), _node("Object", _leaf("Key"), _leaf("VersionId")))),
     "complete": (_parse_complete, _document("CompleteMultipartUpload", _node(
         "Part", _leaf("PartNumber"), _leaf("ETag"), _leaf("ChecksumCRC32")))),
-    "acl": (lambda body: _canned_from_xml(xml.parse(body), "owner", "bucket-owner"),
-            _document("AccessControlPolicy", _node("AccessControlList", _node(
-                "Grant", _node("Grantee", _leaf("ID"), _leaf("URI"), most=1),
-                _leaf("Permission")), most=1))),
+    "acl": (lambda body: acl_grants.policy_grants(xml.parse(body)),
+            _document("AccessControlPolicy", _node("Owner", _leaf("ID"), most=1),
+                      _node("AccessControlList", _node(
+                          "Grant", _node("Grantee", _leaf("ID"), _leaf("URI"),
+                                         _leaf("EmailAddress"), most=1),
+                          _leaf("Permission")), most=1))),
+    "tagging": (lambda body: tagging.parse_document(body, 10), _document(
+        "Tagging", _node("TagSet", _node("Tag", _leaf("Key"), _leaf("Value")), most=1))),
     "cors": (cors.parse, _document("CORSConfiguration", _node(
         "CORSRule", _leaf("AllowedOrigin"), _leaf("AllowedMethod"), _leaf("AllowedHeader"),
         _leaf("MaxAgeSeconds"), _leaf("ID")))),

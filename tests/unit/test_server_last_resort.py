@@ -48,5 +48,5 @@ def test_unexpected_exception_is_an_xml_500_with_a_log_line(
     assert start["status"] == 500
     assert (b"content-type", b"application/xml") in start["headers"]
     assert ET.fromstring(body).findtext("Code") == "InternalError"
-    assert any("internal error on GET /b/k" in r.getMessage() for r in caplog.records)
+    assert any("internal error on GET" in r.getMessage() for r in caplog.records)
     assert "a bug, not bad input" in caplog.text

@@ -434,7 +434,7 @@ def presigned(**changes: str | None) -> RequestView:
         ({"X_Amz_Credential": "nope"}, "X-Amz-Credential"),
         ({"X_Amz_Date": "2013-05-24"}, "ISO8601"),
         ({"X_Amz_Expires": "604801"}, "X-Amz-Expires must be less than a week"),
-        ({"X_Amz_Expires": "0"}, "X-Amz-Expires must be less than a week"),
+        ({"X_Amz_Expires": "-1"}, "X-Amz-Expires must be non-negative"),
         ({"X_Amz_Expires": "soon"}, "X-Amz-Expires should be a number"),
         ({"X_Amz_SignedHeaders": "range"}, "host"),
     ],
@@ -478,3 +478,67 @@ def test_canonical_encoding_shortcuts_agree_with_quote() -> None:
             for n, v in sorted((quote(n, safe="-_.~"), quote(v, safe="-_.~")) for n, v in pairs)
         )
         assert sigv4.canonical_query(pairs, presigned=False) == expected
+
+
+# ------------------------------------------------------ headers the signature must cover
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        {"x-amz-acl": "public-read"},
+        {"x-amz-copy-source": "/other/secret"},
+        {"x-amz-meta-added": "1"},
+        {"content-md5": "1B2M2Y8AsgTpgAmY7PhCfg=="},
+        {"x-amz-acl": "public-read", "x-amz-grant-read": "uri=x"},
+    ],
+)
+@pytest.mark.parametrize("presign", [None, 3600])
+def test_unsigned_headers_are_refused(added: dict[str, str], presign: int | None) -> None:
+    v = botocore_view("PUT", "k", presign=presign)
+    bcheck(v)
+    tampered = RequestView(v.method, v.path, v.query, {**v.headers, **added})
+    with pytest.raises(S3Error) as info:
+        bcheck(tampered)
+    names = ", ".join(sorted(added))
+    assert info.value.code == "AccessDenied"
+    assert info.value.status == 403
+    assert info.value.message == (
+        f"There were headers present in the request which were not signed: {names}"
+    )
+    assert info.value.fields["HeadersNotSigned"] == names
+
+
+def test_signed_x_amz_headers_pass() -> None:
+    headers = {"x-amz-acl": "public-read", "x-amz-meta-a": "b", "Content-MD5": "abc="}
+    bcheck(botocore_view("PUT", "k", headers=headers))
+    bcheck(botocore_view("PUT", "k", headers=headers, presign=60))
+
+
+def test_header_auth_needs_not_list_headers_the_signature_binds() -> None:
+    """x-amz-content-sha256 is the canonical request's last line and x-amz-date is in the
+    string to sign: a client that leaves them out of SignedHeaders changes nothing."""
+    v = view(
+        "GET", "/test.txt", DOC_HEADERS, auth=doc_auth("host", "0" * 64)
+    )  # the unsigned-header check passes; only the signature is wrong
+    expect("SignatureDoesNotMatch", v)
+    presigned_view = view("GET", PRESIGNED_DOC, {"Host": HOST, "x-amz-date": "20130524T000000Z"})
+    err = expect("AccessDenied", presigned_view)
+    assert err.fields["HeadersNotSigned"] == "x-amz-date"
+
+
+@pytest.mark.parametrize(
+    ("expires", "message"),
+    [
+        ("-1", "X-Amz-Expires must be non-negative"),
+        ("604801", "X-Amz-Expires must be less than a week"),
+    ],
+)
+def test_presigned_expires_out_of_range_is_403(expires: str, message: str) -> None:
+    err = expect("AuthorizationQueryParametersError", presigned(X_Amz_Expires=expires), message)
+    assert err.status == 403
+
+
+def test_presigned_expires_zero_is_expired() -> None:
+    err = expect("AccessDenied", presigned(X_Amz_Expires="0"), now=T0 + timedelta(seconds=1))
+    assert err.message == "Request has expired"

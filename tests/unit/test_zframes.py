@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from oortgate.storage.base import BlobDamaged
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.zframes import FRAME
 
@@ -55,3 +56,27 @@ def test_plain_and_compressed_ids_coexist(tmp_path: Path) -> None:
     assert sorted(blobs.iter_blob_ids()) == sorted([plain, packed])
     assert blobs.path(plain).stat().st_size == 10
     assert b"".join(blobs.read(packed, 0, 10, 3)) == b"z" * 10
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: os.truncate(path, 0),
+        lambda path: os.truncate(path, path.stat().st_size // 2),
+        lambda path: os.truncate(path, path.stat().st_size - 3),  # the footer cut
+        lambda path: _overwrite(path, 100, b"\xff" * 64),  # a compressed frame garbled
+    ],
+)
+def test_a_damaged_framed_blob_is_an_error_never_short_data(tmp_path: Path, damage) -> None:
+    blobs = LocalBlobStore(tmp_path)
+    data = b"compressible text " * 200_000
+    blob_id = store(blobs, data)
+    damage(blobs.path(blob_id))
+    with pytest.raises(BlobDamaged):
+        b"".join(blobs.read(blob_id, 0, len(data), 65536))
+
+
+def _overwrite(path: Path, offset: int, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)

@@ -1,0 +1,76 @@
+"""Checks `serve` makes before it starts anything, so that an operator's mistake is one
+line naming the setting and the cause (exit 2), not a traceback after "serving"."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sqlite3
+from pathlib import Path
+
+from oortgate.config import Settings
+
+
+class StartupError(Exception):
+    """Why the server cannot start, in one line that names the setting."""
+
+
+def check_listeners(settings: Settings) -> None:
+    """Every port must be free on ``host``. granian binds with SO_REUSEPORT, so a second
+    server on a port in use would start and the kernel would split connections between
+    the two: a plain bind (no SO_REUSEPORT) fails where another process listens."""
+    ports = {"https_port": settings.https_port, "http_port": settings.http_port,
+             "archive_https_port": settings.archive_https_port}  # fmt: skip
+    for name, port in ports.items():
+        if port:
+            _check_bindable(settings.host, name, port)
+
+
+def _check_bindable(host: str, name: str, port: int) -> None:
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise StartupError(f"host {host!r}: not an address to listen on ({_reason(exc)})") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no conflict
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"{name} {port}: already in use on {host} by another process"
+                ) from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise StartupError(f"host {host!r}: not an address of this machine") from None
+            if exc.errno == errno.EACCES:
+                raise StartupError(
+                    f"{name} {port}: permission denied (ports below 1024 need root or "
+                    "CAP_NET_BIND_SERVICE)"
+                ) from None
+            raise StartupError(f"{name} {port} on {host}: {_reason(exc)}") from None
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """The data directory must exist (or be creatable) and be writable. A full disk is
+    not refused here: the server starts and answers what it can."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = data_dir / f".write-probe-{os.getpid()}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            return
+        raise StartupError(f"data_dir {data_dir}: not writable ({_reason(exc)})") from None
+
+
+def describe_database_error(path: Path, exc: sqlite3.Error) -> StartupError:
+    return StartupError(
+        f"metadata database {path} cannot be opened ({exc}); if it is damaged, restore it "
+        "from a backup"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
