@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps
+.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ reliability: $(STAMP)
 
 test: $(STAMP) lint typecheck browser-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
+
+# A longer fuzz run than the 45 s of `make test` (FUZZ_SEED=n replays one).
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_REQUESTS=$${FUZZ_REQUESTS:-100000000} \
+	  $(BIN)/pytest -q -n 0 tests/protocol/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,8 @@ from xml.etree.ElementTree import Element
 
 from oortgate import xml
 from oortgate.errors import S3Error
+from oortgate.headertext import is_header_value
+from oortgate.numbers import parse_count
 
 METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
 MAX_RULES = 100
@@ -62,14 +64,17 @@ def _rule(node: Element) -> Rule:
         if method not in METHODS:
             raise S3Error("InvalidRequest", f"Found unsupported HTTP method in CORS config. "
                           f"Unsupported method is {method}")  # fmt: skip
+    echoed = origins + texts("AllowedHeader") + texts("ExposeHeader")
+    if not all(is_header_value(v) for v in echoed):
+        raise S3Error("MalformedXML")  # each may come back in a response header
     for value in origins + texts("AllowedHeader"):
         if value.count("*") > 1:
             raise S3Error("InvalidRequest", f'AllowedOrigin "{value}" can not have more than '
                           "one wildcard.")  # fmt: skip
     max_age = xml.child_text(node, "MaxAgeSeconds")
-    if max_age is not None and not max_age.strip().isdigit():
+    age = parse_count(max_age)
+    if max_age is not None and age is None:
         raise S3Error("MalformedXML")
-    age = int(max_age) if max_age is not None else None
     return Rule(origins, methods, texts("AllowedHeader"), texts("ExposeHeader"), age,
                 xml.child_text(node, "ID"))  # fmt: skip
 

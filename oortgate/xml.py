@@ -16,8 +16,10 @@ from oortgate.errors import S3Error
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
-# Characters XML 1.0 cannot carry even as references; they are dropped from text.
-_INVALID_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+# Characters XML 1.0 cannot carry even as references; they are dropped from text. Lone
+# surrogates are the undecodable bytes of a request echoed back (headers are decoded
+# with surrogateescape): they cannot be encoded as UTF-8 either.
+_INVALID_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
 _INVALID_XML = re.compile(f"[{_INVALID_CHARS}]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
 

@@ -10,6 +10,8 @@ from typing import Final
 from oortgate.errors import S3Error
 
 MAX_SKEW: Final = timedelta(minutes=15)
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_VALID_DATE: Final = "AWS authentication requires a valid Date or x-amz-date header"
 ISO_BASIC: Final = "%Y%m%dT%H%M%SZ"  # x-amz-date, as SigV4 signs it
 
 
@@ -65,6 +67,18 @@ def parse_iso(value: str) -> datetime | None:
 def parse_http_date(value: str) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+        # OverflowError: "31 Dec 9999 23:59:59 -2359" is past year 9999 in UTC.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def signed_request_time(raw: str | None, *, iso: bool) -> datetime:
+    """The time a header-signed request claims (``iso``: ISO 8601 basic accepted too).
+
+    AccessDenied when it is missing, unreadable or before 1970: AWS answers a date
+    before the epoch that way, not with RequestTimeTooSkewed (ceph's s3-tests)."""
+    parsed = None if raw is None else (iso and parse_iso(raw)) or parse_http_date(raw)
+    if parsed is None or parsed < EPOCH:
+        raise S3Error("AccessDenied", _NO_VALID_DATE)
+    return parsed

@@ -23,6 +23,7 @@ from oortgate.auth.checksums import (
 from oortgate.auth.chunked import ChunkedDecoder
 from oortgate.auth.sigv4 import UNSIGNED_PAYLOAD, SigningContext
 from oortgate.errors import S3Error
+from oortgate.numbers import parse_count
 
 STREAMING_SIGNED: Final = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER: Final = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -178,9 +179,10 @@ def _decoded_length(headers: Mapping[str, str]) -> int:
     value = headers.get("x-amz-decoded-content-length")
     if value is None:
         raise S3Error("MissingContentLength")
-    if not value.strip().isdigit():
+    length = parse_count(value)
+    if length is None:
         raise S3Error("InvalidArgument", "x-amz-decoded-content-length must be an integer.")
-    return int(value)
+    return length
 
 
 def _sdk_algorithm(headers: Mapping[str, str]) -> str | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from oortgate.auth import sigv4
 from oortgate.errors import S3Error
+from oortgate.numbers import parse_count
 
 # Fields that need no condition (AWS: the signature, the file, the policy itself and
 # x-ignore-*; the SigV2 credential fields are never in boto3's conditions either).
@@ -75,7 +76,8 @@ class PostPolicy:
             raise _invalid("invalid Base64 encoding.") from exc
         try:
             doc = json.loads(raw_doc)
-        except ValueError as exc:
+        # RecursionError: arrays nested thousands deep (a 64 KiB field holds 48,000).
+        except (ValueError, RecursionError) as exc:
             raise _invalid("Invalid JSON.") from exc
         if not isinstance(doc, dict):
             raise _invalid("Invalid JSON.")
@@ -158,8 +160,10 @@ def _length_range(raw: list[Any]) -> tuple[int, int]:
 def _integer(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):  # parse_count: isdigit() also takes "²", int() does not
+        text = value.strip()
+        count = parse_count(text.removeprefix("-"))
+        return None if count is None else -count if text.startswith("-") else count
     return None
 
 

@@ -11,12 +11,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Final
 
-from oortgate.auth.clock import check_expiry, check_skew
+from oortgate.auth.clock import check_expiry, check_skew, signed_request_time
 from oortgate.auth.sigv4 import RequestView
 from oortgate.errors import S3Error
+from oortgate.headertext import is_text
+from oortgate.numbers import parse_count
 
 # The query sub-resources that belong in the canonical resource (botocore's list).
 SUBRESOURCES: Final = frozenset(
@@ -27,6 +28,8 @@ SUBRESOURCES: Final = frozenset(
     "storageClass notification replication analytics metrics inventory select select-type "
     "object-lock".split()
 )
+_LAST_SECOND: Final = 253402300799  # 9999-12-31T23:59:59Z, the last one datetime holds
+_MAX_EXPIRES_DIGITS: Final = 64  # a bound on int()'s work; far past any real deadline
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ def parse(view: RequestView) -> SigV2Credentials:
     if auth is not None:
         body = auth[4:] if auth.startswith("AWS ") else ""
         access_key, sep, signature = body.strip().rpartition(":")
-        if not sep or not access_key or not signature:
+        if not sep or not access_key or not signature or not is_text(auth):
             raise S3Error(
                 "InvalidArgument",
                 "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
@@ -53,7 +56,7 @@ def parse(view: RequestView) -> SigV2Credentials:
     query = dict(view.query)
     try:
         access_key, signature = query["AWSAccessKeyId"], query["Signature"]
-        expires = int(query["Expires"])
+        expires = _parse_expires(query["Expires"])
     except (KeyError, ValueError) as exc:
         raise S3Error(
             "AccessDenied",
@@ -61,6 +64,14 @@ def parse(view: RequestView) -> SigV2Credentials:
             "Expires and AWSAccessKeyId parameters",
         ) from exc
     return SigV2Credentials(access_key, signature, True, expires)
+
+
+def _parse_expires(value: str) -> int:
+    """Epoch seconds, in ASCII digits (int() also takes "+1", " 1", other scripts' digits)."""
+    expires = parse_count(value, max_digits=_MAX_EXPIRES_DIGITS) if value.isdigit() else None
+    if expires is None:
+        raise ValueError(value)
+    return expires
 
 
 def canonical_resource(view: RequestView, path: str | None = None) -> str:
@@ -105,32 +116,28 @@ def _date_lines(view: RequestView, creds: SigV2Credentials) -> list[str]:
     return lines
 
 
-def _request_time(view: RequestView) -> datetime:
-    value = view.headers.get("x-amz-date") or view.headers.get("date")
-    try:
-        if value is None:
-            raise ValueError
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise S3Error(
-            "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
-        ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def _check_time(view: RequestView, creds: SigV2Credentials, now: datetime) -> None:
+    if creds.presigned:
+        assert creds.expires is not None
+        # Any number of digits may be signed; past year 9999 it never expires anyway.
+        deadline = datetime.fromtimestamp(min(creds.expires, _LAST_SECOND), UTC)
+        check_expiry(deadline, now, {})
+        return
+    # x-amz-date wins over Date even when empty: AWS then refuses the request.
+    headers = view.headers
+    raw = headers["x-amz-date"] if "x-amz-date" in headers else headers.get("date")
+    check_skew(signed_request_time(raw, iso=False), raw or "", now)
 
 
 def verify(view: RequestView, creds: SigV2Credentials, secret_key: str, *, now: datetime) -> None:
-    if creds.presigned:
-        assert creds.expires is not None
-        check_expiry(datetime.fromtimestamp(creds.expires, UTC), now, {})
-    else:
-        raw = view.headers.get("x-amz-date") or view.headers.get("date", "")
-        check_skew(_request_time(view), raw, now)
+    _check_time(view, creds, now)
     provided = creds.signature.encode()
     tried = ""
     for date_line in _date_lines(view, creds):
         for path in _paths(view):
             tried = string_to_sign(view, date_line, path)
-            digest = hmac.new(secret_key.encode(), tried.encode("utf-8"), hashlib.sha1).digest()
+            signed = tried.encode("utf-8", "surrogateescape")  # undecodable bytes as sent
+            digest = hmac.new(secret_key.encode(), signed, hashlib.sha1).digest()
             if hmac.compare_digest(base64.b64encode(digest), provided):
                 return
     raise S3Error(

@@ -11,6 +11,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from oortgate.errors import S3Error
+from oortgate.headertext import is_text
+
 STANDARD = "standard"
 ARCHIVE = "archive"
 
@@ -44,5 +47,8 @@ def resolve(host_header: str | None, endpoints: Endpoints) -> Addressed:
         if host == name:
             return Addressed(tier, None)
         if name and host.endswith("." + name) and len(host) > len(name) + 1:
-            return Addressed(tier, host[: -len(name) - 1])
+            bucket = host[: -len(name) - 1]
+            if not is_text(bucket):  # a byte that was not UTF-8: never a bucket name
+                raise S3Error("InvalidBucketName", BucketName=bucket)
+            return Addressed(tier, bucket)
     return Addressed(None, None)

@@ -32,6 +32,7 @@ from oortgate.http.proxy import origin, parse_networks
 from oortgate.http.response import Response
 from oortgate.http.routing import parse_query, route, split_path
 from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.numbers import parse_count
 from oortgate.ops import HANDLERS
 from oortgate.ops.cors_ops import actual_request_headers
 from oortgate.ops.request_headers import check as check_request_headers
@@ -331,9 +332,10 @@ def _content_length(headers: dict[str, str]) -> int | None:
     value = headers.get("content-length")
     if value is None:
         return None
-    if not value.isdigit():
+    length = parse_count(value) if value.isdigit() else None  # no spaces: granian's framing
+    if length is None:
         raise S3Error("InvalidArgument", "Content-Length is not a number.")
-    return int(value)
+    return length
 
 
 def _incoming_size(headers: dict[str, str]) -> int:

@@ -11,10 +11,12 @@ from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty
 from oortgate.meta.models import ObjectRecord
+from oortgate.numbers import parse_count
 from oortgate.ops.metadata import check_version_id, http_date
 
 MAX_RESTORE_XML = 16 * 1024
 DAY = 86400.0
+MAX_RESTORE_DAYS = 1_000_000  # some 2,700 years
 
 
 def _needs_restore(ctx: Context, record: ObjectRecord) -> bool:
@@ -46,11 +48,12 @@ def _days(body: bytes) -> int:
         return 1
     root = xml.parse(body)
     value = xml.child_text(root, "Days")
-    if root.tag != "RestoreRequest" or (value is not None and not value.strip().isdigit()):
+    days = parse_count(value) if value is not None else 1
+    if root.tag != "RestoreRequest" or days is None:
         raise S3Error("MalformedXML")
-    days = int(value) if value else 1
-    if days < 1:
-        raise S3Error("InvalidArgument", "Days must be a positive integer", ArgumentName="Days")
+    if not 1 <= days <= MAX_RESTORE_DAYS:  # the expiry date must stay a date
+        raise S3Error("InvalidArgument", f"Days must be a positive integer up to "
+                      f"{MAX_RESTORE_DAYS}", ArgumentName="Days")  # fmt: skip
     return days
 
 

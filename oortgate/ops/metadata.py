@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
+from oortgate.headertext import is_header_name, is_header_value
 from oortgate.http.hosts import ARCHIVE
 from oortgate.meta.models import Bucket, ObjectRecord
 
@@ -48,20 +49,32 @@ def check_key(key: str) -> None:
         raise S3Error("KeyTooLongError", Size=str(len(key.encode())), MaxSizeAllowed="1024")
 
 
+def _kept(name: str, value: str) -> str:
+    """A header value stored with the object, to be sent back on every GET and HEAD."""
+    if not is_header_name(name):
+        raise S3Error("InvalidArgument", "A metadata name may only hold the characters of "
+                      "an HTTP header name.", ArgumentName=name)  # fmt: skip
+    if not is_header_value(value):
+        raise S3Error("InvalidArgument", f"The value of the {name} header is not valid UTF-8 "
+                      "text, or holds control characters.", ArgumentName=name,
+                      ArgumentValue=value)  # fmt: skip
+    return value
+
+
 def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
     meta = {
-        name[len(META_PREFIX) :]: value
+        name[len(META_PREFIX) :]: _kept(name, value)
         for name, value in headers.items()
         if name.startswith(META_PREFIX)
     }
-    size = sum(len(k.encode()) + len(v.encode("utf-8", "surrogateescape")) for k, v in meta.items())
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in meta.items())
     if size > MAX_USER_METADATA:
         raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(MAX_USER_METADATA))
     return meta
 
 
 def system_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    found = {name: headers[name] for name in SYSTEM_HEADERS if name in headers}
+    found = {name: _kept(name, headers[name]) for name in SYSTEM_HEADERS if name in headers}
     encoding = found.get("content-encoding")
     if encoding is not None:
         kept = stored_content_encoding(encoding)
@@ -102,7 +115,8 @@ def _check_redirect(value: str) -> None:
 
 
 def content_type(headers: Mapping[str, str]) -> str:
-    return headers.get("content-type") or DEFAULT_CONTENT_TYPE
+    value = headers.get("content-type")
+    return _kept("content-type", value) if value else DEFAULT_CONTENT_TYPE
 
 
 def storage_class(headers: Mapping[str, str], bucket: Bucket, archive_class: str) -> str:

@@ -16,6 +16,7 @@ from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.numbers import parse_count
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.metadata import (
@@ -185,11 +186,12 @@ def _parse_complete(body: bytes) -> list[RequestedPart]:
     for node in root.findall("Part"):
         number = xml.child_text(node, "PartNumber")
         etag = xml.child_text(node, "ETag")
-        if not number or not number.strip().isdigit() or etag is None:
+        parsed = parse_count(number)
+        if parsed is None or etag is None:
             raise S3Error("MalformedXML")
         sums = {alg: value for alg in ALGORITHMS
                 if (value := xml.child_text(node, "Checksum" + alg))}  # fmt: skip
-        requested.append(RequestedPart(int(number), etag.strip().strip('"'), sums))
+        requested.append(RequestedPart(parsed, etag.strip().strip('"'), sums))
     return requested
 
 

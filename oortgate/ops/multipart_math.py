@@ -14,6 +14,7 @@ from awscrt import checksums as crt
 from oortgate.auth.checksums import ALGORITHMS, Checksum, algorithm_for_header
 from oortgate.errors import S3Error
 from oortgate.meta.models import Part
+from oortgate.numbers import parse_count
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10000
@@ -58,10 +59,11 @@ def checksum_settings(algorithm: str | None, kind: str | None) -> tuple[str | No
 
 
 def part_number(value: str | None) -> int:
-    if value is None or not value.isdigit() or not 1 <= int(value) <= MAX_PART_NUMBER:
+    number = parse_count(value) if value and value.isdigit() else None
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, "
                       "inclusive", ArgumentName="partNumber", ArgumentValue=str(value))  # fmt: skip
-    return int(value)
+    return number
 
 
 def collapse_resent(requested: Sequence[RequestedPart]) -> list[RequestedPart]:

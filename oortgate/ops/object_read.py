@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Generator
 
 from oortgate import integrity, logs
 from oortgate.errors import BodyCut, S3Error
+from oortgate.headertext import is_header_value
 from oortgate.http.context import Context, Services
 from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
@@ -98,6 +99,10 @@ def _with_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[
     chosen = {header: ctx.query[param] for param, header in OVERRIDES.items() if param in ctx.query}
     if not chosen:
         return headers
+    for param, header in OVERRIDES.items():
+        if header in chosen and not is_header_value(chosen[header]):
+            raise S3Error("InvalidArgument", f"Invalid value for the {param} parameter",
+                          ArgumentName=param, ArgumentValue=chosen[header])  # fmt: skip
     return [(k, v) for k, v in headers if k not in chosen] + list(chosen.items())
 
 

@@ -9,10 +9,12 @@ from urllib.parse import unquote
 from oortgate import policy, tagging, xml
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
+from oortgate.headertext import is_text
 from oortgate.http.context import SOURCE_EXPECTED_OWNER, Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.numbers import parse_count
 from oortgate.ops import conditions
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
@@ -37,9 +39,10 @@ def declared_size(ctx: Context) -> int | None:
         if "chunked" in ctx.headers.get("transfer-encoding", ""):
             return None
         raise S3Error("MissingContentLength")
-    if not length.isdigit():
+    size = parse_count(length) if length.isdigit() else None
+    if size is None:
         raise S3Error("InvalidArgument", "Content-Length must be a non-negative integer.")
-    return int(length)
+    return size
 
 
 async def write_target(ctx: Context) -> tuple[Bucket, str]:
@@ -112,7 +115,12 @@ def parse_copy_source(value: str) -> tuple[str, str]:
     path, _, version = value.partition("?versionId=")
     if version and version != "null":
         raise S3Error("NoSuchVersion", "The specified version does not exist.", VersionId=version)
-    decoded = unquote(path, errors="strict").lstrip("/")
+    try:
+        decoded = unquote(path, errors="strict").lstrip("/")
+    except UnicodeDecodeError as exc:
+        raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
+    if not is_text(decoded):  # a raw byte that was not UTF-8
+        raise S3Error("InvalidArgument", "Invalid copy source encoding")
     bucket, _, key = decoded.partition("/")
     if not bucket or not key:
         raise S3Error(
@@ -126,10 +134,7 @@ def parse_copy_source(value: str) -> tuple[str, str]:
 
 async def copy_source(ctx: Context) -> ObjectRecord:
     """The object x-amz-copy-source names, readable by the caller, its conditions met."""
-    try:
-        src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
-    except UnicodeDecodeError as exc:
-        raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
+    src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
     src_bucket = await ctx.bucket(
         src_bucket_name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
     )

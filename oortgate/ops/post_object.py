@@ -21,6 +21,7 @@ from oortgate import policy, tagging, xml
 from oortgate.auth import post_policy
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
+from oortgate.headertext import is_header_value
 from oortgate.http.authenticate import credentials
 from oortgate.http.context import Context
 from oortgate.http.hosts import ARCHIVE
@@ -240,7 +241,9 @@ def _answer(ctx: Context, fields: dict[str, str], bucket: Bucket, record: Object
     headers = [("etag", etag)]
     headers += [(header_name(alg), value) for alg, value in record.checksums.items()]
     target = fields.get("success_action_redirect") or fields.get("redirect")
-    redirect = redirect_url(target, bucket.name, record.key, etag) if target else None
+    # A target no header can carry (CR/LF) is one AWS cannot use either: ignored.
+    usable = target and is_header_value(target)
+    redirect = redirect_url(target, bucket.name, record.key, etag) if target and usable else None
     if redirect is not None:
         return empty(303, [("location", redirect), *headers])
     virtual = ctx.addressed.bucket is not None
