@@ -341,8 +341,8 @@ def _content_length(headers: dict[str, str]) -> int | None:
 def _incoming_size(headers: dict[str, str]) -> int:
     """The bytes a write declares it will store (an aws-chunked body's decoded size);
     0 if unknown, as for a body sent chunked."""
-    length = headers.get("x-amz-decoded-content-length") or headers.get("content-length", "")
-    return int(length) if length.isdigit() else 0
+    length = headers.get("x-amz-decoded-content-length") or headers.get("content-length")
+    return parse_count(length) or 0
 
 
 def error_response(err: S3Error, request_id: str) -> Response:

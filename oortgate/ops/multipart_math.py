@@ -159,11 +159,12 @@ def check_declared(
                       f"upload's ({kind or 'none'}).")  # fmt: skip
     declared_size = headers.get("x-amz-mp-object-size")
     if declared_size is not None:
-        if not declared_size.isdigit():
+        declared = parse_count(declared_size)
+        if declared is None:
             raise S3Error("InvalidArgument", "x-amz-mp-object-size must be an integer.",
                           ArgumentName="x-amz-mp-object-size",
                           ArgumentValue=declared_size)  # fmt: skip
-        if int(declared_size) != size:
+        if declared != size:
             raise S3Error("InvalidRequest", f"The provided x-amz-mp-object-size {declared_size} "
                           f"does not match the object's size {size}.")  # fmt: skip
     for name in headers:

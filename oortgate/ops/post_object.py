@@ -27,6 +27,7 @@ from oortgate.http.context import Context
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord, User
+from oortgate.numbers import parse_count
 from oortgate.ops.blobio import BlobSink
 from oortgate.ops.metadata import (
     META_PREFIX,
@@ -163,8 +164,8 @@ async def _drain(ctx: Context, chunks: AsyncIterator[bytes]) -> bool:
     arrives within DRAIN_SECONDS; whether the body was read to its end."""
     if ctx.headers.get("expect", "").lower() == "100-continue" and not ctx.body.received:
         return True  # the client waits for "100 Continue": it has sent nothing yet
-    declared = ctx.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) - ctx.body.received > DRAIN_LIMIT:
+    declared = parse_count(ctx.headers.get("content-length"))
+    if declared is not None and declared - ctx.body.received > DRAIN_LIMIT:
         return False
     with contextlib.suppress(S3Error, TimeoutError):  # a client gone, or too slow
         async with asyncio.timeout(DRAIN_SECONDS):

@@ -13,6 +13,7 @@ from oortgate.errors import S3Error
 from oortgate.http.context import Context
 from oortgate.meta.models import ObjectRecord
 from oortgate.meta.preconditions import Current, Precondition, check
+from oortgate.numbers import parse_count
 from oortgate.ops.conditions import parse_etags, parse_http_date
 
 
@@ -37,7 +38,7 @@ def delete_condition(headers: Mapping[str, str]) -> Precondition | None:
     modified = headers.get("x-amz-if-match-last-modified-time")
     if if_match is None and size is None and modified is None:
         return None
-    if size is not None and not size.strip().isdigit():
+    if size is not None and parse_count(size) is None:
         raise S3Error("InvalidArgument", "x-amz-if-match-size must be a non-negative integer.",
                       ArgumentName="x-amz-if-match-size", ArgumentValue=size)  # fmt: skip
     when = None if modified is None else parse_http_date(modified)
@@ -47,7 +48,7 @@ def delete_condition(headers: Mapping[str, str]) -> Precondition | None:
                       ArgumentValue=modified)  # fmt: skip
     return Precondition(
         if_match=None if if_match is None else parse_etags(if_match),
-        size=None if size is None else int(size),
+        size=parse_count(size),
         last_modified=None if when is None else int(when),
     )
 
@@ -58,12 +59,12 @@ def object_condition(
     """The ETag, Size and LastModifiedTime of one <Object> of DeleteObjects."""
     if etag is None and size is None and modified is None:
         return None
-    if size is not None and not size.strip().isdigit():
+    if size is not None and parse_count(size) is None:
         raise S3Error("MalformedXML")
     when = None if modified is None else _timestamp(modified.strip())
     return Precondition(
         if_match=None if etag is None else parse_etags(etag),
-        size=None if size is None else int(size.strip()),
+        size=parse_count(size),
         last_modified=when,
     )
 

@@ -42,7 +42,11 @@ HEADERS = (
     "x-amz-metadata-directive x-amz-storage-class cache-control content-disposition "
     "access-control-request-method access-control-request-headers authorization "
     "x-amz-copy-source-if-match x-amz-copy-source-if-modified-since x-amz-checksum-algorithm "
-    "x-amz-bucket-region x-amz-expected-bucket-owner x-forwarded-host host".split()
+    "x-amz-bucket-region x-amz-expected-bucket-owner x-forwarded-host host "
+    "x-amz-if-match-size x-amz-if-match-last-modified-time x-amz-mp-object-size "
+    "x-amz-checksum-type x-amz-tagging x-amz-tagging-directive x-amz-grant-read "
+    "x-amz-object-ownership x-amz-object-attributes x-amz-max-parts "
+    "x-amz-part-number-marker x-amz-if-match-initiated-time".split()
 )
 NUMBERS = ("0", "1", "-1", "\u00b2", "9" * 40, "9" * 5000, "1e3", "0x10", " 7", "10000", "10001")
 STRINGS = ("", "*", "null", "%", "%ZZ", "%FF", "%00", "\xff", "caf\xe9", "\xc3\x28", "a\tb",

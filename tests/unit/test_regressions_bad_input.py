@@ -156,3 +156,23 @@ def test_sigv4_presigned_late_in_year_9999_is_not_valid_yet() -> None:
     with pytest.raises(S3Error) as caught:
         sigv4.verify(view, creds, "secret", region="us-east-1", now=NOW)
     assert caught.value.message == "Request is not valid yet"
+
+
+# Counts in the headers and XML of the features merged beside the parsers' fixes: "²"
+# passes str.isdigit() and breaks int(), and so do 5,000 digits.
+@pytest.mark.parametrize("bad", ["²", "5" * 5000, "-1", "1e3"])
+def test_counts_of_conditional_and_multipart_headers_are_4xx(bad: str) -> None:
+    from oortgate.http.server import _incoming_size
+    from oortgate.ops.multipart_math import check_declared
+    from oortgate.ops.write_conditions import delete_condition, object_condition
+
+    with pytest.raises(S3Error) as info:
+        delete_condition({"x-amz-if-match-size": bad})
+    assert info.value.status == 400
+    with pytest.raises(S3Error) as info:
+        object_condition(None, bad, None)
+    assert info.value.code == "MalformedXML"
+    with pytest.raises(S3Error) as info:
+        check_declared({"x-amz-mp-object-size": bad}, None, None, 10)
+    assert info.value.code == "InvalidArgument"
+    assert _incoming_size({"x-amz-decoded-content-length": bad}) == 0
