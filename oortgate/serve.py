@@ -152,6 +152,36 @@ def _start(target: Callable[..., None], *args: object) -> BaseProcess:
 
 
 def serve(settings: Settings) -> int:
+    if not _checked_and_prepared(settings):
+        return 2
+    tls_files = _tls_files(settings)
+    os.environ.update(settings.to_env())
+    children = []
+    if settings.metrics_port:
+        # Before any worker exists: they all inherit the directory (see oortgate.metrics).
+        from oortgate.metrics import prepare_multiproc_dir
+
+        directory = prepare_multiproc_dir(settings.data_dir)
+        children.append(_start(_metrics_listener, settings, directory))
+    if settings.http_port:
+        children.append(_start(_redirect_listener, settings))
+    if settings.archive_https_port:
+        children.append(_start(_archive_listener, settings, tls_files))
+    print(_serving_line(settings, tls_files[0]), file=sys.stderr)
+    try:
+        _granian("oortgate.http.server:create_app", settings, settings.https_port,
+                 settings.workers, tls_files)  # fmt: skip
+    finally:
+        for child in children:
+            child.terminate()
+            with contextlib.suppress(Exception):
+                child.join(5)
+    return 0
+
+
+def _checked_and_prepared(settings: Settings) -> bool:
+    """Every start-up check, then the data directory made ready; False (after one line
+    saying why) if the server cannot start."""
     try:
         preflight.check_listeners(settings)
         preflight.check_data_dir(settings.data_dir)
@@ -170,54 +200,34 @@ def serve(settings: Settings) -> int:
             raise preflight.describe_database_error(settings.db_path, exc) from None
     except (SecretBoxError, preflight.StartupError) as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
-        return 2
+        return False
     except StorageFull:
         print(f"oortgate: data_dir {settings.data_dir}: disk full, the metadata database "
               "cannot be set up; free some space", file=sys.stderr)  # fmt: skip
-        return 2
-    if settings.tls_cert is None or settings.tls_key is None:
-        endpoints = settings.endpoints
-        names = (*tls.DEFAULT_NAMES, endpoints.standard, endpoints.archive,
-                 f"*.{endpoints.standard}", f"*.{endpoints.archive}")  # fmt: skip
-        tls_files = tls.ensure_self_signed(settings.tls_dir, names)
-    else:
-        tls_files = (settings.tls_cert, settings.tls_key)
-    os.environ.update(settings.to_env())
-    children = []
-    if settings.metrics_port:
-        # Before any worker exists: they all inherit the directory (see oortgate.metrics).
-        from oortgate.metrics import prepare_multiproc_dir
+        return False
+    return True
 
-        directory = prepare_multiproc_dir(settings.data_dir)
-        children.append(_start(_metrics_listener, settings, directory))
-    if settings.http_port:
-        children.append(_start(_redirect_listener, settings))
-    if settings.archive_https_port:
-        children.append(_start(_archive_listener, settings, tls_files))
+
+def _tls_files(settings: Settings) -> tuple[Path, Path]:
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        return settings.tls_cert, settings.tls_key
     endpoints = settings.endpoints
-    print(
-        f"oortgate: serving https://{settings.host}:{settings.https_port}"
-        + (f" (http://…:{settings.http_port} redirects there)" if settings.http_port else "")
-        + (
-            f", archive tier also on :{settings.archive_https_port}"
-            if settings.archive_https_port
-            else ""
-        )
-        + f"; endpoints {endpoints.standard} and {endpoints.archive}"
-        + (
+    names = (*tls.DEFAULT_NAMES, endpoints.standard, endpoints.archive,
+             f"*.{endpoints.standard}", f"*.{endpoints.archive}")  # fmt: skip
+    return tls.ensure_self_signed(settings.tls_dir, names)
+
+
+def _serving_line(settings: Settings, cert: Path) -> str:
+    endpoints = settings.endpoints
+    parts = [f"oortgate: serving https://{settings.host}:{settings.https_port}"]
+    if settings.http_port:
+        parts.append(f" (http://…:{settings.http_port} redirects there)")
+    if settings.archive_https_port:
+        parts.append(f", archive tier also on :{settings.archive_https_port}")
+    parts.append(f"; endpoints {endpoints.standard} and {endpoints.archive}")
+    if settings.metrics_port:
+        parts.append(
             f"; metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics"
-            if settings.metrics_port
-            else ""
         )
-        + f"; data in {settings.data_dir}, certificate {tls_files[0]}",
-        file=sys.stderr,
-    )
-    try:
-        _granian("oortgate.http.server:create_app", settings, settings.https_port,
-                 settings.workers, tls_files)  # fmt: skip
-    finally:
-        for child in children:
-            child.terminate()
-            with contextlib.suppress(Exception):
-                child.join(5)
-    return 0
+    parts.append(f"; data in {settings.data_dir}, certificate {cert}")
+    return "".join(parts)

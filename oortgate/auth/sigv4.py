@@ -25,6 +25,7 @@ from oortgate.auth.clock import (
     parse_iso,
     signed_request_time,
 )
+from oortgate.auth.signed_headers import check_all_signed
 from oortgate.errors import S3Error
 from oortgate.headertext import is_text
 from oortgate.numbers import MAX_DIGITS
@@ -54,9 +55,6 @@ _EXPIRES_RANGE: Final = (
     "must be less than 604800 seconds"
 )
 _EXPIRES_NEGATIVE: Final = "X-Amz-Expires must be non-negative"
-# A header signature binds these headers' values even when SignedHeaders omits them:
-# the payload hash is the canonical request's last line, the date is in the string to sign.
-_BOUND_UNSIGNED: Final = frozenset({"x-amz-content-sha256", "x-amz-date"})
 
 
 class NotSigV4(Exception):
@@ -340,7 +338,7 @@ def verify(
     """Check scope, time and signature; raise ``S3Error`` on the first failure."""
     now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
     _check_scope(creds, region)
-    _check_all_signed(view.headers, creds)
+    check_all_signed(view.headers, creds.signed_headers, presigned=creds.presigned)
     if creds.presigned:
         _check_presigned_time(creds, now)
     else:
@@ -396,32 +394,6 @@ def _check_scope(creds: SigV4Credentials, region: str) -> None:
         raise error(
             f'The {what} is malformed; Invalid credential date "{creds.date}". '
             f'This date is not the same as X-Amz-Date: "{sent_date}".'
-        )
-
-
-def unsigned_headers(headers: Mapping[str, str], creds: SigV4Credentials) -> list[str]:
-    """The x-amz-*, Content-MD5 and Host headers the signature does not cover: a client
-    that added one after signing could change what a signed request does (make an object
-    public, turn a PUT into a copy), so AWS refuses the request."""
-    signed = creds.signed_headers
-    exempt = () if creds.presigned else _BOUND_UNSIGNED
-    return sorted(
-        name
-        for name in headers
-        if (name.startswith("x-amz-") or name in ("content-md5", "host"))
-        and name not in signed
-        and name not in exempt
-    )
-
-
-def _check_all_signed(headers: Mapping[str, str], creds: SigV4Credentials) -> None:
-    unsigned = unsigned_headers(headers, creds)
-    if unsigned:
-        names = ", ".join(unsigned)
-        raise S3Error(
-            "AccessDenied",
-            f"There were headers present in the request which were not signed: {names}",
-            HeadersNotSigned=names,
         )
 
 
