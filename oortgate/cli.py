@@ -124,9 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("admin", help="manage users and access keys (works while serving)")
     _add_data_dir(admin)
     add_admin_commands(admin)
-    gc = sub.add_parser("gc", help="collect unreferenced blobs (while the server is stopped; "
-                        "the server also does this on start-up)")  # fmt: skip
+    gc = sub.add_parser("gc", help="collect unreferenced blobs: with the server stopped, also "
+                        "what a crash left behind; while it runs, only what is due "
+                        "(the server does both by itself)")  # fmt: skip
     _add_data_dir(gc)
+    gc.add_argument("--gc-grace", type=float, default=900.0,
+                    help="while a server runs: collect only garbage at least this old, in "
+                    "seconds (default 900, as the server)")  # fmt: skip
     fsck = sub.add_parser("fsck", help="check every object's blobs against the metadata "
                           "(read-only unless --repair; safe while serving)")  # fmt: skip
     _add_data_dir(fsck)
@@ -161,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from oortgate.storage.space import StorageFull
 
         try:
-            print(json.dumps(sweep(args.data_dir)))
+            print(json.dumps(sweep(args.data_dir, args.gc_grace)))
         except StorageFull:
             print("oortgate: disk full: the collection cannot record its progress; delete "
                   "objects through the server, which keeps space for deletes",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from oortgate import accounts, gc, preflight, tls
+from oortgate import accounts, datadir_lock, gc, preflight, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.redirect import ENV_HTTPS_PORT
@@ -26,11 +26,22 @@ from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.space import SpaceGuard, StorageFull
 
 
-def sweep(data_dir: Path) -> dict[str, int]:
-    """Collect what crashed writers left behind. Only while no worker is running."""
+def sweep(data_dir: Path, grace: float) -> dict[str, int]:
+    """`oortgate gc`. With no server on the directory: what crashed writers left behind
+    too (temp files, pending blobs, orphans), holding the directory's lock meanwhile so
+    that no server starts under it. With one running: only the garbage that is due
+    (``grace``), as the server's own collector does; a pending or in-flight blob of a
+    live writer is never touched."""
     meta = SqliteMetaStore(data_dir / "meta.sqlite3", SecretBox.from_env())
     try:
-        return gc.startup_sweep(meta, LocalBlobStore(data_dir))
+        try:
+            fd = datadir_lock.lock(data_dir)
+        except datadir_lock.DataDirInUse:
+            return {"garbage": gc.collect_garbage(meta, LocalBlobStore(data_dir), grace=grace)}
+        try:
+            return gc.startup_sweep(meta, LocalBlobStore(data_dir))
+        finally:
+            os.close(fd)
     finally:
         meta.close()
 
@@ -186,6 +197,12 @@ def _checked_and_prepared(settings: Settings) -> bool:
         preflight.check_listeners(settings)
         preflight.check_data_dir(settings.data_dir)
         preflight.check_access_log(settings)
+        try:
+            datadir_lock.lock(settings.data_dir)  # held until the last process exits
+        except datadir_lock.DataDirInUse as exc:
+            raise preflight.StartupError(
+                f"data_dir {settings.data_dir}: in use by another oortgate serve (pid {exc})"
+            ) from None
         try:
             # First: on a full disk SQLite needs the reserve's room even to read (its
             # -wal and -shm files), and the integrity check below reads.
