@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps fuzz
+.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_REQUESTS=$${FUZZ_REQUESTS:-100000000} \
 	  $(BIN)/pytest -q -n 0 tests/protocol/test_fuzz.py
+
+# A steady mixed load at 80% of measured capacity; plot in docs/soak.png (bench/soak.py).
+SOAK_SECONDS ?= 1800
+soak: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,soak]'
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --out docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
