@@ -44,8 +44,11 @@ unit: $(STAMP)
 protocol: $(STAMP) browser-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
+# The full form: 20 SIGKILL rounds and 4 power cuts under mixed load (`make test`: 3 and 1).
+CRASH_ROUNDS ?= 20
+POWER_CUTS ?= 4
 reliability: $(STAMP)
-	$(BIN)/pytest -q tests/reliability
+	CRASH_ROUNDS=$(CRASH_ROUNDS) POWER_CUTS=$(POWER_CUTS) $(BIN)/pytest -q -s -n 0 tests/reliability
 
 test: $(STAMP) lint typecheck browser-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests

@@ -18,6 +18,8 @@ import argparse
 import asyncio
 import json
 import random
+import signal
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -97,29 +99,33 @@ def prepare(srv: Server) -> None:
         raise RuntimeError(f"filling failed: {res.errors} errors, first: {res.first_error}")
 
 
-def measure_capacity(srv: Server, seconds: float, concurrency: int = 16) -> float:
-    mix = Mix(srv, seed=2)
-    reqs = [mix.next() for _ in range(int(seconds * 5000))]
-    res = run_load(reqs, concurrency, seconds, srv.client_cafile, client="raw")
-    if res.errors:
-        raise RuntimeError(f"calibration failed: {res.errors} errors, first: {res.first_error}")
-    return res.ok / res.elapsed_s
+def measure_capacity(srv: Server, seconds: float, window_s: float) -> float:
+    """Requests answered per second with the soak's own engine, unpaced."""
+    windows: list[Window] = []
+    asyncio.run(_drive(srv, seconds, None, window_s, windows))
+    errors = sum(w.errors for w in windows)
+    if errors or not windows:
+        raise RuntimeError(f"calibration failed: {errors} errors in {windows}")
+    return sum(w.requests for w in windows) / windows[-1].t_s
 
 
 def server_rss_mb(srv: Server) -> float:
     return sum(rss_mb(pid) for pid in tree(srv.pid))
 
 
-async def _open_loop(srv: Server, soak: Soak, window_s: float) -> None:
-    """A scheduler queues each request's due time; MAX_IN_FLIGHT workers, each with its
-    own keep-alive connection, send them (a slow server makes the queue wait)."""
+async def _drive(srv: Server, seconds: float, rate: float | None, window_s: float,
+                 windows: list[Window]) -> None:  # fmt: skip
+    """A scheduler queues each request's due time (``rate`` per second, or as fast as the
+    workers take them when None); MAX_IN_FLIGHT workers, each with its own keep-alive
+    connection, send them (a slow server makes the queue wait). Calibration and soak use
+    this same engine, so that the client's own cost is the same in both."""
     mix = Mix(srv)
     sslctx = client_ssl_context(srv.client_cafile)
     queue: asyncio.Queue[float] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
     latencies: list[float] = []
     errors = 0
     start = time.perf_counter()
-    end = start + soak.seconds
+    end = start + seconds
 
     async def worker() -> None:
         nonlocal errors
@@ -139,15 +145,15 @@ async def _open_loop(srv: Server, soak: Soak, window_s: float) -> None:
     workers = [asyncio.create_task(worker()) for _ in range(MAX_IN_FLIGHT)]
     i, next_window = 0, start + window_s
     while (now := time.perf_counter()) < end:
-        due = start + i / soak.target_rps
+        due = now if rate is None else start + i / rate
         if due > now:
             await asyncio.sleep(min(due - now, 0.05))
         else:
             await queue.put(due)
             i += 1
         if time.perf_counter() >= next_window:
-            soak.windows.append(_window(next_window - start, latencies, errors, srv))
-            print(json.dumps(asdict(soak.windows[-1])), flush=True)
+            windows.append(_window(next_window - start, latencies, errors, srv))
+            print(json.dumps(asdict(windows[-1])), flush=True)
             latencies, errors = [], 0
             next_window += window_s
     for _ in workers:
@@ -192,19 +198,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=1800)
     ap.add_argument("--fraction", type=float, default=0.8)
-    ap.add_argument("--calibrate", type=float, default=20)
+    ap.add_argument("--calibrate", type=float, default=30)
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("docs"))
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
     with tempfile.TemporaryDirectory(prefix="oortgate-soak-") as base:
         srv = start_oortgate(Path(base), workers=args.workers)
         try:
             prepare(srv)
-            capacity = measure_capacity(srv, args.calibrate)
+            capacity = measure_capacity(srv, args.calibrate, args.window)
             soak = Soak(capacity, capacity * args.fraction, args.seconds)
             print(f"capacity {capacity:.0f} req/s; soaking at {soak.target_rps:.0f} req/s")
-            asyncio.run(_open_loop(srv, soak, args.window))
+            asyncio.run(_drive(srv, soak.seconds, soak.target_rps, args.window, soak.windows))
         finally:
             srv.stop()
     args.out.mkdir(parents=True, exist_ok=True)
