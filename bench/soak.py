@@ -189,7 +189,7 @@ def plot(soak: Soak, png: Path) -> None:
     mem.plot(t_min, [w.rss_mb for w in soak.windows], color="tab:red")
     mem.set_ylabel("server RSS (MB)")
     mem.set_xlabel("minutes")
-    mem.set_ylim(bottom=0)
+    mem.set_ylim(0, max((w.rss_mb for w in soak.windows), default=1) * 1.3)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
 
@@ -202,7 +202,12 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("docs"))
+    ap.add_argument("--replot", action="store_true", help="only plot OUT/soak.json again")
     args = ap.parse_args()
+    if args.replot:
+        doc = json.loads((args.out / "soak.json").read_text())
+        windows = [Window(**w) for w in doc.pop("windows")]
+        return plot(Soak(**doc, windows=windows), args.out / "soak.png")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
     with tempfile.TemporaryDirectory(prefix="oortgate-soak-") as base:
         srv = start_oortgate(Path(base), workers=args.workers)
