@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps fuzz
+.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,8 +44,11 @@ unit: $(STAMP)
 protocol: $(STAMP) browser-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
+# The full form: 20 SIGKILL rounds and 4 power cuts under mixed load (`make test`: 3 and 1).
+CRASH_ROUNDS ?= 20
+POWER_CUTS ?= 4
 reliability: $(STAMP)
-	$(BIN)/pytest -q tests/reliability
+	CRASH_ROUNDS=$(CRASH_ROUNDS) POWER_CUTS=$(POWER_CUTS) $(BIN)/pytest -q -s -n 0 tests/reliability
 
 test: $(STAMP) lint typecheck browser-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
@@ -55,6 +58,12 @@ FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_REQUESTS=$${FUZZ_REQUESTS:-100000000} \
 	  $(BIN)/pytest -q -n 0 tests/protocol/test_fuzz.py
+
+# A steady mixed load at 80% of measured capacity; plot in docs/soak.png (bench/soak.py).
+SOAK_SECONDS ?= 1800
+soak: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,soak]'
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS) --out docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
