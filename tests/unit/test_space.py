@@ -235,7 +235,7 @@ def test_gc_command_on_a_full_disk_is_one_line(
 ) -> None:
     from oortgate import cli, serve
 
-    def full(data_dir: Path) -> dict[str, int]:
+    def full(data_dir: Path, grace: float) -> dict[str, int]:
         raise StorageFull("database or disk is full")
 
     monkeypatch.setattr(serve, "sweep", full)
