@@ -48,3 +48,19 @@ def listener_limits(
     per_worker = max(1, -(-max_connections // workers))
     per_worker = max(1, min(per_worker, descriptors - RESERVED_DESCRIPTORS))
     return ListenerLimits(backlog, per_worker, max(1, round(header_timeout * 1000)))
+
+
+def descriptor_warning(max_connections: int, workers: int) -> str | None:
+    """One line for the operator when the descriptor limit, even raised, cannot hold
+    max_connections: each worker then holds fewer, and a worker whose descriptors run
+    out stops accepting (granian does not recover; see README "Limits and timeouts")."""
+    limit = raise_descriptor_limit()
+    wanted = -(-max_connections // workers) + RESERVED_DESCRIPTORS
+    if limit >= wanted:
+        return None
+    return (
+        f"file-descriptor limit {limit} (ulimit -n) is below the {wanted} each worker "
+        f"needs for max_connections {max_connections}; each worker holds "
+        f"{max(1, limit - RESERVED_DESCRIPTORS)} connections (raise the hard limit, "
+        "e.g. LimitNOFILE=1048576 in systemd)"
+    )

@@ -164,6 +164,9 @@ def serve(settings: Settings) -> int:
         return 2
     tls_files = _tls_files(settings)
     os.environ.update(settings.to_env())
+    warning = connections.descriptor_warning(settings.max_connections, settings.workers)
+    if warning:
+        print(f"oortgate: {warning}", file=sys.stderr)
     children = []
     if settings.metrics_port:
         # Before any worker exists: they all inherit the directory (see oortgate.metrics).

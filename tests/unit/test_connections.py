@@ -29,3 +29,11 @@ def test_the_soft_descriptor_limit_is_raised_to_the_hard_one() -> None:
         assert in_force == hard or hard == resource.RLIM_INFINITY
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_descriptor_limit_too_low_for_max_connections_is_said() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert connections.descriptor_warning(100, 1) is None
+    warning = connections.descriptor_warning(10**12, 1)
+    assert warning is not None and "file-descriptor limit" in warning
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
