@@ -1,13 +1,13 @@
 """How many connections the HTTPS listener holds, and for how long an idle one may stay.
 
-granian stops accepting once a worker holds `backpressure` connections; the kernel then
-queues up to `backlog` more and drops the rest. With granian's defaults (1024 and
+granian stops accepting once a worker holds `backpressure` TLS connections; the kernel
+then queues up to `backlog` more and drops the rest. With granian's defaults (1024 and
 1024 / workers) about 1,100 idle connections lock every other client out. An idle
 connection costs granian a few kilobytes and one file descriptor, so the fix is to let a
 worker hold many (as many as its descriptor limit allows) and to close the idle ones
 soon: granian's header read timeout runs from accept until a request's headers are in,
-so it also bounds the TLS handshake and an idle keep-alive connection (measured; see
-README "Limits and timeouts").
+so it also bounds an idle keep-alive connection and the TLS handshake (the latter no
+sooner than granian's own 10 s). Measured: README "Limits and timeouts".
 """
 
 from __future__ import annotations
