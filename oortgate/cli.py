@@ -63,6 +63,17 @@ SERVE_OPTIONS = {
         float,
         "seconds a request body may make no progress before 400 RequestTimeout (default 30)",
     ),
+    "max_connections": (
+        int,
+        "connections the workers hold together, idle ones included, before new ones "
+        "queue (default 16384; bounded by the file-descriptor limit)",
+    ),
+    "listen_backlog": (int, "connections the kernel queues beyond those (default 4096)"),
+    "header_timeout": (
+        float,
+        "seconds a connection may take to finish its TLS handshake or a request's headers, "
+        "or stay idle between requests (default 10)",
+    ),
     "gc_low_space_grace": (
         float,
         "the --gc-grace used while space is low, so deletes free space sooner (default 30)",

@@ -74,6 +74,13 @@ class Settings:
     # A request body that makes no progress for this long is answered 400 RequestTimeout
     # (a client that declared 100 bytes and sent 3 would otherwise hold its slot for good).
     body_timeout: float = 30.0
+    # Connections (see oortgate.connections): held by the workers together before new
+    # ones wait in the kernel's accept queue of listen_backlog; a connection that has not
+    # finished its TLS handshake or a request's headers, idle keep-alive included, is
+    # closed after header_timeout seconds.
+    max_connections: int = 16384
+    listen_backlog: int = 4096
+    header_timeout: float = 10.0
     # Observability: JSON Lines access log (a file, or "-": standard output; "": none)
     # and Prometheus metrics on a plain-HTTP port of their own (0: none).
     access_log: str = ""
@@ -264,6 +271,8 @@ def _validate(s: Settings) -> None:
         problems.append("archive_restore_seconds cannot be negative")
     if s.body_timeout <= 0:
         problems.append("body_timeout must be positive")
+    if s.header_timeout <= 0 or s.max_connections < 1 or s.listen_backlog < 1:
+        problems.append("header_timeout, max_connections and listen_backlog must be positive")
     if s.gc_grace < 0 or s.gc_low_space_grace < 0:
         problems.append("gc_grace and gc_low_space_grace cannot be negative")
     problems.extend(_space_problems(s))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from oortgate import accounts, datadir_lock, gc, preflight, tls
+from oortgate import accounts, connections, datadir_lock, gc, preflight, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.http.hosts import ARCHIVE
 from oortgate.http.redirect import ENV_HTTPS_PORT
@@ -96,9 +96,14 @@ def _granian(
 ) -> None:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     cert, key = tls_files if tls_files else (None, None)
+    limits = connections.listener_limits(
+        settings.max_connections, workers, settings.listen_backlog, settings.header_timeout,
+        connections.raise_descriptor_limit(),
+    )  # fmt: skip
     Granian(
         target,
         factory=True,
@@ -113,6 +118,9 @@ def _granian(
         ssl_protocol_min=SSLProtocols.tls12,
         log_level=LogLevels(settings.log_level),
         respawn_failed_workers=True,
+        backlog=limits.backlog,
+        backpressure=limits.per_worker,
+        http1_settings=HTTP1Settings(header_read_timeout=limits.header_timeout_ms),
     ).serve()
 
 
@@ -167,6 +175,9 @@ def serve(settings: Settings) -> int:
         return 2
     tls_files = _tls_files(settings)
     os.environ.update(settings.to_env())
+    warning = connections.descriptor_warning(settings.max_connections, settings.workers)
+    if warning:
+        print(f"oortgate: {warning}", file=sys.stderr)
     children = []
     if settings.metrics_port:
         # Before any worker exists: they all inherit the directory (see oortgate.metrics).
