@@ -1,10 +1,11 @@
 """`oortgate admin`: users and access keys, straight on the metadata store (works while
-the server runs: SQLite in WAL mode takes concurrent writers)."""
+the server runs: SQLite in WAL mode takes concurrent writers), and `stats` (read-only)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 
 from oortgate import accounts
@@ -37,6 +38,11 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
                            "for the server's rate_limit)")  # fmt: skip
     limit.add_argument("access_key")
     limit.add_argument("rate")
+    stats = objects.add_parser("stats", help="what the data directory holds (read-only)")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.add_argument("--gc-grace", type=float, default=900.0,
+                       help="garbage older than this many seconds counts as due "
+                       "(default 900, as the server)")  # fmt: skip
 
 
 def run_admin(args: argparse.Namespace) -> int:
@@ -46,6 +52,8 @@ def run_admin(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.object == "stats":
+        return _print_stats(args)
     try:
         meta = SqliteMetaStore(args.data_dir / "meta.sqlite3", SecretBox.from_env())
     except SecretBoxError as exc:
@@ -109,6 +117,18 @@ def _admin_action(meta: SqliteMetaStore, args: argparse.Namespace) -> int:
     if not done:
         raise LookupError(f"no such access key: {args.access_key}")
     _print({"access_key": args.access_key, "action": args.action})
+    return 0
+
+
+def _print_stats(args: argparse.Namespace) -> int:
+    from oortgate.stats import collect, render_table
+
+    try:
+        stats = collect(args.data_dir, args.gc_grace)
+    except sqlite3.Error as exc:
+        print(f"oortgate: cannot read {args.data_dir / 'meta.sqlite3'}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(stats) if args.json else render_table(stats))
     return 0
 
 

@@ -40,3 +40,21 @@ def held_by_another(data_dir: Path) -> bool:
         return True
     os.close(fd)  # closing the only descriptor releases the lock
     return False
+
+
+def server_pid(data_dir: Path) -> int | None:
+    """The pid of the server holding the lock now, None if none does. Tests with a shared
+    lock, so that it never writes the file (nor keeps a starting server out for longer
+    than the test itself)."""
+    try:
+        fd = os.open(data_dir / LOCK_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else 0
+    finally:
+        os.close(fd)
+    return None

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
-import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
+from ._server import PYTHON, REPO_ROOT
 
 
 @contextlib.contextmanager
@@ -79,18 +82,27 @@ def blob_files(data_dir: Path) -> list[Path]:
     return [p for p in root.glob("*/*/*") if p.is_file() and BLOB_NAME.fullmatch(p.name)]
 
 
-def inline_blob_count(data_dir: Path) -> int:
-    """Small objects' bytes kept in the metadata store (looked at read-only, from outside
+def stats(data_dir: Path, *args: str) -> dict[str, Any]:
+    """`oortgate admin stats --json` on a server's data directory (read-only, from outside
     the server process)."""
-    uri = f"file:{data_dir / 'meta.sqlite3'}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
-        count: int = db.execute("SELECT count(*) FROM inline_blobs").fetchone()[0]
-    return count
+    res = subprocess.run(
+        [PYTHON, "-m", "oortgate", "admin", "--data-dir", str(data_dir), "stats", "--json", *args],
+        cwd=str(REPO_ROOT), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, f"admin stats failed ({res.returncode}): {res.stderr}"
+    result: dict[str, Any] = json.loads(res.stdout)
+    return result
+
+
+def inline_blob_count(data_dir: Path) -> int:
+    """Small objects' bytes kept in the metadata store (rows: copies share one)."""
+    return int(stats(data_dir)["inline"]["blobs"])
 
 
 def stored_blob_count(data_dir: Path) -> int:
     """Every blob a server keeps: files plus inline rows."""
-    return len(blob_files(data_dir)) + inline_blob_count(data_dir)
+    counts = stats(data_dir)
+    return int(counts["blobs"]["files"]) + int(counts["inline"]["blobs"])
 
 
 def all_files(path: Path) -> list[Path]:

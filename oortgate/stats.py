@@ -1,0 +1,95 @@
+"""``oortgate admin stats``: what a data directory holds, read without disturbing a running
+server (metadata through a read-only SQLite connection, blob and temp files by listing).
+
+The metadata is read after the files are listed: a blob file is marked pending before it
+is written, so a file the listing found is known to the metadata read afterwards unless
+it really is an orphan (or the collector removed it in between: a rare overcount)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from oortgate.datadir_lock import server_pid
+from oortgate.meta.sqlite_stats import metadata_counts, unknown_blobs
+from oortgate.storage.local import LocalBlobStore
+
+DB_NAME = "meta.sqlite3"
+
+# (key in the JSON, label in the table), in display order
+_BLOB_LABELS = (
+    ("objects", "referenced by objects"),
+    ("upload_parts", "referenced by open upload parts"),
+    ("pending", "pending (being written)"),
+    ("garbage_due", "garbage, due for collection"),
+    ("garbage_in_grace", "garbage, within grace"),
+    ("files", "files on disk"),
+    ("orphans", "orphans (files no row knows)"),
+)
+
+
+def collect(data_dir: Path, gc_grace: float) -> dict[str, object]:
+    """One JSON-ready object of every count (see README, "oortgate admin stats")."""
+    blobs = LocalBlobStore(data_dir)
+    files = sum(1 for _ in blobs.iter_blob_ids())
+    temp_files = _count_files(data_dir / "tmp")
+    meta = metadata_counts(data_dir / DB_NAME, time.time() - gc_grace)
+    orphans = unknown_blobs(data_dir / DB_NAME, blobs.iter_blob_ids())
+    pid = server_pid(data_dir)
+    return {
+        "objects": meta["objects"],
+        "bytes": meta["bytes"],
+        "inline": {
+            "objects": meta["inline_objects"],
+            "bytes": meta["inline_bytes"],
+            "blobs": meta["inline_blobs"],
+        },
+        "blobs": {
+            "objects": meta["object_blobs"],
+            "upload_parts": meta["upload_part_blobs"],
+            "pending": meta["pending"],
+            "garbage_due": meta["garbage_due"],
+            "garbage_in_grace": meta["garbage"] - meta["garbage_due"],
+            "files": files,
+            "orphans": orphans,
+        },
+        "temp_files": temp_files,
+        "uploads": meta["uploads"],
+        "buckets": meta["buckets"],
+        "users": meta["users"],
+        "keys": meta["keys"],
+        "server": {"running": pid is not None, "pid": pid or None},
+    }
+
+
+def render_table(stats: dict[str, object]) -> str:
+    """The plain output: one aligned "label  value" line per number."""
+    inline = stats["inline"]
+    blobs = stats["blobs"]
+    server = stats["server"]
+    assert isinstance(inline, dict) and isinstance(blobs, dict) and isinstance(server, dict)
+    running = f"running (pid {server['pid']})" if server["running"] else "not running"
+    rows: list[tuple[str, object]] = [
+        ("objects", stats["objects"]),
+        ("bytes", stats["bytes"]),
+        ("inline objects", inline["objects"]),
+        ("inline bytes", inline["bytes"]),
+        ("inline blobs", inline["blobs"]),
+        *((f"blobs {label}", blobs[key]) for key, label in _BLOB_LABELS),
+        ("temp files", stats["temp_files"]),
+        ("open multipart uploads", stats["uploads"]),
+        ("buckets", stats["buckets"]),
+        ("users", stats["users"]),
+        ("access keys", stats["keys"]),
+        ("server", running),
+    ]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def _count_files(path: Path) -> int:
+    try:
+        return sum(1 for entry in os.scandir(path) if entry.is_file(follow_symlinks=False))
+    except FileNotFoundError:
+        return 0
