@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate the settings and print the effective ones as JSON"
     )
     _add_serve_options(check)
-    admin = sub.add_parser("admin", help="manage users and access keys (works while serving)")
+    admin = sub.add_parser("admin", help="manage users and keys, show stats (works while serving)")
     _add_data_dir(admin)
     add_admin_commands(admin)
     gc = sub.add_parser("gc", help="collect unreferenced blobs: with the server stopped, also "
