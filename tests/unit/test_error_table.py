@@ -63,6 +63,25 @@ def raised_codes(source: str, where: str) -> tuple[dict[str, list[str]], list[st
     return codes, unresolved
 
 
+def compared_codes(source: str) -> set[str]:
+    """Codes that ``err.code`` (or ``exchange.error_code``) is compared with or set to:
+    a typo there would never match."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(isinstance(side, ast.Attribute) and side.attr in _CODE_ATTRS for side in sides):
+                found.update(*(_strings(side) for side in sides))
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr in _CODE_ATTRS for t in node.targets
+        ):
+            found.update(_strings(node.value))
+    return found
+
+
+_CODE_ATTRS = ("code", "error_code")
+
+
 def _package_codes() -> tuple[dict[str, list[str]], list[str]]:
     codes: dict[str, list[str]] = {}
     unresolved: list[str] = []
@@ -79,6 +98,14 @@ def test_every_raised_code_has_a_status() -> None:
     assert len(codes) > 40, "the scan found too few codes: is it still looking at S3Error?"
     missing = {code: places for code, places in codes.items() if code not in STATUS}
     assert not missing, f"codes raised but not in errors.STATUS: {missing}"
+
+
+def test_every_compared_code_is_in_the_table() -> None:
+    compared = set().union(*(compared_codes(p.read_text()) for p in PACKAGE.rglob("*.py")))
+    assert "NoSuchUpload" in compared, "the scan found no comparison: is it still working?"
+    assert not compared - STATUS.keys(), (
+        f"codes compared but not in STATUS: {compared - STATUS.keys()}"
+    )
 
 
 def test_every_code_argument_is_resolved() -> None:
@@ -102,3 +129,13 @@ def test_the_scan_sees_literals_variables_and_conditionals() -> None:
     assert set(codes) == {"Mine", "Theirs", "Literal", "Keyword", "Other"}
     assert codes["Literal"] == ["m.py:5"]
     assert unresolved == ["m.py:9"]
+
+
+def test_the_scan_sees_compared_and_assigned_codes() -> None:
+    source = (
+        "if err.code not in ('InvalidPart', 'NoSuchUpload'): pass\n"
+        "if error.code != 'NoSuchKey': pass\n"
+        "exchange.error_code = 'SlowDown'\n"
+        "if name == 'other': pass\n"
+    )
+    assert compared_codes(source) == {"InvalidPart", "NoSuchUpload", "NoSuchKey", "SlowDown"}
