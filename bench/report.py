@@ -16,7 +16,7 @@ SERVERS = ("oortgate", "moto", "s3rver", "nginx", "seaweedfs")
 # The workloads compared with SeaweedFS, by name prefix (big ones carry the size).
 PEER_PREFIXES = ("put_4k", "get_4k", "head_4k", "delete_4k", "put_", "get_", "multipart_",
                  "list_objects_v2")  # fmt: skip
-NO_FSYNC = "SeaweedFS does not fsync by default (oortgate fsyncs each blob before it answers)"
+NO_FSYNC = "SeaweedFS does not fsync by default"
 
 
 class Results:
@@ -230,4 +230,5 @@ def peer_ratio_table(res: Results, peer: str, workloads: Sequence[str], note: st
                  _fmt(b) + (f" ({p['errors']} err)" if p["errors"] else ""),
                  "-" if q is None else f"{q:.2f}{X}"]  # fmt: skip
         lines.append(f"| {w} | {unit} | " + " | ".join(cells) + f" | {note} |")
-    return lines
+    durable = "oortgate makes every write durable (blob fsync, SQLite synchronous=FULL)"
+    return [*lines, "", f"{durable} before it answers; {note}."]
