@@ -26,7 +26,11 @@ NO_FSYNC_NOTE = "SeaweedFS does not fsync by default"
 # Ports `weed server` opens besides the S3 one; each gets a free loopback port.
 PORT_FLAGS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
               "filer.port", "filer.port.grpc", "s3.port.grpc")  # fmt: skip
-VOLUME_SIZE_LIMIT_MB = 1024  # the default 30 GiB with 8 volumes would run out of volumes
+# Each bucket is a collection that grows ~7 volumes on its first write: weed's default of
+# 8 volumes would not cover two buckets (13 volumes here). Not preallocated, so 100 is cheap
+# (and, unlike 0 = free disk / size, the same on every machine).
+VOLUME_SIZE_LIMIT_MB = 1024
+MAX_VOLUMES = 100
 
 
 @dataclass
@@ -91,7 +95,7 @@ def weed_command(exe: str, lay: WeedLayout) -> list[str]:
         f"-s3.localSocket={lay.workdir / 's3.sock'}",
         f"-filer.localSocket={lay.workdir / 'filer.sock'}",
         "-s3.port.iceberg=0", "-s3.port.lance=0",
-        f"-master.volumeSizeLimitMB={VOLUME_SIZE_LIMIT_MB}", "-volume.max=0",
+        f"-master.volumeSizeLimitMB={VOLUME_SIZE_LIMIT_MB}", f"-volume.max={MAX_VOLUMES}",
     ]  # fmt: skip
     cmd += [f"-{flag}={port}" for flag, port in sorted(lay.ports.items())]
     return cmd

@@ -32,6 +32,7 @@ def test_weed_command_serves_https_s3_on_loopback_only(tmp_path: Path) -> None:
     assert flags["ip"] == flags["ip.bind"] == "127.0.0.1"
     assert flags["dir"] == str(tmp_path / "data")
     assert flags["s3.port.iceberg"] == flags["s3.port.lance"] == "0"  # no side servers
+    assert int(flags["volume.max"]) >= 50  # ~7 volumes per bucket
 
 
 def test_weed_command_gives_every_port_so_nothing_uses_a_default(tmp_path: Path) -> None:
