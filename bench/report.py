@@ -12,7 +12,11 @@ from typing import Any
 
 Row = dict[str, Any]
 X = "\u00d7"  # multiplication sign
-SERVERS = ("oortgate", "moto", "s3rver", "nginx")
+SERVERS = ("oortgate", "moto", "s3rver", "nginx", "seaweedfs")
+# The workloads compared with SeaweedFS, by name prefix (big ones carry the size).
+PEER_PREFIXES = ("put_4k", "get_4k", "head_4k", "delete_4k", "put_", "get_", "multipart_",
+                 "list_objects_v2")  # fmt: skip
+NO_FSYNC = "SeaweedFS does not fsync by default"
 
 
 class Results:
@@ -171,7 +175,8 @@ def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
             f"{'-' if q is None else f'{q:.2f}{X}'} | {sign} {goal:g}{X} | {met} |"
         )
     present = [s for s in SERVERS if any(r["server"] == s for r in res.rows)]
-    lines += ["", "| workload | unit | " + " | ".join(present)
+    headers = [f"{s} (no fsync)" if s == "seaweedfs" else s for s in present]
+    lines += ["", "| workload | unit | " + " | ".join(headers)
               + " | oortgate ÷ moto | oortgate p99 ms | oortgate CPU s | oortgate peak RSS MB |",
               "| --- | --- |" + " ---: |" * (len(present) + 4)]  # fmt: skip
     seen: list[str] = []
@@ -196,6 +201,7 @@ def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
         else:
             tail += ["-"] * 3
         lines.append(f"| {w} | {unit} | " + " | ".join(cells + tail) + " |")
+    lines += peer_ratio_table(res, "seaweedfs", seen, NO_FSYNC)
     lines += ["", "| machine limit | value |", "| --- | ---: |"]
     for lr in res.rows:
         if lr["server"] == "machine":
@@ -205,3 +211,24 @@ def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
             lines.append(f"| {lr['workload']} ({lr.get('detail', '')}) | {_fmt(v)} {unit} |")
     lines += [""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
+
+
+def peer_ratio_table(res: Results, peer: str, workloads: Sequence[str], note: str) -> list[str]:
+    """oortgate ÷ peer per workload, both error-free (empty when the peer did not run)."""
+    if not any(r["server"] == peer for r in res.rows):
+        return []
+    lines = ["", f"| workload | unit | oortgate | {peer} | oortgate ÷ {peer} | note |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]  # fmt: skip
+    for w in workloads:
+        o, p = res.get("oortgate", w), res.get(peer, w)
+        if o is None or p is None or not w.startswith(PEER_PREFIXES):
+            continue
+        (a, unit), (b, _) = _primary(o), _primary(p)
+        clean = not o["errors"] and not p["errors"]
+        q = _ratio(a, b) if clean else None
+        cells = [_fmt(a) + (f" ({o['errors']} err)" if o["errors"] else ""),
+                 _fmt(b) + (f" ({p['errors']} err)" if p["errors"] else ""),
+                 "-" if q is None else f"{q:.2f}{X}"]  # fmt: skip
+        lines.append(f"| {w} | {unit} | " + " | ".join(cells) + f" | {note} |")
+    durable = "oortgate makes every write durable (blob fsync, SQLite synchronous=FULL)"
+    return [*lines, "", f"{durable} before it answers; {note}."]

@@ -28,6 +28,7 @@ from bench import curlrun, limits, wl_big, wl_sizes, wl_small, wrkrun
 from bench.context import MIB, SCALES, Ctx, Measured, Scale, row
 from bench.httpclient import Req, have_aiohttp, run_load
 from bench.report import Results, markdown
+from bench.seaweedfs import start_seaweedfs, weed_bin
 from bench.servers import (
     REPO_ROOT,
     Server,
@@ -60,7 +61,7 @@ S3_WORKLOADS: list[tuple[str, Workload]] = [
 STATIC_WORKLOADS = ("get_4k", "get_4k_wrk")
 WRK_WORKLOADS = ("get_4k_wrk", "put_4k_wrk")
 OORTGATE_ONLY = ("head_latency", "stream", "complete")
-ALL_SERVERS = ("oortgate", "nginx", "moto", "s3rver")
+ALL_SERVERS = ("oortgate", "nginx", "moto", "s3rver", "seaweedfs")
 N_STATIC = 1000
 T0 = time.monotonic()
 
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _start(name: str, base: Path, args: argparse.Namespace, tls: tuple[str, str] | None,
            notes: list[str]) -> Server | None:  # fmt: skip
-    if tls is None and name in ("nginx", "s3rver"):
+    if tls is None and name in ("nginx", "s3rver", "seaweedfs"):
         from oortgate.tls import ensure_self_signed
 
         cert, key = ensure_self_signed(base / "tls")
@@ -242,6 +243,9 @@ def _start(name: str, base: Path, args: argparse.Namespace, tls: tuple[str, str]
         if name == "s3rver" and s3rver_bin() is not None:
             assert tls is not None
             return start_s3rver(base, tls[0], tls[1])
+        if name == "seaweedfs" and weed_bin() is not None:
+            assert tls is not None
+            return start_seaweedfs(base, tls[0], tls[1])
     except RuntimeError as exc:
         if name == "oortgate":
             raise
