@@ -32,16 +32,6 @@ def lock(data_dir: Path) -> int:
     return fd
 
 
-def held_by_another(data_dir: Path) -> bool:
-    """Whether a server holds the lock now (a stale file of a dead one does not count)."""
-    try:
-        fd = lock(data_dir)
-    except DataDirInUse:
-        return True
-    os.close(fd)  # closing the only descriptor releases the lock
-    return False
-
-
 def server_pid(data_dir: Path) -> int | None:
     """The pid of the server holding the lock now, None if none does. Tests with a shared
     lock, so that it never writes the file (nor keeps a starting server out for longer
