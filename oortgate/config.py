@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oortgate.http.hosts import Endpoints
-from oortgate.http.proxy import parse_networks
+from oortgate.endpoints import Endpoints
+from oortgate.networks import parse_networks
 from oortgate.storage.space import FreeSpaceMinimum, parse_min_free_space, parse_size
 
 ENV_PREFIX = "OORTGATE_"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from oortgate import accounts, connections, datadir_lock, gc, preflight, tls
 from oortgate.config import ENV_PREFIX, Settings
-from oortgate.http.hosts import ARCHIVE
+from oortgate.endpoints import ARCHIVE
 from oortgate.http.redirect import ENV_HTTPS_PORT
 from oortgate.http.server import ENV_PORT_TIER
 from oortgate.meta.sqlite import SqliteMetaStore
