@@ -88,10 +88,6 @@ class Settings:
     metrics_host: str = "127.0.0.1"
 
     @property
-    def db_path(self) -> Path:
-        return self.data_dir / "meta.sqlite3"
-
-    @property
     def endpoints(self) -> Endpoints:
         return Endpoints(
             (self.standard_endpoint or f"s3-standard.{self.domain}").lower(),
