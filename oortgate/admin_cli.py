@@ -8,9 +8,8 @@ import json
 import sqlite3
 import sys
 
-from oortgate import accounts
+from oortgate import accounts, stores
 from oortgate.meta.models import AccessKey, User
-from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.secretbox import ENV_VAR as SECRETS_ENV
 from oortgate.secretbox import SecretBox, SecretBoxError
 
@@ -46,7 +45,7 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
 
 
 def run_admin(args: argparse.Namespace) -> int:
-    if not (args.data_dir / "meta.sqlite3").exists():
+    if not stores.db_path(args.data_dir).exists():
         print(
             f"oortgate: no gateway data in {args.data_dir} (start `oortgate serve` first)",
             file=sys.stderr,
@@ -55,7 +54,7 @@ def run_admin(args: argparse.Namespace) -> int:
     if args.object == "stats":
         return _print_stats(args)
     try:
-        meta = SqliteMetaStore(args.data_dir / "meta.sqlite3", SecretBox.from_env())
+        meta = stores.open_meta(args.data_dir)
     except SecretBoxError as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 2
@@ -68,7 +67,7 @@ def run_admin(args: argparse.Namespace) -> int:
         meta.close()
 
 
-def _admin_action(meta: SqliteMetaStore, args: argparse.Namespace) -> int:
+def _admin_action(meta: stores.MetaDb, args: argparse.Namespace) -> int:
     if args.object == "user":
         if args.action == "create":
             _print(_user_json(meta.create_user(args.name)))
@@ -126,13 +125,13 @@ def _print_stats(args: argparse.Namespace) -> int:
     try:
         stats = collect(args.data_dir, args.gc_grace)
     except sqlite3.Error as exc:
-        print(f"oortgate: cannot read {args.data_dir / 'meta.sqlite3'}: {exc}", file=sys.stderr)
+        print(f"oortgate: cannot read {stores.db_path(args.data_dir)}: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(stats) if args.json else render_table(stats))
     return 0
 
 
-def _find_user(meta: SqliteMetaStore, name: str) -> User:
+def _find_user(meta: stores.MetaDb, name: str) -> User:
     user = meta.get_user_by_name(name)
     if user is None:
         raise LookupError(f"no such user: {name}")

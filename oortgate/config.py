@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oortgate.http.hosts import Endpoints
-from oortgate.http.proxy import parse_networks
+from oortgate.endpoints import Endpoints
+from oortgate.networks import parse_networks
 from oortgate.storage.space import FreeSpaceMinimum, parse_min_free_space, parse_size
 
 ENV_PREFIX = "OORTGATE_"
@@ -86,10 +86,6 @@ class Settings:
     access_log: str = ""
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
-
-    @property
-    def db_path(self) -> Path:
-        return self.data_dir / "meta.sqlite3"
 
     @property
     def endpoints(self) -> Endpoints:

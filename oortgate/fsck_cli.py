@@ -12,9 +12,9 @@ import sys
 from types import TracebackType
 from typing import Any, Protocol
 
+from oortgate import stores
 from oortgate.fsck import KINDS, Checker, Options, Problem, Progress, Report
 from oortgate.meta.sqlite_scan import MetadataUnusable, MetaScan
-from oortgate.storage.local import LocalBlobStore
 
 LISTED = 1000  # problems listed in the JSON summary (all are counted)
 DEFAULT_GRACE = 900.0  # the server's default gc_grace
@@ -42,14 +42,14 @@ def run_fsck(args: argparse.Namespace) -> int:
     if args.grace < 0:
         return _usage_error("--grace cannot be negative")
     try:
-        scan = MetaScan(args.data_dir / "meta.sqlite3")
+        scan = MetaScan(stores.db_path(args.data_dir))
     except MetadataUnusable as exc:
         return _usage_error(str(exc))
     try:
         options = Options(deep=args.deep, repair=args.repair, grace=args.grace)
         with _progress() as progress:
             say = None if args.json else (lambda p: progress.say(_line(p)))
-            checker = Checker(scan, LocalBlobStore(args.data_dir), options, progress, say)
+            checker = Checker(scan, stores.open_blobs(args.data_dir), options, progress, say)
             report = checker.run()
     finally:
         scan.close()

@@ -14,15 +14,13 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from oortgate import accounts, connections, datadir_lock, gc, preflight, tls
+from oortgate import accounts, connections, datadir_lock, gc, preflight, stores, tls
 from oortgate.config import ENV_PREFIX, Settings
-from oortgate.http.hosts import ARCHIVE
+from oortgate.endpoints import ARCHIVE
 from oortgate.http.redirect import ENV_HTTPS_PORT
 from oortgate.http.server import ENV_PORT_TIER
-from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ratelimit import SharedRateLimiter
-from oortgate.secretbox import SecretBox, SecretBoxError
-from oortgate.storage.local import LocalBlobStore
+from oortgate.secretbox import SecretBoxError
 from oortgate.storage.space import SpaceGuard, StorageFull
 
 
@@ -32,14 +30,14 @@ def sweep(data_dir: Path, grace: float) -> dict[str, int]:
     that no server starts under it. With one running: only the garbage that is due
     (``grace``), as the server's own collector does; a pending or in-flight blob of a
     live writer is never touched."""
-    meta = SqliteMetaStore(data_dir / "meta.sqlite3", SecretBox.from_env())
+    meta = stores.open_meta(data_dir)
     try:
         try:
             fd = datadir_lock.lock(data_dir)
         except datadir_lock.DataDirInUse:
-            return {"garbage": gc.collect_garbage(meta, LocalBlobStore(data_dir), grace=grace)}
+            return {"garbage": gc.collect_garbage(meta, stores.open_blobs(data_dir), grace=grace)}
         try:
-            return gc.startup_sweep(meta, LocalBlobStore(data_dir))
+            return gc.startup_sweep(meta, stores.open_blobs(data_dir))
         finally:
             os.close(fd)
     finally:
@@ -49,7 +47,7 @@ def sweep(data_dir: Path, grace: float) -> dict[str, int]:
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     SharedRateLimiter.reset(settings.rate_limit_path)
-    meta = SqliteMetaStore(settings.db_path, SecretBox.from_env())
+    meta = stores.open_meta(settings.data_dir)
     try:
         meta.list_keys()  # every secret must open with the configured key (or none)
         generated = accounts.ensure_root(
@@ -75,11 +73,11 @@ def space_guard(settings: Settings) -> SpaceGuard:
     return SpaceGuard(settings.data_dir, settings.free_space_minimum, settings.space_reserve_bytes)
 
 
-def _sweep_if_space(meta: SqliteMetaStore, settings: Settings) -> dict[str, int]:
+def _sweep_if_space(meta: stores.MetaDb, settings: Settings) -> dict[str, int]:
     """The start-up sweep; on a full disk, the reserve is given up for it, and if it
     still cannot finish, start without it: reads work, the running collector takes the
     garbage, and pending marks and orphan files wait for the next start."""
-    blobs = LocalBlobStore(settings.data_dir)
+    blobs = stores.open_blobs(settings.data_dir)
     try:
         return gc.startup_sweep(meta, blobs)
     except StorageFull:
@@ -158,7 +156,7 @@ def _metrics_listener(settings: Settings, directory: Path, parent: int) -> None:
     _exit_with(parent)
     from oortgate import metrics
 
-    store = SqliteMetaStore(settings.db_path, SecretBox.from_env())
+    store = stores.open_meta(settings.data_dir)
     usage = metrics.UsageCollector(store.usage, settings.gc_grace)
     app = metrics.exposition_app(directory, usage)
     metrics.serve_metrics(settings.metrics_host, settings.metrics_port, app)
@@ -208,6 +206,7 @@ def _checked_and_prepared(settings: Settings) -> bool:
         preflight.check_listeners(settings)
         preflight.check_data_dir(settings.data_dir)
         preflight.check_access_log(settings)
+        db_path = stores.db_path(settings.data_dir)
         try:
             datadir_lock.lock(settings.data_dir)  # held until the last process exits
         except datadir_lock.DataDirInUse as exc:
@@ -218,14 +217,14 @@ def _checked_and_prepared(settings: Settings) -> bool:
             # First: on a full disk SQLite needs the reserve's room even to read (its
             # -wal and -shm files), and the integrity check below reads.
             space_guard(settings).prepare_for_start()
-            warning = preflight.check_database(settings.db_path)
+            warning = preflight.check_database(db_path)
             if warning:
                 print(f"oortgate: {warning}", file=sys.stderr)
             prepare(settings)
         except sqlite3.Error as exc:
             if space_guard(settings).reading().free == 0:
                 raise StorageFull(str(exc)) from None
-            raise preflight.describe_database_error(settings.db_path, exc) from None
+            raise preflight.describe_database_error(db_path, exc) from None
     except (SecretBoxError, preflight.StartupError) as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return False

@@ -11,11 +11,9 @@ import os
 import time
 from pathlib import Path
 
+from oortgate import stores
 from oortgate.datadir_lock import server_pid
 from oortgate.meta.sqlite_stats import metadata_counts, unknown_blobs
-from oortgate.storage.local import LocalBlobStore
-
-DB_NAME = "meta.sqlite3"
 
 # (key in the JSON, label in the table), in display order
 _BLOB_LABELS = (
@@ -31,11 +29,11 @@ _BLOB_LABELS = (
 
 def collect(data_dir: Path, gc_grace: float) -> dict[str, object]:
     """One JSON-ready object of every count (see README, "oortgate admin stats")."""
-    blobs = LocalBlobStore(data_dir)
+    blobs = stores.open_blobs(data_dir)
     files = sum(1 for _ in blobs.iter_blob_ids())
     temp_files = _count_files(data_dir / "tmp")
-    meta = metadata_counts(data_dir / DB_NAME, time.time() - gc_grace)
-    orphans = unknown_blobs(data_dir / DB_NAME, blobs.iter_blob_ids())
+    meta = metadata_counts(stores.db_path(data_dir), time.time() - gc_grace)
+    orphans = unknown_blobs(stores.db_path(data_dir), blobs.iter_blob_ids())
     pid = server_pid(data_dir)
     return {
         "objects": meta["objects"],

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from oortgate.auth import sigv2, sigv4
-from oortgate.errors import S3Error
-from oortgate.http.context import Services
 from oortgate.meta.models import AccessKey, User
+from oortgate.ops.context import Services, credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +48,3 @@ async def authenticate(
     key, user = credentials(services, creds.access_key)
     signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
     return Identity(user, key, signing)
-
-
-def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:
-    """The enabled key and its user (also for credentials carried in a POST form)."""
-    found = services.lookups.get_credentials(access_key)
-    if found is None or not found[0].enabled:
-        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
-    return found

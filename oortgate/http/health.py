@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 
-from oortgate.http.context import Services
-from oortgate.http.response import Response
+from oortgate.ops.context import Services
+from oortgate.ops.response import Response
 
 PREFIX = "/_health/"
 

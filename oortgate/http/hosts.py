@@ -9,28 +9,10 @@ buckets of either tier.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
+from oortgate.endpoints import ARCHIVE, STANDARD, Addressed, Endpoints
 from oortgate.errors import S3Error
 from oortgate.headertext import is_text
-
-STANDARD = "standard"
-ARCHIVE = "archive"
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoints:
-    standard: str  # host names, lowercase, without port
-    archive: str
-
-    def host_of(self, tier: str) -> str:
-        return self.archive if tier == ARCHIVE else self.standard
-
-
-@dataclass(frozen=True, slots=True)
-class Addressed:
-    tier: str | None  # the endpoint's tier; None: a host that is no named endpoint
-    bucket: str | None  # from a virtual host, else None (path style)
 
 
 def strip_port(host: str) -> str:

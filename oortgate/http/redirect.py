@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from oortgate import xml
-from oortgate.http.hosts import Endpoints, resolve, strip_port
-from oortgate.http.proxy import Network, is_trusted, origin, parse_networks
+from oortgate.endpoints import Endpoints
+from oortgate.http.hosts import resolve, strip_port
+from oortgate.http.proxy import is_trusted, origin
+from oortgate.networks import Network, parse_networks
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import unquote, unquote_to_bytes
 
 from oortgate.errors import S3Error
+from oortgate.ops.context import Route
 
 
 def parse_query(query_string: str) -> list[tuple[str, str]]:
@@ -57,13 +57,6 @@ MULTIPART_OPS = frozenset(
         "ListMultipartUploads",
     }
 )
-
-
-@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
-class Route:
-    op: str
-    bucket: str | None = None
-    key: str | None = None
 
 
 def split_path(raw_path: str) -> tuple[str | None, str | None]:

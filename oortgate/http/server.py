@@ -20,26 +20,26 @@ from oortgate.access_log import claimed_access_key
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
+from oortgate.endpoints import Addressed
 from oortgate.errors import BodyCut, S3Error
 from oortgate.http.authenticate import ANONYMOUS, Identity, authenticate
-from oortgate.http.body import Body, Receive
-from oortgate.http.context import Context, Services
 from oortgate.http.health import PREFIX as HEALTH_PREFIX
 from oortgate.http.health import health_response
-from oortgate.http.hosts import Addressed, resolve
+from oortgate.http.hosts import resolve
 from oortgate.http.observe import Exchange, Observer
-from oortgate.http.proxy import origin, parse_networks
-from oortgate.http.response import Response
+from oortgate.http.proxy import origin
 from oortgate.http.routing import parse_query, route, split_path
-from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.networks import parse_networks
 from oortgate.numbers import parse_count
 from oortgate.ops import HANDLERS
+from oortgate.ops.body import Body, Receive
+from oortgate.ops.context import Context, Services
 from oortgate.ops.cors_ops import actual_request_headers
 from oortgate.ops.request_headers import check as check_request_headers
+from oortgate.ops.response import Response
 from oortgate.ratelimit import SharedRateLimiter
-from oortgate.secretbox import SecretBox
-from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.space import StorageFull, WritesRefused
+from oortgate.stores import open_stores
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Scope = dict[str, Any]
@@ -53,13 +53,8 @@ FREEING_OPS = frozenset({"DeleteObjects"})  # which must work on a full disk
 class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        box = SecretBox.from_env()
-        self.services = Services(
-            settings,
-            SqliteMetaStore(settings.db_path, box),
-            LocalBlobStore(settings.data_dir),
-            SqliteMetaStore(settings.db_path, box),
-        )
+        stores = open_stores(settings)
+        self.services = Services(settings, stores.meta, stores.blobs, stores.reader)
         self.limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
         self._gc_task: asyncio.Task[None] | None = None
         # A listener that stands for one endpoint (the archive port) sets its tier.

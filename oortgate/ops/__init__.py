@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from oortgate.http.context import Context
-from oortgate.http.response import Response
 from oortgate.ops import (
     acl,
     archive,
@@ -23,6 +21,8 @@ from oortgate.ops import (
     service,
     tagging,
 )
+from oortgate.ops.context import Context
+from oortgate.ops.response import Response
 
 Handler = Callable[[Context], Awaitable[Response]]
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from oortgate import acl_grants, policy, xml
 from oortgate.bucket_controls import BUCKET_OWNER_ENFORCED
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id
+from oortgate.ops.response import Response, empty, xml_response
 
 MAX_ACL_XML = 64 * 1024
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

@@ -8,11 +8,11 @@ import time
 
 from oortgate import policy, xml
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, empty
 from oortgate.meta.models import ObjectRecord
 from oortgate.numbers import parse_count
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id, http_date
+from oortgate.ops.response import Response, empty
 
 MAX_RESTORE_XML = 16 * 1024
 DAY = 86400.0

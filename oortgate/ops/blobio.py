@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from oortgate import integrity
 from oortgate.auth.checksums import Checksum
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
 from oortgate.meta.models import INLINE_MARK, is_inline
+from oortgate.ops.context import Context
 from oortgate.storage.space import StorageFull
 
 

@@ -6,11 +6,11 @@ import re
 
 from oortgate import policy, xml
 from oortgate.bucket_controls import ownership_header
+from oortgate.endpoints import STANDARD
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.hosts import STANDARD
-from oortgate.http.response import Response, empty, xml_response
 from oortgate.ops.acl import new_bucket_acl
+from oortgate.ops.context import Context
+from oortgate.ops.response import Response, empty, xml_response
 
 # AWS's rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
 # periods and hyphens, beginning and ending with a letter or digit, no two adjacent

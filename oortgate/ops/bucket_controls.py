@@ -13,8 +13,8 @@ from oortgate.bucket_controls import (
     public_access_block_document,
 )
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, empty, xml_response
+from oortgate.ops.context import Context
+from oortgate.ops.response import Response, empty, xml_response
 
 MAX_CONTROLS_XML = 16 * 1024
 

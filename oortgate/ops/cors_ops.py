@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from oortgate import cors
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket
+from oortgate.ops.context import Context
+from oortgate.ops.response import Response, empty, xml_response
 
 MAX_CORS_XML = 64 * 1024
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from oortgate import policy, xml
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.preconditions import Precondition
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id
+from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.write_conditions import delete_condition, object_condition
 
 MAX_DELETE_KEYS = 1000

@@ -7,11 +7,11 @@ from urllib.parse import quote_plus
 
 from oortgate import policy, xml
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import ObjectPage, ObjectRecord
 from oortgate.ops import tokens
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import checksum_type
+from oortgate.ops.response import Response, xml_response
 
 MAX_KEYS = 1000
 

@@ -7,9 +7,9 @@ import time
 from collections.abc import Mapping
 
 from oortgate.auth.checksums import header_name
+from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
 from oortgate.headertext import is_header_name, is_header_value
-from oortgate.http.hosts import ARCHIVE
 from oortgate.meta.models import Bucket, ObjectRecord
 
 META_PREFIX = "x-amz-meta-"

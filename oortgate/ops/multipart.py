@@ -13,12 +13,11 @@ import time
 from oortgate import logs, policy, tagging, xml
 from oortgate.auth.checksums import ALGORITHMS, Checksum, content_md5, header_name
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.numbers import parse_count
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.conditions import parse_http_date
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
     checksum_type,
     content_type,
@@ -38,6 +37,7 @@ from oortgate.ops.multipart_math import (
 from oortgate.ops.multipart_retry import upload_gone
 from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
+from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.segments import copy_into, read_segments
 from oortgate.ops.write_conditions import check_early, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound

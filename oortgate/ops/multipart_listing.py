@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from oortgate import policy, xml
-from oortgate.http.context import Context
-from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Upload
 from oortgate.ops import tokens
+from oortgate.ops.context import Context
 from oortgate.ops.listing import add_owner, encoder, owners_of
 from oortgate.ops.multipart import open_upload
+from oortgate.ops.response import Response, xml_response
 
 MAX_LIST = 1000
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from oortgate import policy
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
 from oortgate.meta.models import ObjectRecord
 from oortgate.meta.preconditions import Precondition
+from oortgate.ops.context import Context
 from oortgate.ops.multipart_math import RequestedPart, requested_etag
 
 

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 
 from oortgate import xml
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import ObjectRecord, Segment
 from oortgate.ops import tokens
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id, checksum_type, http_date
+from oortgate.ops.response import Response, xml_response
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 MAX_PARTS = 1000

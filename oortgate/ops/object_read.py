@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator, Generator
 from oortgate import integrity, logs
 from oortgate.errors import BodyCut, S3Error
 from oortgate.headertext import is_header_value
-from oortgate.http.context import Context, Services
-from oortgate.http.response import Response
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable, restore_headers
+from oortgate.ops.context import Context, Services
 from oortgate.ops.metadata import check_version_id, object_headers
 from oortgate.ops.multipart_math import part_number
 from oortgate.ops.ranges import parse_range
+from oortgate.ops.response import Response
 from oortgate.ops.segments import part_range, stream_segments
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 

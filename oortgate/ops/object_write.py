@@ -8,17 +8,16 @@ from urllib.parse import unquote
 
 from oortgate import policy, tagging, xml
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
+from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
 from oortgate.headertext import is_text
-from oortgate.http.context import SOURCE_EXPECTED_OWNER, Context
-from oortgate.http.hosts import ARCHIVE
-from oortgate.http.response import Response, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.numbers import parse_count
 from oortgate.ops import conditions
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
+from oortgate.ops.context import SOURCE_EXPECTED_OWNER, Context
 from oortgate.ops.metadata import (
     REDIRECT,
     check_key,
@@ -28,6 +27,7 @@ from oortgate.ops.metadata import (
     system_headers,
     user_metadata,
 )
+from oortgate.ops.response import Response, xml_response
 from oortgate.ops.write_conditions import check_early, write_condition
 from oortgate.storage.space import StorageFull
 

@@ -20,15 +20,13 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from oortgate import policy, tagging, xml
 from oortgate.auth import post_policy
 from oortgate.auth.checksums import header_name
+from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
 from oortgate.headertext import is_header_value
-from oortgate.http.authenticate import credentials
-from oortgate.http.context import Context
-from oortgate.http.hosts import ARCHIVE
-from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.numbers import parse_count
 from oortgate.ops.blobio import BlobSink
+from oortgate.ops.context import Context, credentials
 from oortgate.ops.metadata import (
     META_PREFIX,
     check_key,
@@ -38,6 +36,7 @@ from oortgate.ops.metadata import (
     user_metadata,
 )
 from oortgate.ops.post_fields import Integrity, object_url, redirect_url, reject_unsupported
+from oortgate.ops.response import Response, empty, xml_response
 
 MAX_FIELDS_BYTES = 64 * 1024
 # A refused form is read to its end before the answer when what remains of it is at most

@@ -23,7 +23,7 @@ Decisions = dict[str, bool]
 
 NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented"
 
-# Every operation that names a bucket: Context.bucket (http/context.py) compares the
+# Every operation that names a bucket: Context.bucket (ops/context.py) compares the
 # value with the bucket owner's canonical id. The requester agreeing to pay changes nothing here (no
 # one is charged), so x-amz-request-payer is accepted wherever the model has it.
 COMMON: Final[Decisions] = {

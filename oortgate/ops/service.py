@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from oortgate import xml
-from oortgate.http.context import Context
-from oortgate.http.response import Response, xml_response
 from oortgate.ops import tokens
+from oortgate.ops.context import Context
+from oortgate.ops.response import Response, xml_response
 
 
 async def list_buckets(ctx: Context) -> Response:

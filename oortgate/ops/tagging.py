@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from oortgate import policy, tagging
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
-from oortgate.http.response import Response, empty, xml_response
 from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id
+from oortgate.ops.response import Response, empty, xml_response
 
 
 async def _tagged_object(ctx: Context, permission: str) -> tuple[Bucket, ObjectRecord]:

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from oortgate.errors import S3Error
-from oortgate.http.context import Context
 from oortgate.meta.models import ObjectRecord
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.numbers import parse_count
 from oortgate.ops.conditions import parse_etags, parse_http_date
+from oortgate.ops.context import Context
 
 
 def write_condition(headers: Mapping[str, str]) -> Precondition | None:

@@ -1,9 +1,11 @@
 import pytest
 
-from oortgate.http.hosts import ARCHIVE, STANDARD, Addressed, Endpoints, resolve, strip_port
-from oortgate.http.proxy import origin, parse_networks
+from oortgate.endpoints import ARCHIVE, STANDARD, Addressed, Endpoints
+from oortgate.http.hosts import resolve, strip_port
+from oortgate.http.proxy import origin
 from oortgate.http.redirect import https_location, serves_host
 from oortgate.http.routing import route
+from oortgate.networks import parse_networks
 
 EP = Endpoints("s3-standard.example.com", "s3-archive.example.com")
 

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oortgate.errors import S3Error
-from oortgate.http.routing import Route, parse_query, route, split_path
+from oortgate.http.routing import parse_query, route, split_path
+from oortgate.ops.context import Route
 from tests.unit._strategies import headers, latin1, query_text, tokens
 
 METHODS = st.one_of(st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "PATCH"]),

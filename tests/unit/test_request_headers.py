@@ -9,8 +9,8 @@ import botocore.session
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.http.context import check_expected_owner
 from oortgate.ops import HANDLERS, request_headers
+from oortgate.ops.context import check_expected_owner
 from oortgate.ops.multipart_math import check_declared
 from oortgate.ops.request_headers import HEADERS, QUERY, REFUSE, check
 

@@ -1,7 +1,8 @@
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.http.routing import Route, route, split_path
+from oortgate.http.routing import route, split_path
+from oortgate.ops.context import Route
 
 
 def r(method: str, path: str, query: str = "", headers: dict[str, str] | None = None) -> Route:

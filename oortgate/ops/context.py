@@ -11,14 +11,13 @@ from typing import ParamSpec, TypeVar
 
 from oortgate import policy
 from oortgate.config import Settings
+from oortgate.endpoints import Addressed
 from oortgate.errors import S3Error
-from oortgate.http.body import Body
-from oortgate.http.hosts import Addressed
-from oortgate.http.routing import Route
 from oortgate.meta.base import MetaStore
 from oortgate.meta.lookup_cache import LookupCache
-from oortgate.meta.models import Bucket, ObjectRecord, User
+from oortgate.meta.models import AccessKey, Bucket, ObjectRecord, User
 from oortgate.meta.worker import MetaWorker
+from oortgate.ops.body import Body
 from oortgate.storage.base import BlobStore
 from oortgate.storage.space import SpaceGuard, StorageFull
 
@@ -74,6 +73,21 @@ class Services:
         self._blob_io.shutdown(wait=True)
         self.meta.close()
         self.reader.close()
+
+
+def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:
+    """The enabled key and its user (also for credentials carried in a POST form)."""
+    found = services.lookups.get_credentials(access_key)
+    if found is None or not found[0].enabled:
+        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
+    return found
+
+
+@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
+class Route:
+    op: str
+    bucket: str | None = None
+    key: str | None = None
 
 
 NO_ENDPOINT = Addressed(None, None)

@@ -1,0 +1,76 @@
+"""The package's structure: layers import one way (http -> ops -> meta/storage), and
+one composition root opens the stores."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import oortgate
+
+PACKAGE = Path(oortgate.__file__).parent
+BELOW_HTTP = ("ops", "meta", "storage", "auth")
+COMPOSITION_ROOT = {"stores.py", "meta/sqlite.py", "storage/local.py"}
+DB_FILE = "meta.sqlite3"
+
+
+def _modules(*folders: str) -> Iterator[Path]:
+    for folder in folders:
+        yield from sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def _imported(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, module) of every import, at any depth (function-level ones too)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            if node.level:  # relative: resolve against the module's package
+                parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+                base = ".".join(parts[: len(parts) - node.level])
+                yield node.lineno, f"{base}.{node.module}"
+            else:
+                yield node.lineno, node.module
+
+
+def _is_http(module: str) -> bool:
+    return module == "oortgate.http" or module.startswith("oortgate.http.")
+
+
+def test_layers_below_http_never_import_it() -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line}: {module}"
+        for path in [*_modules(*BELOW_HTTP), PACKAGE / "config.py"]
+        for line, module in _imported(path)
+        if _is_http(module)
+    ]
+    assert offenders == []
+
+
+def _name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.name if isinstance(node, ast.alias) else None
+
+
+def _opens_a_store(node: ast.AST) -> bool:
+    """Names the metadata store, builds a blob store, or names the database file."""
+    if _name(node) == "SqliteMetaStore":
+        return True
+    if isinstance(node, ast.Call) and _name(node.func) == "LocalBlobStore":
+        return True
+    return isinstance(node, ast.Constant) and node.value == DB_FILE
+
+
+def test_only_the_composition_root_opens_the_stores() -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{getattr(node, 'lineno', '?')}"
+        for path in _modules(".")
+        if path.relative_to(PACKAGE).as_posix() not in COMPOSITION_ROOT
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if _opens_a_store(node)
+    ]
+    assert offenders == []
