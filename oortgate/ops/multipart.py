@@ -39,7 +39,7 @@ from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.segments import copy_into, read_segments
-from oortgate.ops.write_conditions import check_early, write_condition
+from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.space import StorageFull
 
@@ -218,7 +218,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         # A complete or abort that won a race took the parts away: say so (or replay
         # it), rather than blaming the client's (correct) part list.
         if err.code not in ("InvalidPart", "NoSuchUpload"):
-            raise
+            raise lost_race(err) from None
         if await ctx.services.db(ctx.meta.get_upload, upload.upload_id) is not None:
             raise
         record = await upload_gone(ctx, requested, condition, midway=True)

@@ -28,7 +28,7 @@ from oortgate.ops.metadata import (
     user_metadata,
 )
 from oortgate.ops.response import Response, xml_response
-from oortgate.ops.write_conditions import check_early, write_condition
+from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.space import StorageFull
 
 
@@ -102,7 +102,10 @@ async def put_object(ctx: Context) -> Response:
     )
     try:
         await ctx.services.db(ctx.meta.put_object, record, condition)
-    except (S3Error, StorageFull):  # refused (a condition, the bucket gone, no room)
+    except S3Error as err:  # refused (a condition lost a race, the bucket went away)
+        await discard(ctx, stored.blob_id)
+        raise lost_race(err) from None
+    except StorageFull:
         await discard(ctx, stored.blob_id)
         raise
     headers = [("etag", f'"{record.etag}"')]
@@ -195,7 +198,10 @@ async def copy_object(ctx: Context) -> Response:
     tags = tagging.copied(ctx.headers, source.tags)
     owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
     record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
-    await ctx.services.db(ctx.meta.put_object, record, condition)
+    try:
+        await ctx.services.db(ctx.meta.put_object, record, condition)
+    except S3Error as err:
+        raise lost_race(err) from None
     root = xml.Node("CopyObjectResult")
     root.add("ETag", f'"{record.etag}"')
     root.add("LastModified", xml.timestamp(record.last_modified))

@@ -90,3 +90,13 @@ def check_early(ctx: Context, bucket_id: int, key: str, condition: Precondition 
     """Refuse now a write whose condition already fails on what the reader sees."""
     if condition is not None:
         check(condition, current(ctx.services.reader.get_object(bucket_id, key)), key)
+
+
+def lost_race(err: S3Error) -> S3Error:
+    """What to answer when the store's check, inside the write's transaction, refuses a
+    condition the early check found true: a concurrent write won the race meanwhile.
+    AWS answers that 409 ConditionalRequestConflict (retry), keeping 412 for a condition
+    that was false when the request came."""
+    if err.code != "PreconditionFailed":
+        return err
+    return S3Error("ConditionalRequestConflict", Condition=err.fields.get("Condition", ""))
