@@ -76,6 +76,18 @@ def algorithm_for_header(name: str) -> str | None:
     return algorithm if algorithm in ALGORITHMS else None
 
 
+def named_algorithm(values: Mapping[str, str], name: str) -> str | None:
+    """The checksum algorithm a header (or form field) ``name`` names, as AWS spells it;
+    None when absent; InvalidRequest when it names none this server computes."""
+    value = values.get(name)
+    if value is None:
+        return None
+    algorithm = value.strip().upper()
+    if algorithm not in ALGORITHMS:
+        raise S3Error("InvalidRequest", f"Value for {name} header is invalid.")
+    return algorithm
+
+
 def is_valid_b64(algorithm: str, value: str) -> bool:
     """True when ``value`` is strict base64 of a digest of the right size."""
     try:

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from typing import Final
 
 from oortgate.auth.checksums import (
-    ALGORITHMS,
     CHECKSUM_HEADER_PREFIX,
     Checksum,
     algorithm_for_header,
     is_valid_b64,
+    named_algorithm,
 )
 from oortgate.auth.chunked import ChunkedDecoder
 from oortgate.auth.sigv4 import UNSIGNED_PAYLOAD, SigningContext
@@ -141,7 +141,7 @@ class PayloadVerifier:
             raise S3Error(
                 "InvalidRequest", "x-amz-trailer requires a STREAMING-...-TRAILER payload."
             )
-        algorithm = _sdk_algorithm(headers)
+        algorithm = named_algorithm(headers, "x-amz-sdk-checksum-algorithm")
         if found:
             algorithm = _same(algorithm, found[0][0])
             self._expected_checksum = found[0][1].strip()
@@ -185,13 +185,6 @@ def _decoded_length(headers: Mapping[str, str]) -> int:
     return length
 
 
-def _sdk_algorithm(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("x-amz-sdk-checksum-algorithm")
-    if value is None:
-        return None
-    if value.strip().upper() not in ALGORITHMS:
-        raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
-    return value.strip().upper()
 
 
 def _same(sdk: str | None, actual: str | None) -> str | None:

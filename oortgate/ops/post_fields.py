@@ -8,7 +8,12 @@ import base64
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
-from oortgate.auth.checksums import ALGORITHMS, algorithm_for_header, content_md5, is_valid_b64
+from oortgate.auth.checksums import (
+    algorithm_for_header,
+    content_md5,
+    is_valid_b64,
+    named_algorithm,
+)
 from oortgate.errors import S3Error
 
 # Fields naming features this gateway lacks: an upload that asks for them is refused,
@@ -32,7 +37,7 @@ class Integrity:
         if len(sent) > 1:
             raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. "
                           "Multiple checksum Types are not allowed.")  # fmt: skip
-        algorithm = _declared_algorithm(fields)
+        algorithm = named_algorithm(fields, "x-amz-checksum-algorithm")
         expected = None
         if sent:
             found, expected = sent[0][0], sent[0][1].strip()
@@ -55,15 +60,6 @@ class Integrity:
         ):
             raise S3Error("BadDigest", f"The {self.algorithm} you specified did not match the "
                           "calculated checksum.")  # fmt: skip
-
-
-def _declared_algorithm(fields: dict[str, str]) -> str | None:
-    value = fields.get("x-amz-checksum-algorithm")
-    if value is None:
-        return None
-    if value.strip().upper() not in ALGORITHMS:
-        raise S3Error("InvalidRequest", "Value for x-amz-checksum-algorithm header is invalid.")
-    return value.strip().upper()
 
 
 def reject_unsupported(fields: dict[str, str]) -> None:
