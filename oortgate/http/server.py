@@ -137,7 +137,7 @@ class Gateway:
         except S3Error as err:
             exchange.error_code = err.code
             response = error_response(err, request_id)
-            await tracked.discard_rest(_expects_continue(scope))
+            await _settle_body(scope, tracked, response)
         except StorageFull as exc:
             if not isinstance(exc, WritesRefused):  # it ran out of space while writing
                 logs.errors.error(
@@ -146,12 +146,13 @@ class Gateway:
                 self.services.space.noticed_full()
             exchange.error_code = "InsufficientStorage"
             response = error_response(S3Error("InsufficientStorage"), request_id)
-            await tracked.discard_rest(_expects_continue(scope))
+            await _settle_body(scope, tracked, response)
         except Exception as exc:
             where = f"internal error on {method} {scope.get('path')!r} (request {request_id})"
             logs.errors.error(logs.kind_of(exc), where, exc)
             exchange.error_code = "InternalError"
             response = error_response(S3Error("InternalError"), request_id)
+            await _settle_body(scope, tracked, response)
         exchange.status = response.status
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)
@@ -282,6 +283,25 @@ class TrackedReceive:
             async with asyncio.timeout(self.DISCARD_SECONDS):
                 while not self.finished and dropped < self.DISCARD_LIMIT:
                     dropped += len((await self()).get("body", b""))
+
+
+async def _settle_body(scope: Scope, tracked: TrackedReceive, response: Response) -> None:
+    """Before an error answer: drop what is left of the body (bounded). If some of it
+    stays unread (a client awaiting "100 Continue" never sends it, or more is left than
+    the bound), the connection cannot carry another request: the server and the client
+    would disagree on where it starts. Say so, and the connection is closed after the
+    answer."""
+    await tracked.discard_rest(_expects_continue(scope))
+    if not tracked.finished and _declares_body(scope):
+        response.headers.append(("connection", "close"))
+
+
+def _declares_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        name = name.lower()
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
 
 
 def _expects_continue(scope: Scope) -> bool:
