@@ -28,6 +28,7 @@ from oortgate.http.health import health_response
 from oortgate.http.hosts import resolve
 from oortgate.http.observe import Exchange, Observer
 from oortgate.http.proxy import origin
+from oortgate.http.request_body import TrackedReceive, settle_body
 from oortgate.http.routing import parse_query, route, split_path
 from oortgate.networks import parse_networks
 from oortgate.numbers import parse_count
@@ -137,7 +138,7 @@ class Gateway:
         except S3Error as err:
             exchange.error_code = err.code
             response = error_response(err, request_id)
-            await _settle_body(scope, tracked, response)
+            await settle_body(scope, tracked, response)
         except StorageFull as exc:
             if not isinstance(exc, WritesRefused):  # it ran out of space while writing
                 logs.errors.error(
@@ -146,13 +147,13 @@ class Gateway:
                 self.services.space.noticed_full()
             exchange.error_code = "InsufficientStorage"
             response = error_response(S3Error("InsufficientStorage"), request_id)
-            await _settle_body(scope, tracked, response)
+            await settle_body(scope, tracked, response)
         except Exception as exc:
             where = f"internal error on {method} {scope.get('path')!r} (request {request_id})"
             logs.errors.error(logs.kind_of(exc), where, exc)
             exchange.error_code = "InternalError"
             response = error_response(S3Error("InternalError"), request_id)
-            await _settle_body(scope, tracked, response)
+            await settle_body(scope, tracked, response)
         exchange.status = response.status
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)
@@ -248,67 +249,6 @@ class Gateway:
         if handler is None:
             raise S3Error("NotImplemented")
         return await handler(ctx)
-
-
-class TrackedReceive:
-    """ASGI receive that remembers whether the request body was read to its end."""
-
-    # An error answered while the client is still sending makes the server close the
-    # connection with unread bytes, and the client may see a reset instead of the
-    # answer. Reading (and dropping) a bounded remainder first lets the answer arrive.
-    DISCARD_LIMIT = 1024 * 1024
-    DISCARD_SECONDS = 2.0
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self.started = False
-        self.finished = False
-        self.received = 0  # body bytes
-
-    async def __call__(self) -> dict[str, Any]:
-        self.started = True
-        message = await self._receive()
-        self.received += len(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            self.finished = True
-        return message
-
-    async def discard_rest(self, awaiting_continue: bool) -> None:
-        # A client waiting for "100 Continue" has sent nothing: asking for the body
-        # would invite it to upload what is about to be refused.
-        if self.finished or (awaiting_continue and not self.started):
-            return
-        dropped = 0
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.DISCARD_SECONDS):
-                while not self.finished and dropped < self.DISCARD_LIMIT:
-                    dropped += len((await self()).get("body", b""))
-
-
-async def _settle_body(scope: Scope, tracked: TrackedReceive, response: Response) -> None:
-    """Before an error answer: drop what is left of the body (bounded). If some of it
-    stays unread (a client awaiting "100 Continue" never sends it, or more is left than
-    the bound), the connection cannot carry another request: the server and the client
-    would disagree on where it starts. Say so, and the connection is closed after the
-    answer."""
-    await tracked.discard_rest(_expects_continue(scope))
-    if not tracked.finished and _declares_body(scope):
-        response.headers.append(("connection", "close"))
-
-
-def _declares_body(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        name = name.lower()
-        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
-            return True
-    return False
-
-
-def _expects_continue(scope: Scope) -> bool:
-    return any(
-        name.lower() == b"expect" and value.lower() == b"100-continue"
-        for name, value in scope["headers"]
-    )
 
 
 def _headers(scope: Scope) -> dict[str, str]:
