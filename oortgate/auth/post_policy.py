@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from oortgate.auth import sigv4
+from oortgate.auth.sigv4_keys import signing_key
 from oortgate.errors import S3Error
 from oortgate.numbers import parse_count
 
@@ -199,7 +200,7 @@ def verify_signature(creds: FormCredentials, policy_b64: str, secret: str, regio
             raise S3Error("AuthorizationQueryParametersError", f"Error parsing the "
                           f"X-Amz-Credential parameter; the region '{scope_region}' is wrong; "
                           f"expecting '{region}'", Region=region)  # fmt: skip
-        key = sigv4.signing_key(secret, date, region, service)
+        key = signing_key(secret, date, region, service)
         expected = hmac.new(key, policy_b64.encode(), hashlib.sha256).hexdigest()
     else:
         digest = hmac.new(secret.encode(), policy_b64.encode(), hashlib.sha1).digest()

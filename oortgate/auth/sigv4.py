@@ -26,6 +26,7 @@ from oortgate.auth.clock import (
     signed_request_time,
 )
 from oortgate.auth.signed_headers import check_all_signed
+from oortgate.auth.sigv4_keys import sign, signing_key
 from oortgate.errors import S3Error
 from oortgate.headertext import is_text
 from oortgate.numbers import MAX_DIGITS
@@ -261,19 +262,6 @@ def _query_error(message: str) -> S3Error:
 # ------------------------------------------------------------------ canonical forms
 
 
-@functools.lru_cache(maxsize=1024)
-def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The derived key; it only changes daily, so cache it."""
-    key = _hmac(("AWS4" + secret).encode("utf-8"), date)
-    for part in (region, service, "aws4_request"):
-        key = _hmac(key, part)
-    return key
-
-
-def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
-
-
 _PLAIN = re.compile(r"[A-Za-z0-9\-_.~]*")  # what URI encoding leaves as it is
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 
@@ -347,11 +335,11 @@ def verify(
     provided = creds.signature.encode("utf-8")
     first_request = canonical_request(view, creds)
     first_sts = string_to_sign(creds, first_request)
-    matched = hmac.compare_digest(_sign(key, first_sts), provided)
+    matched = hmac.compare_digest(sign(key, first_sts), provided)
     if not matched and view.path and view.path != canonical_uri(view.path):
         # Some clients encode the path differently from botocore; accept what they sent.
         raw_sts = string_to_sign(creds, canonical_request(view, creds, uri=view.path))
-        matched = hmac.compare_digest(_sign(key, raw_sts), provided)
+        matched = hmac.compare_digest(sign(key, raw_sts), provided)
     if not matched:
         raise S3Error(
             "SignatureDoesNotMatch",
@@ -361,18 +349,6 @@ def verify(
             CanonicalRequest=first_request,
         )
     return SigningContext(key, creds.signature, creds.amz_date_str, creds.scope)
-
-
-def _sign(key: bytes, sts: str) -> bytes:
-    mac = _keyed_hmac(key).copy()
-    mac.update(sts.encode("utf-8"))
-    return mac.hexdigest().encode("ascii")
-
-
-@functools.lru_cache(maxsize=1024)
-def _keyed_hmac(key: bytes) -> hmac.HMAC:
-    """An HMAC already keyed with a (daily) signing key: copying it skips the key setup."""
-    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def _check_scope(creds: SigV4Credentials, region: str) -> None:

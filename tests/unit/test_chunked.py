@@ -10,7 +10,8 @@ import pytest
 from botocore.httpchecksum import AwsChunkedWrapper, CrtCrc32Checksum
 
 from oortgate.auth.chunked import MAX_LINE, ChunkedDecoder
-from oortgate.auth.sigv4 import SigningContext, signing_key
+from oortgate.auth.sigv4 import SigningContext
+from oortgate.auth.sigv4_keys import signing_key
 from oortgate.errors import S3Error
 
 SK = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -12,7 +12,8 @@ from botocore.httpchecksum import AwsChunkedWrapper, CrtCrc32cChecksum, CrtCrc32
 
 from oortgate.auth.checksums import Checksum
 from oortgate.auth.payload import PayloadVerifier
-from oortgate.auth.sigv4 import SigningContext, signing_key
+from oortgate.auth.sigv4 import SigningContext
+from oortgate.auth.sigv4_keys import signing_key
 from oortgate.errors import S3Error
 
 SIGNING = SigningContext(
