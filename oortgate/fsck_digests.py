@@ -70,25 +70,22 @@ class EntryDigests:
             self._crc[1].update(data)
 
     def _end_blob(self) -> None:
+        number = len(self._md5s) + 1  # of the blob ending (1-based)
         if self._crc is not None:
-            expected_crc, crc = self._crc
-            if crc.hex() != expected_crc:
-                self._part_errors.append(
-                    f"blob {len(self._md5s) + 1}: integrity CRC-64 is {crc.hex()}, "
-                    f"the metadata says {expected_crc}"
-                )
+            expected, crc = self._crc
+            self._compare(f"blob {number}: integrity CRC-64", crc.hex(), expected)
             self._crc = None
         if self._md5 is not None:
             self._md5s.append(self._md5.digest())
             self._md5 = None
         if self._part is not None:
             expected, running = self._part
-            if running.b64() != expected:
-                self._part_errors.append(
-                    f"part {len(self._md5s)}: {running.algorithm} is {running.b64()}, "
-                    f"the metadata says {expected}"
-                )
+            self._compare(f"part {number}: {running.algorithm}", running.b64(), expected)
             self._part = None
+
+    def _compare(self, what: str, computed: str, stored: str) -> None:
+        if computed != stored:
+            self._part_errors.append(f"{what} is {computed}, the metadata says {stored}")
 
     def mismatches(self) -> list[str]:
         """What differs, one line each; empty when every digest matches."""
