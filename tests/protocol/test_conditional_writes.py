@@ -8,7 +8,7 @@ import functools
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from oortgate.config import Settings
 
 from ._s3raw import UNSIGNED, build_head, error_code, read_response, tls_connect
 from ._server import REGION, ServerProcess
-from ._util import body_of, etag, s3_error, status_of, stored_blob_count
+from ._util import at_once, body_of, etag, s3_error, status_of, stored_blob_count
 
 PART = 5 * 1024 * 1024
 INLINE_MAX = Settings().inline_max_size
@@ -88,27 +88,6 @@ def test_put_if_none_match_with_an_etag_is_not_implemented(s3: Any, bucket: str)
     with s3_error("NotImplemented", 501):
         s3.put_object(Bucket=bucket, Key="k", Body=b"v2", IfNoneMatch=etag(b"v1"))
     assert body_of(s3.get_object(Bucket=bucket, Key="k")) == b"v1"
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run each call from its own thread, released together: their results (or the
-    ClientError each raised), in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except ClientError as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def race_puts(s3: Any, bucket: str, key: str, bodies: list[bytes]) -> list[int]:

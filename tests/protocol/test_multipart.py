@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -37,7 +36,7 @@ from ._s3raw import (
     unsigned_chunked_body,
 )
 from ._server import REGION, ServerProcess
-from ._util import all_files, body_of, inline_blob_count, rand, s3_error, stored_blob_count
+from ._util import all_files, at_once, body_of, inline_blob_count, rand, s3_error, stored_blob_count
 
 MiB = 1024 * 1024
 PART = 5 * MiB
@@ -965,26 +964,6 @@ def test_checksum_type_not_supported(s3: Any, bucket: str, algorithm: str, kind:
 
 
 # --------------------------------------------------------------------------- concurrency
-def _race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls at the same moment; each result is a response or a ClientError."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except ClientError as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
-
-
 def _prepared_upload(s3: Any, bucket: str, key: str) -> tuple[str, list[bytes], dict[str, Any]]:
     parts = [rand(PART), rand(1000)]
     uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
@@ -992,7 +971,7 @@ def _prepared_upload(s3: Any, bucket: str, key: str) -> tuple[str, list[bytes], 
     return uid, parts, completed(resps, [1, 2])
 
 
-def test_two_completes_race(s3_noretry: Any, bucket: str) -> None:
+def test_two_completesat_once(s3_noretry: Any, bucket: str) -> None:
     s3 = s3_noretry
     for i in range(3):
         key = f"race-complete-{i}"
@@ -1003,7 +982,7 @@ def test_two_completes_race(s3_noretry: Any, bucket: str) -> None:
                 Bucket=bucket, Key=key, UploadId=uid, MultipartUpload=mpu
             )
 
-        results = _race(complete, complete)
+        results = at_once(complete, complete)
         ok = [r for r in results if not isinstance(r, ClientError)]
         bad = [r for r in results if isinstance(r, ClientError)]
         assert ok, [r.response for r in bad]
@@ -1052,7 +1031,7 @@ def test_complete_races_abort(s3_noretry: Any, bucket: str) -> None:
         def abort(key: str = key, uid: str = uid) -> Any:
             return s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=uid)
 
-        done, aborted = _race(complete, abort)
+        done, aborted = at_once(complete, abort)
         assert upload_gone(s3, bucket, key, uid)
         assert uid not in open_upload_ids(s3, bucket, key)
         try:
