@@ -1,4 +1,4 @@
-"""All XML in and out. Untrusted XML is parsed with defusedxml only."""
+"""The XML primitives: a tiny builder, the safe parser, escaping and timestamps."""
 
 from __future__ import annotations
 
