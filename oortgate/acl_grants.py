@@ -1,6 +1,7 @@
 """Explicit ACL grants as clients send them: the x-amz-grant-* headers and the
-AccessControlPolicy XML. Pure: parsing, validation, and resolution to policy.Grant
-(canonical ids become user ids through a lookup the caller passes in).
+AccessControlPolicy XML (parsed in oortgate.xml.acl). Pure: parsing, validation, and
+resolution to policy.Grant (canonical ids become user ids through a lookup the caller
+passes in).
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
-from xml.etree.ElementTree import Element
 
-from oortgate import policy, xml
+from oortgate import policy
 from oortgate.errors import S3Error
 
 GRANT_HEADERS: Final = {
@@ -28,9 +28,6 @@ URI: Final = "uri"
 EMAIL: Final = "emailaddress"
 # One `kind=value` or `kind="value"` of a grant header, and the comma after it.
 _HEADER_ITEM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]+))\s*(?:,|$)')
-_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-_XML_GRANTEE = {"CanonicalUser": ("ID", ID), "Group": ("URI", URI),
-                "AmazonCustomerByEmail": ("EmailAddress", EMAIL)}  # fmt: skip
 _MALFORMED = ("The XML you provided was not well-formed or did not validate against our "
               "published schema")  # fmt: skip
 
@@ -76,36 +73,6 @@ def _header_items(name: str, value: str) -> list[tuple[str, str]]:
 
 def malformed() -> S3Error:
     return S3Error("MalformedACLError", _MALFORMED, status=400)
-
-
-def policy_grants(root: Element) -> tuple[str, list[Requested]]:
-    """(Owner/ID, grants) of an AccessControlPolicy document."""
-    owner = root.find("Owner")
-    owner_id = xml.child_text(owner, "ID") if owner is not None else None
-    acl = root.find("AccessControlList")
-    if root.tag != "AccessControlPolicy" or not owner_id or acl is None:
-        raise malformed()
-    found = [_xml_grant(grant) for grant in acl]
-    if len(found) > MAX_GRANTS:
-        raise malformed()
-    return owner_id, found
-
-
-def _xml_grant(grant: Element) -> Requested:
-    grantee = grant.find("Grantee")
-    permission = xml.child_text(grant, "Permission")
-    if grant.tag != "Grant" or grantee is None or permission not in policy.PERMISSIONS:
-        raise malformed()
-    kind = grantee.get(_XSI_TYPE) or next(
-        (t for t, (tag, _) in _XML_GRANTEE.items() if grantee.find(tag) is not None), None
-    )
-    if kind not in _XML_GRANTEE:
-        raise malformed()
-    tag, requested_kind = _XML_GRANTEE[kind]
-    value = (xml.child_text(grantee, tag) or "").strip()
-    if not value:
-        raise malformed()
-    return Requested(requested_kind, value, permission)
 
 
 def resolve(

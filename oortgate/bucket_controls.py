@@ -1,5 +1,6 @@
 """A bucket's Object Ownership setting and its PublicAccessBlock configuration. Pure:
-their XML in and out, and the stored forms of the two bucket columns that hold them."""
+their values and the stored forms of the two bucket columns that hold them (their XML is
+in oortgate.xml.controls)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Final
 
-from oortgate import xml
 from oortgate.errors import S3Error
 
 OBJECT_WRITER: Final = "ObjectWriter"  # objects belong to their writer (what no setting means)
@@ -23,24 +23,6 @@ def ownership_header(value: str | None) -> str | None:
         raise S3Error("InvalidArgument", f"Invalid x-amz-object-ownership header: {value}",
                       ArgumentName="x-amz-object-ownership", ArgumentValue=value)  # fmt: skip
     return value
-
-
-def parse_ownership(body: bytes) -> str:
-    """An OwnershipControls document: exactly one rule with a known ObjectOwnership."""
-    root = xml.parse(body)
-    rules = root.findall("Rule")
-    if root.tag != "OwnershipControls" or len(rules) != 1:
-        raise S3Error("MalformedXML")
-    value = xml.child_text(rules[0], "ObjectOwnership")
-    if value not in OWNERSHIPS:
-        raise S3Error("MalformedXML")
-    return value
-
-
-def ownership_document(ownership: str) -> xml.Node:
-    root = xml.Node("OwnershipControls")
-    root.add("Rule").add("ObjectOwnership", ownership)
-    return root
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,24 +47,3 @@ def load_public_access_block(stored: str | None) -> PublicAccessBlock:
     if stored is None:
         return NO_BLOCK
     return PublicAccessBlock(**{k: bool(v) for k, v in json.loads(stored).items() if k in FLAGS})
-
-
-def parse_public_access_block(body: bytes) -> PublicAccessBlock:
-    """A PublicAccessBlockConfiguration document; flags left out are false."""
-    root = xml.parse(body)
-    if root.tag != "PublicAccessBlockConfiguration":
-        raise S3Error("MalformedXML")
-    flags: dict[str, bool] = {}
-    for child in root:
-        text = (child.text or "").strip().lower()
-        if child.tag not in FLAGS or text not in ("true", "false") or child.tag in flags:
-            raise S3Error("MalformedXML")
-        flags[child.tag] = text == "true"
-    return PublicAccessBlock(**flags)
-
-
-def public_access_block_document(config: PublicAccessBlock) -> xml.Node:
-    root = xml.Node("PublicAccessBlockConfiguration")
-    for name in FLAGS:
-        root.add(name, bool(getattr(config, name)))
-    return root

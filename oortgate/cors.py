@@ -1,4 +1,5 @@
-"""Bucket CORS rules: parsing, storage form, and evaluation for browsers. Pure."""
+"""Bucket CORS rules: their limits, storage form, and evaluation for browsers. Pure (the
+CORSConfiguration XML is in oortgate.xml.cors)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,6 @@ import fnmatch
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from xml.etree.ElementTree import Element
-
-from oortgate import xml
-from oortgate.errors import S3Error
-from oortgate.headertext import is_header_value
-from oortgate.numbers import parse_count
 
 METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD"})
 MAX_RULES = 100
@@ -43,65 +38,12 @@ def _wildcard(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, escaped)
 
 
-def parse(body: bytes) -> list[Rule]:
-    root = xml.parse(body)
-    if root.tag != "CORSConfiguration":
-        raise S3Error("MalformedXML")
-    rules = [_rule(node) for node in root.findall("CORSRule")]
-    if not rules or len(rules) > MAX_RULES:
-        raise S3Error("MalformedXML")
-    return rules
-
-
-def _rule(node: Element) -> Rule:
-    def texts(tag: str) -> list[str]:
-        return [(e.text or "").strip() for e in node.findall(tag)]
-
-    origins, methods = texts("AllowedOrigin"), texts("AllowedMethod")
-    if not origins or not methods:
-        raise S3Error("MalformedXML")
-    for method in methods:
-        if method not in METHODS:
-            raise S3Error("InvalidRequest", f"Found unsupported HTTP method in CORS config. "
-                          f"Unsupported method is {method}")  # fmt: skip
-    echoed = origins + texts("AllowedHeader") + texts("ExposeHeader")
-    if not all(is_header_value(v) for v in echoed):
-        raise S3Error("MalformedXML")  # each may come back in a response header
-    for value in origins + texts("AllowedHeader"):
-        if value.count("*") > 1:
-            raise S3Error("InvalidRequest", f'AllowedOrigin "{value}" can not have more than '
-                          "one wildcard.")  # fmt: skip
-    max_age = xml.child_text(node, "MaxAgeSeconds")
-    age = parse_count(max_age)
-    if max_age is not None and age is None:
-        raise S3Error("MalformedXML")
-    return Rule(origins, methods, texts("AllowedHeader"), texts("ExposeHeader"), age,
-                xml.child_text(node, "ID"))  # fmt: skip
-
-
 def dumps(rules: list[Rule]) -> str:
     return json.dumps([asdict(r) for r in rules])
 
 
 def loads(text: str) -> list[Rule]:
     return [Rule(**item) for item in json.loads(text)]
-
-
-def document(rules: list[Rule]) -> xml.Node:
-    root = xml.Node("CORSConfiguration")
-    for rule in rules:
-        node = root.add("CORSRule")
-        if rule.id:
-            node.add("ID", rule.id)
-        for tag, values in (("AllowedHeader", rule.allowed_headers),
-                            ("AllowedMethod", rule.allowed_methods),
-                            ("AllowedOrigin", rule.allowed_origins),
-                            ("ExposeHeader", rule.expose_headers)):  # fmt: skip
-            for value in values:
-                node.add(tag, value)
-        if rule.max_age is not None:
-            node.add("MaxAgeSeconds", rule.max_age)
-    return root
 
 
 def find(rules: list[Rule], origin: str, method: str, headers: list[str]) -> Rule | None:

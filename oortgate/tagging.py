@@ -1,4 +1,5 @@
-"""Tag sets of objects and buckets: parsing, AWS's limits, the XML document. Pure.
+"""Tag sets of objects and buckets: parsing and AWS's limits (the XML document is in
+oortgate.xml.tagging). Pure.
 
 A tag set arrives as a ``Tagging`` XML document (Put*Tagging, a POST form's ``tagging``
 field) or as the URL-query-encoded ``x-amz-tagging`` header (PutObject, CopyObject,
@@ -12,8 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import unquote_to_bytes
 
-from oortgate import xml
 from oortgate.errors import S3Error
+from oortgate.xml.tagging import parse_tagging
 
 Tags = dict[str, str]
 
@@ -65,17 +66,7 @@ def validate(pairs: Iterable[tuple[str, str]], limit: int) -> Tags:
 
 def parse_document(body: bytes, limit: int) -> Tags:
     """A ``<Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging>`` document."""
-    root = xml.parse(body)
-    tag_set = root.find("TagSet")
-    if root.tag != "Tagging" or tag_set is None:
-        raise S3Error("MalformedXML")
-    pairs = []
-    for tag in tag_set.findall("Tag"):
-        key, value = xml.child_text(tag, "Key"), xml.child_text(tag, "Value")
-        if key is None or value is None:
-            raise S3Error("MalformedXML")
-        pairs.append((key, value))
-    return validate(pairs, limit)
+    return validate(parse_tagging(body), limit)
 
 
 def parse_form_field(value: str | None) -> Tags:
@@ -120,13 +111,3 @@ def copied(headers: Mapping[str, str], source: Tags) -> Tags:
         raise S3Error("InvalidArgument", "Unknown tagging directive.",
                       ArgumentName="x-amz-tagging-directive", ArgumentValue=directive)  # fmt: skip
     return parse_header(headers.get("x-amz-tagging")) if directive == "REPLACE" else source
-
-
-def document(tags: Mapping[str, str]) -> xml.Node:
-    root = xml.Node("Tagging")
-    tag_set = root.add("TagSet")
-    for key, value in tags.items():
-        tag = tag_set.add("Tag")
-        tag.add("Key", key)
-        tag.add("Value", value)
-    return root

@@ -66,6 +66,12 @@ def header_name(algorithm: str) -> str:
     return CHECKSUM_HEADER_PREFIX + algorithm.lower()
 
 
+def checksum_type(values: Mapping[str, str]) -> str:
+    """An object's checksum type from its stored values: a composite multipart checksum
+    ends in "-N" (base64 never contains "-")."""
+    return "COMPOSITE" if any("-" in v for v in values.values()) else "FULL_OBJECT"
+
+
 def algorithm_for_header(name: str) -> str | None:
     """``"X-Amz-Checksum-CRC32C"`` -> ``"CRC32C"``; None for anything else
     (including ``x-amz-checksum-type`` and ``x-amz-checksum-algorithm``)."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from oortgate import acl_grants, policy, xml
+from oortgate import acl_grants, policy
 from oortgate.bucket_controls import BUCKET_OWNER_ENFORCED
 from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.xml import acl as acl_xml
+from oortgate.xml.acl import ShownGrant
 
 MAX_ACL_XML = 64 * 1024
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 def _user_ids(ctx: Context) -> Callable[[str], int | None]:
@@ -80,27 +81,16 @@ def _granted_user(grantee: str | int, owner: int | None, bucket_owner: int) -> i
 
 async def _policy_document(
     ctx: Context, acl: str, owner_id: int | None, bucket_owner_id: int
-) -> xml.Node:
-    root = xml.Node("AccessControlPolicy")
+) -> bytes:
     owner = await ctx.owner_info(owner_id)
-    node = root.add("Owner")
-    node.add("ID", owner[0])
-    node.add("DisplayName", owner[1])
-    listed = root.add("AccessControlList")
+    shown = []
     for grant in _shown_grants(acl, owner_id, bucket_owner_id):
-        element = listed.add("Grant")
-        grantee = element.add("Grantee")
-        grantee.attrs["xmlns:xsi"] = XSI
         if _is_group(grant.grantee):
-            grantee.attrs["xsi:type"] = "Group"
-            grantee.add("URI", str(grant.grantee))
+            grantee: str | acl_xml.Owner = str(grant.grantee)
         else:
-            who = await ctx.owner_info(_granted_user(grant.grantee, owner_id, bucket_owner_id))
-            grantee.attrs["xsi:type"] = "CanonicalUser"
-            grantee.add("ID", who[0])
-            grantee.add("DisplayName", who[1])
-        element.add("Permission", grant.permission)
-    return root
+            grantee = await ctx.owner_info(_granted_user(grant.grantee, owner_id, bucket_owner_id))
+        shown.append(ShownGrant(grantee, grant.permission))
+    return acl_xml.policy_document(owner, shown)
 
 
 async def _requested_acl(ctx: Context, owner_id: int | None) -> str:
@@ -115,7 +105,7 @@ async def _requested_acl(ctx: Context, owner_id: int | None) -> str:
     if not body.strip():
         raise S3Error("MissingSecurityHeader", "Your request was missing a required header",
                       MissingHeaderName="x-amz-acl")  # fmt: skip
-    named_owner, requested = acl_grants.policy_grants(xml.parse(body))
+    named_owner, requested = acl_xml.parse_policy(body)
     if named_owner != (await ctx.owner_info(owner_id))[0]:
         raise S3Error("AccessDenied")  # an ACL cannot give the resource away
     return policy.dumps_grants(acl_grants.resolve(requested, _user_ids(ctx)))

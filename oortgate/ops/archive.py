@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import time
 
-from oortgate import policy, xml
+from oortgate import policy
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord
-from oortgate.numbers import parse_count
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id, http_date
 from oortgate.ops.response import Response, empty
+from oortgate.xml.restore import parse_restore_days
 
 MAX_RESTORE_XML = 16 * 1024
 DAY = 86400.0
-MAX_RESTORE_DAYS = 1_000_000  # some 2,700 years
 
 
 def _needs_restore(ctx: Context, record: ObjectRecord) -> bool:
@@ -43,25 +42,11 @@ def restore_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]
     return [("x-amz-restore", f'ongoing-request="false", expiry-date="{expiry}"')]
 
 
-def _days(body: bytes) -> int:
-    if not body.strip():
-        return 1
-    root = xml.parse(body)
-    value = xml.child_text(root, "Days")
-    days = parse_count(value) if value is not None else 1
-    if root.tag != "RestoreRequest" or days is None:
-        raise S3Error("MalformedXML")
-    if not 1 <= days <= MAX_RESTORE_DAYS:  # the expiry date must stay a date
-        raise S3Error("InvalidArgument", f"Days must be a positive integer up to "
-                      f"{MAX_RESTORE_DAYS}", ArgumentName="Days")  # fmt: skip
-    return days
-
-
 async def restore_object(ctx: Context) -> Response:
     bucket = await ctx.bucket_for(policy.WRITE)
     check_version_id(ctx.query)
     record = await ctx.readable_object(bucket, ctx.key)
-    days = _days(await ctx.body.read(MAX_RESTORE_XML))
+    days = parse_restore_days(await ctx.body.read(MAX_RESTORE_XML))
     if not _needs_restore(ctx, record):
         raise S3Error("InvalidObjectState", "Restore is not allowed for the object's current "
                       "storage class", StorageClass=record.storage_class)  # fmt: skip

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
-from oortgate import policy, xml
+from oortgate import policy
 from oortgate.bucket_controls import ownership_header
 from oortgate.endpoints import STANDARD
 from oortgate.errors import S3Error
 from oortgate.ops.acl import new_bucket_acl
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.xml import bucket as bucket_xml
 
 # AWS's rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
 # periods and hyphens, beginning and ending with a letter or digit, no two adjacent
@@ -42,14 +43,13 @@ async def create_bucket(ctx: Context) -> Response:
     acl = new_bucket_acl(ctx, ownership)
     region = ctx.services.settings.region
     body = await ctx.body.read(MAX_CONFIG_XML)
-    if body.strip():
-        constraint = xml.child_text(xml.parse(body), "LocationConstraint")
-        if constraint and constraint != region:
-            raise S3Error(
-                "IllegalLocationConstraintException",
-                f"The {constraint} location constraint is incompatible for the region "
-                "specific endpoint this request was sent to.",
-            )
+    constraint = bucket_xml.parse_location_constraint(body)
+    if constraint and constraint != region:
+        raise S3Error(
+            "IllegalLocationConstraintException",
+            f"The {constraint} location constraint is incompatible for the region "
+            "specific endpoint this request was sent to.",
+        )
     limit = ctx.services.settings.max_buckets_per_user
     try:
         tier = ctx.addressed.tier or STANDARD
@@ -78,10 +78,9 @@ async def head_bucket(ctx: Context) -> Response:
 async def get_bucket_location(ctx: Context) -> Response:
     await ctx.owned_bucket()
     region = ctx.services.settings.region
-    root = xml.Node("LocationConstraint", "" if region == "us-east-1" else region)
-    return xml_response(root)
+    return xml_response(bucket_xml.location_document(region))
 
 
 async def get_bucket_versioning(ctx: Context) -> Response:
     await ctx.owned_bucket()
-    return xml_response(xml.Node("VersioningConfiguration"))
+    return xml_response(bucket_xml.versioning_document())

@@ -4,17 +4,16 @@ settings only the bucket owner may see or change."""
 from __future__ import annotations
 
 from oortgate import policy
-from oortgate.bucket_controls import (
-    BUCKET_OWNER_ENFORCED,
-    load_public_access_block,
+from oortgate.bucket_controls import BUCKET_OWNER_ENFORCED, load_public_access_block
+from oortgate.errors import S3Error
+from oortgate.ops.context import Context
+from oortgate.ops.response import Response, empty, xml_response
+from oortgate.xml.controls import (
     ownership_document,
     parse_ownership,
     parse_public_access_block,
     public_access_block_document,
 )
-from oortgate.errors import S3Error
-from oortgate.ops.context import Context
-from oortgate.ops.response import Response, empty, xml_response
 
 MAX_CONTROLS_XML = 16 * 1024
 

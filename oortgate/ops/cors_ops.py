@@ -7,13 +7,14 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.xml import cors as cors_xml
 
 MAX_CORS_XML = 64 * 1024
 
 
 async def put_bucket_cors(ctx: Context) -> Response:
     bucket = await ctx.owned_bucket()
-    rules = cors.parse(await ctx.body.read(MAX_CORS_XML))
+    rules = cors_xml.parse_cors(await ctx.body.read(MAX_CORS_XML))
     await ctx.services.db(ctx.meta.set_bucket_cors, bucket.id, cors.dumps(rules))
     return empty(200)
 
@@ -23,7 +24,7 @@ async def get_bucket_cors(ctx: Context) -> Response:
     if bucket.cors is None:
         raise S3Error("NoSuchCORSConfiguration", "The CORS configuration does not exist",
                       BucketName=bucket.name)  # fmt: skip
-    return xml_response(cors.document(cors.loads(bucket.cors)))
+    return xml_response(cors_xml.cors_document(cors.loads(bucket.cors)))
 
 
 async def delete_bucket_cors(ctx: Context) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oortgate import policy, xml
+from oortgate import policy
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.meta.preconditions import Precondition
@@ -12,8 +12,9 @@ from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.write_conditions import delete_condition, object_condition
+from oortgate.xml import delete as delete_xml
+from oortgate.xml.delete import DeleteOutcome
 
-MAX_DELETE_KEYS = 1000
 MAX_DELETE_XML = 2 * 1024 * 1024
 
 
@@ -33,24 +34,13 @@ class _ToDelete:
 
 
 def _parse_request(body: bytes) -> tuple[bool, list[_ToDelete]]:
-    root = xml.parse(body)
-    if root.tag != "Delete":
-        raise S3Error("MalformedXML")
-    quiet = (xml.child_text(root, "Quiet") or "false").strip().lower() == "true"
-    objects: list[_ToDelete] = []
-    for node in root.findall("Object"):
-        key = xml.child_text(node, "Key")
-        if not key:
-            raise S3Error("MalformedXML")
-        condition = object_condition(
-            xml.child_text(node, "ETag"),
-            xml.child_text(node, "Size"),
-            xml.child_text(node, "LastModifiedTime"),
-        )
-        objects.append(_ToDelete(key, xml.child_text(node, "VersionId"), condition))
-    if not objects or len(objects) > MAX_DELETE_KEYS:
-        raise S3Error("MalformedXML")
-    return quiet, objects
+    """(Quiet, the objects) of a Delete request, each object's condition checked."""
+    request = delete_xml.parse_delete(body)
+    objects = [
+        _ToDelete(o.key, o.version_id, object_condition(o.etag, o.size, o.last_modified_time))
+        for o in request.objects
+    ]
+    return request.quiet, objects
 
 
 async def delete_objects(ctx: Context) -> Response:
@@ -70,23 +60,9 @@ async def delete_objects(ctx: Context) -> Response:
         [o.condition for o in deletable],
     )  # one commit
     outcomes = iter(refused)  # one per deletable object, in order
-    root = xml.Node("DeleteResult")
-    for o in objects:
-        error = next(outcomes) if o.version in (None, "null") else S3Error("NoSuchVersion")
-        if error is not None:
-            _add_error(root, o, error)
-        elif not quiet:
-            deleted = root.add("Deleted")
-            deleted.add("Key", o.key)
-            if o.version is not None:
-                deleted.add("VersionId", o.version)
-    return xml_response(root)
-
-
-def _add_error(root: xml.Node, o: _ToDelete, error: S3Error) -> None:
-    node = root.add("Error")
-    node.add("Key", o.key)
-    if o.version is not None:
-        node.add("VersionId", o.version)
-    node.add("Code", error.code)
-    node.add("Message", error.message)
+    results = [
+        DeleteOutcome(o.key, o.version, next(outcomes) if o.version in (None, "null")
+                      else S3Error("NoSuchVersion"))
+        for o in objects
+    ]  # fmt: skip
+    return xml_response(delete_xml.delete_result(results, quiet=quiet))

@@ -6,6 +6,7 @@ import functools
 import time
 from collections.abc import Mapping
 
+from oortgate.auth.checksums import checksum_type as values_type
 from oortgate.auth.checksums import header_name
 from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
@@ -188,5 +189,4 @@ def checksum_headers(record: ObjectRecord) -> list[tuple[str, str]]:
 
 
 def checksum_type(record: ObjectRecord) -> str:
-    """A composite multipart checksum ends in "-N"; base64 never contains "-"."""
-    return "COMPOSITE" if any("-" in v for v in record.checksums.values()) else "FULL_OBJECT"
+    return values_type(record.checksums)

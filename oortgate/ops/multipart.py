@@ -10,23 +10,20 @@ import asyncio
 import secrets
 import time
 
-from oortgate import logs, policy, tagging, xml
-from oortgate.auth.checksums import ALGORITHMS, Checksum, content_md5, header_name
+from oortgate import logs, policy, tagging
+from oortgate.auth.checksums import Checksum, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
-from oortgate.numbers import parse_count
 from oortgate.ops.blobio import discard, store_body
 from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
-    checksum_type,
     content_type,
     storage_class,
     system_headers,
     user_metadata,
 )
 from oortgate.ops.multipart_math import (
-    RequestedPart,
     check_declared,
     checksum_settings,
     multipart_etag,
@@ -42,6 +39,8 @@ from oortgate.ops.segments import copy_into, read_segments
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.space import StorageFull
+from oortgate.xml import copy as copy_xml
+from oortgate.xml import multipart as multipart_xml
 
 MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
@@ -87,11 +86,8 @@ async def create_multipart_upload(ctx: Context) -> Response:
     )
     await ctx.body.drain()
     await ctx.services.db(ctx.meta.create_upload, upload)
-    root = xml.Node("InitiateMultipartUploadResult")
-    root.add("Bucket", ctx.route.bucket)
-    root.add("Key", ctx.key)
-    root.add("UploadId", upload.upload_id)
-    response = xml_response(root)
+    body = multipart_xml.initiate_result(ctx.route.bucket or "", ctx.key, upload.upload_id)
+    response = xml_response(body)
     if algorithm and kind:
         response.headers += [("x-amz-checksum-algorithm", algorithm), ("x-amz-checksum-type", kind)]
     return response
@@ -142,12 +138,7 @@ async def upload_part_copy(ctx: Context) -> Response:
                       "allowable size for a part: 5368709120")  # fmt: skip
     part = await _copy_part(ctx, upload, number, source.segments, first, last - first + 1)
     await _put_part(ctx, upload, part)
-    root = xml.Node("CopyPartResult")
-    root.add("ETag", f'"{part.etag}"')
-    root.add("LastModified", xml.timestamp(part.last_modified))
-    if part.checksum and upload.checksum_algorithm:
-        root.add("Checksum" + upload.checksum_algorithm, part.checksum)
-    return xml_response(root)
+    return xml_response(copy_xml.copy_part_result(part, upload.checksum_algorithm))
 
 
 async def _copy_part(
@@ -178,23 +169,6 @@ async def _copy_part(
     return Part(number, blob_id, size, md5.hex(), time.time(), value, crc64)
 
 
-def _parse_complete(body: bytes) -> list[RequestedPart]:
-    root = xml.parse(body)
-    if root.tag != "CompleteMultipartUpload":
-        raise S3Error("MalformedXML")
-    requested = []
-    for node in root.findall("Part"):
-        number = xml.child_text(node, "PartNumber")
-        etag = xml.child_text(node, "ETag")
-        parsed = parse_count(number)
-        if parsed is None or etag is None:
-            raise S3Error("MalformedXML")
-        sums = {alg: value for alg in ALGORITHMS
-                if (value := xml.child_text(node, "Checksum" + alg))}  # fmt: skip
-        requested.append(RequestedPart(parsed, etag.strip().strip('"'), sums))
-    return requested
-
-
 async def complete_multipart_upload(ctx: Context) -> Response:
     condition = write_condition(ctx.headers)
     try:
@@ -202,9 +176,9 @@ async def complete_multipart_upload(ctx: Context) -> Response:
     except S3Error as err:
         if err.code != "NoSuchUpload":
             raise
-        requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
+        requested = multipart_xml.parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
         return _completed(ctx, await upload_gone(ctx, requested, condition, midway=False))
-    requested = _parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
+    requested = multipart_xml.parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
     check_early(ctx, upload.bucket_id, upload.key, condition)
     stored = {
         p.part_number: p for p in await ctx.services.db(ctx.meta.list_parts, upload.upload_id)
@@ -226,16 +200,8 @@ async def complete_multipart_upload(ctx: Context) -> Response:
 
 
 def _completed(ctx: Context, record: ObjectRecord) -> Response:
-    root = xml.Node("CompleteMultipartUploadResult")
-    root.add("Location", f"/{ctx.route.bucket}/{ctx.key}")
-    root.add("Bucket", ctx.route.bucket)
-    root.add("Key", ctx.key)
-    root.add("ETag", f'"{record.etag}"')
-    for algorithm, value in record.checksums.items():
-        root.add("Checksum" + algorithm, value)
-    if record.checksums:
-        root.add("ChecksumType", checksum_type(record))
-    return xml_response(root)
+    body = multipart_xml.complete_result(ctx.route.bucket or "", ctx.key, record)
+    return xml_response(body)
 
 
 def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectRecord:

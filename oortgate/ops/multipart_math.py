@@ -6,7 +6,6 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 
 from awscrt import checksums as crt
@@ -15,6 +14,7 @@ from oortgate.auth.checksums import ALGORITHMS, Checksum, algorithm_for_header
 from oortgate.errors import S3Error
 from oortgate.meta.models import Part
 from oortgate.numbers import parse_count
+from oortgate.xml.multipart import RequestedPart
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10000
@@ -25,13 +25,6 @@ _COMBINE = {
     "CRC32C": (crt.combine_crc32c, 4),
     "CRC64NVME": (crt.combine_crc64nvme, 8),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RequestedPart:
-    part_number: int
-    etag: str  # without quotes
-    checksums: dict[str, str]  # algorithm -> base64, as the client listed them
 
 
 def checksum_settings(algorithm: str | None, kind: str | None) -> tuple[str | None, str | None]:

@@ -12,7 +12,8 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord
 from oortgate.meta.preconditions import Precondition
 from oortgate.ops.context import Context
-from oortgate.ops.multipart_math import RequestedPart, requested_etag
+from oortgate.ops.multipart_math import requested_etag
+from oortgate.xml.multipart import RequestedPart
 
 
 async def completed_object(ctx: Context, requested: Sequence[RequestedPart]) -> ObjectRecord | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from oortgate import xml
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord, Segment
 from oortgate.ops import tokens
 from oortgate.ops.context import Context
-from oortgate.ops.metadata import check_version_id, checksum_type, http_date
+from oortgate.ops.metadata import check_version_id, http_date
 from oortgate.ops.response import Response, xml_response
+from oortgate.xml import attributes as attributes_xml
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 MAX_PARTS = 1000
@@ -49,51 +48,7 @@ async def get_object_attributes(ctx: Context) -> Response:
                               0, MAX_MARKER)  # fmt: skip
     check_version_id(ctx.query)
     record = await ctx.readable_object(bucket, ctx.key)
-    root = xml.Node("GetObjectAttributesResponse")
-    if "ETag" in wanted:
-        root.add("ETag", record.etag)  # unquoted, unlike the ETag header
-    if "Checksum" in wanted and record.checksums:
-        _add_checksum(root, record)
-    if "ObjectParts" in wanted and record.parts_count:
-        _add_parts(root.add("ObjectParts"), record, marker, max_parts)
-    if "StorageClass" in wanted:
-        root.add("StorageClass", record.storage_class)
-    if "ObjectSize" in wanted:
-        root.add("ObjectSize", record.size)
-    response = xml_response(root)
+    body = attributes_xml.object_attributes(record, wanted, marker=marker, max_parts=max_parts)
+    response = xml_response(body)
     response.headers.append(("last-modified", http_date(record.last_modified)))
     return response
-
-
-def _add_checksum(root: xml.Node, record: ObjectRecord) -> None:
-    node = root.add("Checksum")
-    for algorithm, value in record.checksums.items():
-        # A composite checksum is shown without its "-N" part count, as AWS does here.
-        node.add("Checksum" + algorithm, value.split("-")[0])
-    node.add("ChecksumType", checksum_type(record))
-
-
-def _add_parts(node: xml.Node, record: ObjectRecord, marker: int, max_parts: int) -> None:
-    """One page of the parts, after part number ``marker``. As AWS, each Part is shown
-    only for a composite checksum (a part checksum the client can check a part against);
-    otherwise the page says only how many parts there are and where it ends."""
-    after = [part for part in record.parts if part.part_number > marker]
-    page = after[:max_parts]
-    node.add("PartsCount", record.parts_count)
-    node.add("PartNumberMarker", marker)
-    if page:
-        node.add("NextPartNumberMarker", page[-1].part_number)
-    node.add("MaxParts", max_parts)
-    node.add("IsTruncated", len(after) > len(page))
-    if checksum_type(record) == "COMPOSITE":
-        algorithm = next(iter(record.checksums))
-        node.extend(_part(part, algorithm) for part in page)
-
-
-def _part(part: Segment, algorithm: str) -> xml.Node:
-    node = xml.Node("Part")
-    node.add("PartNumber", part.part_number)
-    node.add("Size", part.size)
-    if part.checksum:
-        node.add("Checksum" + algorithm, part.checksum)
-    return node

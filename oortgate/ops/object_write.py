@@ -6,7 +6,7 @@ import dataclasses
 import time
 from urllib.parse import unquote
 
-from oortgate import policy, tagging, xml
+from oortgate import policy, tagging
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
@@ -30,6 +30,7 @@ from oortgate.ops.metadata import (
 from oortgate.ops.response import Response, xml_response
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.space import StorageFull
+from oortgate.xml import copy as copy_xml
 
 
 def declared_size(ctx: Context) -> int | None:
@@ -202,12 +203,7 @@ async def copy_object(ctx: Context) -> Response:
         await ctx.services.db(ctx.meta.put_object, record, condition)
     except S3Error as err:
         raise lost_race(err) from None
-    root = xml.Node("CopyObjectResult")
-    root.add("ETag", f'"{record.etag}"')
-    root.add("LastModified", xml.timestamp(record.last_modified))
-    for algorithm, value in record.checksums.items():
-        root.add("Checksum" + algorithm, value)
-    return xml_response(root)
+    return xml_response(copy_xml.copy_object_result(record))
 
 
 def _copied_record(

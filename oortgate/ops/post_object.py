@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from oortgate import policy, tagging, xml
+from oortgate import policy, tagging
 from oortgate.auth import post_policy
 from oortgate.auth.checksums import header_name
 from oortgate.endpoints import ARCHIVE
@@ -37,6 +37,7 @@ from oortgate.ops.metadata import (
 )
 from oortgate.ops.post_fields import Integrity, object_url, redirect_url, reject_unsupported
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.xml import post as post_xml
 
 MAX_FIELDS_BYTES = 64 * 1024
 # A refused form is read to its end before the answer when what remains of it is at most
@@ -251,12 +252,8 @@ def _answer(ctx: Context, fields: dict[str, str], bucket: Bucket, record: Object
     headers.append(("location", location))
     status = fields.get("success_action_status", "204")
     if status == "201":
-        root = xml.Node("PostResponse")
-        root.add("Location", location)
-        root.add("Bucket", bucket.name)
-        root.add("Key", record.key)
-        root.add("ETag", etag)
-        response = xml_response(root, 201)
+        body = post_xml.post_response(location, bucket.name, record.key, etag)
+        response = xml_response(body, 201)
         response.headers += headers
         return response
     return empty(200 if status == "200" else 204, headers)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from oortgate import xml
-
 
 @dataclass(slots=True)
 class Response:
@@ -17,8 +15,9 @@ class Response:
     content_length: int | None = None
 
 
-def xml_response(root: xml.Node, status: int = 200) -> Response:
-    return Response(status, [("content-type", "application/xml")], xml.document(root))
+def xml_response(body: bytes, status: int = 200) -> Response:
+    """A response carrying an XML document (built by one of the oortgate.xml modules)."""
+    return Response(status, [("content-type", "application/xml")], body)
 
 
 def empty(status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from oortgate import xml
 from oortgate.ops import tokens
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, xml_response
+from oortgate.xml import listing as listing_xml
 
 
 async def list_buckets(ctx: Context) -> Response:
@@ -21,18 +21,7 @@ async def list_buckets(ctx: Context) -> Response:
     if ctx.query.get("bucket-region", region) != region:
         found = []  # every bucket lives in the server's one region
     page, more = found[:limit], len(found) > limit
-    root = xml.Node("ListAllMyBucketsResult")
-    buckets = root.add("Buckets")
-    for bucket in page:
-        node = buckets.add("Bucket")
-        node.add("Name", bucket.name)
-        node.add("CreationDate", xml.timestamp(bucket.created))
-        node.add("BucketRegion", region)
-    owner = root.add("Owner")
-    owner.add("ID", user.canonical_id)
-    owner.add("DisplayName", user.name)
-    if more and page:
-        root.add("ContinuationToken", tokens.encode(page[-1].name))
-    if prefix:
-        root.add("Prefix", prefix)
-    return xml_response(root)
+    next_token = tokens.encode(page[-1].name) if more and page else None
+    owner = (user.canonical_id, user.name)
+    body = listing_xml.list_buckets(page, region, owner, token=next_token, prefix=prefix)
+    return xml_response(body)

@@ -13,6 +13,7 @@ from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import check_version_id
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.xml.tagging import tagging_document
 
 
 async def _tagged_object(ctx: Context, permission: str) -> tuple[Bucket, ObjectRecord]:
@@ -53,7 +54,7 @@ async def put_object_tagging(ctx: Context) -> Response:
 
 async def get_object_tagging(ctx: Context) -> Response:
     _, record = await _tagged_object(ctx, policy.READ)
-    return xml_response(tagging.document(record.tags))
+    return xml_response(tagging_document(record.tags))
 
 
 async def delete_object_tagging(ctx: Context) -> Response:
@@ -75,7 +76,7 @@ async def get_bucket_tagging(ctx: Context) -> Response:
     tags = ctx.services.reader.get_bucket_tags(bucket.id)
     if tags is None:
         raise S3Error("NoSuchTagSet", BucketName=bucket.name)
-    return xml_response(tagging.document(tags))
+    return xml_response(tagging_document(tags))
 
 
 async def delete_bucket_tagging(ctx: Context) -> Response:

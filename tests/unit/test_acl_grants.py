@@ -7,17 +7,17 @@ import dataclasses
 
 import pytest
 
-from oortgate import acl_grants, policy, xml
+from oortgate import acl_grants, policy
 from oortgate.acl_grants import EMAIL, ID, URI, Requested
-from oortgate.bucket_controls import (
-    PublicAccessBlock,
-    load_public_access_block,
+from oortgate.bucket_controls import PublicAccessBlock, load_public_access_block
+from oortgate.errors import S3Error
+from oortgate.meta.models import Bucket
+from oortgate.xml.acl import parse_policy
+from oortgate.xml.controls import (
     parse_ownership,
     parse_public_access_block,
     public_access_block_document,
 )
-from oortgate.errors import S3Error
-from oortgate.meta.models import Bucket
 
 ALICE, BOB, CAROL = 1, 2, 3
 IDS = {"alice-id": ALICE, "bob-id": BOB}
@@ -80,7 +80,7 @@ def test_policy_grants_every_grantee_type() -> None:
         + _grant("<EmailAddress>a@b.c</EmailAddress>", "READ_ACP", "AmazonCustomerByEmail")
         + _grant("<ID>alice-id</ID>", "FULL_CONTROL")  # type inferred from the child
     )
-    owner, grants = acl_grants.policy_grants(xml.parse(body))
+    owner, grants = parse_policy(body)
     assert owner == "alice-id"
     assert grants == [
         Requested(ID, "bob-id", "READ"),
@@ -104,7 +104,7 @@ def test_policy_grants_every_grantee_type() -> None:
     ],
 )
 def test_policy_grants_malformed(body: bytes) -> None:
-    _error(lambda: acl_grants.policy_grants(xml.parse(body)), "MalformedACLError")
+    _error(lambda: parse_policy(body), "MalformedACLError")
 
 
 # -- resolution and the stored form ---------------------------------------------------------
@@ -219,6 +219,6 @@ def test_public_access_block_xml_round_trip() -> None:
     config = parse_public_access_block(body)
     assert config == PublicAccessBlock(IgnorePublicAcls=True)
     assert load_public_access_block(config.dumps()) == config
-    rendered = xml.document(public_access_block_document(config)).decode()
+    rendered = public_access_block_document(config).decode()
     assert "<BlockPublicAcls>false</BlockPublicAcls><IgnorePublicAcls>true" in rendered
     _error(lambda: parse_public_access_block(body.replace(b"TRUE", b"yes")), "MalformedXML")

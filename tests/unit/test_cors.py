@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from oortgate import cors, xml
+from oortgate import cors
 from oortgate.errors import S3Error
+from oortgate.xml.cors import cors_document, parse_cors
 
 NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
 
@@ -41,7 +42,7 @@ def rule(
 
 def expect(code: str, body: bytes) -> S3Error:
     with pytest.raises(S3Error) as ei:
-        cors.parse(body)
+        parse_cors(body)
     assert ei.value.code == code, f"expected {code}, got {ei.value.code}: {ei.value.message}"
     assert ei.value.status == 400
     return ei.value
@@ -63,7 +64,7 @@ def split(value: str) -> list[str]:
 
 
 def test_parse_full_rule() -> None:
-    rules = cors.parse(
+    rules = parse_cors(
         config(
             rule(
                 ["https://app.example.com", "https://*.example.org"],
@@ -86,7 +87,7 @@ def test_parse_full_rule() -> None:
 
 
 def test_parse_without_namespace_and_minimal_rule() -> None:
-    rules = cors.parse(config(rule(["*"], ["GET"]), ns=False))
+    rules = parse_cors(config(rule(["*"], ["GET"]), ns=False))
     assert rules[0].allowed_origins == ["*"]
     assert rules[0].allowed_headers == []
     assert rules[0].expose_headers == []
@@ -95,7 +96,7 @@ def test_parse_without_namespace_and_minimal_rule() -> None:
 
 
 def test_parse_keeps_rule_order() -> None:
-    rules = cors.parse(
+    rules = parse_cors(
         config(rule(["https://a"], ["GET"], rule_id="1"), rule(["https://b"], ["PUT"], rule_id="2"))
     )
     assert [r.id for r in rules] == ["1", "2"]
@@ -125,9 +126,9 @@ def test_bad_max_age_is_malformed(max_age: str) -> None:
 
 def test_too_many_rules_is_refused() -> None:
     # S3 allows at most 100 rules in a configuration.
-    cors.parse(config(*[rule([f"https://h{i}"], ["GET"]) for i in range(100)]))
+    parse_cors(config(*[rule([f"https://h{i}"], ["GET"]) for i in range(100)]))
     with pytest.raises(S3Error) as ei:
-        cors.parse(config(*[rule([f"https://h{i}"], ["GET"]) for i in range(101)]))
+        parse_cors(config(*[rule([f"https://h{i}"], ["GET"]) for i in range(101)]))
     assert ei.value.status == 400
 
 
@@ -166,20 +167,20 @@ RICH = config(
 
 
 def test_dumps_loads_round_trip() -> None:
-    rules = cors.parse(RICH)
+    rules = parse_cors(RICH)
     assert cors.loads(cors.dumps(rules)) == rules
 
 
 def test_document_round_trip() -> None:
-    rules = cors.parse(RICH)
-    body = xml.document(cors.document(rules))
+    rules = parse_cors(RICH)
+    body = cors_document(rules)
     assert body.startswith(b"<?xml")
     assert b"<CORSConfiguration" in body and b"http://s3.amazonaws.com/doc/2006-03-01/" in body
-    assert cors.parse(body) == rules
+    assert parse_cors(body) == rules
 
 
 def test_document_has_no_empty_optional_elements() -> None:
-    body = xml.document(cors.document(cors.parse(config(rule(["*"], ["GET"])))))
+    body = cors_document(parse_cors(config(rule(["*"], ["GET"]))))
     assert b"<ID" not in body
     assert b"MaxAgeSeconds" not in body
     assert b"ExposeHeader" not in body
@@ -190,7 +191,7 @@ def test_document_has_no_empty_optional_elements() -> None:
 
 
 def rules_of(*rs: str) -> list[cors.Rule]:
-    return cors.parse(config(*rs))
+    return parse_cors(config(*rs))
 
 
 def test_exact_origin_and_method() -> None:

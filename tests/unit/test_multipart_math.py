@@ -10,7 +10,6 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import Part
 from oortgate.ops.multipart_math import (
     MIN_PART_SIZE,
-    RequestedPart,
     checksum_settings,
     collapse_resent,
     multipart_etag,
@@ -19,6 +18,7 @@ from oortgate.ops.multipart_math import (
     requested_etag,
     select_parts,
 )
+from oortgate.xml.multipart import RequestedPart
 
 
 def part(n: int, data: bytes, algorithm: str | None = "CRC32", size: int | None = None) -> Part:

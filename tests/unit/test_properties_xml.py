@@ -13,11 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oortgate import acl_grants, cors, tagging, xml
+from oortgate import tagging, xml
 from oortgate.errors import S3Error
-from oortgate.ops.archive import _days
 from oortgate.ops.delete import _parse_request
-from oortgate.ops.multipart import _parse_complete
+from oortgate.xml.acl import parse_policy
+from oortgate.xml.bucket import parse_location_constraint
+from oortgate.xml.cors import parse_cors
+from oortgate.xml.multipart import parse_complete
+from oortgate.xml.restore import parse_restore_days
 from tests.unit._strategies import anything, header_value
 
 ROOTS = ["Delete", "CompleteMultipartUpload", "AccessControlPolicy", "CORSConfiguration",
@@ -71,9 +74,9 @@ def _document(root: str, *children: st.SearchStrategy[str]) -> st.SearchStrategy
 PARSERS: dict[str, tuple[Callable[[bytes], Any], st.SearchStrategy[bytes]]] = {
     "delete": (_parse_request, _document(
         "Delete", _leaf("Quiet"), _node("Object", _leaf("Key"), _leaf("VersionId")))),
-    "complete": (_parse_complete, _document("CompleteMultipartUpload", _node(
+    "complete": (parse_complete, _document("CompleteMultipartUpload", _node(
         "Part", _leaf("PartNumber"), _leaf("ETag"), _leaf("ChecksumCRC32")))),
-    "acl": (lambda body: acl_grants.policy_grants(xml.parse(body)),
+    "acl": (parse_policy,
             _document("AccessControlPolicy", _node("Owner", _leaf("ID"), most=1),
                       _node("AccessControlList", _node(
                           "Grant", _node("Grantee", _leaf("ID"), _leaf("URI"),
@@ -81,11 +84,11 @@ PARSERS: dict[str, tuple[Callable[[bytes], Any], st.SearchStrategy[bytes]]] = {
                           _leaf("Permission")), most=1))),
     "tagging": (lambda body: tagging.parse_document(body, 10), _document(
         "Tagging", _node("TagSet", _node("Tag", _leaf("Key"), _leaf("Value")), most=1))),
-    "cors": (cors.parse, _document("CORSConfiguration", _node(
+    "cors": (parse_cors, _document("CORSConfiguration", _node(
         "CORSRule", _leaf("AllowedOrigin"), _leaf("AllowedMethod"), _leaf("AllowedHeader"),
         _leaf("MaxAgeSeconds"), _leaf("ID")))),
-    "restore": (_days, _document("RestoreRequest", _leaf("Days"))),
-    "create-bucket": (lambda body: xml.child_text(xml.parse(body), "LocationConstraint"),
+    "restore": (parse_restore_days, _document("RestoreRequest", _leaf("Days"))),
+    "create-bucket": (parse_location_constraint,
                       _document("CreateBucketConfiguration", _leaf("LocationConstraint"))),
 }
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from oortgate import cors
 from oortgate.auth import sigv2, sigv4
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.auth.post_policy import PostPolicy
@@ -15,9 +14,10 @@ from oortgate.auth.sigv4 import RequestView
 from oortgate.errors import S3Error
 from oortgate.http.server import _content_length
 from oortgate.numbers import parse_count
-from oortgate.ops.archive import _days
-from oortgate.ops.multipart import _parse_complete
 from oortgate.ops.multipart_math import part_number
+from oortgate.xml.cors import parse_cors
+from oortgate.xml.multipart import parse_complete
+from oortgate.xml.restore import parse_restore_days
 
 NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 STAMP = NOW.strftime("%Y%m%dT%H%M%SZ")
@@ -90,17 +90,17 @@ def _code(call: object, *args: object) -> str:
 def test_counts_in_xml_bodies_are_malformed_xml(text: str) -> None:
     complete = (f"<CompleteMultipartUpload><Part><PartNumber>{text}</PartNumber><ETag>e</ETag>"
                 "</Part></CompleteMultipartUpload>")  # fmt: skip
-    assert _code(_parse_complete, complete.encode()) == "MalformedXML"
+    assert _code(parse_complete, complete.encode()) == "MalformedXML"
     restore = f"<RestoreRequest><Days>{text}</Days></RestoreRequest>"
-    assert _code(_days, restore.encode()) == "MalformedXML"
+    assert _code(parse_restore_days, restore.encode()) == "MalformedXML"
     rule = (f"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET"
             f"</AllowedMethod><MaxAgeSeconds>{text}</MaxAgeSeconds></CORSRule></CORSConfiguration>")
-    assert _code(cors.parse, rule.encode()) == "MalformedXML"
+    assert _code(parse_cors, rule.encode()) == "MalformedXML"
 
 
 def test_restore_days_past_the_calendar_are_invalid_argument() -> None:
     body = b"<RestoreRequest><Days>999999999999</Days></RestoreRequest>"
-    assert _code(_days, body) == "InvalidArgument"
+    assert _code(parse_restore_days, body) == "InvalidArgument"
 
 
 @pytest.mark.parametrize("text", ["\u00b2", "9" * 5000])
@@ -142,7 +142,7 @@ def test_cors_values_no_header_can_carry_are_malformed(element: str) -> None:
     rule = {"AllowedOrigin": "*", "AllowedMethod": "GET", element: "a&#13;&#10;x-injected: 1"}
     body = "".join(f"<{k}>{v}</{k}>" for k, v in rule.items())
     config = f"<CORSConfiguration><CORSRule>{body}</CORSRule></CORSConfiguration>"
-    assert _code(cors.parse, config.encode()) == "MalformedXML"
+    assert _code(parse_cors, config.encode()) == "MalformedXML"
 
 
 def test_sigv4_presigned_late_in_year_9999_is_not_valid_yet() -> None:

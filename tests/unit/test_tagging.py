@@ -2,6 +2,7 @@ import pytest
 
 from oortgate import tagging, xml
 from oortgate.errors import S3Error
+from oortgate.xml.tagging import tagging_document
 
 
 def doc(*pairs: tuple[str, str]) -> bytes:
@@ -18,13 +19,13 @@ def error(fn: object, *args: object) -> S3Error:
 def test_document_round_trip_sorted_by_key() -> None:
     tags = tagging.parse_document(doc(("b", "2"), ("a", ""), ("é 文", "x+y=z.:/@_-")), 10)
     assert list(tags.items()) == [("a", ""), ("b", "2"), ("é 文", "x+y=z.:/@_-")]
-    again = tagging.parse_document(xml.document(tagging.document(tags)), 10)
+    again = tagging.parse_document(tagging_document(tags), 10)
     assert again == tags
 
 
 def test_empty_tag_set() -> None:
     assert tagging.parse_document(b"<Tagging><TagSet/></Tagging>", 10) == {}
-    assert b"<TagSet/>" in xml.document(tagging.document({}))
+    assert b"<TagSet/>" in tagging_document({})
 
 
 @pytest.mark.parametrize(
