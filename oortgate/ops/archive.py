@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 
-from oortgate import policy, xml
+from oortgate import xml
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord
 from oortgate.numbers import parse_count
 from oortgate.ops.context import Context
-from oortgate.ops.metadata import check_version_id, http_date
+from oortgate.ops.metadata import http_date
 from oortgate.ops.response import Response, empty
 
 MAX_RESTORE_XML = 16 * 1024
@@ -58,9 +58,7 @@ def _days(body: bytes) -> int:
 
 
 async def restore_object(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.WRITE)
-    check_version_id(ctx.query)
-    record = await ctx.readable_object(bucket, ctx.key)
+    bucket, record = ctx.granted_bucket, ctx.granted_object
     days = _days(await ctx.body.read(MAX_RESTORE_XML))
     if not _needs_restore(ctx, record):
         raise S3Error("InvalidObjectState", "Restore is not allowed for the object's current "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oortgate import policy, xml
+from oortgate import xml
 from oortgate.meta.models import Upload
 from oortgate.ops import tokens
 from oortgate.ops.context import Context
@@ -20,7 +20,7 @@ def _checksum(node: xml.Node, upload: Upload) -> None:
 
 
 async def list_parts(ctx: Context) -> Response:
-    upload = await open_upload(ctx, policy.READ)
+    upload = await open_upload(ctx)
     marker = tokens.int_param(ctx.query.get("part-number-marker"), "part-number-marker", 0, 10000)
     max_parts = tokens.int_param(ctx.query.get("max-parts"), "max-parts", MAX_LIST, MAX_LIST)
     found = await ctx.services.db(ctx.meta.list_parts, upload.upload_id, marker, max_parts + 1)
@@ -51,7 +51,7 @@ async def list_parts(ctx: Context) -> Response:
 
 
 async def list_multipart_uploads(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.READ)
+    bucket = ctx.granted_bucket
     q = ctx.query
     enc = encoder(ctx)
     max_uploads = tokens.int_param(q.get("max-uploads"), "max-uploads", MAX_LIST, MAX_LIST)

@@ -9,7 +9,7 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Segment
 from oortgate.ops import tokens
 from oortgate.ops.context import Context
-from oortgate.ops.metadata import check_version_id, checksum_type, http_date
+from oortgate.ops.metadata import checksum_type, http_date
 from oortgate.ops.response import Response, xml_response
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
@@ -40,15 +40,13 @@ def _reject_sse_c(headers: Mapping[str, str]) -> None:
 
 
 async def get_object_attributes(ctx: Context) -> Response:
-    bucket = await ctx.bucket()
     _reject_sse_c(ctx.headers)
     wanted = requested_attributes(ctx.headers.get("x-amz-object-attributes"))
     max_parts = tokens.int_param(ctx.headers.get("x-amz-max-parts"), "max-parts", MAX_PARTS,
                                  MAX_PARTS)  # fmt: skip
     marker = tokens.int_param(ctx.headers.get("x-amz-part-number-marker"), "part-number-marker",
                               0, MAX_MARKER)  # fmt: skip
-    check_version_id(ctx.query)
-    record = await ctx.readable_object(bucket, ctx.key)
+    record = ctx.granted_object
     root = xml.Node("GetObjectAttributesResponse")
     if "ETag" in wanted:
         root.add("ETag", record.etag)  # unquoted, unlike the ETag header
