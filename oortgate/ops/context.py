@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 from oortgate import policy
 from oortgate.config import Settings
 from oortgate.endpoints import Addressed
-from oortgate.errors import S3Error
+from oortgate.errors import ACCESS_DENIED, NO_SUCH_KEY, S3Error
 from oortgate.meta.base import MetaStore
 from oortgate.meta.lookup_cache import LookupCache
 from oortgate.meta.models import AccessKey, Bucket, ObjectRecord, User
@@ -145,7 +145,7 @@ class Context:
     def signed_in(self) -> User:
         """The caller, for operations anonymous requests can never perform."""
         if self.user is None:
-            raise S3Error("AccessDenied")
+            raise S3Error(ACCESS_DENIED)
         return self.user
 
     async def bucket(
@@ -189,7 +189,7 @@ class Context:
             return
         bucket = await self.bucket()
         if need.bucket is not None and not bucket_granted(need.bucket, bucket, self.caller_id):
-            raise S3Error("AccessDenied")
+            raise S3Error(ACCESS_DENIED)
         self._bucket = bucket
         if need.object is not None:
             self._object = self._granted(need, bucket, self.key)
@@ -205,7 +205,7 @@ class Context:
         need = PERMISSION[self.route.op]
         assert need.form and need.bucket is not None
         if not bucket_granted(need.bucket, bucket, None if signer is None else signer.id):
-            raise S3Error("AccessDenied")
+            raise S3Error(ACCESS_DENIED)
 
     def _granted(self, need: Permission, bucket: Bucket, key: str) -> ObjectRecord:
         """The object, if the caller holds need.object on it. A missing key is NoSuchKey
@@ -214,10 +214,10 @@ class Context:
         caller = self.caller_id
         if record is None:
             if policy.bucket_allows(bucket, policy.READ, caller):
-                raise S3Error("NoSuchKey", Key=key)
-            raise S3Error("AccessDenied")
+                raise S3Error(NO_SUCH_KEY, Key=key)
+            raise S3Error(ACCESS_DENIED)
         if not object_granted(need, bucket, record, caller):
-            raise S3Error("AccessDenied")
+            raise S3Error(ACCESS_DENIED)
         return record
 
     @property

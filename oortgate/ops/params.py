@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from oortgate.errors import S3Error
+from oortgate.errors import INVALID_ARGUMENT, S3Error
 from oortgate.headertext import is_text
 from oortgate.ops.multipart_math import part_number
 from oortgate.ops.operations import Op, Route
@@ -42,7 +42,7 @@ def version_id(value: str | None) -> str | None:
     """Unversioned buckets know one version of each object: "null"."""
     if value is not None and value != "null":
         raise S3Error(
-            "InvalidArgument",
+            INVALID_ARGUMENT,
             "Invalid version id specified",
             ArgumentName="versionId",
             ArgumentValue=value,
