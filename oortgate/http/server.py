@@ -1,6 +1,8 @@
 """The ASGI entry point: the only place that writes responses.
 
-parse route -> authenticate -> dispatch to ops -> render (S3Error -> XML error body).
+parse route -> authenticate -> parse the route's parameters (ops/params.py) -> check
+PERMISSION[op] once (Context.authorize) -> dispatch to ops -> render (S3Error -> XML
+error body).
 """
 
 from __future__ import annotations

@@ -9,10 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
-from oortgate import policy
 from oortgate.config import Settings
 from oortgate.endpoints import Addressed
-from oortgate.errors import ACCESS_DENIED, NO_SUCH_KEY, S3Error
+from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.meta.base import MetaStore
 from oortgate.meta.lookup_cache import LookupCache
 from oortgate.meta.models import AccessKey, Bucket, ObjectRecord, User
@@ -20,13 +19,7 @@ from oortgate.meta.worker import MetaWorker
 from oortgate.ops.body import Body
 from oortgate.ops.operations import Route
 from oortgate.ops.params import parse_copy_source
-from oortgate.ops.permissions import (
-    PERMISSION,
-    SOURCE_READ,
-    Permission,
-    bucket_granted,
-    object_granted,
-)
+from oortgate.ops.permissions import PERMISSION, SOURCE_READ, check_bucket, check_object
 from oortgate.storage.base import BlobStore
 from oortgate.storage.space import SpaceGuard, StorageFull
 
@@ -187,38 +180,27 @@ class Context:
             self.signed_in()
         if need.form or (need.bucket is None and need.object is None):
             return
+        caller, reader = self.caller_id, self.services.reader
         bucket = await self.bucket()
-        if need.bucket is not None and not bucket_granted(need.bucket, bucket, self.caller_id):
-            raise S3Error(ACCESS_DENIED)
+        if need.bucket is not None:
+            check_bucket(need.bucket, bucket, caller)
         self._bucket = bucket
         if need.object is not None:
-            self._object = self._granted(need, bucket, self.key)
+            record = reader.get_object(bucket.id, self.key)
+            self._object = check_object(need, bucket, self.key, record, caller)
         if need.source:
             name, key = parse_copy_source(self.headers["x-amz-copy-source"])
             source_bucket = await self.bucket(
                 name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
             )
-            self._source = self._granted(SOURCE_READ, source_bucket, key)
+            source = reader.get_object(source_bucket.id, key)
+            self._source = check_object(SOURCE_READ, source_bucket, key, source, caller)
 
     def authorize_form(self, bucket: Bucket, signer: User | None) -> None:
         """PostObject: PERMISSION's bucket check, for the signer of the form."""
         need = PERMISSION[self.route.op]
         assert need.form and need.bucket is not None
-        if not bucket_granted(need.bucket, bucket, None if signer is None else signer.id):
-            raise S3Error(ACCESS_DENIED)
-
-    def _granted(self, need: Permission, bucket: Bucket, key: str) -> ObjectRecord:
-        """The object, if the caller holds need.object on it. A missing key is NoSuchKey
-        only to callers who may list the bucket; others learn nothing (AccessDenied), as AWS."""
-        record = self.services.reader.get_object(bucket.id, key)
-        caller = self.caller_id
-        if record is None:
-            if policy.bucket_allows(bucket, policy.READ, caller):
-                raise S3Error(NO_SUCH_KEY, Key=key)
-            raise S3Error(ACCESS_DENIED)
-        if not object_granted(need, bucket, record, caller):
-            raise S3Error(ACCESS_DENIED)
-        return record
+        check_bucket(need.bucket, bucket, None if signer is None else signer.id)
 
     @property
     def granted_bucket(self) -> Bucket:

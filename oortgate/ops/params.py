@@ -34,8 +34,8 @@ def parse(route: Route, query: Mapping[str, str]) -> None:
         route.upload_id = query.get("uploadId", "")
     if op in PART_OPS or (op in READ_PART_OPS and "partNumber" in query):
         route.part_number = part_number(query.get("partNumber"))
-    if op in VERSION_OPS:
-        route.version_id = version_id(query.get("versionId"))
+    if op in VERSION_OPS and "versionId" in query:
+        route.version_id = version_id(query["versionId"])
 
 
 def version_id(value: str | None) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from oortgate import policy
+from oortgate.errors import ACCESS_DENIED, NO_SUCH_KEY, S3Error
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops.operations import Op
 
@@ -19,7 +20,7 @@ WRITE: Final = policy.WRITE
 READ_ACP: Final = policy.READ_ACP
 WRITE_ACP: Final = policy.WRITE_ACP
 FULL_CONTROL: Final = policy.FULL_CONTROL
-OWNER: Final = "OWNER"  # the bucket's owner alone, whatever its ACL grants
+OWNER_ONLY: Final = "OWNER_ONLY"  # the bucket's owner alone, whatever its ACL grants
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class Permission:
     """Each field is one more check; all of them must pass."""
 
     signed_in: bool = False  # any authenticated caller (no bucket is looked up for it)
-    bucket: str | None = None  # on the route's bucket: an ACL permission, or OWNER
+    bucket: str | None = None  # on the route's bucket: an ACL permission, or OWNER_ONLY
     object: str | None = None  # on the route's object, by its ACL
     bucket_owner_too: bool = False  # the bucket's owner holds ``object`` on every object
     source: bool = False  # READ on the x-amz-copy-source object (CopyObject, UploadPartCopy)
@@ -40,7 +41,7 @@ NONE = Permission()  # answered without a bucket: Health, NotImplemented
 SIGNED_IN = Permission(signed_in=True)
 BUCKET_READ = Permission(bucket=READ)
 BUCKET_WRITE = Permission(bucket=WRITE)
-BUCKET_OWNER = Permission(bucket=OWNER)
+BUCKET_OWNER_ONLY = Permission(bucket=OWNER_ONLY)
 OBJECT_READ = Permission(object=READ)
 # An object's tags are read by whoever may read it and written by its owner (or a
 # FULL_CONTROL grantee); the bucket's owner may do both (AWS's default s3:*ObjectTagging).
@@ -51,10 +52,10 @@ SOURCE_READ = OBJECT_READ  # what ``source`` asks of the copy source
 PERMISSION: Final[dict[Op, Permission]] = {
     Op.ListBuckets: SIGNED_IN,  # lists the caller's own buckets
     Op.CreateBucket: SIGNED_IN,
-    Op.DeleteBucket: BUCKET_OWNER,
+    Op.DeleteBucket: BUCKET_OWNER_ONLY,
     Op.HeadBucket: BUCKET_READ,
-    Op.GetBucketLocation: BUCKET_OWNER,
-    Op.GetBucketVersioning: BUCKET_OWNER,
+    Op.GetBucketLocation: BUCKET_OWNER_ONLY,
+    Op.GetBucketVersioning: BUCKET_OWNER_ONLY,
     Op.ListObjects: BUCKET_READ,
     Op.ListObjectsV2: BUCKET_READ,
     Op.ListObjectVersions: BUCKET_READ,
@@ -76,23 +77,23 @@ PERMISSION: Final[dict[Op, Permission]] = {
     Op.GetObjectAcl: Permission(object=READ_ACP),
     Op.PutObjectAcl: Permission(object=WRITE_ACP),
     Op.PostObject: Permission(bucket=WRITE, form=True),
-    Op.PutBucketCors: BUCKET_OWNER,
-    Op.GetBucketCors: BUCKET_OWNER,
-    Op.DeleteBucketCors: BUCKET_OWNER,
+    Op.PutBucketCors: BUCKET_OWNER_ONLY,
+    Op.GetBucketCors: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketCors: BUCKET_OWNER_ONLY,
     Op.RestoreObject: Permission(bucket=WRITE, object=READ),
     Op.GetObjectAttributes: OBJECT_READ,
     Op.PutObjectTagging: TAGS_WRITE,
     Op.GetObjectTagging: TAGS_READ,
     Op.DeleteObjectTagging: TAGS_WRITE,
-    Op.PutBucketTagging: BUCKET_OWNER,
-    Op.GetBucketTagging: BUCKET_OWNER,
-    Op.DeleteBucketTagging: BUCKET_OWNER,
-    Op.PutBucketOwnershipControls: BUCKET_OWNER,
-    Op.GetBucketOwnershipControls: BUCKET_OWNER,
-    Op.DeleteBucketOwnershipControls: BUCKET_OWNER,
-    Op.PutPublicAccessBlock: BUCKET_OWNER,
-    Op.GetPublicAccessBlock: BUCKET_OWNER,
-    Op.DeletePublicAccessBlock: BUCKET_OWNER,
+    Op.PutBucketTagging: BUCKET_OWNER_ONLY,
+    Op.GetBucketTagging: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketTagging: BUCKET_OWNER_ONLY,
+    Op.PutBucketOwnershipControls: BUCKET_OWNER_ONLY,
+    Op.GetBucketOwnershipControls: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketOwnershipControls: BUCKET_OWNER_ONLY,
+    Op.PutPublicAccessBlock: BUCKET_OWNER_ONLY,
+    Op.GetPublicAccessBlock: BUCKET_OWNER_ONLY,
+    Op.DeletePublicAccessBlock: BUCKET_OWNER_ONLY,
     # Unauthenticated by design: the bucket's CORS rules decide (ops/cors_ops.py), after
     # the request names an origin and a method.
     Op.Preflight: NONE,
@@ -101,16 +102,29 @@ PERMISSION: Final[dict[Op, Permission]] = {
 }
 
 
-def bucket_granted(permission: str, bucket: Bucket, caller: int | None) -> bool:
-    if permission == OWNER:
-        return caller is not None and caller == bucket.owner_id
-    return policy.bucket_allows(bucket, permission, caller)
+def check_bucket(permission: str, bucket: Bucket, caller: int | None) -> None:
+    """AccessDenied unless ``caller`` (None: anonymous) holds ``permission`` on the bucket."""
+    if permission == OWNER_ONLY:
+        granted = caller is not None and caller == bucket.owner_id
+    else:
+        granted = policy.bucket_allows(bucket, permission, caller)
+    if not granted:
+        raise S3Error(ACCESS_DENIED)
 
 
-def object_granted(
-    need: Permission, bucket: Bucket, record: ObjectRecord, caller: int | None
-) -> bool:
+def check_object(
+    need: Permission, bucket: Bucket, key: str, record: ObjectRecord | None, caller: int | None
+) -> ObjectRecord:
+    """The object (None: there is none at ``key``), if ``caller`` holds need.object on it.
+    A missing key is NoSuchKey only to callers who may list the bucket; others learn
+    nothing (AccessDenied), as on AWS."""
     assert need.object is not None
+    if record is None:
+        if policy.bucket_allows(bucket, READ, caller):
+            raise S3Error(NO_SUCH_KEY, Key=key)
+        raise S3Error(ACCESS_DENIED)
     if need.bucket_owner_too and caller is not None and caller == bucket.owner_id:
-        return True
-    return policy.object_allows(bucket, record.acl, record.owner_id, need.object, caller)
+        return record
+    if not policy.object_allows(bucket, record.acl, record.owner_id, need.object, caller):
+        raise S3Error(ACCESS_DENIED)
+    return record

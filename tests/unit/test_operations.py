@@ -3,6 +3,8 @@ has one PERMISSION entry, and its route parameters are parsed once, with AWS's e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from oortgate import policy
@@ -13,11 +15,11 @@ from oortgate.ops import HANDLERS, SERVER_ANSWERED
 from oortgate.ops.operations import Op, Route
 from oortgate.ops.params import parse, parse_copy_source, version_id
 from oortgate.ops.permissions import (
-    OWNER,
+    OWNER_ONLY,
     PERMISSION,
     Permission,
-    bucket_granted,
-    object_granted,
+    check_bucket,
+    check_object,
 )
 
 OWNER_ID, OTHER_ID = 1, 2
@@ -49,7 +51,7 @@ def test_routing_returns_ops() -> None:
         (Op.ListBuckets, Permission(signed_in=True)),
         (Op.CreateBucket, Permission(signed_in=True)),
         (Op.HeadBucket, Permission(bucket=policy.READ)),
-        (Op.DeleteBucket, Permission(bucket=OWNER)),
+        (Op.DeleteBucket, Permission(bucket=OWNER_ONLY)),
         (Op.PutObject, Permission(bucket=policy.WRITE)),
         (Op.GetObject, Permission(object=policy.READ)),
         (Op.GetBucketAcl, Permission(bucket=policy.READ_ACP)),
@@ -82,30 +84,56 @@ def _object(acl: str = "private", owner: int | None = OTHER_ID) -> ObjectRecord:
     return ObjectRecord(7, "k", "blob", 1, "e", 0.0, acl=acl, owner_id=owner)
 
 
+def granted(check: Callable[[], object]) -> bool:
+    try:
+        check()
+    except S3Error as err:
+        assert err.code == "AccessDenied"
+        return False
+    return True
+
+
 def test_owner_only_ignores_what_the_acl_grants() -> None:
     public = _bucket("public-read-write")
-    assert bucket_granted(OWNER, public, OWNER_ID)
-    assert not bucket_granted(OWNER, public, OTHER_ID)
-    assert not bucket_granted(OWNER, public, None)
-    assert bucket_granted(policy.WRITE, public, None)
+    assert granted(lambda: check_bucket(OWNER_ONLY, public, OWNER_ID))
+    assert not granted(lambda: check_bucket(OWNER_ONLY, public, OTHER_ID))
+    assert not granted(lambda: check_bucket(OWNER_ONLY, public, None))
+    assert granted(lambda: check_bucket(policy.WRITE, public, None))
+
+
+def _object_granted(op: Op, bucket: Bucket, record: ObjectRecord, caller: int | None) -> bool:
+    return granted(lambda: check_object(PERMISSION[op], bucket, "k", record, caller))
 
 
 def test_object_tags_the_bucket_owner_may_write() -> None:
-    tags_write = PERMISSION[Op.PutObjectTagging]
     record = _object()  # written by OTHER_ID, private
-    assert object_granted(tags_write, _bucket(), record, OWNER_ID)  # owns the bucket
-    assert object_granted(tags_write, _bucket(), record, OTHER_ID)  # owns the object
-    assert not object_granted(tags_write, _bucket(), record, 3)
-    assert not object_granted(tags_write, _bucket(), _object("public-read"), 3)
+    put_tags = Op.PutObjectTagging
+    assert _object_granted(put_tags, _bucket(), record, OWNER_ID)  # owns the bucket
+    assert _object_granted(put_tags, _bucket(), record, OTHER_ID)  # owns the object
+    assert not _object_granted(put_tags, _bucket(), record, 3)
+    assert not _object_granted(put_tags, _bucket(), _object("public-read"), 3)
     # ...but an object ACL alone does not let the bucket owner read what another wrote.
-    assert not object_granted(PERMISSION[Op.GetObject], _bucket(), record, OWNER_ID)
+    assert not _object_granted(Op.GetObject, _bucket(), record, OWNER_ID)
 
 
 def test_object_permission_follows_object_ownership() -> None:
     enforced = _bucket(ownership="BucketOwnerEnforced")
     # ACLs disabled: the bucket owner owns (and may read) every object; the writer, no more.
-    assert object_granted(PERMISSION[Op.GetObject], enforced, _object(), OWNER_ID)
-    assert not object_granted(PERMISSION[Op.GetObject], enforced, _object(), OTHER_ID)
+    assert _object_granted(Op.GetObject, enforced, _object(), OWNER_ID)
+    assert not _object_granted(Op.GetObject, enforced, _object(), OTHER_ID)
+
+
+@pytest.mark.parametrize(("acl", "caller", "code"), [
+    ("public-read", None, "NoSuchKey"), ("private", OWNER_ID, "NoSuchKey"),
+    ("private", None, "AccessDenied"), ("private", OTHER_ID, "AccessDenied"),
+])  # fmt: skip
+def test_a_missing_key_is_named_only_to_who_may_list(
+    acl: str, caller: int | None, code: str
+) -> None:
+    for op in (Op.GetObject, Op.GetObjectAcl, Op.GetObjectTagging, Op.PutObjectTagging):
+        with pytest.raises(S3Error) as info:
+            check_object(PERMISSION[op], _bucket(acl), "gone", None, caller)
+        assert info.value.code == code
 
 
 def _parsed(op: Op, **query: str) -> Route:
