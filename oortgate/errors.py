@@ -1,11 +1,14 @@
 """One exception type for every S3 error, and one table of codes.
 
-Handlers raise ``S3Error("NoSuchKey", key=...)``; the server renders it as the XML body
-AWS documents, with the status from ``STATUS``. Extra keyword fields become extra XML
-elements (``Key``, ``BucketName``, ``RequestTime``...).
+Handlers raise ``S3Error("NoSuchKey", key=...)`` (the common codes have names too:
+``S3Error(NO_SUCH_KEY, ...)``); the server renders it as the XML body AWS documents, with
+the status from ``STATUS``. Extra keyword fields become extra XML elements (``Key``,
+``BucketName``, ``RequestTime``...).
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 STATUS: dict[str, int] = {
     "AccessControlListNotSupported": 400,
@@ -76,6 +79,17 @@ STATUS: dict[str, int] = {
     "UnresolvableGrantByEmailAddress": 400,
     "XAmzContentSHA256Mismatch": 400,
 }
+
+# The codes raised most often, by name (a typo is then a NameError, not a silent 400).
+ACCESS_DENIED: Final = "AccessDenied"
+INTERNAL_ERROR: Final = "InternalError"
+INVALID_ARGUMENT: Final = "InvalidArgument"
+INVALID_REQUEST: Final = "InvalidRequest"
+MALFORMED_XML: Final = "MalformedXML"
+NO_SUCH_BUCKET: Final = "NoSuchBucket"
+NO_SUCH_KEY: Final = "NoSuchKey"
+NO_SUCH_UPLOAD: Final = "NoSuchUpload"
+NOT_IMPLEMENTED: Final = "NotImplemented"
 
 DEFAULT_MESSAGE: dict[str, str] = {
     "AccessDenied": "Access Denied",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote, unquote_to_bytes
 
 from oortgate.errors import S3Error
-from oortgate.ops.context import Route
+from oortgate.ops.operations import Op, Route
 
 
 def parse_query(query_string: str) -> list[tuple[str, str]]:
@@ -45,17 +45,6 @@ UNSUPPORTED_BUCKET = frozenset(
 )
 UNSUPPORTED_OBJECT = frozenset(
     "legal-hold retention torrent attributes select renameObject".split()
-)
-MULTIPART_OPS = frozenset(
-    {
-        "CreateMultipartUpload",
-        "UploadPart",
-        "UploadPartCopy",
-        "CompleteMultipartUpload",
-        "AbortMultipartUpload",
-        "ListParts",
-        "ListMultipartUploads",
-    }
 )
 
 
@@ -94,7 +83,7 @@ def route(
         path = raw_path.split("?", 1)[0]
         bucket, key = vhost_bucket, _decode(path[1:] if path.startswith("/") else path) or None
     if method == "OPTIONS" and bucket is not None:
-        return Route("Preflight", bucket, key)
+        return Route(Op.Preflight, bucket, key)
     if bucket is None:
         return Route(_service_op(method, query))
     if key is None:
@@ -102,110 +91,110 @@ def route(
     return Route(_object_op(method, query, headers), bucket, key)
 
 
-def _service_op(method: str, query: Mapping[str, str]) -> str:
+def _service_op(method: str, query: Mapping[str, str]) -> Op:
     if method in ("GET", "HEAD") and "Action" not in query:
-        return "ListBuckets"
+        return Op.ListBuckets
     # Not S3 at all (an IAM/STS form POST sent to the wrong endpoint, say).
     raise S3Error("MethodNotAllowed", ResourceType="SERVICE", Method=method)
 
 
-def _bucket_op(method: str, query: Mapping[str, str]) -> str:
+def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
     unsupported = next((q for q in query if q in UNSUPPORTED_BUCKET), None)
     if method == "GET":
         if "location" in query:
-            return "GetBucketLocation"
+            return Op.GetBucketLocation
         if "versioning" in query:
-            return "GetBucketVersioning"
+            return Op.GetBucketVersioning
         if "versions" in query:
-            return "ListObjectVersions"
+            return Op.ListObjectVersions
         if "uploads" in query:
-            return "ListMultipartUploads"
+            return Op.ListMultipartUploads
         if "acl" in query:
-            return "GetBucketAcl"
+            return Op.GetBucketAcl
         if "cors" in query:
-            return "GetBucketCors"
+            return Op.GetBucketCors
         if "tagging" in query:
-            return "GetBucketTagging"
+            return Op.GetBucketTagging
         if "ownershipControls" in query:
-            return "GetBucketOwnershipControls"
+            return Op.GetBucketOwnershipControls
         if "publicAccessBlock" in query:
-            return "GetPublicAccessBlock"
+            return Op.GetPublicAccessBlock
         if unsupported:
-            return "NotImplemented"
-        return "ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"
+            return Op.NotImplemented
+        return Op.ListObjectsV2 if query.get("list-type") == "2" else Op.ListObjects
     if method == "HEAD":
-        return "HeadBucket"
+        return Op.HeadBucket
     if method == "PUT":
         if "acl" in query:
-            return "PutBucketAcl"
+            return Op.PutBucketAcl
         if "cors" in query:
-            return "PutBucketCors"
+            return Op.PutBucketCors
         if "tagging" in query:
-            return "PutBucketTagging"
+            return Op.PutBucketTagging
         if "ownershipControls" in query:
-            return "PutBucketOwnershipControls"
+            return Op.PutBucketOwnershipControls
         if "publicAccessBlock" in query:
-            return "PutPublicAccessBlock"
+            return Op.PutPublicAccessBlock
         if "versioning" in query or unsupported:
-            return "NotImplemented"
-        return "CreateBucket"
+            return Op.NotImplemented
+        return Op.CreateBucket
     if method == "DELETE":
         if "cors" in query:
-            return "DeleteBucketCors"
+            return Op.DeleteBucketCors
         if "tagging" in query:
-            return "DeleteBucketTagging"
+            return Op.DeleteBucketTagging
         if "ownershipControls" in query:
-            return "DeleteBucketOwnershipControls"
+            return Op.DeleteBucketOwnershipControls
         if "publicAccessBlock" in query:
-            return "DeletePublicAccessBlock"
-        return "NotImplemented" if unsupported else "DeleteBucket"
+            return Op.DeletePublicAccessBlock
+        return Op.NotImplemented if unsupported else Op.DeleteBucket
     if method == "POST":
         if "delete" in query:
-            return "DeleteObjects"
+            return Op.DeleteObjects
         if unsupported:
-            return "NotImplemented"
-        return "PostObject"  # a browser form upload
+            return Op.NotImplemented
+        return Op.PostObject  # a browser form upload
     raise S3Error("MethodNotAllowed", ResourceType="BUCKET", Method=method)
 
 
-def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]) -> str:
+def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]) -> Op:
     unsupported = any(q in UNSUPPORTED_OBJECT for q in query)
     multipart = "uploadId" in query
     if method in ("GET", "HEAD"):
         if method == "GET" and "attributes" in query:
-            return "GetObjectAttributes"
+            return Op.GetObjectAttributes
         if unsupported:
-            return "NotImplemented"
+            return Op.NotImplemented
         if method == "GET" and multipart:
-            return "ListParts"
+            return Op.ListParts
         if method == "GET" and "acl" in query:
-            return "GetObjectAcl"
+            return Op.GetObjectAcl
         if method == "GET" and "tagging" in query:
-            return "GetObjectTagging"
-        return "GetObject" if method == "GET" else "HeadObject"
+            return Op.GetObjectTagging
+        return Op.GetObject if method == "GET" else Op.HeadObject
     if method == "PUT":
         if "acl" in query:
-            return "PutObjectAcl"
+            return Op.PutObjectAcl
         if "tagging" in query:
-            return "PutObjectTagging"
+            return Op.PutObjectTagging
         if unsupported:
-            return "NotImplemented"
+            return Op.NotImplemented
         copy = "x-amz-copy-source" in headers
         if multipart or "partNumber" in query:
-            return "UploadPartCopy" if copy else "UploadPart"
-        return "CopyObject" if copy else "PutObject"
+            return Op.UploadPartCopy if copy else Op.UploadPart
+        return Op.CopyObject if copy else Op.PutObject
     if method == "DELETE":
         if unsupported:
-            return "NotImplemented"
+            return Op.NotImplemented
         if "tagging" in query:
-            return "DeleteObjectTagging"
-        return "AbortMultipartUpload" if multipart else "DeleteObject"
+            return Op.DeleteObjectTagging
+        return Op.AbortMultipartUpload if multipart else Op.DeleteObject
     if method == "POST":
         if "restore" in query:
-            return "RestoreObject"
+            return Op.RestoreObject
         if "uploads" in query:
-            return "CreateMultipartUpload"
+            return Op.CreateMultipartUpload
         if multipart:
-            return "CompleteMultipartUpload"
-        return "NotImplemented"
+            return Op.CompleteMultipartUpload
+        return Op.NotImplemented
     raise S3Error("MethodNotAllowed", ResourceType="OBJECT", Method=method)

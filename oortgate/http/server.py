@@ -1,6 +1,8 @@
 """The ASGI entry point: the only place that writes responses.
 
-parse route -> authenticate -> dispatch to ops -> render (S3Error -> XML error body).
+parse route -> authenticate -> parse the route's parameters (ops/params.py) -> check
+PERMISSION[op] once (Context.authorize) -> dispatch to ops -> render (S3Error -> XML
+error body).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from oortgate.ops import HANDLERS
 from oortgate.ops.body import Body, Receive
 from oortgate.ops.context import Context, Services
 from oortgate.ops.cors_ops import actual_request_headers
+from oortgate.ops.operations import Op
+from oortgate.ops.params import parse as parse_params
 from oortgate.ops.request_headers import check as check_request_headers
 from oortgate.ops.response import Response
 from oortgate.ratelimit import SharedRateLimiter
@@ -48,7 +52,7 @@ Scope = dict[str, Any]
 ENV_PORT_TIER = "OORTGATE_PORT_TIER"
 MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
 WRITE_METHODS = ("PUT", "POST")  # each may store something, but for:
-FREEING_OPS = frozenset({"DeleteObjects"})  # which must work on a full disk
+FREEING_OPS = frozenset({Op.DeleteObjects})  # which must work on a full disk
 
 
 class Gateway:
@@ -199,7 +203,7 @@ class Gateway:
         if raw_path.startswith(HEALTH_PREFIX):
             health = await health_response(raw_path, self.services)
             if health is not None:
-                exchange.operation = "Health"
+                exchange.operation = Op.Health
                 return health
         self.services.lookups.refresh()
         query_string = scope.get("query_string", b"").decode("latin-1")
@@ -217,7 +221,7 @@ class Gateway:
         exchange.operation, exchange.bucket, exchange.key = target.op, target.bucket, target.key
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
-        if target.op == "Preflight":
+        if target.op is Op.Preflight:
             identity = ANONYMOUS
         else:
             try:
@@ -235,6 +239,7 @@ class Gateway:
             exchange.access_key = identity.key.access_key
         self._throttle(seen.client, identity)
         check_request_headers(target.op, headers, query)
+        parse_params(target, query)
         if method in WRITE_METHODS and target.op not in FREEING_OPS:
             self.services.space.check_write(_incoming_size(headers))
         verifier = PayloadVerifier(_payload_headers(target.op, headers), identity.signing)
@@ -248,6 +253,7 @@ class Gateway:
         handler = HANDLERS.get(target.op)
         if handler is None:
             raise S3Error("NotImplemented")
+        await ctx.authorize()  # PERMISSION[op], once for every handler
         return await handler(ctx)
 
 
@@ -268,10 +274,10 @@ def _headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
-def _payload_headers(op: str, headers: dict[str, str]) -> dict[str, str]:
+def _payload_headers(op: Op, headers: dict[str, str]) -> dict[str, str]:
     """On CompleteMultipartUpload an x-amz-checksum-* header is the checksum of the
     whole object, not of the XML body: keep it away from the body's verifier."""
-    if op != "CompleteMultipartUpload":
+    if op is not Op.CompleteMultipartUpload:
         return headers
     return {k: v for k, v in headers.items() if not k.startswith(CHECKSUM_HEADER_PREFIX)}
 

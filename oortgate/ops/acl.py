@@ -8,9 +8,8 @@ from collections.abc import Callable
 from oortgate import acl_grants, policy
 from oortgate.bucket_controls import BUCKET_OWNER_ENFORCED
 from oortgate.errors import S3Error
-from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.meta.models import Bucket
 from oortgate.ops.context import Context
-from oortgate.ops.metadata import check_version_id
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.xml import acl as acl_xml
 from oortgate.xml.acl import ShownGrant
@@ -112,41 +111,28 @@ async def _requested_acl(ctx: Context, owner_id: int | None) -> str:
 
 
 async def get_bucket_acl(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.READ_ACP)
+    bucket = ctx.granted_bucket
     acl = "private" if policy.acls_disabled(bucket) else bucket.acl
     return xml_response(await _policy_document(ctx, acl, bucket.owner_id, bucket.owner_id))
 
 
 async def put_bucket_acl(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.WRITE_ACP)
+    bucket = ctx.granted_bucket
     acl = await _requested_acl(ctx, bucket.owner_id)
     policy.admit_acl(bucket, acl, bucket.owner_id)
     await ctx.services.db(ctx.meta.set_bucket_acl, bucket.id, acl)
     return empty(200)
 
 
-async def _acl_target(ctx: Context, permission: str) -> tuple[Bucket, ObjectRecord]:
-    """The bucket and the route's object, if the caller holds permission on the object."""
-    bucket = await ctx.bucket()
-    check_version_id(ctx.query)
-    record = ctx.services.reader.get_object(bucket.id, ctx.key)
-    if record is None:
-        readable = policy.bucket_allows(bucket, policy.READ, ctx.caller_id)
-        raise S3Error("NoSuchKey", Key=ctx.key) if readable else S3Error("AccessDenied")
-    if not policy.object_allows(bucket, record.acl, record.owner_id, permission, ctx.caller_id):
-        raise S3Error("AccessDenied")
-    return bucket, record
-
-
 async def get_object_acl(ctx: Context) -> Response:
-    bucket, record = await _acl_target(ctx, policy.READ_ACP)
+    bucket, record = ctx.granted_bucket, ctx.granted_object
     acl = "private" if policy.acls_disabled(bucket) else record.acl
     owner = policy.object_owner(bucket, record.owner_id)
     return xml_response(await _policy_document(ctx, acl, owner, bucket.owner_id))
 
 
 async def put_object_acl(ctx: Context) -> Response:
-    bucket, record = await _acl_target(ctx, policy.WRITE_ACP)
+    bucket, record = ctx.granted_bucket, ctx.granted_object
     owner = policy.object_owner(bucket, record.owner_id)
     acl = await _requested_acl(ctx, owner)
     policy.admit_acl(bucket, acl, owner)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 
-from oortgate import policy
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops.context import Context
-from oortgate.ops.metadata import check_version_id, http_date
+from oortgate.ops.metadata import http_date
 from oortgate.ops.response import Response, empty
 from oortgate.xml.restore import parse_restore_days
 
@@ -43,9 +42,7 @@ def restore_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]
 
 
 async def restore_object(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.WRITE)
-    check_version_id(ctx.query)
-    record = await ctx.readable_object(bucket, ctx.key)
+    bucket, record = ctx.granted_bucket, ctx.granted_object
     days = parse_restore_days(await ctx.body.read(MAX_RESTORE_XML))
     if not _needs_restore(ctx, record):
         raise S3Error("InvalidObjectState", "Restore is not allowed for the object's current "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from oortgate import policy
 from oortgate.bucket_controls import ownership_header
 from oortgate.endpoints import STANDARD
 from oortgate.errors import S3Error
@@ -64,23 +63,20 @@ async def create_bucket(ctx: Context) -> Response:
 
 
 async def delete_bucket(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     await ctx.services.db(ctx.meta.delete_bucket, bucket.id)
     return empty(204)
 
 
 async def head_bucket(ctx: Context) -> Response:
-    await ctx.bucket_for(policy.READ)
     region = ctx.services.settings.region
     return empty(200, [("x-amz-bucket-region", region), ("x-amz-access-point-alias", "false")])
 
 
 async def get_bucket_location(ctx: Context) -> Response:
-    await ctx.owned_bucket()
     region = ctx.services.settings.region
     return xml_response(bucket_xml.location_document(region))
 
 
 async def get_bucket_versioning(ctx: Context) -> Response:
-    await ctx.owned_bucket()
     return xml_response(bucket_xml.versioning_document())

@@ -19,7 +19,7 @@ MAX_CONTROLS_XML = 16 * 1024
 
 
 async def put_bucket_ownership_controls(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     ownership = parse_ownership(await ctx.body.read(MAX_CONTROLS_XML))
     # Disabling ACLs must not silently withdraw access the bucket ACL grants others.
     if ownership == BUCKET_OWNER_ENFORCED and not policy.owner_only(bucket.acl, bucket.owner_id):
@@ -30,27 +30,27 @@ async def put_bucket_ownership_controls(ctx: Context) -> Response:
 
 
 async def get_bucket_ownership_controls(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     if bucket.ownership is None:
         raise S3Error("OwnershipControlsNotFoundError", BucketName=bucket.name)
     return xml_response(ownership_document(bucket.ownership))
 
 
 async def delete_bucket_ownership_controls(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     await ctx.services.db(ctx.meta.set_bucket_ownership, bucket.id, None)
     return empty(204)
 
 
 async def put_public_access_block(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     config = parse_public_access_block(await ctx.body.read(MAX_CONTROLS_XML))
     await ctx.services.db(ctx.meta.set_bucket_public_access_block, bucket.id, config.dumps())
     return empty(200)
 
 
 async def get_public_access_block(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     if bucket.public_access_block is None:
         raise S3Error("NoSuchPublicAccessBlockConfiguration", BucketName=bucket.name)
     config = load_public_access_block(bucket.public_access_block)
@@ -58,6 +58,6 @@ async def get_public_access_block(ctx: Context) -> Response:
 
 
 async def delete_public_access_block(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     await ctx.services.db(ctx.meta.set_bucket_public_access_block, bucket.id, None)
     return empty(204)

@@ -6,18 +6,20 @@ import asyncio
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
-from oortgate import policy
 from oortgate.config import Settings
 from oortgate.endpoints import Addressed
-from oortgate.errors import S3Error
+from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.meta.base import MetaStore
 from oortgate.meta.lookup_cache import LookupCache
 from oortgate.meta.models import AccessKey, Bucket, ObjectRecord, User
 from oortgate.meta.worker import MetaWorker
 from oortgate.ops.body import Body
+from oortgate.ops.operations import Route
+from oortgate.ops.params import parse_copy_source
+from oortgate.ops.permissions import PERMISSION, SOURCE_READ, check_bucket, check_object
 from oortgate.storage.base import BlobStore
 from oortgate.storage.space import SpaceGuard, StorageFull
 
@@ -83,13 +85,6 @@ def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:
     return found
 
 
-@dataclass(slots=True)  # one per request: not frozen, for a cheap __init__
-class Route:
-    op: str
-    bucket: str | None = None
-    key: str | None = None
-
-
 NO_ENDPOINT = Addressed(None, None)
 EXPECTED_OWNER = "x-amz-expected-bucket-owner"
 SOURCE_EXPECTED_OWNER = "x-amz-source-expected-bucket-owner"  # CopyObject, UploadPartCopy
@@ -122,6 +117,10 @@ class Context:
     body: Body
     request_id: str
     addressed: Addressed = NO_ENDPOINT  # the endpoint (tier) the request came to
+    # What authorize() looked up and checked (see the granted_* properties).
+    _bucket: Bucket | None = field(default=None, init=False)
+    _object: ObjectRecord | None = field(default=None, init=False)
+    _source: ObjectRecord | None = field(default=None, init=False)
 
     @property
     def meta(self) -> MetaStore:
@@ -139,7 +138,7 @@ class Context:
     def signed_in(self) -> User:
         """The caller, for operations anonymous requests can never perform."""
         if self.user is None:
-            raise S3Error("AccessDenied")
+            raise S3Error(ACCESS_DENIED)
         return self.user
 
     async def bucket(
@@ -173,32 +172,53 @@ class Context:
             )
         return bucket
 
-    async def bucket_for(self, permission: str, name: str | None = None) -> Bucket:
-        """The bucket, if its ACL grants the caller ``permission``."""
-        bucket = await self.bucket(name)
-        if not policy.bucket_allows(bucket, permission, self.caller_id):
-            raise S3Error("AccessDenied")
-        return bucket
+    async def authorize(self) -> None:
+        """Check what PERMISSION[op] asks of the caller, once, before the handler runs;
+        keep the bucket and objects it looked up for the handler."""
+        need = PERMISSION[self.route.op]
+        if need.signed_in:
+            self.signed_in()
+        if need.form or (need.bucket is None and need.object is None):
+            return
+        caller, reader = self.caller_id, self.services.reader
+        bucket = await self.bucket()
+        if need.bucket is not None:
+            check_bucket(need.bucket, bucket, caller)
+        self._bucket = bucket
+        if need.object is not None:
+            record = reader.get_object(bucket.id, self.key)
+            self._object = check_object(need, bucket, self.key, record, caller)
+        if need.source:
+            name, key = parse_copy_source(self.headers["x-amz-copy-source"])
+            source_bucket = await self.bucket(
+                name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
+            )
+            source = reader.get_object(source_bucket.id, key)
+            self._source = check_object(SOURCE_READ, source_bucket, key, source, caller)
 
-    async def owned_bucket(self, name: str | None = None) -> Bucket:
-        """The bucket, for operations only its owner may perform."""
-        bucket = await self.bucket(name)
-        if self.caller_id is None or bucket.owner_id != self.caller_id:
-            raise S3Error("AccessDenied")
-        return bucket
+    def authorize_form(self, bucket: Bucket, signer: User | None) -> None:
+        """PostObject: PERMISSION's bucket check, for the signer of the form."""
+        need = PERMISSION[self.route.op]
+        assert need.form and need.bucket is not None
+        check_bucket(need.bucket, bucket, None if signer is None else signer.id)
 
-    async def readable_object(self, bucket: Bucket, key: str) -> ObjectRecord:
-        """The object, if the caller may read it. A missing key is NoSuchKey only to
-        callers who may list the bucket; others learn nothing (AccessDenied), as AWS."""
-        record = self.services.reader.get_object(bucket.id, key)
-        caller = self.caller_id
-        if record is None:
-            if policy.bucket_allows(bucket, policy.READ, caller):
-                raise S3Error("NoSuchKey", Key=key)
-            raise S3Error("AccessDenied")
-        if not policy.object_allows(bucket, record.acl, record.owner_id, policy.READ, caller):
-            raise S3Error("AccessDenied")
-        return record
+    @property
+    def granted_bucket(self) -> Bucket:
+        """The route's bucket, as authorize() found it."""
+        assert self._bucket is not None, "PERMISSION names a bucket check for this op"
+        return self._bucket
+
+    @property
+    def granted_object(self) -> ObjectRecord:
+        """The route's object, as authorize() found it."""
+        assert self._object is not None, "PERMISSION names an object check for this op"
+        return self._object
+
+    @property
+    def granted_source(self) -> ObjectRecord:
+        """The x-amz-copy-source object, as authorize() found it."""
+        assert self._source is not None, "PERMISSION names a source check for this op"
+        return self._source
 
     async def owner_info(self, user_id: int | None) -> tuple[str, str]:
         """(canonical id, display name) of a user, for Owner elements."""

@@ -13,14 +13,14 @@ MAX_CORS_XML = 64 * 1024
 
 
 async def put_bucket_cors(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     rules = cors_xml.parse_cors(await ctx.body.read(MAX_CORS_XML))
     await ctx.services.db(ctx.meta.set_bucket_cors, bucket.id, cors.dumps(rules))
     return empty(200)
 
 
 async def get_bucket_cors(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     if bucket.cors is None:
         raise S3Error("NoSuchCORSConfiguration", "The CORS configuration does not exist",
                       BucketName=bucket.name)  # fmt: skip
@@ -28,7 +28,7 @@ async def get_bucket_cors(ctx: Context) -> Response:
 
 
 async def delete_bucket_cors(ctx: Context) -> Response:
-    bucket = await ctx.owned_bucket()
+    bucket = ctx.granted_bucket
     await ctx.services.db(ctx.meta.set_bucket_cors, bucket.id, None)
     return empty(204)
 

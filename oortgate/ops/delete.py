@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oortgate import policy
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.meta.preconditions import Precondition
 from oortgate.ops.context import Context
-from oortgate.ops.metadata import check_version_id
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.write_conditions import delete_condition, object_condition
 from oortgate.xml import delete as delete_xml
@@ -19,8 +17,7 @@ MAX_DELETE_XML = 2 * 1024 * 1024
 
 
 async def delete_object(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.WRITE)
-    check_version_id(ctx.query)
+    bucket = ctx.granted_bucket
     condition = delete_condition(ctx.headers)
     await ctx.services.db_freeing(ctx.meta.delete_object, bucket.id, ctx.key, condition)
     return empty(204)
@@ -44,7 +41,7 @@ def _parse_request(body: bytes) -> tuple[bool, list[_ToDelete]]:
 
 
 async def delete_objects(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.WRITE)
+    bucket = ctx.granted_bucket
     has_checksum = any(header_name(alg) in ctx.headers for alg in ALGORITHMS)
     has_md5 = content_md5(ctx.headers) is not None  # Body.read compares it
     if not has_md5 and not has_checksum and "x-amz-trailer" not in ctx.headers:

@@ -38,7 +38,7 @@ def _listing(ctx: Context) -> Listing:
 
 
 async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:
-    bucket = await ctx.bucket_for(policy.READ)
+    bucket = ctx.granted_bucket
     return await ctx.services.db(
         ctx.meta.list_objects,
         bucket.id,
@@ -52,7 +52,7 @@ async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:
 async def owners_of(ctx: Context, owner_ids: Iterable[int | None]) -> Owners:
     """(canonical id, display name) of each distinct owner on a page (with ACLs disabled,
     the bucket owner owns every object, whoever wrote it)."""
-    bucket = await ctx.bucket()
+    bucket = ctx.granted_bucket
     return {
         owner_id: await ctx.owner_info(policy.object_owner(bucket, owner_id))
         for owner_id in set(owner_ids)

@@ -33,18 +33,6 @@ STORAGE_CLASSES = frozenset(
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 
 
-def check_version_id(query: Mapping[str, str]) -> None:
-    """Unversioned buckets know one version of each object: "null"."""
-    version = query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error(
-            "InvalidArgument",
-            "Invalid version id specified",
-            ArgumentName="versionId",
-            ArgumentValue=version,
-        )
-
-
 def check_key(key: str) -> None:
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise S3Error("KeyTooLongError", Size=str(len(key.encode())), MaxSizeAllowed="1024")

@@ -28,7 +28,6 @@ from oortgate.ops.multipart_math import (
     checksum_settings,
     multipart_etag,
     object_checksum,
-    part_number,
     select_parts,
 )
 from oortgate.ops.multipart_retry import upload_gone
@@ -52,18 +51,17 @@ def new_upload_id() -> str:
     return f"{time.time_ns():016x}" + secrets.token_urlsafe(30)
 
 
-async def open_upload(ctx: Context, permission: str = policy.WRITE) -> Upload:
+async def open_upload(ctx: Context) -> Upload:
     """The upload named by ?uploadId, which must belong to this bucket and key."""
-    bucket = await ctx.bucket_for(permission)
-    upload_id = ctx.query.get("uploadId", "")
+    upload_id = ctx.route.upload_id
     upload = await ctx.services.db(ctx.meta.get_upload, upload_id)
-    if upload is None or upload.bucket_id != bucket.id or upload.key != ctx.key:
+    if upload is None or upload.bucket_id != ctx.granted_bucket.id or upload.key != ctx.key:
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     return upload
 
 
 async def create_multipart_upload(ctx: Context) -> Response:
-    bucket, acl = await write_target(ctx)
+    bucket, acl = write_target(ctx)
     algorithm, kind = checksum_settings(
         ctx.headers.get("x-amz-checksum-algorithm"), ctx.headers.get("x-amz-checksum-type")
     )
@@ -94,7 +92,8 @@ async def create_multipart_upload(ctx: Context) -> Response:
 
 
 async def upload_part(ctx: Context) -> Response:
-    number = part_number(ctx.query.get("partNumber"))
+    number = ctx.route.part_number
+    assert number is not None  # required: ops/params.py
     upload = await open_upload(ctx)
     declared = declared_size(ctx)
     if declared is not None and declared > MAX_PART_SIZE:
@@ -128,10 +127,11 @@ async def _put_part(ctx: Context, upload: Upload, part: Part) -> None:
 
 
 async def upload_part_copy(ctx: Context) -> Response:
-    number = part_number(ctx.query.get("partNumber"))
+    number = ctx.route.part_number
+    assert number is not None  # required: ops/params.py
     upload = await open_upload(ctx)
     await ctx.body.drain()
-    source = await copy_source(ctx)
+    source = copy_source(ctx)
     first, last = parse_copy_range(ctx.headers.get("x-amz-copy-source-range"), source.size)
     if last - first + 1 > MAX_PART_SIZE:
         raise S3Error("InvalidRequest", "The specified copy range is larger than the maximum "

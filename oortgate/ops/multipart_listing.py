@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from oortgate import policy
 from oortgate.ops import tokens
 from oortgate.ops.context import Context
 from oortgate.ops.listing import owners_of, url_encoding
@@ -15,7 +14,7 @@ MAX_LIST = 1000
 
 
 async def list_parts(ctx: Context) -> Response:
-    upload = await open_upload(ctx, policy.READ)
+    upload = await open_upload(ctx)
     marker = tokens.int_param(ctx.query.get("part-number-marker"), "part-number-marker", 0, 10000)
     max_parts = tokens.int_param(ctx.query.get("max-parts"), "max-parts", MAX_LIST, MAX_LIST)
     found = await ctx.services.db(ctx.meta.list_parts, upload.upload_id, marker, max_parts + 1)
@@ -29,7 +28,7 @@ async def list_parts(ctx: Context) -> Response:
 
 
 async def list_multipart_uploads(ctx: Context) -> Response:
-    bucket = await ctx.bucket_for(policy.READ)
+    bucket = ctx.granted_bucket
     q = ctx.query
     url = url_encoding(ctx)
     max_uploads = tokens.int_param(q.get("max-uploads"), "max-uploads", MAX_LIST, MAX_LIST)

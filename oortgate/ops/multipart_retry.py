@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from oortgate import policy
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord
 from oortgate.meta.preconditions import Precondition
@@ -20,9 +19,9 @@ async def completed_object(ctx: Context, requested: Sequence[RequestedPart]) -> 
     """The object this upload became, if the upload completed with these parts and that
     object is still the one at the key (not overwritten or deleted since: then AWS, which
     keeps no such record, has nothing to replay either)."""
-    bucket = await ctx.bucket_for(policy.WRITE)
+    bucket = ctx.granted_bucket
     reader = ctx.services.reader
-    done = reader.get_completed_upload(ctx.query.get("uploadId", ""))
+    done = reader.get_completed_upload(ctx.route.upload_id)
     if done is None or (done.bucket_id, done.key) != (bucket.id, ctx.key):
         return None
     if requested_etag(requested) != done.etag:
@@ -46,7 +45,7 @@ async def upload_gone(
     record = await completed_object(ctx, requested)
     if record is not None:
         return record
-    upload_id = ctx.query.get("uploadId", "")
+    upload_id = ctx.route.upload_id
     if condition is not None and midway:
         raise S3Error("ConditionalRequestConflict", UploadId=upload_id)
     raise S3Error("NoSuchUpload", UploadId=upload_id)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from oortgate.errors import S3Error
 from oortgate.ops import tokens
 from oortgate.ops.context import Context
-from oortgate.ops.metadata import check_version_id, http_date
+from oortgate.ops.metadata import http_date
 from oortgate.ops.response import Response, xml_response
 from oortgate.xml import attributes as attributes_xml
 
@@ -39,15 +39,13 @@ def _reject_sse_c(headers: Mapping[str, str]) -> None:
 
 
 async def get_object_attributes(ctx: Context) -> Response:
-    bucket = await ctx.bucket()
     _reject_sse_c(ctx.headers)
     wanted = requested_attributes(ctx.headers.get("x-amz-object-attributes"))
     max_parts = tokens.int_param(ctx.headers.get("x-amz-max-parts"), "max-parts", MAX_PARTS,
                                  MAX_PARTS)  # fmt: skip
     marker = tokens.int_param(ctx.headers.get("x-amz-part-number-marker"), "part-number-marker",
                               0, MAX_MARKER)  # fmt: skip
-    check_version_id(ctx.query)
-    record = await ctx.readable_object(bucket, ctx.key)
+    record = ctx.granted_object
     body = attributes_xml.object_attributes(record, wanted, marker=marker, max_parts=max_parts)
     response = xml_response(body)
     response.headers.append(("last-modified", http_date(record.last_modified)))

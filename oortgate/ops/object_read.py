@@ -12,8 +12,7 @@ from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable, restore_headers
 from oortgate.ops.context import Context, Services
-from oortgate.ops.metadata import check_version_id, object_headers
-from oortgate.ops.multipart_math import part_number
+from oortgate.ops.metadata import object_headers
 from oortgate.ops.ranges import parse_range
 from oortgate.ops.response import Response
 from oortgate.ops.segments import part_range, stream_segments
@@ -29,26 +28,19 @@ OVERRIDES = {
 }
 
 
-async def load_object(ctx: Context) -> ObjectRecord:
-    bucket = await ctx.bucket()
-    check_version_id(ctx.query)
-    return await ctx.readable_object(bucket, ctx.key)
-
-
 def _part_span(ctx: Context, record: ObjectRecord) -> tuple[int, int] | None:
     """The byte span of ?partNumber=N: a part of a multipart object; part 1 of a plain
     object is all of it (None: the whole object)."""
-    value = ctx.query.get("partNumber")
-    if value is None:
+    number = ctx.route.part_number
+    if number is None:
         return None
-    number = part_number(value)
     count = record.parts_count or 1
     if number > count:
         raise S3Error(
             "InvalidPartNumber",
             "The requested partnumber is not satisfiable",
             status=416,
-            PartNumberRequested=value,
+            PartNumberRequested=str(number),
             ActualPartCount=str(count),
         )
     if not record.parts_count:
@@ -65,13 +57,14 @@ async def head_object(ctx: Context) -> Response:
 
 
 async def _read(ctx: Context, *, head: bool) -> Response:
-    record = await load_object(ctx)
+    record = ctx.granted_object
     if conditions.evaluate(ctx.headers, record.etag, record.last_modified) == "not-modified":
         return Response(304, object_headers(record, checksums=False)[:2])
     if not head:
         check_readable(ctx, record)
     part = _part_span(ctx, record)
-    span = part if "partNumber" in ctx.query else parse_range(ctx.headers.get("range"), record.size)
+    by_part = ctx.route.part_number is not None
+    span = part if by_part else parse_range(ctx.headers.get("range"), record.size)
     whole = span is None
     first, last = (0, record.size - 1) if span is None else span
     length = last - first + 1
@@ -82,7 +75,7 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     if not whole:
         status = 206
         headers.append(("content-range", f"bytes {first}-{last}/{record.size}"))
-    if "partNumber" in ctx.query and record.parts_count:
+    if by_part and record.parts_count:
         headers.append(("x-amz-mp-parts-count", str(record.parts_count)))
     if head or length == 0:
         return Response(status, headers, b"", content_length=length)

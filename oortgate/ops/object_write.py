@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from urllib.parse import unquote
 
 from oortgate import policy, tagging
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
-from oortgate.headertext import is_text
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.numbers import parse_count
 from oortgate.ops import conditions
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
-from oortgate.ops.context import SOURCE_EXPECTED_OWNER, Context
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
     REDIRECT,
     check_key,
@@ -46,17 +44,17 @@ def declared_size(ctx: Context) -> int | None:
     return size
 
 
-async def write_target(ctx: Context) -> tuple[Bucket, str]:
-    """The bucket a new object goes to (the caller may write there) and its ACL; the key
-    and headers checked before any byte of the body is read (unsupported headers were
-    refused before the handler ran: ops/request_headers.py)."""
-    bucket = await ctx.bucket_for(policy.WRITE)
+def write_target(ctx: Context) -> tuple[Bucket, str]:
+    """The bucket a new object goes to (authorize() checked that the caller may write
+    there) and its ACL; the key and headers checked before any byte of the body is read
+    (unsupported headers were refused before the handler ran: ops/request_headers.py)."""
+    bucket = ctx.granted_bucket
     check_key(ctx.key)
     return bucket, new_object_acl(ctx, bucket)
 
 
 async def put_object(ctx: Context) -> Response:
-    bucket, acl = await write_target(ctx)
+    bucket, acl = write_target(ctx)
     settings = ctx.services.settings
     limit = settings.max_object_size
     declared = declared_size(ctx)
@@ -114,35 +112,10 @@ async def put_object(ctx: Context) -> Response:
     return Response(200, headers)
 
 
-def parse_copy_source(value: str) -> tuple[str, str]:
-    """'/bucket/key?versionId=null' (URL-encoded) -> (bucket, key)."""
-    path, _, version = value.partition("?versionId=")
-    if version and version != "null":
-        raise S3Error("NoSuchVersion", "The specified version does not exist.", VersionId=version)
-    try:
-        decoded = unquote(path, errors="strict").lstrip("/")
-    except UnicodeDecodeError as exc:
-        raise S3Error("InvalidArgument", "Invalid copy source encoding") from exc
-    if not is_text(decoded):  # a raw byte that was not UTF-8
-        raise S3Error("InvalidArgument", "Invalid copy source encoding")
-    bucket, _, key = decoded.partition("/")
-    if not bucket or not key:
-        raise S3Error(
-            "InvalidArgument",
-            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-            ArgumentName="x-amz-copy-source",
-            ArgumentValue=value,
-        )
-    return bucket, key
-
-
-async def copy_source(ctx: Context) -> ObjectRecord:
-    """The object x-amz-copy-source names, readable by the caller, its conditions met."""
-    src_bucket_name, src_key = parse_copy_source(ctx.headers["x-amz-copy-source"])
-    src_bucket = await ctx.bucket(
-        src_bucket_name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
-    )
-    source = await ctx.readable_object(src_bucket, src_key)
+def copy_source(ctx: Context) -> ObjectRecord:
+    """The object x-amz-copy-source names (authorize() checked that the caller may read
+    it), if its bytes may be read now and its conditions are met."""
+    source = ctx.granted_source
     check_readable(ctx, source)
     prefix = "x-amz-copy-source-if-"
     if conditions.evaluate(ctx.headers, source.etag, source.last_modified, prefix=prefix):
@@ -168,10 +141,10 @@ def check_copy_checksum(ctx: Context, source: ObjectRecord) -> None:
 
 
 async def copy_object(ctx: Context) -> Response:
-    bucket, acl = await write_target(ctx)
+    bucket, acl = write_target(ctx)
     condition = write_condition(ctx.headers)
     await ctx.body.drain()
-    source = await copy_source(ctx)
+    source = copy_source(ctx)
     check_copy_checksum(ctx, source)
     check_early(ctx, bucket.id, ctx.key, condition)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")

@@ -134,8 +134,7 @@ async def _uploader(
         post_policy.verify_signature(creds, fields["policy"], key.secret_key, region)
         doc = post_policy.PostPolicy.parse(fields["policy"])
         doc.check(fields, bucket.name, datetime.now(UTC))
-    if not policy.bucket_allows(bucket, policy.WRITE, user.id if user else None):
-        raise S3Error("AccessDenied")
+    ctx.authorize_form(bucket, user)
     return user, doc
 
 

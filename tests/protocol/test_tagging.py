@@ -270,3 +270,23 @@ def test_presigned_put_with_signed_tagging_header(
     resp = requests.put(url, data=b"x", headers=headers, verify=server.cert, timeout=60)
     assert resp.status_code == 200, resp.text
     assert tags_of(s3, bucket, "p") == SET_AB
+
+
+def test_ignore_public_acls_hides_tags_as_it_hides_the_object(
+    s3: Any, bucket: str, make_user: Any, client_for: Any
+) -> None:
+    """Tags are read with the object's READ, decided like every object permission: a
+    public-read grant voided by IgnorePublicAcls grants neither the bytes nor the tags."""
+    s3.put_object(Bucket=bucket, Key="pub", Body=b"x", Tagging="a=1", ACL="public-read")
+    other = client_for(*make_user())
+    assert tags_of(other, bucket, "pub") == [{"Key": "a", "Value": "1"}]
+    s3.put_public_access_block(
+        Bucket=bucket, PublicAccessBlockConfiguration={"IgnorePublicAcls": True}
+    )
+    for call in (
+        lambda: other.get_object(Bucket=bucket, Key="pub"),
+        lambda: other.get_object_tagging(Bucket=bucket, Key="pub"),
+    ):
+        with s3_error("AccessDenied", 403):
+            call()
+    assert tags_of(s3, bucket, "pub") == [{"Key": "a", "Value": "1"}]

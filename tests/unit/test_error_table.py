@@ -27,7 +27,18 @@ def _assigned_strings(tree: ast.AST) -> dict[str, set[str]]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     found.setdefault(target.id, set()).update(_strings(node.value))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            found.setdefault(node.target.id, set()).update(_strings(node.value))
     return found
+
+
+# The named codes of oortgate.errors (NO_SUCH_KEY = "NoSuchKey"), for modules that raise
+# S3Error(NO_SUCH_KEY) or S3Error(errors.NO_SUCH_KEY).
+NAMED_CODES = {
+    name: values
+    for name, values in _assigned_strings(ast.parse((PACKAGE / "errors.py").read_text())).items()
+    if name.isupper() and len(values) == 1  # not the STATUS and DEFAULT_MESSAGE tables
+}
 
 
 def _code_argument(call: ast.Call) -> ast.expr | None:
@@ -54,6 +65,8 @@ def raised_codes(source: str, where: str) -> tuple[dict[str, list[str]], list[st
             values = {argument.value}
         elif isinstance(argument, ast.Name) and assigned.get(argument.id):
             values = assigned[argument.id]
+        elif isinstance(argument, ast.Name | ast.Attribute):
+            values = NAMED_CODES.get(getattr(argument, "id", getattr(argument, "attr", "")), set())
         else:
             values = _strings(argument) if isinstance(argument, ast.IfExp) else set()
         if not values:
@@ -124,11 +137,21 @@ def test_the_scan_sees_literals_variables_and_conditionals() -> None:
         "    raise S3Error(code='Keyword' if x else 'Other')\n"
         "def i(name):\n"
         "    raise S3Error(name)\n"
+        "def j():\n"
+        "    raise S3Error(NO_SUCH_KEY, Key='k')\n"
+        "def k():\n"
+        "    raise S3Error(errors.ACCESS_DENIED)\n"
     )
     codes, unresolved = raised_codes(source, "m.py")
-    assert set(codes) == {"Mine", "Theirs", "Literal", "Keyword", "Other"}
+    assert set(codes) == {"Mine", "Theirs", "Literal", "Keyword", "Other", "NoSuchKey",
+                          "AccessDenied"}  # fmt: skip
     assert codes["Literal"] == ["m.py:5"]
     assert unresolved == ["m.py:9"]
+
+
+def test_every_named_code_is_in_the_table() -> None:
+    assert NAMED_CODES["NO_SUCH_KEY"] == {"NoSuchKey"}
+    assert not set().union(*NAMED_CODES.values()) - STATUS.keys()
 
 
 def test_the_scan_sees_compared_and_assigned_codes() -> None:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from oortgate.errors import S3Error
 from oortgate.http.routing import parse_query, route, split_path
-from oortgate.ops.context import Route
+from oortgate.ops.operations import Op, Route
 from tests.unit._strategies import headers, latin1, query_text, tokens
 
 METHODS = st.one_of(st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "PATCH"]),
@@ -28,7 +28,7 @@ def test_route_gives_a_route_or_an_s3_error(method, path, query, hdrs, vhost) ->
         found = route(method, path, query, hdrs, vhost)
     except S3Error:
         return
-    assert isinstance(found, Route) and isinstance(found.op, str)
+    assert isinstance(found, Route) and isinstance(found.op, Op)
 
 
 @settings(max_examples=300, deadline=None)

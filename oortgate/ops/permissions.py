@@ -1,0 +1,130 @@
+"""PERMISSION[op]: what a caller must hold for each operation. Context.authorize checks
+it once, before the handler runs, and keeps what it looked up for the handler.
+
+The decisions themselves (owners, ACLs, Object Ownership, PublicAccessBlock) are
+oortgate.policy's; this table only says which one each operation asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from oortgate import policy
+from oortgate.errors import ACCESS_DENIED, NO_SUCH_KEY, S3Error
+from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.ops.operations import Op
+
+READ: Final = policy.READ
+WRITE: Final = policy.WRITE
+READ_ACP: Final = policy.READ_ACP
+WRITE_ACP: Final = policy.WRITE_ACP
+FULL_CONTROL: Final = policy.FULL_CONTROL
+OWNER_ONLY: Final = "OWNER_ONLY"  # the bucket's owner alone, whatever its ACL grants
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """Each field is one more check; all of them must pass."""
+
+    signed_in: bool = False  # any authenticated caller (no bucket is looked up for it)
+    bucket: str | None = None  # on the route's bucket: an ACL permission, or OWNER_ONLY
+    object: str | None = None  # on the route's object, by its ACL
+    bucket_owner_too: bool = False  # the bucket's owner holds ``object`` on every object
+    source: bool = False  # READ on the x-amz-copy-source object (CopyObject, UploadPartCopy)
+    # The caller is the form's signer (PostObject), known only once the form's fields
+    # are read: the handler checks ``bucket`` for that caller (Context.authorize_form).
+    form: bool = False
+
+
+NONE = Permission()  # answered without a bucket: Health, NotImplemented
+SIGNED_IN = Permission(signed_in=True)
+BUCKET_READ = Permission(bucket=READ)
+BUCKET_WRITE = Permission(bucket=WRITE)
+BUCKET_OWNER_ONLY = Permission(bucket=OWNER_ONLY)
+OBJECT_READ = Permission(object=READ)
+# An object's tags are read by whoever may read it and written by its owner (or a
+# FULL_CONTROL grantee); the bucket's owner may do both (AWS's default s3:*ObjectTagging).
+TAGS_READ = Permission(object=READ, bucket_owner_too=True)
+TAGS_WRITE = Permission(object=FULL_CONTROL, bucket_owner_too=True)
+SOURCE_READ = OBJECT_READ  # what ``source`` asks of the copy source
+
+PERMISSION: Final[dict[Op, Permission]] = {
+    Op.ListBuckets: SIGNED_IN,  # lists the caller's own buckets
+    Op.CreateBucket: SIGNED_IN,
+    Op.DeleteBucket: BUCKET_OWNER_ONLY,
+    Op.HeadBucket: BUCKET_READ,
+    Op.GetBucketLocation: BUCKET_OWNER_ONLY,
+    Op.GetBucketVersioning: BUCKET_OWNER_ONLY,
+    Op.ListObjects: BUCKET_READ,
+    Op.ListObjectsV2: BUCKET_READ,
+    Op.ListObjectVersions: BUCKET_READ,
+    Op.GetObject: OBJECT_READ,
+    Op.HeadObject: OBJECT_READ,
+    Op.PutObject: BUCKET_WRITE,
+    Op.CopyObject: Permission(bucket=WRITE, source=True),
+    Op.DeleteObject: BUCKET_WRITE,
+    Op.DeleteObjects: BUCKET_WRITE,  # each key: WRITE on its bucket, which is this one
+    Op.CreateMultipartUpload: BUCKET_WRITE,
+    Op.UploadPart: BUCKET_WRITE,
+    Op.UploadPartCopy: Permission(bucket=WRITE, source=True),
+    Op.CompleteMultipartUpload: BUCKET_WRITE,
+    Op.AbortMultipartUpload: BUCKET_WRITE,
+    Op.ListParts: BUCKET_READ,
+    Op.ListMultipartUploads: BUCKET_READ,
+    Op.GetBucketAcl: Permission(bucket=READ_ACP),
+    Op.PutBucketAcl: Permission(bucket=WRITE_ACP),
+    Op.GetObjectAcl: Permission(object=READ_ACP),
+    Op.PutObjectAcl: Permission(object=WRITE_ACP),
+    Op.PostObject: Permission(bucket=WRITE, form=True),
+    Op.PutBucketCors: BUCKET_OWNER_ONLY,
+    Op.GetBucketCors: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketCors: BUCKET_OWNER_ONLY,
+    Op.RestoreObject: Permission(bucket=WRITE, object=READ),
+    Op.GetObjectAttributes: OBJECT_READ,
+    Op.PutObjectTagging: TAGS_WRITE,
+    Op.GetObjectTagging: TAGS_READ,
+    Op.DeleteObjectTagging: TAGS_WRITE,
+    Op.PutBucketTagging: BUCKET_OWNER_ONLY,
+    Op.GetBucketTagging: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketTagging: BUCKET_OWNER_ONLY,
+    Op.PutBucketOwnershipControls: BUCKET_OWNER_ONLY,
+    Op.GetBucketOwnershipControls: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketOwnershipControls: BUCKET_OWNER_ONLY,
+    Op.PutPublicAccessBlock: BUCKET_OWNER_ONLY,
+    Op.GetPublicAccessBlock: BUCKET_OWNER_ONLY,
+    Op.DeletePublicAccessBlock: BUCKET_OWNER_ONLY,
+    # Unauthenticated by design: the bucket's CORS rules decide (ops/cors_ops.py), after
+    # the request names an origin and a method.
+    Op.Preflight: NONE,
+    Op.Health: NONE,
+    Op.NotImplemented: NONE,
+}
+
+
+def check_bucket(permission: str, bucket: Bucket, caller: int | None) -> None:
+    """AccessDenied unless ``caller`` (None: anonymous) holds ``permission`` on the bucket."""
+    if permission == OWNER_ONLY:
+        granted = caller is not None and caller == bucket.owner_id
+    else:
+        granted = policy.bucket_allows(bucket, permission, caller)
+    if not granted:
+        raise S3Error(ACCESS_DENIED)
+
+
+def check_object(
+    need: Permission, bucket: Bucket, key: str, record: ObjectRecord | None, caller: int | None
+) -> ObjectRecord:
+    """The object (None: there is none at ``key``), if ``caller`` holds need.object on it.
+    A missing key is NoSuchKey only to callers who may list the bucket; others learn
+    nothing (AccessDenied), as on AWS."""
+    assert need.object is not None
+    if record is None:
+        if policy.bucket_allows(bucket, READ, caller):
+            raise S3Error(NO_SUCH_KEY, Key=key)
+        raise S3Error(ACCESS_DENIED)
+    if need.bucket_owner_too and caller is not None and caller == bucket.owner_id:
+        return record
+    if not policy.object_allows(bucket, record.acl, record.owner_id, need.object, caller):
+        raise S3Error(ACCESS_DENIED)
+    return record
