@@ -21,7 +21,7 @@ async def delete_object(ctx: Context) -> Response:
     bucket = await ctx.bucket_for(policy.WRITE)
     check_version_id(ctx.query)
     condition = delete_condition(ctx.headers)
-    await ctx.services.db_freeing(ctx.meta.delete_object, bucket.id, ctx.key, condition)
+    await ctx.services.freeing(ctx.meta.delete_object, bucket.id, ctx.key, condition)
     return empty(204)
 
 
@@ -63,7 +63,7 @@ async def delete_objects(ctx: Context) -> Response:
     quiet, objects = _parse_request(body)
     # Unversioned buckets know one version of each key, "null"; any other is missing.
     deletable = [o for o in objects if o.version in (None, "null")]
-    refused = await ctx.services.db_freeing(
+    refused = await ctx.services.freeing(
         ctx.meta.delete_objects,
         bucket.id,
         [o.key for o in deletable],

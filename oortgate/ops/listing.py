@@ -35,8 +35,7 @@ def encoder(ctx: Context) -> Callable[[str], str]:
 
 async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:
     bucket = await ctx.bucket_for(policy.READ)
-    return await ctx.services.db(
-        ctx.meta.list_objects,
+    return await ctx.meta.list_objects(
         bucket.id,
         ctx.query.get("prefix", ""),
         ctx.query.get("delimiter", ""),

@@ -23,7 +23,7 @@ async def list_parts(ctx: Context) -> Response:
     upload = await open_upload(ctx, policy.READ)
     marker = tokens.int_param(ctx.query.get("part-number-marker"), "part-number-marker", 0, 10000)
     max_parts = tokens.int_param(ctx.query.get("max-parts"), "max-parts", MAX_LIST, MAX_LIST)
-    found = await ctx.services.db(ctx.meta.list_parts, upload.upload_id, marker, max_parts + 1)
+    found = await ctx.meta.list_parts(upload.upload_id, marker, max_parts + 1)
     parts, truncated = found[:max_parts], len(found) > max_parts
     root = xml.Node("ListPartsResult")
     root.add("Bucket", ctx.route.bucket)
@@ -55,8 +55,7 @@ async def list_multipart_uploads(ctx: Context) -> Response:
     q = ctx.query
     enc = encoder(ctx)
     max_uploads = tokens.int_param(q.get("max-uploads"), "max-uploads", MAX_LIST, MAX_LIST)
-    page = await ctx.services.db(
-        ctx.meta.list_uploads, bucket.id, q.get("prefix", ""), q.get("delimiter", ""),
+    page = await ctx.meta.list_uploads(bucket.id, q.get("prefix", ""), q.get("delimiter", ""),
         q.get("key-marker", ""), q.get("upload-id-marker", ""), max_uploads,
     )  # fmt: skip
     root = xml.Node("ListMultipartUploadsResult")

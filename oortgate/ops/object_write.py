@@ -51,7 +51,7 @@ async def write_target(ctx: Context) -> tuple[Bucket, str]:
     refused before the handler ran: ops/request_headers.py)."""
     bucket = await ctx.bucket_for(policy.WRITE)
     check_key(ctx.key)
-    return bucket, new_object_acl(ctx, bucket)
+    return bucket, await new_object_acl(ctx, bucket)
 
 
 async def put_object(ctx: Context) -> Response:
@@ -63,7 +63,7 @@ async def put_object(ctx: Context) -> Response:
         raise S3Error("EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(limit))
     expected_md5 = content_md5(ctx.headers)
     condition = write_condition(ctx.headers)
-    check_early(ctx, bucket.id, ctx.key, condition)  # before a byte of a doomed body
+    await check_early(ctx, bucket.id, ctx.key, condition)  # before a byte of a doomed body
     # Validate every header before reading a byte of the body.
     draft = ObjectRecord(
         bucket_id=bucket.id,
@@ -101,7 +101,7 @@ async def put_object(ctx: Context) -> Response:
         crc64=stored.crc64,
     )
     try:
-        await ctx.services.db(ctx.meta.put_object, record, condition)
+        await ctx.meta.put_object(record, condition)
     except S3Error as err:  # refused (a condition lost a race, the bucket went away)
         await discard(ctx, stored.blob_id)
         raise lost_race(err) from None
@@ -172,7 +172,7 @@ async def copy_object(ctx: Context) -> Response:
     await ctx.body.drain()
     source = await copy_source(ctx)
     check_copy_checksum(ctx, source)
-    check_early(ctx, bucket.id, ctx.key, condition)
+    await check_early(ctx, bucket.id, ctx.key, condition)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error(
@@ -199,7 +199,7 @@ async def copy_object(ctx: Context) -> Response:
     owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
     record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
     try:
-        await ctx.services.db(ctx.meta.put_object, record, condition)
+        await ctx.meta.put_object(record, condition)
     except S3Error as err:
         raise lost_race(err) from None
     root = xml.Node("CopyObjectResult")

@@ -21,7 +21,7 @@ async def _tagged_object(ctx: Context, permission: str) -> tuple[Bucket, ObjectR
     bucket = await ctx.bucket()
     check_version_id(ctx.query)
     caller = ctx.caller_id
-    record = ctx.services.reader.get_object(bucket.id, ctx.key)
+    record = await ctx.meta.get_object(bucket.id, ctx.key)
     if record is None:
         readable = policy.allows(bucket.acl, policy.READ, caller, bucket.owner_id)
         raise S3Error("NoSuchKey", Key=ctx.key) if readable else S3Error("AccessDenied")
@@ -40,7 +40,7 @@ async def _tagging_document(ctx: Context, limit: int) -> tagging.Tags:
 
 
 async def _set_object_tags(ctx: Context, bucket: Bucket, tags: tagging.Tags) -> None:
-    if not await ctx.services.db(ctx.meta.set_object_tags, bucket.id, ctx.key, tags):
+    if not await ctx.meta.set_object_tags(bucket.id, ctx.key, tags):
         raise S3Error("NoSuchKey", Key=ctx.key)  # deleted meanwhile
 
 
@@ -66,13 +66,13 @@ async def delete_object_tagging(ctx: Context) -> Response:
 async def put_bucket_tagging(ctx: Context) -> Response:
     bucket = await ctx.owned_bucket()
     tags = await _tagging_document(ctx, tagging.BUCKET_LIMIT)
-    await ctx.services.db(ctx.meta.set_bucket_tags, bucket.id, tags)
+    await ctx.meta.set_bucket_tags(bucket.id, tags)
     return empty(204)
 
 
 async def get_bucket_tagging(ctx: Context) -> Response:
     bucket = await ctx.owned_bucket()
-    tags = ctx.services.reader.get_bucket_tags(bucket.id)
+    tags = await ctx.meta.get_bucket_tags(bucket.id)
     if tags is None:
         raise S3Error("NoSuchTagSet", BucketName=bucket.name)
     return xml_response(tagging.document(tags))
@@ -81,5 +81,5 @@ async def get_bucket_tagging(ctx: Context) -> Response:
 async def delete_bucket_tagging(ctx: Context) -> Response:
     bucket = await ctx.owned_bucket()
     await ctx.body.drain()
-    await ctx.services.db(ctx.meta.set_bucket_tags, bucket.id, {})
+    await ctx.meta.set_bucket_tags(bucket.id, {})
     return empty(204)
