@@ -47,8 +47,21 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 
 @pytest.fixture(params=sorted(META_STORES))
-def meta(request: Any, tmp_path: Path) -> Iterator[MetaStore]:
-    store = META_STORES[request.param](tmp_path)
+def meta_kind(request: Any) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def meta(meta_kind: str, tmp_path: Path) -> Iterator[MetaStore]:
+    store = META_STORES[meta_kind](tmp_path)
+    yield store
+    asyncio.run(store.close())
+
+
+@pytest.fixture
+def peer(meta_kind: str, tmp_path: Path, meta: MetaStore) -> Iterator[MetaStore]:
+    """A second store on the same data as ``meta``: another worker or gateway."""
+    store = META_STORES[meta_kind](tmp_path)
     yield store
     asyncio.run(store.close())
 

@@ -67,6 +67,24 @@ async def test_keys_and_credentials_follow_refresh(meta: MetaStore) -> None:
         await meta.create_key(bob.id + 99, "AKNONE", "secret")  # no such user
 
 
+async def test_another_gateways_changes_show_after_refresh(
+    meta: MetaStore, peer: MetaStore
+) -> None:
+    bob = await meta.create_user("bob")
+    await meta.create_key(bob.id, "AKBOB", "secret")
+    bucket_id = await _bucket(meta)
+    await meta.refresh()
+    assert await meta.get_credentials("AKBOB") is not None  # remembered, perhaps
+    assert await peer.delete_key("AKBOB")
+    await peer.set_bucket_acl(bucket_id, "public-read")
+    await _put(peer, bucket_id, "k")
+    assert await meta.get_object(bucket_id, "k") is not None  # never older than the call
+    await meta.refresh()
+    assert await meta.get_credentials("AKBOB") is None
+    bucket = await meta.get_bucket("bkt")
+    assert bucket is not None and bucket.acl == "public-read"
+
+
 async def test_bucket_names_are_unique_and_quota_holds(meta: MetaStore) -> None:
     owner = await meta.create_user("owner")
     other = await meta.create_user("other")
