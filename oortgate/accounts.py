@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 import string
 
-from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, User
+from oortgate.stores import MetaDb
 
 ROOT_USER = "root"
 _AK_ALPHABET = string.ascii_uppercase + string.digits
@@ -21,9 +21,7 @@ def new_secret_key() -> str:
     return "".join(secrets.choice(_SK_ALPHABET) for _ in range(40))
 
 
-def ensure_root(
-    meta: MetaStore, access_key: str | None, secret_key: str | None
-) -> AccessKey | None:
+def ensure_root(meta: MetaDb, access_key: str | None, secret_key: str | None) -> AccessKey | None:
     """Make sure the root user has a usable key.
 
     With credentials from the environment, that key is (re)installed. Without them, a
@@ -51,6 +49,6 @@ def ensure_root(
 
 
 def create_key(
-    meta: MetaStore, user: User, access_key: str | None = None, secret_key: str | None = None
+    meta: MetaDb, user: User, access_key: str | None = None, secret_key: str | None = None
 ) -> AccessKey:
     return meta.create_key(user.id, access_key or new_access_key(), secret_key or new_secret_key())

@@ -13,12 +13,13 @@ from collections.abc import Iterable, Iterator
 
 from oortgate.meta.base import MetaStore
 from oortgate.storage.base import BlobStore
+from oortgate.stores import Blobs, MetaDb
 
 BATCH = 1000
 
 
 def collect_garbage(
-    meta: MetaStore, blobs: BlobStore, batch: int = BATCH, grace: float | None = None
+    meta: MetaDb, blobs: Blobs, batch: int = BATCH, grace: float | None = None
 ) -> int:
     """Delete every queued garbage blob (only those queued ``grace`` seconds ago or
     earlier, if given); returns how many were collected.
@@ -38,7 +39,22 @@ def collect_garbage(
     return collected
 
 
-def startup_sweep(meta: MetaStore, blobs: BlobStore, batch: int = BATCH) -> dict[str, int]:
+async def collect_due(
+    meta: MetaStore, blobs: BlobStore, batch: int = BATCH, grace: float | None = None
+) -> int:
+    """``collect_garbage`` for a server, on the async stores (the command-line tools
+    use the synchronous classes, see ``oortgate.stores``)."""
+    collected = 0
+    before = None if grace is None else time.time() - grace
+    while ids := await meta.take_garbage(batch, before):
+        for blob_id in ids:
+            await blobs.delete(blob_id)
+        await meta.forget_garbage(ids)  # only once the files are gone
+        collected += len(ids)
+    return collected
+
+
+def startup_sweep(meta: MetaDb, blobs: Blobs, batch: int = BATCH) -> dict[str, int]:
     """Clean up after a crash. Run only while no writer is alive (before workers start):
     a live writer's pending blob would be collected under it."""
     counts = {
@@ -50,7 +66,7 @@ def startup_sweep(meta: MetaStore, blobs: BlobStore, batch: int = BATCH) -> dict
     return counts
 
 
-def _remove_orphans(meta: MetaStore, blobs: BlobStore, batch: int) -> int:
+def _remove_orphans(meta: MetaDb, blobs: Blobs, batch: int) -> int:
     """Delete blob files no record knows of. The pending mark normally prevents them;
     this catches the rest (a writer that skipped its mark, a metadata database restored
     from an older backup), so disk space is never leaked for good."""

@@ -6,7 +6,7 @@ percent of one core, where an MD5 would halve its speed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from awscrt import checksums
 
@@ -30,16 +30,15 @@ def of(data: bytes) -> str:
     return crc.hex()
 
 
-def checked(chunks: Iterator[bytes | None], size: int, expected: str) -> Iterator[bytes | None]:
+async def checked(chunks: AsyncIterator[bytes], size: int, expected: str) -> AsyncIterator[bytes]:
     """The chunks of a whole blob of ``size`` bytes, the CRC compared before the chunk
     that completes it is handed on (a consumer that sends it would have sent a
-    complete, wrong body). Markers (None) pass through as they are."""
+    complete, wrong body)."""
     crc = Crc64()
     seen = 0
-    for chunk in chunks:
-        if chunk is not None:
-            crc.update(chunk)
-            seen += len(chunk)
-            if seen >= size and crc.hex() != expected:
-                raise BlobDamaged(f"CRC-64 {crc.hex()} where {expected} was stored")
+    async for chunk in chunks:
+        crc.update(chunk)
+        seen += len(chunk)
+        if seen >= size and crc.hex() != expected:
+            raise BlobDamaged(f"CRC-64 {crc.hex()} where {expected} was stored")
         yield chunk

@@ -54,7 +54,12 @@ class SharedRateLimiter:
         """Start-up: forget the previous run's buckets."""
         path.unlink(missing_ok=True)
 
-    def take(self, identity: str, rate: float, burst: int, now: float | None = None) -> float:
+    async def take(self, identity: str, rate: float, burst: int) -> float:
+        """RateLimiter.take: inline on the event loop (a lock and a few loads and stores,
+        microseconds: far less than a thread hop)."""
+        return self.take_at(identity, rate, burst)
+
+    def take_at(self, identity: str, rate: float, burst: int, now: float | None = None) -> float:
         """Admit one request: 0.0 if admitted, else the seconds until one would be."""
         if rate <= 0:
             return 0.0
@@ -89,6 +94,6 @@ class SharedRateLimiter:
                 spare = offset
         return spare if spare is not None else home * _SLOT.size
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._map.close()
         os.close(self._fd)

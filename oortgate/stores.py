@@ -1,6 +1,14 @@
-"""The composition root of persistence: the one place that picks the metadata and blob
-store implementations and knows where their files live in the data directory. The
-server, the start-up sweep, `oortgate gc`, `admin` and `fsck` all open them here."""
+"""The composition root of persistence: the one place that picks the metadata store, the
+blob store and the rate limiter, and knows where their files live in the data directory.
+
+The server runs on the async interfaces (``open_stores``: ``MetaStore``, ``BlobStore``,
+``RateLimiter``). The command-line tools (the start-up sweep, ``oortgate gc``, ``admin``,
+``fsck``, ``stats``) run before or beside the server, one short job each, with no event
+loop to share: they keep the synchronous SQLite and file classes (``open_meta``,
+``open_blobs``), which are what the async adapters drive anyway, rather than spin up an
+event loop, the metadata thread and a thread pool per command. A tool that must work
+on any backend will move to the async interfaces with ``asyncio.run``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from oortgate.meta.base import MetaStore
 from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.meta.sqlite_async import AsyncSqliteMeta
+from oortgate.ratelimit import SharedRateLimiter
+from oortgate.ratelimit_base import RateLimiter
 from oortgate.secretbox import SecretBox
+from oortgate.storage.base import BlobStore
 from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.local_async import AsyncLocalBlobs
 
 if TYPE_CHECKING:
     from oortgate.config import Settings
 
-# The implementations, for callers that need more than the MetaStore/BlobStore protocols
-# (admin's key resealing, fsck's blob walk).
+# The synchronous implementations, for the command-line tools (see above) and callers
+# that need more than the protocols (admin's key resealing, fsck's blob walk).
 MetaDb = SqliteMetaStore
 Blobs = LocalBlobStore
 
@@ -38,16 +52,16 @@ def open_blobs(data_dir: Path) -> Blobs:
 
 @dataclass(frozen=True, slots=True)
 class Stores:
-    meta: MetaDb  # for writes, on the store's worker thread
-    blobs: Blobs
-    reader: MetaDb  # a second connection, for point lookups on the event loop
+    meta: MetaStore
+    blobs: BlobStore
+    limiter: RateLimiter | None  # None: no rate limit configured
 
 
 def open_stores(settings: Settings) -> Stores:
-    """What a server worker process runs on."""
+    """What a server worker process runs on: the async interfaces."""
     box = SecretBox.from_env()
-    return Stores(
-        open_meta(settings.data_dir, box),
-        open_blobs(settings.data_dir),
-        open_meta(settings.data_dir, box),
-    )
+    # Two connections: one for writes on the store's thread, one for point lookups on
+    # the event loop (see AsyncSqliteMeta).
+    meta = AsyncSqliteMeta(open_meta(settings.data_dir, box), open_meta(settings.data_dir, box))
+    limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
+    return Stores(meta, AsyncLocalBlobs(open_blobs(settings.data_dir)), limiter)

@@ -37,7 +37,7 @@ async def authenticate(
         creds = sigv4.parse(view)
     except sigv4.NotSigV4:
         v2 = sigv2.parse(view)
-        key, user = credentials(services, v2.access_key)
+        key, user = await credentials(services, v2.access_key)
         if vhost_bucket is not None:
             view = sigv4.RequestView(method, f"/{vhost_bucket}{raw_path}", query, headers)
         sigv2.verify(view, v2, key.secret_key, now=now)
@@ -45,6 +45,6 @@ async def authenticate(
         return Identity(user, key, None)
     if creds is None:
         return ANONYMOUS
-    key, user = credentials(services, creds.access_key)
+    key, user = await credentials(services, creds.access_key)
     signing = sigv4.verify(view, creds, key.secret_key, region=services.settings.region, now=now)
     return Identity(user, key, signing)

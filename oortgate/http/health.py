@@ -31,7 +31,7 @@ async def health_response(path: str, services: Services) -> Response | None:
         return _text(200, "ok\n")
     if what == "ready":
         try:
-            await services.db(services.meta.get_bucket, "-")  # a real query, no row
+            await services.meta.ping()
             if not os.access(services.settings.data_dir, os.W_OK):
                 return _text(503, "data directory not writable\n")
         except Exception as exc:  # any failure means "not ready", with the reason

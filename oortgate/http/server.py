@@ -42,7 +42,6 @@ from oortgate.ops.operations import Op
 from oortgate.ops.params import parse as parse_params
 from oortgate.ops.request_headers import check as check_request_headers
 from oortgate.ops.response import Response
-from oortgate.ratelimit import SharedRateLimiter
 from oortgate.storage.space import StorageFull, WritesRefused
 from oortgate.stores import open_stores
 
@@ -59,8 +58,8 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         stores = open_stores(settings)
-        self.services = Services(settings, stores.meta, stores.blobs, stores.reader)
-        self.limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
+        self.services = Services(settings, stores.meta, stores.blobs)
+        self.limiter = stores.limiter
         self._gc_task: asyncio.Task[None] | None = None
         # A listener that stands for one endpoint (the archive port) sets its tier.
         self.port_tier = os.environ.get(ENV_PORT_TIER) or None
@@ -88,7 +87,9 @@ class Gateway:
             elif message["type"] == "lifespan.shutdown":
                 if self._gc_task is not None:
                     self._gc_task.cancel()
-                self.services.close()
+                await self.services.close()
+                if self.limiter is not None:
+                    await self.limiter.close()
                 if self.observer is not None:
                     self.observer.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -114,10 +115,10 @@ class Gateway:
         comes back sooner, at the risk of cutting a long multipart download short."""
         services, settings = self.services, self.settings
         grace = settings.gc_grace
-        if await services.blob_io(services.space.low) is not None:
+        if await services.offload(services.space.low) is not None:
             grace = min(grace, settings.gc_low_space_grace)
-        await services.db(gc.collect_garbage, services.meta, services.blobs, grace=grace)
-        await services.blob_io(services.space.ensure_reserve)
+        await gc.collect_due(services.meta, services.blobs, grace=grace)
+        await services.offload(services.space.ensure_reserve)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = Exchange(next(self._request_ids))
@@ -167,7 +168,7 @@ class Gateway:
             )
         await _send(send, response, request_id, head=method == "HEAD")
 
-    def _throttle(self, client: str, identity: Identity) -> None:
+    async def _throttle(self, client: str, identity: Identity) -> None:
         """503 SlowDown past the rate of this key (or client address), server-wide."""
         if self.limiter is None:
             return
@@ -177,7 +178,7 @@ class Gateway:
         else:
             who = "ip:" + client
             rate = self.settings.rate_limit
-        wait = self.limiter.take(who, rate, self.settings.rate_burst)
+        wait = await self.limiter.take(who, rate, self.settings.rate_burst)
         if wait:
             raise S3Error("SlowDown", headers={"retry-after": str(max(1, math.ceil(wait)))})
 
@@ -190,8 +191,8 @@ class Gateway:
             host = next((v for k, v in scope["headers"] if k.lower() == b"host"), b"")
             addressed = resolve(host.decode("latin-1"), self.settings.endpoints)
             name = addressed.bucket or split_path(_raw_path(scope))[0]
-            self.services.lookups.refresh()  # the request may have changed the rules
-            bucket = self.services.lookups.get_bucket(name) if name else None
+            await self.services.meta.refresh()  # the request may have changed the rules
+            bucket = await self.services.meta.get_bucket(name) if name else None
         except S3Error:
             return []
         return actual_request_headers(bucket, origin.decode("latin-1"), method)
@@ -205,7 +206,7 @@ class Gateway:
             if health is not None:
                 exchange.operation = Op.Health
                 return health
-        self.services.lookups.refresh()
+        await self.services.meta.refresh()
         query_string = scope.get("query_string", b"").decode("latin-1")
         query_pairs = parse_query(query_string)
         query = dict(query_pairs)
@@ -233,11 +234,11 @@ class Gateway:
                 exchange.access_key = claimed_access_key(headers, query)
                 # A refused attempt counts against the client's address, not the key it
                 # names (anyone can name a key): guessing is throttled like any traffic.
-                self._throttle(seen.client, ANONYMOUS)
+                await self._throttle(seen.client, ANONYMOUS)
                 raise
         if identity.key is not None:
             exchange.access_key = identity.key.access_key
-        self._throttle(seen.client, identity)
+        await self._throttle(seen.client, identity)
         check_request_headers(target.op, headers, query)
         parse_params(target, query)
         if method in WRITE_METHODS and target.op not in FREEING_OPS:

@@ -1,7 +1,10 @@
 """The metadata store interface. Handlers use only this; SQL lives in implementations.
 
-Every method is synchronous and atomic (one transaction); the server runs them off the
-event loop. A write returns only once it is durable.
+Every method is a coroutine and atomic (one transaction); handlers await them on the
+event loop, so an implementation must never block it for long (a thread, or an async
+driver). A write returns only once it is durable. Errors that cross this seam are
+``S3Error``s, ``ValueError`` (as documented per method) or ``StorageFull``: never a
+database driver's own exception for an expected outcome.
 
 Blob lifecycle (how a crash never loses or leaks a blob):
 1. ``add_pending_blob(id)`` before a blob file is written;
@@ -16,7 +19,6 @@ Blob lifecycle (how a crash never loses or leaks a blob):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Protocol
 
 from oortgate.errors import S3Error
@@ -39,45 +41,52 @@ MAX_KEYS_PER_USER = 10
 
 class MetaStore(Protocol):
     # -- users and keys -------------------------------------------------------------
-    def create_user(self, name: str) -> User:
+    async def create_user(self, name: str) -> User:
         """Raises ValueError if the name is taken."""
         ...
 
-    def get_user(self, user_id: int) -> User | None: ...
+    async def get_user(self, user_id: int) -> User | None: ...
 
-    def get_user_by_name(self, name: str) -> User | None: ...
+    async def get_user_by_name(self, name: str) -> User | None: ...
 
-    def get_user_by_canonical_id(self, canonical_id: str) -> User | None: ...
+    async def get_user_by_canonical_id(self, canonical_id: str) -> User | None: ...
 
-    def list_users(self) -> list[User]: ...
+    async def list_users(self) -> list[User]: ...
 
-    def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
+    async def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
         """Raises ValueError for a duplicate access key, an unknown user, or a user who
         already has MAX_KEYS_PER_USER keys."""
         ...
 
-    def get_key(self, access_key: str) -> AccessKey | None: ...
+    async def get_key(self, access_key: str) -> AccessKey | None: ...
 
-    def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
+    async def refresh(self) -> None:
+        """Lookups after this call see every change committed before it. A store may
+        remember ``get_credentials`` and ``get_bucket`` answers between calls (the
+        server calls this once per request, not once per lookup); others are never
+        older than the call."""
+        ...
+
+    async def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
         """The key and its user together (what every signed request looks up)."""
         ...
 
-    def list_keys(self, user_id: int | None = None) -> list[AccessKey]: ...
+    async def list_keys(self, user_id: int | None = None) -> list[AccessKey]: ...
 
-    def set_key_enabled(self, access_key: str, enabled: bool) -> bool:
+    async def set_key_enabled(self, access_key: str, enabled: bool) -> bool:
         """False if there is no such key."""
         ...
 
-    def set_key_rate_limit(self, access_key: str, rate: float | None) -> bool:
+    async def set_key_rate_limit(self, access_key: str, rate: float | None) -> bool:
         """Requests per second for this key (None: the server default); False if no key."""
         ...
 
-    def delete_key(self, access_key: str) -> bool:
+    async def delete_key(self, access_key: str) -> bool:
         """False if there is no such key."""
         ...
 
     # -- buckets --------------------------------------------------------------------
-    def create_bucket(
+    async def create_bucket(
         self,
         name: str,
         owner_id: int,
@@ -91,43 +100,43 @@ class MetaStore(Protocol):
         BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets."""
         ...
 
-    def set_bucket_acl(self, bucket_id: int, acl: str) -> None: ...
+    async def set_bucket_acl(self, bucket_id: int, acl: str) -> None: ...
 
-    def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None: ...
+    async def set_bucket_cors(self, bucket_id: int, cors: str | None) -> None: ...
 
-    def set_bucket_ownership(self, bucket_id: int, ownership: str | None) -> None:
+    async def set_bucket_ownership(self, bucket_id: int, ownership: str | None) -> None:
         """Its ObjectOwnership setting (None: no OwnershipControls)."""
         ...
 
-    def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
+    async def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
         """Its PublicAccessBlock configuration as JSON (None: none)."""
         ...
 
-    def get_bucket(self, name: str) -> Bucket | None: ...
+    async def get_bucket(self, name: str) -> Bucket | None: ...
 
-    def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
+    async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
         """The bucket's tag set; None if it has none."""
         ...
 
-    def set_bucket_tags(self, bucket_id: int, tags: dict[str, str]) -> None:
+    async def set_bucket_tags(self, bucket_id: int, tags: dict[str, str]) -> None:
         """Replace the bucket's tag set (empty: remove it)."""
         ...
 
-    def list_buckets(
+    async def list_buckets(
         self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
     ) -> list[Bucket]:
         """The owner's buckets in name order, names > start_after starting with prefix."""
         ...
 
-    def delete_bucket(self, bucket_id: int) -> None:
+    async def delete_bucket(self, bucket_id: int) -> None:
         """Raises S3Error BucketNotEmpty when objects remain; open uploads are aborted
         with the bucket."""
         ...
 
     # -- objects --------------------------------------------------------------------
-    def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None: ...
+    async def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None: ...
 
-    def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+    async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
         """Create or replace (bucket_id, key). Each of record.blob_ids must be pending (a
         new upload: the mark is cleared) or already referenced (a copy); else raises
         S3Error NoSuchKey (the copy source vanished). An inline record (``inline`` set)
@@ -137,14 +146,14 @@ class MetaStore(Protocol):
         preconditions.check): if it fails, its S3Error is raised and nothing changes."""
         ...
 
-    def delete_object(
+    async def delete_object(
         self, bucket_id: int, key: str, condition: Precondition | None = None
     ) -> bool:
         """True if the key existed. Its blob, if now unreferenced, is queued as garbage.
         A failed condition raises its S3Error (checked in the same transaction)."""
         ...
 
-    def delete_objects(
+    async def delete_objects(
         self,
         bucket_id: int,
         keys: Sequence[str],
@@ -155,7 +164,7 @@ class MetaStore(Protocol):
         per key None (deleted, or absent) or the error of its failed condition."""
         ...
 
-    def list_objects(
+    async def list_objects(
         self,
         bucket_id: int,
         prefix: str = "",
@@ -171,35 +180,37 @@ class MetaStore(Protocol):
         parts_count and owner_id (blob_id empty, no headers or metadata)."""
         ...
 
-    def set_object_restore(self, bucket_id: int, key: str, ready: float, expiry: float) -> bool:
+    async def set_object_restore(
+        self, bucket_id: int, key: str, ready: float, expiry: float
+    ) -> bool:
         """Record a restore (readable from ready until expiry); False if no such object."""
         ...
 
-    def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
+    async def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
         """False if there is no such object."""
         ...
 
-    def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+    async def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
         """Replace the object's tag set (empty: remove it); False if no such object."""
         ...
 
-    def has_objects(self, bucket_id: int) -> bool: ...
+    async def has_objects(self, bucket_id: int) -> bool: ...
 
     # -- multipart uploads ----------------------------------------------------------
-    def create_upload(self, upload: Upload) -> None: ...
+    async def create_upload(self, upload: Upload) -> None: ...
 
-    def get_upload(self, upload_id: str) -> Upload | None: ...
+    async def get_upload(self, upload_id: str) -> Upload | None: ...
 
-    def put_part(self, upload_id: str, part: Part) -> None:
+    async def put_part(self, upload_id: str, part: Part) -> None:
         """Add or replace a part (the replaced blob is released). part.blob_id must be
         pending. Raises NoSuchUpload if the upload is gone."""
         ...
 
-    def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[Part]:
+    async def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[Part]:
         """Parts with numbers > after, ascending."""
         ...
 
-    def complete_upload(
+    async def complete_upload(
         self,
         upload_id: str,
         record: ObjectRecord,
@@ -212,15 +223,15 @@ class MetaStore(Protocol):
         part changed meanwhile, the condition's S3Error if the current object fails it."""
         ...
 
-    def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
+    async def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
         """A recently completed upload (pruned after some days), for a retried Complete."""
         ...
 
-    def abort_upload(self, upload_id: str) -> bool:
+    async def abort_upload(self, upload_id: str) -> bool:
         """False if there is no such upload."""
         ...
 
-    def list_uploads(
+    async def list_uploads(
         self,
         bucket_id: int,
         prefix: str = "",
@@ -231,39 +242,36 @@ class MetaStore(Protocol):
     ) -> UploadPage: ...
 
     # -- blob lifecycle -------------------------------------------------------------
-    def add_pending_blob(self, blob_id: str) -> None: ...
+    async def add_pending_blob(self, blob_id: str) -> None: ...
 
-    def drop_pending_blob(self, blob_id: str) -> None:
+    async def drop_pending_blob(self, blob_id: str) -> None:
         """The write failed: the pending mark becomes garbage."""
         ...
 
-    def take_garbage(self, limit: int = 1000, queued_before: float | None = None) -> list[str]:
+    async def take_garbage(
+        self, limit: int = 1000, queued_before: float | None = None
+    ) -> list[str]:
         """Up to ``limit`` garbage blob ids, only those queued at or before
         ``queued_before`` (epoch seconds) if given; a write that failed is garbage from the
         start (no reader ever saw its blob)."""
         ...
 
-    def forget_garbage(self, blob_ids: Sequence[str]) -> None: ...
+    async def forget_garbage(self, blob_ids: Sequence[str]) -> None: ...
 
-    def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         """Which of these ids are referenced (by an object or a part), pending or queued."""
         ...
 
-    def recover_pending(self) -> int:
+    async def recover_pending(self) -> int:
         """Start-up only (no writer alive): every pending blob becomes garbage."""
         ...
 
-    def group(self) -> AbstractContextManager[None]:
-        """Run several operations under one commit (group commit); each keeps its own
-        all-or-nothing effect, and none is durable before the block ends."""
-        ...
-
-    def usage(self, garbage_due_before: float) -> StorageUsage:
+    async def usage(self, garbage_due_before: float) -> StorageUsage:
         """Totals for monitoring (aggregate queries: not for the request path)."""
         ...
 
-    def data_version(self) -> int:
-        """A number that changes whenever another connection has committed a change."""
+    async def ping(self) -> None:
+        """A round trip to the store (a readiness check); raises if it does not answer."""
         ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...

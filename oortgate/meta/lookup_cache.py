@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, Bucket, User
+from oortgate.meta.sqlite import SqliteMetaStore
 
 V = TypeVar("V")
 
@@ -22,7 +22,7 @@ MAX_ENTRIES = 10_000  # per kind; past it the cache starts over (bounded memory)
 
 
 class LookupCache:
-    def __init__(self, reader: MetaStore) -> None:
+    def __init__(self, reader: SqliteMetaStore) -> None:
         self._reader = reader
         self._version: int | None = None
         self._credentials: dict[str, tuple[AccessKey, User]] = {}

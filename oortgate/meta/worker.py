@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
-from oortgate.meta.base import MetaStore
+from oortgate.meta.sqlite import SqliteMetaStore
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -30,7 +30,7 @@ class _Call:
 
 
 class MetaWorker:
-    def __init__(self, meta: MetaStore) -> None:
+    def __init__(self, meta: SqliteMetaStore) -> None:
         self._meta = meta
         self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="meta", daemon=True)

@@ -17,18 +17,21 @@ from oortgate.xml.acl import ShownGrant
 MAX_ACL_XML = 64 * 1024
 
 
-def _user_ids(ctx: Context) -> Callable[[str], int | None]:
-    """canonical id -> user id (None: no such user), for resolving grants. Ids are hex,
-    which AWS accepts in either case."""
+async def _user_ids(
+    ctx: Context, requested: list[acl_grants.Requested]
+) -> Callable[[str], int | None]:
+    """canonical id -> user id (None: no such user), for resolving grants: the ids the
+    grants name, looked up first. Ids are hex, which AWS accepts in either case."""
+    found: dict[str, int] = {}
+    for item in requested:
+        if item.kind == acl_grants.ID and item.value not in found:
+            user = await ctx.meta.get_user_by_canonical_id(item.value.lower())
+            if user is not None:
+                found[item.value] = user.id
+    return found.get
 
-    def user_id(canonical_id: str) -> int | None:
-        user = ctx.services.reader.get_user_by_canonical_id(canonical_id.lower())
-        return None if user is None else user.id
 
-    return user_id
-
-
-def header_acl(ctx: Context) -> str | None:
+async def header_acl(ctx: Context) -> str | None:
     """The ACL the x-amz-acl or x-amz-grant-* headers ask for (None: they ask for none)."""
     canned = ctx.headers.get("x-amz-acl")
     if not acl_grants.has_grant_headers(ctx.headers):
@@ -37,21 +40,21 @@ def header_acl(ctx: Context) -> str | None:
         raise S3Error("InvalidRequest", "Specifying both Canned ACLs and Header Grants is not "
                       "allowed")  # fmt: skip
     requested = acl_grants.header_grants(ctx.headers)
-    return policy.dumps_grants(acl_grants.resolve(requested, _user_ids(ctx)))
+    return policy.dumps_grants(acl_grants.resolve(requested, await _user_ids(ctx, requested)))
 
 
-def new_object_acl(ctx: Context, bucket: Bucket) -> str:
+async def new_object_acl(ctx: Context, bucket: Bucket) -> str:
     """The ACL of an object being written into ``bucket``, if the bucket admits it."""
-    acl = header_acl(ctx)
+    acl = await header_acl(ctx)
     if acl is None:
         return "private"
     policy.admit_acl(bucket, acl, policy.new_object_owner(bucket, acl, ctx.caller_id))
     return acl
 
 
-def new_bucket_acl(ctx: Context, ownership: str | None) -> str:
+async def new_bucket_acl(ctx: Context, ownership: str | None) -> str:
     """The ACL of a bucket being created with this ObjectOwnership."""
-    acl = header_acl(ctx) or "private"
+    acl = await header_acl(ctx) or "private"
     if ownership == BUCKET_OWNER_ENFORCED and acl not in ("private", "bucket-owner-full-control"):
         raise S3Error("InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with "
                       "ObjectOwnership's BucketOwnerEnforced setting")  # fmt: skip
@@ -95,7 +98,7 @@ async def _policy_document(
 async def _requested_acl(ctx: Context, owner_id: int | None) -> str:
     """The ACL a PutXAcl asks for: in headers, or as an AccessControlPolicy body whose
     Owner must be the resource's owner."""
-    from_headers = header_acl(ctx)
+    from_headers = await header_acl(ctx)
     body = await ctx.body.read(MAX_ACL_XML)
     if from_headers is not None:
         if body.strip():
@@ -107,7 +110,7 @@ async def _requested_acl(ctx: Context, owner_id: int | None) -> str:
     named_owner, requested = acl_xml.parse_policy(body)
     if named_owner != (await ctx.owner_info(owner_id))[0]:
         raise S3Error("AccessDenied")  # an ACL cannot give the resource away
-    return policy.dumps_grants(acl_grants.resolve(requested, _user_ids(ctx)))
+    return policy.dumps_grants(acl_grants.resolve(requested, await _user_ids(ctx, requested)))
 
 
 async def get_bucket_acl(ctx: Context) -> Response:
@@ -120,7 +123,7 @@ async def put_bucket_acl(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     acl = await _requested_acl(ctx, bucket.owner_id)
     policy.admit_acl(bucket, acl, bucket.owner_id)
-    await ctx.services.db(ctx.meta.set_bucket_acl, bucket.id, acl)
+    await ctx.meta.set_bucket_acl(bucket.id, acl)
     return empty(200)
 
 
@@ -136,6 +139,6 @@ async def put_object_acl(ctx: Context) -> Response:
     owner = policy.object_owner(bucket, record.owner_id)
     acl = await _requested_acl(ctx, owner)
     policy.admit_acl(bucket, acl, owner)
-    if not await ctx.services.db(ctx.meta.set_object_acl, bucket.id, ctx.key, acl):
+    if not await ctx.meta.set_object_acl(bucket.id, ctx.key, acl):
         raise S3Error("NoSuchKey", Key=ctx.key)
     return empty(200)

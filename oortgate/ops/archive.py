@@ -56,6 +56,6 @@ async def restore_object(ctx: Context) -> Response:
     if not restored:
         ready = now + ctx.services.settings.archive_restore_seconds
     assert ready is not None
-    await ctx.services.db(ctx.meta.set_object_restore, bucket.id, ctx.key, ready,
+    await ctx.meta.set_object_restore(bucket.id, ctx.key, ready,
                           max(now, ready) + days * DAY)  # fmt: skip
     return empty(200 if restored else 202)

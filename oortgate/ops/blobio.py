@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from oortgate import integrity
@@ -14,6 +14,7 @@ from oortgate.auth.checksums import Checksum
 from oortgate.errors import S3Error
 from oortgate.meta.models import INLINE_MARK, is_inline
 from oortgate.ops.context import Context
+from oortgate.storage.base import BlobWriter
 from oortgate.storage.space import StorageFull
 
 
@@ -37,9 +38,9 @@ class BlobSink:
     ``discard``); a crash in between leaves garbage the start-up sweep removes.
 
     The event loop only gathers the body; for each batch one thread hashes it while
-    another writes it (hashlib and os.write release the GIL), and the loop receives the
-    next batch meanwhile. One batch is out at a time: order is kept and memory stays at
-    about two batches per upload.
+    the blob store writes it (hashlib and os.write release the GIL), and the loop
+    receives the next batch meanwhile. One batch is out at a time: order is kept and
+    memory stays at about two batches per upload.
     """
 
     def __init__(
@@ -51,15 +52,21 @@ class BlobSink:
         self._crc = integrity.Crc64()
         self._extra = Checksum(compute) if compute else None
         self.size = 0
-        blobs = ctx.services.blobs
-        self.blob_id = blobs.new_blob_id(compressed)
-        self._writer = blobs.open_writer(self.blob_id)
+        self.blob_id = ctx.services.blobs.new_blob_id(compressed)
+        self._writer: BlobWriter | None = None
         self._batch: list[bytes] = []
         self._batch_size = 0
         self._jobs: list[asyncio.Future[None]] = []  # the batch's hashing and writing
 
     async def open(self) -> BlobSink:
-        await self._ctx.services.db(self._ctx.meta.add_pending_blob, self.blob_id)
+        """Mark the blob pending, then create it (in that order: a crash between leaves
+        a pending mark, never an unmarked file)."""
+        await self._ctx.meta.add_pending_blob(self.blob_id)
+        try:
+            self._writer = await self._ctx.services.blobs.open_writer(self.blob_id)
+        except BaseException:
+            await asyncio.shield(discard(self._ctx, self.blob_id))
+            raise
         return self
 
     async def write(self, chunk: bytes) -> None:
@@ -71,11 +78,11 @@ class BlobSink:
         self._batch_size += len(chunk)
         if self._batch_size >= BATCH:
             await self._settle()
-            self._dispatch(self._take(), self._write)
+            self._dispatch(self._take(), commit=False)
 
     async def commit(self, checksum: tuple[str, str] | None = None) -> StoredBlob:
         await self._settle()
-        self._dispatch(self._take(), self._write_and_commit)
+        self._dispatch(self._take(), commit=True)
         await self._settle()
         if self._extra is not None:
             checksum = (self._extra.algorithm, self._extra.b64())
@@ -83,14 +90,14 @@ class BlobSink:
 
     async def abort(self) -> None:
         with contextlib.suppress(Exception):
-            await self._settle()  # the thread must be done with the file first
-        self._writer.abort()
+            await self._settle()  # the writer must be done with the file first
+        if self._writer is not None:
+            await self._writer.abort()
         await asyncio.shield(discard(self._ctx, self.blob_id))
 
-    def _dispatch(self, batch: list[bytes], write: Callable[[list[bytes]], None]) -> None:
-        blob_io = self._ctx.services.blob_io
-        self._jobs = [asyncio.ensure_future(blob_io(self._hash, batch)),
-                      asyncio.ensure_future(blob_io(write, batch))]  # fmt: skip
+    def _dispatch(self, batch: list[bytes], *, commit: bool) -> None:
+        self._jobs = [asyncio.ensure_future(self._ctx.services.offload(self._hash, batch)),
+                      asyncio.ensure_future(self._write(batch, commit))]  # fmt: skip
 
     async def _settle(self) -> None:
         """Wait for the batch's jobs (their first error surfaces here). Shielded, and
@@ -107,20 +114,19 @@ class BlobSink:
         batch, self._batch, self._batch_size = self._batch, [], 0
         return batch
 
-    def _hash(self, batch: list[bytes]) -> None:  # on a blob I/O thread
+    def _hash(self, batch: list[bytes]) -> None:  # on a thread, beside the write
         for chunk in batch:
             self._md5.update(chunk)
             self._crc.update(chunk)
             if self._extra is not None:
                 self._extra.update(chunk)
 
-    def _write(self, batch: list[bytes]) -> None:  # on another blob I/O thread
+    async def _write(self, batch: list[bytes], commit: bool) -> None:
+        assert self._writer is not None, "open() first"
         for chunk in batch:
-            self._writer.write(chunk)
-
-    def _write_and_commit(self, batch: list[bytes]) -> None:
-        self._write(batch)
-        self._writer.commit()
+            await self._writer.write(chunk)
+        if commit:
+            await self._writer.commit()
 
 
 async def store_body(
@@ -130,11 +136,26 @@ async def store_body(
     names a checksum algorithm to compute whether or not the client sent one (a
     multipart upload's parts all carry the upload's algorithm). ``compressed``: stored
     framed and compressed (the archive tier), read back unchanged."""
+    body = ctx.body
+    return await store_chunks(ctx, body.chunks(), limit, compute, compressed,
+                              lambda: body.verifier.checksum)  # fmt: skip
+
+
+async def store_chunks(
+    ctx: Context,
+    chunks: AsyncIterator[bytes],
+    limit: int,
+    compute: str | None = None,
+    compressed: bool = False,
+    verified: Callable[[], tuple[str, str] | None] = lambda: None,
+) -> StoredBlob:
+    """``store_body`` for any byte stream (a copied range): the one path from bytes to
+    a durable pending blob. ``verified``, asked at the end: a checksum already checked."""
     sink = await BlobSink(ctx, limit, compute, compressed).open()
     try:
-        async for chunk in ctx.body.chunks():
+        async for chunk in chunks:
             await sink.write(chunk)
-        return await sink.commit(ctx.body.verifier.checksum)
+        return await sink.commit(verified())
     except BaseException:
         await sink.abort()
         raise
@@ -159,8 +180,8 @@ async def discard(ctx: Context, blob_id: str) -> None:
         return
     services = ctx.services
     try:
-        await services.db(services.meta.drop_pending_blob, blob_id)
+        await services.meta.drop_pending_blob(blob_id)
     except StorageFull:
         # No room to queue it: nothing names it, so its file goes now (the pending
         # mark, left, is cleared by the next start-up sweep).
-        await services.blob_io(services.blobs.delete, blob_id)
+        await services.blobs.delete(blob_id)

@@ -39,7 +39,7 @@ async def create_bucket(ctx: Context) -> Response:
     user = ctx.signed_in()
     check_bucket_name(name)
     ownership = ownership_header(ctx.headers.get("x-amz-object-ownership"))
-    acl = new_bucket_acl(ctx, ownership)
+    acl = await new_bucket_acl(ctx, ownership)
     region = ctx.services.settings.region
     body = await ctx.body.read(MAX_CONFIG_XML)
     constraint = bucket_xml.parse_location_constraint(body)
@@ -52,9 +52,7 @@ async def create_bucket(ctx: Context) -> Response:
     limit = ctx.services.settings.max_buckets_per_user
     try:
         tier = ctx.addressed.tier or STANDARD
-        await ctx.services.db(
-            ctx.meta.create_bucket, name, user.id, region, limit, acl, tier, ownership
-        )
+        await ctx.meta.create_bucket(name, user.id, region, limit, acl, tier, ownership)
     except S3Error as err:
         # us-east-1 answers 200 when you re-create a bucket you own.
         if err.code != "BucketAlreadyOwnedByYou" or region != "us-east-1":
@@ -64,7 +62,7 @@ async def create_bucket(ctx: Context) -> Response:
 
 async def delete_bucket(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
-    await ctx.services.db(ctx.meta.delete_bucket, bucket.id)
+    await ctx.meta.delete_bucket(bucket.id)
     return empty(204)
 
 

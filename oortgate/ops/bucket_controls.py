@@ -25,7 +25,7 @@ async def put_bucket_ownership_controls(ctx: Context) -> Response:
     if ownership == BUCKET_OWNER_ENFORCED and not policy.owner_only(bucket.acl, bucket.owner_id):
         raise S3Error("InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with "
                       "ObjectOwnership's BucketOwnerEnforced setting")  # fmt: skip
-    await ctx.services.db(ctx.meta.set_bucket_ownership, bucket.id, ownership)
+    await ctx.meta.set_bucket_ownership(bucket.id, ownership)
     return empty(200)
 
 
@@ -38,14 +38,14 @@ async def get_bucket_ownership_controls(ctx: Context) -> Response:
 
 async def delete_bucket_ownership_controls(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
-    await ctx.services.db(ctx.meta.set_bucket_ownership, bucket.id, None)
+    await ctx.meta.set_bucket_ownership(bucket.id, None)
     return empty(204)
 
 
 async def put_public_access_block(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     config = parse_public_access_block(await ctx.body.read(MAX_CONTROLS_XML))
-    await ctx.services.db(ctx.meta.set_bucket_public_access_block, bucket.id, config.dumps())
+    await ctx.meta.set_bucket_public_access_block(bucket.id, config.dumps())
     return empty(200)
 
 
@@ -59,5 +59,5 @@ async def get_public_access_block(ctx: Context) -> Response:
 
 async def delete_public_access_block(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
-    await ctx.services.db(ctx.meta.set_bucket_public_access_block, bucket.id, None)
+    await ctx.meta.set_bucket_public_access_block(bucket.id, None)
     return empty(204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
@@ -13,9 +13,7 @@ from oortgate.config import Settings
 from oortgate.endpoints import Addressed
 from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.meta.base import MetaStore
-from oortgate.meta.lookup_cache import LookupCache
 from oortgate.meta.models import AccessKey, Bucket, ObjectRecord, User
-from oortgate.meta.worker import MetaWorker
 from oortgate.ops.body import Body
 from oortgate.ops.operations import Route
 from oortgate.ops.params import parse_copy_source
@@ -23,63 +21,52 @@ from oortgate.ops.permissions import PERMISSION, SOURCE_READ, check_bucket, chec
 from oortgate.storage.base import BlobStore
 from oortgate.storage.space import SpaceGuard, StorageFull
 
-BLOB_IO_THREADS = 32
+OFFLOAD_THREADS = 32
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class Services:
-    """What one worker process shares between requests."""
+    """What one worker process shares between requests: the stores (async interfaces:
+    their implementations run their own blocking work off the event loop), the disk
+    space guard, and a thread pool for the handlers' own CPU work (hashing a body)."""
 
-    def __init__(
-        self, settings: Settings, meta: MetaStore, blobs: BlobStore, reader: MetaStore
-    ) -> None:
+    def __init__(self, settings: Settings, meta: MetaStore, blobs: BlobStore) -> None:
         self.settings = settings
         self.meta = meta
         self.blobs = blobs
-        # A second connection for the point lookups every request makes (key, user,
-        # bucket, object), run right on the event loop: they take microseconds, never
-        # wait for writers (WAL), and a thread hop would cost more than the query.
-        self.reader = reader
-        self.lookups = LookupCache(reader)  # keys and buckets; refreshed per request
-        self._worker = MetaWorker(meta)
         self.space = SpaceGuard(
             settings.data_dir, settings.free_space_minimum, settings.space_reserve_bytes
         )
-        # Blob fsyncs wait on the disk, not the CPU: many may be in flight at once (the
-        # file system batches them into one journal commit).
-        self._blob_io = ThreadPoolExecutor(max_workers=BLOB_IO_THREADS, thread_name_prefix="blob")
+        self._offload = ThreadPoolExecutor(max_workers=OFFLOAD_THREADS, thread_name_prefix="work")
 
-    async def blob_io(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run blocking blob I/O (fsync, rename, a long copy) off the event loop."""
+    async def offload(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking or CPU-heavy work (a digest, a statvfs) off the event loop."""
         loop = asyncio.get_running_loop()
-        result: T = await loop.run_in_executor(self._blob_io, lambda: fn(*args, **kwargs))
+        result: T = await loop.run_in_executor(self._offload, lambda: fn(*args, **kwargs))
         return result
 
-    async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a metadata call on the store's thread (grouped with concurrent ones)."""
-        return await self._worker.call(fn, *args, **kwargs)
-
-    async def db_freeing(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``db`` for a call that frees space (a delete): on a full disk, the space
+    async def freeing(
+        self, call: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Await a store call that frees space (a delete): on a full disk, the space
         reserve is given up and the call tried again, so that space can be freed."""
         try:
-            return await self.db(fn, *args, **kwargs)
+            return await call(*args, **kwargs)
         except StorageFull:
-            if not await self.blob_io(self.space.release_reserve):
+            if not await self.offload(self.space.release_reserve):
                 raise
-        return await self.db(fn, *args, **kwargs)
+        return await call(*args, **kwargs)
 
-    def close(self) -> None:
-        self._worker.close()
-        self._blob_io.shutdown(wait=True)
-        self.meta.close()
-        self.reader.close()
+    async def close(self) -> None:
+        self._offload.shutdown(wait=True)
+        await self.meta.close()
+        await self.blobs.close()
 
 
-def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:
+async def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:
     """The enabled key and its user (also for credentials carried in a POST form)."""
-    found = services.lookups.get_credentials(access_key)
+    found = await services.meta.get_credentials(access_key)
     if found is None or not found[0].enabled:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
     return found
@@ -150,7 +137,7 @@ class Context:
         to the tier of the endpoint the request came to."""
         name = name if name is not None else self.route.bucket
         assert name is not None
-        bucket = self.services.lookups.get_bucket(name)
+        bucket = await self.services.meta.get_bucket(name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
         expected = self.headers.get(owner_header)
@@ -180,20 +167,20 @@ class Context:
             self.signed_in()
         if need.form or (need.bucket is None and need.object is None):
             return
-        caller, reader = self.caller_id, self.services.reader
+        caller, meta = self.caller_id, self.services.meta
         bucket = await self.bucket()
         if need.bucket is not None:
             check_bucket(need.bucket, bucket, caller)
         self._bucket = bucket
         if need.object is not None:
-            record = reader.get_object(bucket.id, self.key)
+            record = await meta.get_object(bucket.id, self.key)
             self._object = check_object(need, bucket, self.key, record, caller)
         if need.source:
             name, key = parse_copy_source(self.headers["x-amz-copy-source"])
             source_bucket = await self.bucket(
                 name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
             )
-            source = reader.get_object(source_bucket.id, key)
+            source = await meta.get_object(source_bucket.id, key)
             self._source = check_object(SOURCE_READ, source_bucket, key, source, caller)
 
     def authorize_form(self, bucket: Bucket, signer: User | None) -> None:
@@ -226,5 +213,5 @@ class Context:
             return ANONYMOUS_ID, "anonymous"
         if self.user is not None and user_id == self.user.id:
             return self.user.canonical_id, self.user.name
-        user = self.services.reader.get_user(user_id)
+        user = await self.services.meta.get_user(user_id)
         return (user.canonical_id, user.name) if user else (ANONYMOUS_ID, "unknown")

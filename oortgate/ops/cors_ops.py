@@ -15,7 +15,7 @@ MAX_CORS_XML = 64 * 1024
 async def put_bucket_cors(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     rules = cors_xml.parse_cors(await ctx.body.read(MAX_CORS_XML))
-    await ctx.services.db(ctx.meta.set_bucket_cors, bucket.id, cors.dumps(rules))
+    await ctx.meta.set_bucket_cors(bucket.id, cors.dumps(rules))
     return empty(200)
 
 
@@ -29,7 +29,7 @@ async def get_bucket_cors(ctx: Context) -> Response:
 
 async def delete_bucket_cors(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
-    await ctx.services.db(ctx.meta.set_bucket_cors, bucket.id, None)
+    await ctx.meta.set_bucket_cors(bucket.id, None)
     return empty(204)
 
 

@@ -19,7 +19,7 @@ MAX_DELETE_XML = 2 * 1024 * 1024
 async def delete_object(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     condition = delete_condition(ctx.headers)
-    await ctx.services.db_freeing(ctx.meta.delete_object, bucket.id, ctx.key, condition)
+    await ctx.services.freeing(ctx.meta.delete_object, bucket.id, ctx.key, condition)
     return empty(204)
 
 
@@ -50,7 +50,7 @@ async def delete_objects(ctx: Context) -> Response:
     quiet, objects = _parse_request(body)
     # Unversioned buckets know one version of each key, "null"; any other is missing.
     deletable = [o for o in objects if o.version in (None, "null")]
-    refused = await ctx.services.db_freeing(
+    refused = await ctx.services.freeing(
         ctx.meta.delete_objects,
         bucket.id,
         [o.key for o in deletable],

@@ -39,8 +39,7 @@ def _listing(ctx: Context) -> Listing:
 
 async def _page(ctx: Context, start_after: str, max_keys: int) -> ObjectPage:
     bucket = ctx.granted_bucket
-    return await ctx.services.db(
-        ctx.meta.list_objects,
+    return await ctx.meta.list_objects(
         bucket.id,
         ctx.query.get("prefix", ""),
         ctx.query.get("delimiter", ""),

@@ -6,15 +6,14 @@ A completed object is a manifest of its part blobs: no byte is copied, so comple
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 
 from oortgate import logs, policy, tagging
-from oortgate.auth.checksums import Checksum, content_md5, header_name
+from oortgate.auth.checksums import content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
-from oortgate.ops.blobio import discard, store_body
+from oortgate.ops.blobio import discard, store_body, store_chunks
 from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
@@ -34,7 +33,7 @@ from oortgate.ops.multipart_retry import upload_gone
 from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.response import Response, empty, xml_response
-from oortgate.ops.segments import copy_into, read_segments
+from oortgate.ops.segments import read_segments
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.space import StorageFull
@@ -54,14 +53,14 @@ def new_upload_id() -> str:
 async def open_upload(ctx: Context) -> Upload:
     """The upload named by ?uploadId, which must belong to this bucket and key."""
     upload_id = ctx.route.upload_id
-    upload = await ctx.services.db(ctx.meta.get_upload, upload_id)
+    upload = await ctx.meta.get_upload(upload_id)
     if upload is None or upload.bucket_id != ctx.granted_bucket.id or upload.key != ctx.key:
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     return upload
 
 
 async def create_multipart_upload(ctx: Context) -> Response:
-    bucket, acl = write_target(ctx)
+    bucket, acl = await write_target(ctx)
     algorithm, kind = checksum_settings(
         ctx.headers.get("x-amz-checksum-algorithm"), ctx.headers.get("x-amz-checksum-type")
     )
@@ -83,7 +82,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
         tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
     await ctx.body.drain()
-    await ctx.services.db(ctx.meta.create_upload, upload)
+    await ctx.meta.create_upload(upload)
     body = multipart_xml.initiate_result(ctx.route.bucket or "", ctx.key, upload.upload_id)
     response = xml_response(body)
     if algorithm and kind:
@@ -120,7 +119,7 @@ async def upload_part(ctx: Context) -> Response:
 
 async def _put_part(ctx: Context, upload: Upload, part: Part) -> None:
     try:
-        await ctx.services.db(ctx.meta.put_part, upload.upload_id, part)
+        await ctx.meta.put_part(upload.upload_id, part)
     except (S3Error, StorageFull):
         await discard(ctx, part.blob_id)  # completed or aborted meanwhile
         raise
@@ -146,27 +145,21 @@ async def _copy_part(
     length: int,
 ) -> Part:  # fmt: skip
     """Copy bytes into a new pending blob (a range may cut through the source's blobs)."""
-    services = ctx.services
-    blob_id = services.blobs.new_blob_id(compressed=upload.storage_class != "STANDARD")
-    await services.db(services.meta.add_pending_blob, blob_id)
-    writer = services.blobs.open_writer(blob_id)
-    checksum = Checksum(upload.checksum_algorithm) if upload.checksum_algorithm else None
-    chunks = read_segments(services.blobs, segments, first, length)
+    compressed = upload.storage_class != "STANDARD"
+    chunks = read_segments(ctx.services.blobs, segments, first, length)
     try:
-        size, md5, crc64 = await services.blob_io(copy_into, chunks, writer, checksum)
-    except (BlobNotFound, BlobDamaged) as exc:
-        writer.abort()
-        await discard(ctx, blob_id)
-        if isinstance(exc, BlobDamaged):
-            logs.errors.error(f"damaged-copy:{exc}", f"damaged copy source: {exc}")
-            raise S3Error("InternalError", "The copy source's stored data is damaged.") from None
+        stored = await store_chunks(ctx, chunks, MAX_PART_SIZE, upload.checksum_algorithm,
+                                    compressed)  # fmt: skip
+    except BlobDamaged as exc:  # the new blob is discarded already
+        logs.errors.error(f"damaged-copy:{exc}", f"damaged copy source: {exc}")
+        raise S3Error("InternalError", "The copy source's stored data is damaged.") from None
+    except BlobNotFound as exc:
         raise S3Error("NoSuchKey", "The copy source was replaced during the copy.") from exc
-    except BaseException:
-        writer.abort()
-        await asyncio.shield(discard(ctx, blob_id))
-        raise
-    value = checksum.b64() if checksum else None
-    return Part(number, blob_id, size, md5.hex(), time.time(), value, crc64)
+    finally:
+        await chunks.aclose()
+    value = stored.checksum[1] if stored.checksum else None
+    return Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), value,
+                stored.crc64)  # fmt: skip
 
 
 async def complete_multipart_upload(ctx: Context) -> Response:
@@ -179,21 +172,19 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         requested = multipart_xml.parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
         return _completed(ctx, await upload_gone(ctx, requested, condition, midway=False))
     requested = multipart_xml.parse_complete(await ctx.body.read(MAX_COMPLETE_XML))
-    check_early(ctx, upload.bucket_id, upload.key, condition)
-    stored = {
-        p.part_number: p for p in await ctx.services.db(ctx.meta.list_parts, upload.upload_id)
-    }
+    await check_early(ctx, upload.bucket_id, upload.key, condition)
+    stored = {p.part_number: p for p in await ctx.meta.list_parts(upload.upload_id)}
     try:
         used = select_parts(requested, stored)
         record = _completed_record(ctx, upload, used)
         check_declared(ctx.headers, upload.checksum_algorithm, upload.checksum_type, record.size)
-        await ctx.services.db(ctx.meta.complete_upload, upload.upload_id, record, used, condition)
+        await ctx.meta.complete_upload(upload.upload_id, record, used, condition)
     except S3Error as err:
         # A complete or abort that won a race took the parts away: say so (or replay
         # it), rather than blaming the client's (correct) part list.
         if err.code not in ("InvalidPart", "NoSuchUpload"):
             raise lost_race(err) from None
-        if await ctx.services.db(ctx.meta.get_upload, upload.upload_id) is not None:
+        if await ctx.meta.get_upload(upload.upload_id) is not None:
             raise
         record = await upload_gone(ctx, requested, condition, midway=True)
     return _completed(ctx, record)
@@ -247,7 +238,7 @@ async def abort_multipart_upload(ctx: Context) -> Response:
         upload = await open_upload(ctx)
         if initiated is not None and not _initiated_at(upload, initiated):
             raise S3Error("PreconditionFailed", Condition="x-amz-if-match-initiated-time")
-        if not await ctx.services.db_freeing(ctx.meta.abort_upload, upload.upload_id):
+        if not await ctx.services.freeing(ctx.meta.abort_upload, upload.upload_id):
             raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
     except S3Error as err:
         # With the condition, an upload already gone is a success (AWS).

@@ -17,7 +17,7 @@ async def list_parts(ctx: Context) -> Response:
     upload = await open_upload(ctx)
     marker = tokens.int_param(ctx.query.get("part-number-marker"), "part-number-marker", 0, 10000)
     max_parts = tokens.int_param(ctx.query.get("max-parts"), "max-parts", MAX_LIST, MAX_LIST)
-    found = await ctx.services.db(ctx.meta.list_parts, upload.upload_id, marker, max_parts + 1)
+    found = await ctx.meta.list_parts(upload.upload_id, marker, max_parts + 1)
     parts, truncated = found[:max_parts], len(found) > max_parts
     owner = await ctx.owner_info(upload.owner_id)
     body = listing_xml.list_parts(
@@ -32,8 +32,7 @@ async def list_multipart_uploads(ctx: Context) -> Response:
     q = ctx.query
     url = url_encoding(ctx)
     max_uploads = tokens.int_param(q.get("max-uploads"), "max-uploads", MAX_LIST, MAX_LIST)
-    page = await ctx.services.db(
-        ctx.meta.list_uploads, bucket.id, q.get("prefix", ""), q.get("delimiter", ""),
+    page = await ctx.meta.list_uploads(bucket.id, q.get("prefix", ""), q.get("delimiter", ""),
         q.get("key-marker", ""), q.get("upload-id-marker", ""), max_uploads,
     )  # fmt: skip
     owners = await owners_of(ctx, (u.owner_id for u in page.uploads))

@@ -20,13 +20,13 @@ async def completed_object(ctx: Context, requested: Sequence[RequestedPart]) -> 
     object is still the one at the key (not overwritten or deleted since: then AWS, which
     keeps no such record, has nothing to replay either)."""
     bucket = ctx.granted_bucket
-    reader = ctx.services.reader
-    done = reader.get_completed_upload(ctx.route.upload_id)
+    meta = ctx.meta
+    done = await meta.get_completed_upload(ctx.route.upload_id)
     if done is None or (done.bucket_id, done.key) != (bucket.id, ctx.key):
         return None
     if requested_etag(requested) != done.etag:
         return None
-    record = reader.get_object(bucket.id, ctx.key)
+    record = await meta.get_object(bucket.id, ctx.key)
     if record is None or (record.etag, record.last_modified) != (done.etag, done.last_modified):
         return None
     return record

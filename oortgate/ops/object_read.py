@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from oortgate import integrity, logs
 from oortgate.errors import BodyCut, S3Error
@@ -11,11 +10,11 @@ from oortgate.headertext import is_header_value
 from oortgate.meta.models import ObjectRecord
 from oortgate.ops import conditions
 from oortgate.ops.archive import check_readable, restore_headers
-from oortgate.ops.context import Context, Services
+from oortgate.ops.context import Context
 from oortgate.ops.metadata import object_headers
 from oortgate.ops.ranges import parse_range
 from oortgate.ops.response import Response
-from oortgate.ops.segments import part_range, stream_segments
+from oortgate.ops.segments import part_range, read_segments
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 
 OVERRIDES = {
@@ -105,42 +104,40 @@ async def _open_stream(
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
     take the bytes away."""
+    chunks = read_segments(ctx.services.blobs, record.segments, first, length)
     try:
-        chunks = stream_segments(ctx.services.blobs, record.segments, first, length)
-        reader = _Reader(chunks, ctx.services)
-        try:
-            head = await reader.read()
-        except BaseException:
-            reader.close()
-            raise
+        head = await anext(chunks, b"")
     except BlobNotFound as exc:
-        if _still_current(ctx, record):
+        if await _still_current(ctx, record):
             raise _damaged(ctx, record, f"blob {exc} is missing") from None
         raise S3Error("NoSuchKey", Key=ctx.key) from None  # replaced and collected meanwhile
     except BlobDamaged as exc:
         raise _damaged(ctx, record, str(exc)) from None
-    return _stream(head, reader, ctx, record)
+    except BaseException:
+        await chunks.aclose()
+        raise
+    return _stream(head, chunks, ctx, record)
 
 
 async def _stream(
-    head: bytes, reader: _Reader, ctx: Context, record: ObjectRecord
+    head: bytes, chunks: AsyncGenerator[bytes, None], ctx: Context, record: ObjectRecord
 ) -> AsyncIterator[bytes]:
     try:
-        chunk = head
-        while chunk:
+        if head:
+            yield head
+        async for chunk in chunks:
             yield chunk
-            chunk = await reader.read()
     except (BlobNotFound, BlobDamaged) as exc:
         # The status line is out: only a cut connection tells the client the body is
         # short (it then sees fewer bytes than Content-Length), never a short success.
         _damaged(ctx, record, f"{type(exc).__name__}: {exc}")
         raise BodyCut() from None
     finally:
-        reader.close()
+        await chunks.aclose()
 
 
-def _still_current(ctx: Context, record: ObjectRecord) -> bool:
-    now = ctx.services.reader.get_object(record.bucket_id, record.key)
+async def _still_current(ctx: Context, record: ObjectRecord) -> bool:
+    now = await ctx.meta.get_object(record.bucket_id, record.key)
     return now is not None and now.blob_ids == record.blob_ids
 
 
@@ -150,35 +147,3 @@ def _damaged(ctx: Context, record: ObjectRecord, why: str) -> S3Error:
         f"damaged object: bucket id {record.bucket_id} key {record.key!r} ({why})",
     )
     return S3Error("InternalError", "The object's stored data is damaged; it cannot be read.")
-
-
-class _Reader:
-    """An object's bytes, read from the event loop: what the page cache holds is read
-    right there; a read that would wait for the disk (or decompress) runs on a blob I/O
-    thread, so a cold object never stalls the other requests on this loop."""
-
-    def __init__(self, chunks: Generator[bytes | None, None, None], services: Services) -> None:
-        self._chunks = chunks
-        self._services = services
-        self._reading: asyncio.Future[bytes] | None = None
-
-    async def read(self) -> bytes:
-        """The next chunk; b"" at the end."""
-        chunk = next(self._chunks, b"")
-        if chunk is None:
-            self._reading = asyncio.ensure_future(self._services.blob_io(self._next_on_thread))
-            # Shielded: a request cancelled meanwhile leaves the thread to finish.
-            chunk = await asyncio.shield(self._reading)
-            self._reading = None
-        return chunk
-
-    def _next_on_thread(self) -> bytes:
-        # Here a read may block: go on past further Nones (the next part's file).
-        return next((chunk for chunk in self._chunks if chunk is not None), b"")
-
-    def close(self) -> None:
-        """Close the file now, or, while a thread still reads it, once that is done."""
-        if self._reading is not None and not self._reading.done():
-            self._reading.add_done_callback(lambda _: self._chunks.close())
-        else:
-            self._chunks.close()

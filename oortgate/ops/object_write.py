@@ -44,17 +44,17 @@ def declared_size(ctx: Context) -> int | None:
     return size
 
 
-def write_target(ctx: Context) -> tuple[Bucket, str]:
+async def write_target(ctx: Context) -> tuple[Bucket, str]:
     """The bucket a new object goes to (authorize() checked that the caller may write
     there) and its ACL; the key and headers checked before any byte of the body is read
     (unsupported headers were refused before the handler ran: ops/request_headers.py)."""
     bucket = ctx.granted_bucket
     check_key(ctx.key)
-    return bucket, new_object_acl(ctx, bucket)
+    return bucket, await new_object_acl(ctx, bucket)
 
 
 async def put_object(ctx: Context) -> Response:
-    bucket, acl = write_target(ctx)
+    bucket, acl = await write_target(ctx)
     settings = ctx.services.settings
     limit = settings.max_object_size
     declared = declared_size(ctx)
@@ -62,7 +62,7 @@ async def put_object(ctx: Context) -> Response:
         raise S3Error("EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(limit))
     expected_md5 = content_md5(ctx.headers)
     condition = write_condition(ctx.headers)
-    check_early(ctx, bucket.id, ctx.key, condition)  # before a byte of a doomed body
+    await check_early(ctx, bucket.id, ctx.key, condition)  # before a byte of a doomed body
     # Validate every header before reading a byte of the body.
     draft = ObjectRecord(
         bucket_id=bucket.id,
@@ -100,7 +100,7 @@ async def put_object(ctx: Context) -> Response:
         crc64=stored.crc64,
     )
     try:
-        await ctx.services.db(ctx.meta.put_object, record, condition)
+        await ctx.meta.put_object(record, condition)
     except S3Error as err:  # refused (a condition lost a race, the bucket went away)
         await discard(ctx, stored.blob_id)
         raise lost_race(err) from None
@@ -141,12 +141,12 @@ def check_copy_checksum(ctx: Context, source: ObjectRecord) -> None:
 
 
 async def copy_object(ctx: Context) -> Response:
-    bucket, acl = write_target(ctx)
+    bucket, acl = await write_target(ctx)
     condition = write_condition(ctx.headers)
     await ctx.body.drain()
     source = copy_source(ctx)
     check_copy_checksum(ctx, source)
-    check_early(ctx, bucket.id, ctx.key, condition)
+    await check_early(ctx, bucket.id, ctx.key, condition)
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY")
     if directive not in ("COPY", "REPLACE"):
         raise S3Error(
@@ -173,7 +173,7 @@ async def copy_object(ctx: Context) -> Response:
     owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
     record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
     try:
-        await ctx.services.db(ctx.meta.put_object, record, condition)
+        await ctx.meta.put_object(record, condition)
     except S3Error as err:
         raise lost_race(err) from None
     return xml_response(copy_xml.copy_object_result(record))

@@ -129,7 +129,7 @@ async def _uploader(
         if "policy" not in fields:
             raise S3Error("InvalidArgument", "Bucket POST must contain a field named 'policy'.",
                           ArgumentName="policy")  # fmt: skip
-        key, user = credentials(ctx.services, creds.access_key)
+        key, user = await credentials(ctx.services, creds.access_key)
         region = ctx.services.settings.region
         post_policy.verify_signature(creds, fields["policy"], key.secret_key, region)
         doc = post_policy.PostPolicy.parse(fields["policy"])
@@ -229,7 +229,7 @@ async def _store(
             last_modified=time.time(), checksums=dict([stored.checksum]) if stored.checksum else {},
             crc64=stored.crc64,
         )  # fmt: skip
-        await ctx.services.db(ctx.meta.put_object, record)
+        await ctx.meta.put_object(record)
     except BaseException:
         await sink.abort()
         raise

@@ -17,7 +17,7 @@ async def list_buckets(ctx: Context) -> Response:
     token = ctx.query.get("continuation-token")
     start_after = tokens.decode(token) if token else ""
     region = ctx.services.settings.region
-    found = await ctx.services.db(ctx.meta.list_buckets, user.id, prefix, start_after, limit + 1)
+    found = await ctx.meta.list_buckets(user.id, prefix, start_after, limit + 1)
     if ctx.query.get("bucket-region", region) != region:
         found = []  # every bucket lives in the server's one region
     page, more = found[:limit], len(found) > limit

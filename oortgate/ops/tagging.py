@@ -22,7 +22,7 @@ async def _tagging_document(ctx: Context, limit: int) -> tagging.Tags:
 
 
 async def _set_object_tags(ctx: Context, bucket: Bucket, tags: tagging.Tags) -> None:
-    if not await ctx.services.db(ctx.meta.set_object_tags, bucket.id, ctx.key, tags):
+    if not await ctx.meta.set_object_tags(bucket.id, ctx.key, tags):
         raise S3Error("NoSuchKey", Key=ctx.key)  # deleted meanwhile
 
 
@@ -47,13 +47,13 @@ async def delete_object_tagging(ctx: Context) -> Response:
 async def put_bucket_tagging(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     tags = await _tagging_document(ctx, tagging.BUCKET_LIMIT)
-    await ctx.services.db(ctx.meta.set_bucket_tags, bucket.id, tags)
+    await ctx.meta.set_bucket_tags(bucket.id, tags)
     return empty(204)
 
 
 async def get_bucket_tagging(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
-    tags = ctx.services.reader.get_bucket_tags(bucket.id)
+    tags = await ctx.meta.get_bucket_tags(bucket.id)
     if tags is None:
         raise S3Error("NoSuchTagSet", BucketName=bucket.name)
     return xml_response(tagging_document(tags))
@@ -62,5 +62,5 @@ async def get_bucket_tagging(ctx: Context) -> Response:
 async def delete_bucket_tagging(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     await ctx.body.drain()
-    await ctx.services.db(ctx.meta.set_bucket_tags, bucket.id, {})
+    await ctx.meta.set_bucket_tags(bucket.id, {})
     return empty(204)

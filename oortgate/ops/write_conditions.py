@@ -86,10 +86,12 @@ def current(record: ObjectRecord | None) -> Current | None:
     return None if record is None else Current(record.etag, record.size, record.last_modified)
 
 
-def check_early(ctx: Context, bucket_id: int, key: str, condition: Precondition | None) -> None:
+async def check_early(
+    ctx: Context, bucket_id: int, key: str, condition: Precondition | None
+) -> None:
     """Refuse now a write whose condition already fails on what the reader sees."""
     if condition is not None:
-        check(condition, current(ctx.services.reader.get_object(bucket_id, key)), key)
+        check(condition, current(await ctx.meta.get_object(bucket_id, key)), key)
 
 
 def lost_race(err: S3Error) -> S3Error:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
 
@@ -16,51 +16,63 @@ class BlobDamaged(Exception):
 
 
 class BlobWriter(Protocol):
+    """One new blob being written: ``write`` its bytes in order, then ``commit`` or
+    ``abort``, one call at a time (the caller awaits each before the next)."""
+
     blob_id: str
 
-    def write(self, data: bytes) -> None: ...
-
-    def commit(self) -> None:
-        """Make the blob durable and visible under its id (fsync, rename, fsync dir)."""
+    async def write(self, data: bytes) -> None:
+        """Take the bytes (by reference: the caller does not change them afterwards)."""
         ...
 
-    def abort(self) -> None:
-        """Discard what was written. Safe to call after a failed write or twice."""
+    async def commit(self) -> None:
+        """Make the blob durable and visible under its id (for files: fsync, rename,
+        fsync the directory). Only after this may a record name it."""
+        ...
+
+    async def abort(self) -> None:
+        """Discard what was written. Safe to call after a failed write or twice; after
+        a commit it does nothing (a published blob goes only through the GC)."""
         ...
 
 
 class BlobStore(Protocol):
+    """Blob lifecycle (see ``oortgate.meta.base`` for the metadata half): an id from
+    ``new_blob_id`` is marked pending in the metadata store, then written and committed
+    here, then named by a record; a blob no record names any more is deleted here by
+    the GC. Nothing may be named before its commit returns."""
+
     def new_blob_id(self, compressed: bool = False) -> str:
-        """A fresh id; a compressed blob is stored framed and compressed, and reads back
-        as the bytes written (ranges included)."""
+        """A fresh id (no I/O); a compressed blob is stored framed and compressed, and
+        reads back as the bytes written (ranges included)."""
         ...
 
-    def open_writer(self, blob_id: str) -> BlobWriter: ...
+    async def open_writer(self, blob_id: str) -> BlobWriter: ...
 
-    def read(self, blob_id: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
-        """Yield the bytes [offset, offset+length) in chunks of at most chunk_size.
-        ``BlobNotFound`` and (for a blob too short) ``BlobDamaged`` come from this call,
-        not from the iterator, wherever the store can tell at open."""
-        ...
-
-    def stream(
+    async def read(
         self, blob_id: str, offset: int, length: int, chunk_size: int
-    ) -> Iterator[bytes | None]:
-        """``read`` for a caller on an event loop: before a chunk that would block (wait
-        for the disk, or cost real CPU) it yields None, and the caller resumes the
-        iterator on a thread for that chunk."""
+    ) -> AsyncGenerator[bytes, None]:
+        """The bytes [offset, offset+length) in chunks of at most chunk_size. Awaiting
+        this opens the blob: ``BlobNotFound`` and (for a blob too short) ``BlobDamaged``
+        are raised here, before any byte, wherever the store can tell at open; once
+        open, a concurrent delete cannot take the bytes away. The generator raises
+        ``BlobDamaged`` where the bytes run out; ``aclose`` it when done early."""
         ...
 
-    def size(self, blob_id: str) -> int: ...
+    async def size(self, blob_id: str) -> int:
+        """The blob's logical (uncompressed) size; ``BlobNotFound`` if there is none."""
+        ...
 
-    def delete(self, blob_id: str) -> None:
+    async def delete(self, blob_id: str) -> None:
         """Remove a blob; a missing blob is not an error."""
         ...
 
-    def iter_blob_ids(self) -> Iterator[str]:
+    def iter_blob_ids(self) -> AsyncIterator[str]:
         """Every committed blob id on storage (for the start-up sweep)."""
         ...
 
-    def remove_temp_files(self) -> int:
+    async def remove_temp_files(self) -> int:
         """Start-up only: delete temp files a crash left behind; returns how many."""
         ...
+
+    async def close(self) -> None: ...

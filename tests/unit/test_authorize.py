@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,29 +23,34 @@ DATA = b"small object bytes"
 
 
 class Counted:
-    """Wraps a lookup, counting its calls (the real lookup still runs)."""
+    """Wraps an async lookup, counting its calls (the real lookup still runs)."""
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Awaitable[Any]]) -> None:
         self.fn, self.calls = fn, 0
 
-    def __call__(self, *args: Any) -> Any:
+    async def __call__(self, *args: Any) -> Any:
         self.calls += 1
-        return self.fn(*args)
+        return await self.fn(*args)
 
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
     gw = Gateway(Settings(data_dir=tmp_path, rate_limit=0, space_reserve="0", min_free_space="0"))
     meta = gw.services.meta
-    owner = meta.create_user("owner")
-    for name, acl in (("pub", "public-read"), ("priv", "private"), ("open", "public-read-write")):
-        bucket = meta.create_bucket(name, owner.id, "us-east-1", 100, acl)
-        record = ObjectRecord(bucket.id, "obj", "i", len(DATA), hashlib.md5(DATA).hexdigest(),
-                              time.time(), acl=acl, owner_id=owner.id, inline=DATA,
-                              crc64=integrity.of(DATA))  # fmt: skip
-        meta.put_object(record)
+
+    async def fill() -> None:
+        owner = await meta.create_user("owner")
+        buckets = (("pub", "public-read"), ("priv", "private"), ("open", "public-read-write"))
+        for name, acl in buckets:
+            bucket = await meta.create_bucket(name, owner.id, "us-east-1", 100, acl)
+            record = ObjectRecord(bucket.id, "obj", "i", len(DATA), hashlib.md5(DATA).hexdigest(),
+                                  time.time(), acl=acl, owner_id=owner.id, inline=DATA,
+                                  crc64=integrity.of(DATA))  # fmt: skip
+            await meta.put_object(record)
+
+    asyncio.run(fill())
     yield gw
-    gw.services.close()
+    asyncio.run(gw.services.close())
 
 
 def request(
@@ -97,10 +102,10 @@ def test_one_lookup_of_the_bucket_and_the_object(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch, method: str, path: str, body: bytes
 ) -> None:
     services = gateway.services
-    buckets = Counted(services.lookups.get_bucket)
-    objects = Counted(services.reader.get_object)
-    monkeypatch.setattr(services.lookups, "get_bucket", buckets)
-    monkeypatch.setattr(services.reader, "get_object", objects)
+    buckets = Counted(services.meta.get_bucket)
+    objects = Counted(services.meta.get_object)
+    monkeypatch.setattr(services.meta, "get_bucket", buckets)
+    monkeypatch.setattr(services.meta, "get_object", objects)
     status, _ = request(gateway, method, path, body)
     assert status == 200
     assert buckets.calls == 1

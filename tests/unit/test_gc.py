@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from oortgate.gc import collect_garbage, startup_sweep
+from oortgate.gc import collect_due, collect_garbage, startup_sweep
 from oortgate.meta.models import ObjectRecord, StorageUsage
 from oortgate.meta.sqlite import SqliteMetaStore
+from oortgate.meta.sqlite_async import AsyncSqliteMeta
 from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.local_async import AsyncLocalBlobs
 
 
 @pytest.fixture
@@ -192,3 +195,24 @@ def test_usage_counts_objects_and_the_garbage_backlog(
     _upload(meta, blobs, bucket_id, "longer")
     assert meta.usage(time.time() + 1) == StorageUsage(len("k") + len("longer"), 2, 1, 0)
     assert meta.usage(time.time() - 3600) == StorageUsage(7, 2, 0, 1)  # in its grace period
+
+
+def test_the_server_collects_through_the_async_stores(
+    env: tuple[SqliteMetaStore, LocalBlobStore, int], tmp_path: Path
+) -> None:
+    """gc.collect_due (the server's periodic pass) on the async adapters: what is due
+    goes, file first, then its garbage row; what is in its grace stays."""
+    meta, blobs, bucket_id = env
+    old = _upload(meta, blobs, bucket_id, "k")
+    _upload(meta, blobs, bucket_id, "k")  # old is garbage now
+    reader = SqliteMetaStore(tmp_path / "meta.db")
+    stores = AsyncSqliteMeta(SqliteMetaStore(tmp_path / "meta.db"), reader), AsyncLocalBlobs(blobs)
+
+    async def collect(grace: float) -> int:
+        return await collect_due(*stores, grace=grace)
+
+    assert asyncio.run(collect(3600)) == 0 and old in _on_disk(blobs)
+    assert asyncio.run(collect(0)) == 1
+    assert old not in _on_disk(blobs) and meta.take_garbage() == []
+    asyncio.run(stores[0].close())
+    asyncio.run(stores[1].close())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from oortgate.meta.models import Segment
 from oortgate.ops.segments import read_segments
 from oortgate.storage.base import BlobDamaged
 from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.local_async import AsyncLocalBlobs
 
 
 def test_crc_is_crc64nvme_of_the_bytes_in_any_pieces() -> None:
@@ -23,18 +26,29 @@ def test_crc_is_crc64nvme_of_the_bytes_in_any_pieces() -> None:
     assert crc.hex() == f"{checksums.crc64nvme(data):016x}" == integrity.of(data)
 
 
-def test_checked_passes_good_bytes_and_markers() -> None:
-    data = [b"abc", None, b"def"]
+async def _listed(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def _all(chunks: AsyncIterator[bytes], into: list[bytes] | None = None) -> list[bytes]:
+    out = [] if into is None else into
+    async for chunk in chunks:
+        out.append(chunk)
+    return out
+
+
+def test_checked_passes_good_bytes() -> None:
+    data = [b"abc", b"", b"def"]
     expected = integrity.of(b"abcdef")
-    assert list(integrity.checked(iter(data), 6, expected)) == data
+    assert asyncio.run(_all(integrity.checked(_listed(data), 6, expected))) == data
 
 
 def test_checked_refuses_before_the_last_chunk_goes_out() -> None:
-    handed_on: list[bytes | None] = []
-    chunks = integrity.checked(iter([b"abc", b"deX"]), 6, integrity.of(b"abcdef"))
+    handed_on: list[bytes] = []
+    chunks = integrity.checked(_listed([b"abc", b"deX"]), 6, integrity.of(b"abcdef"))
     with pytest.raises(BlobDamaged):
-        for chunk in chunks:
-            handed_on.append(chunk)
+        asyncio.run(_all(chunks, handed_on))
     assert handed_on == [b"abc"]  # the consumer never got a complete, wrong body
 
 
@@ -47,22 +61,28 @@ def _blob(store: LocalBlobStore, data: bytes) -> str:
 
 def test_whole_segments_are_checked_ranges_are_not(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
+    blobs = AsyncLocalBlobs(store)
     good, bad = os.urandom(300_000), bytearray(os.urandom(300_000))
     segments = [
         Segment(_blob(store, good), len(good), crc64=integrity.of(good)),
         Segment(_blob(store, bytes(bad)), len(bad), crc64=integrity.of(bytes(bad))),
     ]
-    assert b"".join(read_segments(store, segments, 0, 600_000)) == good + bad
+
+    def read(segments: list[Segment], first: int, length: int, out: list[bytes]) -> bytes:
+        asyncio.run(_all(read_segments(blobs, segments, first, length), out))
+        return b"".join(out)
+
+    assert read(segments, 0, 600_000, []) == good + bad
     bad[123] ^= 1
     with open(store.path(segments[1].blob_id), "r+b") as handle:
         handle.write(bad)  # damaged behind the store's back
     out: list[bytes] = []
     with pytest.raises(BlobDamaged):
-        out.extend(read_segments(store, segments, 0, 600_000))
+        read(segments, 0, 600_000, out)
     assert len(b"".join(out)) < 600_000
     # A range inside a blob cannot be checked against a whole-blob CRC: served as stored.
-    assert b"".join(read_segments(store, segments, 300_000, 1_000)) == bytes(bad[:1_000])
+    assert read(segments, 300_000, 1_000, []) == bytes(bad[:1_000])
     # An inline segment is checked the same way.
     inline = Segment("i" + "0" * 32, 3, b"abc", crc64=integrity.of(b"abd"))
     with pytest.raises(BlobDamaged):
-        list(read_segments(store, [inline], 0, 3))
+        read([inline], 0, 3, [])

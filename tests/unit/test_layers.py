@@ -4,6 +4,7 @@ one composition root opens the stores."""
 from __future__ import annotations
 
 import ast
+import fnmatch
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,13 @@ import oortgate
 PACKAGE = Path(oortgate.__file__).parent
 BELOW_HTTP = ("ops", "meta", "storage", "auth")
 COMPOSITION_ROOT = {"stores.py", "meta/sqlite.py", "storage/local.py"}
+# The implementations behind the protocols: the SQLite adapter and its thread and cache,
+# the local-file adapter. They may name the classes they drive; nothing else may.
+IMPLEMENTATIONS = {"meta/sqlite_async.py", "meta/worker.py", "meta/lookup_cache.py",
+                   "storage/local_async.py"}  # fmt: skip
+CONCRETE_MODULES = ("oortgate.meta.sqlite", "oortgate.meta.sqlite_*", "oortgate.meta.worker",
+                    "oortgate.meta.lookup_cache", "oortgate.storage.local",
+                    "oortgate.storage.local_*", "oortgate.ratelimit")  # fmt: skip
 DB_FILE = "meta.sqlite3"
 
 
@@ -60,7 +68,12 @@ def _opens_a_store(node: ast.AST) -> bool:
     """Names the metadata store, builds a blob store, or names the database file."""
     if _name(node) == "SqliteMetaStore":
         return True
-    if isinstance(node, ast.Call) and _name(node.func) == "LocalBlobStore":
+    if isinstance(node, ast.Call) and _name(node.func) in (
+        "LocalBlobStore",
+        "AsyncSqliteMeta",
+        "AsyncLocalBlobs",
+        "SharedRateLimiter",
+    ):
         return True
     return isinstance(node, ast.Constant) and node.value == DB_FILE
 
@@ -69,8 +82,33 @@ def test_only_the_composition_root_opens_the_stores() -> None:
     offenders = [
         f"{path.relative_to(PACKAGE)}:{getattr(node, 'lineno', '?')}"
         for path in _modules(".")
-        if path.relative_to(PACKAGE).as_posix() not in COMPOSITION_ROOT
+        if path.relative_to(PACKAGE).as_posix() not in COMPOSITION_ROOT | IMPLEMENTATIONS
         for node in ast.walk(ast.parse(path.read_text(), str(path)))
         if _opens_a_store(node)
     ]
     assert offenders == []
+
+
+def _is_concrete(module: str) -> bool:
+    """A store implementation: meta.sqlite* (and its thread and cache), storage.local*,
+    the mmap rate limiter (ratelimit_base, the protocol, is not one)."""
+    return any(fnmatch.fnmatchcase(module, pattern) for pattern in CONCRETE_MODULES)
+
+
+def test_the_server_layers_see_only_the_protocols() -> None:
+    """ops/ and http/ work on MetaStore, BlobStore and RateLimiter alone: another
+    backend slots in without a change there."""
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line}: {module}"
+        for path in _modules("ops", "http")
+        for line, module in _imported(path)
+        if _is_concrete(module)
+    ]
+    assert offenders == []
+
+
+def test_the_concrete_check_knows_the_implementations() -> None:
+    concrete = ["oortgate.meta.sqlite_async", "oortgate.storage.local_async", "oortgate.ratelimit"]
+    protocols = ["oortgate.meta.base", "oortgate.ratelimit_base", "oortgate.storage.base"]
+    assert all(map(_is_concrete, concrete))
+    assert not any(map(_is_concrete, protocols))

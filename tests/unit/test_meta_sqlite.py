@@ -17,7 +17,7 @@ import pytest
 
 from oortgate.errors import S3Error
 from oortgate.meta import sqlite_db
-from oortgate.meta.base import MAX_KEYS_PER_USER, MetaStore
+from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import ObjectPage, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore, successor
 
@@ -27,7 +27,7 @@ def _record(bucket_id: int, key: str, blob_id: str | None = None, **kw: Any) -> 
     return ObjectRecord(bucket_id, key, blob_id or secrets.token_hex(16), **fields)
 
 
-def _put(meta: MetaStore, bucket_id: int, key: str, **kw: Any) -> ObjectRecord:
+def _put(meta: SqliteMetaStore, bucket_id: int, key: str, **kw: Any) -> ObjectRecord:
     record = _record(bucket_id, key, **kw)
     meta.add_pending_blob(record.blob_id)
     meta.put_object(record)

@@ -1,3 +1,4 @@
+import asyncio
 import random
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import pytest
 from oortgate.meta.models import Segment
 from oortgate.ops.segments import part_range, read_segments
 from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.local_async import AsyncLocalBlobs
 
 
 @pytest.fixture
@@ -29,10 +31,13 @@ def test_every_span_reads_the_right_bytes(
     rng = random.Random(1)
     spans = [(0, len(data)), (999, 3), (1000, 1), (1001, 300_000), (len(data) - 1, 1)]
     spans += [(a, rng.randrange(0, len(data) - a + 1)) for a in rng.sample(range(len(data)), 40)]
+    reader = AsyncLocalBlobs(blobs)
+
+    async def read(first: int, length: int) -> bytes:
+        return b"".join([chunk async for chunk in read_segments(reader, segments, first, length)])
+
     for first, length in spans:
-        assert (
-            b"".join(read_segments(blobs, segments, first, length)) == data[first : first + length]
-        )
+        assert asyncio.run(read(first, length)) == data[first : first + length]
 
 
 def test_part_range(stored: tuple[LocalBlobStore, list[Segment], bytes]) -> None:

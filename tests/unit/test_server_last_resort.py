@@ -40,7 +40,7 @@ def test_unexpected_exception_is_an_xml_500_with_a_log_line(
         try:
             await gateway._http(scope, receive, send)
         finally:
-            gateway.services.close()
+            await gateway.services.close()
 
     with caplog.at_level(logging.ERROR, logger="oortgate"):
         asyncio.run(call())

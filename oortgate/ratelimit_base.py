@@ -1,0 +1,20 @@
+"""The rate limiter interface: token buckets per identity (an access key or a client
+address) shared by every process that serves one gateway.
+
+Today: ``oortgate.ratelimit.SharedRateLimiter``, a memory-mapped table for the worker
+processes of one host. A limiter shared between hosts (Redis) implements this too.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class RateLimiter(Protocol):
+    async def take(self, identity: str, rate: float, burst: int) -> float:
+        """Admit one request of ``identity`` at ``rate`` per second with bursts of up to
+        ``burst``: 0.0 if admitted (a token is spent), else the seconds until one would
+        be (nothing is spent). A rate of 0 or less admits everything."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,73 @@
+"""The contract suite: one set of tests for every implementation of the async store
+interfaces (``MetaStore``, ``BlobStore``). A new backend adds its factory below; the
+tests themselves name no implementation.
+
+Tests here are coroutines (``async def``): each runs in its own event loop, with the
+stores built over a fresh temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oortgate import stores
+from oortgate.meta.base import MetaStore
+from oortgate.meta.sqlite_async import AsyncSqliteMeta
+from oortgate.storage.base import BlobStore
+from oortgate.storage.local_async import AsyncLocalBlobs
+
+
+def _sqlite(data_dir: Path) -> MetaStore:
+    # Two connections, as a server worker has: writes on the store's thread, lookups inline.
+    return AsyncSqliteMeta(stores.open_meta(data_dir), stores.open_meta(data_dir))
+
+
+def _local(data_dir: Path) -> BlobStore:
+    return AsyncLocalBlobs(stores.open_blobs(data_dir))
+
+
+META_STORES: dict[str, Callable[[Path], MetaStore]] = {"sqlite": _sqlite}
+BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {"local": _local}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run a coroutine test to completion in a new event loop."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True
+
+
+@pytest.fixture(params=sorted(META_STORES))
+def meta_kind(request: Any) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def meta(meta_kind: str, tmp_path: Path) -> Iterator[MetaStore]:
+    store = META_STORES[meta_kind](tmp_path)
+    yield store
+    asyncio.run(store.close())
+
+
+@pytest.fixture
+def peer(meta_kind: str, tmp_path: Path, meta: MetaStore) -> Iterator[MetaStore]:
+    """A second store on the same data as ``meta``: another worker or gateway."""
+    store = META_STORES[meta_kind](tmp_path)
+    yield store
+    asyncio.run(store.close())
+
+
+@pytest.fixture(params=sorted(BLOB_STORES))
+def blobs(request: Any, tmp_path: Path) -> Iterator[BlobStore]:
+    store = BLOB_STORES[request.param](tmp_path)
+    yield store
+    asyncio.run(store.close())
