@@ -23,6 +23,7 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import (
     AccessKey,
     Bucket,
+    BucketUsage,
     CompletedUpload,
     ObjectPage,
     ObjectRecord,
@@ -117,6 +118,11 @@ class MetaStore(Protocol):
         self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
     ) -> list[Bucket]:
         """The owner's buckets in name order, names > start_after starting with prefix."""
+        ...
+
+    def bucket_usage(self, owner_id: int) -> list[BucketUsage]:
+        """The owner's buckets in name order with their object count and bytes
+        (an aggregate over the objects: for the console, not the request path)."""
         ...
 
     def delete_bucket(self, bucket_id: int) -> None:
