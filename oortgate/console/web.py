@@ -109,7 +109,9 @@ def to_signin(incoming: Incoming) -> Response:
     """Back to sign-in, remembering the page (a console path only, never another site)."""
     here = PREFIX + quote(incoming.path, safe="/")
     if incoming.query:
-        here += "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in incoming.query.items())
+        here += "?" + "&".join(
+            f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in incoming.query.items()
+        )
     return redirect(PREFIX + "signin?next=" + quote(here, safe=""))
 
 
