@@ -49,6 +49,7 @@ class Actions:
             "api/keys/enable": self._enable_key,
             "api/keys/delete": self._delete_key,
             "api/users": self._create_user,
+            "api/users/delete": self._delete_user,
         }.get(incoming.path)
         if handler is None:
             return json_error(404, "no such console action")
@@ -163,6 +164,14 @@ class Actions:
         user, key = await backend.create_user(self.services, name)
         return as_json({"name": user.name, "access_key": key.access_key,
                         "secret_key": key.secret_key})  # fmt: skip
+
+    async def _delete_user(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        if not backend.is_root(caller.user):
+            return json_error(403, "only the root user manages users")
+        await backend.delete_user(self.services, _text(body.get("name")))
+        return as_json({"ok": True})
 
 
 def _s3_error(body: bytes) -> tuple[str, str]:

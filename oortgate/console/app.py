@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from oortgate import logs
 from oortgate.console import backend
 from oortgate.console.actions import Actions, Caller
 from oortgate.console.pages import Pages, snippets, static_response, tier_totals
@@ -59,6 +60,13 @@ class Console:
             return finish(await self._dispatch(incoming), incoming)
         except TooLarge:
             return finish(text(413, "request body too large\n"), incoming)
+        except Exception as exc:  # a readable answer with the request id, never a trace
+            where = f"console {incoming.method} {incoming.path!r} (request {incoming.request_id})"
+            logs.errors.error(logs.kind_of(exc), where, exc)
+            message = f"The console failed on this request (request id {incoming.request_id})."
+            if incoming.path.startswith("api/"):
+                return finish(json_error(500, message), incoming)
+            return finish(text(500, message + "\n"), incoming)
 
     async def _dispatch(self, incoming: Incoming) -> Response:
         method, path = incoming.method, incoming.path

@@ -89,5 +89,18 @@ async def create_user(services: Services, name: str) -> tuple[User, AccessKey]:
     return user, await services.db(accounts.create_key, meta, user)
 
 
+async def delete_user(services: Services, name: str) -> None:
+    meta = services.meta
+    user = await services.db(meta.get_user_by_name, name)
+    if user is None:
+        raise Refused(f"no such user: {name!r}")
+    if is_root(user):
+        raise Refused("the root user cannot be removed")
+    try:
+        await services.db(meta.delete_user, user.id)
+    except ValueError:
+        raise Refused(f"{name} still owns buckets, objects or uploads: delete them first") from None
+
+
 async def bucket_usage(services: Services, user: User) -> list[BucketUsage]:
     return await services.db(services.meta.bucket_usage, user.id)

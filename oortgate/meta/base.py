@@ -52,6 +52,11 @@ class MetaStore(Protocol):
 
     def list_users(self) -> list[User]: ...
 
+    def delete_user(self, user_id: int) -> None:
+        """Removes the user and its keys; raises ValueError while it owns a bucket, an
+        object or an upload (their owner would be left naming nobody)."""
+        ...
+
     def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
         """Raises ValueError for a duplicate access key, an unknown user, or a user who
         already has MAX_KEYS_PER_USER keys."""

@@ -295,6 +295,17 @@ def test_only_root_sees_and_creates_users(
     assert made.json()["secret_key"] not in root.get("users").text
     assert root.action("api/users", {"name": name}).status_code == 409  # taken
     assert root.action("api/users", {"name": "<b>"}).status_code == 400
+    # Remove: never root, never a user who owns something, and its keys go with it.
+    assert root.action("api/users/delete", {"name": "root"}).status_code == 409
+    assert plain.action("api/users/delete", {"name": name}).status_code == 403
+    owner = make_user()
+    client_for(*owner).create_bucket(Bucket=f"owned-{owner.name}")
+    assert root.action("api/users/delete", {"name": owner.name}).status_code == 409
+    client_for(*owner).delete_bucket(Bucket=f"owned-{owner.name}")
+    assert root.action("api/users/delete", {"name": name}).json() == {"ok": True}
+    assert name not in root.get("users").text
+    with s3_error("InvalidAccessKeyId", 403):
+        client_for(made.json()["access_key"], made.json()["secret_key"]).list_buckets()
 
 
 def test_names_are_rendered_as_text(
