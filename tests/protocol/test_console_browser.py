@@ -119,6 +119,15 @@ def test_upload_browse_download_share_delete_in_chromium(
     assert requests.get(link, verify=server.cert, timeout=30).content == small.read_bytes()
     _shot(page, "details")
 
+    page.goto(server.endpoint + "/_console/")
+    total = len(b"evil name") + small.stat().st_size + large.stat().st_size
+    rows = page.locator("table.totals tbody tr").all_inner_texts()
+    assert [r.split("\t")[:3] for r in rows] == [["Standard", "1", "3"], ["Archive", "0", "0"]]
+    assert page.locator("table.totals td[title]").first.get_attribute("title") == f"{total} bytes"
+    _shot(page, "dashboard")
+    page.goto(f"{server.endpoint}/_console/b/{bucket}/?prefix=docs/")
+    page.wait_for_selector("#browser[data-listed=yes]")
+
     page.check("tr.object[data-key='docs/big.bin'] input.pick")
     page.check("tr.object[data-key='docs/notes ünï.txt'] input.pick")
     page.click("#delete-selected")
@@ -131,8 +140,6 @@ def test_upload_browse_download_share_delete_in_chromium(
     page.wait_for_selector(f"tr[data-bucket='{bucket}']", state="detached")
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
-    page.goto(server.endpoint + "/_console/")
-    _shot(page, "dashboard")
     page.click("form.signout button")
     page.wait_for_url(server.endpoint + "/_console/signin")
     page.goto(server.endpoint + "/_console/")
@@ -171,3 +178,22 @@ def test_access_keys_page_creates_and_disables_keys(
     page.wait_for_selector(f"tr[data-key='{access_key}'] >> text=Disabled")
     with pytest.raises(Exception, match="InvalidAccessKeyId"):
         client_for(access_key, secret_key).list_buckets()
+
+
+def test_root_creates_and_removes_a_user_in_the_page(
+    page: Any, server: ServerProcess, client_for: Any, unique_name: Any
+) -> None:
+    _sign_in(page, server, server.root_access_key, server.root_secret_key)
+    page.goto(server.endpoint + "/_console/users")
+    name = unique_name("person")
+    page.fill("#user-name", name)
+    page.click("#create-user button[type=submit]")
+    page.wait_for_selector("#new-user:not([hidden])")
+    made = client_for(page.inner_text("#new-user-key"), page.inner_text("#new-user-secret"))
+    made.list_buckets()
+    _shot(page, "users")
+    page.reload()
+    page.click(f"button.delete-user[data-user='{name}']")
+    page.wait_for_selector(f"button.delete-user[data-user='{name}']", state="detached")
+    with pytest.raises(Exception, match="InvalidAccessKeyId"):
+        made.list_buckets()
