@@ -197,3 +197,51 @@ def test_root_creates_and_removes_a_user_in_the_page(
     page.wait_for_selector(f"button.delete-user[data-user='{name}']", state="detached")
     with pytest.raises(Exception, match="InvalidAccessKeyId"):
         made.list_buckets()
+
+
+def test_upload_a_folder_and_browse_into_it(
+    page: Any, server: ServerProcess, make_user: Any, client_for: Any, make_bucket: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    user = make_user()
+    s3 = client_for(*user)
+    bucket = make_bucket(s3)
+    folder = tmp_path / "photos"
+    (folder / "2026 trip").mkdir(parents=True)
+    (folder / "a.txt").write_bytes(b"a")
+    (folder / "2026 trip" / "b+c.txt").write_bytes(b"bc")
+    _sign_in(page, server, *user)
+    page.goto(f"{server.endpoint}/_console/b/{bucket}/")
+    page.wait_for_selector("#browser[data-listed=yes]")
+    page.set_input_files("#folder-input", str(folder))
+    page.wait_for_selector("#status >> text=Uploaded 2 file(s).")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == ["photos/2026 trip/b+c.txt", "photos/a.txt"]
+    page.click("tr.folder a >> text=photos/")
+    page.wait_for_selector("tr.object[data-key='photos/a.txt']")
+    page.click("tr.folder a >> text=2026 trip/")
+    page.wait_for_selector("tr.object[data-key='photos/2026 trip/b+c.txt']")
+    assert page.locator("#crumbs a").all_inner_texts() == ["Buckets", bucket, "photos", "2026 trip"]
+    page.fill("#filter-text", "nothing")
+    page.click("#filter button")
+    page.wait_for_selector("td.empty")
+    for key in keys:
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+def test_paging_through_a_long_folder(
+    page: Any, server: ServerProcess, make_user: Any, client_for: Any, make_bucket: Any
+) -> None:
+    user = make_user()
+    s3 = client_for(*user)
+    bucket = make_bucket(s3)
+    for i in range(230):  # a page is 200 keys
+        s3.put_object(Bucket=bucket, Key=f"k{i:03d}", Body=b"")
+    _sign_in(page, server, *user)
+    page.goto(f"{server.endpoint}/_console/b/{bucket}/")
+    page.wait_for_selector("#browser[data-listed=yes]")
+    assert page.locator("tr.object").count() == 200
+    page.click("#more")
+    page.wait_for_selector("tr.object[data-key='k229']")
+    assert page.locator("tr.object").count() == 230
+    assert page.locator("#more").is_hidden()

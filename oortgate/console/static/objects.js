@@ -159,6 +159,8 @@
   });
   more.addEventListener("click", () => list(false));
   document.getElementById("file-input").addEventListener("change", (event) => uploadFiles(event.target.files));
+  // A folder's files carry their path inside it (webkitRelativePath): uploaded under it.
+  document.getElementById("folder-input").addEventListener("change", (event) => uploadFiles(event.target.files));
   const drop = document.getElementById("drop");
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));

@@ -6,6 +6,7 @@ const Uploads = (() => {
   const SINGLE_MAX = 16 * 1024 * 1024;
   const PART_SIZE = 8 * 1024 * 1024;
   const PARALLEL = 4;
+  const PART_TRIES = 3;
 
   // One request with upload progress; resolves with the XHR, rejects on failure/abort.
   const send = (method, url, body, onProgress, track) => new Promise((resolve, reject) => {
@@ -37,12 +38,22 @@ const Uploads = (() => {
         const index = next++;
         const part = file.slice(index * PART_SIZE, Math.min(file.size, (index + 1) * PART_SIZE));
         const params = { partNumber: String(index + 1), uploadId };
-        const url = await Console.presign("UploadPart", bucket, key, params);
-        const xhr = await send("PUT", url, part, (n) => {
+        const onProgress = (n) => {
           sent[index] = n;
           progress(sent.reduce((a, b) => a + b, 0));
-        }, job.requests);
-        etags[index] = xhr.getResponseHeader("ETag");
+        };
+        // A failed part is sent again (a fresh URL each time), up to PART_TRIES times.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const url = await Console.presign("UploadPart", bucket, key, params);
+            const xhr = await send("PUT", url, part, onProgress, job.requests);
+            etags[index] = xhr.getResponseHeader("ETag");
+            break;
+          } catch (error) {
+            onProgress(0);
+            if (job.cancelled || attempt >= PART_TRIES) throw error;
+          }
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, count) }, worker));
@@ -84,6 +95,7 @@ const Uploads = (() => {
       cancel.remove();
       return true;
     } catch (error) {
+      if (job.abort && !job.cancelled) job.abort().catch(() => {});
       state.textContent = job.cancelled ? "cancelled" : "failed: " + error.message;
       item.classList.add("failed");
       return false;
