@@ -94,7 +94,8 @@ class Console:
         if session is None:
             return None
         found = backend.signed_in(self.services, session.access_key)
-        if found is None:  # the key was disabled or deleted: the session ends with it
+        # A key disabled or deleted, or its secret changed: the session ends with it.
+        if found is None or not self.sessions.proves(session, found[0].secret_key):
             incoming.set_cookies.append(cleared_cookie())
             return None
         fresh = self.sessions.refreshed(session, now)
@@ -128,7 +129,8 @@ class Console:
         if user is None:
             return self._signin_page(incoming, next_page, "Wrong access key or secret key.",
                                      401, access_key)  # fmt: skip
-        incoming.set_cookies.append(cookie(self.sessions.issue(access_key, time.time())))
+        token = self.sessions.issue(access_key, secret, time.time())
+        incoming.set_cookies.append(cookie(token))
         return redirect(next_page)
 
     async def _post(self, incoming: Incoming, caller: Caller) -> Response:

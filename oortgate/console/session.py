@@ -1,18 +1,19 @@
 """Console sessions: a signed token in a cookie, and the CSRF token tied to it.
 
-The token carries the access key, a random session id and two times (issued, last
-seen); it is signed with HMAC-SHA256 under a key derived from the server's own secret
-(a random file in the data directory, shared by every worker), never from a user's
-secret. Nothing is kept on the server: a token is valid while its signature holds, it
-has been used within the idle timeout (the cookie is re-issued as it is used: sliding),
-it is younger than the absolute limit, and its key is still enabled (checked by the
-caller on every request).
+The token carries the access key, a random session id, two times (issued, last seen)
+and a MAC of the secret it signed in with. It is signed with HMAC-SHA256 under a key
+derived from the server's own secret (a random file in the data directory, shared by
+every worker), never from a user's secret. Nothing is kept on the server: a token is
+valid while its signature holds, it has been used within the idle timeout (the cookie
+is re-issued as it is used: sliding), it is younger than the absolute limit, and its key
+is still enabled with the same secret (checked by the caller on every request).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -35,6 +36,7 @@ class Session:
     sid: str
     issued: float
     seen: float
+    proof: str  # a MAC of the secret signed in with: a changed secret ends the session
 
 
 def _b64(raw: bytes) -> str:
@@ -74,12 +76,25 @@ class Sessions:
     def _mac(self, what: bytes) -> bytes:
         return hmac.new(self._key, what, hashlib.sha256).digest()
 
-    def issue(self, access_key: str, now: float) -> str:
-        return self._seal(Session(access_key, secrets.token_urlsafe(16), now, now))
+    def issue(self, access_key: str, secret_key: str, now: float) -> str:
+        proof = self.proof(secret_key)
+        return self._seal(Session(access_key, secrets.token_urlsafe(16), now, now, proof))
+
+    def proof(self, secret_key: str) -> str:
+        return _b64(self._mac(b"secret:" + secret_key.encode())[:12])
+
+    def proves(self, session: Session, secret_key: str) -> bool:
+        return hmac.compare_digest(session.proof.encode(), self.proof(secret_key).encode())
 
     def _seal(self, session: Session) -> str:
         payload = json.dumps(
-            [session.access_key, session.sid, round(session.issued, 3), round(session.seen, 3)],
+            [
+                session.access_key,
+                session.sid,
+                round(session.issued, 3),
+                round(session.seen, 3),
+                session.proof,
+            ],
             separators=(",", ":"),
         ).encode()
         return f"{_b64(payload)}.{_b64(self._mac(payload))}"
@@ -96,8 +111,8 @@ class Sessions:
         if not hmac.compare_digest(given, self._mac(payload)):
             return None
         try:
-            ak, sid, issued, seen = json.loads(payload)
-            session = Session(str(ak), str(sid), float(issued), float(seen))
+            ak, sid, issued, seen, proof = json.loads(payload)
+            session = Session(str(ak), str(sid), float(issued), float(seen), str(proof))
         except (ValueError, TypeError):
             return None
         if now - session.seen > self.idle_timeout or now - session.issued > MAX_AGE:
@@ -108,7 +123,7 @@ class Sessions:
         """A new token that slides the idle timeout, or None if the old one is fresh."""
         if now - session.seen < min(REFRESH_AFTER, self.idle_timeout / 4):
             return None
-        return self._seal(Session(session.access_key, session.sid, session.issued, now))
+        return self._seal(dataclasses.replace(session, seen=now))
 
     def csrf(self, session: Session) -> str:
         return _b64(self._mac(b"csrf:" + session.sid.encode()))

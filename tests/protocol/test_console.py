@@ -264,7 +264,7 @@ def test_at_most_ten_keys_per_user(console: Make, make_user: Any) -> None:
     assert "at most 10" in answers[-1].json()["error"]
 
 
-def test_a_session_ends_when_its_key_is_disabled(
+def test_a_session_ends_when_its_key_is_disabled_or_its_secret_changes(
     server: ServerProcess, console: Make, make_user: Any
 ) -> None:
     user = make_user()
@@ -274,6 +274,15 @@ def test_a_session_ends_when_its_key_is_disabled(
     server.admin("key", "disable", user.access_key)
     assert client.get("").status_code == 303
     assert client.sign_in(*user).status_code == 401
+    # The same access key made again with another secret: the old session proves nothing.
+    server.admin("key", "enable", user.access_key)
+    assert client.sign_in(*user).status_code == 303
+    server.admin("key", "delete", user.access_key)
+    new_secret = user.secret_key[::-1]
+    server.admin("key", "create", user.name, "--access-key", user.access_key,
+                 "--secret-key", new_secret)  # fmt: skip
+    assert client.get("").status_code == 303
+    assert client.sign_in(user.access_key, new_secret).status_code == 303
 
 
 def test_only_root_sees_and_creates_users(

@@ -245,3 +245,31 @@ def test_paging_through_a_long_folder(
     page.wait_for_selector("tr.object[data-key='k229']")
     assert page.locator("tr.object").count() == 230
     assert page.locator("#more").is_hidden()
+
+
+def test_files_dropped_on_the_page_are_uploaded(
+    page: Any, server: ServerProcess, make_user: Any, client_for: Any, make_bucket: Any
+) -> None:
+    user = make_user()
+    s3 = client_for(*user)
+    bucket = make_bucket(s3)
+    _sign_in(page, server, *user)
+    page.goto(f"{server.endpoint}/_console/b/{bucket}/?prefix=in/")
+    page.wait_for_selector("#browser[data-listed=yes]")
+    transfer = page.evaluate_handle(
+        """() => {
+            const t = new DataTransfer();
+            t.items.add(new File(["dropped one"], "one.txt", { type: "text/plain" }));
+            t.items.add(new File(["dropped two"], "two %+.txt"));
+            return t;
+        }"""
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+    page.wait_for_selector("#status >> text=Uploaded 2 file(s).")
+    got = {
+        k: s3.get_object(Bucket=bucket, Key=k)["Body"].read()
+        for k in ("in/one.txt", "in/two %+.txt")
+    }
+    assert got == {"in/one.txt": b"dropped one", "in/two %+.txt": b"dropped two"}
+    for key in got:
+        s3.delete_object(Bucket=bucket, Key=key)

@@ -9,7 +9,7 @@ from oortgate.console.session import Sessions, cookie, server_secret, token_from
 
 def test_a_token_reads_back_until_idle_or_too_old() -> None:
     sessions = Sessions(b"k" * 32, idle_timeout=60)
-    token = sessions.issue("AKIDEXAMPLE", now=1000.0)
+    token = sessions.issue("AKIDEXAMPLE", "secret", now=1000.0)
     session = sessions.read(token, now=1030.0)
     assert session is not None and session.access_key == "AKIDEXAMPLE"
     assert sessions.read(token, now=1061.0) is None  # idle
@@ -27,7 +27,7 @@ def _flip(text: str) -> str:
 
 def test_forged_tampered_and_foreign_tokens_are_no_session() -> None:
     sessions = Sessions(b"k" * 32)
-    token = sessions.issue("AK", now=1.0)
+    token = sessions.issue("AK", "secret", now=1.0)
     body, mac = token.split(".")
     assert sessions.read(token, now=2.0) is not None
     flipped_body, flipped_mac = _flip(body) + "." + mac, body + "." + _flip(mac)
@@ -36,10 +36,19 @@ def test_forged_tampered_and_foreign_tokens_are_no_session() -> None:
     assert Sessions(b"j" * 32).read(token, now=2.0) is None  # another server's secret
 
 
+def test_a_session_proves_the_secret_it_signed_in_with() -> None:
+    sessions = Sessions(b"k" * 32)
+    session = sessions.read(sessions.issue("AK", "secret", 1.0), 1.0)
+    assert session is not None
+    assert sessions.proves(session, "secret")
+    assert not sessions.proves(session, "new secret")
+    assert "secret" not in session.proof
+
+
 def test_csrf_is_tied_to_the_session() -> None:
     sessions = Sessions(b"k" * 32)
-    one = sessions.read(sessions.issue("AK", 1.0), 1.0)
-    two = sessions.read(sessions.issue("AK", 1.0), 1.0)
+    one = sessions.read(sessions.issue("AK", "secret", 1.0), 1.0)
+    two = sessions.read(sessions.issue("AK", "secret", 1.0), 1.0)
     assert one is not None and two is not None
     assert sessions.csrf_ok(one, sessions.csrf(one))
     assert not sessions.csrf_ok(one, sessions.csrf(two))

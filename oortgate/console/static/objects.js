@@ -73,13 +73,36 @@
     }
   };
 
-  const uploadFiles = async (files) => {
+  // [{file, path}] -> uploaded under the current folder, path kept (a folder's files).
+  const uploadFiles = async (picked) => {
     const targetList = document.getElementById("uploads");
-    const jobs = Array.from(files).map((file) => Uploads.upload(bucket, prefix + (file.webkitRelativePath || file.name), file, targetList));
+    const jobs = picked.map(({ file, path }) => Uploads.upload(bucket, prefix + path, file, targetList));
     const results = await Promise.all(jobs);
     const failed = results.filter((ok) => !ok).length;
     Console.status(failed ? failed + " upload(s) failed." : "Uploaded " + results.length + " file(s).", failed > 0);
     await list(true);
+  };
+  const fromInput = (files) => Array.from(files, (file) => ({ file, path: file.webkitRelativePath || file.name }));
+
+  // A dropped folder is walked (FileSystemEntry API); plain files come as they are.
+  const dropped = async (transfer) => {
+    const entries = Array.from(transfer.items || [], (item) => item.webkitGetAsEntry && item.webkitGetAsEntry()).filter(Boolean);
+    if (!entries.length) return fromInput(transfer.files);
+    const out = [];
+    const walk = async (entry, path) => {
+      if (entry.isFile) {
+        out.push({ file: await new Promise((ok, fail) => entry.file(ok, fail)), path: path + entry.name });
+        return;
+      }
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child, path + entry.name + "/");
+      }
+    };
+    for (const entry of entries) await walk(entry, "");
+    return out;
   };
 
   const download = async (key) => {
@@ -158,16 +181,16 @@
     list(true);
   });
   more.addEventListener("click", () => list(false));
-  document.getElementById("file-input").addEventListener("change", (event) => uploadFiles(event.target.files));
+  document.getElementById("file-input").addEventListener("change", (event) => uploadFiles(fromInput(event.target.files)));
   // A folder's files carry their path inside it (webkitRelativePath): uploaded under it.
-  document.getElementById("folder-input").addEventListener("change", (event) => uploadFiles(event.target.files));
+  document.getElementById("folder-input").addEventListener("change", (event) => uploadFiles(fromInput(event.target.files)));
   const drop = document.getElementById("drop");
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    uploadFiles(event.dataTransfer.files);
+    dropped(event.dataTransfer).then(uploadFiles, (error) => Console.status(error.message, true));
   });
 
   crumbs();
