@@ -79,8 +79,11 @@ class Console:
             if not incoming.same_origin():
                 return text(403, "cross-origin request refused\n")
             if caller is None:
-                return json_error(401, "signed out") if path.startswith("api/") else (
-                    to_signin(incoming))  # fmt: skip
+                return (
+                    json_error(401, "signed out")
+                    if path.startswith("api/")
+                    else to_signin(incoming)
+                )
             return await self._post(incoming, caller)
         if method not in ("GET", "HEAD"):
             return text(405, "method not allowed\n")

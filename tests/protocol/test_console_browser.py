@@ -21,6 +21,7 @@ from ._server import ServerProcess
 from ._util import rand
 
 EVIL_KEY = "<img src=x onerror=alert(1)> & ünï code+%.txt"
+SCRIPT_KEY = "<script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,7 @@ def test_upload_browse_download_share_delete_in_chromium(
     small.write_bytes(b"hello from the console\n")
     large.write_bytes(rand(20 * 1024 * 1024 + 3))  # three 8 MiB parts, in parallel
     s3.put_object(Bucket=bucket, Key="docs/" + EVIL_KEY, Body=b"evil name")
+    s3.put_object(Bucket=bucket, Key="docs/" + SCRIPT_KEY, Body=b"")
     page.goto(f"{server.endpoint}/_console/b/{bucket}/?prefix=docs/")
     page.wait_for_selector("#browser[data-listed=yes]")
     page.set_input_files("#file-input", [str(small), str(large)])
@@ -98,7 +100,10 @@ def test_upload_browse_download_share_delete_in_chromium(
     # The key with markup in it is a row whose text is the key: no element was made of it.
     evil = page.locator("tr.object button.details", has_text="<img src=x")
     assert evil.inner_text() == EVIL_KEY
-    assert page.locator("#rows img").count() == 0
+    # Its "/" makes a folder of "<script>alert(1)</": a link whose text is just that.
+    script = page.locator("tr.folder a", has_text="<script>")
+    assert script.inner_text() == "<script>alert(1)</"
+    assert page.locator("#rows img, #rows script").count() == 0
     crumbs = page.locator("#crumbs a").all_inner_texts()
     assert crumbs == ["Buckets", bucket, "docs"]
     _shot(page, "objects")
@@ -122,7 +127,7 @@ def test_upload_browse_download_share_delete_in_chromium(
     page.goto(server.endpoint + "/_console/")
     total = len(b"evil name") + small.stat().st_size + large.stat().st_size
     rows = page.locator("table.totals tbody tr").all_inner_texts()
-    assert [r.split("\t")[:3] for r in rows] == [["Standard", "1", "3"], ["Archive", "0", "0"]]
+    assert [r.split("\t")[:3] for r in rows] == [["Standard", "1", "4"], ["Archive", "0", "0"]]
     assert page.locator("table.totals td[title]").first.get_attribute("title") == f"{total} bytes"
     _shot(page, "dashboard")
     page.goto(f"{server.endpoint}/_console/b/{bucket}/?prefix=docs/")
@@ -132,8 +137,10 @@ def test_upload_browse_download_share_delete_in_chromium(
     page.check("tr.object[data-key='docs/notes ünï.txt'] input.pick")
     page.click("#delete-selected")
     page.wait_for_selector("tr.object[data-key='docs/big.bin']", state="detached")
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["docs/" + EVIL_KEY]
-    s3.delete_object(Bucket=bucket, Key="docs/" + EVIL_KEY)
+    left = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert left == ["docs/" + EVIL_KEY, "docs/" + SCRIPT_KEY]
+    for key in left:
+        s3.delete_object(Bucket=bucket, Key=key)
 
     page.goto(server.endpoint + "/_console/buckets")
     page.click(f"button.delete-bucket[data-bucket='{bucket}']")
