@@ -48,6 +48,7 @@ class Actions:
             "api/keys": self._create_key,
             "api/keys/enable": self._enable_key,
             "api/keys/delete": self._delete_key,
+            "api/keys/rotate": self._rotate_key,
             "api/users": self._create_user,
             "api/users/delete": self._delete_user,
         }.get(incoming.path)
@@ -152,6 +153,16 @@ class Actions:
             return json_error(409, "this session signed in with that key: use another to delete it")
         await backend.delete_key(self.services, caller.user, access_key)
         return as_json({"ok": True})
+
+    async def _rotate_key(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        access_key = _text(body.get("access_key"))
+        if access_key == caller.key.access_key:
+            return json_error(409, "this session signed in with that key: use another to rotate it")
+        key = await backend.rotate_key(self.services, caller.user, access_key)
+        return as_json({"access_key": key.access_key, "secret_key": key.secret_key,
+                        "replaces": access_key})  # fmt: skip
 
     async def _create_user(
         self, body: dict[str, Any], incoming: Incoming, caller: Caller

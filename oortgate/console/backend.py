@@ -71,6 +71,18 @@ async def set_key_enabled(services: Services, user: User, access_key: str, on: b
     await services.db(services.meta.set_key_enabled, access_key, on)
 
 
+async def rotate_key(services: Services, user: User, access_key: str) -> AccessKey:
+    """A new key for the old key's user; the old one is disabled (deleted later, once
+    nothing uses it). As ``oortgate admin key rotate``."""
+    old = await _key_for_change(services, user, access_key)
+    holder = await services.db(services.meta.get_user, old.user_id)
+    if holder is None:
+        raise Refused("no such access key")
+    new = await create_key(services, holder)
+    await services.db(services.meta.set_key_enabled, access_key, False)
+    return new
+
+
 async def delete_key(services: Services, user: User, access_key: str) -> None:
     await _key_for_change(services, user, access_key)
     await services.db(services.meta.delete_key, access_key)

@@ -249,6 +249,14 @@ def test_an_access_keys_secret_is_shown_once_and_never_listed(
     assert client.action("api/keys/delete", {"access_key": new_key}).ok
     with s3_error("InvalidAccessKeyId", 403):
         s3.list_buckets()
+    # Rotate: a new key for the same user, the old one disabled.
+    spare = client.action("api/keys", {}).json()
+    rotated = client.action("api/keys/rotate", {"access_key": spare["access_key"]})
+    assert rotated.status_code == 200 and rotated.json()["replaces"] == spare["access_key"]
+    client_for(rotated.json()["access_key"], rotated.json()["secret_key"]).list_buckets()
+    with s3_error("InvalidAccessKeyId", 403):
+        client_for(spare["access_key"], spare["secret_key"]).list_buckets()
+    assert client.action("api/keys/rotate", {"access_key": user.access_key}).status_code == 409
     # Nobody else's keys: another user's key is "no such access key".
     other = make_user()
     refused = client.action("api/keys/enable", {"access_key": other.access_key, "enabled": False})

@@ -167,7 +167,7 @@ def test_a_refused_bucket_delete_shows_s3s_reason(
     s3.head_bucket(Bucket=bucket)
 
 
-def test_access_keys_page_creates_and_disables_keys(
+def test_access_keys_page_creates_rotates_and_enables_keys(
     page: Any, server: ServerProcess, make_user: Any, client_for: Any
 ) -> None:
     user = make_user()
@@ -181,10 +181,17 @@ def test_access_keys_page_creates_and_disables_keys(
     _shot(page, "keys")
     page.reload()
     assert secret_key not in page.content()
-    page.click(f"button.toggle-key[data-key='{access_key}']")
-    page.wait_for_selector(f"tr[data-key='{access_key}'] >> text=Disabled")
+    page.click(f"button.rotate-key[data-key='{access_key}']")
+    page.wait_for_selector(f"tr[data-key='{access_key}'] .key-state >> text=Disabled")
+    rotated = page.inner_text("#new-access-key")
+    assert rotated != access_key
+    client_for(rotated, page.inner_text("#new-secret-key")).list_buckets()
     with pytest.raises(Exception, match="InvalidAccessKeyId"):
         client_for(access_key, secret_key).list_buckets()
+    page.reload()
+    page.click(f"button.toggle-key[data-key='{access_key}']")  # enable it again
+    page.wait_for_selector(f"tr[data-key='{access_key}'] .key-state >> text=Enabled")
+    client_for(access_key, secret_key).list_buckets()
 
 
 def test_root_creates_and_removes_a_user_in_the_page(

@@ -1,13 +1,17 @@
 // Access keys: create (the secret is shown once), enable/disable, delete.
 "use strict";
 
+const showNewKey = (key) => {
+  document.getElementById("new-access-key").textContent = key.access_key;
+  document.getElementById("new-secret-key").textContent = key.secret_key;
+  document.getElementById("new-key").hidden = false;
+  const replaced = key.replaces ? " (" + key.replaces + " is now disabled)" : "";
+  Console.status("Created " + key.access_key + replaced + ": copy its secret now, it is not shown again.");
+};
+
 document.getElementById("create-key").addEventListener("click", async () => {
   try {
-    const key = await Console.action("api/keys", {});
-    document.getElementById("new-access-key").textContent = key.access_key;
-    document.getElementById("new-secret-key").textContent = key.secret_key;
-    document.getElementById("new-key").hidden = false;
-    Console.status("Created " + key.access_key + ": copy its secret now, it is not shown again.");
+    showNewKey(await Console.action("api/keys", {}));
   } catch (error) {
     Console.status("Could not create a key: " + error.message, true);
   }
@@ -16,8 +20,13 @@ document.getElementById("create-key").addEventListener("click", async () => {
 document.getElementById("keys").addEventListener("click", async (event) => {
   const toggle = event.target.closest("button.toggle-key");
   const remove = event.target.closest("button.delete-key");
+  const rotate = event.target.closest("button.rotate-key");
   try {
-    if (toggle) {
+    if (rotate) {
+      if (!confirm("Make a new key for this user and disable " + rotate.dataset.key + "?")) return;
+      showNewKey(await Console.action("api/keys/rotate", { access_key: rotate.dataset.key }));
+      rotate.closest("tr").querySelector(".key-state").textContent = "Disabled";
+    } else if (toggle) {
       const enabled = toggle.dataset.enable === "true";
       await Console.action("api/keys/enable", { access_key: toggle.dataset.key, enabled });
       location.reload();
