@@ -92,6 +92,9 @@ def test_upload_browse_download_share_delete_in_chromium(
     page.wait_for_selector("tr.object[data-key='docs/big.bin']", timeout=60000)
     page.wait_for_selector("tr.object[data-key='docs/notes ünï.txt']")
     assert page.locator("#uploads li.done").count() == 2
+    overall = page.locator("#overall")
+    assert overall.evaluate("bar => bar.value === bar.max && !bar.hidden")
+    assert overall.evaluate("bar => bar.max") == small.stat().st_size + large.stat().st_size
     assert page.locator("#uploads progress").evaluate_all(
         "bars => bars.every(b => b.value === b.max)")  # fmt: skip
     head = s3.head_object(Bucket=bucket, Key="docs/big.bin")

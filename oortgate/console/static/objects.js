@@ -76,7 +76,15 @@
   // [{file, path}] -> uploaded under the current folder, path kept (a folder's files).
   const uploadFiles = async (picked) => {
     const targetList = document.getElementById("uploads");
-    const jobs = picked.map(({ file, path }) => Uploads.upload(bucket, prefix + path, file, targetList));
+    const overall = document.getElementById("overall");
+    const sent = picked.map(() => 0);
+    overall.max = picked.reduce((sum, { file }) => sum + file.size, 0) || 1;
+    overall.value = 0;
+    overall.hidden = false;
+    const jobs = picked.map(({ file, path }, i) => Uploads.upload(bucket, prefix + path, file, targetList, (n) => {
+      sent[i] = n;
+      overall.value = sent.reduce((a, b) => a + b, 0);
+    }));
     const results = await Promise.all(jobs);
     const failed = results.filter((ok) => !ok).length;
     Console.status(failed ? failed + " upload(s) failed." : "Uploaded " + results.length + " file(s).", failed > 0);

@@ -68,7 +68,8 @@ const Uploads = (() => {
   };
 
   // Upload one file to bucket/key, showing it in the list; resolves when done.
-  const upload = async (bucket, key, file, list) => {
+  // onBytes(n): this file's bytes sent so far (for an overall progress bar).
+  const upload = async (bucket, key, file, list, onBytes) => {
     const bar = Console.element("progress", { max: file.size || 1, value: 0 });
     const label = Console.element("span", { textContent: key + " (" + Console.size(file.size) + ")" });
     const state = Console.element("span", { className: "state", textContent: "waiting" });
@@ -81,7 +82,11 @@ const Uploads = (() => {
       for (const xhr of job.requests) xhr.abort();
       if (job.abort) job.abort().catch(() => {});
     });
-    const progress = (n) => { bar.value = n; state.textContent = Math.floor(100 * n / (file.size || 1)) + "%"; };
+    const progress = (n) => {
+      bar.value = n;
+      state.textContent = Math.floor(100 * n / (file.size || 1)) + "%";
+      if (onBytes) onBytes(n);
+    };
     try {
       if (file.size <= SINGLE_MAX) {
         const url = await Console.presign("PutObject", bucket, key);
@@ -89,7 +94,7 @@ const Uploads = (() => {
       } else {
         await multipart(bucket, key, file, progress, job);
       }
-      bar.value = bar.max;
+      progress(file.size);
       state.textContent = "done";
       item.classList.add("done");
       cancel.remove();
