@@ -22,7 +22,8 @@ class ConsoleHook:
         on = services.settings.console and standard_listener
         self._console = Console(services, limiter, app) if on else None
 
-    def wants(self, raw_path: str, addressed: Addressed) -> bool:
+    @staticmethod
+    def wants(raw_path: str, addressed: Addressed) -> bool:
         return addressed.bucket is None and (raw_path + "/").startswith(PREFIX)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, headers: dict[str, str],
