@@ -41,6 +41,7 @@ OPERATIONS = {
         "GET", True, True, allowed=frozenset({"response-content-disposition"}), shareable=True
     ),
     "HeadObject": Operation("HEAD", True, True),
+    "GetObjectTagging": Operation("GET", True, True, (("tagging", ""),)),
     "PutObject": Operation("PUT", True, True),
     "DeleteObject": Operation("DELETE", True, True),
     "CreateMultipartUpload": Operation("POST", True, True, (("uploads", ""),)),

@@ -116,9 +116,13 @@ def test_upload_browse_download_share_delete_in_chromium(
     assert Path(download.value.path()).read_bytes() == large.read_bytes()
     assert download.value.suggested_filename == "big.bin"
 
+    tags = {"TagSet": [{"Key": "kind", "Value": "notes ünï"}]}
+    s3.put_object_tagging(Bucket=bucket, Key="docs/notes ünï.txt", Tagging=tags)
     page.click("tr.object[data-key='docs/notes ünï.txt'] button.details")
     page.wait_for_selector("#details-list dt")
-    assert "text/plain" in page.inner_text("#details-list")
+    details = page.inner_text("#details-list")
+    assert "text/plain" in details
+    assert "tag kind\nnotes ünï" in details
     page.select_option("#share-lifetime", "86400")
     page.click("#share")
     page.wait_for_selector("#share-url:not([hidden])")

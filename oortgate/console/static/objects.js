@@ -145,6 +145,9 @@
         ["Content type", head.headers.get("Content-Type")], ["Last modified", head.headers.get("Last-Modified")],
         ["Storage class", head.headers.get("x-amz-storage-class") || "STANDARD"]];
       for (const [name, value] of head.headers) if (name.startsWith("x-amz-meta-") || name.startsWith("x-amz-checksum-")) shown.push([name, value]);
+      const tagging = await Console.s3("GetObjectTagging", bucket, key);
+      const tags = new DOMParser().parseFromString(await tagging.text(), "application/xml");
+      for (const tag of tags.getElementsByTagName("Tag")) shown.push(["tag " + text(tag, "Key"), text(tag, "Value")]);
       for (const [name, value] of shown) dl.append(el("dt", { textContent: name }), el("dd", { textContent: value || "" }));
     } catch (error) {
       dl.append(el("dd", { textContent: error.message }));
