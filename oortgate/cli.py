@@ -35,6 +35,8 @@ SERVE_OPTIONS = {
     ),
     "archive_storage_class": (str, "storage class of archive objects (GLACIER_IR)"),
     "archive_restore_required": (str, "true: Glacier semantics, GET needs RestoreObject"),
+    "console": (str, "false: no web console at https://HOST:PORT/_console/ (default true)"),
+    "console_idle_timeout": (float, "seconds a console session may stay unused (1800)"),
     "archive_restore_seconds": (float, "how long a restore takes (default 0)"),
     "trusted_proxies": (
         str,

@@ -86,6 +86,8 @@ class Settings:
     access_log: str = ""
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
+    console: bool = True  # the web console at /_console/ on the Standard HTTPS listener
+    console_idle_timeout: float = 1800.0  # a console session unused this long signs out
 
     @property
     def endpoints(self) -> Endpoints:
@@ -265,6 +267,8 @@ def _validate(s: Settings) -> None:
         problems.append(f"inline_max_size must be between 0 and {MAX_INLINE}")
     if s.archive_restore_seconds < 0:
         problems.append("archive_restore_seconds cannot be negative")
+    if s.console_idle_timeout <= 0:
+        problems.append("console_idle_timeout must be positive")
     if s.body_timeout <= 0:
         problems.append("body_timeout must be positive")
     if s.header_timeout <= 0 or s.max_connections < 1 or s.listen_backlog < 1:

@@ -22,6 +22,7 @@ from oortgate.access_log import claimed_access_key
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
+from oortgate.console.hook import ConsoleHook
 from oortgate.endpoints import Addressed
 from oortgate.errors import BodyCut, S3Error
 from oortgate.http.authenticate import ANONYMOUS, Identity, authenticate
@@ -70,6 +71,7 @@ class Gateway:
         self._request_ids = (f"{prefix}{n:010X}" for n in itertools.count(1))
         observed = settings.access_log or settings.metrics_port
         self.observer = Observer(settings) if observed else None
+        self.console = ConsoleHook(self.services, self.limiter, self, self.port_tier is None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -218,6 +220,11 @@ class Gateway:
         addressed = resolve(headers.get("host"), self.settings.endpoints)
         if addressed.tier is None and self.port_tier is not None:
             addressed = Addressed(self.port_tier, None)
+        if self.console.wants(raw_path, addressed):
+            exchange.operation = "Console"
+            return await self.console(
+                scope, receive, headers, addressed, seen.client, exchange.request_id
+            )
         target = route(method, raw_path, query, headers, addressed.bucket)
         exchange.operation, exchange.bucket, exchange.key = target.op, target.bucket, target.key
         # A browser's preflight carries no credentials of its own (a presigned URL's

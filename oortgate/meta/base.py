@@ -25,6 +25,7 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import (
     AccessKey,
     Bucket,
+    BucketUsage,
     CompletedUpload,
     ObjectPage,
     ObjectRecord,
@@ -52,6 +53,11 @@ class MetaStore(Protocol):
     async def get_user_by_canonical_id(self, canonical_id: str) -> User | None: ...
 
     async def list_users(self) -> list[User]: ...
+
+    async def delete_user(self, user_id: int) -> None:
+        """Removes the user and its keys; raises ValueError while it owns a bucket, an
+        object or an upload (their owner would be left naming nobody)."""
+        ...
 
     async def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
         """Raises ValueError for a duplicate access key, an unknown user, or a user who
@@ -126,6 +132,11 @@ class MetaStore(Protocol):
         self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
     ) -> list[Bucket]:
         """The owner's buckets in name order, names > start_after starting with prefix."""
+        ...
+
+    async def bucket_usage(self, owner_id: int) -> list[BucketUsage]:
+        """The owner's buckets in name order with their object count and bytes
+        (an aggregate over the objects: for the console, not the request path)."""
         ...
 
     async def delete_bucket(self, bucket_id: int) -> None:

@@ -186,3 +186,14 @@ class StorageUsage:
     objects: int
     garbage_due: int
     garbage_waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class BucketUsage:
+    """One bucket's totals, for the console's dashboard and bucket list."""
+
+    name: str
+    tier: str
+    created: float
+    objects: int
+    size: int

@@ -7,7 +7,7 @@ The store is assembled from one class per concern: the connection and schema
 from __future__ import annotations
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import StorageUsage
+from oortgate.meta.models import BucketUsage, StorageUsage
 from oortgate.meta.sqlite_accounts import AccountsStore
 from oortgate.meta.sqlite_db import SCHEMA_VERSION, successor
 from oortgate.meta.sqlite_multipart import MultipartStore
@@ -27,6 +27,16 @@ class SqliteMetaStore(AccountsStore, MultipartStore):
                 raise S3Error("BucketNotEmpty", BucketName=row[0])
             self._drop_bucket_uploads(bucket_id)
             db.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
+
+    def bucket_usage(self, owner_id: int) -> list[BucketUsage]:
+        sql = (
+            "SELECT b.name, b.tier, b.created, COUNT(o.key), TOTAL(o.size) FROM buckets b"
+            " LEFT JOIN objects o ON o.bucket_id = b.id WHERE b.owner_id = ?"
+            " GROUP BY b.id ORDER BY b.name"
+        )
+        with self._snapshot() as db:
+            rows = db.execute(sql, (owner_id,)).fetchall()
+        return [BucketUsage(n, t, c, count, int(size)) for n, t, c, count, size in rows]
 
     def usage(self, garbage_due_before: float) -> StorageUsage:
         with self._snapshot() as db:

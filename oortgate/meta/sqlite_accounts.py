@@ -83,6 +83,14 @@ class AccountsStore(Database):
         rows = self._conn.execute(f"SELECT {_USER_COLS} FROM users ORDER BY id")
         return [User(*row) for row in rows]
 
+    def delete_user(self, user_id: int) -> None:
+        with self._write() as db:
+            for table in ("buckets", "objects", "uploads"):
+                if self._one(f"SELECT 1 FROM {table} WHERE owner_id = ? LIMIT 1", user_id):
+                    raise ValueError(f"user {user_id} still owns {table}")
+            db.execute("DELETE FROM access_keys WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
     def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
         created = time.time()
         with self._write():

@@ -17,6 +17,7 @@ from oortgate.meta.lookup_cache import LookupCache
 from oortgate.meta.models import (
     AccessKey,
     Bucket,
+    BucketUsage,
     CompletedUpload,
     ObjectPage,
     ObjectRecord,
@@ -54,6 +55,9 @@ class AsyncSqliteMeta:
 
     async def list_users(self) -> list[User]:
         return await self._call(self._writer.list_users)
+
+    async def delete_user(self, user_id: int) -> None:
+        await self._call(self._writer.delete_user, user_id)
 
     async def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
         return await self._call(self._writer.create_key, user_id, access_key, secret_key)
@@ -119,6 +123,9 @@ class AsyncSqliteMeta:
         self, owner_id: int, prefix: str = "", start_after: str = "", limit: int = 10000
     ) -> list[Bucket]:
         return await self._call(self._writer.list_buckets, owner_id, prefix, start_after, limit)
+
+    async def bucket_usage(self, owner_id: int) -> list[BucketUsage]:
+        return await self._call(self._writer.bucket_usage, owner_id)
 
     async def delete_bucket(self, bucket_id: int) -> None:
         await self._call(self._writer.delete_bucket, bucket_id)

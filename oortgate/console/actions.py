@@ -1,0 +1,193 @@
+"""The console's own actions (POST, JSON, CSRF-checked by the caller): presigned URLs
+for the signed-in key, bucket creation through the S3 API, access keys and users."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from oortgate import xml
+from oortgate.console import backend
+from oortgate.console.presign import BadPresign, presign
+from oortgate.console.session import Session, Sessions
+from oortgate.console.web import Incoming, as_json, json_error
+from oortgate.endpoints import ARCHIVE, STANDARD
+from oortgate.meta.models import AccessKey, User
+from oortgate.ops.context import Services
+from oortgate.ops.response import Response
+
+App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+_USER_NAME = re.compile(r"[A-Za-z0-9_.@+=,-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    session: Session
+    key: AccessKey
+    user: User
+    csrf: str
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class Actions:
+    def __init__(self, services: Services, sessions: Sessions, app: App) -> None:
+        self.services = services
+        self.sessions = sessions
+        self.app = app  # the gateway itself: bucket creation goes through its S3 API
+
+    async def run(self, incoming: Incoming, caller: Caller) -> Response:
+        handler = {
+            "api/presign": self._presign,
+            "api/buckets": self._create_bucket,
+            "api/keys": self._create_key,
+            "api/keys/enable": self._enable_key,
+            "api/keys/delete": self._delete_key,
+            "api/keys/rotate": self._rotate_key,
+            "api/users": self._create_user,
+            "api/users/delete": self._delete_user,
+        }.get(incoming.path)
+        if handler is None:
+            return json_error(404, "no such console action")
+        try:
+            return await handler(await incoming.json(), incoming, caller)
+        except backend.Refused as refused:
+            return json_error(409, str(refused))
+
+    def _sign(self, caller: Caller, host: str, op: str, bucket: str, key: str,
+              params: dict[str, str], expires: int) -> str:  # fmt: skip
+        return presign(
+            op, bucket, key, params, expires, host=host, access_key=caller.key.access_key,
+            secret_key=caller.key.secret_key, region=self.services.settings.region,
+        ).url  # fmt: skip
+
+    async def _presign(self, body: dict[str, Any], incoming: Incoming, caller: Caller) -> Response:
+        raw_params = body.get("params") or {}
+        if not isinstance(raw_params, dict):
+            return json_error(400, "params must be an object")
+        params = {str(k): str(v) for k, v in raw_params.items()}
+        expires = body.get("expires", 300)
+        if not isinstance(expires, int) or isinstance(expires, bool):
+            return json_error(400, "expires must be a number of seconds")
+        op, bucket, key = _text(body.get("op")), _text(body.get("bucket")), _text(body.get("key"))
+        try:
+            url = self._sign(caller, incoming.host, op, bucket, key, params, expires)
+        except (BadPresign, UnicodeEncodeError) as exc:
+            return json_error(400, str(exc))
+        return as_json({"url": url, "absolute": f"https://{incoming.host}{url}"})
+
+    async def _create_bucket(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        """CreateBucket is sent to the S3 API in-process, signed by the caller's key and
+        addressed to the tier's endpoint (a browser cannot choose the Host it sends)."""
+        name, tier = _text(body.get("name")), _text(body.get("tier")) or STANDARD
+        if tier not in (STANDARD, ARCHIVE):
+            return json_error(400, "tier is standard or archive")
+        if not name or "/" in name or len(name) > 63:
+            return json_error(400, "a bucket name is 3 to 63 characters, without '/'")
+        host = self.services.settings.endpoints.host_of(tier)
+        url = self._sign(caller, host, "CreateBucket", name, "", {}, 60)
+        status, answer = await self._relay("PUT", url, host, incoming)
+        if status == 200:
+            return as_json({"ok": True, "bucket": name, "tier": tier})
+        code, message = _s3_error(answer)
+        return as_json({"ok": False, "code": code, "message": message}, status)
+
+    async def _relay(
+        self, method: str, url: str, host: str, incoming: Incoming
+    ) -> tuple[int, bytes]:
+        path, _, query = url.partition("?")
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "scheme": "https", "method": method, "path": unquote(path),
+            "raw_path": path.encode("ascii"), "query_string": query.encode("ascii"),
+            "headers": [(b"host", host.encode("idna")), (b"content-length", b"0")],
+            "client": (incoming.client, 0), "server": None,
+        }  # fmt: skip
+        status, chunks = 500, []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))
+
+        await self.app(scope, receive, send)
+        return status, b"".join(chunks)
+
+    async def _create_key(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        key = await backend.create_key(self.services, caller.user)
+        # The only time the secret leaves the server: the page shows it once.
+        return as_json({"access_key": key.access_key, "secret_key": key.secret_key})
+
+    async def _enable_key(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        access_key, enabled = _text(body.get("access_key")), body.get("enabled")
+        if not isinstance(enabled, bool):
+            return json_error(400, "enabled must be true or false")
+        if access_key == caller.key.access_key and not enabled:
+            return json_error(
+                409, "this session signed in with that key: use another to disable it"
+            )
+        await backend.set_key_enabled(self.services, caller.user, access_key, enabled)
+        return as_json({"ok": True})
+
+    async def _delete_key(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        access_key = _text(body.get("access_key"))
+        if access_key == caller.key.access_key:
+            return json_error(409, "this session signed in with that key: use another to delete it")
+        await backend.delete_key(self.services, caller.user, access_key)
+        return as_json({"ok": True})
+
+    async def _rotate_key(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        access_key = _text(body.get("access_key"))
+        if access_key == caller.key.access_key:
+            return json_error(409, "this session signed in with that key: use another to rotate it")
+        key = await backend.rotate_key(self.services, caller.user, access_key)
+        return as_json({"access_key": key.access_key, "secret_key": key.secret_key,
+                        "replaces": access_key})  # fmt: skip
+
+    async def _create_user(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        if not backend.is_root(caller.user):
+            return json_error(403, "only the root user manages users")
+        name = _text(body.get("name"))
+        if not _USER_NAME.fullmatch(name):
+            return json_error(400, "a user name is 1 to 64 letters, digits or _.@+=,-")
+        user, key = await backend.create_user(self.services, name)
+        return as_json({"name": user.name, "access_key": key.access_key,
+                        "secret_key": key.secret_key})  # fmt: skip
+
+    async def _delete_user(
+        self, body: dict[str, Any], incoming: Incoming, caller: Caller
+    ) -> Response:
+        if not backend.is_root(caller.user):
+            return json_error(403, "only the root user manages users")
+        await backend.delete_user(self.services, _text(body.get("name")))
+        return as_json({"ok": True})
+
+
+def _s3_error(body: bytes) -> tuple[str, str]:
+    try:
+        root = xml.parse(body)
+    except Exception:  # not the XML error document: report what we have
+        return "Error", body[:200].decode("utf-8", "replace")
+    return xml.child_text(root, "Code") or "Error", xml.child_text(root, "Message") or ""

@@ -1,0 +1,119 @@
+"""Presigned S3 requests for the signed-in key (SigV4 query authentication).
+
+The browser makes every object and bucket request itself, with a URL minted here: the S3
+API then checks it as any other request, so the console can do nothing the key could not
+do with boto3. Only the operations the pages use are offered, each with the query
+parameters it may carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from oortgate.auth.sigv4_keys import sign, signing_key
+
+UNRESERVED = "-_.~"
+SHORT_EXPIRY = 15 * 60  # what the pages' own requests get at most
+MAX_EXPIRY = 7 * 24 * 3600  # a share link: SigV4's limit
+MAX_KEY_BYTES = 1024
+_LIST_PARAMS = frozenset({"prefix", "delimiter", "continuation-token", "max-keys", "start-after"})
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    needs_bucket: bool
+    needs_key: bool
+    fixed: tuple[tuple[str, str], ...] = ()  # query parameters the operation is made of
+    allowed: frozenset[str] = frozenset()  # those the browser may set
+    shareable: bool = False  # may live up to MAX_EXPIRY
+
+
+OPERATIONS = {
+    "ListBuckets": Operation("GET", False, False),
+    "ListObjectsV2": Operation("GET", True, False, (("list-type", "2"),), _LIST_PARAMS),
+    "CreateBucket": Operation("PUT", True, False),
+    "DeleteBucket": Operation("DELETE", True, False),
+    "GetObject": Operation(
+        "GET", True, True, allowed=frozenset({"response-content-disposition"}), shareable=True
+    ),
+    "HeadObject": Operation("HEAD", True, True),
+    "GetObjectTagging": Operation("GET", True, True, (("tagging", ""),)),
+    "PutObject": Operation("PUT", True, True),
+    "DeleteObject": Operation("DELETE", True, True),
+    "CreateMultipartUpload": Operation("POST", True, True, (("uploads", ""),)),
+    "UploadPart": Operation("PUT", True, True, allowed=frozenset({"partNumber", "uploadId"})),
+    "CompleteMultipartUpload": Operation("POST", True, True, allowed=frozenset({"uploadId"})),
+    "AbortMultipartUpload": Operation("DELETE", True, True, allowed=frozenset({"uploadId"})),
+}
+
+
+class BadPresign(ValueError):
+    """The request for a URL is not one the console signs; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    method: str
+    url: str  # path and query: the browser resolves it against the console's origin
+
+
+def _quote(text: str, safe: str = UNRESERVED) -> str:
+    return quote(text, safe=safe)
+
+
+def _path(bucket: str, key: str) -> str:
+    if not bucket:
+        return "/"
+    return "/" + _quote(bucket) + "/" + _quote(key, "/" + UNRESERVED)
+
+
+def check(op_name: str, bucket: str, key: str, params: dict[str, str], expires: int) -> Operation:
+    op = OPERATIONS.get(op_name)
+    if op is None:
+        raise BadPresign(f"the console does not sign {op_name!r}")
+    if op.needs_bucket != bool(bucket) or (op.needs_bucket and ("/" in bucket or len(bucket) > 63)):
+        raise BadPresign("a bucket name is needed" if op.needs_bucket else "no bucket here")
+    if op.needs_key != bool(key) or len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise BadPresign("an object key is needed (at most 1024 bytes)" if op.needs_key else
+                         "no object key here")  # fmt: skip
+    unknown = sorted(set(params) - op.allowed)
+    if unknown:
+        raise BadPresign(f"{op_name} takes no parameter {', '.join(unknown)}")
+    limit = MAX_EXPIRY if op.shareable else SHORT_EXPIRY
+    if not 1 <= expires <= limit:
+        raise BadPresign(f"the lifetime of a {op_name} URL is 1 to {limit} seconds")
+    return op
+
+
+def presign(
+    op_name: str, bucket: str, key: str, params: dict[str, str], expires: int, *,
+    host: str, access_key: str, secret_key: str, region: str, now: datetime | None = None,
+) -> Signed:  # fmt: skip
+    """A URL for one request, valid ``expires`` seconds, signed for ``host``."""
+    op = check(op_name, bucket, key, params, expires)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
+    scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
+    query = [
+        *op.fixed,
+        *params.items(),
+        ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+        ("X-Amz-Credential", f"{access_key}/{scope}"),
+        ("X-Amz-Date", amz_date),
+        ("X-Amz-Expires", str(expires)),
+        ("X-Amz-SignedHeaders", "host"),
+    ]
+    canonical_query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query))
+    path = _path(bucket, key)
+    canonical = "\n".join(
+        (op.method, path, canonical_query, f"host:{host}", "", "host", "UNSIGNED-PAYLOAD")
+    )
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{digest}"
+    key_bytes = signing_key(secret_key, amz_date[:8], region, "s3")
+    signature = sign(key_bytes, to_sign).decode("ascii")
+    return Signed(op.method, f"{path}?{canonical_query}&X-Amz-Signature={signature}")
