@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from oortgate import xml
 from oortgate.console import backend
 from oortgate.console.presign import BadPresign, presign
 from oortgate.console.session import Session, Sessions
@@ -18,6 +17,7 @@ from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.meta.models import AccessKey, User
 from oortgate.ops.context import Services
 from oortgate.ops.response import Response
+from oortgate.xml.error import error_code_and_message
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@+=,-]{1,64}")
@@ -96,7 +96,7 @@ class Actions:
         status, answer = await self._relay("PUT", url, host, incoming)
         if status == 200:
             return as_json({"ok": True, "bucket": name, "tier": tier})
-        code, message = _s3_error(answer)
+        code, message = error_code_and_message(answer)
         return as_json({"ok": False, "code": code, "message": message}, status)
 
     async def _relay(
@@ -183,11 +183,3 @@ class Actions:
             return json_error(403, "only the root user manages users")
         await backend.delete_user(self.services, _text(body.get("name")))
         return as_json({"ok": True})
-
-
-def _s3_error(body: bytes) -> tuple[str, str]:
-    try:
-        root = xml.parse(body)
-    except Exception:  # not the XML error document: report what we have
-        return "Error", body[:200].decode("utf-8", "replace")
-    return xml.child_text(root, "Code") or "Error", xml.child_text(root, "Message") or ""

@@ -94,3 +94,16 @@ def test_prerendered_children() -> None:
     root.add("A", "1")
     root.extend([xml.leaf("B", "x&y"), "<C/>"])
     assert xml.document(root, namespace=False).endswith(b"<R><A>1</A><B>x&amp;y</B><C/></R>")
+
+
+def test_error_code_and_message_reads_back_the_error_document() -> None:
+    from oortgate.xml.error import error_code_and_message
+
+    body = xml.error_document(
+        "BucketNotEmpty", "The bucket you tried to delete is not empty", {}, "r1"
+    )
+    assert error_code_and_message(body) == (
+        "BucketNotEmpty",
+        "The bucket you tried to delete is not empty",
+    )
+    assert error_code_and_message(b"<html>502 Bad Gateway") == ("Error", "<html>502 Bad Gateway")
