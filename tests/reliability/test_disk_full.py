@@ -211,3 +211,45 @@ def test_delete_on_a_disk_filled_by_another_program(
     _refused(lambda: s3.put_object(Bucket=BUCKET, Key="more", Body=b"x"))
     s3.delete_object(Bucket=BUCKET, Key=acknowledged[0])
     assert _listed(s3) == acknowledged[1:]
+
+
+@pytest.mark.parametrize("removal", ["bucket", "object-tags", "bucket-tags", "bucket-cors"])
+def test_every_delete_works_on_a_full_disk(
+    server_on: Callable[..., ServerProcess],
+    client_of: Callable[..., Any],
+    small_disk: Path,
+    removal: str,
+) -> None:
+    """DeleteBucket and the sub-resource deletes free or shrink metadata: like
+    DeleteObject, each must work with not one byte left (the journal must grow)."""
+    srv = server_on()
+    s3 = client_of(srv)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.create_bucket(Bucket="empty")
+    tags = {"TagSet": [{"Key": "k", "Value": "v"}]}
+    s3.put_bucket_tagging(Bucket=BUCKET, Tagging=tags)
+    rules = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration=rules)
+    s3.put_object(Bucket=BUCKET, Key="tagged", Body=b"t", Tagging="k=v")
+    _fill(s3)
+    srv.stop()  # the WAL is checkpointed and removed: a write must grow it again
+    _fill_up(small_disk / "filler")
+    assert os.statvfs(small_disk).f_bavail == 0
+    srv.start()
+    s3 = client_of(srv)
+    if removal == "bucket":
+        s3.delete_bucket(Bucket="empty")
+        assert "empty" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    elif removal == "object-tags":
+        s3.delete_object_tagging(Bucket=BUCKET, Key="tagged")
+        assert s3.get_object_tagging(Bucket=BUCKET, Key="tagged")["TagSet"] == []
+    elif removal == "bucket-tags":
+        s3.delete_bucket_tagging(Bucket=BUCKET)
+        with pytest.raises(ClientError) as caught:
+            s3.get_bucket_tagging(Bucket=BUCKET)
+        assert _status(caught.value) == (404, "NoSuchTagSet")
+    else:
+        s3.delete_bucket_cors(Bucket=BUCKET)
+        with pytest.raises(ClientError) as caught:
+            s3.get_bucket_cors(Bucket=BUCKET)
+        assert _status(caught.value) == (404, "NoSuchCORSConfiguration")
