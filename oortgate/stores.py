@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from oortgate import sessions
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.secretbox import SecretBox
 from oortgate.storage.local import LocalBlobStore
@@ -44,10 +45,9 @@ class Stores:
 
 
 def open_stores(settings: Settings) -> Stores:
-    """What a server worker process runs on."""
+    """What a server worker process runs on: its writes belong to a new session (see
+    oortgate.sessions; the caller heartbeats it)."""
     box = SecretBox.from_env()
-    return Stores(
-        open_meta(settings.data_dir, box),
-        open_blobs(settings.data_dir),
-        open_meta(settings.data_dir, box),
-    )
+    meta, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir)
+    sessions.open_session(meta, blobs)
+    return Stores(meta, blobs, open_meta(settings.data_dir, box))

@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from oortgate.meta.models import is_inline
+from oortgate.meta.models import INLINE_MARK, is_inline
 from oortgate.secretbox import SecretBox
 from oortgate.storage.space import StorageFull, is_no_space, no_space_as_full
 
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+# A row's blob_id that names a blob file: not an inline blob, not a multipart object's ''.
+_FILE_BLOB = f"blob_id != '' AND substr(blob_id, 1, 1) != '{INLINE_MARK}'"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
@@ -116,15 +118,45 @@ ALTER TABLE object_parts ADD COLUMN crc64 TEXT;
 ALTER TABLE upload_parts ADD COLUMN crc64 TEXT
 """
 
+# Version 9: nothing decides "is any row still pointing at this blob?" inside a
+# transaction (correct only while one writer exists): each blob file has a row counting
+# its references (inline blobs: a column), updated with the rows that reference it; a
+# count reaching 0 queues the blob as garbage. Workers register sessions; a pending blob
+# belongs to one (NULL: written before sessions, or by a session-less tool). Users carry
+# their bucket and key counts, raised by a guarded UPDATE. All backfilled from the rows.
+_REFERENCE_COUNTS = f"""
+CREATE TABLE IF NOT EXISTS blobs (blob_id TEXT PRIMARY KEY, refs INTEGER NOT NULL)
+    WITHOUT ROWID;
+INSERT INTO blobs (blob_id, refs) SELECT blob_id, COUNT(*) FROM (
+    SELECT blob_id FROM objects WHERE parts_count = 0 AND {_FILE_BLOB}
+    UNION ALL SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}
+    UNION ALL SELECT blob_id FROM upload_parts WHERE {_FILE_BLOB}) GROUP BY blob_id;
+ALTER TABLE inline_blobs ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
+UPDATE inline_blobs SET refs = (SELECT COUNT(*) FROM objects
+    WHERE objects.blob_id = inline_blobs.blob_id AND objects.parts_count = 0);
+DELETE FROM inline_blobs WHERE refs = 0;
+CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, host TEXT NOT NULL,
+    pid INTEGER NOT NULL, started REAL NOT NULL, heartbeat REAL NOT NULL) WITHOUT ROWID;
+ALTER TABLE pending_blobs ADD COLUMN session_id TEXT;
+CREATE INDEX pending_blobs_session ON pending_blobs(session_id);
+ALTER TABLE users ADD COLUMN bucket_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN key_count INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET
+    bucket_count = (SELECT COUNT(*) FROM buckets WHERE buckets.owner_id = users.id),
+    key_count = (SELECT COUNT(*) FROM access_keys WHERE access_keys.user_id = users.id)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
-    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY,
+    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.
 BLOB_REFERENCES = ("objects", "object_parts", "upload_parts")
+# Every table that knows a blob id: references, their counts, pending marks, garbage.
+BLOB_TABLES = (*BLOB_REFERENCES, "blobs", "pending_blobs", "garbage")
 
 
 def successor(prefix: str) -> str | None:
@@ -186,6 +218,7 @@ class Database:
         self.path = Path(path)
         self._box = box  # encrypts secret keys at rest, when configured
         self._grouped = False
+        self._session: str | None = None  # the session pending blobs are marked with
         self._group_lost: Exception | None = None  # why the group's transaction is gone
         # Create the file 0600 before SQLite does: it holds secret keys (SQLite gives the
         # -wal and -shm files the same mode). Never open and close an existing database
@@ -319,25 +352,50 @@ class Database:
         os.close(self._writer_fd)
 
     # -- blob references (used inside write transactions) ---------------------------
-    def _referenced(self, blob_id: str) -> bool:
-        return any(
-            self._one(f"SELECT 1 FROM {table} WHERE blob_id = ? LIMIT 1", blob_id)
-            for table in BLOB_REFERENCES
+    # Each blob file's references are counted on its row in ``blobs`` (an inline blob's
+    # on its inline_blobs row), changed in the transaction that writes or removes a
+    # referencing row. Never "is any row still pointing at it?": that question is only
+    # answered right while no other writer can commit in between.
+    def _claim(self, blob_id: str) -> bool:
+        """A new row is about to reference blob_id: count it. True if the blob was a
+        pending upload (its mark is now cleared, its count starts at 1) or is alive (a
+        copy: one more); False if neither (a copy whose source lost its last reference)."""
+        if self._conn.execute("DELETE FROM pending_blobs WHERE blob_id = ?", (blob_id,)).rowcount:
+            self._one("INSERT INTO blobs (blob_id, refs) VALUES (?, 1)", blob_id)
+            return True
+        return self._reference(blob_id)
+
+    def _reference(self, blob_id: str) -> bool:
+        """One more reference to a live blob (guarded: a count at 0 stays 0); False if
+        the blob has no references left."""
+        sql = "UPDATE blobs SET refs = refs + 1 WHERE blob_id = ? AND refs > 0"
+        return self._conn.execute(sql, (blob_id,)).rowcount > 0
+
+    def _claim_inline(self, blob_id: str, data: bytes) -> None:
+        """A new inline object, or a copy of one: the bytes are at hand, so the blob's
+        row is made again if its last reference went meanwhile."""
+        self._one(
+            "INSERT INTO inline_blobs (blob_id, data, refs) VALUES (?, ?, 1)"
+            " ON CONFLICT (blob_id) DO UPDATE SET refs = refs + 1",
+            blob_id,
+            data,
         )
 
     def _release(self, blob_id: str) -> None:
-        """A blob lost a reference: queue it as garbage if that was its last (copies
-        share blobs, so another object may still point at it)."""
-        if not blob_id or self._referenced(blob_id):
+        """A row referencing blob_id is gone: one reference less; the last one queues
+        the blob as garbage (an inline blob has no file: its row just goes)."""
+        if not blob_id:
             return
-        if is_inline(blob_id):  # no file: gone with its row
-            self._one("DELETE FROM inline_blobs WHERE blob_id = ?", blob_id)
-        else:
+        table = "inline_blobs" if is_inline(blob_id) else "blobs"
+        # The last reference (the common case) in one statement, else one less.
+        cur = self._conn.execute(f"DELETE FROM {table} WHERE blob_id = ? AND refs <= 1", (blob_id,))
+        if not cur.rowcount:
+            cur = self._conn.execute(
+                f"UPDATE {table} SET refs = refs - 1 WHERE blob_id = ?", (blob_id,)
+            )
+            if cur.rowcount:
+                return
+            # No count row at all: a row written around the store; this was its last.
+        if table == "blobs":
             sql = "INSERT OR IGNORE INTO garbage (blob_id, queued_at) VALUES (?, ?)"
             self._one(sql, blob_id, time.time())
-
-    def _claim(self, blob_id: str) -> bool:
-        """A new reference to blob_id is about to be written: True if the blob is a
-        pending upload (whose mark is now cleared) or already referenced (a copy)."""
-        cur = self._conn.execute("DELETE FROM pending_blobs WHERE blob_id = ?", (blob_id,))
-        return cur.rowcount > 0 or self._referenced(blob_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from oortgate.meta.sqlite_db import BLOB_REFERENCES, SCHEMA_VERSION, chunks
+from oortgate.meta.sqlite_db import BLOB_TABLES, SCHEMA_VERSION, chunks
 from oortgate.meta.sqlite_integrity import CheckResult, integrity_check, open_read_only
 
 PAGE = 500  # rows per read transaction
@@ -191,7 +191,7 @@ class MetaScan:
         def look(db: sqlite3.Connection) -> None:
             for chunk in chunks(list(blob_ids)):
                 marks = ", ".join("?" * len(chunk))
-                for table in (*BLOB_REFERENCES, "pending_blobs", "garbage"):
+                for table in BLOB_TABLES:
                     sql = f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
                     known.update(row[0] for row in db.execute(sql, chunk))
 

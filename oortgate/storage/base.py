@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Protocol
 
 
@@ -61,6 +61,18 @@ class BlobStore(Protocol):
         """Every committed blob id on storage (for the start-up sweep)."""
         ...
 
-    def remove_temp_files(self) -> int:
-        """Start-up only: delete temp files a crash left behind; returns how many."""
+    def use_session(self, session_id: str) -> None:
+        """This store's writers keep their temp files under the session from now on
+        (see MetaStore.open_session), apart from every other session's."""
+        ...
+
+    def temp_sessions(self) -> list[str]:
+        """The sessions that have temp storage (listed before the live sessions are read,
+        so that a session registered after the listing is never taken for dead)."""
+        ...
+
+    def remove_temp_files(self, sessions: Collection[str] = ()) -> int:
+        """Delete the temp files of these (dead) sessions, and any temp file of no
+        session (a session-less tool's, or an older version's); returns how many. A
+        session not named is never touched."""
         ...

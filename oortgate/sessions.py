@@ -1,0 +1,82 @@
+"""Sessions: every writing worker process has one, and only dead ones' leftovers are reaped.
+
+A worker registers a session at start (``open_session``), marks its pending blobs with it,
+keeps its temp files in its own directory and heartbeats every ``HEARTBEAT_INTERVAL``. A
+session is dead when its heartbeat is older than ``SESSION_TIMEOUT``, or when it is on this
+host and its process is gone. Whoever sweeps (a worker, the start-up sweep, ``oortgate
+gc``) ends dead sessions only: a live one's pending blobs and temp files are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from oortgate.meta.base import MetaStore
+from oortgate.meta.models import Session
+from oortgate.storage.base import BlobStore
+
+HEARTBEAT_INTERVAL = 10.0
+SESSION_TIMEOUT = 90.0  # nine missed heartbeats
+
+
+def open_session(meta: MetaStore, blobs: BlobStore) -> str:
+    """Register the calling process; its pending marks and temp files are its own."""
+    session_id = meta.open_session(socket.gethostname(), os.getpid())
+    blobs.use_session(session_id)  # after the row is committed: see reap_dead_sessions
+    return session_id
+
+
+def is_dead(session: Session, now: float, host: str, timeout: float = SESSION_TIMEOUT) -> bool:
+    if now - session.heartbeat > timeout:
+        return True
+    return session.host == host and not process_alive(session.pid, session.started)
+
+
+def process_alive(pid: int, since: float) -> bool:
+    """Whether the process that registered at ``since`` still runs: pid ``pid`` exists
+    and did not start after that (if it did, it is another process reusing the pid)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    started = _process_start(pid)
+    return started is None or started <= since + 1.0  # (the clock tick's rounding)
+
+
+def _process_start(pid: int) -> float | None:
+    """When the process started (epoch seconds), from /proc; None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, from field 3
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+
+
+def reap_dead_sessions(
+    meta: MetaStore, blobs: BlobStore, timeout: float = SESSION_TIMEOUT
+) -> dict[str, int]:
+    """End the dead sessions: their pending blobs (and marks of no session) become
+    garbage, their temp files are removed. Safe while other workers run."""
+    # Temp directories are listed before the sessions are read: a session's directory is
+    # made only after its row was committed, so every directory listed belongs to a
+    # session in the list below, unless that one has ended.
+    listed = blobs.temp_sessions()
+    sessions = meta.list_sessions()
+    now, host = time.time(), socket.gethostname()
+    dead = [s.session_id for s in sessions if is_dead(s, now, host, timeout)]
+    pending = meta.end_sessions(dead) if dead else 0
+    pending += meta.recover_pending()
+    live = {s.session_id for s in sessions}.difference(dead)
+    temp = blobs.remove_temp_files([d for d in listed if d not in live])
+    return {"sessions": len(dead), "pending": pending, "temp": temp}
