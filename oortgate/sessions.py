@@ -20,6 +20,7 @@ from oortgate.storage.base import BlobStore
 
 HEARTBEAT_INTERVAL = 10.0
 SESSION_TIMEOUT = 90.0  # nine missed heartbeats
+PID_START_SLACK = 30.0  # seconds (see process_alive)
 
 
 def open_session(meta: MetaStore, blobs: BlobStore) -> str:
@@ -45,7 +46,10 @@ def process_alive(pid: int, since: float) -> bool:
     except PermissionError:
         pass  # someone else's process: it exists
     started = _process_start(pid)
-    return started is None or started <= since + 1.0  # (the clock tick's rounding)
+    # Slack for the boot time's rounding and clock adjustments since boot: a wrong
+    # "reused" would reap a live writer's uploads, a wrong "alive" only waits for the
+    # heartbeat to go stale.
+    return started is None or started <= since + PID_START_SLACK
 
 
 def _process_start(pid: int) -> float | None:

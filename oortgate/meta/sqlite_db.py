@@ -24,7 +24,7 @@ from oortgate.storage.space import StorageFull, is_no_space, no_space_as_full
 
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 # A row's blob_id that names a blob file: not an inline blob, not a multipart object's ''.
-_FILE_BLOB = f"blob_id != '' AND substr(blob_id, 1, 1) != '{INLINE_MARK}'"
+FILE_BLOB = f"blob_id != '' AND substr(blob_id, 1, 1) != '{INLINE_MARK}'"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
@@ -128,9 +128,9 @@ _REFERENCE_COUNTS = f"""
 CREATE TABLE IF NOT EXISTS blobs (blob_id TEXT PRIMARY KEY, refs INTEGER NOT NULL)
     WITHOUT ROWID;
 INSERT INTO blobs (blob_id, refs) SELECT blob_id, COUNT(*) FROM (
-    SELECT blob_id FROM objects WHERE parts_count = 0 AND {_FILE_BLOB}
-    UNION ALL SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}
-    UNION ALL SELECT blob_id FROM upload_parts WHERE {_FILE_BLOB}) GROUP BY blob_id;
+    SELECT blob_id FROM objects WHERE parts_count = 0 AND {FILE_BLOB}
+    UNION ALL SELECT blob_id FROM object_parts WHERE {FILE_BLOB}
+    UNION ALL SELECT blob_id FROM upload_parts WHERE {FILE_BLOB}) GROUP BY blob_id;
 ALTER TABLE inline_blobs ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
 UPDATE inline_blobs SET refs = (SELECT COUNT(*) FROM objects
     WHERE objects.blob_id = inline_blobs.blob_id AND objects.parts_count = 0);

@@ -144,7 +144,11 @@ def test_startup_sweep_after_crash(env: tuple[SqliteMetaStore, LocalBlobStore, i
         record = meta.get_object(bucket_id, key)
         assert record is not None and blobs.size(record.blob_id) > 0
     assert startup_sweep(meta, blobs) == {
-        "sessions": 0, "temp": 0, "pending": 0, "garbage": 0, "orphans": 0
+        "sessions": 0,
+        "temp": 0,
+        "pending": 0,
+        "garbage": 0,
+        "orphans": 0,
     }
 
 
