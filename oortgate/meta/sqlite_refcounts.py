@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from oortgate.meta.models import is_inline
 from oortgate.meta.sqlite_db import FILE_BLOB
 
+COUNTED_SINCE = 9  # the schema version that brought the counts
+
 # Every referencing row, once per reference (as the counts count them).
 _REFERENCES = (
     f"SELECT blob_id FROM objects WHERE parts_count = 0 AND blob_id != ''"
@@ -49,14 +51,17 @@ def count_references(conn: sqlite3.Connection, blob_id: str) -> int:
 def set_reference_counts(conn: sqlite3.Connection, blob_ids: Sequence[str]) -> int:
     """Set each blob's count to its references, counted now; inside a write transaction
     (so no writer changes them meanwhile). A file blob left with none is queued as
-    garbage; an inline one's row stays (its bytes are needed if a row names it later:
-    fsck reports such rows). Returns how many counts changed."""
+    garbage; an inline one's row goes (no file). Returns how many counts changed."""
     changed = 0
     for blob_id in blob_ids:
         real = count_references(conn, blob_id)
         if is_inline(blob_id):
-            sql = "UPDATE inline_blobs SET refs = ? WHERE blob_id = ? AND refs != ?"
-            changed += conn.execute(sql, (real, blob_id, real)).rowcount
+            if real:
+                sql = "UPDATE inline_blobs SET refs = ? WHERE blob_id = ? AND refs != ?"
+                changed += conn.execute(sql, (real, blob_id, real)).rowcount
+            else:
+                sql = "DELETE FROM inline_blobs WHERE blob_id = ?"
+                changed += conn.execute(sql, (blob_id,)).rowcount
         elif real:
             changed += conn.execute(
                 "INSERT INTO blobs (blob_id, refs) VALUES (?, ?) ON CONFLICT (blob_id)"
