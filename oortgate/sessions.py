@@ -37,23 +37,27 @@ def is_dead(session: Session, now: float, host: str, timeout: float = SESSION_TI
 
 
 def process_alive(pid: int, since: float) -> bool:
-    """Whether the process that registered at ``since`` still runs: pid ``pid`` exists
-    and did not start after that (if it did, it is another process reusing the pid)."""
+    """Whether the process that registered at ``since`` still runs: pid ``pid`` exists,
+    is no zombie, and did not start after that (if it did, it is another process that
+    reuses the pid)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # someone else's process: it exists
-    started = _process_start(pid)
+    state, started = _proc_stat(pid)
+    if state == "Z":
+        return False  # exited, not yet waited for
     # Slack for the boot time's rounding and clock adjustments since boot: a wrong
     # "reused" would reap a live writer's uploads, a wrong "alive" only waits for the
     # heartbeat to go stale.
     return started is None or started <= since + PID_START_SLACK
 
 
-def _process_start(pid: int) -> float | None:
-    """When the process started (epoch seconds), from /proc; None where unknown."""
+def _proc_stat(pid: int) -> tuple[str | None, float | None]:
+    """The process's state letter and when it started (epoch seconds), from /proc;
+    None where unknown."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         boot = next(
@@ -61,10 +65,10 @@ def _process_start(pid: int) -> float | None:
             for line in Path("/proc/stat").read_text().splitlines()
             if line.startswith("btime ")
         )
+        fields = stat[stat.rindex(")") + 2 :].split()  # after the command name: field 3 on
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # 22: starttime
     except (OSError, StopIteration, ValueError, IndexError):
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, from field 3
-    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+        return None, None
 
 
 def reap_dead_sessions(

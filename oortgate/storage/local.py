@@ -281,7 +281,7 @@ class LocalBlobStore:
                 raise ValueError(f"invalid session id: {session_id!r}")
             directory = self._tmp / session_id
             removed += _remove_files(directory)
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # gone already, or holds what is no file
                 directory.rmdir()
         return removed
 

@@ -409,6 +409,12 @@ def test_who_is_dead() -> None:
     assert sessions.is_dead(dataclasses.replace(mine, pid=_gone_pid()), now, host)
     # This pid, but a process started after the session was: another one reusing it.
     assert sessions.is_dead(dataclasses.replace(mine, started=now - 10**7), now, host)
+    zombie = subprocess.Popen(["true"])  # exits, and is not waited for yet
+    deadline = time.monotonic() + 10
+    while sessions.process_alive(zombie.pid, now) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sessions.is_dead(dataclasses.replace(mine, pid=zombie.pid), now, host)
+    assert zombie.wait() == 0
     # Elsewhere, a pid means nothing here: only the heartbeat tells.
     remote = dataclasses.replace(mine, host="elsewhere", pid=_gone_pid())
     assert not sessions.is_dead(remote, now, host)

@@ -88,7 +88,6 @@ def test_a_killed_workers_upload_is_reaped_while_serving(tmp_path: Path) -> None
         other = _wait_for_temp_file(srv.data_dir, {temp})
         same_worker = pid in set(_holders(other))
         os.kill(pid, signal.SIGKILL)
-        assert stats(srv.data_dir)["sessions"]["dead"] >= 1
         deadline = time.monotonic() + REAPED_WITHIN
         while time.monotonic() < deadline:
             counts = stats(srv.data_dir)
