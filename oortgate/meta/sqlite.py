@@ -1,19 +1,17 @@
 """MetaStore on SQLite: WAL, synchronous=FULL, one connection per worker process.
 
 The store is assembled from one class per concern: the connection and schema
-(``sqlite_db``), accounts and buckets, objects and listings, multipart uploads.
+(``sqlite_db``), blob reference counts, accounts and buckets, objects and listings,
+multipart uploads, sessions.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from oortgate.errors import S3Error
 from oortgate.meta.models import StorageUsage
 from oortgate.meta.sqlite_accounts import AccountsStore
 from oortgate.meta.sqlite_db import SCHEMA_VERSION, successor
 from oortgate.meta.sqlite_multipart import MultipartStore
-from oortgate.meta.sqlite_refcounts import set_reference_counts
 from oortgate.meta.sqlite_sessions import SessionsStore
 
 __all__ = ["SCHEMA_VERSION", "SqliteMetaStore", "successor"]
@@ -32,11 +30,6 @@ class SqliteMetaStore(AccountsStore, MultipartStore, SessionsStore):
             self._drop_bucket_uploads(bucket_id)
             db.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
             self._count_down(row[1], "bucket_count")
-
-    def repair_reference_counts(self, blob_ids: Sequence[str]) -> int:
-        """fsck --repair: set these blobs' counts to their references, counted now."""
-        with self._write():
-            return set_reference_counts(self._conn, blob_ids)
 
     def usage(self, garbage_due_before: float) -> StorageUsage:
         with self._snapshot() as db:

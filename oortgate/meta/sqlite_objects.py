@@ -17,7 +17,6 @@ from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
     BLOB_TABLES,
-    Database,
     chunks,
     dumps,
     key_range,
@@ -27,6 +26,7 @@ from oortgate.meta.sqlite_db import (
     qualified,
     successor,
 )
+from oortgate.meta.sqlite_refcounts import CountedReferences
 
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
@@ -76,7 +76,7 @@ def _part_row(r: ObjectRecord, i: int, s: Segment) -> tuple[Any, ...]:
     return (r.bucket_id, r.key, i, s.blob_id, s.size, s.part_number or i + 1, s.checksum, s.crc64)
 
 
-class ObjectsStore(Database):
+class ObjectsStore(CountedReferences):
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None:
         row = self._one(_GET_PLAIN, bucket_id, key)
