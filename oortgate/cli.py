@@ -138,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(admin)
     add_admin_commands(admin)
     gc = sub.add_parser("gc", help="collect unreferenced blobs: with the server stopped, also "
-                        "what a crash left behind; while it runs, only what is due "
-                        "(the server does both by itself)")  # fmt: skip
+                        "what a crash left behind; while it runs, only what is due and "
+                        "dead sessions' leftovers (the server does both by itself)")  # fmt: skip
     _add_data_dir(gc)
     gc.add_argument("--gc-grace", type=float, default=900.0,
                     help="while a server runs: collect only garbage at least this old, in "

@@ -9,8 +9,11 @@ file against the rows that should know it.
 - Orphans: blob files no row references, marks pending or queues as garbage, older than
   the GC grace (a younger one may be a writer's that has not committed yet). Temp files
   are never looked at: they belong to writers alive or to the next start-up sweep.
-- ``repair`` deletes orphans (checked again just before), and nothing else: an object
-  whose blob is missing or damaged is reported and left as it is (see the README).
+- Reference counts: each blob's count against the rows that reference it (one query,
+  one snapshot: the server changes both in the same transaction).
+- ``repair`` deletes orphans (checked again just before) and sets drifted counts to the
+  references counted again in a write transaction, and nothing else: an object whose
+  blob is missing or damaged is reported and left as it is (see the README).
 
 Safe while the server serves: the metadata is opened read-only and read page by page;
 a problem on a row the server changed meanwhile is no problem (its blobs are looked up
@@ -23,7 +26,7 @@ from __future__ import annotations
 import os
 import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,7 +38,7 @@ from oortgate.storage.local import BLOB_ID_PATTERN, LocalBlobStore
 
 CHUNK = 1 << 20  # bytes read at once by --deep: memory stays bounded whatever the object
 ORPHAN_BATCH = 1000
-KINDS = ("missing", "size_mismatch", "checksum_mismatch", "orphan", "database")
+KINDS = ("missing", "size_mismatch", "checksum_mismatch", "orphan", "database", "refcount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +110,10 @@ class Checker:
         options: Options,
         progress: Progress | None = None,
         on_problem: Callable[[Problem], None] | None = None,
+        recount: Callable[[Sequence[str]], int] | None = None,
     ) -> None:
         self._scan = scan
+        self._recount = recount  # with --repair: sets counts right (in a write transaction)
         self._blobs = blobs
         self._options = options
         self._progress = progress or NoProgress()
@@ -126,8 +131,21 @@ class Checker:
         if self.report.counts["database"]:
             self.report.notes.append("orphans not looked for: the database is damaged")
         else:
+            self._check_reference_counts()
             self._find_orphans()
         return self.report
+
+    def _check_reference_counts(self) -> None:
+        drifted = self._scan.reference_drift()
+        if drifted is None:
+            self.report.notes.append("reference counts not checked: an older schema")
+            return
+        fixed = False
+        if drifted and self._options.repair and self._recount is not None:
+            fixed = self._recount([d.blob_id for d in drifted]) > 0
+        for d in drifted:
+            detail = f"counted {d.counted} references, {d.referenced} rows reference it"
+            self._add(Problem("refcount", detail, blob_id=d.blob_id, repaired=fixed))
 
     def _add(self, problem: Problem) -> None:
         self.report.add(problem)

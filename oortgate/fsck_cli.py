@@ -29,7 +29,8 @@ def add_fsck_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deep", action="store_true",
                         help="also read every byte and compare MD5s and checksums")  # fmt: skip
     parser.add_argument("--repair", action="store_true",
-                        help="delete orphan blob files (nothing else is changed)")  # fmt: skip
+                        help="delete orphan blob files and set drifted reference counts "
+                        "right (nothing else is changed)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE, metavar="SECONDS",
                         help="blob files younger than this are never orphans "
@@ -45,14 +46,19 @@ def run_fsck(args: argparse.Namespace) -> int:
         scan = MetaScan(stores.db_path(args.data_dir))
     except MetadataUnusable as exc:
         return _usage_error(str(exc))
+    writer = stores.open_meta(args.data_dir) if args.repair else None
     try:
         options = Options(deep=args.deep, repair=args.repair, grace=args.grace)
+        recount = writer.repair_reference_counts if writer is not None else None
         with _progress() as progress:
             say = None if args.json else (lambda p: progress.say(_line(p)))
-            checker = Checker(scan, stores.open_blobs(args.data_dir), options, progress, say)
+            checker = Checker(scan, stores.open_blobs(args.data_dir), options, progress, say,
+                              recount)  # fmt: skip
             report = checker.run()
     finally:
         scan.close()
+        if writer is not None:
+            writer.close()
     if args.json:
         print(json.dumps(summary(report, options), indent=2))
     else:
@@ -75,6 +81,7 @@ def summary(report: Report, options: Options) -> dict[str, Any]:
         "checksum_mismatch": counts["checksum_mismatch"],
         "orphans": counts["orphan"],
         "database_errors": counts["database"],
+        "refcount_mismatch": counts["refcount"],
         "repaired": report.repaired,
         "problems": [p.as_dict() for p in report.problems[:LISTED]],
         "problems_not_listed": max(0, len(report.problems) - LISTED),
@@ -96,7 +103,8 @@ def _line(problem: Problem) -> str:
     else:
         where = "database" if problem.kind == "database" else ""
     blob = f" blob {problem.blob_id}" if problem.blob_id else ""
-    repaired = " (repaired: deleted)" if problem.repaired else ""
+    fix = "recounted" if problem.kind == "refcount" else "deleted"
+    repaired = f" (repaired: {fix})" if problem.repaired else ""
     return f"{problem.kind}: {where}{blob}: {problem.detail}{repaired}".replace(":  ", ": ")
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from oortgate.meta.base import MetaStore
+from oortgate.sessions import reap_dead_sessions
 from oortgate.storage.base import BlobStore
 from oortgate.stores import Blobs, MetaDb
 
@@ -55,12 +56,10 @@ async def collect_due(
 
 
 def startup_sweep(meta: MetaDb, blobs: Blobs, batch: int = BATCH) -> dict[str, int]:
-    """Clean up after a crash. Run only while no writer is alive (before workers start):
-    a live writer's pending blob would be collected under it."""
-    counts = {
-        "temp": blobs.remove_temp_files(),
-        "pending": meta.recover_pending(),
-    }
+    """Clean up after a crash, before this server's workers start (no download can be
+    under way: every queued blob is collected, grace or not). Only dead sessions'
+    pending blobs and temp files are reaped, so it is safe beside a live writer."""
+    counts = reap_dead_sessions(meta, blobs)
     counts["garbage"] = collect_garbage(meta, blobs, batch)
     counts["orphans"] = _remove_orphans(meta, blobs, batch)
     return counts

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from oortgate import accounts, connections, datadir_lock, gc, preflight, stores, tls
+from oortgate import accounts, connections, datadir_lock, gc, preflight, sessions, stores, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.endpoints import ARCHIVE
 from oortgate.http.redirect import ENV_HTTPS_PORT
@@ -26,16 +26,19 @@ from oortgate.storage.space import SpaceGuard, StorageFull
 
 def sweep(data_dir: Path, grace: float) -> dict[str, int]:
     """`oortgate gc`. With no server on the directory: what crashed writers left behind
-    too (temp files, pending blobs, orphans), holding the directory's lock meanwhile so
-    that no server starts under it. With one running: only the garbage that is due
-    (``grace``), as the server's own collector does; a pending or in-flight blob of a
-    live writer is never touched."""
+    too (dead sessions' temp files and pending blobs, orphans), holding the directory's
+    lock meanwhile so that no server starts under it. With one running: only the garbage
+    that is due (``grace``), as the server's own collector does, and dead sessions'
+    leftovers; a live session's pending or in-flight blob is never touched."""
     meta = stores.open_meta(data_dir)
     try:
         try:
             fd = datadir_lock.lock(data_dir)
         except datadir_lock.DataDirInUse:
-            return {"garbage": gc.collect_garbage(meta, stores.open_blobs(data_dir), grace=grace)}
+            blobs = stores.open_blobs(data_dir)
+            counts = sessions.reap_dead_sessions(meta, blobs)
+            counts["garbage"] = gc.collect_garbage(meta, blobs, grace=grace)
+            return counts
         try:
             return gc.startup_sweep(meta, stores.open_blobs(data_dir))
         finally:

@@ -8,17 +8,20 @@ it really is an orphan (or the collector removed it in between: a rare overcount
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
 from oortgate import stores
 from oortgate.datadir_lock import server_pid
-from oortgate.meta.sqlite_stats import metadata_counts, unknown_blobs
+from oortgate.meta.sqlite_stats import metadata_counts, session_rows, unknown_blobs
+from oortgate.sessions import is_dead
 
 # (key in the JSON, label in the table), in display order
 _BLOB_LABELS = (
     ("objects", "referenced by objects"),
     ("upload_parts", "referenced by open upload parts"),
+    ("counted", "with a reference count"),
     ("pending", "pending (being written)"),
     ("garbage_due", "garbage, due for collection"),
     ("garbage_in_grace", "garbage, within grace"),
@@ -35,6 +38,9 @@ def collect(data_dir: Path, gc_grace: float) -> dict[str, object]:
     meta = metadata_counts(stores.db_path(data_dir), time.time() - gc_grace)
     orphans = unknown_blobs(stores.db_path(data_dir), blobs.iter_blob_ids())
     pid = server_pid(data_dir)
+    now, host = time.time(), socket.gethostname()
+    listed = session_rows(stores.db_path(data_dir))
+    dead = sum(1 for session in listed if is_dead(session, now, host))
     return {
         "objects": meta["objects"],
         "bytes": meta["bytes"],
@@ -46,6 +52,7 @@ def collect(data_dir: Path, gc_grace: float) -> dict[str, object]:
         "blobs": {
             "objects": meta["object_blobs"],
             "upload_parts": meta["upload_part_blobs"],
+            "counted": meta["counted_blobs"],
             "pending": meta["pending"],
             "garbage_due": meta["garbage_due"],
             "garbage_in_grace": meta["garbage"] - meta["garbage_due"],
@@ -53,6 +60,7 @@ def collect(data_dir: Path, gc_grace: float) -> dict[str, object]:
             "orphans": orphans,
         },
         "temp_files": temp_files,
+        "sessions": {"live": len(listed) - dead, "dead": dead},
         "uploads": meta["uploads"],
         "buckets": meta["buckets"],
         "users": meta["users"],
@@ -66,7 +74,9 @@ def render_table(stats: dict[str, object]) -> str:
     inline = stats["inline"]
     blobs = stats["blobs"]
     server = stats["server"]
+    sessions = stats["sessions"]
     assert isinstance(inline, dict) and isinstance(blobs, dict) and isinstance(server, dict)
+    assert isinstance(sessions, dict)
     running = f"running (pid {server['pid']})" if server["running"] else "not running"
     rows: list[tuple[str, object]] = [
         ("objects", stats["objects"]),
@@ -76,6 +86,8 @@ def render_table(stats: dict[str, object]) -> str:
         ("inline blobs", inline["blobs"]),
         *((f"blobs {label}", blobs[key]) for key, label in _BLOB_LABELS),
         ("temp files", stats["temp_files"]),
+        ("sessions live", sessions["live"]),
+        ("sessions dead (to reap)", sessions["dead"]),
         ("open multipart uploads", stats["uploads"]),
         ("buckets", stats["buckets"]),
         ("users", stats["users"]),
@@ -87,7 +99,12 @@ def render_table(stats: dict[str, object]) -> str:
 
 
 def _count_files(path: Path) -> int:
+    """Files in ``path`` and in its subdirectories (the sessions' temp directories)."""
     try:
-        return sum(1 for entry in os.scandir(path) if entry.is_file(follow_symlinks=False))
+        entries = list(os.scandir(path))
     except FileNotFoundError:
         return 0
+    files = sum(1 for entry in entries if entry.is_file(follow_symlinks=False))
+    return files + sum(
+        _count_files(Path(e.path)) for e in entries if e.is_dir(follow_symlinks=False)
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from oortgate import sessions
 from oortgate.meta.base import MetaStore
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
@@ -58,10 +59,13 @@ class Stores:
 
 
 def open_stores(settings: Settings) -> Stores:
-    """What a server worker process runs on: the async interfaces."""
+    """What a server worker process runs on: the async interfaces. Its writes belong to
+    a new session (see oortgate.sessions; the server heartbeats it)."""
     box = SecretBox.from_env()
+    writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir)
+    sessions.open_session(writer, blobs)
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
-    meta = AsyncSqliteMeta(open_meta(settings.data_dir, box), open_meta(settings.data_dir, box))
+    meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))
     limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
-    return Stores(meta, AsyncLocalBlobs(open_blobs(settings.data_dir)), limiter)
+    return Stores(meta, AsyncLocalBlobs(blobs), limiter)

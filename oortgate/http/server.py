@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from oortgate import gc, logs, xml
+from oortgate import gc, logs, sessions, xml
 from oortgate.access_log import claimed_access_key
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
@@ -62,6 +62,7 @@ class Gateway:
         self.services = Services(settings, stores.meta, stores.blobs)
         self.limiter = stores.limiter
         self._gc_task: asyncio.Task[None] | None = None
+        self._session_task: asyncio.Task[None] | None = None
         # A listener that stands for one endpoint (the archive port) sets its tier.
         self.port_tier = os.environ.get(ENV_PORT_TIER) or None
         self.trusted = parse_networks(settings.trusted_proxies)
@@ -87,8 +88,9 @@ class Gateway:
                 self._ensure_gc()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._gc_task is not None:
-                    self._gc_task.cancel()
+                for task in (self._gc_task, self._session_task):
+                    if task is not None:
+                        task.cancel()
                 await self.services.close()
                 if self.limiter is not None:
                     await self.limiter.close()
@@ -99,7 +101,25 @@ class Gateway:
 
     def _ensure_gc(self) -> None:
         if self._gc_task is None:
-            self._gc_task = asyncio.get_running_loop().create_task(self._gc_loop())
+            loop = asyncio.get_running_loop()
+            self._gc_task = loop.create_task(self._gc_loop())
+            self._session_task = loop.create_task(self._session_loop())
+
+    async def _session_loop(self) -> None:
+        """Heartbeats this worker's session, and ends sessions found dead (a worker
+        that crashed and was respawned): their pending blobs and temp files go."""
+        services = self.services
+        while True:
+            await asyncio.sleep(sessions.HEARTBEAT_INTERVAL)
+            try:
+                if not await services.meta.heartbeat():
+                    # Declared dead (its pending marks are garbage now): start afresh.
+                    await sessions.open_session_async(services.meta, services.blobs)
+                await sessions.reap_dead_sessions_async(services.meta, services.blobs)
+            except StorageFull:
+                pass  # retried next time
+            except Exception as exc:
+                logs.errors.error("session:" + logs.kind_of(exc), "session upkeep failed", exc)
 
     async def _gc_loop(self) -> None:
         """Deletes blobs that overwrites and deletes left without references."""

@@ -6,14 +6,20 @@ driver). A write returns only once it is durable. Errors that cross this seam ar
 ``S3Error``s, ``ValueError`` (as documented per method) or ``StorageFull``: never a
 database driver's own exception for an expected outcome.
 
-Blob lifecycle (how a crash never loses or leaks a blob):
-1. ``add_pending_blob(id)`` before a blob file is written;
-2. ``put_object(record)`` commits the object and clears the pending mark in one
-   transaction (or ``drop_pending_blob(id)`` when the upload failed);
-3. a blob that loses its last reference (overwrite, delete) is queued as garbage in the
-   same transaction; the caller deletes the file and then calls ``forget_garbage``;
-4. at start-up, ``recover_pending()`` turns every pending mark into garbage (its writer
-   died), and files no record knows of are swept (see ``oortgate.gc``).
+Blob lifecycle (how a crash never loses or leaks a blob, with any number of writers):
+0. every writing worker process registers a session (``open_session``) and heartbeats;
+1. ``add_pending_blob(id)`` before a blob file is written (the mark names the session);
+2. ``put_object(record)`` commits the object, clears the pending mark and counts the
+   reference on the blob's row in one transaction (or ``drop_pending_blob(id)`` when
+   the upload failed); a copy counts one more reference, guarded: a blob whose count
+   reached 0 cannot be referenced again;
+3. a row that stops referencing a blob (overwrite, delete) takes one from its count in
+   the same transaction; at 0 the blob is queued as garbage; the caller deletes the file
+   and then calls ``forget_garbage``;
+4. only dead sessions' leftovers are reaped (``end_sessions``: their pending marks become
+   garbage; ``recover_pending``: marks of no session), by whoever sweeps: a live session's
+   pending blobs and temp files are never touched. Files no record knows of are swept
+   at start-up (see ``oortgate.gc``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from oortgate.meta.models import (
     ObjectPage,
     ObjectRecord,
     Part,
+    Session,
     StorageUsage,
     Upload,
     UploadPage,
@@ -274,7 +281,27 @@ class MetaStore(Protocol):
         ...
 
     async def recover_pending(self) -> int:
-        """Start-up only (no writer alive): every pending blob becomes garbage."""
+        """Pending marks that belong to no registered session (an older version's, a
+        session-less tool's, an ended session's) become garbage; returns how many. A
+        registered session's marks are never touched."""
+        ...
+
+    # -- sessions -------------------------------------------------------------------
+    async def open_session(self, host: str, pid: int) -> str:
+        """Register a session for the calling worker process (16 hex digits); this
+        store's ``add_pending_blob`` marks are recorded under it from now on."""
+        ...
+
+    async def heartbeat(self) -> bool:
+        """Refresh this store's session; False if it has none or it was ended (declared
+        dead by someone: its pending marks are garbage now, so it should open another)."""
+        ...
+
+    async def list_sessions(self) -> list[Session]: ...
+
+    async def end_sessions(self, session_ids: Sequence[str]) -> int:
+        """End dead sessions: their pending marks become garbage and their rows are
+        deleted, in one transaction; returns how many marks that was."""
         ...
 
     async def usage(self, garbage_due_before: float) -> StorageUsage:

@@ -197,3 +197,16 @@ class BucketUsage:
     created: float
     objects: int
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A worker process that may write: its pending blobs and temp files are its own.
+    ``started`` and ``heartbeat`` are epoch seconds (the heartbeat is refreshed
+    periodically while the process lives)."""
+
+    session_id: str
+    host: str
+    pid: int
+    started: float
+    heartbeat: float

@@ -1,7 +1,8 @@
 """MetaStore on SQLite: WAL, synchronous=FULL, one connection per worker process.
 
 The store is assembled from one class per concern: the connection and schema
-(``sqlite_db``), accounts and buckets, objects and listings, multipart uploads.
+(``sqlite_db``), blob reference counts, accounts and buckets, objects and listings,
+multipart uploads, sessions.
 """
 
 from __future__ import annotations
@@ -11,22 +12,24 @@ from oortgate.meta.models import BucketUsage, StorageUsage
 from oortgate.meta.sqlite_accounts import AccountsStore
 from oortgate.meta.sqlite_db import SCHEMA_VERSION, successor
 from oortgate.meta.sqlite_multipart import MultipartStore
+from oortgate.meta.sqlite_sessions import SessionsStore
 
 __all__ = ["SCHEMA_VERSION", "SqliteMetaStore", "successor"]
 
 
-class SqliteMetaStore(AccountsStore, MultipartStore):
+class SqliteMetaStore(AccountsStore, MultipartStore, SessionsStore):
     def delete_bucket(self, bucket_id: int) -> None:
         """Refuses a bucket with objects; its open uploads go with it (as on AWS).
         Deleting a bucket that no longer exists is a no-op."""
         with self._write() as db:
-            row = self._one("SELECT name FROM buckets WHERE id = ?", bucket_id)
+            row = self._one("SELECT name, owner_id FROM buckets WHERE id = ?", bucket_id)
             if row is None:
                 return
             if self.has_objects(bucket_id):
                 raise S3Error("BucketNotEmpty", BucketName=row[0])
             self._drop_bucket_uploads(bucket_id)
             db.execute("DELETE FROM buckets WHERE id = ?", (bucket_id,))
+            self._count_down(row[1], "bucket_count")
 
     def bucket_usage(self, owner_id: int) -> list[BucketUsage]:
         sql = (

@@ -98,8 +98,7 @@ class AccountsStore(Database):
                 raise ValueError(f"no such user: {user_id}")
             if self._one("SELECT 1 FROM access_keys WHERE access_key = ?", access_key):
                 raise ValueError(f"access key already exists: {access_key}")
-            (count,) = self._one("SELECT count(*) FROM access_keys WHERE user_id = ?", user_id)
-            if count >= MAX_KEYS_PER_USER:
+            if not self._count_up(user_id, "key_count", MAX_KEYS_PER_USER):
                 raise ValueError(f"user {user_id} already has {MAX_KEYS_PER_USER} access keys")
             self._one(
                 f"INSERT INTO access_keys ({_KEY_COLS}) VALUES (?, ?, ?, 1, ?, NULL)",
@@ -130,11 +129,25 @@ class AccountsStore(Database):
             return db.execute(sql, (int(enabled), access_key)).rowcount > 0
 
     def delete_key(self, access_key: str) -> bool:
-        with self._write() as db:
-            return (
-                db.execute("DELETE FROM access_keys WHERE access_key = ?", (access_key,)).rowcount
-                > 0
+        with self._write():
+            row = self._one(
+                "DELETE FROM access_keys WHERE access_key = ? RETURNING user_id", access_key
             )
+            if row is not None:
+                self._count_down(row[0], "key_count")
+            return row is not None
+
+    # -- quotas: counters on the user row ---------------------------------------------
+    def _count_up(self, user_id: int, counter: str, limit: int) -> bool:
+        """One more of counter, guarded by the limit in the same statement (no
+        count-then-insert: that is only right while no other writer can commit in
+        between); False at the limit. In a write transaction."""
+        sql = f"UPDATE users SET {counter} = {counter} + 1 WHERE id = ? AND {counter} < ?"
+        return self._conn.execute(sql, (user_id, limit)).rowcount > 0
+
+    def _count_down(self, user_id: int, counter: str) -> None:
+        sql = f"UPDATE users SET {counter} = {counter} - 1 WHERE id = ? AND {counter} > 0"
+        self._conn.execute(sql, (user_id,))
 
     # -- buckets --------------------------------------------------------------------
     def create_bucket(
@@ -155,8 +168,9 @@ class AccountsStore(Database):
                     mine = row[0] == owner_id
                     code = "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
                     raise S3Error(code, BucketName=name)
-                (count,) = self._one("SELECT count(*) FROM buckets WHERE owner_id = ?", owner_id)
-                if count >= max_buckets:
+                if not self._count_up(owner_id, "bucket_count", max_buckets):
+                    if self._one("SELECT 1 FROM users WHERE id = ?", owner_id) is None:
+                        raise ValueError(f"no such user: {owner_id}")
                     raise S3Error("TooManyBuckets")
                 cur = db.execute(
                     "INSERT INTO buckets (name, owner_id, region, created, acl, tier, ownership)"

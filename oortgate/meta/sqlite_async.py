@@ -22,6 +22,7 @@ from oortgate.meta.models import (
     ObjectPage,
     ObjectRecord,
     Part,
+    Session,
     StorageUsage,
     Upload,
     UploadPage,
@@ -243,6 +244,19 @@ class AsyncSqliteMeta:
 
     async def recover_pending(self) -> int:
         return await self._call(self._writer.recover_pending)
+
+    # -- sessions (on the writer: its pending marks are recorded under its session) --
+    async def open_session(self, host: str, pid: int) -> str:
+        return await self._call(self._writer.open_session, host, pid)
+
+    async def heartbeat(self) -> bool:
+        return await self._call(self._writer.heartbeat)
+
+    async def list_sessions(self) -> list[Session]:
+        return await self._call(self._writer.list_sessions)
+
+    async def end_sessions(self, session_ids: Sequence[str]) -> int:
+        return await self._call(self._writer.end_sessions, session_ids)
 
     async def usage(self, garbage_due_before: float) -> StorageUsage:
         return await self._call(self._writer.usage, garbage_due_before)

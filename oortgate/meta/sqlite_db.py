@@ -12,17 +12,18 @@ import fcntl
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from oortgate.meta.models import is_inline
+from oortgate.meta.models import INLINE_MARK
 from oortgate.secretbox import SecretBox
 from oortgate.storage.space import StorageFull, is_no_space, no_space_as_full
 
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+# A row's blob_id that names a blob file: not an inline blob, not a multipart object's ''.
+FILE_BLOB = f"blob_id != '' AND substr(blob_id, 1, 1) != '{INLINE_MARK}'"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
@@ -116,15 +117,45 @@ ALTER TABLE object_parts ADD COLUMN crc64 TEXT;
 ALTER TABLE upload_parts ADD COLUMN crc64 TEXT
 """
 
+# Version 9: nothing decides "is any row still pointing at this blob?" inside a
+# transaction (correct only while one writer exists): each blob file has a row counting
+# its references (inline blobs: a column), updated with the rows that reference it; a
+# count reaching 0 queues the blob as garbage. Workers register sessions; a pending blob
+# belongs to one (NULL: written before sessions, or by a session-less tool). Users carry
+# their bucket and key counts, raised by a guarded UPDATE. All backfilled from the rows.
+_REFERENCE_COUNTS = f"""
+CREATE TABLE IF NOT EXISTS blobs (blob_id TEXT PRIMARY KEY, refs INTEGER NOT NULL)
+    WITHOUT ROWID;
+INSERT INTO blobs (blob_id, refs) SELECT blob_id, COUNT(*) FROM (
+    SELECT blob_id FROM objects WHERE parts_count = 0 AND {FILE_BLOB}
+    UNION ALL SELECT blob_id FROM object_parts WHERE {FILE_BLOB}
+    UNION ALL SELECT blob_id FROM upload_parts WHERE {FILE_BLOB}) GROUP BY blob_id;
+ALTER TABLE inline_blobs ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
+UPDATE inline_blobs SET refs = (SELECT COUNT(*) FROM objects
+    WHERE objects.blob_id = inline_blobs.blob_id AND objects.parts_count = 0);
+DELETE FROM inline_blobs WHERE refs = 0;
+CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, host TEXT NOT NULL,
+    pid INTEGER NOT NULL, started REAL NOT NULL, heartbeat REAL NOT NULL) WITHOUT ROWID;
+ALTER TABLE pending_blobs ADD COLUMN session_id TEXT;
+CREATE INDEX pending_blobs_session ON pending_blobs(session_id);
+ALTER TABLE users ADD COLUMN bucket_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN key_count INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET
+    bucket_count = (SELECT COUNT(*) FROM buckets WHERE buckets.owner_id = users.id),
+    key_count = (SELECT COUNT(*) FROM access_keys WHERE access_keys.user_id = users.id)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
-    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY,
+    _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.
 BLOB_REFERENCES = ("objects", "object_parts", "upload_parts")
+# Every table that knows a blob id: references, their counts, pending marks, garbage.
+BLOB_TABLES = (*BLOB_REFERENCES, "blobs", "pending_blobs", "garbage")
 
 
 def successor(prefix: str) -> str | None:
@@ -186,6 +217,7 @@ class Database:
         self.path = Path(path)
         self._box = box  # encrypts secret keys at rest, when configured
         self._grouped = False
+        self._session: str | None = None  # the session pending blobs are marked with
         self._group_lost: Exception | None = None  # why the group's transaction is gone
         # Create the file 0600 before SQLite does: it holds secret keys (SQLite gives the
         # -wal and -shm files the same mode). Never open and close an existing database
@@ -317,27 +349,3 @@ class Database:
     def close(self) -> None:
         self._conn.close()
         os.close(self._writer_fd)
-
-    # -- blob references (used inside write transactions) ---------------------------
-    def _referenced(self, blob_id: str) -> bool:
-        return any(
-            self._one(f"SELECT 1 FROM {table} WHERE blob_id = ? LIMIT 1", blob_id)
-            for table in BLOB_REFERENCES
-        )
-
-    def _release(self, blob_id: str) -> None:
-        """A blob lost a reference: queue it as garbage if that was its last (copies
-        share blobs, so another object may still point at it)."""
-        if not blob_id or self._referenced(blob_id):
-            return
-        if is_inline(blob_id):  # no file: gone with its row
-            self._one("DELETE FROM inline_blobs WHERE blob_id = ?", blob_id)
-        else:
-            sql = "INSERT OR IGNORE INTO garbage (blob_id, queued_at) VALUES (?, ?)"
-            self._one(sql, blob_id, time.time())
-
-    def _claim(self, blob_id: str) -> bool:
-        """A new reference to blob_id is about to be written: True if the blob is a
-        pending upload (whose mark is now cleared) or already referenced (a copy)."""
-        cur = self._conn.execute("DELETE FROM pending_blobs WHERE blob_id = ?", (blob_id,))
-        return cur.rowcount > 0 or self._referenced(blob_id)

@@ -124,6 +124,9 @@ class MultipartStore(ObjectsStore):
                 if row is None or row[0] != part.blob_id:
                     raise S3Error("InvalidPart", PartNumber=str(part.part_number))
             check(condition, self._current(record.bucket_id, record.key), record.key)
+            for blob_id in record.blob_ids:  # the upload's parts hold them: never False
+                if not self._reference(blob_id):
+                    raise S3Error("InvalidPart")
             try:
                 self._replace_object(record)
             except sqlite3.IntegrityError:

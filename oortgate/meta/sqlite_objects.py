@@ -16,8 +16,7 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
-    BLOB_REFERENCES,
-    Database,
+    BLOB_TABLES,
     chunks,
     dumps,
     key_range,
@@ -27,6 +26,7 @@ from oortgate.meta.sqlite_db import (
     qualified,
     successor,
 )
+from oortgate.meta.sqlite_refcounts import CountedReferences
 
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
@@ -76,7 +76,7 @@ def _part_row(r: ObjectRecord, i: int, s: Segment) -> tuple[Any, ...]:
     return (r.bucket_id, r.key, i, s.blob_id, s.size, s.part_number or i + 1, s.checksum, s.crc64)
 
 
-class ObjectsStore(Database):
+class ObjectsStore(CountedReferences):
     # -- objects --------------------------------------------------------------------
     def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None:
         row = self._one(_GET_PLAIN, bucket_id, key)
@@ -105,12 +105,7 @@ class ObjectsStore(Database):
             with self._write():
                 check(condition, self._current(record.bucket_id, record.key), record.key)
                 if record.inline is not None:
-                    # A new inline object, or a copy of one: the bytes are at hand.
-                    self._one(
-                        "INSERT OR IGNORE INTO inline_blobs (blob_id, data) VALUES (?, ?)",
-                        record.blob_id,
-                        record.inline,
-                    )
+                    self._claim_inline(record.blob_id, record.inline)
                 elif not all(self._claim(blob_id) for blob_id in record.blob_ids):
                     raise S3Error("NoSuchKey", Key=record.key)  # a copy whose source vanished
                 self._replace_object(record)
@@ -292,9 +287,10 @@ class ObjectsStore(Database):
         try:
             with self._write():
                 self._one(
-                    "INSERT INTO pending_blobs (blob_id, created) VALUES (?, ?)",
+                    "INSERT INTO pending_blobs (blob_id, created, session_id) VALUES (?, ?, ?)",
                     blob_id,
                     time.time(),
+                    self._session,
                 )
         except sqlite3.IntegrityError:
             raise ValueError(f"blob id already pending: {blob_id}") from None
@@ -324,12 +320,21 @@ class ObjectsStore(Database):
         with self._snapshot() as db:
             for chunk in chunks(list(blob_ids)):
                 marks = ", ".join("?" * len(chunk))
-                for table in (*BLOB_REFERENCES, "pending_blobs", "garbage"):
+                for table in BLOB_TABLES:
                     sql = f"SELECT DISTINCT blob_id FROM {table} WHERE blob_id IN ({marks})"
                     known.update(row[0] for row in db.execute(sql, chunk))
         return known
 
     def recover_pending(self) -> int:
+        """Pending marks of no registered session become garbage: written before
+        sessions existed, by a session-less tool, or by a session ended meanwhile.
+        A live session's marks are never touched."""
+        orphaned = (
+            "FROM pending_blobs WHERE session_id IS NULL OR NOT EXISTS"
+            " (SELECT 1 FROM sessions WHERE sessions.session_id = pending_blobs.session_id)"
+        )
+        if self._one(f"SELECT 1 {orphaned} LIMIT 1") is None:
+            return 0  # the usual case: no write transaction for nothing
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO garbage (blob_id) SELECT blob_id FROM pending_blobs")
-            return db.execute("DELETE FROM pending_blobs").rowcount
+            db.execute(f"INSERT OR IGNORE INTO garbage (blob_id) SELECT blob_id {orphaned}")
+            return db.execute(f"DELETE {orphaned}").rowcount

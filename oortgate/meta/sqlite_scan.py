@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from oortgate.meta.sqlite_db import BLOB_REFERENCES, SCHEMA_VERSION, chunks
+from oortgate.meta.sqlite_db import BLOB_TABLES, SCHEMA_VERSION, chunks
 from oortgate.meta.sqlite_integrity import CheckResult, integrity_check, open_read_only
+from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, Drift, reference_drift
 
 PAGE = 500  # rows per read transaction
 T = TypeVar("T")
@@ -83,6 +84,7 @@ class MetaScan:
         if version > SCHEMA_VERSION:
             self._conn.close()
             raise MetadataUnusable(f"{path}: schema {version} is newer than this oortgate")
+        self.version = version
 
     def close(self) -> None:
         self._conn.close()
@@ -191,12 +193,19 @@ class MetaScan:
         def look(db: sqlite3.Connection) -> None:
             for chunk in chunks(list(blob_ids)):
                 marks = ", ".join("?" * len(chunk))
-                for table in (*BLOB_REFERENCES, "pending_blobs", "garbage"):
+                for table in BLOB_TABLES:
                     sql = f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
                     known.update(row[0] for row in db.execute(sql, chunk))
 
         self._read(look)
         return known
+
+    def reference_drift(self) -> list[Drift] | None:
+        """Blobs whose reference count differs from the rows that reference them; None
+        for a schema without counts (the server adds them at its next start)."""
+        if self.version < COUNTED_SINCE:
+            return None
+        return self._read(reference_drift)
 
     def _read(self, work: Callable[..., T], *args: Any) -> T:
         """``work(connection, *args)`` in one read transaction; damage becomes

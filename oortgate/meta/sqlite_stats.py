@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 
-from oortgate.meta.models import INLINE_MARK
-from oortgate.meta.sqlite_db import BLOB_REFERENCES
+from oortgate.meta.models import INLINE_MARK, Session
+from oortgate.meta.sqlite_db import BLOB_TABLES
 from oortgate.meta.sqlite_integrity import open_read_only
 
 _INLINE = f"substr(blob_id, 1, 1) = '{INLINE_MARK}'"
@@ -28,6 +28,7 @@ _COUNTS = {
     "inline_blobs": "SELECT COUNT(*) FROM inline_blobs",
     "object_blobs": f"SELECT COUNT(*) FROM ({_OBJECT_BLOBS})",
     "upload_part_blobs": f"SELECT COUNT(DISTINCT blob_id) FROM upload_parts WHERE {_FILE_BLOB}",
+    "counted_blobs": "SELECT COUNT(*) FROM blobs",
     "pending": "SELECT COUNT(*) FROM pending_blobs",
     "garbage": "SELECT COUNT(*) FROM garbage",
     "uploads": "SELECT COUNT(*) FROM uploads",
@@ -53,6 +54,16 @@ def metadata_counts(db_path: Path, garbage_due_before: float) -> dict[str, int]:
     return counts
 
 
+def session_rows(db_path: Path) -> list[Session]:
+    """Every registered session (live or not: the caller decides)."""
+    conn = open_read_only(db_path)
+    try:
+        rows = conn.execute("SELECT session_id, host, pid, started, heartbeat FROM sessions")
+        return [Session(*row) for row in rows]
+    finally:
+        conn.close()
+
+
 def unknown_blobs(db_path: Path, blob_ids: Iterable[str], batch: int = 500) -> int:
     """How many of these blob ids no row references, marks pending or queues as garbage
     (looked up a batch at a time: a store's ids are never all in memory)."""
@@ -63,7 +74,7 @@ def unknown_blobs(db_path: Path, blob_ids: Iterable[str], batch: int = 500) -> i
         while chunk := list(islice(ids, batch)):
             marks = ", ".join("?" * len(chunk))
             known: set[str] = set()
-            for table in (*BLOB_REFERENCES, "pending_blobs", "garbage"):
+            for table in BLOB_TABLES:
                 sql = f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
                 known.update(row[0] for row in conn.execute(sql, chunk))
             unknown += sum(1 for blob_id in chunk if blob_id not in known)

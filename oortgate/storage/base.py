@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from typing import Protocol
 
 
@@ -71,8 +71,20 @@ class BlobStore(Protocol):
         """Every committed blob id on storage (for the start-up sweep)."""
         ...
 
-    async def remove_temp_files(self) -> int:
-        """Start-up only: delete temp files a crash left behind; returns how many."""
+    async def use_session(self, session_id: str) -> None:
+        """This store's writers keep their temp files under the session from now on
+        (see MetaStore.open_session), apart from every other session's."""
+        ...
+
+    async def temp_sessions(self) -> list[str]:
+        """The sessions that have temp storage (listed before the live sessions are read,
+        so that a session registered after the listing is never taken for dead)."""
+        ...
+
+    async def remove_temp_files(self, sessions: Collection[str] = ()) -> int:
+        """Delete the temp files of these (dead) sessions, and any temp file of no
+        session (a session-less tool's, or an older version's); returns how many. A
+        session not named is never touched."""
         ...
 
     async def close(self) -> None: ...

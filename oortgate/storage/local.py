@@ -1,4 +1,5 @@
-"""Blobs as files on a local disk: ``root/blobs/ab/cd/<id>``, in-progress writes in ``root/tmp``.
+"""Blobs as files on a local disk: ``root/blobs/ab/cd/<id>``, in-progress writes in
+``root/tmp/<session>/`` (a worker's own directory: only a dead session's is ever cleared).
 
 A blob becomes visible only through an atomic rename after its bytes are fsynced, so a
 crash leaves either a complete blob or a temp file (swept at start-up), never half a blob.
@@ -7,11 +8,12 @@ Paths are built only from validated ids, never from anything a client sent.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from oortgate.storage import zframes
@@ -23,6 +25,7 @@ from oortgate.storage.zframes import CompressingWriter
 # A trailing "z" marks a compressed (framed, see zframes) blob: the id says how to read it.
 BLOB_ID_PATTERN = re.compile(r"[0-9a-f]{32}z?")
 _SHARD_PATTERN = re.compile(r"[0-9a-f]{2}")
+_SESSION_PATTERN = re.compile(r"[0-9a-f]{16}")  # see MetaStore.open_session
 FLUSH_SIZE = 1 << 20  # buffer small writes: one syscall per MiB, not per network chunk
 _RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)  # Linux: fail, do not wait
 _MAX_IOV = 512  # buffers per writev (the system's IOV_MAX is at least 1,024)
@@ -187,8 +190,18 @@ class LocalBlobStore:
         self.root = Path(root)
         self._blobs = self.root / "blobs"
         self._tmp = self.root / "tmp"
+        # Where this store's writers put temp files: its session's directory once it
+        # has one; ``tmp`` itself only for a session-less tool (and old versions).
+        self._session_tmp = self._tmp
         for directory in (self.root, self._blobs, self._tmp):
             directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+
+    def use_session(self, session_id: str) -> None:
+        if _SESSION_PATTERN.fullmatch(session_id) is None:
+            raise ValueError(f"invalid session id: {session_id!r}")
+        directory = self._tmp / session_id
+        _make_dir_durable(directory)
+        self._session_tmp = directory
 
     def new_blob_id(self, compressed: bool = False) -> str:
         return secrets.token_hex(16) + ("z" if compressed else "")
@@ -200,7 +213,7 @@ class LocalBlobStore:
 
     def open_writer(self, blob_id: str) -> LocalBlobWriter | CompressingWriter:
         final = self.path(blob_id)
-        tmp = self._tmp / f"{blob_id}.{secrets.token_hex(8)}"
+        tmp = self._session_tmp / f"{blob_id}.{secrets.token_hex(8)}"
         writer = LocalBlobWriter(blob_id, tmp, final)
         return CompressingWriter(writer) if blob_id.endswith("z") else writer
 
@@ -257,14 +270,30 @@ class LocalBlobStore:
                     if BLOB_ID_PATTERN.fullmatch(name) and name[:4] == shard:
                         yield name
 
-    def remove_temp_files(self) -> int:
-        removed = 0
-        for name in _listdir(self._tmp):
-            path = self._tmp / name
-            if path.is_file() and not path.is_symlink():
-                path.unlink(missing_ok=True)
-                removed += 1
+    def temp_sessions(self) -> list[str]:
+        return [n for n in _listdir(self._tmp) if _SESSION_PATTERN.fullmatch(n)
+                and (self._tmp / n).is_dir()]  # fmt: skip
+
+    def remove_temp_files(self, sessions: Collection[str] = ()) -> int:
+        removed = _remove_files(self._tmp)  # session-less writers' (old versions, tools)
+        for session_id in sessions:
+            if _SESSION_PATTERN.fullmatch(session_id) is None:
+                raise ValueError(f"invalid session id: {session_id!r}")
+            directory = self._tmp / session_id
+            removed += _remove_files(directory)
+            with contextlib.suppress(OSError):  # gone already, or holds what is no file
+                directory.rmdir()
         return removed
+
+
+def _remove_files(directory: Path) -> int:
+    removed = 0
+    for name in _listdir(directory):
+        path = directory / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _listdir(path: Path) -> list[str]:

@@ -12,7 +12,7 @@ once (the file system batches them into one journal commit), hence many threads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -124,8 +124,14 @@ class AsyncLocalBlobs:
             for blob_id in batch:
                 yield blob_id
 
-    async def remove_temp_files(self) -> int:
-        return await self._pool.run(self._blobs.remove_temp_files)
+    async def use_session(self, session_id: str) -> None:
+        self._blobs.use_session(session_id)  # makes one directory: cheaper than a hop
+
+    async def temp_sessions(self) -> list[str]:
+        return await self._pool.run(self._blobs.temp_sessions)
+
+    async def remove_temp_files(self, sessions: Collection[str] = ()) -> int:
+        return await self._pool.run(self._blobs.remove_temp_files, sessions)
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self._pool.executor.shutdown)

@@ -87,10 +87,12 @@ def test_stats_counts_every_kind_of_thing(stats_server: ServerProcess) -> None:
     assert counts["bytes"] == 5 + 0 + (INLINE_MAX + 1) + (INLINE_MAX + 2)
     assert counts["inline"] == {"objects": 2, "bytes": 5, "blobs": 2}
     assert counts["blobs"] == {
-        "objects": 2, "upload_parts": 2, "pending": 0, "garbage_due": 0,
+        "objects": 2, "upload_parts": 2, "counted": 4, "pending": 0, "garbage_due": 0,
         "garbage_in_grace": 1, "files": 5, "orphans": 0,
     }  # fmt: skip
     assert counts["temp_files"] == 0
+    # Every worker registered a session (the archive port's too, if any), none is dead.
+    assert counts["sessions"]["live"] >= 1 and counts["sessions"]["dead"] == 0
     assert (counts["uploads"], counts["buckets"]) == (1, 2)
     assert (counts["users"], counts["keys"]) == (2, 2)  # the root user and "second"
     assert srv.proc is not None

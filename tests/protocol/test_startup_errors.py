@@ -144,6 +144,24 @@ def test_a_second_server_on_the_same_data_dir(tmp_path: Path) -> None:
         assert requests.get(f"{first.endpoint}/_health/ready", verify=first.cert).ok
 
 
+def _crashed_writer(data_dir: Path) -> None:
+    """A writer that registers a session, marks a blob pending, starts its temp file and
+    dies without cleaning up (as a SIGKILLed worker would)."""
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from oortgate import sessions, stores\n"
+        "meta, blobs = stores.open_meta(Path(sys.argv[1])), stores.open_blobs(Path(sys.argv[1]))\n"
+        "sessions.open_session(meta, blobs)\n"
+        "blob_id = blobs.new_blob_id()\n"
+        "meta.add_pending_blob(blob_id)\n"
+        "blobs.open_writer(blob_id).write(b'half a body')\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([PYTHON, "-c", script, str(data_dir)], cwd=str(REPO_ROOT), check=True,
+                   env=_clean_env(), timeout=60)  # fmt: skip
+
+
 def test_gc_while_serving_leaves_an_upload_under_way_alone(tmp_path: Path) -> None:
     with ServerProcess(tmp_path / "data", extra_args=["--inline-max-size", "0"]) as srv:
         client = boto3.client(
@@ -167,6 +185,7 @@ def test_gc_while_serving_leaves_an_upload_under_way_alone(tmp_path: Path) -> No
             target=lambda: result.update(put=requests.put(url, data=slowly(), verify=srv.cert))
         )
         upload.start()
+        _crashed_writer(srv.data_dir)
         time.sleep(0.5)  # under way: its blob is pending, its temp file open
         gc_run = subprocess.run(
             [PYTHON, "-m", "oortgate", "gc", "--data-dir", str(srv.data_dir)],
@@ -174,6 +193,10 @@ def test_gc_while_serving_leaves_an_upload_under_way_alone(tmp_path: Path) -> No
         )  # fmt: skip
         upload.join(60)
         assert gc_run.returncode == 0, gc_run.stderr
-        assert set(json.loads(gc_run.stdout)) == {"garbage"}  # no crash sweep under a server
+        counts = json.loads(gc_run.stdout)
+        # No crash sweep under a server (no orphan walk), but the dead writer's session
+        # is reaped: its pending blob and temp file; the server's live one is left alone.
+        assert "orphans" not in counts and "garbage" in counts
+        assert (counts["sessions"], counts["pending"], counts["temp"]) == (1, 1, 1)
         assert result["put"].status_code == 200, result["put"].text
         assert client.get_object(Bucket="gc-test", Key="slow")["Body"].read() == data

@@ -19,6 +19,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from protocol._server import ServerProcess
+from protocol._util import all_files
 
 DISK_SIZE = "16m"
 OBJECT_SIZE = 512 * 1024
@@ -119,7 +120,7 @@ def test_full_disk_refuses_writes_and_deletes_free_space(
     assert len(acknowledged) >= 4
     # Nothing half-written: the listing is what was acknowledged, no temp file is left.
     assert _listed(s3) == acknowledged
-    assert os.listdir(small_disk / "tmp") == []
+    assert all_files(small_disk / "tmp") == []
     # Every kind of write is refused alike, reads still work, readiness says why.
     _refused(lambda: s3.put_object(Bucket=BUCKET, Key="more", Body=b"x" * OBJECT_SIZE))
     _refused(lambda: s3.create_multipart_upload(Bucket=BUCKET, Key="mp2"))
@@ -131,7 +132,7 @@ def test_full_disk_refuses_writes_and_deletes_free_space(
     posted = requests.post(form["url"], data=form["fields"], files={"file": b"f" * OBJECT_SIZE},
                            verify=srv.cert, timeout=30)  # fmt: skip
     assert posted.status_code == 507 and b"<Code>InsufficientStorage</Code>" in posted.content
-    assert os.listdir(small_disk / "tmp") == []
+    assert all_files(small_disk / "tmp") == []
     source = {"Bucket": BUCKET, "Key": acknowledged[0]}
     _refused(lambda: s3.copy_object(Bucket=BUCKET, Key="copy", CopySource=source))
     assert len(s3.get_object(Bucket=BUCKET, Key=acknowledged[0])["Body"].read()) == OBJECT_SIZE

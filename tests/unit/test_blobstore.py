@@ -155,6 +155,28 @@ def test_temp_sweep(tmp_path: Path) -> None:
     assert list(store.iter_blob_ids()) == [done]
 
 
+def test_temp_files_live_in_their_sessions_directory(tmp_path: Path) -> None:
+    """Each session's writers keep temp files apart; a sweep removes only the sessions
+    it names (dead ones), and session ids are checked like blob ids (paths are built
+    from them)."""
+    live, dead = _store(tmp_path), _store(tmp_path)
+    live.use_session("a" * 16)
+    dead.use_session("b" * 16)
+    kept = live.open_writer(live.new_blob_id())
+    kept.write(b"a live upload")
+    dead.open_writer(dead.new_blob_id()).write(b"crashed mid-write")
+    assert sorted(live.temp_sessions()) == ["a" * 16, "b" * 16]
+    assert live.remove_temp_files(["b" * 16]) == 1
+    assert live.temp_sessions() == ["a" * 16]
+    kept.commit()  # untouched: it publishes
+    assert len(list(live.iter_blob_ids())) == 1
+    for bad in ("../" + "a" * 13, "A" * 16, "a" * 15):
+        with pytest.raises(ValueError):
+            live.use_session(bad)
+        with pytest.raises(ValueError):
+            live.remove_temp_files([bad])
+
+
 @pytest.mark.parametrize(
     "bad",
     ["", "../../etc/passwd", "A" * 32, "0" * 31, "0" * 33, "g" * 32, "0" * 31 + "\n", "ab/cd"],

@@ -186,3 +186,28 @@ def test_rows_that_point_nowhere_are_database_problems(
         ("database", "#99", "no bucket has the id 99"),
         ("database", "", "no upload has this id"),
     ], report
+
+
+def test_reference_counts_checked_and_repaired(
+    tmp_path: Path, stores: tuple[SqliteMetaStore, LocalBlobStore, int]
+) -> None:
+    """A count that drifted from the rows (here: changed around the store) is reported,
+    and with --repair set to the references counted again, in a write transaction."""
+    meta, blobs, bucket_id = stores
+    blob_id = _put(meta, blobs, bucket_id, "k", b"data")
+    meta._conn.execute("UPDATE blobs SET refs = 3 WHERE blob_id = ?", (blob_id,))
+    scan = MetaScan(tmp_path / "meta.sqlite3")
+    try:
+        report = Checker(scan, blobs, Options()).run()
+        assert [(p.kind, p.blob_id, p.repaired) for p in report.problems] == [
+            ("refcount", blob_id, False)
+        ]
+        assert summary(report, Options())["refcount_mismatch"] == 1
+        repair = Options(repair=True)
+        report = Checker(scan, blobs, repair, recount=meta.repair_reference_counts).run()
+        assert [(p.kind, p.repaired) for p in report.problems] == [("refcount", True)]
+        assert Checker(scan, blobs, Options()).run().clean
+    finally:
+        scan.close()
+    assert meta.delete_object(bucket_id, "k")  # the one real reference: garbage now
+    assert meta.take_garbage() == [blob_id]

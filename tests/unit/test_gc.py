@@ -137,7 +137,7 @@ def test_startup_sweep_after_crash(env: tuple[SqliteMetaStore, LocalBlobStore, i
 
     counts = startup_sweep(meta, blobs)
 
-    assert counts == {"temp": 1, "pending": 2, "garbage": 3, "orphans": 1}
+    assert counts == {"sessions": 0, "temp": 1, "pending": 2, "garbage": 3, "orphans": 1}
     on_disk = _on_disk(blobs)
     assert {kept, copied} <= on_disk
     assert not {crashed, mid_write, replaced, orphan} & on_disk
@@ -146,7 +146,13 @@ def test_startup_sweep_after_crash(env: tuple[SqliteMetaStore, LocalBlobStore, i
     for key in ("kept", "copy", "replaced"):
         record = meta.get_object(bucket_id, key)
         assert record is not None and blobs.size(record.blob_id) > 0
-    assert startup_sweep(meta, blobs) == {"temp": 0, "pending": 0, "garbage": 0, "orphans": 0}
+    assert startup_sweep(meta, blobs) == {
+        "sessions": 0,
+        "temp": 0,
+        "pending": 0,
+        "garbage": 0,
+        "orphans": 0,
+    }
 
 
 def test_sweep_many_orphans_in_batches(env: tuple[SqliteMetaStore, LocalBlobStore, int]) -> None:
