@@ -53,10 +53,14 @@ OPERATIONS = {
     "AbortMultipartUpload": Operation("DELETE", True, True, allowed=frozenset({"uploadId"})),
     "RestoreObject": Operation("POST", True, True, (("restore", ""),)),
     "GetBucketAcl": Operation("GET", True, False, (("acl", ""),)),
-    # Public or private: a canned ACL, so that PublicAccessBlock and the owner check apply.
+    # Public or private: canned ACLs, so that PublicAccessBlock and the owner checks apply.
+    # As in S3, a public bucket lists its keys to anyone; an object is read by anyone
+    # only if it is public itself.
     "PutBucketAcl": Operation(
         "PUT", True, False, (("acl", ""),), headers=(("x-amz-acl", _CANNED),)
     ),
+    "GetObjectAcl": Operation("GET", True, True, (("acl", ""),)),
+    "PutObjectAcl": Operation("PUT", True, True, (("acl", ""),), headers=(("x-amz-acl", _CANNED),)),
     "GetBucketCors": Operation("GET", True, False, (("cors", ""),)),
     "PutBucketCors": Operation("PUT", True, False, (("cors", ""),)),
     "DeleteBucketCors": Operation("DELETE", True, False, (("cors", ""),)),

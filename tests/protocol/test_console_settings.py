@@ -13,6 +13,8 @@ import pytest
 import requests
 import segno
 
+from oortgate.console.presign import OPERATIONS
+
 from ._console import ConsoleClient
 from ._server import ServerProcess
 
@@ -40,10 +42,7 @@ def _send(server: ServerProcess, client: ConsoleClient, op: str, bucket: str, ke
     """A request the way the pages send it: a presigned URL, the signed headers with it."""
     answer = client.presign(op, bucket, key, headers=headers or {}, **extra)
     assert answer.status_code == 200, answer.text
-    method = {"GetObject": "GET", "HeadObject": "HEAD", "GetBucketAcl": "GET",
-              "GetBucketCors": "GET", "PutObject": "PUT", "PutBucketAcl": "PUT",
-              "PutBucketCors": "PUT", "DeleteBucketCors": "DELETE",
-              "RestoreObject": "POST"}[op]  # fmt: skip
+    method = OPERATIONS[op].method
     return requests.request(method, answer.json()["absolute"], headers=headers, data=data,
                             verify=server.cert, timeout=30)  # fmt: skip
 
@@ -58,14 +57,19 @@ def test_public_private_toggle_is_a_canned_acl_the_s3_api_checks(
     anonymous = f"{server.endpoint}/{bucket}/photo.jpg"
     client = _signed_in(server, owner)
     assert requests.get(anonymous, verify=server.cert, timeout=30).status_code == 403
-    public = {"x-amz-acl": "public-read"}
+    public, private = {"x-amz-acl": "public-read"}, {"x-amz-acl": "private"}
     assert _send(server, client, "PutBucketAcl", bucket, headers=public).status_code == 200
     acl = _send(server, client, "GetBucketAcl", bucket).text
     assert "http://acs.amazonaws.com/groups/global/AllUsers" in acl
     listing = requests.get(f"{server.endpoint}/{bucket}?list-type=2", verify=server.cert,
                            timeout=30)  # fmt: skip
     assert listing.status_code == 200 and "photo.jpg" in listing.text
-    private = {"x-amz-acl": "private"}
+    # A public bucket lists its keys; its objects stay private until each is made public.
+    assert requests.get(anonymous, verify=server.cert, timeout=30).status_code == 403
+    assert _send(server, client, "PutObjectAcl", bucket, "photo.jpg", headers=public).ok
+    assert "AllUsers" in _send(server, client, "GetObjectAcl", bucket, "photo.jpg").text
+    assert requests.get(anonymous, verify=server.cert, timeout=30).content == b"jpeg"
+    assert _send(server, client, "PutObjectAcl", bucket, "photo.jpg", headers=private).ok
     assert _send(server, client, "PutBucketAcl", bucket, headers=private).status_code == 200
     assert "AllUsers" not in _send(server, client, "GetBucketAcl", bucket).text
     # The header is signed: a URL for "private" sent with "public-read" is refused.

@@ -147,6 +147,7 @@
       const shown = [["Size", Console.size(Number(head.headers.get("Content-Length")))], ["ETag", head.headers.get("ETag")],
         ["Content type", head.headers.get("Content-Type")], ["Last modified", head.headers.get("Last-Modified")],
         ["Storage class", head.headers.get("x-amz-storage-class") || "STANDARD"]];
+      showAccess(key);
       showRestore(head.headers.get("x-amz-storage-class") || "STANDARD", head.headers.get("x-amz-restore"));
       for (const [name, value] of head.headers) if (name.startsWith("x-amz-meta-") || name.startsWith("x-amz-checksum-")) shown.push([name, value]);
       const tagging = await Console.s3("GetObjectTagging", bucket, key);
@@ -158,6 +159,36 @@
     }
     box.hidden = false;
   };
+
+  // Public (anyone may read it, no key needed) or private: the object's canned ACL.
+  const ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
+  const showAccess = async (key) => {
+    const state = document.getElementById("object-access");
+    state.textContent = "…";
+    try {
+      const acl = await (await Console.s3("GetObjectAcl", bucket, key)).text();
+      const doc = new DOMParser().parseFromString(acl, "application/xml");
+      const open = Array.from(doc.getElementsByTagName("Grant")).some((grant) =>
+        text(grant, "URI") === ALL_USERS && ["READ", "FULL_CONTROL"].includes(text(grant, "Permission")));
+      state.textContent = open ? "public" : "private";
+    } catch (error) {
+      state.textContent = "of unknown access (" + error.message + ")";
+    }
+  };
+  const setAccess = async (acl) => {
+    const key = document.getElementById("details").dataset.key;
+    try {
+      await Console.s3("PutObjectAcl", bucket, key, {}, { method: "PUT", headers: { "x-amz-acl": acl } });
+      Console.status(key + " is now " + (acl === "private" ? "private" : "public") + ".");
+    } catch (error) {
+      Console.status("Could not change " + key + ": " + error.message, true);
+    }
+    await showAccess(key);
+  };
+  document.getElementById("object-public").addEventListener("click", () => {
+    if (confirm("Let anyone read this object without a key?")) setAccess("public-read");
+  });
+  document.getElementById("object-private").addEventListener("click", () => setAccess("private"));
 
   // An archived object whose bytes need a RestoreObject first (the server's setting):
   // its x-amz-restore header says whether one is under way or until when it is readable.
