@@ -90,7 +90,7 @@ class Console:
         if method not in ("GET", "HEAD"):
             return text(405, "method not allowed\n")
         if caller is None:
-            return to_signin(incoming)
+            return json_error(401, "signed out") if path.startswith("api/") else to_signin(incoming)
         return await self._page(incoming, caller)
 
     async def _caller(self, incoming: Incoming) -> Caller | None:

@@ -267,3 +267,5 @@ def test_the_dashboard_chart_counts_requests_and_errors_of_every_worker(
         plain.sign_in(str(key["access_key"]), str(key["secret_key"]))
         assert plain.get("api/traffic").status_code == 403
         assert 'id="traffic"' not in plain.get("").text
+        signed_out = ConsoleClient(srv).get("api/traffic")
+        assert signed_out.status_code == 401 and signed_out.json() == {"error": "signed out"}

@@ -40,6 +40,7 @@
   const refresh = async () => {
     try {
       const response = await fetch("/_console/api/traffic", { credentials: "same-origin" });
+      if (response.status === 401) { location.reload(); return; } // back to sign-in, and here
       if (!response.ok) throw new Error("HTTP " + response.status);
       draw((await response.json()).minutes);
     } catch (error) {
