@@ -6,7 +6,7 @@ objects, QR codes of share links, per-key rate limits and the dashboard's reques
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +18,6 @@ from oortgate.console.presign import OPERATIONS
 from ._console import ConsoleClient
 from ._server import ServerProcess
 
-Make = Callable[[], ConsoleClient]
 CORS = (
     "<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin>"
     "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
@@ -26,8 +25,10 @@ CORS = (
 
 
 @pytest.fixture
-def console(server: ServerProcess) -> Make:
-    return lambda: ConsoleClient(server)
+def root_console(server: ServerProcess) -> ConsoleClient:
+    client = ConsoleClient(server)
+    assert client.sign_in(server.root_access_key, server.root_secret_key).status_code == 303
+    return client
 
 
 def _signed_in(server: ServerProcess, user: Any) -> ConsoleClient:
@@ -107,13 +108,6 @@ def test_presign_signs_only_the_headers_an_operation_takes(root_console: Console
     ok = root_console.presign("PutBucketAcl", "b", headers={"X-Amz-Acl": "private"})
     assert ok.status_code == 200
     assert "X-Amz-SignedHeaders=host%3Bx-amz-acl" in ok.json()["url"]
-
-
-@pytest.fixture
-def root_console(server: ServerProcess) -> ConsoleClient:
-    client = ConsoleClient(server)
-    assert client.sign_in(server.root_access_key, server.root_secret_key).status_code == 303
-    return client
 
 
 def test_cors_view_edit_and_delete_through_presigned_requests(
