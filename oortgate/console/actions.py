@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from oortgate.console import backend
 from oortgate.console.presign import BadPresign, presign
+from oortgate.console.qr import qr_data_uri
 from oortgate.console.session import Session, Sessions
 from oortgate.console.web import Incoming, as_json, json_error
 from oortgate.endpoints import ARCHIVE, STANDARD
@@ -20,6 +21,7 @@ from oortgate.ops.response import Response
 from oortgate.xml.error import error_code_and_message
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+MAX_RATE = 1_000_000
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@+=,-]{1,64}")
 
 
@@ -49,6 +51,7 @@ class Actions:
             "api/keys/enable": self._enable_key,
             "api/keys/delete": self._delete_key,
             "api/keys/rotate": self._rotate_key,
+            "api/keys/rate": self._rate_key,
             "api/users": self._create_user,
             "api/users/delete": self._delete_user,
         }.get(incoming.path)
@@ -60,26 +63,33 @@ class Actions:
             return json_error(409, str(refused))
 
     def _sign(self, caller: Caller, host: str, op: str, bucket: str, key: str,
-              params: dict[str, str], expires: int) -> str:  # fmt: skip
+              params: dict[str, str], expires: int,
+              headers: dict[str, str] | None = None) -> str:  # fmt: skip
         return presign(
             op, bucket, key, params, expires, host=host, access_key=caller.key.access_key,
             secret_key=caller.key.secret_key, region=self.services.settings.region,
+            headers=headers,
         ).url  # fmt: skip
 
     async def _presign(self, body: dict[str, Any], incoming: Incoming, caller: Caller) -> Response:
-        raw_params = body.get("params") or {}
-        if not isinstance(raw_params, dict):
-            return json_error(400, "params must be an object")
+        raw_params, raw_headers = body.get("params") or {}, body.get("headers") or {}
+        if not isinstance(raw_params, dict) or not isinstance(raw_headers, dict):
+            return json_error(400, "params and headers must be objects")
         params = {str(k): str(v) for k, v in raw_params.items()}
+        headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}
         expires = body.get("expires", 300)
         if not isinstance(expires, int) or isinstance(expires, bool):
             return json_error(400, "expires must be a number of seconds")
         op, bucket, key = _text(body.get("op")), _text(body.get("bucket")), _text(body.get("key"))
         try:
-            url = self._sign(caller, incoming.host, op, bucket, key, params, expires)
+            url = self._sign(caller, incoming.host, op, bucket, key, params, expires, headers)
         except (BadPresign, UnicodeEncodeError) as exc:
             return json_error(400, str(exc))
-        return as_json({"url": url, "absolute": f"https://{incoming.host}{url}"})
+        absolute = f"https://{incoming.host}{url}"
+        answer: dict[str, str | None] = {"url": url, "absolute": absolute}
+        if body.get("qr") is True:
+            answer["qr"] = await self.services.offload(qr_data_uri, absolute)
+        return as_json(answer)
 
     async def _create_bucket(
         self, body: dict[str, Any], incoming: Incoming, caller: Caller
@@ -163,6 +173,17 @@ class Actions:
         key = await backend.rotate_key(self.services, caller.user, access_key)
         return as_json({"access_key": key.access_key, "secret_key": key.secret_key,
                         "replaces": access_key})  # fmt: skip
+
+    async def _rate_key(self, body: dict[str, Any], incoming: Incoming, caller: Caller) -> Response:
+        """A key's own rate limit in requests per second; null: the server's default."""
+        rate = body.get("rate")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)
+                                 or not 0 < rate <= MAX_RATE):  # fmt: skip
+            return json_error(400, f"the rate is a number of requests per second, 0 to {MAX_RATE}")
+        value = None if rate is None else float(rate)
+        await backend.set_key_rate_limit(self.services, caller.user, _text(body.get("access_key")),
+                                         value)  # fmt: skip
+        return as_json({"ok": True, "rate_limit": value})
 
     async def _create_user(
         self, body: dict[str, Any], incoming: Incoming, caller: Caller

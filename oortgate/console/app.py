@@ -17,9 +17,11 @@ from oortgate.console import backend
 from oortgate.console.actions import Actions, Caller
 from oortgate.console.pages import Pages, snippets, static_response, tier_totals
 from oortgate.console.session import Sessions, cleared_cookie, cookie, server_secret, token_from
+from oortgate.console.traffic import last_hour
 from oortgate.console.web import (
     Incoming,
     TooLarge,
+    as_json,
     finish,
     html,
     json_error,
@@ -88,7 +90,7 @@ class Console:
         if method not in ("GET", "HEAD"):
             return text(405, "method not allowed\n")
         if caller is None:
-            return to_signin(incoming)
+            return json_error(401, "signed out") if path.startswith("api/") else to_signin(incoming)
         return await self._page(incoming, caller)
 
     async def _caller(self, incoming: Incoming) -> Caller | None:
@@ -162,11 +164,18 @@ class Console:
         if path.startswith("b/") and path.endswith("/") and path.count("/") == 2:
             bucket = path[2:-1]
             prefix = incoming.query.get("prefix", "")
+            restore = self.services.settings.archive_restore_required
             return html(render("objects.html", **common, page="objects", bucket=bucket,
-                               prefix=prefix))  # fmt: skip
+                               prefix=prefix, restore_required=restore))  # fmt: skip
         if path == "keys":
             keys = await backend.keys_visible_to(self.services, caller.user)
-            return html(render("keys.html", **common, keys=keys, max_keys=MAX_KEYS_PER_USER))
+            return html(render("keys.html", **common, keys=keys, max_keys=MAX_KEYS_PER_USER,
+                               default_rate=self.services.settings.rate_limit))  # fmt: skip
+        if path == "api/traffic":
+            if not common["root"]:
+                return json_error(403, "only the root user sees the server's traffic")
+            data_dir = self.services.settings.data_dir
+            return as_json({"minutes": await self.services.offload(last_hour, data_dir)})
         if path == "users" and common["root"]:
             return html(render("users.html", **common, users=await backend.users(self.services)))
         if path == "users":

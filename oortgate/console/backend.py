@@ -87,6 +87,18 @@ async def rotate_key(services: Services, user: User, access_key: str) -> AccessK
     return new
 
 
+async def set_key_rate_limit(
+    services: Services, user: User, access_key: str, rate: float | None
+) -> None:
+    """Root sets any rate; a key's owner may only lower its own keys' (at most the
+    server's default): otherwise the limit would be the user's to lift."""
+    await _key_for_change(services, user, access_key)
+    default = services.settings.rate_limit
+    if not is_root(user) and rate is not None and 0 < default < rate:
+        raise Refused(f"only the root user sets a rate above the server's {default:g}/s")
+    await services.meta.set_key_rate_limit(access_key, rate)
+
+
 async def delete_key(services: Services, user: User, access_key: str) -> None:
     await _key_for_change(services, user, access_key)
     await services.meta.delete_key(access_key)

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from oortgate.console.app import App, Console
+from oortgate.console.traffic import TrafficCounter
 from oortgate.console.web import PREFIX, Incoming, redirect, text
 from oortgate.endpoints import ARCHIVE, Addressed
 from oortgate.ops.body import Receive
@@ -19,8 +20,16 @@ from oortgate.ratelimit_base import RateLimiter
 class ConsoleHook:
     def __init__(self, services: Services, limiter: RateLimiter | None, app: App,
                  standard_listener: bool) -> None:  # fmt: skip
-        on = services.settings.console and standard_listener
+        settings = services.settings
+        on = settings.console and standard_listener
         self._console = Console(services, limiter, app) if on else None
+        # Every listener's workers count their requests for the dashboard's chart.
+        self._traffic = TrafficCounter(settings.data_dir) if settings.console else None
+
+    def count(self, status: int) -> None:
+        """One request answered with this status (0: the client left before an answer)."""
+        if self._traffic is not None:
+            self._traffic.count(status)
 
     @staticmethod
     def wants(raw_path: str, addressed: Addressed) -> bool:

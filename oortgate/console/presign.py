@@ -19,6 +19,7 @@ UNRESERVED = "-_.~"
 SHORT_EXPIRY = 15 * 60  # what the pages' own requests get at most
 MAX_EXPIRY = 7 * 24 * 3600  # a share link: SigV4's limit
 MAX_KEY_BYTES = 1024
+_CANNED = frozenset({"private", "public-read"})
 _LIST_PARAMS = frozenset({"prefix", "delimiter", "continuation-token", "max-keys", "start-after"})
 
 
@@ -30,6 +31,8 @@ class Operation:
     fixed: tuple[tuple[str, str], ...] = ()  # query parameters the operation is made of
     allowed: frozenset[str] = frozenset()  # those the browser may set
     shareable: bool = False  # may live up to MAX_EXPIRY
+    # headers the signature covers, each with the values the browser may give it
+    headers: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 OPERATIONS = {
@@ -48,6 +51,19 @@ OPERATIONS = {
     "UploadPart": Operation("PUT", True, True, allowed=frozenset({"partNumber", "uploadId"})),
     "CompleteMultipartUpload": Operation("POST", True, True, allowed=frozenset({"uploadId"})),
     "AbortMultipartUpload": Operation("DELETE", True, True, allowed=frozenset({"uploadId"})),
+    "RestoreObject": Operation("POST", True, True, (("restore", ""),)),
+    "GetBucketAcl": Operation("GET", True, False, (("acl", ""),)),
+    # Public or private: canned ACLs, so that PublicAccessBlock and the owner checks apply.
+    # As in S3, a public bucket lists its keys to anyone; an object is read by anyone
+    # only if it is public itself.
+    "PutBucketAcl": Operation(
+        "PUT", True, False, (("acl", ""),), headers=(("x-amz-acl", _CANNED),)
+    ),
+    "GetObjectAcl": Operation("GET", True, True, (("acl", ""),)),
+    "PutObjectAcl": Operation("PUT", True, True, (("acl", ""),), headers=(("x-amz-acl", _CANNED),)),
+    "GetBucketCors": Operation("GET", True, False, (("cors", ""),)),
+    "PutBucketCors": Operation("PUT", True, False, (("cors", ""),)),
+    "DeleteBucketCors": Operation("DELETE", True, False, (("cors", ""),)),
 }
 
 
@@ -71,7 +87,20 @@ def _path(bucket: str, key: str) -> str:
     return "/" + _quote(bucket) + "/" + _quote(key, "/" + UNRESERVED)
 
 
-def check(op_name: str, bucket: str, key: str, params: dict[str, str], expires: int) -> Operation:
+def _check_headers(op_name: str, op: Operation, headers: dict[str, str]) -> None:
+    wanted = dict(op.headers)
+    for name, value in headers.items():
+        if name not in wanted:
+            raise BadPresign(f"{op_name} signs no header {name}")
+        if value not in wanted[name]:
+            raise BadPresign(f"{name} is one of {', '.join(sorted(wanted[name]))}")
+    missing = sorted(set(wanted) - set(headers))
+    if missing:
+        raise BadPresign(f"{op_name} needs the header {', '.join(missing)}")
+
+
+def check(op_name: str, bucket: str, key: str, params: dict[str, str], expires: int,
+          headers: dict[str, str] | None = None) -> Operation:  # fmt: skip
     op = OPERATIONS.get(op_name)
     if op is None:
         raise BadPresign(f"the console does not sign {op_name!r}")
@@ -86,15 +115,20 @@ def check(op_name: str, bucket: str, key: str, params: dict[str, str], expires: 
     limit = MAX_EXPIRY if op.shareable else SHORT_EXPIRY
     if not 1 <= expires <= limit:
         raise BadPresign(f"the lifetime of a {op_name} URL is 1 to {limit} seconds")
+    _check_headers(op_name, op, headers or {})
     return op
 
 
 def presign(
     op_name: str, bucket: str, key: str, params: dict[str, str], expires: int, *,
     host: str, access_key: str, secret_key: str, region: str, now: datetime | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Signed:  # fmt: skip
-    """A URL for one request, valid ``expires`` seconds, signed for ``host``."""
-    op = check(op_name, bucket, key, params, expires)
+    """A URL for one request, valid ``expires`` seconds, signed for ``host`` and for
+    ``headers`` (which the browser must then send with exactly these values)."""
+    op = check(op_name, bucket, key, params, expires, headers)
+    signed = sorted({"host": host, **(headers or {})}.items())
+    names = ";".join(name for name, _ in signed)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
     scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
@@ -105,13 +139,12 @@ def presign(
         ("X-Amz-Credential", f"{access_key}/{scope}"),
         ("X-Amz-Date", amz_date),
         ("X-Amz-Expires", str(expires)),
-        ("X-Amz-SignedHeaders", "host"),
+        ("X-Amz-SignedHeaders", names),
     ]
     canonical_query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(query))
     path = _path(bucket, key)
-    canonical = "\n".join(
-        (op.method, path, canonical_query, f"host:{host}", "", "host", "UNSIGNED-PAYLOAD")
-    )
+    lines = "".join(f"{name}:{value}\n" for name, value in signed)
+    canonical = "\n".join((op.method, path, canonical_query, lines, names, "UNSIGNED-PAYLOAD"))
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{digest}"
     key_bytes = signing_key(secret_key, amz_date[:8], region, "s3")

@@ -144,6 +144,13 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = Exchange(next(self._request_ids))
+        try:
+            await self._observed(scope, receive, send, exchange)
+        finally:
+            self.console.count(exchange.status)  # the dashboard's requests per minute
+
+    async def _observed(self, scope: Scope, receive: Receive, send: Send,
+                        exchange: Exchange) -> None:  # fmt: skip
         tracked = TrackedReceive(receive)
         if self.observer is None:
             await self._respond(scope, tracked, send, exchange)

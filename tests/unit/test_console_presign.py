@@ -72,3 +72,23 @@ def test_what_is_not_signed(
     with pytest.raises(BadPresign):
         presign(op, bucket, key, params, expires, host=HOST, access_key="AK",
                 secret_key="s", region="us-east-1")  # fmt: skip
+
+
+def test_a_signed_header_is_bound_to_its_value() -> None:
+    signed = presign("PutBucketAcl", "b", "", {}, 60, host=HOST, access_key="AK",
+                     secret_key="secret", region="us-east-1", now=NOW,
+                     headers={"x-amz-acl": "public-read"})  # fmt: skip
+    parts = urlsplit(signed.url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    assert dict(query)["X-Amz-SignedHeaders"] == "host;x-amz-acl"
+    for value, good in (("public-read", True), ("private", False)):
+        view = sigv4.RequestView(method="PUT", path=parts.path, query=query,
+                                 headers={"host": HOST, "x-amz-acl": value})  # fmt: skip
+        creds = sigv4.parse(view)
+        assert creds is not None
+        if good:
+            sigv4.verify(view, creds, "secret", region="us-east-1", now=NOW)
+        else:
+            with pytest.raises(S3Error) as wrong:
+                sigv4.verify(view, creds, "secret", region="us-east-1", now=NOW)
+            assert wrong.value.code == "SignatureDoesNotMatch"

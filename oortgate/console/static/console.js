@@ -38,9 +38,11 @@ const Console = (() => {
   };
 
   // A URL signed for the signed-in key: the S3 API checks the request itself.
-  const presign = async (op, bucket, key, params, expires) => {
+  // headers: the x-amz-* headers the request will carry, which the signature covers.
+  const presign = async (op, bucket, key, params, expires, headers) => {
     const body = { op, bucket: bucket || "", key: key || "", params: params || {} };
     if (expires) body.expires = expires;
+    if (headers) body.headers = headers;
     return (await action("api/presign", body)).url;
   };
 
@@ -54,7 +56,9 @@ const Console = (() => {
   };
 
   const s3 = async (op, bucket, key, params, init) => {
-    const url = await presign(op, bucket, key, params);
+    const signed = Object.fromEntries(Object.entries((init && init.headers) || {})
+      .filter(([name]) => name.toLowerCase().startsWith("x-amz-")));
+    const url = await presign(op, bucket, key, params, 0, Object.keys(signed).length ? signed : null);
     const response = await fetch(url, Object.assign({ credentials: "omit" }, init || {}));
     if (!response.ok) throw new Error(s3Error(response.status, await response.text()));
     return response;

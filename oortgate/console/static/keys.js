@@ -1,4 +1,4 @@
-// Access keys: create (the secret is shown once), enable/disable, delete.
+// Access keys: create (the secret is shown once), enable/disable, delete, rate limit.
 "use strict";
 
 const showNewKey = (key) => {
@@ -21,8 +21,16 @@ document.getElementById("keys").addEventListener("click", async (event) => {
   const toggle = event.target.closest("button.toggle-key");
   const remove = event.target.closest("button.delete-key");
   const rotate = event.target.closest("button.rotate-key");
+  const rate = event.target.closest("button.rate-key");
   try {
-    if (rotate) {
+    if (rate) {
+      const answer = prompt("Requests per second for " + rate.dataset.key + " (empty: the server's default)", rate.dataset.rate);
+      if (answer === null) return;
+      const value = answer.trim() === "" ? null : Number(answer);
+      if (value !== null && !(value > 0)) throw new Error("the rate is a positive number of requests per second");
+      await Console.action("api/keys/rate", { access_key: rate.dataset.key, rate: value });
+      location.reload();
+    } else if (rotate) {
       if (!confirm("Make a new key for this user and disable " + rotate.dataset.key + "?")) return;
       showNewKey(await Console.action("api/keys/rotate", { access_key: rotate.dataset.key }));
       rotate.closest("tr").querySelector(".key-state").textContent = "Disabled";

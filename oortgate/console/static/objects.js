@@ -1,5 +1,6 @@
 // Object browser: folders from "/" prefixes, paging by continuation token, a prefix
-// filter, uploads, downloads, deletes and share links, all as presigned S3 requests.
+// filter, uploads, downloads, deletes, restores and share links (with a QR code), all
+// as presigned S3 requests.
 // Names are only ever set as textContent or attributes: a key is text, never markup.
 "use strict";
 
@@ -137,6 +138,8 @@
     document.getElementById("details-name").textContent = key;
     document.getElementById("share-url").hidden = true;
     document.getElementById("share-copy").hidden = true;
+    document.getElementById("share-qr").hidden = true;
+    document.getElementById("restore").hidden = true;
     const dl = document.getElementById("details-list");
     dl.replaceChildren();
     try {
@@ -144,6 +147,8 @@
       const shown = [["Size", Console.size(Number(head.headers.get("Content-Length")))], ["ETag", head.headers.get("ETag")],
         ["Content type", head.headers.get("Content-Type")], ["Last modified", head.headers.get("Last-Modified")],
         ["Storage class", head.headers.get("x-amz-storage-class") || "STANDARD"]];
+      showAccess(key);
+      showRestore(head.headers.get("x-amz-storage-class") || "STANDARD", head.headers.get("x-amz-restore"));
       for (const [name, value] of head.headers) if (name.startsWith("x-amz-meta-") || name.startsWith("x-amz-checksum-")) shown.push([name, value]);
       const tagging = await Console.s3("GetObjectTagging", bucket, key);
       const tags = new DOMParser().parseFromString(await tagging.text(), "application/xml");
@@ -155,15 +160,70 @@
     box.hidden = false;
   };
 
+  // Public (anyone may read it, no key needed) or private: the object's canned ACL.
+  const ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
+  const showAccess = async (key) => {
+    const state = document.getElementById("object-access");
+    state.textContent = "…";
+    try {
+      const acl = await (await Console.s3("GetObjectAcl", bucket, key)).text();
+      const doc = new DOMParser().parseFromString(acl, "application/xml");
+      const open = Array.from(doc.getElementsByTagName("Grant")).some((grant) =>
+        text(grant, "URI") === ALL_USERS && ["READ", "FULL_CONTROL"].includes(text(grant, "Permission")));
+      state.textContent = open ? "public" : "private";
+    } catch (error) {
+      state.textContent = "of unknown access (" + error.message + ")";
+    }
+  };
+  const setAccess = async (acl) => {
+    const key = document.getElementById("details").dataset.key;
+    try {
+      await Console.s3("PutObjectAcl", bucket, key, {}, { method: "PUT", headers: { "x-amz-acl": acl } });
+      Console.status(key + " is now " + (acl === "private" ? "private" : "public") + ".");
+    } catch (error) {
+      Console.status("Could not change " + key + ": " + error.message, true);
+    }
+    await showAccess(key);
+  };
+  document.getElementById("object-public").addEventListener("click", () => {
+    if (confirm("Let anyone read this object without a key?")) setAccess("public-read");
+  });
+  document.getElementById("object-private").addEventListener("click", () => setAccess("private"));
+
+  // An archived object whose bytes need a RestoreObject first (the server's setting):
+  // its x-amz-restore header says whether one is under way or until when it is readable.
+  const showRestore = (storageClass, restore) => {
+    if (root.dataset.restoreRequired !== "yes" || storageClass === "STANDARD") return;
+    const state = document.getElementById("restore-state");
+    if (!restore) state.textContent = "not restored: restore it to download it";
+    else if (restore.includes('ongoing-request="true"')) state.textContent = "restore in progress";
+    else state.textContent = "restored until " + (restore.match(/expiry-date="([^"]*)"/) || ["", "?"])[1];
+    document.getElementById("restore").hidden = false;
+  };
+  document.getElementById("restore-start").addEventListener("click", async () => {
+    const key = document.getElementById("details").dataset.key;
+    const days = Number(document.getElementById("restore-days").value);
+    const body = "<RestoreRequest><Days>" + days + "</Days></RestoreRequest>";
+    try {
+      await Console.s3("RestoreObject", bucket, key, {}, { method: "POST", body, headers: { "Content-Type": "application/xml" } });
+      Console.status("Restore of " + key + " requested.");
+      await details(key);
+    } catch (error) {
+      Console.status("Could not restore " + key + ": " + error.message, true);
+    }
+  });
+
   document.getElementById("share").addEventListener("click", async () => {
     const key = document.getElementById("details").dataset.key;
     const lifetime = Number(document.getElementById("share-lifetime").value);
     try {
-      const answer = await Console.action("api/presign", { op: "GetObject", bucket, key, params: {}, expires: lifetime });
+      const answer = await Console.action("api/presign", { op: "GetObject", bucket, key, params: {}, expires: lifetime, qr: true });
       const field = document.getElementById("share-url");
       field.value = answer.absolute;
       field.hidden = false;
       document.getElementById("share-copy").hidden = false;
+      if (answer.qr) document.getElementById("share-qr-image").src = answer.qr;
+      document.getElementById("share-qr").hidden = !answer.qr;
     } catch (error) {
       Console.status("Could not make a share link: " + error.message, true);
     }
