@@ -22,7 +22,9 @@ def stored(request: pytest.FixtureRequest, owner: Client, bucket: str) -> bytes:
     return data
 
 
-def test_get_returns_the_bytes_and_stored_headers(owner: Client, bucket: str, stored: bytes) -> None:
+def test_get_returns_the_bytes_and_stored_headers(
+    owner: Client, bucket: str, stored: bytes
+) -> None:
     reply = owner.get(bucket, "obj")
     assert reply.status == 200
     assert reply.body == stored

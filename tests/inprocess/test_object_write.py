@@ -112,3 +112,27 @@ def test_copy_errors(owner: Client, other: Client, harness: Harness, bucket: str
     harness.bucket(other, "theirs")
     denied = other.put("theirs", "d", b"", x_amz_copy_source=f"/{bucket}/src")
     assert denied.error == (403, "AccessDenied")
+
+
+def test_put_checks_a_declared_checksum(owner: Client, bucket: str) -> None:
+    good = base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+    reply = owner.put(bucket, "k", DATA, x_amz_checksum_sha256=good)
+    assert reply.status == 200
+    assert reply.headers["x-amz-checksum-sha256"] == good
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    assert owner.put(bucket, "k2", DATA, x_amz_checksum_sha256=wrong).error == (400, "BadDigest")
+    assert owner.get(bucket, "k2").status == 404
+
+
+def test_storage_class_and_directives(owner: Client, bucket: str) -> None:
+    refused = owner.put(bucket, "k", DATA, x_amz_storage_class="GLACIER_IR")
+    assert refused.error == (400, "InvalidStorageClass")
+    owner.put(bucket, "src", DATA, x_amz_tagging="a=1")
+    bad = owner.put(bucket, "d", b"", x_amz_copy_source=f"/{bucket}/src",
+                    x_amz_metadata_directive="MERGE")  # fmt: skip
+    assert bad.error == (400, "InvalidArgument")
+    replaced = owner.put(bucket, "d", b"", x_amz_copy_source=f"/{bucket}/src",
+                         x_amz_tagging_directive="REPLACE", x_amz_tagging="b=2")  # fmt: skip
+    assert replaced.status == 200
+    tags = owner.request("GET", f"/{bucket}/d", "tagging").texts("TagSet/Tag/Key")
+    assert tags == ["b"]

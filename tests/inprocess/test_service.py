@@ -26,3 +26,19 @@ def test_list_buckets_of_a_user_without_buckets_is_empty(other: Client) -> None:
 
 def test_list_buckets_refuses_anonymous_callers(anon: Client) -> None:
     assert anon.request("GET", "/").error == (403, "AccessDenied")
+
+
+def test_list_buckets_pages_and_filters(harness: Harness, owner: Client) -> None:
+    for name in ("logs-a", "logs-b", "media"):
+        harness.bucket(owner, name)
+    first = owner.request("GET", "/", "max-buckets=2")
+    assert first.texts("Buckets/Bucket/Name") == ["logs-a", "logs-b"]
+    token = first.xml().findtext("ContinuationToken")
+    assert token
+    rest = owner.request("GET", "/", f"max-buckets=2&continuation-token={token}")
+    assert rest.texts("Buckets/Bucket/Name") == ["media"]
+    assert rest.xml().findtext("ContinuationToken") is None
+    assert owner.request("GET", "/", "prefix=logs-").texts("Buckets/Bucket/Name") == [
+        "logs-a", "logs-b",
+    ]  # fmt: skip
+    assert owner.request("GET", "/", "bucket-region=eu-west-1").texts("Buckets/Bucket") == []
