@@ -21,7 +21,8 @@ def glacier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
 
 @pytest.fixture
 def user(glacier: Harness) -> Client:
-    glacier.bucket(user := glacier.user("u"), "cold", tier="archive")
+    user = glacier.user("u")
+    glacier.bucket(user, "cold", tier="archive")
     glacier.bucket(user, "warm")
     return user
 
@@ -55,7 +56,8 @@ def test_a_restore_in_progress(tmp_path_factory: pytest.TempPathFactory) -> None
     slow = Harness(tmp_path_factory.mktemp("slow"), archive_restore_required=True,
                    archive_restore_seconds=3600.0)  # fmt: skip
     try:
-        slow.bucket(user := slow.user("u"), "cold", tier="archive")
+        user = slow.user("u")
+        slow.bucket(user, "cold", tier="archive")
         user.put("cold", "k")
         assert user.request("POST", "/cold/k", "restore", RESTORE).status == 202
         assert user.request("HEAD", "/cold/k").headers["x-amz-restore"] == 'ongoing-request="true"'
