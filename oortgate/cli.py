@@ -70,6 +70,11 @@ SERVE_OPTIONS = {
         "connections the workers hold together, idle ones included, before new ones "
         "queue (default 16384; bounded by the file-descriptor limit)",
     ),
+    "max_requests_per_client": (
+        int,
+        "requests one client address may have under way in one worker before 503 "
+        "SlowDown (default 1024; 0: no limit)",
+    ),
     "listen_backlog": (int, "connections the kernel queues beyond those (default 4096)"),
     "header_timeout": (
         float,

@@ -79,6 +79,9 @@ class Settings:
     # finished its TLS handshake or a request's headers, idle keep-alive included, is
     # closed after header_timeout seconds.
     max_connections: int = 16384
+    # Requests one client address may have under way in one worker (stalled uploads, slow
+    # downloads); the next answers 503 SlowDown (see oortgate.http.client_slots). 0: none.
+    max_requests_per_client: int = 1024
     listen_backlog: int = 4096
     header_timeout: float = 10.0
     # Observability: JSON Lines access log (a file, or "-": standard output; "": none)
@@ -271,6 +274,8 @@ def _validate(s: Settings) -> None:
         problems.append("console_idle_timeout must be positive")
     if s.body_timeout <= 0:
         problems.append("body_timeout must be positive")
+    if s.max_requests_per_client < 0:
+        problems.append("max_requests_per_client must be 0 (no limit) or more")
     if s.header_timeout <= 0 or s.max_connections < 1 or s.listen_backlog < 1:
         problems.append("header_timeout, max_connections and listen_backlog must be positive")
     if s.gc_grace < 0 or s.gc_low_space_grace < 0:

@@ -23,7 +23,7 @@ class Exchange:
     """One request, as far as it is known."""
 
     __slots__ = ("access_key", "bucket", "bytes_out", "error_code", "key", "operation",
-                 "refused", "remote", "request_id", "started", "status")  # fmt: skip
+                 "refused", "remote", "request_id", "slot", "started", "status")  # fmt: skip
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
@@ -33,6 +33,7 @@ class Exchange:
         self.key: str | None = None
         self.access_key: str | None = None
         self.remote: str | None = None
+        self.slot: str | None = None  # the client whose request slot this holds
         self.refused = False  # authentication failed
         self.status = 0
         self.error_code: str | None = None

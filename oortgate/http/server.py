@@ -26,6 +26,7 @@ from oortgate.console.hook import ConsoleHook
 from oortgate.endpoints import Addressed
 from oortgate.errors import BodyCut, S3Error
 from oortgate.http.authenticate import ANONYMOUS, Identity, authenticate
+from oortgate.http.client_slots import ClientSlots, too_many
 from oortgate.http.health import PREFIX as HEALTH_PREFIX
 from oortgate.http.health import health_response
 from oortgate.http.hosts import resolve
@@ -66,6 +67,7 @@ class Gateway:
         # A listener that stands for one endpoint (the archive port) sets its tier.
         self.port_tier = os.environ.get(ENV_PORT_TIER) or None
         self.trusted = parse_networks(settings.trusted_proxies)
+        self.client_slots = ClientSlots(settings.max_requests_per_client)
         # Request ids: 16 hex digits as AWS shows them, unique without a syscall each:
         # a random prefix per worker process, then a counter.
         prefix = secrets.token_hex(3).upper()
@@ -147,6 +149,8 @@ class Gateway:
         try:
             await self._observed(scope, receive, send, exchange)
         finally:
+            if exchange.slot is not None:
+                self.client_slots.give_back(exchange.slot)
             self.console.count(exchange.status)  # the dashboard's requests per minute
 
     async def _observed(self, scope: Scope, receive: Receive, send: Send,
@@ -242,6 +246,9 @@ class Gateway:
         peer = str((scope.get("client") or ("",))[0])
         seen = origin(peer, headers, True, self.trusted)
         exchange.remote = seen.client
+        if not self.client_slots.take(seen.client):
+            raise too_many(self.client_slots.limit)
+        exchange.slot = seen.client  # given back once the response is sent
         if seen.host is not None:
             headers["host"] = seen.host  # what the client signed, behind a trusted proxy
         addressed = resolve(headers.get("host"), self.settings.endpoints)
