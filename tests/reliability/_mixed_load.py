@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from protocol._server import PYTHON, REPO_ROOT
-from protocol._util import all_files
+
+from tests.protocol._server import PYTHON, REPO_ROOT
+from tests.protocol._util import all_files
 
 MiB = 1024 * 1024
 THREADS = 6

@@ -14,7 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from protocol._server import REGION, ServerProcess
+
+from tests.protocol._server import REGION, ServerProcess
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from protocol._server import REGION, ServerProcess
 
 from bench import connection_flood
+from tests.protocol._server import REGION, ServerProcess
 
 P99_LIMIT_MS = 1000.0
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from protocol._server import free_port
-from protocol._util import stored_blob_count
+
+from tests.protocol._server import free_port
+from tests.protocol._util import stored_blob_count
 
 ABSENT = None  # state of a key that does not exist
 THREADS = 6

@@ -16,9 +16,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from protocol._server import ServerProcess, free_port
-
-from reliability._mixed_load import (
+from tests.protocol._server import ServerProcess, free_port
+from tests.reliability._mixed_load import (
     THREADS,
     Tally,
     abort_open_uploads,

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from protocol._server import ServerProcess
-from protocol._util import all_files
+
+from tests.protocol._server import ServerProcess
+from tests.protocol._util import all_files
 
 DISK_SIZE = "16m"
 OBJECT_SIZE = 512 * 1024

@@ -20,7 +20,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from protocol._server import PYTHON, REGION, REPO_ROOT, ServerProcess, free_port
+
+from tests.protocol._server import PYTHON, REGION, REPO_ROOT, ServerProcess, free_port
 
 MiB = 1024 * 1024
 BUCKET = "fsck-bucket"

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from protocol._server import ServerProcess, free_port
-from protocol._util import all_files, stored_blob_count
+
+from tests.protocol._server import ServerProcess, free_port
+from tests.protocol._util import all_files, stored_blob_count
 
 MiB = 1024 * 1024
 PART = 5 * MiB

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from protocol._server import ServerProcess, free_port
 
-from reliability._mixed_load import (
+from tests.protocol._server import ServerProcess, free_port
+from tests.reliability._mixed_load import (
     THREADS,
     Tally,
     abort_open_uploads,

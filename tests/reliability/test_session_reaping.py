@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from protocol._s3raw import RawClient, build_head, read_response, tls_connect
-from protocol._server import REGION, ServerProcess
-from protocol._util import all_files, stats
+
+from tests.protocol._s3raw import RawClient, build_head, read_response, tls_connect
+from tests.protocol._server import REGION, ServerProcess
+from tests.protocol._util import all_files, stats
 
 MiB = 1024 * 1024
 REAPED_WITHIN = 45.0  # seconds: a heartbeat interval (10 s) and the reap, with room

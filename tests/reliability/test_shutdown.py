@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
-from protocol._server import ServerProcess
+
+from tests.protocol._server import ServerProcess
 
 MiB = 1024 * 1024
 
