@@ -96,7 +96,7 @@ def query_string(query: Mapping[str, str | None] | Iterable[tuple[str, str | Non
 class _FixedPayloadSigV4(botocore.auth.SigV4Auth):
     """botocore's SigV4 signer with S3 path handling and a caller-chosen payload hash."""
 
-    def __init__(self, credentials: Credentials, service: str, region: str, payload: str):
+    def __init__(self, credentials: Credentials, service: str, region: str, payload: str) -> None:
         super().__init__(credentials, service, region)
         self._payload = payload
 
@@ -339,7 +339,9 @@ def findtext(el: ET.Element, path: str) -> str | None:
 class RawClient:
     """Signed HTTP requests to the test server through ``requests``."""
 
-    def __init__(self, endpoint: str, host: str, cert: str, access_key: str, secret_key: str):
+    def __init__(
+        self, endpoint: str, host: str, cert: str, access_key: str, secret_key: str
+    ) -> None:
         self.endpoint = endpoint
         self.host = host
         self.cert = cert

@@ -26,7 +26,7 @@ import contextlib
 import os
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,29 +37,17 @@ from botocore.config import Config
 
 from ._s3raw import RawClient
 from ._server import REGION, VENV_BIN, ServerProcess
-
-
-class UserKeys(tuple):  # type: ignore[type-arg]
-    """(access_key, secret_key), plus the user's name and canonical id."""
-
-    name: str
-    canonical_id: str
-    user_id: str
-
-    def __new__(cls, ak: str, sk: str, name: str, canonical_id: str, user_id: str) -> UserKeys:
-        obj = super().__new__(cls, (ak, sk))
-        obj.name = name
-        obj.canonical_id = canonical_id
-        obj.user_id = user_id
-        return obj
-
-    @property
-    def access_key(self) -> str:
-        return str(self[0])
-
-    @property
-    def secret_key(self) -> str:
-        return str(self[1])
+from ._types import (
+    ClientFor,
+    MakeBucket,
+    MakeUser,
+    MinioClient,
+    RawFor,
+    RunCli,
+    S3Client,
+    UniqueName,
+    UserKeys,
+)
 
 
 def _worker() -> str:
@@ -77,8 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         srv.stop()
 
 
-def _client(server: ServerProcess, ak: str, sk: str, **config: Any) -> Any:
-    s3cfg = {"addressing_style": "path"}
+def _client(server: ServerProcess, ak: str, sk: str, **config: Any) -> S3Client:
     return boto3.session.Session().client(
         "s3",
         endpoint_url=server.endpoint,
@@ -86,17 +73,17 @@ def _client(server: ServerProcess, ak: str, sk: str, **config: Any) -> Any:
         aws_access_key_id=ak,
         aws_secret_access_key=sk,
         verify=server.cert,
-        config=Config(s3=s3cfg, **config),
+        config=Config(s3={"addressing_style": "path"}, **config),
     )
 
 
 @pytest.fixture(scope="session")
-def s3(server: ServerProcess) -> Any:
+def s3(server: ServerProcess) -> S3Client:
     return _client(server, server.root_access_key, server.root_secret_key)
 
 
 @pytest.fixture(scope="session")
-def s3_noretry(server: ServerProcess) -> Any:
+def s3_noretry(server: ServerProcess) -> S3Client:
     return _client(
         server,
         server.root_access_key,
@@ -106,15 +93,15 @@ def s3_noretry(server: ServerProcess) -> Any:
 
 
 @pytest.fixture(scope="session")
-def client_for(server: ServerProcess) -> Callable[..., Any]:
-    def make(ak: str, sk: str, **config: Any) -> Any:
+def client_for(server: ServerProcess) -> ClientFor:
+    def make(ak: str, sk: str, **config: Any) -> S3Client:
         return _client(server, ak, sk, **config)
 
     return make
 
 
 @pytest.fixture(scope="session")
-def make_user(server: ServerProcess) -> Callable[..., UserKeys]:
+def make_user(server: ServerProcess) -> MakeUser:
     def make(name: str | None = None) -> UserKeys:
         name = name or f"u{uuid.uuid4().hex[:12]}"
         user = server.create_user(name)
@@ -131,7 +118,7 @@ def make_user(server: ServerProcess) -> Callable[..., UserKeys]:
 
 
 @pytest.fixture(scope="session")
-def unique_name() -> Callable[[str], str]:
+def unique_name() -> UniqueName:
     def make(prefix: str = "t") -> str:
         w = _worker().replace("gw", "w")
         return f"{prefix}-{w}-{uuid.uuid4().hex[:16]}"[:63].lower()
@@ -139,7 +126,7 @@ def unique_name() -> Callable[[str], str]:
     return make
 
 
-def empty_and_delete(client: Any, name: str) -> None:
+def empty_and_delete(client: S3Client, name: str) -> None:
     with contextlib.suppress(Exception):
         while True:
             resp = client.list_objects_v2(Bucket=name, MaxKeys=1000)
@@ -158,10 +145,10 @@ def empty_and_delete(client: Any, name: str) -> None:
 
 
 @pytest.fixture
-def make_bucket(s3: Any, unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
-    created: list[tuple[Any, str]] = []
+def make_bucket(s3: S3Client, unique_name: UniqueName) -> Iterator[MakeBucket]:
+    created: list[tuple[S3Client, str]] = []
 
-    def make(client: Any = None, name: str | None = None) -> str:
+    def make(client: S3Client = None, name: str | None = None) -> str:
         client = client or s3
         name = name or unique_name("t")
         client.create_bucket(Bucket=name)
@@ -174,7 +161,7 @@ def make_bucket(s3: Any, unique_name: Callable[[str], str]) -> Iterator[Callable
 
 
 @pytest.fixture
-def bucket(make_bucket: Callable[..., str]) -> str:
+def bucket(make_bucket: MakeBucket) -> str:
     return make_bucket()
 
 
@@ -186,7 +173,7 @@ def raw(server: ServerProcess) -> RawClient:
 
 
 @pytest.fixture(scope="session")
-def raw_for(server: ServerProcess) -> Callable[[str, str], RawClient]:
+def raw_for(server: ServerProcess) -> RawFor:
     def make(ak: str, sk: str) -> RawClient:
         return RawClient(server.endpoint, server.host, server.cert, ak, sk)
 
@@ -204,7 +191,7 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def aws(server: ServerProcess, cli_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+def aws(server: ServerProcess, cli_home: Path) -> RunCli:
     def run(
         *args: str,
         check: bool = True,
@@ -243,9 +230,7 @@ def aws(server: ServerProcess, cli_home: Path) -> Callable[..., subprocess.Compl
 
 
 @pytest.fixture(scope="session")
-def s3cmd(
-    server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[..., subprocess.CompletedProcess[str]]:
+def s3cmd(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> RunCli:
     home = tmp_path_factory.mktemp("s3cmdhome")
     cfg = home / "s3cfg"
     cfg.write_text(
@@ -281,7 +266,7 @@ def s3cmd(
 
 
 @pytest.fixture(scope="session")
-def minio_client(server: ServerProcess) -> Any:
+def minio_client(server: ServerProcess) -> MinioClient:
     from minio import Minio
 
     http = urllib3.PoolManager(

@@ -21,6 +21,8 @@ import requests
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
+from ._server import ServerProcess
+from ._types import ClientFor, MakeUser, UniqueName
 from ._util import etag, rand, s3_error
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -167,7 +169,9 @@ def prw_bucket(people: People, new_bucket: Callable[..., str]) -> str:
 
 
 @pytest.mark.parametrize("acl", ALL_ACLS)
-def test_create_bucket_with_canned_acl(people, new_bucket, acl):
+def test_create_bucket_with_canned_acl(
+    people: People, new_bucket: Callable[..., str], acl: str
+) -> None:
     name = new_bucket(people.owner, acl)
     resp = people.owner.get_bucket_acl(Bucket=name)
     assert resp["Owner"]["ID"] == people.owner_id
@@ -177,7 +181,7 @@ def test_create_bucket_with_canned_acl(people, new_bucket, acl):
         assert grants_of(resp) == expected_grants(acl, people.owner_id)
 
 
-def test_default_bucket_acl_is_private(people, owner_bucket):
+def test_default_bucket_acl_is_private(people: People, owner_bucket: str) -> None:
     resp = people.owner.get_bucket_acl(Bucket=owner_bucket)
     assert resp["Owner"]["ID"] == people.owner_id
     assert grants_of(resp) == expected_grants("private", people.owner_id)
@@ -187,7 +191,7 @@ def test_default_bucket_acl_is_private(people, owner_bucket):
 
 
 @pytest.mark.parametrize("acl", ALL_ACLS)
-def test_put_bucket_acl_canned(people, owner_bucket, acl):
+def test_put_bucket_acl_canned(people: People, owner_bucket: str, acl: str) -> None:
     people.owner.put_bucket_acl(Bucket=owner_bucket, ACL=acl)
     resp = people.owner.get_bucket_acl(Bucket=owner_bucket)
     assert resp["Owner"]["ID"] == people.owner_id
@@ -198,7 +202,7 @@ def test_put_bucket_acl_canned(people, owner_bucket, acl):
 
 
 @pytest.mark.parametrize("acl", GROUP_ACLS)
-def test_put_bucket_acl_grant_xml(people, owner_bucket, acl):
+def test_put_bucket_acl_grant_xml(people: People, owner_bucket: str, acl: str) -> None:
     # start from something else so the change is visible
     people.owner.put_bucket_acl(
         Bucket=owner_bucket, ACL="public-read" if acl == "private" else "private"
@@ -210,7 +214,7 @@ def test_put_bucket_acl_grant_xml(people, owner_bucket, acl):
     assert grants_of(people.owner.get_bucket_acl(Bucket=owner_bucket)) == grants
 
 
-def test_bucket_acl_changes_access(people, owner_bucket):
+def test_bucket_acl_changes_access(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="k", Body=b"x")
     denied(lambda: people.anon.list_objects_v2(Bucket=owner_bucket))
     people.owner.put_bucket_acl(Bucket=owner_bucket, ACL="public-read")
@@ -226,7 +230,7 @@ def test_bucket_acl_changes_access(people, owner_bucket):
 
 
 @pytest.mark.parametrize("acl", GROUP_ACLS)
-def test_put_object_with_canned_acl(people, owner_bucket, acl):
+def test_put_object_with_canned_acl(people: People, owner_bucket: str, acl: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data", ACL=acl)
     resp = people.owner.get_object_acl(Bucket=owner_bucket, Key="o")
     assert resp["Owner"]["ID"] == people.owner_id
@@ -234,7 +238,9 @@ def test_put_object_with_canned_acl(people, owner_bucket, acl):
 
 
 @pytest.mark.parametrize("acl", BUCKET_OWNER_ACLS)
-def test_put_object_bucket_owner_acl_by_another_user(people, prw_bucket, acl):
+def test_put_object_bucket_owner_acl_by_another_user(
+    people: People, prw_bucket: str, acl: str
+) -> None:
     people.other.put_object(Bucket=prw_bucket, Key="o", Body=b"data", ACL=acl)
     resp = people.other.get_object_acl(Bucket=prw_bucket, Key="o")
     assert resp["Owner"]["ID"] == people.other_id
@@ -242,7 +248,9 @@ def test_put_object_bucket_owner_acl_by_another_user(people, prw_bucket, acl):
 
 
 @pytest.mark.parametrize("acl", BUCKET_OWNER_ACLS)
-def test_bucket_owner_acl_on_own_object_adds_nothing(people, owner_bucket, acl):
+def test_bucket_owner_acl_on_own_object_adds_nothing(
+    people: People, owner_bucket: str, acl: str
+) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data", ACL=acl)
     resp = people.owner.get_object_acl(Bucket=owner_bucket, Key="o")
     assert resp["Owner"]["ID"] == people.owner_id
@@ -251,7 +259,7 @@ def test_bucket_owner_acl_on_own_object_adds_nothing(people, owner_bucket, acl):
     denied(lambda: people.anon.get_object(Bucket=owner_bucket, Key="o"))
 
 
-def test_default_object_acl_is_private(people, owner_bucket):
+def test_default_object_acl_is_private(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data")
     resp = people.owner.get_object_acl(Bucket=owner_bucket, Key="o")
     assert grants_of(resp) == expected_grants("private", people.owner_id)
@@ -259,7 +267,7 @@ def test_default_object_acl_is_private(people, owner_bucket):
 
 
 @pytest.mark.parametrize("acl", ALL_ACLS)
-def test_put_object_acl_canned(people, prw_bucket, acl):
+def test_put_object_acl_canned(people: People, prw_bucket: str, acl: str) -> None:
     # written by "other", so bucket-owner-* grants name a different canonical user
     people.other.put_object(Bucket=prw_bucket, Key="o", Body=b"data")
     people.other.put_object_acl(Bucket=prw_bucket, Key="o", ACL=acl)
@@ -269,7 +277,7 @@ def test_put_object_acl_canned(people, prw_bucket, acl):
 
 
 @pytest.mark.parametrize("acl", ALL_ACLS)
-def test_put_object_acl_grant_xml(people, prw_bucket, acl):
+def test_put_object_acl_grant_xml(people: People, prw_bucket: str, acl: str) -> None:
     people.other.put_object(
         Bucket=prw_bucket,
         Key="o",
@@ -285,7 +293,7 @@ def test_put_object_acl_grant_xml(people, prw_bucket, acl):
     assert grants_of(resp) == grants
 
 
-def test_grant_xml_order_does_not_matter(people, owner_bucket):
+def test_grant_xml_order_does_not_matter(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data")
     grants = expected_grants("public-read-write", people.owner_id)
     people.owner.put_object_acl(
@@ -296,7 +304,9 @@ def test_grant_xml_order_does_not_matter(people, owner_bucket):
     assert grants_of(people.owner.get_object_acl(Bucket=owner_bucket, Key="o")) == grants
 
 
-def test_get_object_acl_document_shape(people, owner_bucket, server):
+def test_get_object_acl_document_shape(
+    people: People, owner_bucket: str, server: ServerProcess
+) -> None:
     """The raw XML: AccessControlPolicy/Owner, Grantee with xsi:type, Group URI."""
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data", ACL="public-read")
     url = people.owner.generate_presigned_url(
@@ -316,7 +326,7 @@ def test_get_object_acl_document_shape(people, owner_bucket, server):
     assert uris == [ALL_USERS]
 
 
-def test_overwrite_replaces_the_acl(people, owner_bucket):
+def test_overwrite_replaces_the_acl(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"v1", ACL="public-read")
     assert people.anon.get_object(Bucket=owner_bucket, Key="o")["Body"].read() == b"v1"
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"v2")
@@ -355,7 +365,9 @@ def _explicit_sets(owner_id: str, other_id: str) -> dict[str, list[Grant]]:
         "public-read-plus-auth-read",
     ],
 )
-def test_explicit_grant_sets_are_stored_as_given(people, owner_bucket, case):
+def test_explicit_grant_sets_are_stored_as_given(
+    people: People, owner_bucket: str, case: str
+) -> None:
     grants = _explicit_sets(people.owner_id, people.other_id)[case]
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data")
     acp = policy_for(grants, people.owner_id)
@@ -372,14 +384,14 @@ GRANT_READ = f'uri="{ALL_USERS}"'
 PUBLIC_READ = [("Group", ALL_USERS, "READ")]  # what GRANT_READ alone grants
 
 
-def test_grant_header_on_put_object(people, owner_bucket):
+def test_grant_header_on_put_object(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="g", Body=b"x", GrantRead=GRANT_READ)
     assert people.anon.get_object(Bucket=owner_bucket, Key="g")["Body"].read() == b"x"
     # the headers' grants are the whole ACL: no implicit grant to the owner is listed
     assert grants_of(people.owner.get_object_acl(Bucket=owner_bucket, Key="g")) == PUBLIC_READ
 
 
-def test_grant_header_on_create_bucket(people, unique_name):
+def test_grant_header_on_create_bucket(people: People, unique_name: UniqueName) -> None:
     name = unique_name("acl")
     people.owner.create_bucket(Bucket=name, GrantRead=GRANT_READ)
     try:
@@ -389,7 +401,7 @@ def test_grant_header_on_create_bucket(people, unique_name):
         _cleanup(people.owner, name)
 
 
-def test_grant_header_on_copy_and_multipart(people, owner_bucket):
+def test_grant_header_on_copy_and_multipart(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="src", Body=b"x")
     people.owner.copy_object(
         Bucket=owner_bucket,
@@ -404,21 +416,23 @@ def test_grant_header_on_copy_and_multipart(people, owner_bucket):
     denied(lambda: people.anon.get_object(Bucket=owner_bucket, Key="src"))
 
 
-def test_grant_header_on_put_object_acl(people, owner_bucket):
+def test_grant_header_on_put_object_acl(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"x")
     denied(lambda: people.anon.get_object(Bucket=owner_bucket, Key="o"))
     people.owner.put_object_acl(Bucket=owner_bucket, Key="o", GrantRead=GRANT_READ)
     assert people.anon.get_object(Bucket=owner_bucket, Key="o")["Body"].read() == b"x"
 
 
-def test_grant_header_on_put_bucket_acl(people, owner_bucket):
+def test_grant_header_on_put_bucket_acl(people: People, owner_bucket: str) -> None:
     denied(lambda: people.anon.list_objects_v2(Bucket=owner_bucket))
     people.owner.put_bucket_acl(Bucket=owner_bucket, GrantRead=GRANT_READ)
     assert grants_of(people.owner.get_bucket_acl(Bucket=owner_bucket)) == PUBLIC_READ
     assert people.anon.list_objects_v2(Bucket=owner_bucket)["KeyCount"] == 0
 
 
-def test_invalid_canned_acl_name(people, owner_bucket, unique_name):
+def test_invalid_canned_acl_name(
+    people: People, owner_bucket: str, unique_name: UniqueName
+) -> None:
     with s3_error("InvalidArgument", 400):
         people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"x", ACL="public")
     assert "Contents" not in people.owner.list_objects_v2(Bucket=owner_bucket)
@@ -476,7 +490,9 @@ def _curl(server: Any, path: str, *extra: str) -> tuple[int, bytes]:
     return int(code), body
 
 
-def test_public_read_object_with_curl(people, owner_bucket, server):
+def test_public_read_object_with_curl(
+    people: People, owner_bucket: str, server: ServerProcess
+) -> None:
     data = rand(50_000)
     people.owner.put_object(Bucket=owner_bucket, Key="pub/file.bin", Body=data, ACL="public-read")
     status, body = _curl(server, f"/{owner_bucket}/pub/file.bin")
@@ -485,7 +501,9 @@ def test_public_read_object_with_curl(people, owner_bucket, server):
     assert body == data
 
 
-def test_private_object_with_curl_is_access_denied(people, owner_bucket, server):
+def test_private_object_with_curl_is_access_denied(
+    people: People, owner_bucket: str, server: ServerProcess
+) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="secret", Body=b"top secret")
     status, body = _curl(server, f"/{owner_bucket}/secret")
     assert status == 403
@@ -495,7 +513,9 @@ def test_private_object_with_curl_is_access_denied(people, owner_bucket, server)
     assert root.findtext("Code") == "AccessDenied"
 
 
-def test_public_read_object_with_requests(people, owner_bucket, server):
+def test_public_read_object_with_requests(
+    people: People, owner_bucket: str, server: ServerProcess
+) -> None:
     data = rand(10_000)
     people.owner.put_object(
         Bucket=owner_bucket, Key="p", Body=data, ACL="public-read", ContentType="image/png"
@@ -515,7 +535,7 @@ def test_public_read_object_with_requests(people, owner_bucket, server):
     assert ranged.content == data[10:20]
 
 
-def test_anonymous_head_and_get_with_boto3(people, owner_bucket):
+def test_anonymous_head_and_get_with_boto3(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="p", Body=b"hello", ACL="public-read")
     people.owner.put_object(Bucket=owner_bucket, Key="q", Body=b"hidden")
     head = people.anon.head_object(Bucket=owner_bucket, Key="p")
@@ -527,7 +547,9 @@ def test_anonymous_head_and_get_with_boto3(people, owner_bucket):
     denied(lambda: people.anon.get_object_acl(Bucket=owner_bucket, Key="p"))
 
 
-def test_anonymous_cannot_write_a_public_read_bucket(people, new_bucket, server):
+def test_anonymous_cannot_write_a_public_read_bucket(
+    people: People, new_bucket: Callable[..., str], server: ServerProcess
+) -> None:
     name = new_bucket(people.owner, "public-read")
     resp = requests.put(
         f"{server.endpoint}/{name}/x", data=b"intruder", verify=server.cert, timeout=30
@@ -547,7 +569,9 @@ def _owner_in_listing(client: Any, bucket: str, key: str) -> dict[str, Any]:
     raise AssertionError(f"{key} not listed")
 
 
-def test_anonymous_put_into_public_read_write_bucket(people, prw_bucket, server):
+def test_anonymous_put_into_public_read_write_bucket(
+    people: People, prw_bucket: str, server: ServerProcess
+) -> None:
     data = b"dropped anonymously"
     resp = requests.put(
         f"{server.endpoint}/{prw_bucket}/drop", data=data, verify=server.cert, timeout=30
@@ -565,7 +589,9 @@ def test_anonymous_put_into_public_read_write_bucket(people, prw_bucket, server)
     assert "Contents" not in people.owner.list_objects_v2(Bucket=prw_bucket)
 
 
-def test_anonymous_owner_sees_its_acl(people, prw_bucket, server):
+def test_anonymous_owner_sees_its_acl(
+    people: People, prw_bucket: str, server: ServerProcess
+) -> None:
     resp = requests.put(
         f"{server.endpoint}/{prw_bucket}/drop", data=b"anon", verify=server.cert, timeout=30
     )
@@ -576,7 +602,9 @@ def test_anonymous_owner_sees_its_acl(people, prw_bucket, server):
     assert people.anon.get_object(Bucket=prw_bucket, Key="drop")["Body"].read() == b"anon"
 
 
-def test_anonymous_put_with_public_read_acl(people, prw_bucket, server):
+def test_anonymous_put_with_public_read_acl(
+    people: People, prw_bucket: str, server: ServerProcess
+) -> None:
     resp = requests.put(
         f"{server.endpoint}/{prw_bucket}/shared",
         data=b"for everyone",
@@ -592,7 +620,9 @@ def test_anonymous_put_with_public_read_acl(people, prw_bucket, server):
     assert (status, body) == (200, b"for everyone")
 
 
-def test_bucket_owner_cannot_read_other_users_private_object(people, prw_bucket):
+def test_bucket_owner_cannot_read_other_users_private_object(
+    people: People, prw_bucket: str
+) -> None:
     people.other.put_object(Bucket=prw_bucket, Key="theirs", Body=b"mine only")
     assert _owner_in_listing(people.owner, prw_bucket, "theirs")["ID"] == people.other_id
     denied(lambda: people.owner.get_object(Bucket=prw_bucket, Key="theirs"))
@@ -611,7 +641,7 @@ def test_bucket_owner_cannot_read_other_users_private_object(people, prw_bucket)
     assert "Contents" not in people.owner.list_objects_v2(Bucket=prw_bucket)
 
 
-def test_bucket_owner_read(people, prw_bucket):
+def test_bucket_owner_read(people: People, prw_bucket: str) -> None:
     people.other.put_object(Bucket=prw_bucket, Key="o", Body=b"readable", ACL="bucket-owner-read")
     assert people.owner.get_object(Bucket=prw_bucket, Key="o")["Body"].read() == b"readable"
     assert people.owner.head_object(Bucket=prw_bucket, Key="o")["ContentLength"] == 8
@@ -623,7 +653,7 @@ def test_bucket_owner_read(people, prw_bucket):
     assert grants_of(acl) == expected_grants("bucket-owner-read", people.other_id, people.owner_id)
 
 
-def test_bucket_owner_full_control(people, prw_bucket):
+def test_bucket_owner_full_control(people: People, prw_bucket: str) -> None:
     people.other.put_object(
         Bucket=prw_bucket, Key="o", Body=b"controlled", ACL="bucket-owner-full-control"
     )
@@ -648,7 +678,7 @@ def test_bucket_owner_full_control(people, prw_bucket):
     denied(lambda: people.owner.get_object(Bucket=prw_bucket, Key="o"))
 
 
-def test_other_user_overwrite_takes_ownership(people, prw_bucket):
+def test_other_user_overwrite_takes_ownership(people: People, prw_bucket: str) -> None:
     people.owner.put_object(Bucket=prw_bucket, Key="o", Body=b"owner's", ACL="public-read")
     people.other.put_object(Bucket=prw_bucket, Key="o", Body=b"other's")
     assert _owner_in_listing(people.owner, prw_bucket, "o")["ID"] == people.other_id
@@ -660,7 +690,13 @@ def test_other_user_overwrite_takes_ownership(people, prw_bucket):
 # -- authenticated-read --------------------------------------------------------------------
 
 
-def test_authenticated_read_object(people, owner_bucket, make_user, client_for, server):
+def test_authenticated_read_object(
+    people: People,
+    owner_bucket: str,
+    make_user: MakeUser,
+    client_for: ClientFor,
+    server: ServerProcess,
+) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"members", ACL="authenticated-read")
     third = client_for(*make_user())
     for reader in (people.other, third, people.owner):
@@ -675,7 +711,7 @@ def test_authenticated_read_object(people, owner_bucket, make_user, client_for, 
     denied(lambda: people.other.get_object_acl(Bucket=owner_bucket, Key="o"))
 
 
-def test_authenticated_read_bucket(people, new_bucket):
+def test_authenticated_read_bucket(people: People, new_bucket: Callable[..., str]) -> None:
     name = new_bucket(people.owner, "authenticated-read")
     people.owner.put_object(Bucket=name, Key="o", Body=b"x")
     keys = [o["Key"] for o in people.other.list_objects_v2(Bucket=name)["Contents"]]
@@ -688,7 +724,7 @@ def test_authenticated_read_bucket(people, new_bucket):
 # -- copy and multipart --------------------------------------------------------------------
 
 
-def test_copy_does_not_copy_the_source_acl(people, owner_bucket):
+def test_copy_does_not_copy_the_source_acl(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="src", Body=b"public", ACL="public-read")
     people.owner.copy_object(
         Bucket=owner_bucket, Key="copy", CopySource={"Bucket": owner_bucket, "Key": "src"}
@@ -699,7 +735,7 @@ def test_copy_does_not_copy_the_source_acl(people, owner_bucket):
     assert people.anon.get_object(Bucket=owner_bucket, Key="src")["Body"].read() == b"public"
 
 
-def test_copy_onto_itself_replaces_the_acl(people, owner_bucket):
+def test_copy_onto_itself_replaces_the_acl(people: People, owner_bucket: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="o", Body=b"data", ACL="public-read")
     people.owner.copy_object(
         Bucket=owner_bucket,
@@ -714,7 +750,7 @@ def test_copy_onto_itself_replaces_the_acl(people, owner_bucket):
 
 
 @pytest.mark.parametrize("acl", ["public-read", "authenticated-read", "private"])
-def test_copy_with_canned_acl(people, owner_bucket, acl):
+def test_copy_with_canned_acl(people: People, owner_bucket: str, acl: str) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="src", Body=b"payload")
     people.owner.copy_object(
         Bucket=owner_bucket,
@@ -738,7 +774,9 @@ def test_copy_with_canned_acl(people, owner_bucket, acl):
         )
 
 
-def test_copy_by_another_user_is_owned_by_the_copier(people, owner_bucket, prw_bucket):
+def test_copy_by_another_user_is_owned_by_the_copier(
+    people: People, owner_bucket: str, prw_bucket: str
+) -> None:
     people.owner.put_object(Bucket=owner_bucket, Key="src", Body=b"shared", ACL="public-read")
     people.other.copy_object(
         Bucket=prw_bucket, Key="copy", CopySource={"Bucket": owner_bucket, "Key": "src"}
@@ -760,7 +798,9 @@ def _multipart(client: Any, bucket: str, key: str, parts: list[bytes], **kwargs:
     )
 
 
-def test_multipart_upload_with_public_read(people, owner_bucket, server):
+def test_multipart_upload_with_public_read(
+    people: People, owner_bucket: str, server: ServerProcess
+) -> None:
     parts = [rand(5 * 1024 * 1024, seed=1), rand(1234, seed=2)]
     _multipart(people.owner, owner_bucket, "big", parts, ACL="public-read")
     acl = people.owner.get_object_acl(Bucket=owner_bucket, Key="big")
@@ -773,14 +813,16 @@ def test_multipart_upload_with_public_read(people, owner_bucket, server):
     )
 
 
-def test_multipart_upload_default_is_private(people, owner_bucket):
+def test_multipart_upload_default_is_private(people: People, owner_bucket: str) -> None:
     _multipart(people.owner, owner_bucket, "mp", [b"small part"])
     acl = people.owner.get_object_acl(Bucket=owner_bucket, Key="mp")
     assert grants_of(acl) == expected_grants("private", people.owner_id)
     denied(lambda: people.anon.get_object(Bucket=owner_bucket, Key="mp"))
 
 
-def test_multipart_by_another_user_is_owned_by_the_initiator(people, prw_bucket):
+def test_multipart_by_another_user_is_owned_by_the_initiator(
+    people: People, prw_bucket: str
+) -> None:
     _multipart(people.other, prw_bucket, "mp", [b"theirs"], ACL="bucket-owner-read")
     acl = people.other.get_object_acl(Bucket=prw_bucket, Key="mp")
     assert acl["Owner"]["ID"] == people.other_id
@@ -788,7 +830,9 @@ def test_multipart_by_another_user_is_owned_by_the_initiator(people, prw_bucket)
     assert people.owner.get_object(Bucket=prw_bucket, Key="mp")["Body"].read() == b"theirs"
 
 
-def test_object_acl_of_missing_key(people, owner_bucket, new_bucket):
+def test_object_acl_of_missing_key(
+    people: People, owner_bucket: str, new_bucket: Callable[..., str]
+) -> None:
     with s3_error("NoSuchKey", 404):
         people.owner.get_object_acl(Bucket=owner_bucket, Key="nope")
     with s3_error("NoSuchKey", 404):
@@ -804,7 +848,7 @@ def test_object_acl_of_missing_key(people, owner_bucket, new_bucket):
     assert "Contents" not in people.owner.list_objects_v2(Bucket=owner_bucket)
 
 
-def test_acl_of_missing_bucket(people, unique_name):
+def test_acl_of_missing_bucket(people: People, unique_name: UniqueName) -> None:
     name = unique_name("gone") + uuid.uuid4().hex[:4]
     with s3_error("NoSuchBucket", 404):
         people.owner.get_bucket_acl(Bucket=name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ import requests
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
+from ._server import ServerProcess
+from ._types import MakeBucket, RawFor, RunCli, S3Client
 from ._util import s3_error
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -78,7 +81,7 @@ def listed(resp: dict[str, Any]) -> list[tuple[str, str, str]]:
 # -- canonical user grants, one permission at a time ----------------------------------------
 
 
-def test_object_read_grant_by_canonical_id(team, box):
+def test_object_read_grant_by_canonical_id(team: Team, box: str) -> None:
     denied(lambda: team.friend.get_object(Bucket=box, Key="o"))
     policy = acp(team.owner_id, ("CanonicalUser", team.friend_id, "READ"))
     team.owner.put_object_acl(Bucket=box, Key="o", AccessControlPolicy=policy)
@@ -94,7 +97,7 @@ def test_object_read_grant_by_canonical_id(team, box):
     assert resp["Grants"][0]["Grantee"]["DisplayName"] == team.friend_keys.name
 
 
-def test_object_acp_grants(team, box):
+def test_object_acp_grants(team: Team, box: str) -> None:
     policy = acp(
         team.owner_id,
         ("CanonicalUser", team.owner_id, "FULL_CONTROL"),
@@ -113,7 +116,7 @@ def test_object_acp_grants(team, box):
     assert team.owner.get_object_acl(Bucket=box, Key="o")["Owner"]["ID"] == team.owner_id
 
 
-def test_full_control_grant_header(team, box):
+def test_full_control_grant_header(team: Team, box: str) -> None:
     upper = team.friend_id.upper()  # canonical ids are hex, in either case
     team.owner.put_object_acl(Bucket=box, Key="o", GrantFullControl=f'id="{upper}"')
     assert team.friend.get_object(Bucket=box, Key="o")["Body"].read() == b"secret"
@@ -124,7 +127,7 @@ def test_full_control_grant_header(team, box):
     assert team.anon.get_object(Bucket=box, Key="o")["Body"].read() == b"secret"
 
 
-def test_bucket_grants_by_canonical_id(team, box):
+def test_bucket_grants_by_canonical_id(team: Team, box: str) -> None:
     denied(lambda: team.friend.list_objects_v2(Bucket=box))
     team.owner.put_bucket_acl(Bucket=box, GrantRead=f"id={team.friend_id}")
     assert team.friend.list_objects_v2(Bucket=box)["KeyCount"] == 1
@@ -149,7 +152,7 @@ def test_bucket_grants_by_canonical_id(team, box):
 # -- group grants ---------------------------------------------------------------------------
 
 
-def test_all_users_read_lets_anonymous_read(team, box, server):
+def test_all_users_read_lets_anonymous_read(team: Team, box: str, server: ServerProcess) -> None:
     url = f"{server.endpoint}/{box}/o"
     assert requests.get(url, verify=server.cert, timeout=30).status_code == 403
     policy = acp(team.owner_id, ("Group", ALL_USERS, "READ"))  # no canned ACL's grants
@@ -158,7 +161,7 @@ def test_all_users_read_lets_anonymous_read(team, box, server):
     assert resp.status_code == 200 and resp.content == b"secret"
 
 
-def test_authenticated_users_and_log_delivery(team, box):
+def test_authenticated_users_and_log_delivery(team: Team, box: str) -> None:
     policy = acp(team.owner_id, ("Group", AUTH_USERS, "READ"), ("Group", LOG_DELIVERY, "WRITE"))
     team.owner.put_object_acl(Bucket=box, Key="o", AccessControlPolicy=policy)
     assert team.stranger.get_object(Bucket=box, Key="o")["Body"].read() == b"secret"
@@ -169,7 +172,9 @@ def test_authenticated_users_and_log_delivery(team, box):
     ]
 
 
-def test_grant_headers_on_put_object_and_the_raw_document(team, box, server):
+def test_grant_headers_on_put_object_and_the_raw_document(
+    team: Team, box: str, server: ServerProcess
+) -> None:
     team.owner.put_object(
         Bucket=box,
         Key="g",
@@ -196,7 +201,7 @@ def test_grant_headers_on_put_object_and_the_raw_document(team, box, server):
 # -- refusals -------------------------------------------------------------------------------
 
 
-def test_unknown_canonical_id_is_invalid(team, box):
+def test_unknown_canonical_id_is_invalid(team: Team, box: str) -> None:
     nobody = "f" * 64
     with s3_error("InvalidArgument", 400):
         team.owner.put_object_acl(
@@ -211,7 +216,7 @@ def test_unknown_canonical_id_is_invalid(team, box):
     assert team.owner.list_objects_v2(Bucket=box)["KeyCount"] == 1
 
 
-def test_email_grantee_is_unresolvable(team, box):
+def test_email_grantee_is_unresolvable(team: Team, box: str) -> None:
     with s3_error("UnresolvableGrantByEmailAddress", 400):
         team.owner.put_object_acl(
             Bucket=box,
@@ -225,13 +230,13 @@ def test_email_grantee_is_unresolvable(team, box):
 
 
 @pytest.mark.parametrize("value", ["everyone", 'uri="http://example.com/group"', "id=", "id=a;b"])
-def test_bad_grant_header_is_invalid(team, box, value):
+def test_bad_grant_header_is_invalid(team: Team, box: str, value: str) -> None:
     with s3_error("InvalidArgument", 400):
         team.owner.put_object(Bucket=box, Key="n", Body=b"x", GrantRead=value)
     assert team.owner.list_objects_v2(Bucket=box)["KeyCount"] == 1
 
 
-def test_canned_acl_and_grant_headers_together(team, box):
+def test_canned_acl_and_grant_headers_together(team: Team, box: str) -> None:
     for call in (
         lambda: team.owner.put_object(
             Bucket=box, Key="n", Body=b"x", ACL="private", GrantRead=f"uri={ALL_USERS}"
@@ -250,7 +255,7 @@ def test_canned_acl_and_grant_headers_together(team, box):
     denied(lambda: team.anon.get_object(Bucket=box, Key="o"))
 
 
-def test_acl_body_must_name_the_owner(team, box):
+def test_acl_body_must_name_the_owner(team: Team, box: str) -> None:
     # the friend may write the ACL, but not give the object to itself
     team.owner.put_object_acl(Bucket=box, Key="o", GrantWriteACP=f"id={team.friend_id}")
     giveaway = acp(team.friend_id, ("CanonicalUser", team.friend_id, "FULL_CONTROL"))
@@ -261,7 +266,7 @@ def test_acl_body_must_name_the_owner(team, box):
     assert team.owner.get_object_acl(Bucket=box, Key="o")["Owner"]["ID"] == team.owner_id
 
 
-def test_acl_body_without_owner_is_malformed(team, box, raw_for):
+def test_acl_body_without_owner_is_malformed(team: Team, box: str, raw_for: RawFor) -> None:
     raw = raw_for(*team.owner_keys)
     body = (
         '<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><AccessControlList>'
@@ -289,7 +294,7 @@ CANNED_ORDER = {
 }
 
 
-def test_canned_acl_grant_order(team, make_bucket):
+def test_canned_acl_grant_order(team: Team, make_bucket: MakeBucket) -> None:
     """Objects the friend wrote in the owner's public-read-write bucket list the object
     owner first; on the bucket itself the bucket-owner-* grants collapse into the owner's."""
     name = make_bucket(team.owner)
@@ -305,7 +310,9 @@ def test_canned_acl_grant_order(team, make_bucket):
         assert listed(team.owner.get_bucket_acl(Bucket=name)) == on_bucket, acl
 
 
-def test_aws_cli_grants(aws, s3, bucket, server, tmp_path):
+def test_aws_cli_grants(
+    aws: RunCli, s3: S3Client, bucket: str, server: ServerProcess, tmp_path: Path
+) -> None:
     src = tmp_path / "shared.txt"
     src.write_bytes(b"from the cli")
     aws("s3", "cp", str(src), f"s3://{bucket}/cli.txt", "--grants", f"read=uri={ALL_USERS}")

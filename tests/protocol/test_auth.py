@@ -8,23 +8,27 @@ import hashlib
 import pytest
 import requests
 
-from ._s3raw import error_code, error_field, patched_clock, utcnow
+from ._s3raw import RawClient, error_code, error_field, patched_clock, utcnow
+from ._server import ServerProcess
+from ._types import ClientFor, MakeUser, S3Client, UniqueName
 from ._util import s3_error
 
 
-def test_wrong_secret(client_for, server):
+def test_wrong_secret(client_for: ClientFor, server: ServerProcess) -> None:
     c = client_for(server.root_access_key, server.root_secret_key + "x")
     with s3_error("SignatureDoesNotMatch", 403):
         c.list_buckets()
 
 
-def test_unknown_access_key(client_for):
+def test_unknown_access_key(client_for: ClientFor) -> None:
     c = client_for("AKIDOESNOTEXIST00000", "secretsecretsecretsecretsecretsecret0000")
     with s3_error("InvalidAccessKeyId", 403):
         c.list_buckets()
 
 
-def test_disabled_and_deleted_key(server, make_user, client_for, unique_name):
+def test_disabled_and_deleted_key(
+    server: ServerProcess, make_user: MakeUser, client_for: ClientFor, unique_name: UniqueName
+) -> None:
     user = make_user()
     c = client_for(*user)
     c.list_buckets()  # works while enabled
@@ -50,14 +54,14 @@ def test_disabled_and_deleted_key(server, make_user, client_for, unique_name):
     c3.delete_bucket(Bucket=name)
 
 
-def test_key_list_shows_keys(server, make_user):
+def test_key_list_shows_keys(server: ServerProcess, make_user: MakeUser) -> None:
     user = make_user()
     out = server.admin("key", "list", user.name).stdout
     assert user.access_key in out
 
 
 @pytest.mark.parametrize("minutes", [20, -20])
-def test_clock_skew(raw, minutes):
+def test_clock_skew(raw: RawClient, minutes: int) -> None:
     when = utcnow() + dt.timedelta(minutes=minutes)
     resp = raw.request("GET", when=when)
     assert resp.status_code == 403, resp.text
@@ -66,21 +70,23 @@ def test_clock_skew(raw, minutes):
     assert error_field(resp.content, "ServerTime")
 
 
-def test_clock_skew_boto3_patched(client_for, server):
+def test_clock_skew_boto3_patched(client_for: ClientFor, server: ServerProcess) -> None:
     c = client_for(server.root_access_key, server.root_secret_key)
     skewed = utcnow() + dt.timedelta(minutes=20)
     with patched_clock(skewed), s3_error("RequestTimeTooSkewed", 403):
         c.list_buckets()
 
 
-def test_small_clock_skew_is_accepted(raw):
+def test_small_clock_skew_is_accepted(raw: RawClient) -> None:
     resp = raw.request("GET", when=utcnow() + dt.timedelta(minutes=10))
     assert resp.status_code == 200, resp.text
     resp = raw.request("GET", when=utcnow() - dt.timedelta(minutes=10))
     assert resp.status_code == 200, resp.text
 
 
-def test_wrong_region_in_scope(raw, client_for, server):
+def test_wrong_region_in_scope(
+    raw: RawClient, client_for: ClientFor, server: ServerProcess
+) -> None:
     resp = raw.request("GET", region="eu-west-1")
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "AuthorizationHeaderMalformed", resp.text
@@ -100,13 +106,13 @@ def test_wrong_region_in_scope(raw, client_for, server):
         c.list_buckets()
 
 
-def test_wrong_service_in_scope(raw):
+def test_wrong_service_in_scope(raw: RawClient) -> None:
     resp = raw.request("GET", service="iam")
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "AuthorizationHeaderMalformed", resp.text
 
 
-def test_signed_header_tampered(raw, bucket):
+def test_signed_header_tampered(raw: RawClient, bucket: str) -> None:
     url = raw.url(bucket, "tamper")
     body = b"hello"
     signed = raw.signed_headers("PUT", url, {"x-amz-meta-a": "1"}, hashlib.sha256(body).hexdigest())
@@ -118,7 +124,7 @@ def test_signed_header_tampered(raw, bucket):
     assert raw.request("HEAD", bucket, "tamper").status_code == 404
 
 
-def test_tampered_path(raw, bucket):
+def test_tampered_path(raw: RawClient, bucket: str) -> None:
     url = raw.url(bucket, "one")
     body = b"x"
     signed = raw.signed_headers("PUT", url, {}, hashlib.sha256(body).hexdigest())
@@ -127,7 +133,7 @@ def test_tampered_path(raw, bucket):
     assert error_code(resp.content) == "SignatureDoesNotMatch"
 
 
-def test_payload_hash_mismatch(raw, bucket):
+def test_payload_hash_mismatch(raw: RawClient, bucket: str) -> None:
     resp = raw.request(
         "PUT",
         bucket,
@@ -140,7 +146,7 @@ def test_payload_hash_mismatch(raw, bucket):
     assert raw.request("HEAD", bucket, "sha").status_code == 404
 
 
-def test_missing_date(raw, bucket):
+def test_missing_date(raw: RawClient, bucket: str) -> None:
     url = raw.url(bucket)
     signed = raw.signed_headers("GET", url, {}, hashlib.sha256(b"").hexdigest())
     hdrs = {k: v for k, v in signed.headers.items() if k.lower() != "x-amz-date"}
@@ -154,7 +160,9 @@ def test_missing_date(raw, bucket):
 
 
 @pytest.mark.parametrize("what", ["list-buckets", "list-objects", "get", "put", "delete"])
-def test_anonymous_access_denied(server, s3, bucket, what):
+def test_anonymous_access_denied(
+    server: ServerProcess, s3: S3Client, bucket: str, what: str
+) -> None:
     s3.put_object(Bucket=bucket, Key="obj", Body=b"private")
     base = f"{server.endpoint}"
     method, url, data = {
@@ -170,14 +178,14 @@ def test_anonymous_access_denied(server, s3, bucket, what):
     assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"private"
 
 
-def test_anonymous_head_is_403(server, s3, bucket):
+def test_anonymous_head_is_403(server: ServerProcess, s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="obj", Body=b"private")
     resp = requests.head(f"{server.endpoint}/{bucket}/obj", verify=server.cert)
     assert resp.status_code == 403
     assert resp.content == b""
 
 
-def test_error_response_shape(raw):
+def test_error_response_shape(raw: RawClient) -> None:
     resp = raw.request("GET", region="eu-west-1")
     assert resp.headers.get("x-amz-request-id")
     assert resp.headers.get("Content-Type", "").startswith(("application/xml", "text/xml"))

@@ -15,27 +15,36 @@ import hmac
 
 import requests
 
-from ._s3raw import EMPTY_SHA256, UNSIGNED, error_code, raw_exchange, signing_key, utcnow
+from ._s3raw import EMPTY_SHA256, UNSIGNED, RawClient, error_code, raw_exchange, signing_key, utcnow
+from ._server import ServerProcess
+from ._types import S3Client
 
 BODY = b"hello, bytes"
 
 
-def _put(s3, bucket, key="k"):
+def _put(s3: S3Client, bucket: str, key: str = "k") -> str:
     s3.put_object(Bucket=bucket, Key=key, Body=BODY)
     return key
 
 
-def _get(server, path, headers):
+def _get(server: ServerProcess, path: str, headers: dict[str, str]) -> requests.Response:
     return requests.get(server.endpoint + path, headers=headers, verify=server.cert, timeout=30)
 
 
-def _assert_error(resp, status, code):
+def _assert_error(resp: requests.Response, status: int, code: str) -> None:
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"] == "application/xml"
     assert error_code(resp.content) == code, resp.text
 
 
-def _sigv4_headers(server, method, path, extra, *, when=None):
+def _sigv4_headers(
+    server: ServerProcess,
+    method: str,
+    path: str,
+    extra: dict[str, str],
+    *,
+    when: dt.datetime | None = None,
+) -> dict[str, str]:
     """SigV4 header auth over the latin-1 bytes of the header values, as they go out
     (botocore would encode them as UTF-8, so it cannot sign a raw 0xFF byte)."""
     stamp = (when or utcnow()).strftime("%Y%m%dT%H%M%SZ")
@@ -57,17 +66,19 @@ def _sigv4_headers(server, method, path, extra, *, when=None):
     return headers
 
 
-def _sigv2(secret, string_to_sign):
+def _sigv2(secret: str, string_to_sign: str) -> str:
     mac = hmac.new(secret.encode(), string_to_sign.encode("latin-1"), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode()
 
 
-def _http_date(moment):
+def _http_date(moment: dt.datetime) -> str:
     return email.utils.format_datetime(moment.replace(tzinfo=dt.UTC), usegmt=True)
 
 
 # ------------------------------------------------------------------ (a) the access key
-def test_sigv4_access_key_not_utf8_is_malformed_header(server, s3, bucket):
+def test_sigv4_access_key_not_utf8_is_malformed_header(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     today = utcnow().strftime("%Y%m%d")
     auth = (
@@ -79,14 +90,18 @@ def test_sigv4_access_key_not_utf8_is_malformed_header(server, s3, bucket):
     _assert_error(_get(server, f"/{bucket}/{key}", headers), 400, "AuthorizationHeaderMalformed")
 
 
-def test_sigv2_access_key_not_utf8_is_invalid_argument(server, s3, bucket):
+def test_sigv2_access_key_not_utf8_is_invalid_argument(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     headers = {"Authorization": "AWS AK\xffID:c2ln", "Date": _http_date(utcnow())}
     _assert_error(_get(server, f"/{bucket}/{key}", headers), 400, "InvalidArgument")
 
 
 # ------------------------------------------------------------------ (b) a huge Range
-def test_range_of_thousands_of_digits(server, s3, bucket, raw):
+def test_range_of_thousands_of_digits(
+    server: ServerProcess, s3: S3Client, bucket: str, raw: RawClient
+) -> None:
     key = _put(s3, bucket)
     start = raw.request("GET", bucket, key, headers={"Range": "bytes=" + "9" * 5000 + "-"})
     _assert_error(start, 416, "InvalidRange")
@@ -100,7 +115,9 @@ def test_range_of_thousands_of_digits(server, s3, bucket, raw):
 
 
 # ------------------------------------------------------------------ (c) CR/LF in response-*
-def test_response_override_with_crlf_is_invalid_argument(s3, bucket, raw):
+def test_response_override_with_crlf_is_invalid_argument(
+    s3: S3Client, bucket: str, raw: RawClient
+) -> None:
     key = _put(s3, bucket)
     for param in ("response-content-type", "response-content-disposition"):
         resp = raw.request("GET", bucket, key, query={param: "a\r\nx-injected: 1"})
@@ -111,7 +128,9 @@ def test_response_override_with_crlf_is_invalid_argument(s3, bucket, raw):
 
 
 # ------------------------------------------------------------------ (d) SigV2 Expires
-def test_sigv2_presigned_expires_far_past_year_9999(server, s3, bucket):
+def test_sigv2_presigned_expires_far_past_year_9999(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     expires = str(10**23)
     signature = _sigv2(server.root_secret_key, f"GET\n\n\n{expires}\n/{bucket}/{key}")
@@ -128,7 +147,7 @@ def test_sigv2_presigned_expires_far_past_year_9999(server, s3, bucket):
 
 
 # ------------------------------------------------------------------ (e) a signed header
-def test_sigv4_signed_header_not_utf8(server, s3, bucket):
+def test_sigv4_signed_header_not_utf8(server: ServerProcess, s3: S3Client, bucket: str) -> None:
     key = _put(s3, bucket)
     path = f"/{bucket}/{key}"
     headers = _sigv4_headers(server, "GET", path, {"x-amz-meta-odd": "caf\xe9"})
@@ -138,7 +157,9 @@ def test_sigv4_signed_header_not_utf8(server, s3, bucket):
     _assert_error(_get(server, path, headers), 403, "SignatureDoesNotMatch")
 
 
-def test_sigv4_signed_header_not_utf8_over_a_raw_socket(server, s3, bucket):
+def test_sigv4_signed_header_not_utf8_over_a_raw_socket(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     path = f"/{bucket}/{key}"
     headers = _sigv4_headers(server, "GET", path, {"x-amz-meta-odd": "x"})
@@ -150,7 +171,9 @@ def test_sigv4_signed_header_not_utf8_over_a_raw_socket(server, s3, bucket):
 
 
 # ------------------------------------------------------------------ SigV2 dates
-def _sigv2_headers(server, path, date_header, date_value):
+def _sigv2_headers(
+    server: ServerProcess, path: str, date_header: str, date_value: str
+) -> dict[str, str]:
     date_line = "" if date_header == "x-amz-date" else date_value
     amz = f"x-amz-date:{date_value}\n" if date_header == "x-amz-date" else ""
     signature = _sigv2(server.root_secret_key, f"GET\n\n\n{date_line}\n{amz}{path}")
@@ -159,7 +182,9 @@ def _sigv2_headers(server, path, date_header, date_value):
     return headers
 
 
-def test_sigv2_empty_x_amz_date_is_refused_even_with_a_date(server, s3, bucket):
+def test_sigv2_empty_x_amz_date_is_refused_even_with_a_date(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     path = f"/{bucket}/{key}"
     headers = _sigv2_headers(server, path, "x-amz-date", "")
@@ -167,7 +192,9 @@ def test_sigv2_empty_x_amz_date_is_refused_even_with_a_date(server, s3, bucket):
     _assert_error(_get(server, path, headers), 403, "AccessDenied")
 
 
-def test_sigv2_date_before_1970_is_access_denied(server, s3, bucket):
+def test_sigv2_date_before_1970_is_access_denied(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     path = f"/{bucket}/{key}"
     old = _http_date(dt.datetime(1950, 7, 7, 21, 53, 4, tzinfo=dt.UTC))
@@ -182,7 +209,9 @@ def test_sigv2_date_before_1970_is_access_denied(server, s3, bucket):
     assert now.status_code == 200, now.text
 
 
-def test_sigv4_x_amz_date_before_1970_is_access_denied(server, s3, bucket):
+def test_sigv4_x_amz_date_before_1970_is_access_denied(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     path = f"/{bucket}/{key}"
     when = dt.datetime(1950, 7, 7, 21, 53, 4)
@@ -191,7 +220,9 @@ def test_sigv4_x_amz_date_before_1970_is_access_denied(server, s3, bucket):
 
 
 # ------------------------------------------------------------------ stored header values
-def test_stored_header_not_utf8_is_invalid_argument(server, s3, bucket):
+def test_stored_header_not_utf8_is_invalid_argument(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     path = f"/{bucket}/stored"
     for name in ("x-amz-meta-odd", "content-type", "content-disposition", "cache-control"):
         signed = _sigv4_headers(server, "PUT", path, {name: "caf\xe9"})
@@ -206,7 +237,9 @@ def test_stored_header_not_utf8_is_invalid_argument(server, s3, bucket):
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
-def test_copy_source_not_utf8_is_invalid_argument(server, s3, bucket):
+def test_copy_source_not_utf8_is_invalid_argument(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     path = f"/{bucket}/copy"
     headers = _sigv4_headers(server, "PUT", path, {"x-amz-copy-source": f"/{bucket}/{key}\xff"})
@@ -214,7 +247,9 @@ def test_copy_source_not_utf8_is_invalid_argument(server, s3, bucket):
     _assert_error(resp, 400, "InvalidArgument")
 
 
-def test_post_form_field_with_crlf_is_invalid_argument(s3, bucket, server):
+def test_post_form_field_with_crlf_is_invalid_argument(
+    s3: S3Client, bucket: str, server: ServerProcess
+) -> None:
     form = s3.generate_presigned_post(
         bucket, "form", Conditions=[["starts-with", "$x-amz-meta-a", ""],
                                     ["starts-with", "$Content-Type", ""]],
@@ -228,7 +263,9 @@ def test_post_form_field_with_crlf_is_invalid_argument(s3, bucket, server):
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
-def test_post_form_metadata_name_that_is_no_header_name(s3, bucket, server):
+def test_post_form_metadata_name_that_is_no_header_name(
+    s3: S3Client, bucket: str, server: ServerProcess
+) -> None:
     for name in ("x-amz-meta-a b", "x-amz-meta-caf\u00e9", "x-amz-meta-a:b"):
         form = s3.generate_presigned_post(bucket, "form", Conditions=[["starts-with", f"${name}",
                                                                         ""]])
@@ -239,7 +276,9 @@ def test_post_form_metadata_name_that_is_no_header_name(s3, bucket, server):
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
-def test_post_form_key_with_crlf_and_a_redirect_with_crlf(s3, bucket, server):
+def test_post_form_key_with_crlf_and_a_redirect_with_crlf(
+    s3: S3Client, bucket: str, server: ServerProcess
+) -> None:
     key = "line\r\nbreak"
     form = s3.generate_presigned_post(bucket, key, Conditions=[
         ["starts-with", "$success_action_redirect", ""]])
@@ -257,7 +296,9 @@ def test_post_form_key_with_crlf_and_a_redirect_with_crlf(s3, bucket, server):
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"data"
 
 
-def test_date_past_year_9999_in_utc_is_access_denied(server, s3, bucket):
+def test_date_past_year_9999_in_utc_is_access_denied(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
     key = _put(s3, bucket)
     path = f"/{bucket}/{key}"
     late = "Fri, 31 Dec 9999 23:59:59 -2359"
@@ -269,7 +310,7 @@ def test_date_past_year_9999_in_utc_is_access_denied(server, s3, bucket):
     _assert_error(resp, 403, "AccessDenied")
 
 
-def test_virtual_host_bucket_not_utf8_is_invalid_bucket_name(server):
+def test_virtual_host_bucket_not_utf8_is_invalid_bucket_name(server: ServerProcess) -> None:
     for extra in (b"", b"Origin: https://example.com\r\n"):
         request = (b"GET /k HTTP/1.1\r\nHost: a\xffb.s3-standard.localhost\r\n" + extra
                    + b"Connection: close\r\n\r\n")

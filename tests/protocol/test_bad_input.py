@@ -6,11 +6,14 @@ import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Iterator
 
 import pytest
+import requests
 
 from ._s3raw import (
     STREAMING_UNSIGNED_TRAILER,
+    RawClient,
     build_head,
     checksum_b64,
     error_code,
@@ -19,13 +22,15 @@ from ._s3raw import (
     tls_connect,
     unsigned_chunked_body,
 )
+from ._server import ServerProcess
+from ._types import S3Client
 from ._util import all_files, etag, rand
 
 SENTINEL = rand(4096, seed=1234)
 
 
 @pytest.fixture
-def sentinel(s3, bucket):
+def sentinel(s3: S3Client, bucket: str) -> Iterator[str]:
     """An object that must survive every bad request unchanged."""
     s3.put_object(Bucket=bucket, Key="sentinel", Body=SENTINEL, Metadata={"s": "1"})
     yield bucket
@@ -37,7 +42,7 @@ def sentinel(s3, bucket):
     assert got["Metadata"] == {"s": "1"}
 
 
-def _keys(s3, bucket):
+def _keys(s3: S3Client, bucket: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
@@ -53,7 +58,9 @@ def _keys(s3, bucket):
     ],
     ids=["truncated", "garbage", "mismatched-tag", "wrong-root", "empty"],
 )
-def test_malformed_delete_objects_xml(s3, raw, sentinel, body):
+def test_malformed_delete_objects_xml(
+    s3: S3Client, raw: RawClient, sentinel: str, body: bytes
+) -> None:
     resp = raw.request(
         "POST", sentinel, query={"delete": ""}, body=body, headers={"Content-MD5": md5_b64(body)}
     )
@@ -62,7 +69,7 @@ def test_malformed_delete_objects_xml(s3, raw, sentinel, body):
     assert _keys(s3, sentinel) == ["sentinel"]
 
 
-def test_xml_entity_expansion_rejected(s3, raw, sentinel):
+def test_xml_entity_expansion_rejected(s3: S3Client, raw: RawClient, sentinel: str) -> None:
     body = (
         b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "sentinel">]>'
         b"<Delete><Object><Key>&a;</Key></Object></Delete>"
@@ -76,7 +83,9 @@ def test_xml_entity_expansion_rejected(s3, raw, sentinel):
 
 
 # ------------------------------------------------------------------------- truncated body
-def _truncated_put(server, raw, bucket, key, declared, sent):
+def _truncated_put(
+    server: ServerProcess, raw: RawClient, bucket: str, key: str, declared: int, sent: int
+) -> None:
     url = raw.url(bucket, key)
     signed = raw.signed_headers("PUT", url, {"Content-Length": str(declared)}, "UNSIGNED-PAYLOAD")
     head = {"Host": server.host, **signed.headers}
@@ -90,7 +99,9 @@ def _truncated_put(server, raw, bucket, key, declared, sent):
 
 
 @pytest.mark.parametrize("key", ["sentinel", "fresh"])
-def test_truncated_body_stores_nothing(s3, server, raw, sentinel, key):
+def test_truncated_body_stores_nothing(
+    s3: S3Client, server: ServerProcess, raw: RawClient, sentinel: str, key: str
+) -> None:
     _truncated_put(server, raw, sentinel, key, declared=100_000, sent=50_000)
     for _ in range(3):
         # give the server time to notice; the object must never appear half-written
@@ -98,7 +109,9 @@ def test_truncated_body_stores_nothing(s3, server, raw, sentinel, key):
         time.sleep(0.3)
 
 
-def test_truncated_large_body_leaves_no_temp_file(s3, server, raw, sentinel):
+def test_truncated_large_body_leaves_no_temp_file(
+    s3: S3Client, server: ServerProcess, raw: RawClient, sentinel: str
+) -> None:
     """Cut off while batches of the body are being hashed and written on a thread: the
     abort waits for the thread, then removes the temp file."""
     _truncated_put(server, raw, sentinel, "large", declared=8 << 20, sent=(7 << 20) // 2)
@@ -113,7 +126,9 @@ def test_truncated_large_body_leaves_no_temp_file(s3, server, raw, sentinel):
     s3.delete_object(Bucket=sentinel, Key="after")
 
 
-def test_truncated_body_then_half_closed(s3, server, raw, sentinel):
+def test_truncated_body_then_half_closed(
+    s3: S3Client, server: ServerProcess, raw: RawClient, sentinel: str
+) -> None:
     """Client shuts down its sending side early: 400 IncompleteBody or no answer at all."""
     url = raw.url(sentinel, "half")
     signed = raw.signed_headers("PUT", url, {"Content-Length": "1000"}, "UNSIGNED-PAYLOAD")
@@ -128,7 +143,7 @@ def test_truncated_body_then_half_closed(s3, server, raw, sentinel):
 
 
 # ------------------------------------------------------------------------- digests
-def test_wrong_content_md5_raw(s3, raw, sentinel):
+def test_wrong_content_md5_raw(s3: S3Client, raw: RawClient, sentinel: str) -> None:
     resp = raw.request(
         "PUT",
         sentinel,
@@ -140,7 +155,7 @@ def test_wrong_content_md5_raw(s3, raw, sentinel):
     assert error_code(resp.content) == "BadDigest", resp.text
 
 
-def test_wrong_checksum_header_raw(s3, raw, sentinel):
+def test_wrong_checksum_header_raw(s3: S3Client, raw: RawClient, sentinel: str) -> None:
     resp = raw.request(
         "PUT",
         sentinel,
@@ -152,7 +167,7 @@ def test_wrong_checksum_header_raw(s3, raw, sentinel):
     assert error_code(resp.content) == "BadDigest", resp.text
 
 
-def test_malformed_checksum_header(s3, raw, sentinel):
+def test_malformed_checksum_header(s3: S3Client, raw: RawClient, sentinel: str) -> None:
     resp = raw.request(
         "PUT",
         sentinel,
@@ -164,7 +179,7 @@ def test_malformed_checksum_header(s3, raw, sentinel):
     assert error_code(resp.content) in ("InvalidRequest", "InvalidArgument", "BadDigest")
 
 
-def test_wrong_sha256_payload_hash(s3, raw, sentinel):
+def test_wrong_sha256_payload_hash(s3: S3Client, raw: RawClient, sentinel: str) -> None:
     resp = raw.request(
         "PUT",
         sentinel,
@@ -177,7 +192,14 @@ def test_wrong_sha256_payload_hash(s3, raw, sentinel):
 
 
 # ------------------------------------------------------------------------- aws-chunked framing
-def _chunked_put(raw, bucket, key, framed, decoded_len, trailer="x-amz-checksum-crc32"):
+def _chunked_put(
+    raw: RawClient,
+    bucket: str,
+    key: str,
+    framed: bytes,
+    decoded_len: int,
+    trailer: str | None = "x-amz-checksum-crc32",
+) -> requests.Response:
     headers = {
         "Content-Encoding": "aws-chunked",
         "x-amz-decoded-content-length": str(decoded_len),
@@ -200,7 +222,7 @@ FRAMING_ERRORS = (
 )
 
 
-def test_good_unsigned_trailer_framing(s3, raw, sentinel):
+def test_good_unsigned_trailer_framing(s3: S3Client, raw: RawClient, sentinel: str) -> None:
     """Sanity check of the framing helper: a correct body is accepted."""
     data = b"chunked data " * 1000
     framed = unsigned_chunked_body(
@@ -215,7 +237,7 @@ def test_good_unsigned_trailer_framing(s3, raw, sentinel):
     s3.delete_object(Bucket=sentinel, Key="good")
 
 
-def _bad_framings():
+def _bad_framings() -> dict[str, tuple[bytes, int]]:
     data = b"0123456789" * 100
     crc = checksum_b64("CRC32", data)
     good_trailer = f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
@@ -238,7 +260,7 @@ def _bad_framings():
 
 
 @pytest.mark.parametrize("case", list(_bad_framings()))
-def test_bad_aws_chunked_framing(s3, raw, sentinel, case):
+def test_bad_aws_chunked_framing(s3: S3Client, raw: RawClient, sentinel: str, case: str) -> None:
     framed, decoded = _bad_framings()[case]
     for key in ("sentinel", "framing-new"):
         resp = _chunked_put(raw, sentinel, key, framed, decoded)
@@ -252,7 +274,7 @@ def test_bad_aws_chunked_framing(s3, raw, sentinel, case):
 
 
 # ------------------------------------------------------------------------- oversized header
-def test_oversized_header(server, raw, sentinel):
+def test_oversized_header(server: ServerProcess, raw: RawClient, sentinel: str) -> None:
     url = raw.url(sentinel, "sentinel")
     body = b"should not be stored"
     signed = raw.signed_headers("PUT", url, {}, hashlib.sha256(body).hexdigest())
@@ -262,7 +284,7 @@ def test_oversized_header(server, raw, sentinel):
     assert error_code(resp.content) == "RequestHeaderSectionTooLarge", resp.text[:500]
 
 
-def test_oversized_metadata_header(s3, raw, sentinel):
+def test_oversized_metadata_header(s3: S3Client, raw: RawClient, sentinel: str) -> None:
     body = b"should not be stored"
     resp = raw.request(
         "PUT", sentinel, "sentinel", body=body, headers={"x-amz-meta-big": "m" * 65536}
@@ -271,7 +293,7 @@ def test_oversized_metadata_header(s3, raw, sentinel):
     assert error_code(resp.content) in ("MetadataTooLarge", "RequestHeaderSectionTooLarge")
 
 
-def test_many_headers(server, raw, sentinel):
+def test_many_headers(server: ServerProcess, raw: RawClient, sentinel: str) -> None:
     url = raw.url(sentinel, "sentinel")
     body = b"many headers"
     signed = raw.signed_headers("PUT", url, {}, hashlib.sha256(body).hexdigest())
@@ -284,13 +306,15 @@ def test_many_headers(server, raw, sentinel):
 
 
 # ------------------------------------------------------------------------- other junk
-def test_invalid_bucket_name_raw(raw, sentinel):
+def test_invalid_bucket_name_raw(raw: RawClient, sentinel: str) -> None:
     resp = raw.request("PUT", "Invalid_Bucket_Name")
     assert resp.status_code == 400
     assert error_code(resp.content) == "InvalidBucketName"
 
 
-def test_garbage_request_line_then_serving(server, s3, sentinel):
+def test_garbage_request_line_then_serving(
+    server: ServerProcess, s3: S3Client, sentinel: str
+) -> None:
     with tls_connect(server.port, server.cert, timeout=10) as s:
         s.sendall(b"\x00\x01GARBAGE / HTTP/9.9\r\n\r\n")
         with contextlib.suppress(OSError):
@@ -298,7 +322,7 @@ def test_garbage_request_line_then_serving(server, s3, sentinel):
     s3.list_buckets()
 
 
-def test_garbage_authorization_header(server, raw, sentinel):
+def test_garbage_authorization_header(server: ServerProcess, raw: RawClient, sentinel: str) -> None:
     url = raw.url(sentinel, "sentinel")
     resp = raw.send(
         "PUT",
@@ -320,7 +344,9 @@ def test_garbage_authorization_header(server, raw, sentinel):
     ), resp.text
 
 
-def test_raw_socket_put_with_keepalive_reuse(server, raw, s3, sentinel):
+def test_raw_socket_put_with_keepalive_reuse(
+    server: ServerProcess, raw: RawClient, s3: S3Client, sentinel: str
+) -> None:
     """Two requests on one connection after a rejected one: the server keeps the framing."""
     url = raw.url(sentinel, "ka")
     bad = raw.signed_headers(

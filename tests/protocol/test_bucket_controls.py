@@ -17,6 +17,8 @@ import requests
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
+from ._server import ServerProcess
+from ._types import RawFor, UniqueName
 from ._util import s3_error
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -68,7 +70,7 @@ def no_acls(code: str = "AccessControlListNotSupported") -> Any:
 # -- OwnershipControls ----------------------------------------------------------------------
 
 
-def test_ownership_controls_round_trip(pair, shared):
+def test_ownership_controls_round_trip(pair: Pair, shared: str) -> None:
     with s3_error("OwnershipControlsNotFoundError", 404):
         pair.owner.get_bucket_ownership_controls(Bucket=shared)
     for ownership in ("BucketOwnerPreferred", "ObjectWriter"):
@@ -83,7 +85,7 @@ def test_ownership_controls_round_trip(pair, shared):
         pair.owner.get_bucket_ownership_controls(Bucket=shared)
 
 
-def test_ownership_controls_bad_xml(pair, shared, raw_for):
+def test_ownership_controls_bad_xml(pair: Pair, shared: str, raw_for: RawFor) -> None:
     raw = raw_for(*pair.owner_keys)
     body = (
         b"<OwnershipControls><Rule><ObjectOwnership>Mine</ObjectOwnership></Rule>"
@@ -95,13 +97,13 @@ def test_ownership_controls_bad_xml(pair, shared, raw_for):
         pair.owner.get_bucket_ownership_controls(Bucket=shared)
 
 
-def test_object_writer_keeps_the_writer_as_owner(pair, shared):
+def test_object_writer_keeps_the_writer_as_owner(pair: Pair, shared: str) -> None:
     set_ownership(pair.owner, shared, "ObjectWriter")
     pair.other.put_object(Bucket=shared, Key="o", Body=b"x", ACL="bucket-owner-full-control")
     assert object_owner(pair.other, shared, "o") == pair.other_id
 
 
-def test_bucket_owner_preferred(pair, shared):
+def test_bucket_owner_preferred(pair: Pair, shared: str) -> None:
     set_ownership(pair.owner, shared, "BucketOwnerPreferred")
     pair.other.put_object(Bucket=shared, Key="given", Body=b"g", ACL="bucket-owner-full-control")
     pair.other.put_object(Bucket=shared, Key="kept", Body=b"k")
@@ -112,7 +114,9 @@ def test_bucket_owner_preferred(pair, shared):
     denied(lambda: pair.owner.get_object(Bucket=shared, Key="kept"))
 
 
-def test_bucket_owner_enforced_disables_acls(pair, shared, server):
+def test_bucket_owner_enforced_disables_acls(
+    pair: Pair, shared: str, server: ServerProcess
+) -> None:
     pair.other.put_object(Bucket=shared, Key="theirs", Body=b"t", ACL="public-read")
     # a bucket ACL granting others must go first
     with no_acls("InvalidBucketAclWithObjectOwnership"):
@@ -151,7 +155,7 @@ def test_bucket_owner_enforced_disables_acls(pair, shared, server):
     assert object_owner(pair.other, shared, "theirs") == pair.other_id
 
 
-def test_create_bucket_with_object_ownership(pair, unique_name):
+def test_create_bucket_with_object_ownership(pair: Pair, unique_name: UniqueName) -> None:
     name = unique_name("own")
     with no_acls("InvalidBucketAclWithObjectOwnership"):
         pair.owner.create_bucket(
@@ -180,7 +184,7 @@ def set_block(client: Any, bucket: str, **flags: bool) -> None:
     client.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=flags)
 
 
-def test_public_access_block_round_trip(pair, shared):
+def test_public_access_block_round_trip(pair: Pair, shared: str) -> None:
     with s3_error("NoSuchPublicAccessBlockConfiguration", 404):
         pair.owner.get_public_access_block(Bucket=shared)
     set_block(pair.owner, shared, BlockPublicPolicy=True, RestrictPublicBuckets=True)
@@ -198,7 +202,7 @@ def test_public_access_block_round_trip(pair, shared):
         pair.owner.get_public_access_block(Bucket=shared)
 
 
-def test_block_public_acls(pair, shared):
+def test_block_public_acls(pair: Pair, shared: str) -> None:
     set_block(pair.owner, shared, BlockPublicAcls=True)
     for call in (
         lambda: pair.owner.put_object(Bucket=shared, Key="p", Body=b"x", ACL="public-read"),
@@ -217,7 +221,7 @@ def test_block_public_acls(pair, shared):
     assert pair.anon.list_objects_v2(Bucket=shared)["KeyCount"] == 1
 
 
-def test_ignore_public_acls(pair, shared, server):
+def test_ignore_public_acls(pair: Pair, shared: str, server: ServerProcess) -> None:
     pair.owner.put_object(Bucket=shared, Key="pub", Body=b"x", ACL="public-read")
     pair.owner.put_object(Bucket=shared, Key="auth", Body=b"y", ACL="authenticated-read")
     url = f"{server.endpoint}/{shared}/pub"
@@ -235,7 +239,7 @@ def test_ignore_public_acls(pair, shared, server):
     assert pair.other.get_object(Bucket=shared, Key="auth")["Body"].read() == b"y"
 
 
-def test_public_access_block_bad_xml(pair, shared, raw_for):
+def test_public_access_block_bad_xml(pair: Pair, shared: str, raw_for: RawFor) -> None:
     raw = raw_for(*pair.owner_keys)
     for body in (
         b"<PublicAccessBlockConfiguration><BlockPublicAcls>maybe</BlockPublicAcls>"
@@ -259,7 +263,9 @@ def _post_form(client: Any, server: Any, bucket: str, acl: str) -> requests.Resp
     return requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
 
 
-def test_browser_post_acl_obeys_the_bucket_settings(pair, shared, server):
+def test_browser_post_acl_obeys_the_bucket_settings(
+    pair: Pair, shared: str, server: ServerProcess
+) -> None:
     set_block(pair.owner, shared, BlockPublicAcls=True)
     resp = _post_form(pair.owner, server, shared, "public-read")
     assert resp.status_code == 403 and b"<Code>AccessDenied</Code>" in resp.content, resp.text

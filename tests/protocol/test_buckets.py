@@ -8,11 +8,13 @@ import datetime as dt
 import pytest
 from botocore.exceptions import ClientError
 
-from ._s3raw import error_code
+from ._s3raw import RawClient, error_code
+from ._server import ServerProcess
+from ._types import ClientFor, MakeBucket, MakeUser, S3Client, UniqueName
 from ._util import s3_error, status_of
 
 
-def test_create_head_delete_bucket(s3, unique_name):
+def test_create_head_delete_bucket(s3: S3Client, unique_name: UniqueName) -> None:
     name = unique_name("cb")
     resp = s3.create_bucket(Bucket=name)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
@@ -26,7 +28,7 @@ def test_create_head_delete_bucket(s3, unique_name):
     assert status_of(ei.value) == 404
 
 
-def test_create_bucket_location_header(s3, unique_name):
+def test_create_bucket_location_header(s3: S3Client, unique_name: UniqueName) -> None:
     name = unique_name("loc")
     resp = s3.create_bucket(Bucket=name)
     try:
@@ -55,7 +57,7 @@ def test_create_bucket_location_header(s3, unique_name):
         "bucket name",  # space
     ],
 )
-def test_invalid_bucket_name(raw, name):
+def test_invalid_bucket_name(raw: RawClient, name: str) -> None:
     # Sent raw: botocore validates some names client-side before they reach the server.
     resp = raw.request("PUT", name)
     assert resp.status_code == 400, resp.text
@@ -63,12 +65,14 @@ def test_invalid_bucket_name(raw, name):
 
 
 @pytest.mark.parametrize("name", ["ab", "UpperCase-bucket", "-start", "a" * 64])
-def test_invalid_bucket_name_boto3(s3, name):
+def test_invalid_bucket_name_boto3(s3: S3Client, name: str) -> None:
     with s3_error("InvalidBucketName", 400):
         s3.create_bucket(Bucket=name)
 
 
-def test_bucket_names_with_periods(s3, unique_name, server):
+def test_bucket_names_with_periods(
+    s3: S3Client, unique_name: UniqueName, server: ServerProcess
+) -> None:
     """AWS allows periods (not two adjacent); every operation works on such a bucket."""
     name = "dotted." + unique_name("p") + ".v1.2"
     s3.create_bucket(Bucket=name)
@@ -83,7 +87,7 @@ def test_bucket_names_with_periods(s3, unique_name, server):
         s3.delete_bucket(Bucket=name)
 
 
-def test_valid_bucket_name_edges(s3, unique_name):
+def test_valid_bucket_name_edges(s3: S3Client, unique_name: UniqueName) -> None:
     three = "a1b"
     long63 = unique_name("x") + "-" + "9" * 63
     long63 = long63[:63]
@@ -99,7 +103,9 @@ def test_valid_bucket_name_edges(s3, unique_name):
         assert exc.response["Error"]["Code"] == "BucketAlreadyExists"
 
 
-def test_bucket_already_exists_across_users(s3, make_user, client_for, make_bucket):
+def test_bucket_already_exists_across_users(
+    s3: S3Client, make_user: MakeUser, client_for: ClientFor, make_bucket: MakeBucket
+) -> None:
     name = make_bucket()
     other = client_for(*make_user())
     with s3_error("BucketAlreadyExists", 409):
@@ -108,14 +114,16 @@ def test_bucket_already_exists_across_users(s3, make_user, client_for, make_buck
     s3.head_bucket(Bucket=name)
 
 
-def test_recreate_own_bucket_is_ok_and_keeps_contents(s3, bucket):
+def test_recreate_own_bucket_is_ok_and_keeps_contents(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="keep", Body=b"still here")
     resp = s3.create_bucket(Bucket=bucket)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert s3.get_object(Bucket=bucket, Key="keep")["Body"].read() == b"still here"
 
 
-def test_too_many_buckets(make_user, client_for, unique_name):
+def test_too_many_buckets(
+    make_user: MakeUser, client_for: ClientFor, unique_name: UniqueName
+) -> None:
     c = client_for(*make_user())
     base = unique_name("many")[:50]
     created = []
@@ -136,7 +144,7 @@ def test_too_many_buckets(make_user, client_for, unique_name):
     c.delete_bucket(Bucket=f"{base}-again")
 
 
-def test_location_constraint_mismatch(s3, unique_name):
+def test_location_constraint_mismatch(s3: S3Client, unique_name: UniqueName) -> None:
     name = unique_name("lc")
     with s3_error("IllegalLocationConstraintException", 400):
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
@@ -145,7 +153,7 @@ def test_location_constraint_mismatch(s3, unique_name):
     assert status_of(ei.value) == 404
 
 
-def test_location_constraint_garbage(raw, unique_name):
+def test_location_constraint_garbage(raw: RawClient, unique_name: UniqueName) -> None:
     name = unique_name("lcg")
     body = (
         b'<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
@@ -160,7 +168,7 @@ def test_location_constraint_garbage(raw, unique_name):
     assert raw.request("HEAD", name).status_code == 404
 
 
-def test_create_bucket_malformed_configuration(raw, unique_name):
+def test_create_bucket_malformed_configuration(raw: RawClient, unique_name: UniqueName) -> None:
     name = unique_name("mx")
     resp = raw.request("PUT", name, body=b"<CreateBucketConfiguration><Locat")
     assert resp.status_code == 400, resp.text
@@ -168,18 +176,20 @@ def test_create_bucket_malformed_configuration(raw, unique_name):
     assert raw.request("HEAD", name).status_code == 404
 
 
-def test_get_bucket_location(s3, bucket):
+def test_get_bucket_location(s3: S3Client, bucket: str) -> None:
     resp = s3.get_bucket_location(Bucket=bucket)
     # us-east-1 is reported as an empty LocationConstraint, as AWS does
     assert resp.get("LocationConstraint") in (None, "")
 
 
-def test_get_bucket_location_missing(s3, unique_name):
+def test_get_bucket_location_missing(s3: S3Client, unique_name: UniqueName) -> None:
     with s3_error("NoSuchBucket", 404):
         s3.get_bucket_location(Bucket=unique_name("nope"))
 
 
-def test_head_bucket_missing_is_bare_404(s3, raw, unique_name):
+def test_head_bucket_missing_is_bare_404(
+    s3: S3Client, raw: RawClient, unique_name: UniqueName
+) -> None:
     name = unique_name("nope")
     with pytest.raises(ClientError) as ei:
         s3.head_bucket(Bucket=name)
@@ -189,7 +199,7 @@ def test_head_bucket_missing_is_bare_404(s3, raw, unique_name):
     assert resp.content == b""
 
 
-def test_list_buckets_owner_and_dates(s3, bucket):
+def test_list_buckets_owner_and_dates(s3: S3Client, bucket: str) -> None:
     resp = s3.list_buckets()
     names = [b["Name"] for b in resp["Buckets"]]
     assert bucket in names
@@ -201,7 +211,9 @@ def test_list_buckets_owner_and_dates(s3, bucket):
     assert names == sorted(names)
 
 
-def test_list_buckets_owner_of_user(make_user, client_for, unique_name):
+def test_list_buckets_owner_of_user(
+    make_user: MakeUser, client_for: ClientFor, unique_name: UniqueName
+) -> None:
     user = make_user()
     c = client_for(*user)
     name = unique_name("own")
@@ -216,7 +228,9 @@ def test_list_buckets_owner_of_user(make_user, client_for, unique_name):
         c.delete_bucket(Bucket=name)
 
 
-def test_list_buckets_paging_and_prefix(make_user, client_for, unique_name):
+def test_list_buckets_paging_and_prefix(
+    make_user: MakeUser, client_for: ClientFor, unique_name: UniqueName
+) -> None:
     c = client_for(*make_user())
     stem = unique_name("pg")[:40]
     names = sorted([f"{stem}-a-{i}" for i in range(5)] + [f"{stem}-b-{i}" for i in range(3)])
@@ -263,7 +277,7 @@ def test_list_buckets_paging_and_prefix(make_user, client_for, unique_name):
             c.delete_bucket(Bucket=n)
 
 
-def test_delete_bucket_not_empty(s3, bucket):
+def test_delete_bucket_not_empty(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="x", Body=b"1")
     with s3_error("BucketNotEmpty", 409):
         s3.delete_bucket(Bucket=bucket)
@@ -272,12 +286,12 @@ def test_delete_bucket_not_empty(s3, bucket):
     s3.delete_bucket(Bucket=bucket)
 
 
-def test_delete_missing_bucket(s3, unique_name):
+def test_delete_missing_bucket(s3: S3Client, unique_name: UniqueName) -> None:
     with s3_error("NoSuchBucket", 404):
         s3.delete_bucket(Bucket=unique_name("gone"))
 
 
-def test_operations_on_missing_bucket(s3, unique_name):
+def test_operations_on_missing_bucket(s3: S3Client, unique_name: UniqueName) -> None:
     name = unique_name("gone")
     with s3_error("NoSuchBucket", 404):
         s3.put_object(Bucket=name, Key="k", Body=b"x")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
+from ._types import MakeUser, MinioClient, RunCli, S3Client, UniqueName
 from ._util import etag, rand
 
 
 # ------------------------------------------------------------------------- AWS CLI
-def test_aws_s3_mb_cp_ls_rm_rb(aws, s3, unique_name, tmp_path):
+def test_aws_s3_mb_cp_ls_rm_rb(
+    aws: RunCli, s3: S3Client, unique_name: UniqueName, tmp_path: Path
+) -> None:
     name = unique_name("cli")
     aws("s3", "mb", f"s3://{name}")
     try:
@@ -37,7 +41,7 @@ def test_aws_s3_mb_cp_ls_rm_rb(aws, s3, unique_name, tmp_path):
     assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
-def test_aws_s3_sync_roundtrip(aws, s3, bucket, tmp_path):
+def test_aws_s3_sync_roundtrip(aws: RunCli, s3: S3Client, bucket: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
     files = {
         "a.txt": b"alpha",
@@ -69,7 +73,9 @@ def test_aws_s3_sync_roundtrip(aws, s3, bucket, tmp_path):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_aws_s3_cp_stdin_and_recursive_ls(aws, s3, bucket, tmp_path):
+def test_aws_s3_cp_stdin_and_recursive_ls(
+    aws: RunCli, s3: S3Client, bucket: str, tmp_path: Path
+) -> None:
     s3.put_object(Bucket=bucket, Key="x/1", Body=b"1")
     s3.put_object(Bucket=bucket, Key="x/y/2", Body=b"22")
     out = aws("s3", "ls", f"s3://{bucket}/", "--recursive").stdout
@@ -80,7 +86,7 @@ def test_aws_s3_cp_stdin_and_recursive_ls(aws, s3, bucket, tmp_path):
     assert out == "22"
 
 
-def test_aws_s3api(aws, s3, bucket, tmp_path):
+def test_aws_s3api(aws: RunCli, s3: S3Client, bucket: str, tmp_path: Path) -> None:
     body = tmp_path / "body.txt"
     body.write_bytes(b"s3api body")
     out = aws(
@@ -142,7 +148,7 @@ def test_aws_s3api(aws, s3, bucket, tmp_path):
     assert "NoSuchKey" in res.stderr
 
 
-def test_aws_cli_other_user(aws, make_user, s3, bucket):
+def test_aws_cli_other_user(aws: RunCli, make_user: MakeUser, s3: S3Client, bucket: str) -> None:
     user = make_user()
     res = aws("s3", "ls", f"s3://{bucket}/", ak=user[0], sk=user[1], check=False)
     assert res.returncode != 0
@@ -150,7 +156,9 @@ def test_aws_cli_other_user(aws, make_user, s3, bucket):
 
 
 # ------------------------------------------------------------------------- s3cmd
-def test_s3cmd_lifecycle(s3cmd, s3, unique_name, tmp_path):
+def test_s3cmd_lifecycle(
+    s3cmd: RunCli, s3: S3Client, unique_name: UniqueName, tmp_path: Path
+) -> None:
     name = unique_name("s3cmd")
     s3cmd("mb", f"s3://{name}")
     try:
@@ -178,7 +186,9 @@ def test_s3cmd_lifecycle(s3cmd, s3, unique_name, tmp_path):
         s3cmd("rb", "--recursive", "--force", f"s3://{name}", check=False)
 
 
-def test_s3cmd_put_special_names_and_sync(s3cmd, s3, bucket, tmp_path):
+def test_s3cmd_put_special_names_and_sync(
+    s3cmd: RunCli, s3: S3Client, bucket: str, tmp_path: Path
+) -> None:
     d = tmp_path / "tree"
     (d / "x y").mkdir(parents=True)
     (d / "x y" / "a+b=c.txt").write_bytes(b"special")
@@ -193,7 +203,9 @@ def test_s3cmd_put_special_names_and_sync(s3cmd, s3, bucket, tmp_path):
 
 
 # ------------------------------------------------------------------------- minio-py
-def test_minio_lifecycle(minio_client, s3, unique_name, tmp_path):
+def test_minio_lifecycle(
+    minio_client: MinioClient, s3: S3Client, unique_name: UniqueName, tmp_path: Path
+) -> None:
     from minio.commonconfig import CopySource
     from minio.deleteobjects import DeleteObject
 
@@ -257,7 +269,7 @@ def test_minio_lifecycle(minio_client, s3, unique_name, tmp_path):
             pass
 
 
-def test_minio_errors(minio_client, bucket):
+def test_minio_errors(minio_client: MinioClient, bucket: str) -> None:
     from minio.error import S3Error
 
     with pytest.raises(S3Error) as ei:

@@ -30,7 +30,8 @@ INLINE_MAX = Settings().inline_max_size
 
 
 def condition_of(info: pytest.ExceptionInfo[ClientError]) -> str | None:
-    return info.value.response["Error"].get("Condition")
+    condition: str | None = info.value.response["Error"].get("Condition")
+    return condition
 
 
 # -- PutObject ------------------------------------------------------------------------
@@ -109,7 +110,9 @@ def test_racing_if_none_match_puts_one_wins(s3: Any, bucket: str, size: int) -> 
         assert body_of(s3.get_object(Bucket=bucket, Key=f"lock-{round_}")) in bodies
 
 
-def test_a_create_overtaken_while_uploading_is_a_conflict(s3: Any, bucket: str, server) -> None:
+def test_a_create_overtaken_while_uploading_is_a_conflict(
+    s3: Any, bucket: str, server: ServerProcess
+) -> None:
     """If-None-Match: * held when the upload began, and another writer created the key
     before it ended: 409 ConditionalRequestConflict (retry), not 412, and the first
     writer's object stays."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 import pytest
 
-from ._s3raw import error_code, findtext, s3_quote, xml_root
+from ._s3raw import RawClient, error_code, findtext, s3_quote, xml_root
+from ._types import MakeBucket, S3Client, UniqueName
 from ._util import TRICKY_KEYS, etag, rand, s3_error
 
 
 @pytest.mark.parametrize("key", TRICKY_KEYS)
-def test_copy_tricky_keys(s3, bucket, key):
+def test_copy_tricky_keys(s3: S3Client, bucket: str, key: str) -> None:
     data = rand(3000)
     s3.put_object(Bucket=bucket, Key=key, Body=data, Metadata={"src": "yes"})
     dest = key + ".copy"
@@ -37,7 +39,7 @@ def test_copy_tricky_keys(s3, bucket, key):
     ],
     ids=["no-slash", "leading-slash", "version-null"],
 )
-def test_copy_source_raw_encodings(raw, s3, bucket, header):
+def test_copy_source_raw_encodings(raw: RawClient, s3: S3Client, bucket: str, header: str) -> None:
     key = "sp ace+plus=eq{b}é"
     s3.put_object(Bucket=bucket, Key=key, Body=b"raw copy")
     value = header.format(bucket=bucket, qkey=s3_quote(key))
@@ -49,7 +51,7 @@ def test_copy_source_raw_encodings(raw, s3, bucket, header):
     assert s3.get_object(Bucket=bucket, Key="dest")["Body"].read() == b"raw copy"
 
 
-def test_copy_directive_copy_keeps_metadata(s3, bucket):
+def test_copy_directive_copy_keeps_metadata(s3: S3Client, bucket: str) -> None:
     s3.put_object(
         Bucket=bucket,
         Key="src",
@@ -72,7 +74,7 @@ def test_copy_directive_copy_keeps_metadata(s3, bucket):
     assert head["ContentDisposition"] == "inline"
 
 
-def test_copy_directive_replace(s3, bucket):
+def test_copy_directive_replace(s3: S3Client, bucket: str) -> None:
     s3.put_object(
         Bucket=bucket,
         Key="src",
@@ -98,7 +100,7 @@ def test_copy_directive_replace(s3, bucket):
     assert src["ContentType"] == "text/plain"
 
 
-def test_copy_invalid_directive(s3_noretry, bucket):
+def test_copy_invalid_directive(s3_noretry: S3Client, bucket: str) -> None:
     s3 = s3_noretry
     s3.put_object(Bucket=bucket, Key="src", Body=b"abc")
     with s3_error("InvalidArgument", 400):
@@ -110,7 +112,7 @@ def test_copy_invalid_directive(s3_noretry, bucket):
         )
 
 
-def test_copy_onto_itself_without_change(s3, bucket):
+def test_copy_onto_itself_without_change(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="self", Body=b"same", Metadata={"a": "1"})
     with s3_error("InvalidRequest", 400):
         s3.copy_object(Bucket=bucket, Key="self", CopySource={"Bucket": bucket, "Key": "self"})
@@ -124,7 +126,7 @@ def test_copy_onto_itself_without_change(s3, bucket):
     assert s3.head_object(Bucket=bucket, Key="self")["Metadata"] == {"a": "1"}
 
 
-def test_copy_onto_itself_with_replace(s3, bucket):
+def test_copy_onto_itself_with_replace(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="self", Body=b"same", Metadata={"a": "1"})
     before = s3.head_object(Bucket=bucket, Key="self")
     time.sleep(1.1)
@@ -142,7 +144,7 @@ def test_copy_onto_itself_with_replace(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="self")["Body"].read() == b"same"
 
 
-def test_copy_cross_bucket(s3, make_bucket):
+def test_copy_cross_bucket(s3: S3Client, make_bucket: MakeBucket) -> None:
     b1, b2 = make_bucket(), make_bucket()
     data = rand(50_000)
     s3.put_object(Bucket=b1, Key="a/b c", Body=data, Metadata={"x": "y"})
@@ -156,7 +158,7 @@ def test_copy_cross_bucket(s3, make_bucket):
     assert s3.get_object(Bucket=b2, Key="z/b c")["Body"].read() == data
 
 
-def test_copy_then_overwrite_source(s3, bucket):
+def test_copy_then_overwrite_source(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=b"v1")
     s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
     s3.put_object(Bucket=bucket, Key="src", Body=b"v2")
@@ -164,7 +166,7 @@ def test_copy_then_overwrite_source(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="src")["Body"].read() == b"v2"
 
 
-def test_copy_missing_source(s3, bucket, unique_name):
+def test_copy_missing_source(s3: S3Client, bucket: str, unique_name: UniqueName) -> None:
     with s3_error("NoSuchKey", 404):
         s3.copy_object(Bucket=bucket, Key="d", CopySource={"Bucket": bucket, "Key": "missing"})
     with s3_error("NoSuchBucket", 404):
@@ -173,7 +175,7 @@ def test_copy_missing_source(s3, bucket, unique_name):
         )
 
 
-def test_copy_to_missing_bucket(s3, bucket, unique_name):
+def test_copy_to_missing_bucket(s3: S3Client, bucket: str, unique_name: UniqueName) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=b"x")
     with s3_error("NoSuchBucket", 404):
         s3.copy_object(
@@ -181,58 +183,59 @@ def test_copy_to_missing_bucket(s3, bucket, unique_name):
         )
 
 
-def test_copy_malformed_source(raw, bucket):
+def test_copy_malformed_source(raw: RawClient, bucket: str) -> None:
     resp = raw.request("PUT", bucket, "dest", headers={"x-amz-copy-source": "no-slash-here"})
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) in ("InvalidArgument", "InvalidRequest"), resp.text
 
 
 @pytest.fixture
-def src(s3, bucket):
+def src(s3: S3Client, bucket: str) -> tuple[str, str, dt.datetime]:
     s3.put_object(Bucket=bucket, Key="src", Body=b"conditional source")
     head = s3.head_object(Bucket=bucket, Key="src")
     return bucket, head["ETag"], head["LastModified"]
 
 
-def _copy(s3, bucket, **cond):
-    return s3.copy_object(
+def _copy(s3: S3Client, bucket: str, **cond: Any) -> dict[str, Any]:
+    resp: dict[str, Any] = s3.copy_object(
         Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"}, **cond
     )
+    return resp
 
 
 DAY = dt.timedelta(days=1)
 WRONG = '"0123456789abcdef0123456789abcdef"'
 
 
-def test_copy_source_if_match(s3, src):
+def test_copy_source_if_match(s3: S3Client, src: tuple[str, str, dt.datetime]) -> None:
     bucket, tag, _ = src
     _copy(s3, bucket, CopySourceIfMatch=tag)
     with s3_error("PreconditionFailed", 412):
         _copy(s3, bucket, CopySourceIfMatch=WRONG)
 
 
-def test_copy_source_if_none_match(s3, src):
+def test_copy_source_if_none_match(s3: S3Client, src: tuple[str, str, dt.datetime]) -> None:
     bucket, tag, _ = src
     _copy(s3, bucket, CopySourceIfNoneMatch=WRONG)
     with s3_error("PreconditionFailed", 412):
         _copy(s3, bucket, CopySourceIfNoneMatch=tag)
 
 
-def test_copy_source_if_modified_since(s3, src):
+def test_copy_source_if_modified_since(s3: S3Client, src: tuple[str, str, dt.datetime]) -> None:
     bucket, _, lm = src
     _copy(s3, bucket, CopySourceIfModifiedSince=lm - DAY)
     with s3_error("PreconditionFailed", 412):
         _copy(s3, bucket, CopySourceIfModifiedSince=lm)
 
 
-def test_copy_source_if_unmodified_since(s3, src):
+def test_copy_source_if_unmodified_since(s3: S3Client, src: tuple[str, str, dt.datetime]) -> None:
     bucket, _, lm = src
     _copy(s3, bucket, CopySourceIfUnmodifiedSince=lm)
     with s3_error("PreconditionFailed", 412):
         _copy(s3, bucket, CopySourceIfUnmodifiedSince=lm - DAY)
 
 
-def test_copy_source_precedence(s3, src):
+def test_copy_source_precedence(s3: S3Client, src: tuple[str, str, dt.datetime]) -> None:
     bucket, tag, lm = src
     # if-match true + if-unmodified-since false -> copy happens
     _copy(s3, bucket, CopySourceIfMatch=tag, CopySourceIfUnmodifiedSince=lm - DAY)
@@ -242,7 +245,9 @@ def test_copy_source_precedence(s3, src):
         _copy(s3, bucket, CopySourceIfNoneMatch=tag, CopySourceIfModifiedSince=lm - DAY)
 
 
-def test_failed_copy_condition_leaves_destination(s3, src):
+def test_failed_copy_condition_leaves_destination(
+    s3: S3Client, src: tuple[str, str, dt.datetime]
+) -> None:
     bucket, *_ = src
     s3.put_object(Bucket=bucket, Key="dst", Body=b"existing")
     with s3_error("PreconditionFailed", 412):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ._s3raw import (
+    RawClient,
     checksum_b64,
     error_code,
     findall,
@@ -12,10 +13,11 @@ from ._s3raw import (
     md5_b64,
     xml_root,
 )
+from ._types import S3Client, UniqueName
 from ._util import TRICKY_KEYS, s3_error
 
 
-def _keys(s3, bucket):
+def _keys(s3: S3Client, bucket: str) -> list[str]:
     out, token = [], None
     while True:
         kw = {"Bucket": bucket}
@@ -28,7 +30,7 @@ def _keys(s3, bucket):
             return out
 
 
-def test_delete_existing(s3, bucket):
+def test_delete_existing(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     resp = s3.delete_object(Bucket=bucket, Key="k")
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 204
@@ -36,24 +38,24 @@ def test_delete_existing(s3, bucket):
         s3.get_object(Bucket=bucket, Key="k")
 
 
-def test_delete_missing_key_is_204(s3, bucket):
+def test_delete_missing_key_is_204(s3: S3Client, bucket: str) -> None:
     resp = s3.delete_object(Bucket=bucket, Key="never-existed")
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 204
 
 
-def test_delete_missing_bucket(s3, unique_name):
+def test_delete_missing_bucket(s3: S3Client, unique_name: UniqueName) -> None:
     with s3_error("NoSuchBucket", 404):
         s3.delete_object(Bucket=unique_name("nob"), Key="k")
 
 
-def test_delete_version_null(s3, bucket):
+def test_delete_version_null(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     resp = s3.delete_object(Bucket=bucket, Key="k", VersionId="null")
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 204
     assert _keys(s3, bucket) == []
 
 
-def test_delete_objects_per_key_results(s3, bucket):
+def test_delete_objects_per_key_results(s3: S3Client, bucket: str) -> None:
     for k in ("a", "b", "c"):
         s3.put_object(Bucket=bucket, Key=k, Body=k.encode())
     s3.put_object(Bucket=bucket, Key="keep", Body=b"keep")
@@ -68,7 +70,7 @@ def test_delete_objects_per_key_results(s3, bucket):
     assert _keys(s3, bucket) == ["keep"]
 
 
-def test_delete_objects_quiet(s3, bucket):
+def test_delete_objects_quiet(s3: S3Client, bucket: str) -> None:
     for k in ("a", "b"):
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
     resp = s3.delete_objects(
@@ -79,7 +81,7 @@ def test_delete_objects_quiet(s3, bucket):
     assert _keys(s3, bucket) == []
 
 
-def test_delete_objects_tricky_keys(s3, bucket):
+def test_delete_objects_tricky_keys(s3: S3Client, bucket: str) -> None:
     for k in TRICKY_KEYS:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
     resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in TRICKY_KEYS]})
@@ -87,7 +89,7 @@ def test_delete_objects_tricky_keys(s3, bucket):
     assert _keys(s3, bucket) == []
 
 
-def test_delete_objects_version_null(s3, bucket):
+def test_delete_objects_version_null(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="v", Body=b"x")
     resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "v", "VersionId": "null"}]})
     assert [d["Key"] for d in resp["Deleted"]] == ["v"]
@@ -95,7 +97,7 @@ def test_delete_objects_version_null(s3, bucket):
     assert _keys(s3, bucket) == []
 
 
-def test_delete_objects_1000_ok(s3, bucket):
+def test_delete_objects_1000_ok(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k0000", Body=b"x")
     objs = [{"Key": f"k{i:04d}"} for i in range(1000)]
     resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": objs, "Quiet": False})
@@ -103,7 +105,7 @@ def test_delete_objects_1000_ok(s3, bucket):
     assert _keys(s3, bucket) == []
 
 
-def test_delete_objects_1001_malformed(s3, bucket):
+def test_delete_objects_1001_malformed(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k0000", Body=b"x")
     objs = [{"Key": f"k{i:04d}"} for i in range(1001)]
     with s3_error("MalformedXML", 400):
@@ -111,7 +113,7 @@ def test_delete_objects_1001_malformed(s3, bucket):
     assert _keys(s3, bucket) == ["k0000"]
 
 
-def test_delete_objects_empty_list_malformed(raw, bucket):
+def test_delete_objects_empty_list_malformed(raw: RawClient, bucket: str) -> None:
     body = b"<Delete></Delete>"
     resp = raw.request(
         "POST", bucket, query={"delete": ""}, body=body, headers={"Content-MD5": md5_b64(body)}
@@ -120,7 +122,7 @@ def test_delete_objects_empty_list_malformed(raw, bucket):
     assert error_code(resp.content) == "MalformedXML", resp.text
 
 
-def _delete_xml(keys, quiet=False):
+def _delete_xml(keys: list[str], quiet: bool = False) -> bytes:
     from xml.sax.saxutils import escape
 
     objs = "".join(f"<Object><Key>{escape(k)}</Key></Object>" for k in keys)
@@ -131,7 +133,7 @@ def _delete_xml(keys, quiet=False):
     ).encode()
 
 
-def test_delete_objects_with_content_md5_only(s3, raw, bucket):
+def test_delete_objects_with_content_md5_only(s3: S3Client, raw: RawClient, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="m", Body=b"x")
     body = _delete_xml(["m"])
     resp = raw.request(
@@ -144,7 +146,9 @@ def test_delete_objects_with_content_md5_only(s3, raw, bucket):
 
 
 @pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"])
-def test_delete_objects_with_checksum_header_only(s3, raw, bucket, algorithm):
+def test_delete_objects_with_checksum_header_only(
+    s3: S3Client, raw: RawClient, bucket: str, algorithm: str
+) -> None:
     s3.put_object(Bucket=bucket, Key="c", Body=b"x")
     body = _delete_xml(["c"])
     resp = raw.request(
@@ -161,7 +165,7 @@ def test_delete_objects_with_checksum_header_only(s3, raw, bucket, algorithm):
     assert _keys(s3, bucket) == []
 
 
-def test_delete_objects_wrong_content_md5(s3, raw, bucket):
+def test_delete_objects_wrong_content_md5(s3: S3Client, raw: RawClient, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="m", Body=b"x")
     body = _delete_xml(["m"])
     resp = raw.request(
@@ -172,7 +176,7 @@ def test_delete_objects_wrong_content_md5(s3, raw, bucket):
     assert _keys(s3, bucket) == ["m"]
 
 
-def test_delete_objects_wrong_checksum(s3, raw, bucket):
+def test_delete_objects_wrong_checksum(s3: S3Client, raw: RawClient, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="m", Body=b"x")
     body = _delete_xml(["m"])
     resp = raw.request(
@@ -187,7 +191,7 @@ def test_delete_objects_wrong_checksum(s3, raw, bucket):
     assert _keys(s3, bucket) == ["m"]
 
 
-def test_delete_objects_quiet_raw_has_no_deleted(s3, raw, bucket):
+def test_delete_objects_quiet_raw_has_no_deleted(s3: S3Client, raw: RawClient, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="q", Body=b"x")
     body = _delete_xml(["q", "nope"], quiet=True)
     resp = raw.request(

@@ -455,7 +455,9 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _oortgate(*args: str, env: dict[str, str] | None = None, timeout: float = 30):
+def _oortgate(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PYTHON, "-m", "oortgate", *args],
         cwd=str(REPO_ROOT),

@@ -16,8 +16,12 @@ import ssl
 import time
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from ._fuzz import FuzzRequest, Target, fuzz_request
 from ._s3raw import read_response, tls_connect
+from ._server import ServerProcess
+from ._types import S3Client
 
 TIMEOUT = 20.0  # per request, on a loaded machine
 MAX_REPORTED = 5
@@ -47,7 +51,9 @@ def _exchange(port: int, cert: str, req: FuzzRequest) -> tuple[int, bytes]:
     return status, body
 
 
-def test_fuzz(server, s3, bucket, capsys) -> None:
+def test_fuzz(
+    server: ServerProcess, s3: S3Client, bucket: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     seed = int(os.environ.get("FUZZ_SEED") or random.randrange(2**32))
     count = int(os.environ.get("FUZZ_REQUESTS", "2000"))
     seconds = float(os.environ.get("FUZZ_SECONDS", "45"))

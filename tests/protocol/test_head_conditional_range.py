@@ -9,13 +9,15 @@ import requests
 from botocore.exceptions import ClientError
 
 from ._s3raw import error_code
+from ._server import ServerProcess
+from ._types import S3Client
 from ._util import etag, rand, s3_error, status_of
 
 SIZE = 100
 
 
 @pytest.fixture
-def obj(s3, bucket):
+def obj(s3: S3Client, bucket: str) -> tuple[str, str, bytes, str, dt.datetime]:
     data = rand(SIZE, seed=7)
     s3.put_object(Bucket=bucket, Key="obj", Body=data, ContentType="application/x-test")
     head = s3.head_object(Bucket=bucket, Key="obj")
@@ -36,7 +38,9 @@ def obj(s3, bucket):
         ("bytes=99-99", 99, 99),
     ],
 )
-def test_range(s3, obj, rng, first, last):
+def test_range(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime], rng: str, first: int, last: int
+) -> None:
     bucket, key, data, tag, _ = obj
     resp = s3.get_object(Bucket=bucket, Key=key, Range=rng)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 206
@@ -47,7 +51,7 @@ def test_range(s3, obj, rng, first, last):
     assert resp["ContentType"] == "application/x-test"
 
 
-def test_head_with_range(s3, obj):
+def test_head_with_range(s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]) -> None:
     bucket, key, *_ = obj
     resp = s3.head_object(Bucket=bucket, Key=key, Range="bytes=10-19")
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 206
@@ -56,7 +60,9 @@ def test_head_with_range(s3, obj):
 
 
 @pytest.mark.parametrize("rng", ["bytes=100-200", "bytes=100-", "bytes=500-600"])
-def test_unsatisfiable_range_416(s3, obj, server, rng):
+def test_unsatisfiable_range_416(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime], server: ServerProcess, rng: str
+) -> None:
     bucket, key, *_ = obj
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
     resp = requests.get(url, headers={"Range": rng}, verify=server.cert)
@@ -67,7 +73,7 @@ def test_unsatisfiable_range_416(s3, obj, server, rng):
         s3.get_object(Bucket=bucket, Key=key, Range=rng)
 
 
-def test_range_on_empty_object(s3, bucket, server):
+def test_range_on_empty_object(s3: S3Client, bucket: str, server: ServerProcess) -> None:
     s3.put_object(Bucket=bucket, Key="empty", Body=b"")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "empty"})
     # a suffix range on an empty object is answered with the (empty) object, as AWS does
@@ -81,7 +87,9 @@ def test_range_on_empty_object(s3, bucket, server):
 
 
 @pytest.mark.parametrize("rng", ["bytes=abc", "bytes=5-1", "items=0-5"])
-def test_invalid_range_syntax_is_ignored(s3, obj, rng):
+def test_invalid_range_syntax_is_ignored(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime], rng: str
+) -> None:
     # RFC 9110: a syntactically invalid Range is ignored; AWS answers 200 with the object.
     bucket, key, data, *_ = obj
     resp = s3.get_object(Bucket=bucket, Key=key, Range=rng)
@@ -94,7 +102,7 @@ def _day(ts: dt.datetime, days: int) -> dt.datetime:
     return ts + dt.timedelta(days=days)
 
 
-def test_if_match(s3, obj):
+def test_if_match(s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]) -> None:
     bucket, key, data, tag, _ = obj
     assert s3.get_object(Bucket=bucket, Key=key, IfMatch=tag)["Body"].read() == data
     assert s3.get_object(Bucket=bucket, Key=key, IfMatch="*")["Body"].read() == data
@@ -105,7 +113,7 @@ def test_if_match(s3, obj):
     assert status_of(ei.value) == 412
 
 
-def test_if_none_match(s3, obj):
+def test_if_none_match(s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]) -> None:
     bucket, key, data, tag, _ = obj
     with pytest.raises(ClientError) as ei:
         s3.get_object(Bucket=bucket, Key=key, IfNoneMatch=tag)
@@ -117,7 +125,9 @@ def test_if_none_match(s3, obj):
     assert s3.get_object(Bucket=bucket, Key=key, IfNoneMatch=other)["Body"].read() == data
 
 
-def test_304_carries_etag_and_no_body(s3, obj, server):
+def test_304_carries_etag_and_no_body(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime], server: ServerProcess
+) -> None:
     bucket, key, _, tag, _ = obj
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
     resp = requests.get(url, headers={"If-None-Match": tag}, verify=server.cert)
@@ -126,7 +136,7 @@ def test_304_carries_etag_and_no_body(s3, obj, server):
     assert resp.headers.get("ETag") == tag
 
 
-def test_if_modified_since(s3, obj):
+def test_if_modified_since(s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]) -> None:
     bucket, key, data, _, lm = obj
     with pytest.raises(ClientError) as ei:
         s3.get_object(Bucket=bucket, Key=key, IfModifiedSince=lm)
@@ -135,14 +145,16 @@ def test_if_modified_since(s3, obj):
     assert resp["Body"].read() == data
 
 
-def test_if_unmodified_since(s3, obj):
+def test_if_unmodified_since(s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]) -> None:
     bucket, key, data, _, lm = obj
     assert s3.get_object(Bucket=bucket, Key=key, IfUnmodifiedSince=lm)["Body"].read() == data
     with s3_error("PreconditionFailed", 412):
         s3.get_object(Bucket=bucket, Key=key, IfUnmodifiedSince=_day(lm, -1))
 
 
-def test_precedence_if_match_true_if_unmodified_since_false(s3, obj):
+def test_precedence_if_match_true_if_unmodified_since_false(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]
+) -> None:
     # AWS: If-Match true and If-Unmodified-Since false -> 200 OK
     bucket, key, data, tag, lm = obj
     resp = s3.get_object(Bucket=bucket, Key=key, IfMatch=tag, IfUnmodifiedSince=_day(lm, -1))
@@ -152,7 +164,9 @@ def test_precedence_if_match_true_if_unmodified_since_false(s3, obj):
     assert head["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def test_precedence_if_none_match_false_if_modified_since_true(s3, obj):
+def test_precedence_if_none_match_false_if_modified_since_true(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]
+) -> None:
     # AWS: If-None-Match false and If-Modified-Since true -> 304 Not Modified
     bucket, key, _, tag, lm = obj
     with pytest.raises(ClientError) as ei:
@@ -163,7 +177,9 @@ def test_precedence_if_none_match_false_if_modified_since_true(s3, obj):
     assert status_of(ei.value) == 304
 
 
-def test_if_match_fails_before_range(s3, obj):
+def test_if_match_fails_before_range(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]
+) -> None:
     bucket, key, *_ = obj
     with s3_error("PreconditionFailed", 412):
         s3.get_object(
@@ -171,7 +187,9 @@ def test_if_match_fails_before_range(s3, obj):
         )
 
 
-def test_conditionals_with_range(s3, obj):
+def test_conditionals_with_range(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]
+) -> None:
     bucket, key, data, tag, _ = obj
     resp = s3.get_object(Bucket=bucket, Key=key, Range="bytes=0-4", IfMatch=tag)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 206
@@ -189,7 +207,9 @@ OVERRIDES = {
 }
 
 
-def test_response_overrides_boto3(s3, obj):
+def test_response_overrides_boto3(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]
+) -> None:
     bucket, key, data, *_ = obj
     params = {k: v[1] for k, v in OVERRIDES.items() if k != "ResponseExpires"}
     params["ResponseExpires"] = dt.datetime(2037, 10, 21, 7, 28, tzinfo=dt.UTC)
@@ -200,7 +220,9 @@ def test_response_overrides_boto3(s3, obj):
         assert hdrs.get(header) == value, (header, hdrs)
 
 
-def test_response_overrides_presigned(s3, obj, server):
+def test_response_overrides_presigned(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime], server: ServerProcess
+) -> None:
     bucket, key, data, *_ = obj
     url = s3.generate_presigned_url(
         "get_object",
@@ -218,7 +240,7 @@ def test_response_overrides_presigned(s3, obj, server):
     assert resp.headers["Content-Disposition"] == 'inline; filename="a b+c.png"'
 
 
-def test_head_missing_key_is_bare_404(s3, bucket, server):
+def test_head_missing_key_is_bare_404(s3: S3Client, bucket: str, server: ServerProcess) -> None:
     with pytest.raises(ClientError) as ei:
         s3.head_object(Bucket=bucket, Key="missing")
     assert status_of(ei.value) == 404
@@ -228,7 +250,9 @@ def test_head_missing_key_is_bare_404(s3, bucket, server):
     assert resp.content == b""
 
 
-def test_head_returns_metadata_without_body(s3, obj, server):
+def test_head_returns_metadata_without_body(
+    s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime], server: ServerProcess
+) -> None:
     bucket, key, data, tag, _ = obj
     url = s3.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": key})
     resp = requests.head(url, verify=server.cert)

@@ -7,27 +7,33 @@ RestoreObject's versionId."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import requests
 
-from ._s3raw import error_code, md5_b64
+from ._s3raw import RawClient, error_code, md5_b64
+from ._server import ServerProcess
+from ._types import MakeBucket, MakeUser, S3Client
 from ._util import s3_error
 
 DATA = b"payload"
 
 
 @pytest.fixture(scope="module")
-def root_id(s3):
-    return s3.list_buckets()["Owner"]["ID"]
+def root_id(s3: S3Client) -> str:
+    owner: str = s3.list_buckets()["Owner"]["ID"]
+    return owner
 
 
 @pytest.fixture(scope="module")
-def other_id(make_user):
+def other_id(make_user: MakeUser) -> str:
     return make_user().canonical_id
 
 
-def test_expected_owner_on_a_bucket_operation(s3, bucket, root_id, other_id):
+def test_expected_owner_on_a_bucket_operation(
+    s3: S3Client, bucket: str, root_id: str, other_id: str
+) -> None:
     assert s3.list_objects_v2(Bucket=bucket, ExpectedBucketOwner=root_id)["KeyCount"] == 0
     s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=root_id)
     # The caller owns the bucket, but named someone else as its owner.
@@ -42,7 +48,9 @@ def test_expected_owner_on_a_bucket_operation(s3, bucket, root_id, other_id):
     s3.head_bucket(Bucket=bucket)  # still there
 
 
-def test_expected_owner_on_object_operations(s3, bucket, root_id, other_id):
+def test_expected_owner_on_object_operations(
+    s3: S3Client, bucket: str, root_id: str, other_id: str
+) -> None:
     with s3_error("AccessDenied", 403):
         s3.put_object(Bucket=bucket, Key="o", Body=DATA, ExpectedBucketOwner=other_id)
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
@@ -59,7 +67,9 @@ def test_expected_owner_on_object_operations(s3, bucket, root_id, other_id):
     assert s3.get_object(Bucket=bucket, Key="o")["Body"].read() == DATA
 
 
-def test_expected_owner_of_a_copy_source(s3, make_bucket, root_id, other_id):
+def test_expected_owner_of_a_copy_source(
+    s3: S3Client, make_bucket: MakeBucket, root_id: str, other_id: str
+) -> None:
     source, target = make_bucket(), make_bucket()
     s3.put_object(Bucket=source, Key="src", Body=DATA)
     copy = {"Bucket": target, "CopySource": {"Bucket": source, "Key": "src"}}
@@ -84,7 +94,7 @@ def test_expected_owner_of_a_copy_source(s3, make_bucket, root_id, other_id):
 CORS = b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"  # noqa: E501
 
 
-def test_content_md5_of_xml_documents_is_checked(raw, s3, bucket):
+def test_content_md5_of_xml_documents_is_checked(raw: RawClient, s3: S3Client, bucket: str) -> None:
     wrong = {"content-md5": md5_b64(b"something else")}
     resp = raw.request("PUT", bucket, query={"cors": ""}, headers=wrong, body=CORS)
     assert (resp.status_code, error_code(resp.content)) == (400, "BadDigest"), resp.text
@@ -99,7 +109,7 @@ def test_content_md5_of_xml_documents_is_checked(raw, s3, bucket):
     assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
 
 
-def _one_part_upload(s3, bucket, **create):  # type: ignore[no-untyped-def]
+def _one_part_upload(s3: S3Client, bucket: str, **create: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp", **create)["UploadId"]
     part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=DATA)
     entry = {"PartNumber": 1, "ETag": part["ETag"]}
@@ -109,7 +119,7 @@ def _one_part_upload(s3, bucket, **create):  # type: ignore[no-untyped-def]
             "MultipartUpload": {"Parts": [entry]}}  # fmt: skip
 
 
-def test_complete_checks_declared_size_and_checksum_type(s3, bucket):
+def test_complete_checks_declared_size_and_checksum_type(s3: S3Client, bucket: str) -> None:
     complete = _one_part_upload(s3, bucket, ChecksumAlgorithm="CRC32")
     with s3_error("InvalidRequest", 400):
         s3.complete_multipart_upload(MpuObjectSize=len(DATA) + 1, **complete)
@@ -123,7 +133,7 @@ def test_complete_checks_declared_size_and_checksum_type(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == DATA
 
 
-def test_copy_object_checksum_algorithm(s3, bucket):
+def test_copy_object_checksum_algorithm(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=DATA, ChecksumAlgorithm="CRC32")
     copy = {"Bucket": bucket, "CopySource": {"Bucket": bucket, "Key": "src"}}
     s3.copy_object(Key="same", ChecksumAlgorithm="CRC32", **copy)  # the source has it: kept
@@ -133,18 +143,18 @@ def test_copy_object_checksum_algorithm(s3, bucket):
     assert keys == ["same", "src"]
 
 
-def test_list_buckets_bucket_region(s3, bucket):
+def test_list_buckets_bucket_region(s3: S3Client, bucket: str) -> None:
     assert bucket in [b["Name"] for b in s3.list_buckets(BucketRegion="us-east-1")["Buckets"]]
     assert s3.list_buckets(BucketRegion="eu-west-3")["Buckets"] == []
 
 
-def test_restore_object_version_id(s3, bucket):
+def test_restore_object_version_id(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="o", Body=DATA)
     with s3_error("InvalidArgument", 400):
         s3.restore_object(Bucket=bucket, Key="o", VersionId="3HL4kqtJlcpXroDTDmJ")
 
 
-def test_abort_if_match_initiated_time(s3, bucket):
+def test_abort_if_match_initiated_time(s3: S3Client, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     (upload,) = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     abort = {"Bucket": bucket, "Key": "mp", "UploadId": upload_id}
@@ -160,7 +170,7 @@ def test_abort_if_match_initiated_time(s3, bucket):
         s3.abort_multipart_upload(**abort)
 
 
-def test_website_redirect_location_is_stored_and_returned(s3, bucket):
+def test_website_redirect_location_is_stored_and_returned(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="r", Body=DATA, WebsiteRedirectLocation="/other")
     assert s3.head_object(Bucket=bucket, Key="r")["WebsiteRedirectLocation"] == "/other"
     got = s3.get_object(Bucket=bucket, Key="r")
@@ -185,7 +195,9 @@ def test_website_redirect_location_is_stored_and_returned(s3, bucket):
     assert keys == ["c", "mp", "r"]
 
 
-def test_website_redirect_location_in_a_browser_form(s3, bucket, server):
+def test_website_redirect_location_in_a_browser_form(
+    s3: S3Client, bucket: str, server: ServerProcess
+) -> None:
     name = "x-amz-website-redirect-location"
     for key, value, status in (("ok", "/ok", 204), ("bad", "nowhere", 400)):
         form = s3.generate_presigned_post(bucket, key, Fields={name: value},

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from botocore.exceptions import ClientError
 
+from ._server import ServerProcess
+from ._types import ClientFor, MakeUser, S3Client, UniqueName, UserKeys
 from ._util import s3_error, status_of
+
+# (alice, bob, her bucket, his bucket, her keys, his keys)
+TwoUsers = tuple[S3Client, S3Client, str, str, UserKeys, UserKeys]
 
 
 @pytest.fixture
-def two_users(make_user, client_for, unique_name):
+def two_users(
+    make_user: MakeUser, client_for: ClientFor, unique_name: UniqueName
+) -> Iterator[TwoUsers]:
     ua, ub = make_user(), make_user()
     a, b = client_for(*ua), client_for(*ub)
     ba, bb = unique_name("iso-a"), unique_name("iso-b")
@@ -27,14 +36,14 @@ def two_users(make_user, client_for, unique_name):
             pass
 
 
-def _assert_a_intact(a, ba):
+def _assert_a_intact(a: S3Client, ba: str) -> None:
     got = a.get_object(Bucket=ba, Key="secret")
     assert got["Body"].read() == b"alice's data"
     assert got["Metadata"] == {"o": "a"}
     assert [o["Key"] for o in a.list_objects_v2(Bucket=ba)["Contents"]] == ["secret"]
 
 
-def test_list_buckets_shows_only_own(two_users, s3):
+def test_list_buckets_shows_only_own(two_users: TwoUsers, s3: S3Client) -> None:
     a, b, ba, bb, ua, ub = two_users
     ra, rb = a.list_buckets(), b.list_buckets()
     assert [x["Name"] for x in ra["Buckets"]] == [ba]
@@ -64,7 +73,7 @@ def test_list_buckets_shows_only_own(two_users, s3):
         "copy_into",
     ],
 )
-def test_other_user_is_denied(two_users, op):
+def test_other_user_is_denied(two_users: TwoUsers, op: str) -> None:
     a, b, ba, bb, *_ = two_users
     calls = {
         "get_object": lambda: b.get_object(Bucket=ba, Key="secret"),
@@ -98,21 +107,21 @@ def test_other_user_is_denied(two_users, op):
     assert [o["Key"] for o in b.list_objects_v2(Bucket=bb)["Contents"]] == ["mine"]
 
 
-def test_head_bucket_of_other_user_is_403(two_users):
+def test_head_bucket_of_other_user_is_403(two_users: TwoUsers) -> None:
     _a, b, ba, *_ = two_users
     with pytest.raises(ClientError) as ei:
         b.head_bucket(Bucket=ba)
     assert status_of(ei.value) == 403
 
 
-def test_create_other_users_bucket(two_users):
+def test_create_other_users_bucket(two_users: TwoUsers) -> None:
     a, b, ba, *_ = two_users
     with s3_error("BucketAlreadyExists", 409):
         b.create_bucket(Bucket=ba)
     _assert_a_intact(a, ba)
 
 
-def test_presigned_by_other_user_denied(two_users, server):
+def test_presigned_by_other_user_denied(two_users: TwoUsers, server: ServerProcess) -> None:
     import requests
 
     from ._s3raw import error_code
@@ -124,7 +133,7 @@ def test_presigned_by_other_user_denied(two_users, server):
     assert error_code(resp.content) == "AccessDenied"
 
 
-def test_users_keys_are_separate(server, two_users):
+def test_users_keys_are_separate(server: ServerProcess, two_users: TwoUsers) -> None:
     _a, _b, _ba, _bb, ua, ub = two_users
     out = server.admin("key", "list", ua.name).stdout
     assert ua.access_key in out

@@ -18,6 +18,7 @@ import requests
 from botocore.config import Config
 
 from ._server import PYTHON, REGION, REPO_ROOT, ServerProcess, free_port
+from ._types import ClientFor, MakeBucket, MakeUser
 from ._util import s3_error
 
 MAX_KEYS = 10
@@ -39,7 +40,13 @@ def _json(out: str) -> Any:
 
 # --------------------------------------------------------------------------- rotate
 @pytest.mark.parametrize("sigv", ["s3v4", "s3"])
-def test_rotate(server, make_user, client_for, make_bucket, sigv):
+def test_rotate(
+    server: ServerProcess,
+    make_user: MakeUser,
+    client_for: ClientFor,
+    make_bucket: MakeBucket,
+    sigv: str,
+) -> None:
     user = make_user()
     old = client_for(*user, signature_version=sigv, retries={"total_max_attempts": 1})
     name = make_bucket(old)
@@ -67,7 +74,9 @@ def test_rotate(server, make_user, client_for, make_bucket, sigv):
     assert user.secret_key not in listing and new["secret_key"] not in listing
 
 
-def test_rotate_twice_and_unknown(server, make_user, client_for):
+def test_rotate_twice_and_unknown(
+    server: ServerProcess, make_user: MakeUser, client_for: ClientFor
+) -> None:
     user = make_user()
     first = _json(server.admin("key", "rotate", user.access_key).stdout)
     second = _json(server.admin("key", "rotate", first["access_key"]).stdout)
@@ -80,7 +89,9 @@ def test_rotate_twice_and_unknown(server, make_user, client_for):
     assert "Traceback" not in res.stderr
 
 
-def test_rotated_key_can_be_reenabled(server, make_user, client_for):
+def test_rotated_key_can_be_reenabled(
+    server: ServerProcess, make_user: MakeUser, client_for: ClientFor
+) -> None:
     """A rotated (disabled) key may be re-enabled: both keys then work (AWS semantics of an
     inactive key made active again)."""
     user = make_user()
@@ -91,7 +102,9 @@ def test_rotated_key_can_be_reenabled(server, make_user, client_for):
 
 
 # --------------------------------------------------------------------------- limit
-def test_at_most_ten_keys_per_user(server, make_user, client_for):
+def test_at_most_ten_keys_per_user(
+    server: ServerProcess, make_user: MakeUser, client_for: ClientFor
+) -> None:
     user = make_user()  # key 1
     keys = [user.access_key]
     for _ in range(MAX_KEYS - 1):
@@ -123,7 +136,7 @@ def test_at_most_ten_keys_per_user(server, make_user, client_for):
     client_for(str(created["access_key"]), str(created["secret_key"])).list_buckets()
 
 
-def test_limit_is_per_user(server, make_user):
+def test_limit_is_per_user(server: ServerProcess, make_user: MakeUser) -> None:
     a = make_user()
     for _ in range(MAX_KEYS - 1):
         server.create_key(a.name)
@@ -133,7 +146,7 @@ def test_limit_is_per_user(server, make_user):
 
 
 # --------------------------------------------------------------------------- list
-def test_key_list_never_prints_secrets(server, make_user):
+def test_key_list_never_prints_secrets(server: ServerProcess, make_user: MakeUser) -> None:
     users = [make_user() for _ in range(3)]
     extra = server.create_key(users[0].name)
     rotated = _json(server.admin("key", "rotate", users[1].access_key).stdout)
@@ -153,7 +166,9 @@ def test_key_list_never_prints_secrets(server, make_user):
     assert rotated["access_key"] in all_keys
 
 
-def test_secrets_not_in_server_log(server, make_user, client_for):
+def test_secrets_not_in_server_log(
+    server: ServerProcess, make_user: MakeUser, client_for: ClientFor
+) -> None:
     user = make_user()
     c = client_for(*user)
     c.list_buckets()
@@ -227,7 +242,7 @@ def sealed_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-def test_reseal_and_serve_with_sealed_keys(tmp_path, sealed_key):
+def test_reseal_and_serve_with_sealed_keys(tmp_path: Path, sealed_key: str) -> None:
     data = tmp_path / "data"
     plain = EnvServer(data_dir=data)
     plain.start()
@@ -310,7 +325,7 @@ def test_reseal_and_serve_with_sealed_keys(tmp_path, sealed_key):
     again.stop()
 
 
-def test_serve_without_env_exits_nonzero(tmp_path, sealed_key):
+def test_serve_without_env_exits_nonzero(tmp_path: Path, sealed_key: str) -> None:
     """Run ``python -m oortgate serve`` directly: non-zero exit, stderr names the variable."""
     data = tmp_path / "data"
     srv = EnvServer(data_dir=data, extra_env={"OORTGATE_SECRETS_KEY": sealed_key})
@@ -356,7 +371,7 @@ def test_serve_without_env_exits_nonzero(tmp_path, sealed_key):
     assert "Traceback" not in res.stderr, res.stderr
 
 
-def test_wrong_secrets_key_refused(tmp_path, sealed_key):
+def test_wrong_secrets_key_refused(tmp_path: Path, sealed_key: str) -> None:
     """With a different OORTGATE_SECRETS_KEY the sealed secrets cannot be opened: the server
     does not start, or at least never accepts the keys."""
     data = tmp_path / "data"
@@ -388,7 +403,7 @@ def test_wrong_secrets_key_refused(tmp_path, sealed_key):
 
 
 @pytest.mark.parametrize("bad", ["not-base64!!", base64.b64encode(b"short").decode()])
-def test_malformed_secrets_key(tmp_path, bad):
+def test_malformed_secrets_key(tmp_path: Path, bad: str) -> None:
     plain = EnvServer(data_dir=tmp_path / "data")
     plain.start()
     plain.stop()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 import pytest
 
-from ._s3raw import error_code, findall, findtext, xml_root
+from ._s3raw import RawClient, error_code, findall, findtext, xml_root
+from ._server import ServerProcess
+from ._types import ClientFor, S3Client, UniqueName
 from ._util import s3_error
 
 BIG_FLAT = [f"k{i:05d}" for i in range(2400)]
@@ -16,7 +20,9 @@ BIG_KEYS = sorted(BIG_FLAT + BIG_DIRS)
 
 
 @pytest.fixture(scope="module")
-def big_bucket(s3, unique_name, client_for, server):
+def big_bucket(
+    s3: S3Client, unique_name: UniqueName, client_for: ClientFor, server: ServerProcess
+) -> Iterator[str]:
     """A bucket with 2,500 keys, shared by the paging tests of this module."""
     name = unique_name("big")
     s3.create_bucket(Bucket=name)
@@ -33,7 +39,7 @@ def big_bucket(s3, unique_name, client_for, server):
     empty_and_delete(s3, name)
 
 
-def _v2_all(s3, bucket, **kw):
+def _v2_all(s3: S3Client, bucket: str, **kw: Any) -> list[dict[str, Any]]:
     pages, token = [], None
     while True:
         args = dict(kw, Bucket=bucket)
@@ -49,7 +55,7 @@ def _v2_all(s3, bucket, **kw):
         assert len(pages) < 1000
 
 
-def _v1_all(s3, bucket, **kw):
+def _v1_all(s3: S3Client, bucket: str, **kw: Any) -> list[dict[str, Any]]:
     pages, marker = [], None
     while True:
         args = dict(kw, Bucket=bucket)
@@ -69,7 +75,7 @@ def _v1_all(s3, bucket, **kw):
 
 # ------------------------------------------------------------------------- paging
 @pytest.mark.parametrize("page", [1000, 7])
-def test_v2_paging_2500(s3, big_bucket, page):
+def test_v2_paging_2500(s3: S3Client, big_bucket: str, page: int) -> None:
     pages = _v2_all(s3, big_bucket, MaxKeys=page)
     keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
     assert keys == BIG_KEYS
@@ -81,14 +87,14 @@ def test_v2_paging_2500(s3, big_bucket, page):
 
 
 @pytest.mark.parametrize("page", [1000, 7])
-def test_v1_paging_2500(s3, big_bucket, page):
+def test_v1_paging_2500(s3: S3Client, big_bucket: str, page: int) -> None:
     pages = _v1_all(s3, big_bucket, MaxKeys=page)
     keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
     assert keys == BIG_KEYS
     assert len(pages) == -(-len(BIG_KEYS) // page)
 
 
-def test_v2_default_and_capped_max_keys(s3, big_bucket):
+def test_v2_default_and_capped_max_keys(s3: S3Client, big_bucket: str) -> None:
     resp = s3.list_objects_v2(Bucket=big_bucket)
     assert resp["KeyCount"] == 1000
     assert resp["IsTruncated"] is True
@@ -97,7 +103,7 @@ def test_v2_default_and_capped_max_keys(s3, big_bucket):
     assert resp["IsTruncated"] is True
 
 
-def test_v2_paging_with_delimiter(s3, big_bucket):
+def test_v2_paging_with_delimiter(s3: S3Client, big_bucket: str) -> None:
     pages = _v2_all(s3, big_bucket, MaxKeys=7, Delimiter="/")
     keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
     prefixes = [c["Prefix"] for p in pages for c in p.get("CommonPrefixes", [])]
@@ -109,7 +115,7 @@ def test_v2_paging_with_delimiter(s3, big_bucket):
         assert n <= 7
 
 
-def test_v1_paging_with_delimiter(s3, big_bucket):
+def test_v1_paging_with_delimiter(s3: S3Client, big_bucket: str) -> None:
     pages = _v1_all(s3, big_bucket, MaxKeys=7, Delimiter="/")
     keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
     prefixes = [c["Prefix"] for p in pages for c in p.get("CommonPrefixes", [])]
@@ -117,7 +123,7 @@ def test_v1_paging_with_delimiter(s3, big_bucket):
     assert prefixes == [f"d{j:02d}/" for j in range(20)]
 
 
-def test_v2_start_after_and_prefix_on_big(s3, big_bucket):
+def test_v2_start_after_and_prefix_on_big(s3: S3Client, big_bucket: str) -> None:
     resp = s3.list_objects_v2(Bucket=big_bucket, StartAfter="k02397")
     assert [o["Key"] for o in resp["Contents"]] == ["k02398", "k02399"]
     assert resp["StartAfter"] == "k02397"
@@ -127,14 +133,14 @@ def test_v2_start_after_and_prefix_on_big(s3, big_bucket):
 
 # ------------------------------------------------------------------------- small listings
 @pytest.fixture
-def tree(s3, bucket):
+def tree(s3: S3Client, bucket: str) -> tuple[str, list[str]]:
     keys = ["a/1", "a/2", "b/1", "b/sub/2", "c", "d", "e/"]
     for k in keys:
         s3.put_object(Bucket=bucket, Key=k, Body=k.encode())
     return bucket, keys
 
 
-def test_v2_fields(s3, tree):
+def test_v2_fields(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, keys = tree
     resp = s3.list_objects_v2(Bucket=bucket)
     assert [o["Key"] for o in resp["Contents"]] == sorted(keys)
@@ -151,7 +157,7 @@ def test_v2_fields(s3, tree):
     assert "Owner" not in o  # only with FetchOwner
 
 
-def test_v2_fetch_owner(s3, tree):
+def test_v2_fetch_owner(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     resp = s3.list_objects_v2(Bucket=bucket, FetchOwner=True)
     for o in resp["Contents"]:
@@ -161,7 +167,7 @@ def test_v2_fetch_owner(s3, tree):
     assert resp["Contents"][0]["Owner"]["ID"] == owner_id
 
 
-def test_v2_delimiter_keycount(s3, tree):
+def test_v2_delimiter_keycount(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     resp = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
     assert [o["Key"] for o in resp["Contents"]] == ["c", "d"]
@@ -170,7 +176,7 @@ def test_v2_delimiter_keycount(s3, tree):
     assert resp["Delimiter"] == "/"
 
 
-def test_v2_prefix_and_delimiter(s3, tree):
+def test_v2_prefix_and_delimiter(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     resp = s3.list_objects_v2(Bucket=bucket, Prefix="b/", Delimiter="/")
     assert [o["Key"] for o in resp["Contents"]] == ["b/1"]
@@ -181,7 +187,7 @@ def test_v2_prefix_and_delimiter(s3, tree):
     assert [o["Key"] for o in resp["Contents"]] == ["e/"]
 
 
-def test_v2_max_keys_counts_prefixes(s3, tree):
+def test_v2_max_keys_counts_prefixes(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     resp = s3.list_objects_v2(Bucket=bucket, Delimiter="/", MaxKeys=2)
     assert [c["Prefix"] for c in resp["CommonPrefixes"]] == ["a/", "b/"]
@@ -205,7 +211,7 @@ def test_v2_max_keys_counts_prefixes(s3, tree):
     assert "NextContinuationToken" not in resp3
 
 
-def test_v2_exact_page_has_no_token(s3, tree):
+def test_v2_exact_page_has_no_token(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, keys = tree
     resp = s3.list_objects_v2(Bucket=bucket, MaxKeys=len(keys))
     assert resp["KeyCount"] == len(keys)
@@ -213,7 +219,7 @@ def test_v2_exact_page_has_no_token(s3, tree):
     assert "NextContinuationToken" not in resp
 
 
-def test_v2_start_after(s3, tree):
+def test_v2_start_after(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     resp = s3.list_objects_v2(Bucket=bucket, StartAfter="b/1")
     assert [o["Key"] for o in resp["Contents"]] == ["b/sub/2", "c", "d", "e/"]
@@ -222,20 +228,20 @@ def test_v2_start_after(s3, tree):
     assert "Contents" not in resp
 
 
-def test_v2_empty_bucket(s3, bucket):
+def test_v2_empty_bucket(s3: S3Client, bucket: str) -> None:
     resp = s3.list_objects_v2(Bucket=bucket)
     assert resp["KeyCount"] == 0
     assert resp["IsTruncated"] is False
     assert "Contents" not in resp
 
 
-def test_v2_invalid_continuation_token(s3_noretry, tree):
+def test_v2_invalid_continuation_token(s3_noretry: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     with s3_error("InvalidArgument", 400):
         s3_noretry.list_objects_v2(Bucket=bucket, ContinuationToken="!!not-a-token!!")
 
 
-def test_v1_marker_and_next_marker(s3, tree):
+def test_v1_marker_and_next_marker(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     resp = s3.list_objects(Bucket=bucket, Marker="b/1")
     assert [o["Key"] for o in resp["Contents"]] == ["b/sub/2", "c", "d", "e/"]
@@ -260,7 +266,7 @@ def test_v1_marker_and_next_marker(s3, tree):
     assert resp["NextMarker"] == "b/"
 
 
-def test_v1_paging_delimiter_no_duplicates(s3, tree):
+def test_v1_paging_delimiter_no_duplicates(s3: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, _ = tree
     pages = _v1_all(s3, bucket, MaxKeys=1, Delimiter="/")
     keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
@@ -273,14 +279,14 @@ def test_v1_paging_delimiter_no_duplicates(s3, tree):
 ENC_KEYS = ["enc dir/a b+c=d%é&<>", "enc dir/sub dir/x y", "enc dir/zz\u00fc?#", "enc dir/a"]
 
 
-def _assert_url_encoded(text, original):
+def _assert_url_encoded(text: str | None, original: str) -> None:
     assert text is not None
     assert text.isascii(), text
     assert " " not in text and "&" not in text and "<" not in text, text
     assert unquote_plus(text) == original, (text, original)
 
 
-def test_v2_encoding_type_url_raw(s3, raw, bucket):
+def test_v2_encoding_type_url_raw(s3: S3Client, raw: RawClient, bucket: str) -> None:
     for k in ENC_KEYS:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
     resp = raw.request(
@@ -311,7 +317,7 @@ def test_v2_encoding_type_url_raw(s3, raw, bucket):
     assert findtext(root, "KeyCount") == "3"
 
 
-def test_v1_encoding_type_url_raw(s3, raw, bucket):
+def test_v1_encoding_type_url_raw(s3: S3Client, raw: RawClient, bucket: str) -> None:
     for k in ENC_KEYS:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
     resp = raw.request(
@@ -335,7 +341,7 @@ def test_v1_encoding_type_url_raw(s3, raw, bucket):
     _assert_url_encoded(findtext(root, "NextMarker"), "enc dir/a b+c=d%é&<>")
 
 
-def test_list_without_encoding_type_is_plain_xml(s3, raw, bucket):
+def test_list_without_encoding_type_is_plain_xml(s3: S3Client, raw: RawClient, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="plain a+b&c", Body=b"x")
     resp = raw.request("GET", bucket, query=[("list-type", "2")])
     assert resp.status_code == 200
@@ -343,7 +349,7 @@ def test_list_without_encoding_type_is_plain_xml(s3, raw, bucket):
     assert [findtext(c, "Key") for c in findall(root, "Contents")] == ["plain a+b&c"]
 
 
-def test_boto3_decodes_url_encoded_keys(s3, bucket):
+def test_boto3_decodes_url_encoded_keys(s3: S3Client, bucket: str) -> None:
     for k in ENC_KEYS:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
     resp = s3.list_objects_v2(Bucket=bucket, Prefix="enc dir/", Delimiter="/")
@@ -353,13 +359,13 @@ def test_boto3_decodes_url_encoded_keys(s3, bucket):
     assert [o["Key"] for o in resp["Contents"]] == sorted(ENC_KEYS)
 
 
-def test_invalid_encoding_type(raw, bucket):
+def test_invalid_encoding_type(raw: RawClient, bucket: str) -> None:
     resp = raw.request("GET", bucket, query=[("list-type", "2"), ("encoding-type", "base64")])
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "InvalidArgument", resp.text
 
 
-def test_url_encoding_is_the_form_aws_sends(s3, raw, bucket):
+def test_url_encoding_is_the_form_aws_sends(s3: S3Client, raw: RawClient, bucket: str) -> None:
     """A space as "+", a "+" as %2B, "%" as %25, UTF-8 percent-encoded, "/" kept: two
     keys that differ only by " " and "+" stay distinct for a client that decodes."""
     for k in ("form/a b", "form/a+b", "form/100%", "form/\u00e9&"):
@@ -378,13 +384,13 @@ RAW_PREFIX = "p +%&é/"
 
 
 @pytest.fixture
-def raw_keys(s3, bucket):
+def raw_keys(s3: S3Client, bucket: str) -> str:
     for k in RAW_KEYS:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
     return bucket
 
 
-def test_boto3_v1_values_come_back_raw(s3, raw_keys):
+def test_boto3_v1_values_come_back_raw(s3: S3Client, raw_keys: str) -> None:
     """boto3 asks for encoding-type=url by itself and decodes Key, Marker, NextMarker,
     Delimiter and CommonPrefixes: all of them come back as the client wrote them."""
     bucket = raw_keys
@@ -409,7 +415,7 @@ def test_boto3_v1_values_come_back_raw(s3, raw_keys):
     assert prefixes == ["p +%&é/d&"]
 
 
-def test_boto3_v2_and_versions_values_come_back_raw(s3, raw_keys):
+def test_boto3_v2_and_versions_values_come_back_raw(s3: S3Client, raw_keys: str) -> None:
     bucket = raw_keys
     pages = s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=RAW_PREFIX, Delimiter="&", StartAfter="p +%&é/a b",
@@ -424,7 +430,8 @@ def test_boto3_v2_and_versions_values_come_back_raw(s3, raw_keys):
     assert keys == ["p +%&é/a+b", "p +%&é/z%<>"]
     assert prefixes == ["p +%&é/d&"]
 
-    seen, kw = [], {}
+    seen: list[str] = []
+    kw: dict[str, str] = {}
     while True:
         resp = s3.list_object_versions(Bucket=bucket, Prefix=RAW_PREFIX, MaxKeys=2, **kw)
         assert resp["Prefix"] == RAW_PREFIX
@@ -438,14 +445,14 @@ def test_boto3_v2_and_versions_values_come_back_raw(s3, raw_keys):
 
 
 # ------------------------------------------------------------------------- versions
-def test_get_bucket_versioning_unversioned(s3, bucket):
+def test_get_bucket_versioning_unversioned(s3: S3Client, bucket: str) -> None:
     resp = s3.get_bucket_versioning(Bucket=bucket)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert "Status" not in resp
     assert "MFADelete" not in resp
 
 
-def test_list_object_versions_null(s3, bucket):
+def test_list_object_versions_null(s3: S3Client, bucket: str) -> None:
     for k in ("a", "b/c", "d e"):
         s3.put_object(Bucket=bucket, Key=k, Body=k.encode())
     resp = s3.list_object_versions(Bucket=bucket)
@@ -464,11 +471,12 @@ def test_list_object_versions_null(s3, bucket):
     assert [c["Prefix"] for c in resp["CommonPrefixes"]] == ["b/"]
 
 
-def test_list_object_versions_paging(s3, bucket):
+def test_list_object_versions_paging(s3: S3Client, bucket: str) -> None:
     keys = [f"v{i:02d}" for i in range(5)]
     for k in keys:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
-    seen, kw = [], {}
+    seen: list[str] = []
+    kw: dict[str, str] = {}
     while True:
         resp = s3.list_object_versions(Bucket=bucket, MaxKeys=2, **kw)
         seen += [v["Key"] for v in resp.get("Versions", [])]
@@ -482,7 +490,7 @@ def test_list_object_versions_paging(s3, bucket):
     assert seen == keys
 
 
-def test_version_id_null_on_get_and_head(s3, bucket):
+def test_version_id_null_on_get_and_head(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="v", Body=b"versioned?")
     assert s3.get_object(Bucket=bucket, Key="v", VersionId="null")["Body"].read() == b"versioned?"
     assert s3.head_object(Bucket=bucket, Key="v", VersionId="null")["ContentLength"] == 10

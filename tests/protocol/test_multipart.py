@@ -62,11 +62,13 @@ def crc32_raw(data: bytes) -> bytes:
 
 
 def crc32c_raw(data: bytes) -> bytes:
-    return crt.crc32c(data).to_bytes(4, "big")
+    crc: int = crt.crc32c(data)
+    return crc.to_bytes(4, "big")
 
 
 def crc64nvme_raw(data: bytes) -> bytes:
-    return crt.crc64nvme(data).to_bytes(8, "big")
+    crc: int = crt.crc64nvme(data)
+    return crc.to_bytes(8, "big")
 
 
 def sha256_raw(data: bytes) -> bytes:

@@ -5,8 +5,10 @@ signatures and trailing checksums verified; aws-chunked never stored."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
+import requests
 
 from ._s3raw import (
     ALGORITHMS,
@@ -14,48 +16,51 @@ from ._s3raw import (
     STREAMING_SIGNED_TRAILER,
     STREAMING_UNSIGNED_TRAILER,
     UNSIGNED,
+    RawClient,
     checksum_b64,
     checksum_header,
     error_code,
     signed_chunked_body,
     unsigned_chunked_body,
 )
+from ._types import S3Client
 from ._util import etag, rand
 
 DATA = rand(200_000, seed=99)
 
 
-def _get(s3, bucket, key):
-    return s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+def _get(s3: S3Client, bucket: str, key: str) -> dict[str, Any]:
+    resp: dict[str, Any] = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    return resp
 
 
-def test_unsigned_payload(s3, raw, bucket):
+def test_unsigned_payload(s3: S3Client, raw: RawClient, bucket: str) -> None:
     resp = raw.request("PUT", bucket, "u", body=DATA, payload_hash=UNSIGNED)
     assert resp.status_code == 200, resp.text
     assert resp.headers["ETag"] == etag(DATA)
     assert _get(s3, bucket, "u")["Body"].read() == DATA
 
 
-def test_hex_sha256_payload(s3, raw, bucket):
+def test_hex_sha256_payload(s3: S3Client, raw: RawClient, bucket: str) -> None:
     resp = raw.request("PUT", bucket, "h", body=DATA)  # payload hash = sha256(body)
     assert resp.status_code == 200, resp.text
     assert _get(s3, bucket, "h")["Body"].read() == DATA
 
 
 def _streaming_put(
-    raw,
-    bucket,
-    key,
-    mode,
-    data,
+    raw: RawClient,
+    bucket: str,
+    key: str,
+    mode: str,
+    data: bytes,
     *,
-    trailer_alg=None,
-    content_encoding=None,
-    chunk=65536,
-    corrupt_chunk=None,
-    corrupt_trailer_signature=False,
-    wrong_trailer_value=False,
-):
+    trailer_alg: str | None = None,
+    content_encoding: str | None = None,
+    chunk: int = 65536,
+    corrupt_chunk: int | None = None,
+    corrupt_trailer_signature: bool = False,
+    wrong_trailer_value: bool = False,
+) -> requests.Response:
     url = raw.url(bucket, key)
     headers = {
         "Content-Encoding": "aws-chunked"
@@ -91,7 +96,7 @@ def _streaming_put(
     return raw.send("PUT", url, signed.headers, framed)
 
 
-def test_streaming_signed_payload(s3, raw, bucket):
+def test_streaming_signed_payload(s3: S3Client, raw: RawClient, bucket: str) -> None:
     resp = _streaming_put(raw, bucket, "s", STREAMING_SIGNED, DATA)
     assert resp.status_code == 200, resp.text
     assert resp.headers["ETag"] == etag(DATA)
@@ -100,21 +105,23 @@ def test_streaming_signed_payload(s3, raw, bucket):
     assert "aws-chunked" not in got.get("ContentEncoding", "")
 
 
-def test_streaming_signed_payload_small_chunks(s3, raw, bucket):
+def test_streaming_signed_payload_small_chunks(s3: S3Client, raw: RawClient, bucket: str) -> None:
     data = b"tiny chunks " * 50
     resp = _streaming_put(raw, bucket, "sc", STREAMING_SIGNED, data, chunk=7)
     assert resp.status_code == 200, resp.text
     assert _get(s3, bucket, "sc")["Body"].read() == data
 
 
-def test_streaming_signed_empty_body(s3, raw, bucket):
+def test_streaming_signed_empty_body(s3: S3Client, raw: RawClient, bucket: str) -> None:
     resp = _streaming_put(raw, bucket, "se", STREAMING_SIGNED, b"")
     assert resp.status_code == 200, resp.text
     assert _get(s3, bucket, "se")["ContentLength"] == 0
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_streaming_signed_payload_trailer(s3, raw, bucket, algorithm):
+def test_streaming_signed_payload_trailer(
+    s3: S3Client, raw: RawClient, bucket: str, algorithm: str
+) -> None:
     resp = _streaming_put(raw, bucket, "st", STREAMING_SIGNED_TRAILER, DATA, trailer_alg=algorithm)
     assert resp.status_code == 200, resp.text
     got = _get(s3, bucket, "st")
@@ -123,7 +130,9 @@ def test_streaming_signed_payload_trailer(s3, raw, bucket, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_streaming_unsigned_trailer(s3, raw, bucket, algorithm):
+def test_streaming_unsigned_trailer(
+    s3: S3Client, raw: RawClient, bucket: str, algorithm: str
+) -> None:
     resp = _streaming_put(
         raw, bucket, "ut", STREAMING_UNSIGNED_TRAILER, DATA, trailer_alg=algorithm
     )
@@ -135,7 +144,9 @@ def test_streaming_unsigned_trailer(s3, raw, bucket, algorithm):
 
 @pytest.mark.parametrize("mode", [STREAMING_UNSIGNED_TRAILER, STREAMING_SIGNED_TRAILER])
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_wrong_trailing_checksum_bad_digest(s3, raw, bucket, mode, algorithm):
+def test_wrong_trailing_checksum_bad_digest(
+    s3: S3Client, raw: RawClient, bucket: str, mode: str, algorithm: str
+) -> None:
     s3.put_object(Bucket=bucket, Key="wt", Body=b"before")
     resp = _streaming_put(
         raw, bucket, "wt", mode, DATA, trailer_alg=algorithm, wrong_trailer_value=True
@@ -146,7 +157,7 @@ def test_wrong_trailing_checksum_bad_digest(s3, raw, bucket, mode, algorithm):
 
 
 @pytest.mark.parametrize("which", [0, 2, 4])  # first, middle, final (zero-length) chunk
-def test_bad_chunk_signature(s3, raw, bucket, which):
+def test_bad_chunk_signature(s3: S3Client, raw: RawClient, bucket: str, which: int) -> None:
     s3.put_object(Bucket=bucket, Key="bc", Body=b"before")
     resp = _streaming_put(raw, bucket, "bc", STREAMING_SIGNED, DATA, corrupt_chunk=which)
     assert resp.status_code == 403, resp.text
@@ -154,7 +165,7 @@ def test_bad_chunk_signature(s3, raw, bucket, which):
     assert s3.get_object(Bucket=bucket, Key="bc")["Body"].read() == b"before"
 
 
-def test_bad_trailer_signature(s3, raw, bucket):
+def test_bad_trailer_signature(s3: S3Client, raw: RawClient, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="bt", Body=b"before")
     resp = _streaming_put(
         raw,
@@ -171,15 +182,17 @@ def test_bad_trailer_signature(s3, raw, bucket):
 
 
 @pytest.mark.parametrize("mode", [STREAMING_SIGNED, STREAMING_UNSIGNED_TRAILER])
-def test_aws_chunked_stripped_from_content_encoding(s3, raw, bucket, mode):
-    kw = {"trailer_alg": "CRC32"} if mode == STREAMING_UNSIGNED_TRAILER else {}
+def test_aws_chunked_stripped_from_content_encoding(
+    s3: S3Client, raw: RawClient, bucket: str, mode: str
+) -> None:
+    kw: dict[str, Any] = {"trailer_alg": "CRC32"} if mode == STREAMING_UNSIGNED_TRAILER else {}
     resp = _streaming_put(raw, bucket, "ce", mode, DATA, content_encoding="gzip", **kw)
     assert resp.status_code == 200, resp.text
     head = s3.head_object(Bucket=bucket, Key="ce")
     assert head["ContentEncoding"] == "gzip"
 
 
-def test_decoded_length_mismatch(s3, raw, bucket):
+def test_decoded_length_mismatch(s3: S3Client, raw: RawClient, bucket: str) -> None:
     url = raw.url(bucket, "dl")
     data = b"x" * 1000
     framed = unsigned_chunked_body(data, 100, {"x-amz-checksum-crc32": checksum_b64("CRC32", data)})
@@ -196,7 +209,7 @@ def test_decoded_length_mismatch(s3, raw, bucket):
     assert raw.request("HEAD", bucket, "dl").status_code == 404
 
 
-def test_header_checksum_with_sha256_payload(s3, raw, bucket):
+def test_header_checksum_with_sha256_payload(s3: S3Client, raw: RawClient, bucket: str) -> None:
     data = b"header + payload hash"
     resp = raw.request(
         "PUT",
@@ -210,7 +223,7 @@ def test_header_checksum_with_sha256_payload(s3, raw, bucket):
     assert _get(s3, bucket, "hp").get("ChecksumCRC32C") == checksum_b64("CRC32C", data)
 
 
-def test_boto3_put_sends_streaming_trailer(s3, bucket):
+def test_boto3_put_sends_streaming_trailer(s3: S3Client, bucket: str) -> None:
     """The default boto3 PutObject (aws-chunked + CRC32 trailer over TLS) round-trips."""
     body = hashlib.sha256(b"x").digest() * 1000
     resp = s3.put_object(Bucket=bucket, Key="b3", Body=body)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import requests
 
 from ._s3raw import error_code, error_field, fetch, patched_clock, utcnow
+from ._server import ServerProcess
+from ._types import ClientFor, S3Client
 from ._util import TRICKY_KEYS, etag, rand
 
 
 @pytest.fixture(params=["sigv2-default", "sigv4"])
-def presigner(request, s3, client_for, server):
+def presigner(
+    request: pytest.FixtureRequest, s3: S3Client, client_for: ClientFor, server: ServerProcess
+) -> S3Client:
     """boto3 presigns with SigV2 in us-east-1 by default; s3v4 gives SigV4 query auth."""
     if request.param == "sigv4":
         return client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
@@ -20,17 +25,22 @@ def presigner(request, s3, client_for, server):
 
 
 @pytest.fixture
-def s3v4(client_for, server):
+def s3v4(client_for: ClientFor, server: ServerProcess) -> S3Client:
     return client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
 
 
-def _presign_in_the_past(client, method, params, expires=60):
+def _presign_in_the_past(
+    client: S3Client, method: str, params: dict[str, Any], expires: int = 60
+) -> str:
     """A URL that expired about an hour ago, for either signature version."""
     with patched_clock(utcnow() - dt.timedelta(hours=1)):
-        return client.generate_presigned_url(method, Params=params, ExpiresIn=expires)
+        url: str = client.generate_presigned_url(method, Params=params, ExpiresIn=expires)
+        return url
 
 
-def test_presigned_get(s3, presigner, bucket, server):
+def test_presigned_get(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     data = rand(20_000)
     s3.put_object(Bucket=bucket, Key="p", Body=data, ContentType="image/jpeg")
     url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "p"})
@@ -41,7 +51,9 @@ def test_presigned_get(s3, presigner, bucket, server):
     assert resp.headers["ETag"] == etag(data)
 
 
-def test_presigned_put(s3, presigner, bucket, server):
+def test_presigned_put(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     data = rand(30_000)
     url = presigner.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up"})
     resp = requests.put(url, data=data, verify=server.cert)
@@ -50,7 +62,9 @@ def test_presigned_put(s3, presigner, bucket, server):
     assert s3.get_object(Bucket=bucket, Key="up")["Body"].read() == data
 
 
-def test_presigned_put_with_signed_content_type(s3, presigner, bucket, server):
+def test_presigned_put_with_signed_content_type(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     url = presigner.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": "ct", "ContentType": "text/csv"}
     )
@@ -62,7 +76,9 @@ def test_presigned_put_with_signed_content_type(s3, presigner, bucket, server):
 
 
 @pytest.mark.parametrize("key", TRICKY_KEYS)
-def test_presigned_tricky_keys(s3, presigner, bucket, server, key):
+def test_presigned_tricky_keys(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess, key: str
+) -> None:
     # http.client, not requests: urllib3 would drop "../" segments from the path
     params = {"Bucket": bucket, "Key": key}
     put_url = presigner.generate_presigned_url("put_object", Params=params)
@@ -78,7 +94,9 @@ def test_presigned_tricky_keys(s3, presigner, bucket, server, key):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_presigned_head_and_range(s3, presigner, bucket, server):
+def test_presigned_head_and_range(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="h", Body=b"0123456789")
     url = presigner.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "h"})
     resp = requests.head(url, verify=server.cert)
@@ -90,7 +108,9 @@ def test_presigned_head_and_range(s3, presigner, bucket, server):
     assert resp.content == b"234"
 
 
-def test_presigned_expired(s3, presigner, bucket, server):
+def test_presigned_expired(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="old", Body=b"x")
     url = _presign_in_the_past(presigner, "get_object", {"Bucket": bucket, "Key": "old"})
     resp = requests.get(url, verify=server.cert)
@@ -99,7 +119,9 @@ def test_presigned_expired(s3, presigner, bucket, server):
     assert "Request has expired" in (error_field(resp.content, "Message") or ""), resp.text
 
 
-def test_presigned_expired_put_does_not_store(s3, presigner, bucket, server):
+def test_presigned_expired_put_does_not_store(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     url = _presign_in_the_past(presigner, "put_object", {"Bucket": bucket, "Key": "late"})
     resp = requests.put(url, data=b"late", verify=server.cert)
     assert resp.status_code == 403, resp.text
@@ -115,7 +137,15 @@ def test_presigned_expired_put_does_not_store(s3, presigner, bucket, server):
         (0, "AccessDenied", "Request has expired"),
     ],
 )
-def test_presigned_expires_out_of_range(s3, s3v4, bucket, server, expires, code, message):
+def test_presigned_expires_out_of_range(
+    s3: S3Client,
+    s3v4: S3Client,
+    bucket: str,
+    server: ServerProcess,
+    expires: int,
+    code: str,
+    message: str,
+) -> None:
     """What AWS answers (Ceph's s3-tests check these three against it): 403 each time."""
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     url = s3v4.generate_presigned_url(
@@ -129,7 +159,9 @@ def test_presigned_expires_out_of_range(s3, s3v4, bucket, server, expires, code,
     assert message in resp.text
 
 
-def test_presigned_expires_a_week(s3, s3v4, bucket, server):
+def test_presigned_expires_a_week(
+    s3: S3Client, s3v4: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     url = s3v4.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604800
@@ -137,7 +169,9 @@ def test_presigned_expires_a_week(s3, s3v4, bucket, server):
     assert requests.get(url, verify=server.cert).status_code == 200
 
 
-def test_presigned_tampered_signature(s3, presigner, bucket, server):
+def test_presigned_tampered_signature(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
     marker = "X-Amz-Signature=" if "X-Amz-Signature=" in url else "Signature="
@@ -148,7 +182,9 @@ def test_presigned_tampered_signature(s3, presigner, bucket, server):
     assert error_code(resp.content) == "SignatureDoesNotMatch"
 
 
-def test_presigned_url_for_other_key(s3, presigner, bucket, server):
+def test_presigned_url_for_other_key(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="a", Body=b"a")
     s3.put_object(Bucket=bucket, Key="b", Body=b"b")
     url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a"})
@@ -157,7 +193,9 @@ def test_presigned_url_for_other_key(s3, presigner, bucket, server):
     assert error_code(resp.content) == "SignatureDoesNotMatch"
 
 
-def test_presigned_get_missing_key(s3, presigner, bucket, server):
+def test_presigned_get_missing_key(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "none"})
     resp = requests.get(url, verify=server.cert)
     assert resp.status_code == 404
@@ -165,7 +203,9 @@ def test_presigned_get_missing_key(s3, presigner, bucket, server):
 
 
 @pytest.mark.parametrize("sigv", ["s3", "s3v4"])
-def test_presigned_unknown_key(client_for, s3, bucket, server, sigv):
+def test_presigned_unknown_key(
+    client_for: ClientFor, s3: S3Client, bucket: str, server: ServerProcess, sigv: str
+) -> None:
     c = client_for(
         "AKIDOESNOTEXIST00000", "secretsecretsecretsecretsecretsecret0000", signature_version=sigv
     )
@@ -175,7 +215,9 @@ def test_presigned_unknown_key(client_for, s3, bucket, server, sigv):
     assert error_code(resp.content) == "InvalidAccessKeyId"
 
 
-def test_presigned_list_objects(s3, presigner, bucket, server):
+def test_presigned_list_objects(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="listed", Body=b"x")
     url = presigner.generate_presigned_url("list_objects_v2", Params={"Bucket": bucket})
     resp = requests.get(url, verify=server.cert)

@@ -8,13 +8,17 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
 
 from ._s3raw import error_code, error_field, fetch, findall, findtext, xml_root
-from ._server import REGION, VENV_BIN
+from ._server import REGION, VENV_BIN, ServerProcess
+from ._types import ClientFor, MakeBucket, MakeUser, S3Client
 from ._util import etag, rand
 
 PRESIGN_KEYS = [
@@ -29,12 +33,13 @@ PRESIGN_KEYS = [
 
 # --------------------------------------------------------------------------- helpers
 @pytest.fixture(params=["s3", "s3v4"], ids=["sigv2", "sigv4"])
-def sigv(request):
-    return request.param
+def sigv(request: pytest.FixtureRequest) -> str:
+    version: str = request.param
+    return version
 
 
 @pytest.fixture
-def presigner(sigv, server, client_for):
+def presigner(sigv: str, server: ServerProcess, client_for: ClientFor) -> S3Client:
     return client_for(server.root_access_key, server.root_secret_key, signature_version=sigv)
 
 
@@ -42,7 +47,9 @@ def _is_v4(url: str) -> bool:
     return "X-Amz-Signature=" in url
 
 
-def _expect_error(resp: requests.Response | tuple, code: str, status: int = 403) -> None:
+def _expect_error(
+    resp: requests.Response | tuple[int, Any, bytes], code: str, status: int = 403
+) -> None:
     if isinstance(resp, tuple):
         st, _, body = resp
     else:
@@ -62,7 +69,7 @@ def _query(url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def aws_presign(server, tmp_path):
+def aws_presign(server: ServerProcess, tmp_path: Path) -> Callable[..., str]:
     """``aws s3 presign`` with the CLI's default signer, or forced to SigV4."""
 
     def run(s3uri: str, expires: int = 60, v4: bool = False, ak: str = "", sk: str = "") -> str:
@@ -109,7 +116,9 @@ def aws_presign(server, tmp_path):
 
 
 # --------------------------------------------------------------------------- GET / HEAD
-def test_get_and_head(s3, presigner, bucket, server):
+def test_get_and_head(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     data = rand(12_345)
     s3.put_object(Bucket=bucket, Key="obj", Body=data, ContentType="image/png")
     params = {"Bucket": bucket, "Key": "obj"}
@@ -134,7 +143,9 @@ def test_get_and_head(s3, presigner, bucket, server):
     assert resp.status_code == 403
 
 
-def test_get_with_response_overrides(s3, presigner, bucket, server):
+def test_get_with_response_overrides(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="dl", Body=b"hello")
     url = presigner.generate_presigned_url(
         "get_object",
@@ -155,7 +166,7 @@ def test_get_with_response_overrides(s3, presigner, bucket, server):
 
 
 # --------------------------------------------------------------------------- PUT
-def test_put_plain(s3, presigner, bucket, server):
+def test_put_plain(s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess) -> None:
     data = rand(40_000)
     url = presigner.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": "up"}, ExpiresIn=60
@@ -166,7 +177,9 @@ def test_put_plain(s3, presigner, bucket, server):
     assert s3.get_object(Bucket=bucket, Key="up")["Body"].read() == data
 
 
-def test_put_signed_content_type(s3, presigner, bucket, server):
+def test_put_signed_content_type(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     url = presigner.generate_presigned_url(
         "put_object",
         Params={"Bucket": bucket, "Key": "ct", "ContentType": "text/csv"},
@@ -180,7 +193,9 @@ def test_put_signed_content_type(s3, presigner, bucket, server):
 
 
 @pytest.mark.parametrize("sent", ["text/plain", "application/octet-stream", None])
-def test_put_content_type_mismatch(s3, presigner, bucket, server, sent):
+def test_put_content_type_mismatch(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess, sent: str | None
+) -> None:
     url = presigner.generate_presigned_url(
         "put_object",
         Params={"Bucket": bucket, "Key": "ctbad", "ContentType": "text/csv"},
@@ -192,7 +207,9 @@ def test_put_content_type_mismatch(s3, presigner, bucket, server, sent):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_put_signed_metadata(s3, presigner, bucket, server):
+def test_put_signed_metadata(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     url = presigner.generate_presigned_url(
         "put_object",
         Params={
@@ -220,7 +237,9 @@ def test_put_signed_metadata(s3, presigner, bucket, server):
     assert s3.get_object(Bucket=bucket, Key="meta")["Body"].read() == b"{}"
 
 
-def test_put_signed_metadata_v4_header_required(s3, client_for, server, bucket):
+def test_put_signed_metadata_v4_header_required(
+    s3: S3Client, client_for: ClientFor, server: ServerProcess, bucket: str
+) -> None:
     """SigV4: x-amz-meta-* are signed headers (X-Amz-SignedHeaders); omitting them fails."""
     c = client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
     url = c.generate_presigned_url(
@@ -232,7 +251,7 @@ def test_put_signed_metadata_v4_header_required(s3, client_for, server, bucket):
 
 
 # --------------------------------------------------------------------------- DELETE
-def test_delete(s3, presigner, bucket, server):
+def test_delete(s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess) -> None:
     s3.put_object(Bucket=bucket, Key="gone", Body=b"x")
     url = presigner.generate_presigned_url(
         "delete_object", Params={"Bucket": bucket, "Key": "gone"}, ExpiresIn=60
@@ -245,7 +264,9 @@ def test_delete(s3, presigner, bucket, server):
 
 
 # --------------------------------------------------------------------------- multipart
-def test_upload_part_and_complete(s3, presigner, bucket, server):
+def test_upload_part_and_complete(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     key = "mp via presigned+ key.bin"
     uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     parts = [rand(5 * 1024 * 1024, seed=11), rand(777, seed=12)]
@@ -282,7 +303,9 @@ def test_upload_part_and_complete(s3, presigner, bucket, server):
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"".join(parts)
 
 
-def test_upload_part_url_bound_to_part_and_upload(s3, presigner, bucket, server):
+def test_upload_part_url_bound_to_part_and_upload(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     uid = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     url = presigner.generate_presigned_url(
         "upload_part",
@@ -299,7 +322,9 @@ def test_upload_part_url_bound_to_part_and_upload(s3, presigner, bucket, server)
 
 # --------------------------------------------------------------------------- tricky keys
 @pytest.mark.parametrize("key", PRESIGN_KEYS)
-def test_tricky_keys(s3, presigner, bucket, server, key):
+def test_tricky_keys(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess, key: str
+) -> None:
     params = {"Bucket": bucket, "Key": key}
     put = presigner.generate_presigned_url("put_object", Params=params, ExpiresIn=60)
     st, _, body = fetch(put, server.cert, "PUT", b"tricky")
@@ -315,7 +340,9 @@ def test_tricky_keys(s3, presigner, bucket, server, key):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_percent_2f_is_not_a_slash(s3, presigner, bucket, server):
+def test_percent_2f_is_not_a_slash(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     """``a%2Fb`` (a literal percent sign) and ``a/b`` are different keys."""
     s3.put_object(Bucket=bucket, Key="a%2Fb", Body=b"percent")
     s3.put_object(Bucket=bucket, Key="a/b", Body=b"slash")
@@ -330,7 +357,14 @@ def test_percent_2f_is_not_a_slash(s3, presigner, bucket, server):
 # --------------------------------------------------------------------------- AWS CLI
 @pytest.mark.parametrize("v4", [False, True], ids=["cli-default-v2", "cli-s3v4"])
 @pytest.mark.parametrize("key", ["plain.txt", "a b+c=d.txt", "pct%2Fx", "ünï/日本.txt"])
-def test_aws_cli_presign(s3, aws_presign, bucket, server, key, v4):
+def test_aws_cli_presign(
+    s3: S3Client,
+    aws_presign: Callable[..., str],
+    bucket: str,
+    server: ServerProcess,
+    key: str,
+    v4: bool,
+) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=b"from the cli")
     url = aws_presign(f"s3://{bucket}/{key}", 60, v4=v4)
     st, hdrs, body = fetch(url, server.cert)
@@ -342,7 +376,9 @@ def test_aws_cli_presign(s3, aws_presign, bucket, server, key, v4):
 
 
 @pytest.mark.parametrize("v4", [False, True], ids=["cli-default-v2", "cli-s3v4"])
-def test_aws_cli_presign_expiry(s3, aws_presign, bucket, server, v4):
+def test_aws_cli_presign_expiry(
+    s3: S3Client, aws_presign: Callable[..., str], bucket: str, server: ServerProcess, v4: bool
+) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     url = aws_presign(f"s3://{bucket}/k", 2, v4=v4)
     assert requests.get(url, verify=server.cert).status_code == 200
@@ -353,7 +389,9 @@ def test_aws_cli_presign_expiry(s3, aws_presign, bucket, server, v4):
 
 
 # --------------------------------------------------------------------------- expiry
-def test_expiry_to_the_second(s3, presigner, bucket, server):
+def test_expiry_to_the_second(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="soon", Body=b"x")
     get = presigner.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "soon"}, ExpiresIn=2
@@ -372,7 +410,9 @@ def test_expiry_to_the_second(s3, presigner, bucket, server):
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["soon"]
 
 
-def test_expired_error_fields(s3, presigner, bucket, server):
+def test_expired_error_fields(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     """AWS reports Expires and ServerTime with a "Request has expired" error."""
     s3.put_object(Bucket=bucket, Key="e", Body=b"x")
     url = presigner.generate_presigned_url(
@@ -386,7 +426,9 @@ def test_expired_error_fields(s3, presigner, bucket, server):
 
 
 # --------------------------------------------------------------------------- tampering
-def test_tampered_key(s3, presigner, bucket, server):
+def test_tampered_key(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="mine", Body=b"mine")
     s3.put_object(Bucket=bucket, Key="yours", Body=b"yours")
     url = presigner.generate_presigned_url(
@@ -403,7 +445,9 @@ def test_tampered_key(s3, presigner, bucket, server):
     assert s3.get_object(Bucket=bucket, Key="yours")["Body"].read() == b"yours"
 
 
-def test_tampered_expiry(s3, presigner, bucket, server):
+def test_tampered_expiry(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     url = presigner.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=60
@@ -419,7 +463,9 @@ def test_tampered_expiry(s3, presigner, bucket, server):
         _expect_error(requests.get(bad, verify=server.cert), "SignatureDoesNotMatch")
 
 
-def test_tampered_v4_date(s3, client_for, bucket, server):
+def test_tampered_v4_date(
+    s3: S3Client, client_for: ClientFor, bucket: str, server: ServerProcess
+) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     c = client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
     url = c.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
@@ -429,7 +475,9 @@ def test_tampered_v4_date(s3, client_for, bucket, server):
     _expect_error(requests.get(bad, verify=server.cert), "SignatureDoesNotMatch")
 
 
-def test_tampered_signed_header(s3, presigner, bucket, server):
+def test_tampered_signed_header(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     url = presigner.generate_presigned_url(
         "put_object",
         Params={"Bucket": bucket, "Key": "h", "ContentType": "image/png", "ACL": "private"},
@@ -449,7 +497,9 @@ def test_tampered_signed_header(s3, presigner, bucket, server):
     assert resp.status_code == 200, resp.text
 
 
-def test_tampered_signature_and_access_key(s3, presigner, bucket, server, make_user):
+def test_tampered_signature_and_access_key(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess, make_user: MakeUser
+) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     url = presigner.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=60
@@ -472,7 +522,9 @@ def test_tampered_signature_and_access_key(s3, presigner, bucket, server, make_u
     _expect_error(requests.get(bad, verify=server.cert), "SignatureDoesNotMatch")
 
 
-def test_extra_query_parameter_v4_is_signed(s3, client_for, bucket, server):
+def test_extra_query_parameter_v4_is_signed(
+    s3: S3Client, client_for: ClientFor, bucket: str, server: ServerProcess
+) -> None:
     """SigV4 signs the whole query string: adding a parameter breaks the signature."""
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     c = client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
@@ -488,7 +540,14 @@ def _assert_revoked(resp: requests.Response) -> None:
 
 
 @pytest.mark.parametrize("action", ["disable", "delete"])
-def test_url_of_revoked_key_stops_working(server, make_user, client_for, make_bucket, sigv, action):
+def test_url_of_revoked_key_stops_working(
+    server: ServerProcess,
+    make_user: MakeUser,
+    client_for: ClientFor,
+    make_bucket: MakeBucket,
+    sigv: str,
+    action: str,
+) -> None:
     user = make_user()
     owner = client_for(*user)
     name = make_bucket(owner)
@@ -516,7 +575,13 @@ def test_url_of_revoked_key_stops_working(server, make_user, client_for, make_bu
         assert requests.get(get, verify=server.cert).content == b"secret doc"
 
 
-def test_url_of_rotated_key_stops_working(server, make_user, client_for, make_bucket, sigv):
+def test_url_of_rotated_key_stops_working(
+    server: ServerProcess,
+    make_user: MakeUser,
+    client_for: ClientFor,
+    make_bucket: MakeBucket,
+    sigv: str,
+) -> None:
     user = make_user()
     owner = client_for(*user)
     name = make_bucket(owner)
@@ -534,7 +599,14 @@ def test_url_of_rotated_key_stops_working(server, make_user, client_for, make_bu
     assert requests.get(url2, verify=server.cert).content == b"doc"
 
 
-def test_url_of_other_user_denied(s3, make_user, client_for, bucket, server, sigv):
+def test_url_of_other_user_denied(
+    s3: S3Client,
+    make_user: MakeUser,
+    client_for: ClientFor,
+    bucket: str,
+    server: ServerProcess,
+    sigv: str,
+) -> None:
     """A valid presigned URL of a user without access to the bucket: AccessDenied."""
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     other = client_for(*make_user(), signature_version=sigv)
@@ -545,7 +617,9 @@ def test_url_of_other_user_denied(s3, make_user, client_for, bucket, server, sig
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
 
 
-def test_list_uploads_xml_via_presigned(s3, presigner, bucket, server):
+def test_list_uploads_xml_via_presigned(
+    s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
+) -> None:
     """A presigned ListMultipartUploads (sub-resource ?uploads) is signed correctly."""
     uid = s3.create_multipart_upload(Bucket=bucket, Key="u")["UploadId"]
     url = presigner.generate_presigned_url("list_multipart_uploads", Params={"Bucket": bucket})

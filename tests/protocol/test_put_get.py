@@ -14,6 +14,7 @@ import pytest
 
 from ._s3raw import (
     ALGORITHMS,
+    RawClient,
     build_head,
     checksum_b64,
     error_code,
@@ -21,10 +22,12 @@ from ._s3raw import (
     read_response,
     tls_connect,
 )
+from ._server import ServerProcess
+from ._types import S3Client
 from ._util import TRICKY_KEYS, blob_files, etag, rand, s3_error
 
 
-def test_put_get_roundtrip(s3, bucket):
+def test_put_get_roundtrip(s3: S3Client, bucket: str) -> None:
     data = rand(10_000)
     put = s3.put_object(Bucket=bucket, Key="obj", Body=data)
     assert put["ETag"] == etag(data)
@@ -41,7 +44,7 @@ def test_put_get_roundtrip(s3, bucket):
     assert head["ResponseMetadata"]["HTTPHeaders"].get("accept-ranges") == "bytes"
 
 
-def test_empty_object(s3, bucket):
+def test_empty_object(s3: S3Client, bucket: str) -> None:
     put = s3.put_object(Bucket=bucket, Key="empty", Body=b"")
     assert put["ETag"] == etag(b"")
     get = s3.get_object(Bucket=bucket, Key="empty")
@@ -50,13 +53,13 @@ def test_empty_object(s3, bucket):
     assert get["ETag"] == etag(b"")
 
 
-def test_default_content_type(s3, bucket):
+def test_default_content_type(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="noctype", Body=b"abc")
     head = s3.head_object(Bucket=bucket, Key="noctype")
     assert head["ContentType"] in ("binary/octet-stream", "application/octet-stream")
 
 
-def test_overwrite(s3, bucket):
+def test_overwrite(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"first", Metadata={"v": "1"})
     s3.put_object(Bucket=bucket, Key="k", Body=b"second!")
     get = s3.get_object(Bucket=bucket, Key="k")
@@ -65,7 +68,7 @@ def test_overwrite(s3, bucket):
     assert get["ETag"] == etag(b"second!")
 
 
-def test_metadata_and_content_headers(s3, bucket):
+def test_metadata_and_content_headers(s3: S3Client, bucket: str) -> None:
     expires = dt.datetime(2031, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     body = b"\x1f\x8b not really gzip"
     s3.put_object(
@@ -96,19 +99,19 @@ def test_metadata_and_content_headers(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="hdrs")["Body"].read() == body
 
 
-def test_aws_chunked_not_stored_as_content_encoding(s3, bucket):
+def test_aws_chunked_not_stored_as_content_encoding(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="plain", Body=b"data")
     head = s3.head_object(Bucket=bucket, Key="plain")
     assert "aws-chunked" not in head.get("ContentEncoding", "")
     assert "aws-chunked" not in head["ResponseMetadata"]["HTTPHeaders"].get("content-encoding", "")
 
 
-def test_metadata_special_ascii_value(s3, bucket):
+def test_metadata_special_ascii_value(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={"k": "v=1;w=2 ~!*"})
     assert s3.head_object(Bucket=bucket, Key="m")["Metadata"] == {"k": "v=1;w=2 ~!*"}
 
 
-def test_metadata_too_large(s3, bucket):
+def test_metadata_too_large(s3: S3Client, bucket: str) -> None:
     with s3_error("MetadataTooLarge", 400):
         s3.put_object(Bucket=bucket, Key="big-meta", Body=b"x", Metadata={"big": "v" * 2100})
     with s3_error("NoSuchKey", 404):
@@ -119,13 +122,13 @@ def test_metadata_too_large(s3, bucket):
         s3.put_object(Bucket=bucket, Key="big-meta", Body=b"x", Metadata=meta)
 
 
-def test_metadata_under_limit(s3, bucket):
+def test_metadata_under_limit(s3: S3Client, bucket: str) -> None:
     meta = {"a": "v" * 1500}
     s3.put_object(Bucket=bucket, Key="ok-meta", Body=b"x", Metadata=meta)
     assert s3.head_object(Bucket=bucket, Key="ok-meta")["Metadata"] == meta
 
 
-def test_key_length_limit(s3, bucket):
+def test_key_length_limit(s3: S3Client, bucket: str) -> None:
     k1024 = "k" * 1024
     s3.put_object(Bucket=bucket, Key=k1024, Body=b"max")
     assert s3.get_object(Bucket=bucket, Key=k1024)["Body"].read() == b"max"
@@ -138,14 +141,14 @@ def test_key_length_limit(s3, bucket):
     assert keys == [k1024]
 
 
-def test_content_md5_good(s3, bucket):
+def test_content_md5_good(s3: S3Client, bucket: str) -> None:
     data = rand(5000)
     resp = s3.put_object(Bucket=bucket, Key="md5", Body=data, ContentMD5=md5_b64(data))
     assert resp["ETag"] == etag(data)
     assert s3.get_object(Bucket=bucket, Key="md5")["Body"].read() == data
 
 
-def test_content_md5_bad_digest(s3_noretry, bucket):
+def test_content_md5_bad_digest(s3_noretry: S3Client, bucket: str) -> None:
     s3 = s3_noretry
     s3.put_object(Bucket=bucket, Key="md5", Body=b"original")
     with s3_error("BadDigest", 400):
@@ -162,7 +165,7 @@ def test_content_md5_bad_digest(s3_noretry, bucket):
     ["not base64!!", base64.b64encode(b"short").decode(), "AAAA"],
     ids=["garbage", "wrong-length", "3-bytes"],
 )
-def test_content_md5_malformed(raw, bucket, value):
+def test_content_md5_malformed(raw: RawClient, bucket: str, value: str) -> None:
     resp = raw.request("PUT", bucket, "bad-md5", headers={"Content-MD5": value}, body=b"hello")
     assert resp.status_code == 400, resp.text
     assert error_code(resp.content) == "InvalidDigest", resp.text
@@ -170,7 +173,7 @@ def test_content_md5_malformed(raw, bucket, value):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_checksum_algorithm_stored_and_returned(s3, bucket, algorithm):
+def test_checksum_algorithm_stored_and_returned(s3: S3Client, bucket: str, algorithm: str) -> None:
     data = rand(70_000)
     expected = checksum_b64(algorithm, data)
     field = "Checksum" + algorithm
@@ -187,7 +190,7 @@ def test_checksum_algorithm_stored_and_returned(s3, bucket, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_checksum_value_in_header(s3, bucket, algorithm):
+def test_checksum_value_in_header(s3: S3Client, bucket: str, algorithm: str) -> None:
     # A precomputed value goes in the x-amz-checksum-* header instead of a trailer.
     data = b"header checksum " * 100
     field = "Checksum" + algorithm
@@ -199,7 +202,7 @@ def test_checksum_value_in_header(s3, bucket, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_checksum_wrong_value_bad_digest(s3_noretry, bucket, algorithm):
+def test_checksum_wrong_value_bad_digest(s3_noretry: S3Client, bucket: str, algorithm: str) -> None:
     s3 = s3_noretry
     s3.put_object(Bucket=bucket, Key="wc", Body=b"old")
     field = "Checksum" + algorithm
@@ -209,7 +212,7 @@ def test_checksum_wrong_value_bad_digest(s3_noretry, bucket, algorithm):
     assert s3.get_object(Bucket=bucket, Key="wc")["Body"].read() == b"old"
 
 
-def test_default_crc32_checksum_returned(s3, bucket):
+def test_default_crc32_checksum_returned(s3: S3Client, bucket: str) -> None:
     # boto3 sends a CRC32 trailer by default; the server keeps and returns it.
     data = b"default checksum"
     s3.put_object(Bucket=bucket, Key="d", Body=data)
@@ -217,7 +220,7 @@ def test_default_crc32_checksum_returned(s3, bucket):
     assert head.get("ChecksumCRC32") == checksum_b64("CRC32", data)
 
 
-def test_large_body_file_like_with_expect_continue(s3, bucket):
+def test_large_body_file_like_with_expect_continue(s3: S3Client, bucket: str) -> None:
     # A file-like body makes botocore send "Expect: 100-continue".
     data = rand(1024 * 1024 + 17)
     resp = s3.put_object(Bucket=bucket, Key="big", Body=io.BytesIO(data))
@@ -226,7 +229,7 @@ def test_large_body_file_like_with_expect_continue(s3, bucket):
     assert hashlib.md5(got).hexdigest() == hashlib.md5(data).hexdigest()
 
 
-def test_upload_download_file(s3, bucket, tmp_path):
+def test_upload_download_file(s3: S3Client, bucket: str, tmp_path: Path) -> None:
     src = tmp_path / "src.bin"
     data = rand(300_000)
     src.write_bytes(data)
@@ -236,7 +239,7 @@ def test_upload_download_file(s3, bucket, tmp_path):
     assert dst.read_bytes() == data
 
 
-def test_expect_100_continue_raw(server, raw, bucket):
+def test_expect_100_continue_raw(server: ServerProcess, raw: RawClient, bucket: str) -> None:
     """The server answers 100 Continue before the body is sent, then stores it."""
     data = b"continue body " * 1000
     url = raw.url(bucket, "expect")
@@ -260,7 +263,7 @@ def test_expect_100_continue_raw(server, raw, bucket):
     assert raw.request("GET", bucket, "expect").content == data
 
 
-def test_missing_content_length(server, raw, bucket):
+def test_missing_content_length(server: ServerProcess, raw: RawClient, bucket: str) -> None:
     url = raw.url(bucket, "nolength")
     signed = raw.signed_headers("PUT", url, {}, "UNSIGNED-PAYLOAD")
     head = {"Host": server.host, **signed.headers, "Connection": "close"}
@@ -271,7 +274,7 @@ def test_missing_content_length(server, raw, bucket):
     assert error_code(body) == "MissingContentLength", body
 
 
-def test_entity_too_large_declared(server, raw, bucket):
+def test_entity_too_large_declared(server: ServerProcess, raw: RawClient, bucket: str) -> None:
     # A single PUT over 5 GiB is refused from its Content-Length, before any body.
     size = 5 * 1024**3 + 1
     url = raw.url(bucket, "huge")
@@ -285,14 +288,14 @@ def test_entity_too_large_declared(server, raw, bucket):
     assert error_code(body) == "EntityTooLarge", body
 
 
-def test_get_missing_key(s3, bucket):
+def test_get_missing_key(s3: S3Client, bucket: str) -> None:
     with s3_error("NoSuchKey", 404) as ei:
         s3.get_object(Bucket=bucket, Key="nope")
     assert ei.value.response["Error"].get("Key") in (None, "nope")
 
 
 @pytest.mark.parametrize("key", TRICKY_KEYS)
-def test_tricky_key_put_get_head(s3, bucket, key):
+def test_tricky_key_put_get_head(s3: S3Client, bucket: str, key: str) -> None:
     data = key.encode() + b"|payload"
     s3.put_object(Bucket=bucket, Key=key, Body=data)
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
@@ -303,7 +306,7 @@ def test_tricky_key_put_get_head(s3, bucket, key):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_last_modified_changes_on_overwrite(s3, bucket):
+def test_last_modified_changes_on_overwrite(s3: S3Client, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="t", Body=b"1")
     first = s3.head_object(Bucket=bucket, Key="t")["LastModified"]
     time.sleep(1.1)
@@ -327,7 +330,9 @@ def _evict_from_page_cache(path: Path) -> bool:
         os.close(fd)
 
 
-def test_get_of_an_object_no_longer_in_the_page_cache(s3, bucket, server):
+def test_get_of_an_object_no_longer_in_the_page_cache(
+    s3: S3Client, bucket: str, server: ServerProcess
+) -> None:
     """Bytes that must come from the disk are read on a blob I/O thread (not on the event
     loop): whole and ranged GETs of an evicted object still return exactly its bytes."""
     data = rand(3 * 1024 * 1024 + 17)
@@ -340,7 +345,9 @@ def test_get_of_an_object_no_longer_in_the_page_cache(s3, bucket, server):
     assert part["Body"].read() == data[1_000_000:2_500_001]
 
 
-def test_get_of_a_multipart_object_no_longer_in_the_page_cache(s3, bucket, server):
+def test_get_of_a_multipart_object_no_longer_in_the_page_cache(
+    s3: S3Client, bucket: str, server: ServerProcess
+) -> None:
     """The same for a multipart object, whose parts are files of their own: the read goes
     on from one cold part into the next (on the thread), whole and across a boundary."""
     parts = [rand(5 * 1024 * 1024 + 101), rand(777_777)]

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 import requests
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from ._s3raw import error_code, error_field
-from ._server import VENV_BIN
+from ._server import VENV_BIN, ServerProcess
+from ._types import ClientFor, MakeUser, RunCli, S3Client, UniqueName
 from ._util import TRICKY_KEYS, etag, rand, s3_error
 
 # Keys the brief names explicitly, plus the shared list of troublemakers.
@@ -37,13 +39,13 @@ V2_KEYS = [
 
 
 @pytest.fixture
-def v2(server, client_for):
+def v2(server: ServerProcess, client_for: ClientFor) -> S3Client:
     """Root client signing with SigV2 (header auth)."""
     return client_for(server.root_access_key, server.root_secret_key, signature_version="s3")
 
 
 @pytest.fixture
-def v2_noretry(server, client_for):
+def v2_noretry(server: ServerProcess, client_for: ClientFor) -> S3Client:
     return client_for(
         server.root_access_key,
         server.root_secret_key,
@@ -52,12 +54,12 @@ def v2_noretry(server, client_for):
     )
 
 
-def _code(exc) -> str:
+def _code(exc: ClientError) -> str:
     return exc.response["Error"]["Code"]
 
 
 # --------------------------------------------------------------------------- buckets
-def test_bucket_lifecycle(v2, unique_name):
+def test_bucket_lifecycle(v2: S3Client, unique_name: UniqueName) -> None:
     name = unique_name("v2b")
     v2.create_bucket(Bucket=name)
     try:
@@ -72,13 +74,13 @@ def test_bucket_lifecycle(v2, unique_name):
     assert name not in [b["Name"] for b in v2.list_buckets()["Buckets"]]
 
 
-def test_bucket_not_empty(v2, bucket):
+def test_bucket_not_empty(v2: S3Client, bucket: str) -> None:
     v2.put_object(Bucket=bucket, Key="x", Body=b"x")
     with s3_error("BucketNotEmpty", 409):
         v2.delete_bucket(Bucket=bucket)
 
 
-def test_get_missing_object_and_bucket(v2, bucket, unique_name):
+def test_get_missing_object_and_bucket(v2: S3Client, bucket: str, unique_name: UniqueName) -> None:
     with s3_error("NoSuchKey", 404):
         v2.get_object(Bucket=bucket, Key="nope")
     with s3_error("NoSuchBucket", 404):
@@ -87,7 +89,7 @@ def test_get_missing_object_and_bucket(v2, bucket, unique_name):
 
 # --------------------------------------------------------------------------- objects
 @pytest.mark.parametrize("key", V2_KEYS)
-def test_object_roundtrip_tricky_keys(v2, bucket, key):
+def test_object_roundtrip_tricky_keys(v2: S3Client, bucket: str, key: str) -> None:
     data = rand(5000)
     put = v2.put_object(
         Bucket=bucket,
@@ -115,7 +117,7 @@ def test_object_roundtrip_tricky_keys(v2, bucket, key):
 
 
 @pytest.mark.parametrize("key", [k for k in TRICKY_KEYS if k not in V2_KEYS])
-def test_object_roundtrip_more_tricky_keys(v2, bucket, key):
+def test_object_roundtrip_more_tricky_keys(v2: S3Client, bucket: str, key: str) -> None:
     v2.put_object(Bucket=bucket, Key=key, Body=b"tricky")
     assert v2.get_object(Bucket=bucket, Key=key)["Body"].read() == b"tricky"
     assert v2.head_object(Bucket=bucket, Key=key)["ContentLength"] == 6
@@ -124,7 +126,7 @@ def test_object_roundtrip_more_tricky_keys(v2, bucket, key):
     assert v2.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_ranges(v2, bucket):
+def test_ranges(v2: S3Client, bucket: str) -> None:
     data = bytes(range(256)) * 40
     v2.put_object(Bucket=bucket, Key="r", Body=data)
     got = v2.get_object(Bucket=bucket, Key="r", Range="bytes=10-19")
@@ -139,7 +141,7 @@ def test_ranges(v2, bucket):
         v2.get_object(Bucket=bucket, Key="r", Range=f"bytes={len(data)}-")
 
 
-def test_copy_with_metadata_replace(v2, bucket):
+def test_copy_with_metadata_replace(v2: S3Client, bucket: str) -> None:
     v2.put_object(Bucket=bucket, Key="src", Body=b"abc", Metadata={"a": "1"})
     v2.copy_object(
         Bucket=bucket,
@@ -158,14 +160,14 @@ def test_copy_with_metadata_replace(v2, bucket):
 
 # --------------------------------------------------------------------------- listing
 @pytest.fixture
-def tree(v2, bucket):
+def tree(v2: S3Client, bucket: str) -> tuple[str, list[str]]:
     keys = ["a/1", "a/2", "a/b/3", "b/4", "c", "d e/5", "d+e/6"]
     for k in keys:
         v2.put_object(Bucket=bucket, Key=k, Body=b"x")
     return bucket, keys
 
 
-def test_list_v1_prefix_delimiter(v2, tree):
+def test_list_v1_prefix_delimiter(v2: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, keys = tree
     resp = v2.list_objects(Bucket=bucket, Delimiter="/")
     assert [o["Key"] for o in resp.get("Contents", [])] == ["c"]
@@ -184,7 +186,7 @@ def test_list_v1_prefix_delimiter(v2, tree):
     assert [o["Key"] for o in rest["Contents"]] == sorted(keys)[2:]
 
 
-def test_list_v2_prefix_delimiter_pagination(v2, tree):
+def test_list_v2_prefix_delimiter_pagination(v2: S3Client, tree: tuple[str, list[str]]) -> None:
     bucket, keys = tree
     resp = v2.list_objects_v2(Bucket=bucket, Prefix="a/", Delimiter="/")
     assert [o["Key"] for o in resp["Contents"]] == ["a/1", "a/2"]
@@ -192,7 +194,7 @@ def test_list_v2_prefix_delimiter_pagination(v2, tree):
     seen = []
     token = None
     while True:
-        kw = {"ContinuationToken": token} if token else {}
+        kw: dict[str, str] = {"ContinuationToken": token} if token else {}
         page = v2.list_objects_v2(Bucket=bucket, MaxKeys=3, **kw)
         seen += [o["Key"] for o in page.get("Contents", [])]
         if not page["IsTruncated"]:
@@ -203,7 +205,7 @@ def test_list_v2_prefix_delimiter_pagination(v2, tree):
     assert [o["Key"] for o in resp["Contents"]] == ["c", "d e/5", "d+e/6"]
 
 
-def test_delete_objects(v2, bucket):
+def test_delete_objects(v2: S3Client, bucket: str) -> None:
     keys = ["one", "two two", "th+ree", "fo=ur", "unicodé"]
     for k in keys:
         v2.put_object(Bucket=bucket, Key=k, Body=b"x")
@@ -216,7 +218,7 @@ def test_delete_objects(v2, bucket):
 
 
 # --------------------------------------------------------------------------- multipart
-def test_multipart_complete(v2, bucket):
+def test_multipart_complete(v2: S3Client, bucket: str) -> None:
     key = "mp key+=.bin"
     parts_data = [rand(5 * 1024 * 1024, seed=1), rand(1234, seed=2)]
     mpu = v2.create_multipart_upload(Bucket=bucket, Key=key, Metadata={"m": "v"})
@@ -243,7 +245,7 @@ def test_multipart_complete(v2, bucket):
     assert got["Metadata"] == {"m": "v"}
 
 
-def test_multipart_copy_part(v2, bucket):
+def test_multipart_copy_part(v2: S3Client, bucket: str) -> None:
     src = rand(6 * 1024 * 1024, seed=3)
     v2.put_object(Bucket=bucket, Key="src", Body=src)
     uid = v2.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
@@ -270,7 +272,7 @@ def test_multipart_copy_part(v2, bucket):
     assert v2.get_object(Bucket=bucket, Key="dst")["Body"].read() == src[:5242880] + b"tail"
 
 
-def test_multipart_abort(v2, bucket):
+def test_multipart_abort(v2: S3Client, bucket: str) -> None:
     uid = v2.create_multipart_upload(Bucket=bucket, Key="ab")["UploadId"]
     v2.upload_part(Bucket=bucket, Key="ab", UploadId=uid, PartNumber=1, Body=b"x" * 100)
     v2.abort_multipart_upload(Bucket=bucket, Key="ab", UploadId=uid)
@@ -281,7 +283,7 @@ def test_multipart_abort(v2, bucket):
 
 
 # --------------------------------------------------------------------------- ACL, CORS
-def test_object_acl(v2, bucket, server):
+def test_object_acl(v2: S3Client, bucket: str, server: ServerProcess) -> None:
     v2.put_object(Bucket=bucket, Key="acl obj", Body=b"x")
     acl = v2.get_object_acl(Bucket=bucket, Key="acl obj")
     owner = acl["Owner"]["ID"]
@@ -301,7 +303,7 @@ def test_object_acl(v2, bucket, server):
     assert anon.status_code == 403
 
 
-def test_bucket_acl(v2, bucket):
+def test_bucket_acl(v2: S3Client, bucket: str) -> None:
     v2.put_bucket_acl(Bucket=bucket, ACL="public-read")
     grants = v2.get_bucket_acl(Bucket=bucket)["Grants"]
     assert any(
@@ -314,7 +316,7 @@ def test_bucket_acl(v2, bucket):
     assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
 
 
-def test_bucket_cors(v2, bucket):
+def test_bucket_cors(v2: S3Client, bucket: str) -> None:
     rules = [
         {
             "AllowedOrigins": ["https://example.com"],
@@ -337,7 +339,7 @@ def test_bucket_cors(v2, bucket):
 
 
 # --------------------------------------------------------------------------- errors
-def test_wrong_secret(server, client_for, bucket):
+def test_wrong_secret(server: ServerProcess, client_for: ClientFor, bucket: str) -> None:
     c = client_for(
         server.root_access_key,
         server.root_secret_key + "x",
@@ -352,7 +354,9 @@ def test_wrong_secret(server, client_for, bucket):
         c.list_objects(Bucket=bucket)
 
 
-def test_signature_does_not_match_has_string_to_sign(server, client_for):
+def test_signature_does_not_match_has_string_to_sign(
+    server: ServerProcess, client_for: ClientFor
+) -> None:
     """AWS includes StringToSign (and the AWSAccessKeyId) in SigV2 signature errors."""
     c = client_for(server.root_access_key, "wrong", signature_version="s3")
     with s3_error("SignatureDoesNotMatch", 403) as ei:
@@ -362,7 +366,7 @@ def test_signature_does_not_match_has_string_to_sign(server, client_for):
     assert err.get("AWSAccessKeyId") == server.root_access_key, err
 
 
-def test_unknown_access_key(client_for):
+def test_unknown_access_key(client_for: ClientFor) -> None:
     c = client_for(
         "AKIDOESNOTEXIST00000",
         "secretsecretsecretsecretsecretsecret0000",
@@ -373,7 +377,9 @@ def test_unknown_access_key(client_for):
         c.list_buckets()
 
 
-def test_other_user_bucket_denied(make_user, client_for, bucket, v2):
+def test_other_user_bucket_denied(
+    make_user: MakeUser, client_for: ClientFor, bucket: str, v2: S3Client
+) -> None:
     v2.put_object(Bucket=bucket, Key="secret", Body=b"s")
     other = client_for(*make_user(), signature_version="s3")
     with s3_error("AccessDenied", 403):
@@ -385,7 +391,9 @@ def test_other_user_bucket_denied(make_user, client_for, bucket, v2):
     assert [o["Key"] for o in v2.list_objects_v2(Bucket=bucket)["Contents"]] == ["secret"]
 
 
-def test_disabled_key_refused(server, make_user, client_for):
+def test_disabled_key_refused(
+    server: ServerProcess, make_user: MakeUser, client_for: ClientFor
+) -> None:
     user = make_user()
     c = client_for(*user, signature_version="s3", retries={"total_max_attempts": 1})
     c.list_buckets()
@@ -406,7 +414,7 @@ def _v2_sign(secret: str, string_to_sign: str) -> str:
 
 
 def _raw_v2(
-    server,
+    server: ServerProcess,
     method: str,
     path: str,
     *,
@@ -442,7 +450,7 @@ def _raw_v2(
     )
 
 
-def test_raw_v2_request_is_accepted(server, bucket):
+def test_raw_v2_request_is_accepted(server: ServerProcess, bucket: str) -> None:
     """Our own signer agrees with the server (sanity check for the skew tests)."""
     resp = _raw_v2(server, "GET", "/")
     assert resp.status_code == 200, resp.text
@@ -464,7 +472,7 @@ def test_raw_v2_request_is_accepted(server, bucket):
     assert b"AccessControlPolicy" in resp.content
 
 
-def test_raw_v2_x_amz_date_is_accepted(server, bucket):
+def test_raw_v2_x_amz_date_is_accepted(server: ServerProcess, bucket: str) -> None:
     """x-amz-date instead of Date (what s3cmd sends): the Date line is empty and the
     header is canonicalized as ``x-amz-date:Wed, 25 Nov 2026 ...``, comma-space kept."""
     resp = _raw_v2(server, "PUT", f"/{bucket}/amzdate", body=b"d", use_amz_date=True)
@@ -476,7 +484,7 @@ def test_raw_v2_x_amz_date_is_accepted(server, bucket):
 
 @pytest.mark.parametrize("minutes", [-20, 20])
 @pytest.mark.parametrize("use_amz_date", [False, True], ids=["Date", "x-amz-date"])
-def test_raw_v2_clock_skew(server, minutes, use_amz_date):
+def test_raw_v2_clock_skew(server: ServerProcess, minutes: int, use_amz_date: bool) -> None:
     when = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
     resp = _raw_v2(server, "GET", "/", date=when, use_amz_date=use_amz_date)
     assert resp.status_code == 403, resp.text
@@ -485,7 +493,9 @@ def test_raw_v2_clock_skew(server, minutes, use_amz_date):
     assert error_field(resp.content, "ServerTime"), resp.text
 
 
-def test_raw_v2_old_date_put_does_not_store(server, bucket, v2):
+def test_raw_v2_old_date_put_does_not_store(
+    server: ServerProcess, bucket: str, v2: S3Client
+) -> None:
     when = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     resp = _raw_v2(server, "PUT", f"/{bucket}/late", date=when, body=b"late")
     assert resp.status_code == 403
@@ -493,13 +503,13 @@ def test_raw_v2_old_date_put_does_not_store(server, bucket, v2):
     assert v2.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
-def test_raw_v2_small_skew_accepted(server):
+def test_raw_v2_small_skew_accepted(server: ServerProcess) -> None:
     when = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
     resp = _raw_v2(server, "GET", "/", date=when)
     assert resp.status_code == 200, resp.text
 
 
-def test_raw_v2_missing_date(server):
+def test_raw_v2_missing_date(server: ServerProcess) -> None:
     sig = _v2_sign(server.root_secret_key, "GET\n\n\n\n/")
     resp = requests.get(
         server.endpoint + "/",
@@ -510,7 +520,7 @@ def test_raw_v2_missing_date(server):
     assert error_code(resp.content) == "AccessDenied", resp.text
 
 
-def test_raw_v2_tampered_header(server, bucket):
+def test_raw_v2_tampered_header(server: ServerProcess, bucket: str) -> None:
     """A signed x-amz-* header changed after signing -> SignatureDoesNotMatch."""
     when = dt.datetime.now(dt.UTC)
     datestr = email.utils.format_datetime(when, usegmt=True)
@@ -533,7 +543,7 @@ def test_raw_v2_tampered_header(server, bucket):
 
 # --------------------------------------------------------------------------- s3cmd v2
 @pytest.fixture
-def s3cmd_v2(server, tmp_path):
+def s3cmd_v2(server: ServerProcess, tmp_path: Path) -> RunCli:
     cfg = tmp_path / "s3cfg-v2"
     cfg.write_text(
         "[default]\n"
@@ -573,7 +583,9 @@ def _assert_v2_on_wire(res: subprocess.CompletedProcess[str]) -> None:
     assert "AWS4-HMAC-SHA256" not in res.stderr
 
 
-def test_s3cmd_v2_basic(s3cmd_v2, unique_name, tmp_path, s3):
+def test_s3cmd_v2_basic(
+    s3cmd_v2: RunCli, unique_name: UniqueName, tmp_path: Path, s3: S3Client
+) -> None:
     name = unique_name("s3cv2")
     res = s3cmd_v2("mb", f"s3://{name}")
     _assert_v2_on_wire(res)
@@ -601,7 +613,7 @@ def test_s3cmd_v2_basic(s3cmd_v2, unique_name, tmp_path, s3):
         empty_and_delete(s3, name)
 
 
-def test_s3cmd_v2_multipart(s3cmd_v2, bucket, tmp_path: Path, s3):
+def test_s3cmd_v2_multipart(s3cmd_v2: RunCli, bucket: str, tmp_path: Path, s3: S3Client) -> None:
     data = rand(20 * 1024 * 1024, seed=7)
     src = tmp_path / "big.bin"
     src.write_bytes(data)
@@ -616,7 +628,7 @@ def test_s3cmd_v2_multipart(s3cmd_v2, bucket, tmp_path: Path, s3):
     assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
 
 
-def test_s3cmd_v2_wrong_secret(server, tmp_path, bucket):
+def test_s3cmd_v2_wrong_secret(server: ServerProcess, tmp_path: Path, bucket: str) -> None:
     cfg = tmp_path / "bad.cfg"
     cfg.write_text(
         "[default]\n"
@@ -638,7 +650,7 @@ def test_s3cmd_v2_wrong_secret(server, tmp_path, bucket):
 
 
 # --------------------------------------------------------------------------- misc
-def test_v2_unsigned_payload_with_content_md5(v2_noretry, bucket):
+def test_v2_unsigned_payload_with_content_md5(v2_noretry: S3Client, bucket: str) -> None:
     """Content-MD5 is part of the V2 string to sign; a wrong MD5 is BadDigest/InvalidDigest."""
     data = b"payload"
     good = base64.b64encode(hashlib.md5(data).digest()).decode()
@@ -650,7 +662,7 @@ def test_v2_unsigned_payload_with_content_md5(v2_noretry, bucket):
     assert [o["Key"] for o in v2_noretry.list_objects_v2(Bucket=bucket)["Contents"]] == ["md5"]
 
 
-def test_v2_client_config_is_v2(server):
+def test_v2_client_config_is_v2(server: ServerProcess) -> None:
     """Guard: the fixture really signs with SigV2."""
     import boto3
 
@@ -671,7 +683,7 @@ def test_v2_client_config_is_v2(server):
     assert seen and seen[0].startswith(b"AWS " if isinstance(seen[0], bytes) else "AWS ")
 
 
-def test_v2_amz_header_value_with_comma_space(v2, bucket):
+def test_v2_amz_header_value_with_comma_space(v2: S3Client, bucket: str) -> None:
     """A single x-amz-* header whose value contains ", " is signed as sent (AWS's own
     example: ``x-amz-date:Tue, 27 Mar 2007 21:20:26 +0000``); only repeated headers are
     joined with ","."""

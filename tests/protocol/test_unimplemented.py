@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ._s3raw import error_code
+from ._s3raw import RawClient, error_code
+from ._server import ServerProcess
+from ._types import S3Client
 from ._util import s3_error
 
 
 @pytest.fixture
-def obj(s3, bucket):
+def obj(s3: S3Client, bucket: str) -> str:
     s3.put_object(Bucket=bucket, Key="o", Body=b"x")
     return bucket
 
@@ -36,7 +38,7 @@ CALLS = {
 
 
 @pytest.mark.parametrize("op", list(CALLS))
-def test_not_implemented(s3, obj, op):
+def test_not_implemented(s3: S3Client, obj: str, op: str) -> None:
     with s3_error("NotImplemented", 501):
         CALLS[op](s3, obj)
     # and nothing about the bucket changed
@@ -45,14 +47,14 @@ def test_not_implemented(s3, obj, op):
 
 
 @pytest.mark.parametrize("sub", ["policy", "lifecycle", "website", "replication"])
-def test_not_implemented_raw_xml(raw, obj, sub):
+def test_not_implemented_raw_xml(raw: RawClient, obj: str, sub: str) -> None:
     resp = raw.request("GET", obj, query={sub: ""})
     assert resp.status_code == 501, resp.text
     assert resp.headers.get("Content-Type", "").startswith(("application/xml", "text/xml"))
     assert error_code(resp.content) == "NotImplemented", resp.text
 
 
-def test_select_object_content_not_implemented(raw, obj):
+def test_select_object_content_not_implemented(raw: RawClient, obj: str) -> None:
     body = b"<SelectObjectContentRequest/>"
     resp = raw.request("POST", obj, "o", query=[("select", None), ("select-type", "2")], body=body)
     assert resp.status_code == 501, resp.text
@@ -63,25 +65,25 @@ STS_BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
 
-def test_stray_sts_post_anonymous(server):
+def test_stray_sts_post_anonymous(server: ServerProcess) -> None:
     resp = requests.post(server.endpoint + "/", data=STS_BODY, headers=FORM, verify=server.cert)
     assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
 
 
 @pytest.mark.parametrize("service", ["sts", "s3", "iam"])
-def test_stray_sts_post_signed(raw, service):
+def test_stray_sts_post_signed(raw: RawClient, service: str) -> None:
     resp = raw.request("POST", body=STS_BODY, headers=FORM, service=service)
     assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
     assert error_code(resp.content), resp.text
 
 
-def test_stray_iam_post(raw):
+def test_stray_iam_post(raw: RawClient) -> None:
     body = b"Action=ListUsers&Version=2010-05-08"
     resp = raw.request("POST", body=body, headers=FORM, service="iam")
     assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
 
 
-def test_unknown_method(raw, obj):
+def test_unknown_method(raw: RawClient, obj: str) -> None:
     resp = raw.request("PATCH", obj, "o", body=b"x")
     assert 400 <= resp.status_code < 600 and resp.status_code != 500, resp.text
     assert resp.status_code in (405, 501), resp.text

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from ._s3raw import error_code, error_field
+from ._s3raw import RawClient, error_code, error_field
+from ._server import ServerProcess
+from ._types import ClientFor, S3Client
 
 
 def _adding(client: Any, event: str, added: dict[str, str]) -> Callable[[], None]:
@@ -24,7 +26,7 @@ def _adding(client: Any, event: str, added: dict[str, str]) -> Callable[[], None
 
 
 @pytest.fixture
-def s3v4_fresh(client_for, server):
+def s3v4_fresh(client_for: ClientFor, server: ServerProcess) -> S3Client:
     """A client of its own: the hook must not leak into the session's shared client."""
     return client_for(server.root_access_key, server.root_secret_key, retries={"max_attempts": 0})
 
@@ -38,7 +40,9 @@ def _refused(exc: Any, names: str) -> None:
     )
 
 
-def test_unsigned_acl_does_not_make_an_object_public(s3, s3v4_fresh, bucket, server):
+def test_unsigned_acl_does_not_make_an_object_public(
+    s3: S3Client, s3v4_fresh: S3Client, bucket: str, server: ServerProcess
+) -> None:
     undo = _adding(s3v4_fresh, "PutObject", {"x-amz-acl": "public-read"})
     with pytest.raises(s3.exceptions.ClientError) as exc:
         s3v4_fresh.put_object(Bucket=bucket, Key="k", Body=b"private")
@@ -51,7 +55,9 @@ def test_unsigned_acl_does_not_make_an_object_public(s3, s3v4_fresh, bucket, ser
     assert anonymous.status_code == 200
 
 
-def test_unsigned_copy_source_does_not_turn_a_put_into_a_copy(s3, s3v4_fresh, bucket):
+def test_unsigned_copy_source_does_not_turn_a_put_into_a_copy(
+    s3: S3Client, s3v4_fresh: S3Client, bucket: str
+) -> None:
     s3.put_object(Bucket=bucket, Key="secret", Body=b"the secret")
     undo = _adding(s3v4_fresh, "PutObject", {"x-amz-copy-source": f"/{bucket}/secret"})
     with pytest.raises(s3.exceptions.ClientError) as exc:
@@ -62,7 +68,7 @@ def test_unsigned_copy_source_does_not_turn_a_put_into_a_copy(s3, s3v4_fresh, bu
     assert keys == ["secret"]
 
 
-def test_every_unsigned_name_is_listed(raw, bucket):
+def test_every_unsigned_name_is_listed(raw: RawClient, bucket: str) -> None:
     signed = raw.signed_headers("PUT", raw.url(bucket, "k"), {}, "UNSIGNED-PAYLOAD").headers
     headers = {**signed, "x-amz-meta-z": "1", "Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="}
     resp = raw.send("PUT", raw.url(bucket, "k"), headers)
@@ -71,7 +77,9 @@ def test_every_unsigned_name_is_listed(raw, bucket):
     assert error_field(resp.content, "HeadersNotSigned") == "content-md5, x-amz-meta-z"
 
 
-def test_presigned_url_refuses_added_headers(s3, bucket, server, client_for):
+def test_presigned_url_refuses_added_headers(
+    s3: S3Client, bucket: str, server: ServerProcess, client_for: ClientFor
+) -> None:
     v4 = client_for(server.root_access_key, server.root_secret_key, signature_version="s3v4")
     url = v4.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "p"})
     resp = requests.put(url, data=b"x", headers={"x-amz-acl": "public-read"}, verify=server.cert)

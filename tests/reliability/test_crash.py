@@ -15,13 +15,15 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.protocol._server import free_port
+from tests.protocol._server import ServerProcess, free_port
+from tests.protocol._types import S3Client
 from tests.protocol._util import stored_blob_count
 
 ABSENT = None  # state of a key that does not exist
@@ -206,7 +208,9 @@ def _verify_no_orphans(srv: Any, client: Any, bucket: str, timeout: float = 10.0
         time.sleep(0.25)
 
 
-def test_sigkill_during_concurrent_writes(crash_server, client_of):
+def test_sigkill_during_concurrent_writes(
+    crash_server: ServerProcess, client_of: Callable[..., S3Client]
+) -> None:
     srv = crash_server
     admin = client_of(srv)
     bucket = "crash-test-bucket"

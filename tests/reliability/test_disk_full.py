@@ -66,7 +66,7 @@ def _status(error: ClientError) -> tuple[int, str]:
 
 def _fill(s3: Any) -> list[str]:
     """PUT objects until the disk is full; the keys acknowledged."""
-    acknowledged = []
+    acknowledged: list[str] = []
     for n in range(100):
         key = f"obj-{n:03d}"
         try:

@@ -12,6 +12,7 @@ import pytest
 from oortgate.storage import local, writeback
 from oortgate.storage.base import BlobDamaged, BlobNotFound, BlobStore
 from oortgate.storage.local import FLUSH_SIZE, LocalBlobStore
+from oortgate.storage.local_async import AsyncLocalBlobs
 
 
 def _store(tmp_path: Path) -> LocalBlobStore:
@@ -31,7 +32,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def test_satisfies_protocol(tmp_path: Path) -> None:
-    store: BlobStore = _store(tmp_path)
+    store: BlobStore = AsyncLocalBlobs(_store(tmp_path))
     assert len(store.new_blob_id()) == 32
 
 

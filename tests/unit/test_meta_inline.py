@@ -7,6 +7,7 @@ import secrets
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from oortgate.meta.models import INLINE_MARK, ObjectRecord, is_inline
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
@@ -118,5 +119,5 @@ def test_version_1_database_is_brought_up_to_date(tmp_path: Path) -> None:
         store.close()
 
 
-def _fields(record: ObjectRecord) -> dict[str, object]:
+def _fields(record: ObjectRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in ObjectRecord.__dataclass_fields__}

@@ -34,7 +34,9 @@ def _decode(pieces: list[bytes], *, signed: bool, trailer: bool) -> tuple[bytes,
 @CASES
 @given(data=FRAMING, cuts=st.lists(st.integers(0, 10_000), max_size=6), signed=st.booleans(),
        trailer=st.booleans())
-def test_arbitrary_bytes_give_data_or_an_s3_error(data, cuts, signed, trailer) -> None:
+def test_arbitrary_bytes_give_data_or_an_s3_error(
+    data: bytes, cuts: list[int], signed: bool, trailer: bool
+) -> None:
     try:
         out, trailers = _decode(_split(data, cuts), signed=signed, trailer=trailer)
     except S3Error:
@@ -48,7 +50,9 @@ def test_arbitrary_bytes_give_data_or_an_s3_error(data, cuts, signed, trailer) -
        trailers=st.one_of(st.none(), st.dictionaries(
            st.sampled_from(["x-amz-checksum-crc32", "x-amz-checksum-sha256", "x-amz-meta"]),
            st.text("abcXYZ0189+/=", min_size=1, max_size=12), max_size=2)))
-def test_valid_encoding_split_anywhere_decodes(payload, chunk, cuts, signed, trailers) -> None:
+def test_valid_encoding_split_anywhere_decodes(
+    payload: bytes, chunk: int, cuts: list[int], signed: bool, trailers: dict[str, str] | None
+) -> None:
     body = encode(payload, chunk, signed=signed, trailers=trailers)
     out, got = _decode(_split(body, cuts), signed=signed, trailer=trailers is not None)
     assert out == payload
@@ -58,7 +62,9 @@ def test_valid_encoding_split_anywhere_decodes(payload, chunk, cuts, signed, tra
 @CASES
 @given(payload=st.binary(min_size=1, max_size=200), chunk=st.integers(1, 64),
        at=st.integers(0, 10_000), byte=st.integers(0, 255))
-def test_signed_encoding_with_one_byte_changed_fails(payload, chunk, at, byte) -> None:
+def test_signed_encoding_with_one_byte_changed_fails(
+    payload: bytes, chunk: int, at: int, byte: int
+) -> None:
     body = bytearray(encode(payload, chunk, signed=True))
     i = at % len(body)
     if body[i] == byte or (chr(body[i]) in "abcdef" and chr(byte) in "ABCDEF"):

@@ -27,7 +27,7 @@ RANGES = st.one_of(anything, st.builds(lambda unit, a, b: f"{unit}={a}-{b}",
 
 @settings(max_examples=400, deadline=None)
 @given(header=st.one_of(st.none(), RANGES), size=st.integers(0, 10**15))
-def test_ranges_are_inside_the_object_or_an_s3_error(header, size) -> None:
+def test_ranges_are_inside_the_object_or_an_s3_error(header: str | None, size: int) -> None:
     try:
         found = parse_range(header, size)
     except S3Error as err:
@@ -56,7 +56,7 @@ HTTP_DATES = st.one_of(
     "if-match": header_value, "if-none-match": header_value,
     "if-modified-since": HTTP_DATES, "if-unmodified-since": HTTP_DATES}),
     modified=st.floats(0, 2**33, allow_nan=False))
-def test_conditions_decide_or_raise_412(values, modified) -> None:
+def test_conditions_decide_or_raise_412(values: dict[str, str], modified: float) -> None:
     try:
         result = conditions.evaluate(values, "0123abc", modified)
     except S3Error as err:
@@ -70,7 +70,7 @@ def test_conditions_decide_or_raise_412(values, modified) -> None:
     lambda y, rest: f"{y:04d}{rest}", st.integers(0, 9999), st.text("0123456789TZ", max_size=12))),
     iso=st.booleans())
 @example(raw="Fri, 31 Dec 9999 23:59:59 -2359", iso=False)  # past 9999 in UTC: was a 500
-def test_signed_request_times_parse_or_are_access_denied(raw, iso) -> None:
+def test_signed_request_times_parse_or_are_access_denied(raw: str | None, iso: bool) -> None:
     try:
         moment = clock.signed_request_time(raw, iso=iso)
     except S3Error as err:
@@ -109,7 +109,9 @@ def _policy(doc: object) -> str:
                                                "x-amz-credential", "x-amz-algorithm",
                                                "x-amz-signature", "awsaccesskeyid",
                                                "signature"]), query_text, max_size=5))
-def test_post_policy_and_form_credentials_raise_only_s3_errors(policy, fields) -> None:
+def test_post_policy_and_form_credentials_raise_only_s3_errors(
+    policy: str, fields: dict[str, str]
+) -> None:
     # Form fields are decoded as UTF-8 with "replace" (post_object): text, never surrogates.
     with contextlib.suppress(S3Error):
         doc = post_policy.PostPolicy.parse(policy)
@@ -129,7 +131,9 @@ MODES = st.sampled_from(["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER
 @given(mode=mostly("STREAMING-UNSIGNED-PAYLOAD-TRAILER", st.one_of(MODES, header_value)),
        extra=headers, trailer=st.one_of(st.none(), header_value, st.just("x-amz-checksum-crc32")),
        body=st.lists(st.binary(max_size=30), max_size=4))
-def test_payload_verifier_raises_only_s3_errors(mode, extra, trailer, body) -> None:
+def test_payload_verifier_raises_only_s3_errors(
+    mode: str, extra: dict[str, str], trailer: str | None, body: list[bytes]
+) -> None:
     hdrs = {**extra, "x-amz-content-sha256": mode}
     if trailer is not None:
         hdrs["x-amz-trailer"] = trailer

@@ -23,7 +23,9 @@ PATHS = st.one_of(latin1, tokens, st.builds(lambda a, b: f"/{a}/{b}", tokens, la
 @given(method=METHODS, path=PATHS,
        query=st.dictionaries(st.one_of(SUBRESOURCES, query_text), query_text, max_size=4),
        hdrs=headers, vhost=st.one_of(st.none(), query_text))
-def test_route_gives_a_route_or_an_s3_error(method, path, query, hdrs, vhost) -> None:
+def test_route_gives_a_route_or_an_s3_error(
+    method: str, path: str, query: dict[str, str], hdrs: dict[str, str], vhost: str | None
+) -> None:
     try:
         found = route(method, path, query, hdrs, vhost)
     except S3Error:
@@ -33,7 +35,7 @@ def test_route_gives_a_route_or_an_s3_error(method, path, query, hdrs, vhost) ->
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.one_of(latin1, tokens))
-def test_parse_query_and_split_path_never_fail_otherwise(text) -> None:
+def test_parse_query_and_split_path_never_fail_otherwise(text: str) -> None:
     pairs = parse_query(text)
     assert all(isinstance(n, str) and isinstance(v, str) for n, v in pairs)
     try:

@@ -35,8 +35,10 @@ def _parse_and_verify(view: RequestView) -> None:
                                           mostly(AK, anything), anything)),
        date=mostly(DATE, header_value), amz_date=st.one_of(st.none(), header_value),
        extra=headers, path=latin1, query=query_pairs, meta=header_value)
-def test_header_auth_raises_only_s3_errors(auth, date, amz_date, extra, path, query,
-                                           meta) -> None:
+def test_header_auth_raises_only_s3_errors(
+    auth: str, date: str, amz_date: str | None, extra: dict[str, str], path: str,
+    query: list[tuple[str, str]], meta: str,
+) -> None:
     hdrs = {**extra, "authorization": auth, "date": date, "x-amz-meta-a": meta}
     if amz_date is not None:
         hdrs["x-amz-date"] = amz_date
@@ -48,7 +50,9 @@ def test_header_auth_raises_only_s3_errors(auth, date, amz_date, extra, path, qu
     st.integers(-(10**30), 10**30).map(str), st.integers(10**11, 10**30).map(str),
     st.integers(-(10**30), -(10**11)).map(str), st.text(max_size=30),
     st.text("0123456789", min_size=1, max_size=5000)), extra=query_pairs)
-def test_presigned_query_raises_only_s3_errors(ak, sig, expires, extra) -> None:
+def test_presigned_query_raises_only_s3_errors(
+    ak: str, sig: str, expires: str, extra: list[tuple[str, str]]
+) -> None:
     query = [("AWSAccessKeyId", ak), ("Signature", sig), ("Expires", expires), *extra]
     _parse_and_verify(RequestView("GET", "/b/k", query, {"host": "h"}))
 
@@ -100,8 +104,10 @@ def _flip(text: str, at: int) -> str:
        meta=st.dictionaries(st.sampled_from(["a", "b"]), VALUE_TEXT, max_size=2),
        presign=st.booleans(), part=st.sampled_from(["method", "path", "header", "signature"]),
        at=st.integers(0, 1000))
-def test_botocore_signed_verifies_and_any_change_fails(method, key, params, meta, presign,
-                                                         part, at) -> None:
+def test_botocore_signed_verifies_and_any_change_fails(
+    method: str, key: str, params: dict[str, str], meta: dict[str, str], presign: bool, part: str,
+    at: int,
+) -> None:
     view = _signed_view(method, key, params, meta, presign)
     assert _verifies(view), view
     if part == "method":

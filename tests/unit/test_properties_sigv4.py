@@ -65,7 +65,15 @@ def _authorization() -> st.SearchStrategy[str]:
 @given(auth=_authorization(), extra=headers, date=mostly(STAMP, header_value),
        method=st.sampled_from(["GET", "PUT", "get", ""]), path=latin1,
        query=query_pairs, meta=header_value)
-def test_header_auth_raises_only_s3_errors(auth, extra, date, method, path, query, meta) -> None:
+def test_header_auth_raises_only_s3_errors(
+    auth: str,
+    extra: dict[str, str],
+    date: str,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    meta: str,
+) -> None:
     hdrs = {**extra, "authorization": auth, "x-amz-date": date, "host": "h", "x-amz-meta-a": meta}
     hdrs.setdefault("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
     _parse_and_verify(RequestView(method, path, query, hdrs))
@@ -82,7 +90,14 @@ PRESIGN = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
        expires=st.sampled_from(["60", "604800", "1"]))
 @example(values=dict.fromkeys(PRESIGN, ""), keep=set(), extra=[], hdrs={},
          when=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), expires="604800")  # was a 500
-def test_presigned_query_raises_only_s3_errors(values, keep, extra, hdrs, when, expires) -> None:
+def test_presigned_query_raises_only_s3_errors(
+    values: dict[str, str],
+    keep: set[str],
+    extra: list[tuple[str, str]],
+    hdrs: dict[str, str],
+    when: datetime,
+    expires: str,
+) -> None:
     stamp = f"{when.year:04d}" + when.strftime("%m%dT%H%M%SZ")  # %Y does not pad year 1
     good = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": stamp,
             "X-Amz-Expires": expires, "X-Amz-SignedHeaders": "host",
@@ -144,8 +159,10 @@ def _flip(text: str, at: int) -> str:
        meta=st.dictionaries(st.sampled_from(["a", "b", "long-name"]), VALUE_TEXT, max_size=2),
        presign=st.booleans(), part=st.sampled_from(["path", "query", "header", "signature"]),
        at=st.integers(0, 1000))
-def test_botocore_signed_verifies_and_any_change_fails(method, key, params, meta, presign,
-                                                         part, at) -> None:
+def test_botocore_signed_verifies_and_any_change_fails(
+    method: str, key: str, params: dict[str, str], meta: dict[str, str], presign: bool, part: str,
+    at: int,
+) -> None:
     view = _signed_view(method, key, params, meta, presign)
     assert _verifies(view)
     if part == "path":

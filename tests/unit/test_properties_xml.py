@@ -110,7 +110,9 @@ def test_request_parsers_give_a_result_or_an_s3_error(name: str) -> None:
 @given(code=st.text(max_size=20), message=anything,
        fields=st.dictionaries(st.sampled_from(["Key", "BucketName", "ArgumentValue"]),
                               st.one_of(anything, header_value), max_size=3))
-def test_error_document_is_well_formed_utf8(code, message, fields) -> None:
+def test_error_document_is_well_formed_utf8(
+    code: str, message: str, fields: dict[str, str]
+) -> None:
     body = xml.error_document(code, message, fields, "REQ")
     root = ET.fromstring(body.decode("utf-8"))
     assert root.tag == "Error"

@@ -2,7 +2,7 @@ import pytest
 
 from oortgate.errors import S3Error
 from oortgate.http.routing import route, split_path
-from oortgate.ops.context import Route
+from oortgate.ops.operations import Route
 
 
 def r(method: str, path: str, query: str = "", headers: dict[str, str] | None = None) -> Route:

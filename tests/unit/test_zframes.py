@@ -1,5 +1,6 @@
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,9 @@ def test_plain_and_compressed_ids_coexist(tmp_path: Path) -> None:
         lambda path: _overwrite(path, 100, b"\xff" * 64),  # a compressed frame garbled
     ],
 )
-def test_a_damaged_framed_blob_is_an_error_never_short_data(tmp_path: Path, damage) -> None:
+def test_a_damaged_framed_blob_is_an_error_never_short_data(
+    tmp_path: Path, damage: Callable[[Path], object]
+) -> None:
     blobs = LocalBlobStore(tmp_path)
     data = b"compressible text " * 200_000
     blob_id = store(blobs, data)
