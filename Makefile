@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check oortgate tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict oortgate bench
+	$(BIN)/mypy --strict oortgate bench tests
 
 # Another process may hold the package manager's lock (an unattended upgrade, a parallel
 # install): wait for it, up to five minutes, instead of failing at once.

@@ -201,6 +201,7 @@ def fetch(
     as given: no dot-segment removal, no re-quoting."""
     parts = urlsplit(url)
     ctx = ssl.create_default_context(cafile=cert)
+    assert parts.hostname, url
     conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=ctx, timeout=60)
     try:
         target = parts.path + ("?" + parts.query if parts.query else "")
@@ -430,7 +431,7 @@ def build_head(method: str, path: str, headers: Mapping[str, str]) -> bytes:
 
 def read_response(sock: ssl.SSLSocket, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
     """Read one HTTP response (final, after any 1xx) from a socket."""
-    resp = http.client.HTTPResponse(sock, method=method)  # type: ignore[arg-type]
+    resp = http.client.HTTPResponse(sock, method=method)
     resp.begin()
     body = resp.read()
     return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body

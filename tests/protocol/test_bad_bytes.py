@@ -12,6 +12,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import hmac
+from typing import Any
 
 import requests
 
@@ -256,7 +257,7 @@ def test_post_form_field_with_crlf_is_invalid_argument(
     )  # fmt: skip
     for field in ("x-amz-meta-a", "Content-Type"):
         fields = {**form["fields"], field: "a\r\nx-injected: 1"}
-        parts = [(k, (None, v)) for k, v in fields.items()]
+        parts: list[tuple[str, tuple[Any, ...]]] = [(k, (None, v)) for k, v in fields.items()]
         parts.append(("file", ("f.txt", b"data", "text/plain")))
         resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
         _assert_error(resp, 400, "InvalidArgument")
@@ -269,7 +270,9 @@ def test_post_form_metadata_name_that_is_no_header_name(
     for name in ("x-amz-meta-a b", "x-amz-meta-caf\u00e9", "x-amz-meta-a:b"):
         form = s3.generate_presigned_post(bucket, "form", Conditions=[["starts-with", f"${name}",
                                                                         ""]])
-        parts = [(k, (None, v)) for k, v in {**form["fields"], name: "v"}.items()]
+        parts: list[tuple[str, tuple[Any, ...]]] = [
+            (k, (None, v)) for k, v in {**form["fields"], name: "v"}.items()
+        ]
         parts.append(("file", ("f.txt", b"data", "text/plain")))
         resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
         _assert_error(resp, 400, "InvalidArgument")
@@ -286,7 +289,7 @@ def test_post_form_key_with_crlf_and_a_redirect_with_crlf(
         fields = dict(form["fields"])
         if redirect is not None:
             fields["success_action_redirect"] = redirect
-        parts = [(k, (None, v)) for k, v in fields.items()]
+        parts: list[tuple[str, tuple[Any, ...]]] = [(k, (None, v)) for k, v in fields.items()]
         parts.append(("file", ("f.txt", b"data", "text/plain")))
         resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60,
                              allow_redirects=False)

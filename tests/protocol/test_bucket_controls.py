@@ -204,6 +204,7 @@ def test_public_access_block_round_trip(pair: Pair, shared: str) -> None:
 
 def test_block_public_acls(pair: Pair, shared: str) -> None:
     set_block(pair.owner, shared, BlockPublicAcls=True)
+    call: Callable[[], object]
     for call in (
         lambda: pair.owner.put_object(Bucket=shared, Key="p", Body=b"x", ACL="public-read"),
         lambda: pair.owner.put_object(
@@ -258,7 +259,7 @@ def _post_form(client: Any, server: Any, bucket: str, acl: str) -> requests.Resp
     form = client.generate_presigned_post(
         bucket, "form.txt", Fields={"acl": acl}, Conditions=[{"acl": acl}]
     )
-    parts = [(k, (None, v)) for k, v in form["fields"].items()]
+    parts: list[tuple[str, tuple[Any, ...]]] = [(k, (None, v)) for k, v in form["fields"].items()]
     parts.append(("file", ("form.txt", b"posted", "text/plain")))
     return requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -30,8 +30,7 @@ INLINE_MAX = Settings().inline_max_size
 
 
 def condition_of(info: pytest.ExceptionInfo[ClientError]) -> str | None:
-    condition: str | None = info.value.response["Error"].get("Condition")
-    return condition
+    return cast("str | None", info.value.response["Error"].get("Condition"))
 
 
 # -- PutObject ------------------------------------------------------------------------

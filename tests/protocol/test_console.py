@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -78,7 +79,7 @@ def test_a_page_without_a_session_goes_to_sign_in_and_back(
     assert answer.status_code == 303
     location = answer.headers["location"]
     assert location.startswith("/_console/signin?next=")
-    back = requests.utils.unquote(location.split("next=", 1)[1])
+    back = unquote(location.split("next=", 1)[1])
     assert back == "/_console/b/some-bucket/?prefix=a%20b%2F"
     signed = client.sign_in(server.root_access_key, server.root_secret_key, back)
     assert signed.headers["location"] == back
@@ -173,7 +174,7 @@ def test_presigned_urls_act_with_the_signed_in_keys_rights(
 
 
 def test_presign_refuses_what_it_does_not_sign(root: ConsoleClient) -> None:
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"op": "PutBucketPolicy", "bucket": "b"},
         {"op": "GetObject", "bucket": "b"},  # no key
         {"op": "ListObjectsV2", "bucket": "b", "params": {"x-id": "1"}},

@@ -15,7 +15,7 @@ from ._util import s3_error
 
 APP = "http://app.example.test:8080"
 
-WEB_RULES = [
+WEB_RULES: list[dict[str, Any]] = [
     {
         "ID": "webapp",
         "AllowedOrigins": [APP],

@@ -68,9 +68,10 @@ def test_fuzz(
 
     def post_fields(extra: str) -> dict[str, str]:
         names = (*allowed, extra) if extra else allowed
-        return s3.generate_presigned_post(bucket, "fz-${filename}", Conditions=[
+        fields: dict[str, str] = s3.generate_presigned_post(bucket, "fz-${filename}", Conditions=[
             ["starts-with", "$key", "fz-"], *(["starts-with", f"${n}", ""] for n in names)
         ])["fields"]
+        return fields
 
     target = Target(server.endpoint, server.host, server.root_access_key,
                     server.root_secret_key, bucket, "k", upload,
@@ -82,6 +83,7 @@ def test_fuzz(
     while sent < count and time.monotonic() < deadline and len(problems) < MAX_REPORTED:
         req = fuzz_request(target, rng)
         sent += 1
+        problem: str | None
         try:
             status, body = _exchange(server.port, server.cert, req)
         except TimeoutError:

@@ -211,7 +211,9 @@ def test_response_overrides_boto3(
     s3: S3Client, obj: tuple[str, str, bytes, str, dt.datetime]
 ) -> None:
     bucket, key, data, *_ = obj
-    params = {k: v[1] for k, v in OVERRIDES.items() if k != "ResponseExpires"}
+    params: dict[str, str | dt.datetime] = {
+        k: v[1] for k, v in OVERRIDES.items() if k != "ResponseExpires"
+    }
     params["ResponseExpires"] = dt.datetime(2037, 10, 21, 7, 28, tzinfo=dt.UTC)
     resp = s3.get_object(Bucket=bucket, Key=key, **params)
     assert resp["Body"].read() == data

@@ -109,7 +109,7 @@ def test_content_md5_of_xml_documents_is_checked(raw: RawClient, s3: S3Client, b
     assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
 
 
-def _one_part_upload(s3: S3Client, bucket: str, **create: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _one_part_upload(s3: S3Client, bucket: str, **create: Any) -> dict[str, Any]:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="mp", **create)["UploadId"]
     part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=DATA)
     entry = {"PartNumber": 1, "ETag": part["ETag"]}
@@ -202,7 +202,9 @@ def test_website_redirect_location_in_a_browser_form(
     for key, value, status in (("ok", "/ok", 204), ("bad", "nowhere", 400)):
         form = s3.generate_presigned_post(bucket, key, Fields={name: value},
                                           Conditions=[{name: value}])  # fmt: skip
-        parts = [(k, (None, v)) for k, v in form["fields"].items()]
+        parts: list[tuple[str, tuple[Any, ...]]] = [
+            (k, (None, v)) for k, v in form["fields"].items()
+        ]
         parts.append(("file", ("f.txt", DATA, "text/plain")))
         resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
         assert resp.status_code == status, resp.text

@@ -27,7 +27,7 @@ def refused(op: str) -> list[str]:
     return sorted(REFUSED[op])
 
 
-def assert_refused(resp: requests.Response, header: str, *, head: bool = False) -> None:  # type: ignore[no-untyped-def]
+def assert_refused(resp: requests.Response, header: str, *, head: bool = False) -> None:
     assert resp.status_code == 501, (header, resp.status_code, resp.text)
     if not head:
         assert error_code(resp.content) == "NotImplemented", resp.text

@@ -15,6 +15,7 @@ import hmac
 import os
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 import requests
@@ -361,7 +362,7 @@ def test_signature_does_not_match_has_string_to_sign(
     c = client_for(server.root_access_key, "wrong", signature_version="s3")
     with s3_error("SignatureDoesNotMatch", 403) as ei:
         c.list_buckets()
-    err = ei.value.response["Error"]
+    err = cast(dict[str, str], ei.value.response["Error"])
     assert err.get("StringToSign", "").startswith("GET\n"), err
     assert err.get("AWSAccessKeyId") == server.root_access_key, err
 

@@ -4,6 +4,7 @@ copies, x-amz-tagging-count, AWS's limits and errors, and who may do what."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -37,6 +38,7 @@ def test_put_get_delete_object_tagging(s3: Any, bucket: str) -> None:
 
 
 def test_object_tagging_of_a_missing_key(s3: Any, bucket: str) -> None:
+    call: Callable[[], object]
     for call in (
         lambda: s3.get_object_tagging(Bucket=bucket, Key="missing"),
         lambda: s3.put_object_tagging(Bucket=bucket, Key="missing", Tagging={"TagSet": SET_AB}),
@@ -203,6 +205,7 @@ def test_other_users_are_denied(s3: Any, bucket: str, make_user: Any, client_for
     s3.put_object(Bucket=bucket, Key="o", Body=b"x", Tagging="a=1")
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": SET_AB})
     other = client_for(*make_user())
+    call: Callable[[], object]
     for call in (
         lambda: other.get_object_tagging(Bucket=bucket, Key="o"),
         lambda: other.put_object_tagging(Bucket=bucket, Key="o", Tagging={"TagSet": SET_AB}),
@@ -245,7 +248,7 @@ def test_post_object_tagging_field(s3: Any, bucket: str, server: Any) -> None:
     form = s3.generate_presigned_post(
         bucket, "posted", Fields={"tagging": document}, Conditions=[{"tagging": document}]
     )
-    parts = [(k, (None, v)) for k, v in form["fields"].items()]
+    parts: list[tuple[str, tuple[Any, ...]]] = [(k, (None, v)) for k, v in form["fields"].items()]
     parts.append(("file", ("f.txt", b"hello", "text/plain")))
     resp = requests.post(form["url"], files=parts, verify=server.cert, timeout=60)
     assert resp.status_code == 204, resp.text
@@ -283,6 +286,7 @@ def test_ignore_public_acls_hides_tags_as_it_hides_the_object(
     s3.put_public_access_block(
         Bucket=bucket, PublicAccessBlockConfiguration={"IgnorePublicAcls": True}
     )
+    call: Callable[[], object]
     for call in (
         lambda: other.get_object(Bucket=bucket, Key="pub"),
         lambda: other.get_object_tagging(Bucket=bucket, Key="pub"),

@@ -22,7 +22,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import boto3
 import pytest
@@ -43,6 +43,9 @@ ARC = f"s3-archive.{DOMAIN}"
 # A server naming its endpoints explicitly (--standard-endpoint / --archive-endpoint).
 OTHER_STD = "std.other.test"
 OTHER_ARC = "arc.other.test"
+
+# The addressing styles botocore knows, as its Config takes them.
+Style = Literal["path", "virtual"]
 ARCHIVE_CLASS = "GLACIER_IR"
 MiB = 1 << 20
 S3NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -111,7 +114,7 @@ class TierServer:
     def archive_named_url(self) -> str:
         return f"https://{self.arc}:{self.archive_port}"
 
-    def client(self, url: str, style: str = "path", **config: Any) -> Any:
+    def client(self, url: str, style: Style = "path", **config: Any) -> Any:
         return boto3.session.Session().client(
             "s3",
             endpoint_url=url,
@@ -122,9 +125,9 @@ class TierServer:
             config=Config(s3={"addressing_style": style}, **config),
         )
 
-    def endpoint(self, kind: str) -> tuple[str, str]:
+    def endpoint(self, kind: str) -> tuple[str, Style]:
         """(url, addressing style) for an endpoint kind used in parametrized tests."""
-        return {
+        endpoints: dict[str, tuple[str, Style]] = {
             "standard-path": (self.std_url, "path"),
             "standard-virtual": (self.std_url, "virtual"),
             "archive-path": (self.arc_url, "path"),
@@ -132,7 +135,8 @@ class TierServer:
             "archive-port": (self.archive_ip_url, "path"),
             "archive-port-virtual": (self.archive_named_url, "virtual"),
             "ip": (self.srv.endpoint, "path"),
-        }[kind]
+        }
+        return endpoints[kind]
 
     @property
     def ip(self) -> Any:
@@ -315,6 +319,7 @@ def test_create_bucket_through_each_endpoint(
 
     # The bucket's own tier answers in both styles, the other tier redirects.
     own, other = (tiers.arc_url, tiers.std_url) if archive else (tiers.std_url, tiers.arc_url)
+    style2: Style
     for style2 in ("path", "virtual"):
         own_client = tiers.client(own, style2)
         assert own_client.get_object(Bucket=name, Key="k")["Body"].read() == data
@@ -370,10 +375,11 @@ def two_buckets(tiers: TierServer, buckets: Callable[..., str]) -> tuple[str, st
 
 
 @pytest.mark.parametrize("style", ["path", "virtual"])
-def test_wrong_tier_boto3(tiers: TierServer, two_buckets: tuple[str, str], style: str) -> None:
+def test_wrong_tier_boto3(tiers: TierServer, two_buckets: tuple[str, str], style: Style) -> None:
     std, arc = two_buckets
     for bucket, wrong_url in ((std, tiers.arc_url), (arc, tiers.std_url)):
         wrong = tiers.client(wrong_url, style, retries={"total_max_attempts": 1})
+        call: Callable[[], object]
         for call in (
             lambda b=bucket, c=wrong: c.get_object(Bucket=b, Key="obj"),
             lambda b=bucket, c=wrong: c.list_objects_v2(Bucket=b),
@@ -404,14 +410,14 @@ def test_wrong_tier_error_fields_boto3(tiers: TierServer, two_buckets: tuple[str
     std, _ = two_buckets
     with pytest.raises(ClientError) as ei:
         tiers.arc_v.get_object(Bucket=std, Key="obj")
-    err = ei.value.response["Error"]
+    err = cast(dict[str, str], ei.value.response["Error"])
     assert err["Code"] == "PermanentRedirect"
     assert err.get("Bucket") == std
     assert STD in err.get("Endpoint", ""), err
 
 
 @pytest.mark.parametrize("style", ["path", "virtual"])
-def test_wrong_tier_raw_xml(tiers: TierServer, two_buckets: tuple[str, str], style: str) -> None:
+def test_wrong_tier_raw_xml(tiers: TierServer, two_buckets: tuple[str, str], style: Style) -> None:
     std, arc = two_buckets
     cases = ((std, ARC, STD), (arc, STD, ARC))
     for bucket, wrong_host, right_host in cases:

@@ -22,7 +22,9 @@ def operation(name: str) -> OperationModel:
 def parsed(body: bytes, name: str) -> dict[str, Any]:
     """What botocore (so boto3) makes of ``body`` as the response of operation ``name``."""
     response = {"body": body, "headers": {}, "status_code": 200}
-    out: dict[str, Any] = create_parser("rest-xml").parse(response, operation(name).output_shape)
+    shape = operation(name).output_shape
+    assert shape is not None, name
+    out: dict[str, Any] = create_parser("rest-xml").parse(response, shape)
     out.pop("ResponseMetadata", None)
     return out
 

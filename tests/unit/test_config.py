@@ -130,7 +130,7 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 def test_bad_values_are_rejected_naming_the_setting(
     flags: dict[str, Any], env: dict[str, str], names: list[str]
 ) -> None:
-    msg = _error(flags, **env)
+    msg = _error(flags, None, **env)
     for name in names:
         assert name in msg, msg
 

@@ -8,6 +8,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,9 @@ class _ChangingScan(MetaScan):
         yield from entries
 
 
-def _check(tmp_path: Path, blobs: LocalBlobStore, change: object, **options: object) -> dict:
+def _check(
+    tmp_path: Path, blobs: LocalBlobStore, change: object, **options: object
+) -> dict[str, Any]:
     scan = _ChangingScan(tmp_path / "meta.sqlite3", change)
     try:
         report = Checker(scan, blobs, Options(**options)).run()  # type: ignore[arg-type]
@@ -107,7 +110,9 @@ def test_pending_and_garbage_blobs_are_no_orphans(
     assert [(p["kind"], p["blob_id"], p["repaired"]) for p in report["problems"]] == [
         ("orphan", orphan, True)
     ]
-    assert set(blobs.iter_blob_ids()) == {pending, old, meta.get_object(bucket_id, "k").blob_id}
+    live = meta.get_object(bucket_id, "k")
+    assert live is not None
+    assert set(blobs.iter_blob_ids()) == {pending, old, live.blob_id}
 
 
 def test_human_size() -> None:

@@ -20,7 +20,7 @@ def test_a_flood_of_one_failure_is_a_few_lines(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [100.0]
-    monkeypatch.setattr(logs.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("oortgate.logs.time.monotonic", lambda: clock[0])
     throttled = logs.ThrottledLog(logging.getLogger("test-logs"), interval=10.0)
     with caplog.at_level(logging.ERROR, logger="test-logs"):
         for n in range(1000):  # a thousand in one second: one line

@@ -42,6 +42,7 @@ def test_hits_until_another_connection_commits(tmp_path: Path) -> None:
             bucket = cache.get_bucket("b")
             assert bucket is not None and bucket.acl == "private"
         assert reader.lookups == 1
+        assert bucket is not None
         writer.set_bucket_acl(bucket.id, "public-read")  # another connection commits
         cache.refresh()
         changed = cache.get_bucket("b")

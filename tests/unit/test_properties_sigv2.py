@@ -76,6 +76,7 @@ def _signed_view(method: str, key: str, params: dict[str, str], meta: dict[str, 
         auth = HmacV1QueryAuth(Credentials(AK, SK), expires=300) if presign else HmacV1Auth(
             Credentials(AK, SK))
         auth.add_auth(req)
+    assert req.url is not None
     split = urlsplit(req.url)
     hdrs = {k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in req.headers.items()}
     return RequestView(method, split.path, parse_query(split.query), hdrs)

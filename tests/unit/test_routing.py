@@ -6,7 +6,7 @@ from oortgate.ops.operations import Route
 
 
 def r(method: str, path: str, query: str = "", headers: dict[str, str] | None = None) -> Route:
-    params = dict(p.split("=", 1) if "=" in p else (p, "") for p in query.split("&") if p)
+    params = dict(p.partition("=")[::2] for p in query.split("&") if p)
     return route(method, path, params, headers or {})
 
 

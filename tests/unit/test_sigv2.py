@@ -16,6 +16,7 @@ CREDS = Credentials(AK, SK)
 
 
 def view_of(request: AWSRequest) -> sigv4.RequestView:
+    assert request.url is not None and request.method is not None
     url = urlsplit(request.url)
     headers: dict[str, str] = {}
     for name, value in request.headers.items():

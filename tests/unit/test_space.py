@@ -138,7 +138,7 @@ class _Disk:
     def __init__(self, monkeypatch: Any, free: int) -> None:
         self.free = free
         self.reads = 0
-        monkeypatch.setattr(space.os, "statvfs", self._statvfs)
+        monkeypatch.setattr("oortgate.storage.space.os.statvfs", self._statvfs)
 
     def _statvfs(self, path: object) -> os.statvfs_result:
         self.reads += 1
@@ -223,7 +223,7 @@ def test_no_reserve_where_the_filesystem_cannot_hold_one(tmp_path: Path, monkeyp
         raise OSError(errno.EOPNOTSUPP, "Operation not supported")
 
     _Disk(monkeypatch, 50 * MIB)
-    monkeypatch.setattr(space.os, "posix_fallocate", unsupported)
+    monkeypatch.setattr("oortgate.storage.space.os.posix_fallocate", unsupported)
     guard = _guard(tmp_path, reserve=MIB)
     assert guard.ensure_reserve()
     assert guard.low() is None  # writes are not refused for want of a reserve
