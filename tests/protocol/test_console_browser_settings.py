@@ -111,11 +111,12 @@ def test_chart_bucket_settings_qr_and_rate_limit_in_chromium(
 
     user = make_user()
     page.goto(server.endpoint + "/_console/keys")
-    page.answer = "2.5"  # type: ignore[attr-defined]
+    page.answer = "2.5"
     page.click(f"button.rate-key[data-key='{user.access_key}']")
     page.wait_for_selector(f"tr[data-key='{user.access_key}'] .key-rate >> text=2.5/s")
     _shot(page, "keys-rate")
     listed = server.admin_json("key", "list")
+    assert isinstance(listed, list), listed
     assert any(k["access_key"] == user.access_key and k["rate_limit"] == 2.5 for k in listed)
 
 

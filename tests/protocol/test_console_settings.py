@@ -90,7 +90,7 @@ def test_public_private_toggle_is_a_canned_acl_the_s3_api_checks(
 
 
 def test_presign_signs_only_the_headers_an_operation_takes(root_console: ConsoleClient) -> None:
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"op": "PutBucketAcl", "bucket": "b"},  # the canned ACL is needed
         {"op": "PutBucketAcl", "bucket": "b", "headers": {"x-amz-acl": "public-read-write"}},
         {
