@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from botocore.config import Config
-from protocol._server import REGION, ServerProcess
+
+from tests.protocol._server import REGION, ServerProcess
 
 LIMIT = 3
 
