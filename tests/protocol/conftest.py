@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -282,3 +283,20 @@ def minio_client(server: ServerProcess) -> MinioClient:
         region=REGION,
         http_client=http,
     )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for the console tests, driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright  # only where a test asks for it
+
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("the console browser test needs `chromium`: run `make browser-deps`",
+                    pytrace=False)  # fmt: skip
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -8,34 +8,18 @@ Set CONSOLE_SCREENSHOTS=DIR to save a screenshot of each page there (docs/consol
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
 from ._server import ServerProcess
 from ._util import rand
 
 EVIL_KEY = "<img src=x onerror=alert(1)> & ünï code+%.txt"
 SCRIPT_KEY = "<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail("the console browser test needs `chromium`: run `make browser-deps`",
-                    pytrace=False)  # fmt: skip
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

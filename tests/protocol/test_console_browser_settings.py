@@ -9,7 +9,6 @@ Set CONSOLE_SCREENSHOTS=DIR to save screenshots of these pages there (docs/conso
 from __future__ import annotations
 
 import hashlib
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
 from ._console import ConsoleClient
 from ._server import ServerProcess
@@ -25,24 +23,10 @@ from ._util import rand
 from .test_console_browser import _shot, _sign_in
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail("the console browser test needs `chromium`: run `make browser-deps`",
-                    pytrace=False)  # fmt: skip
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 @pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
+def page(browser: Any) -> Iterator[Any]:
     """A tab that confirms every question and answers a prompt with ``tab.answer``."""
-    context = chromium.new_context(ignore_https_errors=True, accept_downloads=True)
+    context = browser.new_context(ignore_https_errors=True, accept_downloads=True)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
