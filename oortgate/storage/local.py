@@ -243,7 +243,7 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(blob_id) from None
         if blob_id.endswith("z"):
-            chunks = zframes.read_range(handle, offset, length, chunk_size)
+            chunks = zframes.read_range(zframes.StoredFile(handle), offset, length, chunk_size)
             return _each_on_a_thread(chunks) if cooperative else chunks
         stored = os.fstat(handle.fileno()).st_size
         if stored < offset + length:
@@ -255,7 +255,7 @@ class LocalBlobStore:
         """The blob's logical (uncompressed) size."""
         if blob_id.endswith("z"):
             with io.FileIO(self.path(blob_id), "rb") as handle:
-                return zframes.logical_size(handle)
+                return zframes.logical_size(zframes.StoredFile(handle))
         return self.path(blob_id).stat().st_size
 
     def delete(self, blob_id: str) -> None:

@@ -28,6 +28,32 @@ T = TypeVar("T")
 LEVEL = 3  # zstd's default: fast enough to keep up with a network upload
 
 
+class Stored(Protocol):
+    """The stored (framed) bytes of one blob, read by position: a file, or RADOS stripes."""
+
+    def pread(self, size: int, offset: int) -> bytes: ...
+
+    def stored_size(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class StoredFile:
+    """A local blob file as ``Stored``."""
+
+    def __init__(self, handle: io.FileIO) -> None:
+        self._handle = handle
+
+    def pread(self, size: int, offset: int) -> bytes:
+        return os.pread(self._handle.fileno(), size, offset)
+
+    def stored_size(self) -> int:
+        return os.fstat(self._handle.fileno()).st_size
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 class _Sink(Protocol):
     blob_id: str
 
@@ -76,48 +102,46 @@ class CompressingWriter:
         self._inner.abort()
 
 
-def _table(handle: io.FileIO) -> list[tuple[int, int, bool]]:
-    """(stored size, raw size, is raw) per frame, from the file's footer."""
-    fd = handle.fileno()
-    size = os.fstat(fd).st_size
-    count, magic = _FOOTER.unpack(os.pread(fd, _FOOTER.size, size - _FOOTER.size))
+def _table(stored: Stored) -> list[tuple[int, int, bool]]:
+    """(stored size, raw size, is raw) per frame, from the blob's footer."""
+    size = stored.stored_size()
+    count, magic = _FOOTER.unpack(stored.pread(_FOOTER.size, size - _FOOTER.size))
     if magic != MAGIC or count * _ENTRY.size > size - _FOOTER.size:
         raise ValueError("not a framed blob")
-    raw_table = os.pread(fd, count * _ENTRY.size, size - _FOOTER.size - count * _ENTRY.size)
+    raw_table = stored.pread(count * _ENTRY.size, size - _FOOTER.size - count * _ENTRY.size)
     return [
         (stored & ~RAW_FLAG, raw, bool(stored & RAW_FLAG))
         for stored, raw in _ENTRY.iter_unpack(raw_table)
     ]
 
 
-def logical_size(handle: io.FileIO) -> int:
-    return sum(raw for _, raw, _ in _table(handle))
+def logical_size(stored: Stored) -> int:
+    return sum(raw for _, raw, _ in _table(stored))
 
 
-def read_range(handle: io.FileIO, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+def read_range(stored: Stored, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
     """The raw bytes [offset, offset+length), decompressing only the frames involved."""
     try:
-        fd = handle.fileno()
         decompressor = zstandard.ZstdDecompressor()
         end = offset + length
         stored_at = raw_at = 0
-        for stored, raw, is_raw in _damage_checked(_table, handle):
+        for size, raw, is_raw in _damage_checked(_table, stored):
             if raw_at >= end:
                 break
             if raw_at + raw > offset:
-                data = os.pread(fd, stored, stored_at)
+                data = stored.pread(size, stored_at)
                 frame = data if is_raw else _damage_checked(_decompress, decompressor, data, raw)
-                if len(data) != stored or len(frame) != raw:
+                if len(data) != size or len(frame) != raw:
                     raise BlobDamaged(f"frame at byte {stored_at} is cut short")
                 piece = memoryview(frame)[max(0, offset - raw_at) : min(raw, end - raw_at)]
                 for start in range(0, len(piece), chunk_size):
                     yield bytes(piece[start : start + chunk_size])
-            stored_at += stored
+            stored_at += size
             raw_at += raw
         if raw_at < end:
             raise BlobDamaged(f"blob holds {raw_at} bytes, {end} asked for")
     finally:
-        handle.close()
+        stored.close()
 
 
 def _decompress(decompressor: zstandard.ZstdDecompressor, data: bytes, raw: int) -> bytes:

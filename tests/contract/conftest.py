@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from oortgate.meta.base import MetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
+from tests import ceph_cluster
 
 
 def _sqlite(data_dir: Path) -> MetaStore:
@@ -32,8 +34,19 @@ def _local(data_dir: Path) -> BlobStore:
     return AsyncLocalBlobs(stores.open_blobs(data_dir))
 
 
+def _rados(data_dir: Path) -> BlobStore:
+    """On this run's private cluster (tests/ceph_cluster.py), in a namespace of its own."""
+    if not ceph_cluster.ceph_installed():
+        pytest.skip("Ceph is not installed here (make ceph-deps installs it)")
+    from oortgate.storage.rados_blobs import open_rados_blobs
+
+    cluster = ceph_cluster.shared_cluster()
+    namespace = f"test-{uuid.uuid4().hex}"
+    return asyncio.run(open_rados_blobs(cluster.pool, cluster.conf, cluster.client, namespace))
+
+
 META_STORES: dict[str, Callable[[Path], MetaStore]] = {"sqlite": _sqlite}
-BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {"local": _local}
+BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {"local": _local, "rados": _rados}
 
 
 @pytest.hookimpl(tryfirst=True)

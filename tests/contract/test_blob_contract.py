@@ -79,7 +79,9 @@ async def test_abort_leaves_nothing(blobs: BlobStore) -> None:
 
 async def test_uncommitted_blob_is_invisible_and_its_temp_file_swept(blobs: BlobStore) -> None:
     writer = await blobs.open_writer(blobs.new_blob_id())
-    await writer.write(b"half a blob")  # its writer died here
+    # Its writer died here, with more written than a store keeps in memory (a RADOS
+    # upload buffers up to one 4 MiB stripe: a crash before that leaves nothing at all).
+    await writer.write(os.urandom(5 * 1024 * 1024))
     with pytest.raises(BlobNotFound):
         await blobs.read(writer.blob_id, 0, 1, CHUNK)
     assert await blobs.remove_temp_files() == 1
