@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps fuzz soak
+.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps ceph-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,25 @@ browser-deps:
 	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
 	    $$SUDO apt-get $(APT_WAIT) install -y -q chromium >/dev/null; }; }
 
+# Ceph for the RADOS blob store's tests (tests/ceph_cluster.py boots a private one-monitor,
+# one-OSD cluster per run): Debian's packages, installed once. The binding, python3-rados,
+# is made importable in the venv by linking its one extension module into site-packages,
+# not by putting dist-packages on the path (its other modules would shadow the venv's).
+CEPH_PACKAGES := ceph-mon ceph-osd ceph-common python3-rados
+PY_EXT = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_SITE = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+ceph-deps: $(STAMP)
+	@{ command -v ceph-mon && command -v ceph-osd && \
+	   ls /usr/lib/python3/dist-packages/rados$(PY_EXT); } >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get $(APT_WAIT) install -y -q --no-install-recommends $(CEPH_PACKAGES) \
+	    >/dev/null 2>&1 || \
+	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
+	    $$SUDO apt-get $(APT_WAIT) install -y -q --no-install-recommends $(CEPH_PACKAGES) \
+	      >/dev/null; }; }
+	@$(BIN)/python -c 'import rados' 2>/dev/null || \
+	  ln -sf /usr/lib/python3/dist-packages/rados$(PY_EXT) $(PY_SITE)/
+
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
@@ -50,7 +69,7 @@ POWER_CUTS ?= 4
 reliability: $(STAMP)
 	CRASH_ROUNDS=$(CRASH_ROUNDS) POWER_CUTS=$(POWER_CUTS) $(BIN)/pytest -q -s -n 0 tests/reliability
 
-test: $(STAMP) lint typecheck browser-deps
+test: $(STAMP) lint typecheck browser-deps ceph-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
 
 # A longer fuzz run than the 45 s of `make test` (FUZZ_SEED=n replays one).

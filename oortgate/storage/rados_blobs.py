@@ -42,12 +42,13 @@ _LIST_BATCH = 1000
 
 
 async def open_rados_blobs(
-    pool: str, conf: Path, client: str, namespace: str = ""
-) -> RadosBlobStore:
+    pool: str, conf: Path, client: str, namespace: str = "",
+    connect_timeout: int = io.CONNECT_TIMEOUT,
+) -> RadosBlobStore:  # fmt: skip
     """The store on ``pool`` (in ``namespace``), connected from this process (call it
     in the worker, after the fork); ``RadosUnavailable`` naming the URL if the cluster
-    or the pool cannot be reached within the connect timeout."""
-    cluster = await io.acquire(conf, client, pool)
+    or the pool cannot be reached within ``connect_timeout`` seconds."""
+    cluster = await io.acquire(conf, client, pool, connect_timeout)
     try:
         ioctxs = []
         for name in namespaces(namespace):

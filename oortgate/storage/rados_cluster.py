@@ -45,13 +45,15 @@ class _Handle:
 _handles: dict[tuple[str, str], _Handle] = {}
 
 
-async def acquire(conf: Path, client: str, pool: str) -> rados.Rados:
+async def acquire(
+    conf: Path, client: str, pool: str, timeout: int = CONNECT_TIMEOUT
+) -> rados.Rados:
     """This process's handle on the cluster of ``conf`` as ``client`` (connecting it on
     first use), once ``pool`` is known to exist; ``RadosUnavailable`` otherwise."""
     key = (str(conf), client)
     handle = _handles.get(key)
     if handle is None or handle.pid != os.getpid():  # none yet, or the parent's (a fork)
-        cluster = await asyncio.to_thread(_connect, conf, client, pool)
+        cluster = await asyncio.to_thread(_connect, conf, client, pool, timeout)
         handle = _handles[key] = _Handle(os.getpid(), cluster, 0)
     if not await asyncio.to_thread(handle.cluster.pool_exists, pool):
         _release_if_unused(key, handle)
@@ -75,7 +77,7 @@ def _release_if_unused(key: tuple[str, str], handle: _Handle) -> None:
         handle.cluster.shutdown()
 
 
-def _connect(conf: Path, client: str, pool: str) -> rados.Rados:
+def _connect(conf: Path, client: str, pool: str, timeout: int) -> rados.Rados:
     url = rados_url(pool, conf, client)
     if not conf.is_file():
         raise RadosUnavailable(f"{url}: no Ceph configuration file at {conf}")
@@ -85,11 +87,11 @@ def _connect(conf: Path, client: str, pool: str) -> rados.Rados:
             cluster = rados.Rados(conffile=str(conf), name=client)
         else:
             cluster = rados.Rados(conffile=str(conf), rados_id=client)
-        for option, value in (("client_mount_timeout", CONNECT_TIMEOUT),
+        for option, value in (("client_mount_timeout", timeout),
                               ("rados_mon_op_timeout", OP_TIMEOUT),
                               ("rados_osd_op_timeout", OP_TIMEOUT)):  # fmt: skip
             cluster.conf_set(option, str(value))
-        cluster.connect(timeout=CONNECT_TIMEOUT)
+        cluster.connect(timeout=timeout)
     except rados.Error as exc:
         raise RadosUnavailable(f"{url}: cannot connect to the cluster: {exc}") from None
     return cluster

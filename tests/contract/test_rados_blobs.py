@@ -1,0 +1,259 @@
+"""What the RADOS blob store adds to the contract (test_blob_contract runs on it too):
+stripes, ranges across their boundaries, a writer killed before its commit, bounded
+memory, damage, and a clear error when the cluster or the pool cannot be reached. On
+this run's private cluster (tests/ceph_cluster.py), each test in a namespace of its own."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rados
+
+from oortgate.storage.base import BlobDamaged, BlobNotFound
+from oortgate.storage.rados_blobs import RadosBlobStore, RadosUnavailable, open_rados_blobs
+from oortgate.storage.rados_layout import STRIPE, namespaces
+from tests import ceph_cluster
+
+MiB = 1 << 20
+CHUNK = 64 * 1024
+
+
+@pytest.fixture
+def cluster() -> ceph_cluster.Cluster:
+    if not ceph_cluster.ceph_installed():
+        pytest.skip("Ceph is not installed here (make ceph-deps installs it)")
+    return ceph_cluster.shared_cluster()
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def raw(cluster: ceph_cluster.Cluster) -> Iterator[rados.Ioctx]:
+    """A handle of the test's own, to look at (and damage) the objects directly."""
+    handle = rados.Rados(conffile=str(cluster.conf), name=cluster.client)
+    handle.connect(timeout=10)
+    ioctx = handle.open_ioctx(cluster.pool)
+    yield ioctx
+    ioctx.close()
+    handle.shutdown()
+
+
+async def _open(cluster: ceph_cluster.Cluster, namespace: str) -> RadosBlobStore:
+    return await open_rados_blobs(cluster.pool, cluster.conf, cluster.client, namespace)
+
+
+def _objects(ioctx: rados.Ioctx, namespace: str) -> list[str]:
+    ioctx.set_namespace(namespace)
+    return sorted(obj.key for obj in ioctx.list_objects())
+
+
+async def _store(blobs: RadosBlobStore, data: bytes, compressed: bool = False) -> str:
+    writer = await blobs.open_writer(blobs.new_blob_id(compressed))
+    for start in range(0, len(data), 100_000):
+        await writer.write(data[start : start + 100_000])
+    await writer.commit()
+    return writer.blob_id
+
+
+async def _read(blobs: RadosBlobStore, blob_id: str, offset: int, length: int) -> bytes:
+    return b"".join([chunk async for chunk in await blobs.read(blob_id, offset, length, CHUNK)])
+
+
+async def test_a_20_mib_blob_lies_in_stripes_under_one_head(
+    cluster: ceph_cluster.Cluster, namespace: str, raw: rados.Ioctx
+) -> None:
+    blobs = await _open(cluster, namespace)
+    data = os.urandom(20 * MiB + 3)
+    blob_id = await _store(blobs, data)
+    heads, stripes, markers = namespaces(namespace)
+    assert _objects(raw, heads) == [blob_id]
+    assert _objects(raw, stripes) == sorted(f"{blob_id}.{n}" for n in range(6))
+    assert _objects(raw, markers) == []  # committed: no marker left
+    raw.set_namespace(stripes)
+    assert raw.stat(f"{blob_id}.0")[0] == STRIPE and raw.stat(f"{blob_id}.5")[0] == 3
+    assert await _read(blobs, blob_id, 0, len(data)) == data
+    assert await blobs.size(blob_id) == len(data)
+    await blobs.delete(blob_id)
+    assert _objects(raw, heads) == _objects(raw, stripes) == []
+    await blobs.close()
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "compressed"])
+async def test_ranges_across_stripe_boundaries(
+    cluster: ceph_cluster.Cluster, namespace: str, compressed: bool
+) -> None:
+    blobs = await _open(cluster, namespace)
+    # Compressible but not trivially: the framed blob spans stripes too.
+    data = os.urandom(6 * MiB) + bytes(range(256)) * (8 * MiB // 256)
+    blob_id = await _store(blobs, data, compressed)
+    for offset, length in [
+        (STRIPE - 1, 2),  # the last byte of one stripe and the first of the next
+        (STRIPE - 5, STRIPE + 10),  # three stripes
+        (2 * STRIPE, STRIPE),  # exactly one stripe
+        (3 * STRIPE - 70_000, 140_000),  # a chunk straddling the boundary
+        (len(data) - 10, 10),
+        (0, len(data)),
+    ]:
+        assert await _read(blobs, blob_id, offset, length) == data[offset : offset + length]
+    with pytest.raises(BlobDamaged):
+        await _read(blobs, blob_id, len(data) - 1, 2)
+    await blobs.close()
+
+
+_CRASHING_WRITER = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from oortgate.storage.rados_blobs import open_rados_blobs
+
+async def main() -> None:
+    blobs = await open_rados_blobs(sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4])
+    await blobs.use_session(sys.argv[5])
+    writer = await blobs.open_writer(sys.argv[6])
+    for _ in range(14):  # three full stripes sent, and some of a fourth
+        await writer.write(os.urandom(1 << 20))
+    os.kill(os.getpid(), signal.SIGKILL)  # the gateway dies before its commit
+
+asyncio.run(main())
+"""
+
+
+async def test_a_writer_killed_before_its_commit_leaves_no_blob(
+    cluster: ceph_cluster.Cluster, namespace: str, raw: rados.Ioctx
+) -> None:
+    blobs = await _open(cluster, namespace)
+    dead, alive = "0123456789abcdef", "fedcba9876543210"
+    blob_id = blobs.new_blob_id()
+    args = [cluster.pool, str(cluster.conf), cluster.client, namespace, dead, blob_id]
+    child = subprocess.run([sys.executable, "-c", textwrap.dedent(_CRASHING_WRITER), *args],
+                           cwd=Path(__file__).parents[2], capture_output=True)  # fmt: skip
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+    heads, stripes, markers = namespaces(namespace)
+    assert len(_objects(raw, stripes)) >= 3  # its stripes are there...
+    with pytest.raises(BlobNotFound):  # ...but no blob
+        await blobs.read(blob_id, 0, 1, CHUNK)
+    assert [b async for b in blobs.iter_blob_ids()] == []
+    # A live session's upload in progress is not touched by the sweep of the dead one.
+    await blobs.use_session(alive)
+    writer = await blobs.open_writer(blobs.new_blob_id())
+    await writer.write(os.urandom(STRIPE + 1))
+    assert await blobs.temp_sessions() == sorted([dead, alive])
+    assert await blobs.remove_temp_files([dead]) == 1
+    assert _objects(raw, markers) == [f"{alive}.{writer.blob_id}"]
+    assert _objects(raw, stripes) == [f"{writer.blob_id}.0"]
+    await writer.commit()
+    assert _objects(raw, markers) == []
+    assert await _read(blobs, writer.blob_id, STRIPE, 1) != b""
+    await blobs.close()
+
+
+async def test_abort_removes_the_stripes_and_the_marker(
+    cluster: ceph_cluster.Cluster, namespace: str, raw: rados.Ioctx
+) -> None:
+    blobs = await _open(cluster, namespace)
+    writer = await blobs.open_writer(blobs.new_blob_id())
+    for _ in range(10):
+        await writer.write(os.urandom(MiB))
+    assert _objects(raw, namespaces(namespace)[1]) != []
+    await writer.abort()
+    assert all(_objects(raw, name) == [] for name in namespaces(namespace))
+    await blobs.close()
+
+
+async def test_streaming_64_mib_holds_a_few_stripes_of_memory(
+    cluster: ceph_cluster.Cluster, namespace: str
+) -> None:
+    blobs = await _open(cluster, namespace)
+    piece = os.urandom(MiB)
+    tracemalloc.start()
+    try:
+        writer = await blobs.open_writer(blobs.new_blob_id())
+        for _ in range(64):
+            await writer.write(piece)  # the network hands over new buffers: same size
+        await writer.commit()
+        _, write_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        digest = hashlib.sha256()
+        async for chunk in await blobs.read(writer.blob_id, 0, 64 * MiB, CHUNK):
+            digest.update(chunk)
+        _, read_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    expected = hashlib.sha256()
+    for _ in range(64):
+        expected.update(piece)
+    assert digest.digest() == expected.digest()
+    print(f"peak traced memory: write {write_peak / MiB:.1f} MiB, read {read_peak / MiB:.1f} MiB")
+    assert write_peak < 24 * MiB, write_peak
+    assert read_peak < 24 * MiB, read_peak
+    await blobs.close()
+
+
+async def test_a_missing_or_short_stripe_is_damage(
+    cluster: ceph_cluster.Cluster, namespace: str, raw: rados.Ioctx
+) -> None:
+    blobs = await _open(cluster, namespace)
+    data = os.urandom(3 * STRIPE)
+    cut, lost = await _store(blobs, data), await _store(blobs, data)
+    raw.set_namespace(namespaces(namespace)[1])
+    raw.write_full(f"{cut}.1", data[STRIPE : STRIPE + 10])
+    raw.remove_object(f"{lost}.2")
+    for blob_id in (cut, lost):
+        chunks = await blobs.read(blob_id, 0, len(data), CHUNK)
+        got = bytearray()
+        with pytest.raises(BlobDamaged):
+            async for chunk in chunks:
+                got += chunk
+        assert bytes(got) == data[: len(got)]  # what came before the damage is right
+    raw.set_namespace(namespaces(namespace)[0])
+    raw.write_full(cut, b"not a head")
+    with pytest.raises(BlobDamaged):
+        await blobs.read(cut, 0, 1, CHUNK)
+    await blobs.close()
+
+
+async def test_an_unreachable_cluster_or_pool_is_a_clear_error_at_start(
+    cluster: ceph_cluster.Cluster, tmp_path: Path
+) -> None:
+    with pytest.raises(RadosUnavailable, match=r"rados://no-such-pool\?conf=.*does not exist"):
+        await open_rados_blobs("no-such-pool", cluster.conf, cluster.client)
+    with pytest.raises(RadosUnavailable, match="no Ceph configuration file"):
+        await open_rados_blobs(cluster.pool, tmp_path / "missing.conf", cluster.client)
+    # A monitor that does not answer: refused within the connect timeout, not hung.
+    with socket_bound() as port:
+        conf = tmp_path / "ceph.conf"
+        text = cluster.conf.read_text()
+        start = text.index("mon_host = ")
+        end = text.index("\n", start)
+        conf.write_text(f"{text[:start]}mon_host = 127.0.0.1:{port}{text[end:]}")
+        started = time.monotonic()
+        with pytest.raises(RadosUnavailable, match=rf"rados://{cluster.pool}\?conf={conf}"):
+            await open_rados_blobs(cluster.pool, conf, cluster.client, connect_timeout=2)
+        assert time.monotonic() - started < 10
+
+
+class socket_bound:  # noqa: N801 - used as a context manager
+    """A port nothing answers on (bound, never listening) for the test's lifetime."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        return int(self._socket.getsockname()[1])
+
+    def __exit__(self, *_: object) -> None:
+        self._socket.close()
