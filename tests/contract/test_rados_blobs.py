@@ -5,9 +5,11 @@ this run's private cluster (tests/ceph_cluster.py), each test in a namespace of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -141,7 +143,7 @@ async def test_a_writer_killed_before_its_commit_leaves_no_blob(
     child = subprocess.run([sys.executable, "-c", textwrap.dedent(_CRASHING_WRITER), *args],
                            cwd=Path(__file__).parents[2], capture_output=True)  # fmt: skip
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()
-    heads, stripes, markers = namespaces(namespace)
+    _, stripes, markers = namespaces(namespace)
     assert len(_objects(raw, stripes)) >= 3  # its stripes are there...
     with pytest.raises(BlobNotFound):  # ...but no blob
         await blobs.read(blob_id, 0, 1, CHUNK)
@@ -245,15 +247,9 @@ async def test_an_unreachable_cluster_or_pool_is_a_clear_error_at_start(
         assert time.monotonic() - started < 10
 
 
-class socket_bound:  # noqa: N801 - used as a context manager
-    """A port nothing answers on (bound, never listening) for the test's lifetime."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        return int(self._socket.getsockname()[1])
-
-    def __exit__(self, *_: object) -> None:
-        self._socket.close()
+@contextlib.contextmanager
+def socket_bound() -> Iterator[int]:
+    """A port nothing answers on (bound, never listening) while the block runs."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield int(bound.getsockname()[1])
