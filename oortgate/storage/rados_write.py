@@ -117,8 +117,8 @@ class RadosBlobWriter:
     async def _launch(self, size: int) -> None:
         """Send the next ``size`` pending bytes as the next stripe."""
         if not self._marked:  # before any stripe exists: a crash leaves a findable marker
+            self._marked = True  # set first: an abort meanwhile removes it (ops stay in order)
             await io.checked(io.write_full(self._space.markers, self._marker, b""), self._marker)
-            self._marked = True
         while len(self._in_flight) >= MAX_IN_FLIGHT:  # room first, then cut: memory bound
             await self._next_done()
         stripe = self._cut(size)
