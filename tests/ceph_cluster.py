@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import shutil
@@ -41,7 +42,8 @@ class Cluster:
 
 
 def ceph_installed() -> bool:
-    return all(shutil.which(tool) for tool in _DAEMONS)
+    """The daemons, and the binding in this interpreter (``make ceph-deps`` does both)."""
+    return all(map(shutil.which, _DAEMONS)) and importlib.util.find_spec("rados") is not None
 
 
 def _owner_pid() -> int:

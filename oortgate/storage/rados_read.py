@@ -3,9 +3,10 @@ a range covers, ``READ_AHEAD`` of them in flight while one is sent.
 
 At open the head is read (``BlobNotFound``, and ``BlobDamaged`` for a range past the
 end, are raised there, before any byte); a range ending in the first 64 KiB comes with
-it in the same read. An inline blob's range (at most a stripe) is read whole at open, so
-a delete after the open takes nothing away from it; a striped blob's stripes are read as
-the response goes (a download that must survive a delete holds a read lease, issue 19).
+it in the same read. An inline blob's range (at most a stripe; a compressed one's framed
+bytes) is read whole at open, so a delete after the open takes nothing away from it; a
+striped blob's stripes are read as the response goes (a download that must survive a
+delete holds a read lease, issue 19).
 Memory: the stripe being sent and those read ahead, 12 MiB at most, whatever the range.
 """
 
@@ -132,17 +133,43 @@ class StoredStripes:
         pass
 
 
+class _StoredBytes:
+    """An inline blob's stored bytes, read at open, as ``zframes.Stored``."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stored_size(self) -> int:
+        return len(self._data)
+
+    def pread(self, size: int, offset: int) -> bytes:
+        return self._data[offset : offset + size]
+
+    def close(self) -> None:
+        pass
+
+
+async def _stored(space: Space, blob_id: str) -> zframes.Stored:
+    """A framed blob's stored bytes: an inline one's read whole now (at most a stripe, so
+    a delete after the open takes nothing away), a striped one's read as asked."""
+    head, first = await open_head(space, blob_id, SMALL_RANGE)
+    if head.stripes:
+        return StoredStripes(space, blob_id, head)
+    if len(first) < head.size:
+        first += await io.read(space.heads, blob_id, head.size - len(first),
+                               HEADER_SIZE + len(first))  # fmt: skip
+    return _StoredBytes(first)
+
+
 async def open_compressed(
     space: Space, blob_id: str, offset: int, length: int, chunk_size: int
 ) -> AsyncGenerator[bytes, None]:
-    head, _ = await open_head(space, blob_id)
-    stored = StoredStripes(space, blob_id, head)
+    stored = await _stored(space, blob_id)
     return _on_a_thread(zframes.read_range(stored, offset, length, chunk_size))
 
 
 async def logical_size(space: Space, blob_id: str) -> int:
-    head, _ = await open_head(space, blob_id)
-    return await asyncio.to_thread(zframes.logical_size, StoredStripes(space, blob_id, head))
+    return await asyncio.to_thread(zframes.logical_size, await _stored(space, blob_id))
 
 
 async def _on_a_thread(chunks: Iterator[bytes]) -> AsyncGenerator[bytes, None]:

@@ -97,9 +97,10 @@ async def test_delete_and_listing(blobs: BlobStore) -> None:
     assert [b async for b in blobs.iter_blob_ids()] == [kept]
 
 
-async def test_an_open_read_survives_a_delete(blobs: BlobStore) -> None:
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "compressed"])
+async def test_an_open_read_survives_a_delete(blobs: BlobStore, compressed: bool) -> None:
     data = os.urandom(5 * CHUNK)
-    blob_id = await _store(blobs, data)
+    blob_id = await _store(blobs, data, compressed)
     chunks = await blobs.read(blob_id, 0, len(data), CHUNK)
     first = await anext(chunks)
     await blobs.delete(blob_id)  # the GC collects it under a download

@@ -20,10 +20,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Without the binding (a venv that `make ceph-deps` did not link) these tests cannot run.
+pytest.importorskip("rados", reason="python3-rados is not in the venv (make ceph-deps)")
+
 import rados
 
 from oortgate.storage.base import BlobDamaged, BlobNotFound
-from oortgate.storage.rados_blobs import RadosBlobStore, RadosUnavailable, open_rados_blobs
+from oortgate.storage.rados_blobs import (
+    RadosBlobStore,
+    RadosUnavailable,
+    open_rados_blobs,
+)
 from oortgate.storage.rados_layout import STRIPE, namespaces
 from tests import ceph_cluster
 
