@@ -5,6 +5,7 @@ this run's private cluster (tests/ceph_cluster.py), each test in a namespace of 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -18,6 +19,7 @@ import tracemalloc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +34,7 @@ from oortgate.storage.rados_blobs import (
     RadosUnavailable,
     open_rados_blobs,
 )
-from oortgate.storage.rados_layout import STRIPE, namespaces
+from oortgate.storage.rados_layout import MAX_IN_FLIGHT, READ_AHEAD, STRIPE, namespaces
 from tests import ceph_cluster
 
 MiB = 1 << 20
@@ -261,3 +263,35 @@ def socket_bound() -> Iterator[int]:
     with socket.socket() as bound:
         bound.bind(("127.0.0.1", 0))
         yield int(bound.getsockname()[1])
+
+
+async def test_stripes_overlap_but_stay_within_the_in_flight_bound(
+    cluster: ceph_cluster.Cluster, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to 4 stripe writes (and 2 reads ahead) at once: concurrent, never more."""
+    from oortgate.storage import rados_cluster
+
+    started: list[asyncio.Future[Any]] = []
+    counts = {"max": 0}
+
+    def counted(call: Any) -> Any:
+        def wrapper(ioctx: rados.Ioctx, name: str, *args: Any) -> Any:
+            future = call(ioctx, name, *args)
+            if ioctx.get_namespace().endswith(".stripes"):
+                started.append(future)
+                in_flight = sum(not f.done() for f in started)
+                counts["max"] = max(counts["max"], in_flight)
+            return future
+
+        return wrapper
+
+    blobs = await _open(cluster, namespace)
+    data = os.urandom(40 * MiB)
+    monkeypatch.setattr(rados_cluster, "write_full", counted(rados_cluster.write_full))
+    blob_id = await _store(blobs, data)
+    assert 2 <= counts["max"] <= MAX_IN_FLIGHT, counts
+    counts["max"] = 0
+    monkeypatch.setattr(rados_cluster, "read", counted(rados_cluster.read))
+    assert await _read(blobs, blob_id, 0, len(data)) == data
+    assert counts["max"] == READ_AHEAD, counts
+    await blobs.close()
