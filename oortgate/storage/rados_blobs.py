@@ -48,19 +48,23 @@ async def open_rados_blobs(
     """The store on ``pool`` (in ``namespace``), connected from this process (call it
     in the worker, after the fork); ``RadosUnavailable`` naming the URL if the cluster
     or the pool cannot be reached within ``connect_timeout`` seconds."""
+    names = namespaces(namespace)
     cluster = await io.acquire(conf, client, pool, connect_timeout)
+    ioctxs: list[rados.Ioctx] = []
     try:
-        ioctxs = []
-        for name in namespaces(namespace):
-            ioctx = await asyncio.to_thread(cluster.open_ioctx, pool)
-            ioctx.set_namespace(name)
-            ioctxs.append(ioctx)
-        heads, stripes, markers = ioctxs
+        for name in names:
+            ioctxs.append(await asyncio.to_thread(cluster.open_ioctx, pool))
+            ioctxs[-1].set_namespace(name)
         # One cheap read: a client without the pool's caps fails here, not on a PUT.
-        await asyncio.to_thread(_probe, heads)
-    except (rados.Error, OSError) as exc:
+        await asyncio.to_thread(_probe, ioctxs[0])
+    except BaseException as exc:
+        for ioctx in ioctxs:
+            ioctx.close()
         io.release(conf, client)
-        raise RadosUnavailable(f"{rados_url(pool, conf, client)}: {exc}") from None
+        if isinstance(exc, rados.Error | OSError):
+            raise RadosUnavailable(f"{rados_url(pool, conf, client)}: {exc}") from None
+        raise
+    heads, stripes, markers = ioctxs
     return RadosBlobStore(Space(heads, stripes, markers), conf, client)
 
 

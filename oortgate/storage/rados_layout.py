@@ -69,7 +69,10 @@ class Head:
 
 
 def namespaces(namespace: str) -> tuple[str, str, str]:
-    """(heads, stripes, markers) under the store's namespace."""
+    """(heads, stripes, markers) under the store's namespace (which must not look like
+    another store's stripes or markers)."""
+    if namespace.endswith((".stripes", ".tmp")):
+        raise ValueError(f"namespace {namespace!r} ends like the store's own sub-namespaces")
     return namespace, f"{namespace}.stripes", f"{namespace}.tmp"
 
 

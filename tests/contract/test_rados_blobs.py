@@ -135,7 +135,8 @@ async def main() -> None:
     blobs = await open_rados_blobs(sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4])
     await blobs.use_session(sys.argv[5])
     writer = await blobs.open_writer(sys.argv[6])
-    for _ in range(14):  # three full stripes sent, and some of a fourth
+    # Six stripes sent: starting the fifth and sixth waited for the first two to land.
+    for _ in range(26):
         await writer.write(os.urandom(1 << 20))
     os.kill(os.getpid(), signal.SIGKILL)  # the gateway dies before its commit
 
@@ -154,7 +155,7 @@ async def test_a_writer_killed_before_its_commit_leaves_no_blob(
                            cwd=Path(__file__).parents[2], capture_output=True)  # fmt: skip
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()
     _, stripes, markers = namespaces(namespace)
-    assert len(_objects(raw, stripes)) >= 3  # its stripes are there...
+    assert len(_objects(raw, stripes)) >= 2  # its stripes are there...
     with pytest.raises(BlobNotFound):  # ...but no blob
         await blobs.read(blob_id, 0, 1, CHUNK)
     assert [b async for b in blobs.iter_blob_ids()] == []
