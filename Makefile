@@ -49,10 +49,12 @@ ceph-deps: $(STAMP)
 	@{ command -v ceph-mon && command -v ceph-osd && \
 	   ls /usr/lib/python3/dist-packages/rados$(PY_EXT); } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get $(APT_WAIT) install -y -q --no-install-recommends $(CEPH_PACKAGES) \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y -q \
+	    --no-install-recommends $(CEPH_PACKAGES) \
 	    >/dev/null 2>&1 || \
 	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
-	    $$SUDO apt-get $(APT_WAIT) install -y -q --no-install-recommends $(CEPH_PACKAGES) \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y -q \
+	    --no-install-recommends $(CEPH_PACKAGES) \
 	      >/dev/null; }; }
 	@$(BIN)/python -c 'import rados' 2>/dev/null || \
 	  ln -sf /usr/lib/python3/dist-packages/rados$(PY_EXT) $(PY_SITE)/
