@@ -60,7 +60,7 @@ async def open_rados_blobs(
     except BaseException as exc:
         for ioctx in ioctxs:
             ioctx.close()
-        io.release(conf, client)
+        await io.release(conf, client)
         if isinstance(exc, rados.Error | OSError):
             raise RadosUnavailable(f"{rados_url(pool, conf, client)}: {exc}") from None
         raise
@@ -162,7 +162,7 @@ class RadosBlobStore:
     async def close(self) -> None:
         for ioctx in (self._space.heads, self._space.stripes, self._space.markers):
             ioctx.close()
-        io.release(*self._handle)
+        await io.release(*self._handle)
 
 
 def _is_blob_id(name: str) -> bool:

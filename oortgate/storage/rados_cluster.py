@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class _Handle:
 
 
 _handles: dict[tuple[str, str], _Handle] = {}
+_handles_lock = threading.Lock()  # stores opened at once share one connect
 
 
 async def acquire(
@@ -50,31 +52,42 @@ async def acquire(
 ) -> rados.Rados:
     """This process's handle on the cluster of ``conf`` as ``client`` (connecting it on
     first use), once ``pool`` is known to exist; ``RadosUnavailable`` otherwise."""
+    return await asyncio.to_thread(_acquire, conf, client, pool, timeout)
+
+
+async def release(conf: Path, client: str) -> None:
+    """One store of this process is done with the handle; the last one shuts it down."""
+    await asyncio.to_thread(_release, (str(conf), client))
+
+
+def _acquire(conf: Path, client: str, pool: str, timeout: int) -> rados.Rados:
     key = (str(conf), client)
-    handle = _handles.get(key)
-    if handle is None or handle.pid != os.getpid():  # none yet, or the parent's (a fork)
-        cluster = await asyncio.to_thread(_connect, conf, client, pool, timeout)
-        handle = _handles[key] = _Handle(os.getpid(), cluster, 0)
-    if not await asyncio.to_thread(handle.cluster.pool_exists, pool):
-        _release_if_unused(key, handle)
+    with _handles_lock:
+        handle = _handles.get(key)
+        if handle is None or handle.pid != os.getpid():  # none yet, or the parent's (a fork)
+            handle = _handles[key] = _Handle(os.getpid(), _connect(conf, client, pool, timeout), 0)
+        handle.users += 1
+    try:
+        exists = handle.cluster.pool_exists(pool)
+    except rados.Error as exc:
+        _release(key)
+        raise RadosUnavailable(f"{rados_url(pool, conf, client)}: {exc}") from None
+    if not exists:
+        _release(key)
         raise RadosUnavailable(f"{rados_url(pool, conf, client)}: pool {pool!r} does not exist")
-    handle.users += 1
     return handle.cluster
 
 
-def release(conf: Path, client: str) -> None:
-    """One store of this process is done with the handle; the last one shuts it down."""
-    key = (str(conf), client)
-    handle = _handles.get(key)
-    if handle is not None and handle.pid == os.getpid():
+def _release(key: tuple[str, str]) -> None:
+    with _handles_lock:
+        handle = _handles.get(key)
+        if handle is None or handle.pid != os.getpid():
+            return
         handle.users -= 1
-        _release_if_unused(key, handle)
-
-
-def _release_if_unused(key: tuple[str, str], handle: _Handle) -> None:
-    if handle.users <= 0:
+        if handle.users > 0:
+            return
         del _handles[key]
-        handle.cluster.shutdown()
+    handle.cluster.shutdown()
 
 
 def _connect(conf: Path, client: str, pool: str, timeout: int) -> rados.Rados:
