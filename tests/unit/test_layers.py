@@ -14,9 +14,10 @@ PACKAGE = Path(oortgate.__file__).parent
 BELOW_HTTP = ("ops", "meta", "storage", "auth")
 COMPOSITION_ROOT = {"stores.py", "meta/sqlite.py", "storage/local.py"}
 # The implementations behind the protocols: the SQLite adapter and its thread and cache,
-# the local-file adapter. They may name the classes they drive; nothing else may.
+# the local-file adapter, the RADOS store. They may name the classes they drive; nothing
+# else may.
 IMPLEMENTATIONS = {"meta/sqlite_async.py", "meta/worker.py", "meta/lookup_cache.py",
-                   "storage/local_async.py"}  # fmt: skip
+                   "storage/local_async.py", "storage/rados_blobs.py"}  # fmt: skip
 CONCRETE_MODULES = ("oortgate.meta.sqlite", "oortgate.meta.sqlite_*", "oortgate.meta.worker",
                     "oortgate.meta.lookup_cache", "oortgate.storage.local",
                     "oortgate.storage.local_*", "oortgate.storage.rados_*",
@@ -74,6 +75,8 @@ def _opens_a_store(node: ast.AST) -> bool:
         "AsyncSqliteMeta",
         "AsyncLocalBlobs",
         "SharedRateLimiter",
+        "RadosBlobStore",
+        "open_rados_blobs",
     ):
         return True
     return isinstance(node, ast.Constant) and node.value == DB_FILE
