@@ -16,7 +16,14 @@ from oortgate import logs
 from oortgate.console import backend
 from oortgate.console.actions import Actions, Caller
 from oortgate.console.pages import Pages, snippets, static_response, tier_totals
-from oortgate.console.session import Sessions, cleared_cookie, cookie, server_secret, token_from
+from oortgate.console.session import (
+    MAX_AGE,
+    Sessions,
+    cleared_cookie,
+    cookie,
+    server_secret,
+    token_from,
+)
 from oortgate.console.traffic import last_hour
 from oortgate.console.web import (
     Incoming,
@@ -98,6 +105,9 @@ class Console:
         session = self.sessions.read(token_from(incoming.headers.get("cookie")), now)
         if session is None:
             return None
+        if await self.services.meta.console_session_ended(session.sid):  # signed out
+            incoming.set_cookies.append(cleared_cookie())
+            return None
         found = await backend.signed_in(self.services, session.access_key)
         # A key disabled or deleted, or its secret changed: the session ends with it.
         if found is None or not self.sessions.proves(session, found[0].secret_key):
@@ -143,6 +153,10 @@ class Console:
             form = await incoming.form()
             if not self.sessions.csrf_ok(caller.session, form.get("csrf")):
                 return text(403, "missing or wrong CSRF token\n")
+            # Recorded in the store, not in this worker: a copy of the cookie is refused
+            # by every worker from now on, not only once it idles out.
+            session = caller.session
+            await self.services.meta.end_console_session(session.sid, session.issued + MAX_AGE)
             incoming.set_cookies.append(cleared_cookie())
             return redirect("/_console/signin")
         if not self.sessions.csrf_ok(caller.session, incoming.headers.get("x-csrf-token")):
