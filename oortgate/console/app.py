@@ -186,10 +186,11 @@ class Console:
             return html(render("keys.html", **common, keys=keys, max_keys=MAX_KEYS_PER_USER,
                                default_rate=self.services.settings.rate_limit))  # fmt: skip
         if path == "api/traffic":
-            if not common["root"]:
-                return json_error(403, "only the root user sees the server's traffic")
+            # Root sees the server's; anyone else only their own keys' and buckets'.
+            mine = None if common["root"] else caller.user.id
             data_dir = self.services.settings.data_dir
-            return as_json({"minutes": await self.services.offload(last_hour, data_dir)})
+            minutes = await self.services.offload(last_hour, data_dir, user_id=mine)
+            return as_json({"minutes": minutes, "scope": "server" if mine is None else "user"})
         if path == "users" and common["root"]:
             return html(render("users.html", **common, users=await backend.users(self.services)))
         if path == "users":

@@ -151,7 +151,9 @@ class Gateway:
         finally:
             if exchange.slot is not None:
                 self.client_slots.give_back(exchange.slot)
-            self.console.count(exchange.status)  # the dashboard's requests per minute
+            # The dashboard's requests per minute: the server's, the key's user's and
+            # the bucket owner's.
+            self.console.count(exchange.status, (exchange.user_id, exchange.owner_id))
 
     async def _observed(self, scope: Scope, receive: Receive, send: Send,
                         exchange: Exchange) -> None:  # fmt: skip
@@ -261,6 +263,9 @@ class Gateway:
             )
         target = route(method, raw_path, query, headers, addressed.bucket)
         exchange.operation, exchange.bucket, exchange.key = target.op, target.bucket, target.key
+        if target.bucket:  # a cached lookup; its owner sees the request on the dashboard
+            named = await self.services.meta.get_bucket(target.bucket)
+            exchange.owner_id = named.owner_id if named is not None else None
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
         if target.op is Op.Preflight:
@@ -279,6 +284,8 @@ class Gateway:
                 raise
         if identity.key is not None:
             exchange.access_key = identity.key.access_key
+        if identity.user is not None:
+            exchange.user_id = identity.user.id
         await self._throttle(seen.client, identity)
         check_request_headers(target.op, headers, query)
         parse_params(target, query)
