@@ -177,10 +177,12 @@ class Console:
             return html(render("buckets.html", **common, buckets=buckets))
         if path.startswith("b/") and path.endswith("/") and path.count("/") == 2:
             bucket = path[2:-1]
-            prefix = incoming.query.get("prefix", "")
+            query = incoming.query  # the place: folder, filter, the name it starts after
+            prefix, after = query.get("prefix", ""), query.get("after", "")
             restore = self.services.settings.archive_restore_required
             return html(render("objects.html", **common, page="objects", bucket=bucket,
-                               prefix=prefix, restore_required=restore))  # fmt: skip
+                               prefix=prefix, filter=query.get("filter", ""), after=after,
+                               restore_required=restore))  # fmt: skip
         if path == "keys":
             keys = await backend.keys_visible_to(self.services, caller.user)
             return html(render("keys.html", **common, keys=keys, max_keys=MAX_KEYS_PER_USER,
