@@ -34,11 +34,11 @@ def page(browser: Any) -> Iterator[Any]:
     assert not errors, errors  # no script error on any page (a CSP refusal would be one)
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Any, name: str, full_page: bool = True) -> None:
     where = os.environ.get("CONSOLE_SCREENSHOTS")
     if where:
         Path(where).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(where) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(where) / f"{name}.png"), full_page=full_page)
 
 
 def _sign_in(page: Any, server: ServerProcess, access_key: str, secret_key: str) -> None:

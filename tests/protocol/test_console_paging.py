@@ -14,6 +14,7 @@ import pytest
 from bench.console_paging import KEY_FORMAT, fill_bucket, seed
 
 from ._server import ServerProcess
+from .test_console_browser import _shot
 
 OBJECTS = 1_000_000
 BUCKET = "big"
@@ -66,6 +67,8 @@ def test_a_page_deep_in_a_million_objects_and_the_next_one(tab: Any, big: Server
     middle = KEY_FORMAT.format(OBJECTS // 2 - 1)
     assert _keys(tab, f"{base}?after={middle}") == _names(OBJECTS // 2, 200)
     assert tab.is_visible("#first") and middle in tab.inner_text(".pages")
+    tab.locator(".pages").scroll_into_view_if_needed()
+    _shot(tab, "objects-paging", full_page=False)  # the window's worth: the page's foot
     tab.click("#next")
     tab.wait_for_url(f"**after={KEY_FORMAT.format(OBJECTS // 2 + 199)}")
     tab.wait_for_selector(f"tr.object[data-key='{KEY_FORMAT.format(OBJECTS // 2 + 200)}']")
