@@ -11,11 +11,12 @@ counters are totals since start, not a history by minute. A file is removed once
 worker is gone and its counts are older than the hour.
 
 A user's table counts the requests signed with one of their keys and those addressed to
-one of their buckets (by anyone, anonymous or refused included): never a request that
-is neither. Its worker alone writes a file; a user table whose newest minute is over an
-hour old is given to the next new user, so a worker counts up to ``USER_ENTRIES``
-distinct users an hour (past that, a new user's requests go uncounted in that worker's
-file; the server's table still counts them).
+one of their buckets (by anyone, anonymous or denied included; a request whose signature
+is refused names no bucket it reached): never a request that is neither. Its worker
+alone writes a file; a user table whose newest minute is over an hour old is given to
+the next new user, so a worker counts up to ``USER_ENTRIES`` distinct users an hour
+(past that, a new user's requests go uncounted in that worker's file; the server's
+table still counts them).
 """
 
 from __future__ import annotations

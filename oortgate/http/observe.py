@@ -34,7 +34,7 @@ class Exchange:
         self.key: str | None = None
         self.access_key: str | None = None
         self.user_id: int | None = None  # the signed-in user's
-        self.owner_id: int | None = None  # the named bucket's owner, if it exists
+        self.owner_id: int | None = None  # the route's bucket's owner, once looked up
         self.remote: str | None = None
         self.slot: str | None = None  # the client whose request slot this holds
         self.refused = False  # authentication failed

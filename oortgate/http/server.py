@@ -263,9 +263,6 @@ class Gateway:
             )
         target = route(method, raw_path, query, headers, addressed.bucket)
         exchange.operation, exchange.bucket, exchange.key = target.op, target.bucket, target.key
-        if target.bucket:  # a cached lookup; its owner sees the request on the dashboard
-            named = await self.services.meta.get_bucket(target.bucket)
-            exchange.owner_id = named.owner_id if named is not None else None
         # A browser's preflight carries no credentials of its own (a presigned URL's
         # query signs the request that follows): only the CORS rules decide it.
         if target.op is Op.Preflight:
@@ -302,8 +299,12 @@ class Gateway:
         handler = HANDLERS.get(target.op)
         if handler is None:
             raise S3Error("NotImplemented")
-        await ctx.authorize()  # PERMISSION[op], once for every handler
-        return await handler(ctx)
+        try:
+            await ctx.authorize()  # PERMISSION[op], once for every handler
+            return await handler(ctx)
+        finally:
+            exchange.owner_id = ctx.route_owner  # refused or not: the owner's to see
+
 
 
 def _headers(scope: Scope) -> dict[str, str]:
