@@ -36,17 +36,6 @@ def short_idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
         yield srv
 
 
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(ignore_https_errors=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, errors
-
-
 def _sign_in(tab: Any, srv: ServerProcess) -> None:
     tab.fill("#access_key", srv.root_access_key)
     tab.fill("#secret_key", srv.root_secret_key)

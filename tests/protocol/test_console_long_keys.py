@@ -5,12 +5,10 @@ download, share link, delete; and back from sign-in to the same folder."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 import requests
 
 from ._server import ServerProcess
@@ -25,18 +23,6 @@ BODY = b"the bytes behind a very long key\n"
 
 def test_the_key_is_as_long_as_s3_allows() -> None:
     assert len(KEY.encode("utf-8")) == 1024 and KEY.count("/") == 1
-
-
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(ignore_https_errors=True, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())  # the delete confirmation
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def _browser_url(server: ServerProcess, bucket: str, prefix: str) -> str:

@@ -33,19 +33,13 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def tab(browser: Any, big: ServerProcess) -> Iterator[Any]:
-    context = browser.new_context(ignore_https_errors=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(big.endpoint + "/_console/signin")
-    page.fill("#access_key", big.root_access_key)
-    page.fill("#secret_key", big.root_secret_key)
-    page.click("#signin")
-    page.wait_for_url(big.endpoint + "/_console/")
-    yield page
-    context.close()
-    assert not errors, errors
+def signed_in(tab: Any, big: ServerProcess) -> Any:
+    tab.goto(big.endpoint + "/_console/signin")
+    tab.fill("#access_key", big.root_access_key)
+    tab.fill("#secret_key", big.root_secret_key)
+    tab.click("#signin")
+    tab.wait_for_url(big.endpoint + "/_console/")
+    return tab
 
 
 def _keys(page: Any, url: str) -> list[str]:
@@ -61,7 +55,10 @@ def _names(first: int, count: int) -> list[str]:
     return [KEY_FORMAT.format(i) for i in range(first, first + count)]
 
 
-def test_a_page_deep_in_a_million_objects_and_the_next_one(tab: Any, big: ServerProcess) -> None:
+def test_a_page_deep_in_a_million_objects_and_the_next_one(
+    signed_in: Any, big: ServerProcess
+) -> None:
+    tab = signed_in
     base = f"{big.endpoint}/_console/b/{BUCKET}/"
     assert _keys(tab, base) == _names(0, 200)
     middle = KEY_FORMAT.format(OBJECTS // 2 - 1)
@@ -77,7 +74,8 @@ def test_a_page_deep_in_a_million_objects_and_the_next_one(tab: Any, big: Server
     assert last == _names(OBJECTS - 50, 50) and tab.is_hidden("#next")
 
 
-def test_a_prefix_filter_on_a_million_objects(tab: Any, big: ServerProcess) -> None:
+def test_a_prefix_filter_on_a_million_objects(signed_in: Any, big: ServerProcess) -> None:
+    tab = signed_in
     base = f"{big.endpoint}/_console/b/{BUCKET}/"
     wanted = KEY_FORMAT.format(765_400)[:-2]  # obj-07654: 100 keys
     tab.goto(base)
