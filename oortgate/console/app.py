@@ -16,7 +16,14 @@ from oortgate import logs
 from oortgate.console import backend
 from oortgate.console.actions import Actions, Caller
 from oortgate.console.pages import Pages, snippets, static_response, tier_totals
-from oortgate.console.session import Sessions, cleared_cookie, cookie, server_secret, token_from
+from oortgate.console.session import (
+    MAX_AGE,
+    Sessions,
+    cleared_cookie,
+    cookie,
+    server_secret,
+    token_from,
+)
 from oortgate.console.traffic import last_hour
 from oortgate.console.web import (
     Incoming,
@@ -98,6 +105,9 @@ class Console:
         session = self.sessions.read(token_from(incoming.headers.get("cookie")), now)
         if session is None:
             return None
+        if await self.services.meta.console_session_ended(session.sid):  # signed out
+            incoming.set_cookies.append(cleared_cookie())
+            return None
         found = await backend.signed_in(self.services, session.access_key)
         # A key disabled or deleted, or its secret changed: the session ends with it.
         if found is None or not self.sessions.proves(session, found[0].secret_key):
@@ -143,6 +153,10 @@ class Console:
             form = await incoming.form()
             if not self.sessions.csrf_ok(caller.session, form.get("csrf")):
                 return text(403, "missing or wrong CSRF token\n")
+            # Recorded in the store, not in this worker: a copy of the cookie is refused
+            # by every worker from now on, not only once it idles out.
+            session = caller.session
+            await self.services.meta.end_console_session(session.sid, session.issued + MAX_AGE)
             incoming.set_cookies.append(cleared_cookie())
             return redirect("/_console/signin")
         if not self.sessions.csrf_ok(caller.session, incoming.headers.get("x-csrf-token")):
@@ -163,19 +177,22 @@ class Console:
             return html(render("buckets.html", **common, buckets=buckets))
         if path.startswith("b/") and path.endswith("/") and path.count("/") == 2:
             bucket = path[2:-1]
-            prefix = incoming.query.get("prefix", "")
+            query = incoming.query  # the place: folder, filter, the name it starts after
+            prefix, after = query.get("prefix", ""), query.get("after", "")
             restore = self.services.settings.archive_restore_required
             return html(render("objects.html", **common, page="objects", bucket=bucket,
-                               prefix=prefix, restore_required=restore))  # fmt: skip
+                               prefix=prefix, filter=query.get("filter", ""), after=after,
+                               restore_required=restore))  # fmt: skip
         if path == "keys":
             keys = await backend.keys_visible_to(self.services, caller.user)
             return html(render("keys.html", **common, keys=keys, max_keys=MAX_KEYS_PER_USER,
                                default_rate=self.services.settings.rate_limit))  # fmt: skip
         if path == "api/traffic":
-            if not common["root"]:
-                return json_error(403, "only the root user sees the server's traffic")
+            # Root sees the server's; anyone else only their own keys' and buckets'.
+            mine = None if common["root"] else caller.user.id
             data_dir = self.services.settings.data_dir
-            return as_json({"minutes": await self.services.offload(last_hour, data_dir)})
+            minutes = await self.services.offload(last_hour, data_dir, user_id=mine)
+            return as_json({"minutes": minutes, "scope": "server" if mine is None else "user"})
         if path == "users" and common["root"]:
             return html(render("users.html", **common, users=await backend.users(self.services)))
         if path == "users":

@@ -4,6 +4,7 @@ path is never a bucket: "_" cannot begin a bucket name)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -26,10 +27,11 @@ class ConsoleHook:
         # Every listener's workers count their requests for the dashboard's chart.
         self._traffic = TrafficCounter(settings.data_dir) if settings.console else None
 
-    def count(self, status: int) -> None:
-        """One request answered with this status (0: the client left before an answer)."""
+    def count(self, status: int, users: Iterable[int | None] = ()) -> None:
+        """One request answered with this status (0: the client left before an answer),
+        for the server and for these users (its key's, its bucket's owner; None: none)."""
         if self._traffic is not None:
-            self._traffic.count(status)
+            self._traffic.count(status, users=[u for u in users if u is not None])
 
     @staticmethod
     def wants(raw_path: str, addressed: Addressed) -> bool:

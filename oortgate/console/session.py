@@ -3,10 +3,13 @@
 The token carries the access key, a random session id, two times (issued, last seen)
 and a MAC of the secret it signed in with. It is signed with HMAC-SHA256 under a key
 derived from the server's own secret (a random file in the data directory, shared by
-every worker), never from a user's secret. Nothing is kept on the server: a token is
-valid while its signature holds, it has been used within the idle timeout (the cookie
-is re-issued as it is used: sliding), it is younger than the absolute limit, and its key
-is still enabled with the same secret (checked by the caller on every request).
+every worker), never from a user's secret. A token is valid while its signature holds,
+it has been used within the idle timeout (the cookie is re-issued as it is used:
+sliding), it is younger than the absolute limit, its session was not signed out and its
+key is still enabled with the same secret. The last two are checked by the caller on
+every request, in the metadata store (shared by every worker): a sign-out is a row
+there until the token would have expired anyway; a key disabled, deleted or given a new
+secret (and a user removed with its keys) ends its sessions with no row at all.
 """
 
 from __future__ import annotations

@@ -1,12 +1,22 @@
-"""Requests and errors per minute over the last hour: what the dashboard's chart shows.
+"""Requests and errors per minute over the last hour: what the dashboard's chart shows,
+for the whole server (the root user) or for one user (their buckets and keys).
 
 Every worker process counts into its own small memory-mapped file under
-``DATA/console-traffic/`` (one slot per minute of the hour: the minute, requests, client
-errors, server errors). A count is a few stores into shared memory, with no lock and no
-system call; the console, in whichever worker, adds up every file when asked. This works
-with the Prometheus metrics on or off: their counters are totals since start, not a
-history by minute. A file is removed once its worker is gone and its counts are older
-than the hour.
+``DATA/console-traffic/``: a table for the server (one slot per minute of the hour: the
+minute, requests, client errors, server errors), then up to ``USER_ENTRIES`` tables of
+the same shape, each headed by the user id it counts for. A count is a few stores into
+shared memory, with no lock and no system call; the console, in whichever worker, adds
+up every file when asked. This works with the Prometheus metrics on or off: their
+counters are totals since start, not a history by minute. A file is removed once its
+worker is gone and its counts are older than the hour.
+
+A user's table counts the requests signed with one of their keys and those addressed to
+one of their buckets (by anyone, anonymous or denied included; a request whose signature
+is refused names no bucket it reached): never a request that is neither. Its worker
+alone writes a file; a user table whose newest minute is over an hour old is given to
+the next new user, so a worker counts up to ``USER_ENTRIES`` distinct users an hour
+(past that, a new user's requests go uncounted in that worker's file; the server's
+table still counts them).
 """
 
 from __future__ import annotations
@@ -17,13 +27,36 @@ import os
 import secrets
 import struct
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 DIRECTORY = "console-traffic"
 SLOTS = 60
 _SLOT = struct.Struct("<qqqq")  # minute since the epoch, requests, 4xx, 5xx
-SIZE = SLOTS * _SLOT.size
+TABLE = SLOTS * _SLOT.size
+_OWNER = struct.Struct("<q")  # the user id + 1 (0: an entry never used)
+ENTRY = _OWNER.size + TABLE
+USER_ENTRIES = 256
+SIZE = TABLE + USER_ENTRIES * ENTRY  # 480 KiB, sparse: only the tables used take pages
+
+
+def _entry(index: int) -> int:
+    return TABLE + index * ENTRY
+
+
+def _add(buffer: mmap.mmap, table: int, minute: int, status: int) -> None:
+    offset = table + (minute % SLOTS) * _SLOT.size
+    seen, requests, client, server = _SLOT.unpack_from(buffer, offset)
+    if seen != minute:  # the slot still holds the same minute of an earlier hour
+        requests = client = server = 0
+    client += 400 <= status < 500
+    server += status >= 500
+    _SLOT.pack_into(buffer, offset, minute, requests + 1, client, server)
+
+
+def _newest(buffer: bytes | mmap.mmap, table: int) -> int:
+    return max(int(_SLOT.unpack_from(buffer, table + i * _SLOT.size)[0]) for i in range(SLOTS))
 
 
 class TrafficCounter:
@@ -40,16 +73,36 @@ class TrafficCounter:
             self._map = mmap.mmap(fd, SIZE)
         finally:
             os.close(fd)
+        self._tables: dict[int, int] = {}  # user id -> offset of its table in this file
 
-    def count(self, status: int, now: float | None = None) -> None:
+    def count(self, status: int, now: float | None = None, *, users: Iterable[int] = ()) -> None:
+        """One request answered with ``status``, for the server and for each of ``users``
+        (the key's and the bucket owner's: once if they are the same)."""
         minute = int((time.time() if now is None else now) // 60)
-        offset = (minute % SLOTS) * _SLOT.size
-        seen, requests, client, server = _SLOT.unpack_from(self._map, offset)
-        if seen != minute:  # the slot still holds the same minute of an earlier hour
-            requests = client = server = 0
-        client += 400 <= status < 500
-        server += status >= 500
-        _SLOT.pack_into(self._map, offset, minute, requests + 1, client, server)
+        _add(self._map, 0, minute, status)
+        for user_id in set(users):
+            table = self._tables.get(user_id)
+            if table is None:
+                table = self._claim(user_id, minute)
+            if table is not None:
+                _add(self._map, table, minute, status)
+
+    def _claim(self, user_id: int, minute: int) -> int | None:
+        """A table for a user new to this file: a free entry or one idle for an hour
+        (probed from the user id); None when every one is in use."""
+        for step in range(USER_ENTRIES):
+            entry = _entry((user_id + step) % USER_ENTRIES)
+            (owner,) = _OWNER.unpack_from(self._map, entry)
+            table = entry + _OWNER.size
+            if owner == 0 or _newest(self._map, table) <= minute - SLOTS:
+                self._tables.pop(owner - 1, None)
+                # Cleared first: a reader never sees the new owner with another's counts
+                # (and the old counts are over an hour old: no reader shows them anyway).
+                self._map[table : table + TABLE] = bytes(TABLE)
+                _OWNER.pack_into(self._map, entry, user_id + 1)
+                self._tables[user_id] = table
+                return table
+        return None
 
 
 def _gone(path: Path) -> bool:
@@ -62,9 +115,25 @@ def _gone(path: Path) -> bool:
     return False
 
 
-def last_hour(data_dir: Path, now: float | None = None) -> list[dict[str, Any]]:
+def _tables_of(raw: bytes, user_id: int | None) -> list[int]:
+    if user_id is None:
+        return [0] if len(raw) >= TABLE else []
+    if len(raw) < SIZE:  # a file of an older version: no user tables
+        return []
+    wanted = user_id + 1
+    return [
+        _entry(i) + _OWNER.size
+        for i in range(USER_ENTRIES)
+        if _OWNER.unpack_from(raw, _entry(i))[0] == wanted
+    ]
+
+
+def last_hour(
+    data_dir: Path, now: float | None = None, *, user_id: int | None = None
+) -> list[dict[str, Any]]:
     """Sixty minutes, oldest first: {"minute": its start (epoch seconds), "requests",
-    "client_errors", "server_errors"}, summed over every worker."""
+    "client_errors", "server_errors"}, summed over every worker: the server's counts,
+    or only those of ``user_id``'s keys and buckets."""
     current = int((time.time() if now is None else now) // 60)
     totals = {minute: [0, 0, 0] for minute in range(current - SLOTS + 1, current + 1)}
     for path in sorted((data_dir / DIRECTORY).glob("*.bin")):
@@ -72,13 +141,13 @@ def last_hour(data_dir: Path, now: float | None = None) -> list[dict[str, Any]]:
             raw = path.read_bytes()
         except OSError:
             continue
-        newest = 0
-        for seen, *counts in _SLOT.iter_unpack(raw[:SIZE] if len(raw) >= SIZE else b""):
-            newest = max(newest, seen)
-            row = totals.get(seen)
-            if row is not None:
-                for i, value in enumerate(counts):
-                    row[i] += value
+        for table in _tables_of(raw, user_id):
+            for seen, *counts in _SLOT.iter_unpack(raw[table : table + TABLE]):
+                row = totals.get(seen)
+                if row is not None:
+                    for i, value in enumerate(counts):
+                        row[i] += value
+        newest = _newest(raw, 0) if len(raw) >= TABLE else 0
         if newest <= current - SLOTS and _gone(path):
             with contextlib.suppress(OSError):
                 path.unlink()

@@ -23,7 +23,8 @@ class Exchange:
     """One request, as far as it is known."""
 
     __slots__ = ("access_key", "bucket", "bytes_out", "error_code", "key", "operation",
-                 "refused", "remote", "request_id", "slot", "started", "status")  # fmt: skip
+                 "owner_id", "refused", "remote", "request_id", "slot", "started", "status",
+                 "user_id")  # fmt: skip
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
@@ -32,6 +33,8 @@ class Exchange:
         self.bucket: str | None = None
         self.key: str | None = None
         self.access_key: str | None = None
+        self.user_id: int | None = None  # the signed-in user's
+        self.owner_id: int | None = None  # the route's bucket's owner, once looked up
         self.remote: str | None = None
         self.slot: str | None = None  # the client whose request slot this holds
         self.refused = False  # authentication failed

@@ -151,7 +151,9 @@ class Gateway:
         finally:
             if exchange.slot is not None:
                 self.client_slots.give_back(exchange.slot)
-            self.console.count(exchange.status)  # the dashboard's requests per minute
+            # The dashboard's requests per minute: the server's, the key's user's and
+            # the bucket owner's.
+            self.console.count(exchange.status, (exchange.user_id, exchange.owner_id))
 
     async def _observed(self, scope: Scope, receive: Receive, send: Send,
                         exchange: Exchange) -> None:  # fmt: skip
@@ -279,6 +281,8 @@ class Gateway:
                 raise
         if identity.key is not None:
             exchange.access_key = identity.key.access_key
+        if identity.user is not None:
+            exchange.user_id = identity.user.id
         await self._throttle(seen.client, identity)
         check_request_headers(target.op, headers, query)
         parse_params(target, query)
@@ -295,8 +299,12 @@ class Gateway:
         handler = HANDLERS.get(target.op)
         if handler is None:
             raise S3Error("NotImplemented")
-        await ctx.authorize()  # PERMISSION[op], once for every handler
-        return await handler(ctx)
+        try:
+            await ctx.authorize()  # PERMISSION[op], once for every handler
+            return await handler(ctx)
+        finally:
+            exchange.owner_id = ctx.route_owner  # refused or not: the owner's to see
+
 
 
 def _headers(scope: Scope) -> dict[str, str]:

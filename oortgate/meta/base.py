@@ -304,6 +304,15 @@ class MetaStore(Protocol):
         deleted, in one transaction; returns how many marks that was."""
         ...
 
+    # -- console sign-outs ----------------------------------------------------------
+    async def end_console_session(self, sid: str, expires: float) -> None:
+        """A console session (its random id) was signed out: ``console_session_ended``
+        answers True for it, in every process, until ``expires`` (epoch seconds, when its
+        token would be refused anyway) at least. Rows past their time may be dropped."""
+        ...
+
+    async def console_session_ended(self, sid: str) -> bool: ...
+
     async def usage(self, garbage_due_before: float) -> StorageUsage:
         """Totals for monitoring (aggregate queries: not for the request path)."""
         ...

@@ -2,7 +2,7 @@
 
 The store is assembled from one class per concern: the connection and schema
 (``sqlite_db``), blob reference counts, accounts and buckets, objects and listings,
-multipart uploads, sessions.
+multipart uploads, sessions, console sign-outs.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from oortgate.meta.sqlite_accounts import AccountsStore
 from oortgate.meta.sqlite_db import SCHEMA_VERSION, successor
 from oortgate.meta.sqlite_multipart import MultipartStore
 from oortgate.meta.sqlite_sessions import SessionsStore
+from oortgate.meta.sqlite_signouts import SignoutsStore
 
 __all__ = ["SCHEMA_VERSION", "SqliteMetaStore", "successor"]
 
 
-class SqliteMetaStore(AccountsStore, MultipartStore, SessionsStore):
+class SqliteMetaStore(AccountsStore, MultipartStore, SessionsStore, SignoutsStore):
     def delete_bucket(self, bucket_id: int) -> None:
         """Refuses a bucket with objects; its open uploads go with it (as on AWS).
         Deleting a bucket that no longer exists is a no-op."""

@@ -258,6 +258,13 @@ class AsyncSqliteMeta:
     async def end_sessions(self, session_ids: Sequence[str]) -> int:
         return await self._call(self._writer.end_sessions, session_ids)
 
+    # -- console sign-outs (the check: a point lookup, inline) ------------------------
+    async def end_console_session(self, sid: str, expires: float) -> None:
+        await self._call(self._writer.end_console_session, sid, expires)
+
+    async def console_session_ended(self, sid: str) -> bool:
+        return self._reader.console_session_ended(sid)
+
     async def usage(self, garbage_due_before: float) -> StorageUsage:
         return await self._call(self._writer.usage, garbage_due_before)
 

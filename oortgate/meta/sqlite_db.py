@@ -145,10 +145,19 @@ UPDATE users SET
     key_count = (SELECT COUNT(*) FROM access_keys WHERE access_keys.user_id = users.id)
 """
 
+# Version 10: console sessions signed out before their tokens expire (every worker
+# refuses such a token at once); a row goes once its token would be refused anyway.
+_CONSOLE_SIGNOUTS = """
+CREATE TABLE IF NOT EXISTS console_signouts (sid TEXT PRIMARY KEY, expires REAL NOT NULL)
+    WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS console_signouts_expires ON console_signouts(expires)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
     _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
+    _CONSOLE_SIGNOUTS,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

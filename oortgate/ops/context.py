@@ -108,6 +108,8 @@ class Context:
     _bucket: Bucket | None = field(default=None, init=False)
     _object: ObjectRecord | None = field(default=None, init=False)
     _source: ObjectRecord | None = field(default=None, init=False)
+    # The owner of the route's bucket, once looked up (the dashboard counts it for them).
+    route_owner: int | None = field(default=None, init=False)
 
     @property
     def meta(self) -> MetaStore:
@@ -140,6 +142,8 @@ class Context:
         bucket = await self.services.meta.get_bucket(name)
         if bucket is None:
             raise S3Error("NoSuchBucket", BucketName=name)
+        if name == self.route.bucket:
+            self.route_owner = bucket.owner_id
         expected = self.headers.get(owner_header)
         if expected is not None:
             check_expected_owner(expected, (await self.owner_info(bucket.owner_id))[0])

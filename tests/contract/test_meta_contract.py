@@ -369,3 +369,20 @@ async def test_usage_and_ping(meta: MetaStore) -> None:
     usage = await meta.usage(garbage_due_before=time.time() + 1)
     assert (usage.stored_bytes, usage.objects, usage.garbage_due) == (20, 1, 1)
     await meta.ping()
+
+
+# -- console sign-outs ----------------------------------------------------------------
+async def test_a_console_sign_out_is_seen_by_every_gateway(
+    meta: MetaStore, peer: MetaStore
+) -> None:
+    now = time.time()
+    assert not await meta.console_session_ended("sid-a")
+    await meta.end_console_session("sid-a", now + 3600)
+    await meta.end_console_session("sid-a", now + 3600)  # twice: no error
+    assert await meta.console_session_ended("sid-a")
+    assert await peer.console_session_ended("sid-a")  # another process's connection
+    assert not await peer.console_session_ended("sid-b")
+    # One long past its time may be forgotten; the others stay.
+    await peer.end_console_session("sid-old", now - 10)
+    await peer.end_console_session("sid-b", now + 60)
+    assert await meta.console_session_ended("sid-a") and await meta.console_session_ended("sid-b")

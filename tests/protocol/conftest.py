@@ -18,6 +18,7 @@ raw_for(ak, sk)   RawClient for other credentials
 aws(*args, check=True, ak=, sk=) -> CompletedProcess of the AWS CLI
 s3cmd(*args, check=True) -> CompletedProcess of s3cmd with a generated config
 minio_client      minio.Minio for root
+browser           module: headless Chromium (Playwright); tab: a fresh page of it
 """
 
 from __future__ import annotations
@@ -300,3 +301,17 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Any]:
+    """A fresh browser context's page (TLS errors ignored: the test CA; downloads kept;
+    every confirmation accepted); fails the test on any script error in its pages."""
+    context = browser.new_context(ignore_https_errors=True, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    yield page
+    context.close()
+    assert not errors, errors

@@ -34,11 +34,11 @@ def page(browser: Any) -> Iterator[Any]:
     assert not errors, errors  # no script error on any page (a CSP refusal would be one)
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Any, name: str, full_page: bool = True) -> None:
     where = os.environ.get("CONSOLE_SCREENSHOTS")
     if where:
         Path(where).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(where) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(where) / f"{name}.png"), full_page=full_page)
 
 
 def _sign_in(page: Any, server: ServerProcess, access_key: str, secret_key: str) -> None:
@@ -246,10 +246,15 @@ def test_paging_through_a_long_folder(
     page.goto(f"{server.endpoint}/_console/b/{bucket}/")
     page.wait_for_selector("#browser[data-listed=yes]")
     assert page.locator("tr.object").count() == 200
-    page.click("#more")
+    assert page.locator("#first").is_hidden()
+    page.click("#next")
+    page.wait_for_url("**after=k199")
     page.wait_for_selector("tr.object[data-key='k229']")
-    assert page.locator("tr.object").count() == 230
-    assert page.locator("#more").is_hidden()
+    assert page.locator("tr.object").count() == 30  # k200 to k229: the page after k199
+    assert page.locator("tr.object").first.get_attribute("data-key") == "k200"
+    assert page.locator("#next").is_hidden()
+    page.go_back()  # the previous page is the browser's: each page is a URL
+    page.wait_for_selector("tr.object[data-key='k000']")
 
 
 def test_files_dropped_on_the_page_are_uploaded(

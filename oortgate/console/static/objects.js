@@ -1,21 +1,37 @@
-// Object browser: folders from "/" prefixes, paging by continuation token, a prefix
-// filter, uploads, downloads, deletes, restores and share links (with a QR code), all
-// as presigned S3 requests.
+// Object browser: folders from "/" prefixes, pages of PAGE entries, a prefix filter,
+// uploads, downloads, deletes, restores and share links (with a QR code), all as
+// presigned S3 requests. The place (folder, filter, the name a page starts after) is
+// in the page's URL: a page deep in a bucket of millions is one ListObjectsV2 with
+// start-after (an index seek on the server), can be bookmarked, and is where sign-in
+// comes back to when the session has expired.
 // Names are only ever set as textContent or attributes: a key is text, never markup.
 "use strict";
 
 (() => {
+  const PAGE = 200;
   const root = document.getElementById("browser");
   const bucket = root.dataset.bucket;
   const prefix = root.dataset.prefix;
+  const filter = root.dataset.filter;
+  const after = root.dataset.after;
   const rows = document.getElementById("rows");
-  const more = document.getElementById("more");
+  const next = document.getElementById("next");
   const el = Console.element;
-  let token = null;
-  let filter = "";
 
-  const folderUrl = (p) => "/_console/b/" + encodeURIComponent(bucket) + "/" +
-    (p ? "?prefix=" + encodeURIComponent(p) : "");
+  const placeUrl = (p, f, a) => {
+    const query = [["prefix", p], ["filter", f], ["after", a]].filter(([, v]) => v)
+      .map(([k, v]) => k + "=" + encodeURIComponent(v)).join("&");
+    return "/_console/b/" + encodeURIComponent(bucket) + "/" + (query ? "?" + query : "");
+  };
+  const folderUrl = (p) => placeUrl(p, "", "");
+
+  // S3 lists in UTF-8 byte order; JavaScript compares UTF-16 code units.
+  const utf8 = new TextEncoder();
+  const byteOrder = (a, b) => {
+    const x = utf8.encode(a), y = utf8.encode(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i += 1) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  };
 
   const crumbs = () => {
     const nav = document.getElementById("crumbs");
@@ -49,24 +65,32 @@
     return row;
   };
 
-  const list = async (reset) => {
-    if (reset) { rows.replaceChildren(); token = null; }
-    const params = { prefix: prefix + filter, delimiter: "/", "max-keys": "200" };
-    if (token) params["continuation-token"] = token;
+  // This page: PAGE entries (folders and objects, in S3's order) after `after`.
+  const list = async () => {
+    const params = { prefix: prefix + filter, delimiter: "/", "max-keys": String(PAGE) };
+    if (after) params["start-after"] = after;
     try {
       const response = await Console.s3("ListObjectsV2", bucket, "", params);
       const doc = new DOMParser().parseFromString(await response.text(), "application/xml");
+      const entries = [];
       for (const cp of doc.getElementsByTagName("CommonPrefixes")) {
         const p = text(cp, "Prefix");
-        rows.append(el("tr", { className: "folder" }, [el("td"),
+        entries.push([p, el("tr", { className: "folder" }, [el("td"),
           el("td", {}, [el("a", { href: folderUrl(p), textContent: p.slice(prefix.length) })]),
-          el("td"), el("td"), el("td")]));
+          el("td"), el("td"), el("td")])]);
       }
       for (const item of doc.getElementsByTagName("Contents")) {
-        rows.append(objectRow(text(item, "Key"), Number(text(item, "Size")), text(item, "LastModified")));
+        const key = text(item, "Key");
+        entries.push([key, objectRow(key, Number(text(item, "Size")), text(item, "LastModified"))]);
       }
-      token = text(doc.documentElement, "IsTruncated") === "true" ? text(doc.documentElement, "NextContinuationToken") : null;
-      more.hidden = !token;
+      rows.replaceChildren(...entries.map(([, row]) => row)); // folders first
+      const truncated = text(doc.documentElement, "IsTruncated") === "true";
+      // The next page starts after this one's last entry in S3's order (after a folder,
+      // S3 skips the folder's keys).
+      const last = entries.map(([name]) => name).reduce((a, b) => (byteOrder(a, b) >= 0 ? a : b), "");
+      next.hidden = !truncated || !last;
+      if (!next.hidden) next.href = placeUrl(prefix, filter, last);
+      document.getElementById("first").hidden = !after;
       if (!rows.children.length) rows.append(el("tr", {}, [el("td", { colSpan: 5, className: "empty", textContent: "Nothing here yet." })]));
       root.dataset.listed = "yes";
     } catch (error) {
@@ -89,7 +113,7 @@
     const results = await Promise.all(jobs);
     const failed = results.filter((ok) => !ok).length;
     Console.status(failed ? failed + " upload(s) failed." : "Uploaded " + results.length + " file(s).", failed > 0);
-    await list(true);
+    await list();
   };
   const fromInput = (files) => Array.from(files, (file) => ({ file, path: file.webkitRelativePath || file.name }));
 
@@ -129,7 +153,7 @@
     const results = await Promise.allSettled(keys.map((key) => Console.s3("DeleteObject", bucket, key, {}, { method: "DELETE" })));
     const failed = results.filter((r) => r.status === "rejected");
     Console.status(failed.length ? "Could not delete " + failed.length + ": " + failed[0].reason.message : "Deleted " + keys.length + ".", failed.length > 0);
-    await list(true);
+    await list();
   };
 
   const details = async (key) => {
@@ -248,10 +272,9 @@
     removeKeys(Array.from(rows.querySelectorAll("input.pick:checked"), (box) => box.dataset.key)));
   document.getElementById("filter").addEventListener("submit", (event) => {
     event.preventDefault();
-    filter = document.getElementById("filter-text").value;
-    list(true);
+    location.assign(placeUrl(prefix, document.getElementById("filter-text").value, ""));
   });
-  more.addEventListener("click", () => list(false));
+  document.getElementById("first").href = placeUrl(prefix, filter, "");
   document.getElementById("file-input").addEventListener("change", (event) => uploadFiles(fromInput(event.target.files)));
   // A folder's files carry their path inside it (webkitRelativePath): uploaded under it.
   document.getElementById("folder-input").addEventListener("change", (event) => uploadFiles(fromInput(event.target.files)));
@@ -265,5 +288,5 @@
   });
 
   crumbs();
-  list(true);
+  list();
 })();
