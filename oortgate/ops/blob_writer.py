@@ -77,9 +77,11 @@ class BlobSink:
 
     async def open(self) -> BlobSink:
         """Mark the blob pending, then create it (in that order: a crash between leaves
-        a pending mark, never an unmarked file)."""
-        await self._ctx.meta.add_pending_blob(self.blob_id)
+        a pending mark, never an unmarked file). A mark whose answer never came (the
+        task cancelled while the store applied it) is dropped too: the ids are random,
+        so the drop can only be this mark's."""
         try:
+            await self._ctx.meta.add_pending_blob(self.blob_id)
             self._writer = await self._ctx.services.blobs.open_writer(self.blob_id)
         except BaseException:
             await asyncio.shield(_discard(self._ctx, self.blob_id))

@@ -37,12 +37,15 @@ DISCONNECT, HANG = Step(), Step()
 Action = bytes | Step | Callable[[], Awaitable[object]]  # bytes: one body message
 
 
-async def _send(harness: Harness, scope: dict[str, Any], steps: list[Action]) -> Reply | None:
+async def _send(harness: Harness, scope: dict[str, Any], steps: list[Action],
+                stalled: asyncio.Event | None = None) -> Reply | None:  # fmt: skip
     """The request, its body sent step by step (the last step ends it); an action (a
     coroutine function) runs when the gateway asks for the next body bytes. HANG: the
-    client stalls, and the request's task is cancelled (None returned)."""
+    client stalls, and the request's task is cancelled (None returned); so it is once
+    ``stalled`` is set, if given."""
     sent: list[dict[str, Any]] = []
-    stalled = asyncio.Event()
+    cancel = stalled is not None or HANG in steps
+    stalled = stalled or asyncio.Event()
     queue = list(steps)
 
     async def receive() -> dict[str, Any]:
@@ -64,7 +67,7 @@ async def _send(harness: Harness, scope: dict[str, Any], steps: list[Action]) ->
         sent.append(message)
 
     task = asyncio.ensure_future(harness.gateway(scope, receive, send))
-    if HANG not in steps:
+    if not cancel:
         await asyncio.wait_for(task, timeout=30)
         return reply(sent)
     await asyncio.wait_for(stalled.wait(), timeout=30)
@@ -94,10 +97,11 @@ def _left_nothing(harness: Harness, files_before: int) -> None:
 
 
 def _run(harness: Harness, client: Client, steps: list[Action], method: str, path: str,
-         query: str = "", body: bytes = BIG, **headers: str) -> Reply | None:  # fmt: skip
+         query: str = "", body: bytes = BIG, stalled: asyncio.Event | None = None,
+         **headers: str) -> Reply | None:  # fmt: skip
     names = {k.replace("_", "-"): v for k, v in headers.items()}
     scope = client.scope(method, path, query, body, names)
-    return harness.run(_send(harness, scope, steps))
+    return harness.run(_send(harness, scope, steps, stalled))
 
 
 def _halves(body: bytes = BIG) -> tuple[bytes, bytes]:
@@ -205,6 +209,26 @@ def test_put_cancelled_mid_write(harness: Harness, owner: Client, bucket: str) -
     assert _run(harness, owner, [_halves()[0], HANG], "PUT", f"/{bucket}/k") is None
     _left_nothing(harness, before)
     assert owner.get(bucket, "k").status == 404
+
+
+def test_put_cancelled_while_the_mark_is_made(
+    harness: Harness, owner: Client, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store applies the pending mark, but the task is cancelled before the answer
+    comes back: the mark is dropped all the same."""
+    real = harness.meta.add_pending_blob
+    marked = asyncio.Event()
+
+    async def slow_answer(blob_id: str) -> None:
+        await real(blob_id)
+        marked.set()
+        await asyncio.sleep(3600)
+
+    before = _files(harness)
+    monkeypatch.setattr(harness.meta, "add_pending_blob", slow_answer)
+    assert _run(harness, owner, list(_halves()), "PUT", f"/{bucket}/k", stalled=marked) is None
+    monkeypatch.undo()
+    _left_nothing(harness, before)
 
 
 def _part_path(bucket: str, upload_id: str, number: int = 1) -> tuple[str, str]:
