@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 
-from oortgate.http.observe import Exchange
 from oortgate.ops.context import Services
-from oortgate.ops.operations import Op
 from oortgate.ops.response import Response
 
 PREFIX = "/_health/"
@@ -41,14 +39,3 @@ async def health_response(path: str, services: Services) -> Response | None:
         low = services.space.low()
         return _text(200, f"degraded: {low}\n" if low else "ready\n")
     return _text(404, "unknown health check\n")
-
-
-async def answer_health(raw_path: str, services: Services, exchange: Exchange) -> Response | None:
-    """Asked first, before the caches are refreshed or anything is authenticated: the
-    health answer if the path is a health path, else None."""
-    if not raw_path.startswith(PREFIX):
-        return None
-    health = await health_response(raw_path, services)
-    if health is not None:
-        exchange.operation = Op.Health
-    return health

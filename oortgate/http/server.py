@@ -25,7 +25,8 @@ from oortgate.errors import BodyCut, S3Error
 from oortgate.http.authenticate import ANONYMOUS, authenticate
 from oortgate.http.client_slots import ClientSlots
 from oortgate.http.console_mount import answer_console, mount_console
-from oortgate.http.health import answer_health
+from oortgate.http.health import PREFIX as HEALTH_PREFIX
+from oortgate.http.health import health_response
 from oortgate.http.hosts import resolve
 from oortgate.http.observe import Exchange, Observer
 from oortgate.http.proxy import origin
@@ -173,9 +174,11 @@ class Gateway:
         method: str = scope["method"]
         headers = _headers(scope)
         raw_path = _raw_path(scope)
-        health = await answer_health(raw_path, self.services, exchange)
-        if health is not None:
-            return health
+        if raw_path.startswith(HEALTH_PREFIX):
+            health = await health_response(raw_path, self.services)
+            if health is not None:
+                exchange.operation = Op.Health
+                return health
         await self.services.meta.refresh()
         query_string = scope.get("query_string", b"").decode("latin-1")
         query_pairs = parse_query(query_string)

@@ -174,7 +174,8 @@ async def write_body(
     tier), read back unchanged."""
     if inline_size is not None and inline_size <= ctx.services.settings.inline_max_size:
         stored = await _inline_body(ctx)
-        _check_md5(expected_md5, stored)
+        if expected_md5 is not None:
+            _check_md5(expected_md5, stored)
         return await commit(stored)  # nothing to drop if it fails: no mark, no file
     body = ctx.body
     return await write_chunks(ctx, body.chunks(), commit, limit=limit, compute=compute,
@@ -203,15 +204,16 @@ async def write_chunks(
         async for chunk in chunks:
             await sink.write(chunk)
         stored = await sink.commit(verified())
-        _check_md5(expected_md5, stored)
+        if expected_md5 is not None:
+            _check_md5(expected_md5, stored)
         return await commit(stored)
     except BaseException:
         await sink.abort()
         raise
 
 
-def _check_md5(expected: bytes | None, stored: StoredBlob) -> None:
-    if expected is not None and expected != stored.md5:
+def _check_md5(expected: bytes, stored: StoredBlob) -> None:
+    if expected != stored.md5:
         raise S3Error("BadDigest", ExpectedDigest=expected.hex(), CalculatedDigest=stored.md5.hex())
 
 
