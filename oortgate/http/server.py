@@ -7,26 +7,24 @@ error body).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
-import math
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from oortgate import gc, logs, sessions, xml
+from oortgate import logs, xml
 from oortgate.access_log import claimed_access_key
 from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
-from oortgate.console.hook import ConsoleHook
 from oortgate.endpoints import Addressed
 from oortgate.errors import BodyCut, S3Error
-from oortgate.http.authenticate import ANONYMOUS, Identity, authenticate
-from oortgate.http.client_slots import ClientSlots, too_many
+from oortgate.http.authenticate import ANONYMOUS, authenticate
+from oortgate.http.client_slots import ClientSlots
+from oortgate.http.console_mount import answer_console, mount_console
 from oortgate.http.health import PREFIX as HEALTH_PREFIX
 from oortgate.http.health import health_response
 from oortgate.http.hosts import resolve
@@ -34,6 +32,8 @@ from oortgate.http.observe import Exchange, Observer
 from oortgate.http.proxy import origin
 from oortgate.http.request_body import TrackedReceive, settle_body
 from oortgate.http.routing import parse_query, route, split_path
+from oortgate.http.throttle import take_slot, throttle
+from oortgate.http.upkeep import Upkeep
 from oortgate.networks import parse_networks
 from oortgate.numbers import parse_count
 from oortgate.ops import HANDLERS
@@ -62,8 +62,7 @@ class Gateway:
         stores = open_stores(settings)
         self.services = Services(settings, stores.meta, stores.blobs)
         self.limiter = stores.limiter
-        self._gc_task: asyncio.Task[None] | None = None
-        self._session_task: asyncio.Task[None] | None = None
+        self.upkeep = Upkeep(settings, self.services)
         # A listener that stands for one endpoint (the archive port) sets its tier.
         self.port_tier = os.environ.get(ENV_PORT_TIER) or None
         self.trusted = parse_networks(settings.trusted_proxies)
@@ -74,25 +73,23 @@ class Gateway:
         self._request_ids = (f"{prefix}{n:010X}" for n in itertools.count(1))
         observed = settings.access_log or settings.metrics_port
         self.observer = Observer(settings) if observed else None
-        self.console = ConsoleHook(self.services, self.limiter, self, self.port_tier is None)
+        self.console = mount_console(self.services, self.limiter, self, self.port_tier)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            self._ensure_gc()
+            self.upkeep.ensure_started()
             await self._http(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._ensure_gc()
+                self.upkeep.ensure_started()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                for task in (self._gc_task, self._session_task):
-                    if task is not None:
-                        task.cancel()
+                self.upkeep.stop()
                 await self.services.close()
                 if self.limiter is not None:
                     await self.limiter.close()
@@ -100,49 +97,6 @@ class Gateway:
                     self.observer.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    def _ensure_gc(self) -> None:
-        if self._gc_task is None:
-            loop = asyncio.get_running_loop()
-            self._gc_task = loop.create_task(self._gc_loop())
-            self._session_task = loop.create_task(self._session_loop())
-
-    async def _session_loop(self) -> None:
-        """Heartbeats this worker's session, and ends sessions found dead (a worker
-        that crashed and was respawned): their pending blobs and temp files go."""
-        services = self.services
-        while True:
-            await asyncio.sleep(sessions.HEARTBEAT_INTERVAL)
-            try:
-                if not await services.meta.heartbeat():
-                    # Declared dead (its pending marks are garbage now): start afresh.
-                    await sessions.open_session_async(services.meta, services.blobs)
-                await sessions.reap_dead_sessions_async(services.meta, services.blobs)
-            except StorageFull:
-                pass  # retried next time
-            except Exception as exc:
-                logs.errors.error("session:" + logs.kind_of(exc), "session upkeep failed", exc)
-
-    async def _gc_loop(self) -> None:
-        """Deletes blobs that overwrites and deletes left without references."""
-        while True:
-            await asyncio.sleep(self.settings.gc_interval)
-            try:
-                await self._collect()
-            except StorageFull:
-                pass  # nothing to collect can be forgotten yet: retried next time
-            except Exception as exc:
-                logs.errors.error("gc:" + logs.kind_of(exc), "garbage collection failed", exc)
-
-    async def _collect(self) -> None:
-        """One pass. While space is low the grace is shorter: space a delete freed
-        comes back sooner, at the risk of cutting a long multipart download short."""
-        services, settings = self.services, self.settings
-        grace = settings.gc_grace
-        if await services.offload(services.space.low) is not None:
-            grace = min(grace, settings.gc_low_space_grace)
-        await gc.collect_due(services.meta, services.blobs, grace=grace)
-        await services.offload(services.space.ensure_reserve)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = Exchange(next(self._request_ids))
@@ -203,20 +157,6 @@ class Gateway:
             )
         await _send(send, response, request_id, head=method == "HEAD")
 
-    async def _throttle(self, client: str, identity: Identity) -> None:
-        """503 SlowDown past the rate of this key (or client address), server-wide."""
-        if self.limiter is None:
-            return
-        if identity.key is not None:
-            who = "key:" + identity.key.access_key
-            rate = identity.key.rate_limit or self.settings.rate_limit
-        else:
-            who = "ip:" + client
-            rate = self.settings.rate_limit
-        wait = await self.limiter.take(who, rate, self.settings.rate_burst)
-        if wait:
-            raise S3Error("SlowDown", headers={"retry-after": str(max(1, math.ceil(wait)))})
-
     async def _cors(self, scope: Scope, method: str) -> list[tuple[str, str]]:
         """A browser's cross-origin request gets the headers its bucket's rules allow."""
         origin = next((v for k, v in scope["headers"] if k.lower() == b"origin"), None)
@@ -248,19 +188,17 @@ class Gateway:
         peer = str((scope.get("client") or ("",))[0])
         seen = origin(peer, headers, True, self.trusted)
         exchange.remote = seen.client
-        if not self.client_slots.take(seen.client):
-            raise too_many(self.client_slots.limit)
+        take_slot(self.client_slots, seen.client)
         exchange.slot = seen.client  # given back once the response is sent
         if seen.host is not None:
             headers["host"] = seen.host  # what the client signed, behind a trusted proxy
         addressed = resolve(headers.get("host"), self.settings.endpoints)
         if addressed.tier is None and self.port_tier is not None:
             addressed = Addressed(self.port_tier, None)
-        if self.console.wants(raw_path, addressed):
-            exchange.operation = "Console"
-            return await self.console(
-                scope, receive, headers, addressed, seen.client, exchange.request_id
-            )
+        console = await answer_console(self.console, scope, receive, raw_path, headers,
+                                       addressed, seen.client, exchange)  # fmt: skip
+        if console is not None:
+            return console
         target = route(method, raw_path, query, headers, addressed.bucket)
         exchange.operation, exchange.bucket, exchange.key = target.op, target.bucket, target.key
         # A browser's preflight carries no credentials of its own (a presigned URL's
@@ -277,13 +215,13 @@ class Gateway:
                 exchange.access_key = claimed_access_key(headers, query)
                 # A refused attempt counts against the client's address, not the key it
                 # names (anyone can name a key): guessing is throttled like any traffic.
-                await self._throttle(seen.client, ANONYMOUS)
+                await throttle(self.limiter, self.settings, seen.client, ANONYMOUS)
                 raise
         if identity.key is not None:
             exchange.access_key = identity.key.access_key
         if identity.user is not None:
             exchange.user_id = identity.user.id
-        await self._throttle(seen.client, identity)
+        await throttle(self.limiter, self.settings, seen.client, identity)
         check_request_headers(target.op, headers, query)
         parse_params(target, query)
         if method in WRITE_METHODS and target.op not in FREEING_OPS:

@@ -13,7 +13,7 @@ from oortgate import logs, policy, tagging
 from oortgate.auth.checksums import content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
-from oortgate.ops.blobio import discard, store_body, store_chunks
+from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
 from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
@@ -36,7 +36,6 @@ from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.segments import read_segments
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound
-from oortgate.storage.space import StorageFull
 from oortgate.xml import copy as copy_xml
 from oortgate.xml import multipart as multipart_xml
 
@@ -101,28 +100,21 @@ async def upload_part(ctx: Context) -> Response:
         )
     expected_md5 = content_md5(ctx.headers)
     archive = upload.storage_class != "STANDARD"
-    stored = await store_body(ctx, MAX_PART_SIZE, upload.checksum_algorithm, compressed=archive)
-    if expected_md5 is not None and expected_md5 != stored.md5:
-        await discard(ctx, stored.blob_id)
-        raise S3Error(
-            "BadDigest", ExpectedDigest=expected_md5.hex(), CalculatedDigest=stored.md5.hex()
-        )
-    checksum = stored.checksum[1] if stored.checksum and upload.checksum_algorithm else None
-    part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), checksum,
-                stored.crc64)  # fmt: skip
-    await _put_part(ctx, upload, part)
+
+    async def commit(stored: StoredBlob) -> tuple[Part, tuple[str, str] | None]:
+        checksum = stored.checksum[1] if stored.checksum and upload.checksum_algorithm else None
+        part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(),
+                    checksum, stored.crc64)  # fmt: skip
+        await ctx.meta.put_part(upload.upload_id, part)  # refused: completed or aborted
+        return part, stored.checksum
+
+    part, checksum = await write_body(ctx, commit, limit=MAX_PART_SIZE, expected_md5=expected_md5,
+                                      compute=upload.checksum_algorithm,
+                                      compressed=archive)  # fmt: skip
     headers = [("etag", f'"{part.etag}"')]
-    if stored.checksum:
-        headers.append((header_name(stored.checksum[0]), stored.checksum[1]))
+    if checksum:
+        headers.append((header_name(checksum[0]), checksum[1]))
     return empty(200, headers)
-
-
-async def _put_part(ctx: Context, upload: Upload, part: Part) -> None:
-    try:
-        await ctx.meta.put_part(upload.upload_id, part)
-    except (S3Error, StorageFull):
-        await discard(ctx, part.blob_id)  # completed or aborted meanwhile
-        raise
 
 
 async def upload_part_copy(ctx: Context) -> Response:
@@ -136,7 +128,6 @@ async def upload_part_copy(ctx: Context) -> Response:
         raise S3Error("InvalidRequest", "The specified copy range is larger than the maximum "
                       "allowable size for a part: 5368709120")  # fmt: skip
     part = await _copy_part(ctx, upload, number, source.segments, first, last - first + 1)
-    await _put_part(ctx, upload, part)
     return xml_response(copy_xml.copy_part_result(part, upload.checksum_algorithm))
 
 
@@ -144,12 +135,21 @@ async def _copy_part(
     ctx: Context, upload: Upload, number: int, segments: tuple[Segment, ...], first: int,
     length: int,
 ) -> Part:  # fmt: skip
-    """Copy bytes into a new pending blob (a range may cut through the source's blobs)."""
+    """Copy bytes into a new part blob (a range may cut through the source's blobs)."""
     compressed = upload.storage_class != "STANDARD"
+
+    async def commit(stored: StoredBlob) -> Part:
+        value = stored.checksum[1] if stored.checksum else None
+        part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), value,
+                    stored.crc64)  # fmt: skip
+        await ctx.meta.put_part(upload.upload_id, part)  # refused: completed or aborted
+        return part
+
     chunks = read_segments(ctx.services.blobs, segments, first, length)
     try:
-        stored = await store_chunks(ctx, chunks, MAX_PART_SIZE, upload.checksum_algorithm,
-                                    compressed)  # fmt: skip
+        return await write_chunks(ctx, chunks, commit, limit=MAX_PART_SIZE,
+                                  compute=upload.checksum_algorithm,
+                                  compressed=compressed)  # fmt: skip
     except BlobDamaged as exc:  # the new blob is discarded already
         logs.errors.error(f"damaged-copy:{exc}", f"damaged copy source: {exc}")
         raise S3Error("InternalError", "The copy source's stored data is damaged.") from None
@@ -157,9 +157,6 @@ async def _copy_part(
         raise S3Error("NoSuchKey", "The copy source was replaced during the copy.") from exc
     finally:
         await chunks.aclose()
-    value = stored.checksum[1] if stored.checksum else None
-    return Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), value,
-                stored.crc64)  # fmt: skip
 
 
 async def complete_multipart_upload(ctx: Context) -> Response:

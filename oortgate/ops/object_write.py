@@ -14,7 +14,7 @@ from oortgate.numbers import parse_count
 from oortgate.ops import conditions
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
-from oortgate.ops.blobio import discard, inline_body, store_body
+from oortgate.ops.blob_writer import StoredBlob, write_body
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
     REDIRECT,
@@ -27,7 +27,6 @@ from oortgate.ops.metadata import (
 )
 from oortgate.ops.response import Response, xml_response
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
-from oortgate.storage.space import StorageFull
 from oortgate.xml import copy as copy_xml
 
 
@@ -79,36 +78,29 @@ async def put_object(ctx: Context) -> Response:
         owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
         tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
     )
-    if declared is not None and declared <= settings.inline_max_size:
-        stored = await inline_body(ctx)
-    else:
-        stored = await store_body(ctx, limit, compressed=bucket.tier == ARCHIVE)
-    if expected_md5 is not None and expected_md5 != stored.md5:
-        await discard(ctx, stored.blob_id)
-        raise S3Error(
-            "BadDigest", ExpectedDigest=expected_md5.hex(), CalculatedDigest=stored.md5.hex()
+
+    async def commit(stored: StoredBlob) -> ObjectRecord:
+        record = dataclasses.replace(
+            draft,
+            blob_id=stored.blob_id,
+            size=stored.size,
+            etag=stored.md5.hex(),
+            last_modified=time.time(),
+            checksums=dict([stored.checksum]) if stored.checksum else {},
+            inline=stored.data,
+            crc64=stored.crc64,
         )
-    checksums = dict([stored.checksum]) if stored.checksum else {}
-    record = dataclasses.replace(
-        draft,
-        blob_id=stored.blob_id,
-        size=stored.size,
-        etag=stored.md5.hex(),
-        last_modified=time.time(),
-        checksums=checksums,
-        inline=stored.data,
-        crc64=stored.crc64,
-    )
-    try:
-        await ctx.meta.put_object(record, condition)
-    except S3Error as err:  # refused (a condition lost a race, the bucket went away)
-        await discard(ctx, stored.blob_id)
-        raise lost_race(err) from None
-    except StorageFull:
-        await discard(ctx, stored.blob_id)
-        raise
+        try:
+            await ctx.meta.put_object(record, condition)
+        except S3Error as err:  # refused (a condition lost a race, the bucket went away)
+            raise lost_race(err) from None
+        return record
+
+    record = await write_body(ctx, commit, limit=limit, inline_size=declared,
+                              expected_md5=expected_md5,
+                              compressed=bucket.tier == ARCHIVE)  # fmt: skip
     headers = [("etag", f'"{record.etag}"')]
-    headers.extend((header_name(alg), value) for alg, value in checksums.items())
+    headers.extend((header_name(alg), value) for alg, value in record.checksums.items())
     return Response(200, headers)
 
 

@@ -25,7 +25,7 @@ from oortgate.errors import S3Error
 from oortgate.headertext import is_header_value
 from oortgate.meta.models import Bucket, ObjectRecord, User
 from oortgate.numbers import parse_count
-from oortgate.ops.blobio import BlobSink
+from oortgate.ops.blob_writer import StoredBlob, write_chunks
 from oortgate.ops.context import Context, credentials
 from oortgate.ops.metadata import (
     META_PREFIX,
@@ -215,11 +215,8 @@ async def _store(
     if bounds is not None:
         limit = min(limit, bounds[1])
     compressed = bucket.tier == ARCHIVE
-    sink = await BlobSink(ctx, limit, integrity.algorithm, compressed).open()
-    try:
-        async for chunk in form.file_chunks():
-            await sink.write(chunk)
-        stored = await sink.commit()
+
+    async def commit(stored: StoredBlob) -> ObjectRecord:
         if bounds is not None and stored.size < bounds[0]:
             raise S3Error("EntityTooSmall", ProposedSize=str(stored.size),
                           MinSizeAllowed=str(bounds[0]))  # fmt: skip
@@ -230,10 +227,10 @@ async def _store(
             crc64=stored.crc64,
         )  # fmt: skip
         await ctx.meta.put_object(record)
-    except BaseException:
-        await sink.abort()
-        raise
-    return record
+        return record
+
+    return await write_chunks(ctx, form.file_chunks(), commit, limit=limit,
+                              compute=integrity.algorithm, compressed=compressed)  # fmt: skip
 
 
 def _answer(ctx: Context, fields: dict[str, str], bucket: Bucket, record: ObjectRecord) -> Response:

@@ -250,6 +250,18 @@ async def test_dropped_pending_blob_is_garbage_at_once(meta: MetaStore) -> None:
     assert await meta.take_garbage(queued_before=time.time() - 3600) == [blob_id]
 
 
+async def test_a_drop_after_the_commit_does_nothing(meta: MetaStore) -> None:
+    """The writer service drops the mark on any failure, also after a commit that did
+    land (a cancelled put_object, a part committed just before the upload's abort):
+    the committed blob must stay named, not become garbage."""
+    bucket_id = await _bucket(meta)
+    record = await _put(meta, bucket_id, "k")
+    await meta.drop_pending_blob(record.blob_id)
+    assert await _garbage(meta) == set()
+    got = await meta.get_object(bucket_id, "k")
+    assert got is not None and got.blob_id == record.blob_id
+
+
 async def test_garbage_is_taken_in_batches_and_forgotten(meta: MetaStore) -> None:
     bucket_id = await _bucket(meta)
     old = [(await _put(meta, bucket_id, f"k{n}")).blob_id for n in range(3)]

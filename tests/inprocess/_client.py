@@ -66,6 +66,7 @@ class Harness:
     def __init__(self, data_dir: Path, **settings: Any) -> None:
         values: dict[str, Any] = {"rate_limit": 0, "space_reserve": "0", "min_free_space": "0"}
         values |= {"gc_interval": 3600.0, "hsts_max_age": 0, "console": False, **settings}
+        self.data_dir = data_dir
         self.runner = asyncio.Runner()
         self.gateway = self.runner.run(_build(Settings(data_dir=data_dir, **values)))
 
@@ -128,6 +129,19 @@ class Client:
     ) -> Reply:
         """``path`` and ``query`` unencoded ("/bucket/some key", "acl", "prefix=a/b");
         both are percent-encoded here, as a client sends them."""
+        scope = self.scope(method, path, query, body, headers)
+        return self.harness.run(_exchange(self.harness.gateway, scope, body))
+
+    def scope(
+        self,
+        method: str,
+        path: str = "/",
+        query: str = "",
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The ASGI scope of ``request`` (signed for ``body``), for a test that sends
+        the body itself."""
         raw_path = quote(path, safe="/~")
         query = _encode_query(query)
         fields = {"host": HOST, **(headers or {})}
@@ -149,7 +163,7 @@ class Client:
             "client": ("127.0.0.1", 1),
             "headers": [(k.lower().encode(), v.encode()) for k, v in fields.items()],
         }
-        return self.harness.run(_exchange(self.harness.gateway, scope, body))
+        return scope
 
     # Shortcuts for the requests most tests make on the way to the one they test.
     def put(self, bucket: str, key: str, data: bytes = b"data", **headers: str) -> Reply:
@@ -188,6 +202,11 @@ async def _exchange(gateway: Gateway, scope: dict[str, Any], body: bytes) -> Rep
         sent.append(message)
 
     await asyncio.wait_for(gateway(scope, receive, send), timeout=30)
+    return reply(sent)
+
+
+def reply(sent: list[dict[str, Any]]) -> Reply:
+    """The reply the ASGI messages ``sent`` by the app make up."""
     start = sent[0]
     assert start["type"] == "http.response.start"
     headers: dict[str, str] = {}

@@ -16,26 +16,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from tests.protocol._server import ServerProcess, free_port
-from tests.reliability._mixed_load import (
-    THREADS,
-    Tally,
-    abort_open_uploads,
-    assert_collected,
-    fsck,
-    new_states,
-    run_until_cut,
-    summary,
-    verify,
-)
+from tests.protocol._server import ServerProcess
+from tests.reliability._mixed_load import Tally, new_states, run_until_cut, summary
+from tests.reliability._recovery import crash_client, restart_and_check
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "3"))
 BUCKET = "mixed-crash"
-
-
-def crash_client(srv: ServerProcess, client_of: Callable[..., Any]) -> Any:
-    return client_of(srv, retries={"total_max_attempts": 1}, max_pool_connections=THREADS * 2,
-                     connect_timeout=5, read_timeout=30)  # fmt: skip
 
 
 def test_sigkill_rounds_under_mixed_load(
@@ -46,14 +32,7 @@ def test_sigkill_rounds_under_mixed_load(
     states, tally = new_states(), Tally()
     for round_no in range(ROUNDS):
         run_until_cut(crash_client(srv, client_of), BUCKET, states, tally, round_no, srv.kill)
-        srv.start(port=free_port())  # same data dir, new port
-        client = client_of(srv)
-        verify(client, BUCKET, states, tally)
-        srv.stop()
-        assert_collected(srv.data_dir)
-        fsck(srv.data_dir)
-        srv.start(port=free_port())
-        abort_open_uploads(client_of(srv), BUCKET)  # collected by the next restart
+        restart_and_check(srv, client_of, BUCKET, states, tally)
     print("\nreliability:", summary(tally, ROUNDS, "sigkill"))
     assert tally.lost == tally.corrupt == 0
     acked = tally.acked

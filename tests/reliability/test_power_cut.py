@@ -26,18 +26,9 @@ from typing import Any
 
 import pytest
 
-from tests.protocol._server import ServerProcess, free_port
-from tests.reliability._mixed_load import (
-    THREADS,
-    Tally,
-    abort_open_uploads,
-    assert_collected,
-    fsck,
-    new_states,
-    run_until_cut,
-    summary,
-    verify,
-)
+from tests.protocol._server import ServerProcess
+from tests.reliability._mixed_load import Tally, new_states, run_until_cut, summary
+from tests.reliability._recovery import crash_client, restart_and_check
 
 CUTS = int(os.environ.get("POWER_CUTS", "1"))
 IMAGE_SIZE = 512 * 1024 * 1024  # sparse: only what the load writes is used
@@ -113,8 +104,7 @@ def test_power_cuts_under_mixed_load(disk: Disk, client_of: Callable[..., Any]) 
         srv.start()
         client_of(srv).create_bucket(Bucket=BUCKET)
         for cut_no in range(CUTS):
-            client = client_of(srv, retries={"total_max_attempts": 1}, connect_timeout=5,
-                               read_timeout=30, max_pool_connections=THREADS * 2)  # fmt: skip
+            client = crash_client(srv, client_of)
 
             def cut() -> None:
                 disk.power_cut()
@@ -123,13 +113,7 @@ def test_power_cuts_under_mixed_load(disk: Disk, client_of: Callable[..., Any]) 
             run_until_cut(client, BUCKET, states, tally, 100 + cut_no, cut)
             disk.unmount()
             disk.mount()  # the journal is replayed: what was durable comes back
-            srv.start(port=free_port())
-            verify(client_of(srv), BUCKET, states, tally)
-            srv.stop()
-            assert_collected(srv.data_dir)
-            fsck(srv.data_dir)
-            srv.start(port=free_port())
-            abort_open_uploads(client_of(srv), BUCKET)
+            restart_and_check(srv, client_of, BUCKET, states, tally)
     finally:
         with contextlib.suppress(Exception):
             srv.stop()

@@ -117,3 +117,27 @@ def test_the_concrete_check_knows_the_implementations() -> None:
     protocols = ["oortgate.meta.base", "oortgate.ratelimit_base", "oortgate.storage.base"]
     assert all(map(_is_concrete, concrete))
     assert not any(map(_is_concrete, protocols))
+
+
+BLOB_LIFECYCLE = {"add_pending_blob", "drop_pending_blob", "open_writer"}
+BLOB_WRITER = "ops/blob_writer.py"
+
+
+def _lifecycle_calls(path: Path) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr in BLOB_LIFECYCLE:
+            yield node.lineno, node.attr
+
+
+def test_one_writer_service_owns_the_blob_lifecycle() -> None:
+    """Only ops/blob_writer.py marks a blob pending, opens a writer or drops a mark:
+    every handler's commit-or-drop is the one service's (a handler that did its own
+    would be one more place to leak a pending blob on a failure path)."""
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line}: {name}"
+        for path in _modules("ops", "http", "console")
+        if path.relative_to(PACKAGE).as_posix() != BLOB_WRITER
+        for line, name in _lifecycle_calls(path)
+    ]
+    assert offenders == []
+    assert {name for _, name in _lifecycle_calls(PACKAGE / BLOB_WRITER)} == BLOB_LIFECYCLE

@@ -1,4 +1,16 @@
-"""Streaming bytes into a new blob: hashed on the fly, durable before anything names it."""
+"""The one writer of new blobs: mark pending -> stream the bytes into the blob store
+(hashed on the fly) -> the caller's metadata commit; on any failure before the commit
+returns (a client gone, a bad digest, a refused precondition, NoSuchUpload, a full disk,
+a cancelled task) the blob is aborted and its pending mark dropped, exactly once.
+
+PutObject, PostObject, UploadPart and UploadPartCopy store their bytes through
+``write_body`` or ``write_chunks``; nothing else in ops/ marks, opens or drops a blob
+(tests/unit/test_layers.py). The commit is the caller's: a coroutine that takes the
+written blob's facts (``StoredBlob``) and writes the record naming it, which clears the
+pending mark in the same transaction. A small PUT's body (declared at most
+``inline_max_size``) is read into memory and travels inside that record instead: no
+pending mark, no file, the same commit.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +18,14 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from oortgate import integrity
 from oortgate.auth.checksums import Checksum
 from oortgate.errors import S3Error
-from oortgate.meta.models import INLINE_MARK, is_inline
+from oortgate.meta.models import INLINE_MARK
 from oortgate.ops.context import Context
 from oortgate.storage.base import BlobWriter
 from oortgate.storage.space import StorageFull
@@ -28,14 +41,17 @@ class StoredBlob:
     data: bytes | None = None  # an inline blob's bytes, for the record to carry
 
 
+T = TypeVar("T")
+Commit = Callable[[StoredBlob], Awaitable[T]]  # writes the record naming the blob
 BATCH = 1 << 20  # bytes gathered on the event loop before a thread hashes and writes them
 
 
 class BlobSink:
-    """A new pending blob being written.
+    """A new pending blob being written (only through ``write_chunks``).
 
-    The blob stays pending until the caller commits a record naming it (or calls
-    ``discard``); a crash in between leaves garbage the start-up sweep removes.
+    The blob stays pending until the caller's commit names it in a record, or ``abort``
+    makes it garbage; a crash in between leaves a pending mark that the session's
+    reaping turns into garbage.
 
     The event loop only gathers the body; for each batch one thread hashes it while
     the blob store writes it (hashlib and os.write release the GIL), and the loop
@@ -57,15 +73,18 @@ class BlobSink:
         self._batch: list[bytes] = []
         self._batch_size = 0
         self._jobs: list[asyncio.Future[None]] = []  # the batch's hashing and writing
+        self._aborted = False
 
     async def open(self) -> BlobSink:
         """Mark the blob pending, then create it (in that order: a crash between leaves
-        a pending mark, never an unmarked file)."""
-        await self._ctx.meta.add_pending_blob(self.blob_id)
+        a pending mark, never an unmarked file). A mark whose answer never came (the
+        task cancelled while the store applied it) is dropped too: the ids are random,
+        so the drop can only be this mark's."""
         try:
+            await self._ctx.meta.add_pending_blob(self.blob_id)
             self._writer = await self._ctx.services.blobs.open_writer(self.blob_id)
         except BaseException:
-            await asyncio.shield(discard(self._ctx, self.blob_id))
+            await asyncio.shield(_discard(self._ctx, self.blob_id))
             raise
         return self
 
@@ -81,6 +100,7 @@ class BlobSink:
             self._dispatch(self._take(), commit=False)
 
     async def commit(self, checksum: tuple[str, str] | None = None) -> StoredBlob:
+        """The last batch written and the blob made durable (still pending)."""
         await self._settle()
         self._dispatch(self._take(), commit=True)
         await self._settle()
@@ -89,11 +109,15 @@ class BlobSink:
         return StoredBlob(self.blob_id, self.size, self._md5.digest(), checksum, self._crc.hex())
 
     async def abort(self) -> None:
+        """The blob discarded and its mark dropped; a second call does nothing."""
+        if self._aborted:
+            return
+        self._aborted = True
         with contextlib.suppress(Exception):
             await self._settle()  # the writer must be done with the file first
         if self._writer is not None:
-            await self._writer.abort()
-        await asyncio.shield(discard(self._ctx, self.blob_id))
+            await self._writer.abort()  # after the blob's commit: does nothing
+        await asyncio.shield(_discard(self._ctx, self.blob_id))
 
     def _dispatch(self, batch: list[bytes], *, commit: bool) -> None:
         self._jobs = [asyncio.ensure_future(self._ctx.services.offload(self._hash, batch)),
@@ -129,42 +153,73 @@ class BlobSink:
             await self._writer.commit()
 
 
-async def store_body(
-    ctx: Context, limit: int, compute: str | None = None, compressed: bool = False
-) -> StoredBlob:
-    """Write the request body to a new pending blob and make it durable. ``compute``
-    names a checksum algorithm to compute whether or not the client sent one (a
-    multipart upload's parts all carry the upload's algorithm). ``compressed``: stored
-    framed and compressed (the archive tier), read back unchanged."""
+async def write_body(
+    ctx: Context,
+    commit: Commit[T],
+    *,
+    limit: int,
+    inline_size: int | None = None,
+    expected_md5: bytes | None = None,
+    compute: str | None = None,
+    compressed: bool = False,
+) -> T:
+    """The request body stored, then ``commit`` (its result is returned).
+
+    ``inline_size``: the body's declared size where it may be stored inline (PUT); at
+    most ``inline_max_size``, the body is read into memory (the body reader holds it to
+    its declared length) and the record carries it. ``expected_md5``: Content-MD5,
+    checked before the commit (BadDigest). ``compute`` names a checksum algorithm to
+    compute whether or not the client sent one (a multipart upload's parts all carry
+    the upload's algorithm). ``compressed``: stored framed and compressed (the archive
+    tier), read back unchanged."""
+    if inline_size is not None and inline_size <= ctx.services.settings.inline_max_size:
+        stored = await _inline_body(ctx)
+        if expected_md5 is not None:
+            _check_md5(expected_md5, stored)
+        return await commit(stored)  # nothing to drop if it fails: no mark, no file
     body = ctx.body
-    return await store_chunks(ctx, body.chunks(), limit, compute, compressed,
-                              lambda: body.verifier.checksum)  # fmt: skip
+    return await write_chunks(ctx, body.chunks(), commit, limit=limit, compute=compute,
+                              compressed=compressed, verified=lambda: body.verifier.checksum,
+                              expected_md5=expected_md5)  # fmt: skip
 
 
-async def store_chunks(
+async def write_chunks(
     ctx: Context,
     chunks: AsyncIterator[bytes],
+    commit: Commit[T],
+    *,
     limit: int,
     compute: str | None = None,
     compressed: bool = False,
     verified: Callable[[], tuple[str, str] | None] = lambda: None,
-) -> StoredBlob:
-    """``store_body`` for any byte stream (a copied range): the one path from bytes to
-    a durable pending blob. ``verified``, asked at the end: a checksum already checked."""
+    expected_md5: bytes | None = None,
+) -> T:
+    """``write_body`` for any byte stream (a copied range, a form's file): the one path
+    from bytes to a committed blob. ``verified``, asked at the end: a checksum already
+    checked. Whatever fails up to the commit's return (the commit included) aborts the
+    blob and drops its mark; a commit that did land clears the mark itself, so a drop
+    racing it (a cancelled commit) finds nothing to drop."""
     sink = await BlobSink(ctx, limit, compute, compressed).open()
     try:
         async for chunk in chunks:
             await sink.write(chunk)
-        return await sink.commit(verified())
+        stored = await sink.commit(verified())
+        if expected_md5 is not None:
+            _check_md5(expected_md5, stored)
+        return await commit(stored)
     except BaseException:
         await sink.abort()
         raise
 
 
-async def inline_body(ctx: Context) -> StoredBlob:
-    """Read a small request body (its declared length is at most the inline limit, and
-    the body reader holds it to that) into memory: it is stored inside the object's
-    metadata, durable with the same commit."""
+def _check_md5(expected: bytes, stored: StoredBlob) -> None:
+    if expected != stored.md5:
+        raise S3Error("BadDigest", ExpectedDigest=expected.hex(), CalculatedDigest=stored.md5.hex())
+
+
+async def _inline_body(ctx: Context) -> StoredBlob:
+    """A small request body in memory: stored inside the object's metadata, durable
+    with the same commit."""
     parts: list[bytes] = []
     async for chunk in ctx.body.chunks():
         parts.append(chunk)
@@ -174,10 +229,8 @@ async def inline_body(ctx: Context) -> StoredBlob:
                       checksum, integrity.of(data), data)  # fmt: skip
 
 
-async def discard(ctx: Context, blob_id: str) -> None:
+async def _discard(ctx: Context, blob_id: str) -> None:
     """A blob no record will name: queue it for collection."""
-    if is_inline(blob_id):  # an inline blob unnamed is just forgotten
-        return
     services = ctx.services
     try:
         await services.meta.drop_pending_blob(blob_id)

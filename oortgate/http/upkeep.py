@@ -1,0 +1,68 @@
+"""A worker's background upkeep: its session's heartbeat (and the reaping of dead
+sessions), and the collection of garbage blobs. Started with the first lifespan or
+request message, stopped at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+
+from oortgate import gc, logs, sessions
+from oortgate.config import Settings
+from oortgate.ops.context import Services
+from oortgate.storage.space import StorageFull
+
+
+class Upkeep:
+    def __init__(self, settings: Settings, services: Services) -> None:
+        self.settings = settings
+        self.services = services
+        self._gc_task: asyncio.Task[None] | None = None
+        self._session_task: asyncio.Task[None] | None = None
+
+    def ensure_started(self) -> None:
+        if self._gc_task is None:
+            loop = asyncio.get_running_loop()
+            self._gc_task = loop.create_task(self._gc_loop())
+            self._session_task = loop.create_task(self._session_loop())
+
+    def stop(self) -> None:
+        for task in (self._gc_task, self._session_task):
+            if task is not None:
+                task.cancel()
+
+    async def _session_loop(self) -> None:
+        """Heartbeats this worker's session, and ends sessions found dead (a worker
+        that crashed and was respawned): their pending blobs and temp files go."""
+        services = self.services
+        while True:
+            await asyncio.sleep(sessions.HEARTBEAT_INTERVAL)
+            try:
+                if not await services.meta.heartbeat():
+                    # Declared dead (its pending marks are garbage now): start afresh.
+                    await sessions.open_session_async(services.meta, services.blobs)
+                await sessions.reap_dead_sessions_async(services.meta, services.blobs)
+            except StorageFull:
+                pass  # retried next time
+            except Exception as exc:
+                logs.errors.error("session:" + logs.kind_of(exc), "session upkeep failed", exc)
+
+    async def _gc_loop(self) -> None:
+        """Deletes blobs that overwrites and deletes left without references."""
+        while True:
+            await asyncio.sleep(self.settings.gc_interval)
+            try:
+                await self._collect()
+            except StorageFull:
+                pass  # nothing to collect can be forgotten yet: retried next time
+            except Exception as exc:
+                logs.errors.error("gc:" + logs.kind_of(exc), "garbage collection failed", exc)
+
+    async def _collect(self) -> None:
+        """One pass. While space is low the grace is shorter: space a delete freed
+        comes back sooner, at the risk of cutting a long multipart download short."""
+        services, settings = self.services, self.settings
+        grace = settings.gc_grace
+        if await services.offload(services.space.low) is not None:
+            grace = min(grace, settings.gc_low_space_grace)
+        await gc.collect_due(services.meta, services.blobs, grace=grace)
+        await services.offload(services.space.ensure_reserve)
