@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from oortgate import integrity
 from oortgate.auth.checksums import Checksum
+from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
 from oortgate.meta.models import INLINE_MARK, is_inline
 from oortgate.ops.context import Context
@@ -44,7 +45,7 @@ class BlobSink:
     """
 
     def __init__(
-        self, ctx: Context, limit: int, compute: str | None = None, compressed: bool = False
+        self, ctx: Context, limit: int, compute: str | None = None, tier: str = STANDARD
     ) -> None:
         self._ctx = ctx
         self._limit = limit
@@ -52,7 +53,8 @@ class BlobSink:
         self._crc = integrity.Crc64()
         self._extra = Checksum(compute) if compute else None
         self.size = 0
-        self.blob_id = ctx.services.blobs.new_blob_id(compressed)
+        # The archive tier's blobs are stored compressed (framed: ranges stay cheap).
+        self.blob_id = ctx.services.blobs.new_blob_id(tier == ARCHIVE, tier)
         self._writer: BlobWriter | None = None
         self._batch: list[bytes] = []
         self._batch_size = 0
@@ -130,14 +132,14 @@ class BlobSink:
 
 
 async def store_body(
-    ctx: Context, limit: int, compute: str | None = None, compressed: bool = False
+    ctx: Context, limit: int, compute: str | None = None, tier: str = STANDARD
 ) -> StoredBlob:
     """Write the request body to a new pending blob and make it durable. ``compute``
     names a checksum algorithm to compute whether or not the client sent one (a
-    multipart upload's parts all carry the upload's algorithm). ``compressed``: stored
-    framed and compressed (the archive tier), read back unchanged."""
+    multipart upload's parts all carry the upload's algorithm). ``tier``: the bucket's
+    (the archive tier's blobs are stored compressed, and read back unchanged)."""
     body = ctx.body
-    return await store_chunks(ctx, body.chunks(), limit, compute, compressed,
+    return await store_chunks(ctx, body.chunks(), limit, compute, tier,
                               lambda: body.verifier.checksum)  # fmt: skip
 
 
@@ -146,12 +148,12 @@ async def store_chunks(
     chunks: AsyncIterator[bytes],
     limit: int,
     compute: str | None = None,
-    compressed: bool = False,
+    tier: str = STANDARD,
     verified: Callable[[], tuple[str, str] | None] = lambda: None,
 ) -> StoredBlob:
     """``store_body`` for any byte stream (a copied range): the one path from bytes to
     a durable pending blob. ``verified``, asked at the end: a checksum already checked."""
-    sink = await BlobSink(ctx, limit, compute, compressed).open()
+    sink = await BlobSink(ctx, limit, compute, tier).open()
     try:
         async for chunk in chunks:
             await sink.write(chunk)

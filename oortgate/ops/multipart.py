@@ -11,6 +11,7 @@ import time
 
 from oortgate import logs, policy, tagging
 from oortgate.auth.checksums import content_md5, header_name
+from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.ops.blobio import discard, store_body, store_chunks
@@ -42,6 +43,11 @@ from oortgate.xml import multipart as multipart_xml
 
 MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
+
+
+def upload_tier(upload: Upload) -> str:
+    """The tier of the upload's bucket (its storage class says which)."""
+    return STANDARD if upload.storage_class == "STANDARD" else ARCHIVE
 
 
 def new_upload_id() -> str:
@@ -100,8 +106,7 @@ async def upload_part(ctx: Context) -> Response:
             "EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(MAX_PART_SIZE)
         )
     expected_md5 = content_md5(ctx.headers)
-    archive = upload.storage_class != "STANDARD"
-    stored = await store_body(ctx, MAX_PART_SIZE, upload.checksum_algorithm, compressed=archive)
+    stored = await store_body(ctx, MAX_PART_SIZE, upload.checksum_algorithm, upload_tier(upload))
     if expected_md5 is not None and expected_md5 != stored.md5:
         await discard(ctx, stored.blob_id)
         raise S3Error(
@@ -145,11 +150,10 @@ async def _copy_part(
     length: int,
 ) -> Part:  # fmt: skip
     """Copy bytes into a new pending blob (a range may cut through the source's blobs)."""
-    compressed = upload.storage_class != "STANDARD"
     chunks = read_segments(ctx.services.blobs, segments, first, length)
     try:
         stored = await store_chunks(ctx, chunks, MAX_PART_SIZE, upload.checksum_algorithm,
-                                    compressed)  # fmt: skip
+                                    upload_tier(upload))  # fmt: skip
     except BlobDamaged as exc:  # the new blob is discarded already
         logs.errors.error(f"damaged-copy:{exc}", f"damaged copy source: {exc}")
         raise S3Error("InternalError", "The copy source's stored data is damaged.") from None

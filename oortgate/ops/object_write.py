@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 
 from oortgate import policy, tagging
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
-from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.numbers import parse_count
-from oortgate.ops import conditions
+from oortgate.ops import conditions, tier_copy
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blobio import discard, inline_body, store_body
@@ -82,7 +82,7 @@ async def put_object(ctx: Context) -> Response:
     if declared is not None and declared <= settings.inline_max_size:
         stored = await inline_body(ctx)
     else:
-        stored = await store_body(ctx, limit, compressed=bucket.tier == ARCHIVE)
+        stored = await store_body(ctx, limit, tier=bucket.tier)
     if expected_md5 is not None and expected_md5 != stored.md5:
         await discard(ctx, stored.blob_id)
         raise S3Error(
@@ -172,10 +172,16 @@ async def copy_object(ctx: Context) -> Response:
     tags = tagging.copied(ctx.headers, source.tags)
     owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
     record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
+    shared = record
+    if tier_copy.needs_rewrite(ctx, record, bucket.tier):
+        record = await tier_copy.rewritten(ctx, record, bucket.tier)
     try:
         await ctx.meta.put_object(record, condition)
-    except S3Error as err:
-        raise lost_race(err) from None
+    except BaseException as err:
+        await asyncio.shield(tier_copy.discard_all(ctx, tier_copy.new_blob_ids(shared, record)))
+        if isinstance(err, S3Error):
+            raise lost_race(err) from None
+        raise
     return xml_response(copy_xml.copy_object_result(record))
 
 

@@ -20,7 +20,6 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from oortgate import policy, tagging
 from oortgate.auth import post_policy
 from oortgate.auth.checksums import header_name
-from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
 from oortgate.headertext import is_header_value
 from oortgate.meta.models import Bucket, ObjectRecord, User
@@ -214,8 +213,7 @@ async def _store(
     limit = ctx.services.settings.max_object_size
     if bounds is not None:
         limit = min(limit, bounds[1])
-    compressed = bucket.tier == ARCHIVE
-    sink = await BlobSink(ctx, limit, integrity.algorithm, compressed).open()
+    sink = await BlobSink(ctx, limit, integrity.algorithm, bucket.tier).open()
     try:
         async for chunk in form.file_chunks():
             await sink.write(chunk)
