@@ -32,7 +32,7 @@ def _sqlite(data_dir: Path) -> MetaStore:
 
 
 def _local(data_dir: Path) -> BlobStore:
-    return AsyncLocalBlobs(stores.open_blobs(data_dir))
+    return stores.async_blobs(stores.open_blobs(data_dir))
 
 
 def _two_tier_settings(data_dir: Path) -> Settings:
