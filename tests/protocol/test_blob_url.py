@@ -128,7 +128,8 @@ def test_an_archive_put_stores_its_bytes_in_the_archive_directory(
     assert got == data[1000:2000]
     # and a Standard PUT the other way round
     two.std.put_object(Bucket=std, Key="s", Body=data)
-    assert len(two.standard_files() - before_std) == 1 and two.archive_files() == before_arc | new_arc
+    assert len(two.standard_files() - before_std) == 1
+    assert two.archive_files() == before_arc | new_arc
 
 
 def test_an_archive_multipart_upload_stays_in_the_archive_directory(
