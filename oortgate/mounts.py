@@ -63,10 +63,10 @@ def is_network(fs_type: str) -> bool:
     return fs_type in NETWORK_TYPES or fs_type.startswith("fuse.")
 
 
-def network_mount(path: Path, mountinfo_file: Path = MOUNTINFO) -> Mount | None:
+def network_mount(path: Path, mountinfo_file: Path | None = None) -> Mount | None:
     """The network or FUSE mount ``path`` is on, None if local (or unknown: no /proc)."""
     try:
-        text = mountinfo_file.read_text()
+        text = (mountinfo_file or MOUNTINFO).read_text()
     except OSError:
         return None
     mount = mount_of(path.resolve(), text)

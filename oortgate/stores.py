@@ -76,8 +76,9 @@ def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBl
     owner = shared_root.embedded_identity(data_dir)
     try:
         shared_root.register(location.path, owner)
-        return LocalBlobStore(location.path, f"tmp/{owner}",
-                              shared_root.orphan_min_age(location.path, owner))  # fmt: skip
+        root = location.path
+        return LocalBlobStore(root, f"tmp/{owner}",
+                              lambda: shared_root.orphan_min_age(root, owner))  # fmt: skip
     except OSError as exc:
         raise ConfigError(f"{setting}: directory {location.path} cannot be used: "
                           f"{exc.strerror or exc}") from None  # fmt: skip

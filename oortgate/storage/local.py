@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from oortgate.endpoints import STANDARD
@@ -191,15 +191,19 @@ class LocalBlobStore:
     ``temp_dir``: where the temp files go, relative to ``root`` (a root shared by the
     gateways of several metadata stores gives each its own, see oortgate.storage.shared_root).
     ``orphan_min_age``: how old a blob must be before the orphan sweep may take it for
-    one (None: never: the root holds blobs another metadata store may name)."""
+    one (None: never: the root holds blobs another metadata store may name), asked
+    whenever a sweep starts (who else uses a shared root may change meanwhile)."""
 
     def __init__(
-        self, root: Path, temp_dir: str = "tmp", orphan_min_age: float | None = 0.0
+        self,
+        root: Path,
+        temp_dir: str = "tmp",
+        orphan_min_age: Callable[[], float | None] = lambda: 0.0,
     ) -> None:
         self.root = Path(root)
         self._blobs = self.root / "blobs"
         self._tmp = self.root / temp_dir
-        self.orphan_min_age = orphan_min_age
+        self._orphan_min_age = orphan_min_age
         # Where this store's writers put temp files: its session's directory once it
         # has one; ``tmp`` itself only for a session-less tool (and old versions).
         self._session_tmp = self._tmp
@@ -213,7 +217,7 @@ class LocalBlobStore:
     @property
     def sweeps_orphans(self) -> bool:
         """False: the orphan sweep is off for this root (see orphan_candidates)."""
-        return self.orphan_min_age is not None
+        return self._orphan_min_age() is not None
 
     def use_session(self, session_id: str) -> None:
         if _SESSION_PATTERN.fullmatch(session_id) is None:
@@ -297,11 +301,12 @@ class LocalBlobStore:
         """The blob ids the orphan sweep may consider: those at least ``orphan_min_age``
         old (a blob another gateway has just committed may not have its record visible
         yet), none if the sweep is off for this root."""
-        if self.orphan_min_age is None:
+        min_age = self._orphan_min_age()
+        if min_age is None:
             return
-        oldest = time.time() - self.orphan_min_age
+        oldest = time.time() - min_age
         for blob_id in self.iter_blob_ids():
-            if self.orphan_min_age <= 0 or _modified(self.path(blob_id)) <= oldest:
+            if min_age <= 0 or _modified(self.path(blob_id)) <= oldest:
                 yield blob_id
 
     def temp_sessions(self) -> list[str]:
