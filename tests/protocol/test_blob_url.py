@@ -10,6 +10,7 @@ serves buckets of either tier (path style), which copies between tiers go throug
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -240,3 +241,26 @@ def test_a_blob_url_that_cannot_be_used_stops_the_start(
     for word in words:
         assert word in lines[0], res.stderr
     assert not (tmp_path / "not-there").exists()  # never made on the local disk
+
+
+def _tool(two: TwoStores, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    where = ["--data-dir", str(two.srv.data_dir), "--archive-blob-url", two.archive_dir.as_uri()]
+    return subprocess.run([PYTHON, "-m", "oortgate", command, *where, *args], cwd=str(REPO_ROOT),
+                          env=two.srv.env(), capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def test_fsck_and_stats_see_both_stores(
+    two: TwoStores, buckets: Callable[[str], tuple[str, str]]
+) -> None:
+    std, arc = buckets("fsck")
+    two.std.put_object(Bucket=std, Key="s", Body=os.urandom(50_000))
+    two.arc.put_object(Bucket=arc, Key="a", Body=os.urandom(50_000))
+    res = _tool(two, "fsck", "--deep", "--json", "--grace", "0")
+    assert res.returncode == 0, res.stdout + res.stderr
+    report = json.loads(res.stdout)
+    assert report["clean"] and report["orphans"] == 0 and report["missing"] == 0
+    res = _tool(two, "admin", "stats", "--json")
+    assert res.returncode == 0, res.stderr
+    files = json.loads(res.stdout)["blobs"]["files"]
+    assert files == len(two.standard_files()) + len(two.archive_files())

@@ -2,7 +2,8 @@
 nothing may assume it is alone there. Two servers, each with a data directory (and a
 SQLite database) of its own, share one blob directory: each one's start-up sweep and
 ``oortgate gc`` leave the other's blobs, temp files and sessions alone. Alone on it, a
-gateway's orphan sweep runs, but spares blobs younger than an hour."""
+gateway's orphan sweep runs, but spares blobs younger than an hour; readiness fails
+while the directory is gone."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from ._server import PYTHON, REPO_ROOT, ServerProcess
 
@@ -117,13 +119,22 @@ def test_two_gateways_with_their_own_metadata_spare_each_others_blobs(
     assert cb.get_object(Bucket="bucket-b", Key="k")["Body"].read() == data_b
 
 
-def test_alone_on_a_shared_directory_the_orphan_sweep_spares_young_blobs(
+def test_alone_on_a_shared_directory_readiness_and_the_orphan_sweep(
     tmp_path: Path,
 ) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     srv = _server(tmp_path / "a", shared)
     srv.start()
+    ready = f"{srv.endpoint}/_health/ready"
+    assert requests.get(ready, verify=srv.cert, timeout=5).status_code == 200
+    shared.rename(tmp_path / "unmounted")  # as if the share went away
+    try:
+        res = requests.get(ready, verify=srv.cert, timeout=5)
+        assert (res.status_code, res.text) == (503, "blob directory not writable\n")
+    finally:
+        (tmp_path / "unmounted").rename(shared)
+    assert requests.get(ready, verify=srv.cert, timeout=5).status_code == 200
     srv.stop()
     young = _orphan(shared, "1e" * 16, age=60)  # maybe another gateway's, just committed
     old = _orphan(shared, ORPHAN_ID, age=7200)
