@@ -115,3 +115,31 @@ def test_a_blob_dir_that_is_not_there_is_a_configuration_error(tmp_path: Path) -
     rados = load({"data_dir": str(tmp_path), "archive_blob_url": "rados://cold"}, None, {})
     with pytest.raises(ConfigError, match="archive_blob_url rados:// is not available yet"):
         stores.open_blobs(tmp_path, rados)
+
+
+def test_the_servers_router_lists_and_deletes_through_the_right_store(tmp_path: Path) -> None:
+    import asyncio
+
+    data, archive = _mk(tmp_path / "data"), _mk(tmp_path / "archive")
+    opened = stores.open_blobs(data, _settings(data, archive_blob_url=archive))
+    assert isinstance(opened, TieredLocalBlobs)
+    blobs = stores.async_blobs(opened)
+
+    async def scenario() -> None:
+        written = []
+        for tier in (STANDARD, ARCHIVE):
+            writer = await blobs.open_writer(blobs.new_blob_id(tier == ARCHIVE, tier))
+            await writer.write(b"x" * 1000)
+            await writer.commit()
+            written.append(writer.blob_id)
+        std, arc = written
+        assert arc.startswith("a-") and arc.endswith("z") and not std.startswith("a-")
+        assert {b async for b in blobs.iter_blob_ids()} == {std, arc}
+        assert await blobs.size(arc) == 1000
+        assert opened.archive.path(arc[2:]).exists()  # under the archive root, unprefixed
+        await blobs.delete(arc)
+        assert not opened.archive.path(arc[2:]).exists()
+        assert {b async for b in blobs.iter_blob_ids()} == {std}
+        await blobs.close()
+
+    asyncio.run(scenario())
