@@ -123,7 +123,7 @@ def _print_stats(args: argparse.Namespace) -> int:
     from oortgate.stats import collect, render_table
 
     try:
-        stats = collect(args.data_dir, args.gc_grace)
+        stats = collect(args.data_dir, args.gc_grace, args.settings)
     except sqlite3.Error as exc:
         print(f"oortgate: cannot read {stores.db_path(args.data_dir)}: {exc}", file=sys.stderr)
         return 2

@@ -93,7 +93,22 @@ SERVE_OPTIONS = {
         "PUTs of at most this many bytes are kept in the metadata store, not in files "
         "(default 16384; 0: never)",
     ),
+    "allow_network_data_dir": (
+        str,
+        "true: start on a data directory on a network or FUSE file system all the same "
+        "(SQLite's locks may not work there: see README)",
+    ),
 }
+# The settings the other commands need too (they open the same stores as the server).
+STORE_OPTIONS = {
+    "blob_url": (
+        str,
+        "where blobs live: empty (DATA_DIR), file:///abs/dir (a directory of its own, "
+        "may be shared by gateways) or rados://POOL?conf=PATH&id=CLIENT",
+    ),
+    "archive_blob_url": (str, "the Archive tier's blobs (default: as --blob-url)"),
+}
+SERVE_OPTIONS.update(STORE_OPTIONS)
 
 
 def _data_dir(value: str) -> Path:
@@ -111,7 +126,7 @@ def _add_data_dir(parser: argparse.ArgumentParser, default: bool = True) -> None
     )
 
 
-def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
@@ -119,6 +134,17 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         "e.g. https_port = 443); OORTGATE_<NAME> variables and flags override it",
     )
     _add_data_dir(parser, default=False)
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    """admin, gc, fsck: the settings file and the store settings, as for serve."""
+    _add_config(parser)
+    for name, (kind, text) in STORE_OPTIONS.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+
+
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    _add_config(parser)
     for name, (kind, text) in SERVE_OPTIONS.items():
         parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
     parser.add_argument("--trusted-proxy", nargs="+", metavar="CIDR",
@@ -140,18 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_serve_options(check)
     admin = sub.add_parser("admin", help="manage users and keys, show stats (works while serving)")
-    _add_data_dir(admin)
+    _add_store_options(admin)
     add_admin_commands(admin)
     gc = sub.add_parser("gc", help="collect unreferenced blobs: with the server stopped, also "
                         "what a crash left behind; while it runs, only what is due and "
                         "dead sessions' leftovers (the server does both by itself)")  # fmt: skip
-    _add_data_dir(gc)
+    _add_store_options(gc)
     gc.add_argument("--gc-grace", type=float, default=900.0,
                     help="while a server runs: collect only garbage at least this old, in "
                     "seconds (default 900, as the server)")  # fmt: skip
     fsck = sub.add_parser("fsck", help="check every object's blobs against the metadata "
                           "(read-only unless --repair; safe while serving)")  # fmt: skip
-    _add_data_dir(fsck)
+    _add_store_options(fsck)
     add_fsck_options(fsck)
     return parser
 
@@ -164,17 +190,31 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load(flags, args.config, os.environ)
 
 
+def tool_settings_from(args: argparse.Namespace) -> Settings:
+    """admin, gc, fsck: the same sources as serve's (file, environment, flags)."""
+    flags = {name: getattr(args, name) for name in ("data_dir", *STORE_OPTIONS)}
+    return load(flags, args.config, os.environ)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("serve", "config"):
-        try:
+    try:
+        if args.command in ("serve", "config"):
             settings = settings_from(args)
-        except ConfigError as exc:
-            print(f"oortgate: configuration error: {exc}", file=sys.stderr)
-            return 2
-        if args.command == "config":
-            print(json.dumps(settings.as_dict(), indent=2))
-            return 0
+        else:
+            args.settings = settings = tool_settings_from(args)
+            args.data_dir = settings.data_dir
+        return _run(args, settings)
+    except ConfigError as exc:
+        print(f"oortgate: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "config":
+        print(json.dumps(settings.as_dict(), indent=2))
+        return 0
+    if args.command == "serve":
         from oortgate.serve import serve
 
         return serve(settings)
@@ -183,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from oortgate.storage.space import StorageFull
 
         try:
-            print(json.dumps(sweep(args.data_dir, args.gc_grace)))
+            print(json.dumps(sweep(args.data_dir, args.gc_grace, settings)))
         except StorageFull:
             print("oortgate: disk full: the collection cannot record its progress; delete "
                   "objects through the server, which keeps space for deletes",

@@ -19,6 +19,7 @@ from typing import Any
 from oortgate.endpoints import Endpoints
 from oortgate.networks import parse_networks
 from oortgate.storage.space import FreeSpaceMinimum, parse_min_free_space, parse_size
+from oortgate.store_urls import BlobLocation, BlobUrlError, parse_blob_url
 
 ENV_PREFIX = "OORTGATE_"
 ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
@@ -91,6 +92,13 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     console: bool = True  # the web console at /_console/ on the Standard HTTPS listener
     console_idle_timeout: float = 1800.0  # a console session unused this long signs out
+    # Where blobs live (see oortgate.store_urls): "" the data directory; file:///dir a
+    # directory of its own, possibly a mount several gateways share; rados://POOL?... Ceph.
+    blob_url: str = ""
+    archive_blob_url: str = ""  # the Archive tier's objects; "": same as blob_url
+    # SQLite's locks do not work on network or FUSE file systems: such a data_dir is
+    # refused unless this says it is local all the same (see preflight.check_data_dir_mount).
+    allow_network_data_dir: bool = False
 
     @property
     def endpoints(self) -> Endpoints:
@@ -106,6 +114,15 @@ class Settings:
     @property
     def space_reserve_bytes(self) -> int:
         return parse_size(self.space_reserve)
+
+    @property
+    def blob_location(self) -> BlobLocation:
+        return parse_blob_url(self.blob_url)
+
+    @property
+    def archive_blob_location(self) -> BlobLocation:
+        """The Archive tier's store; the same as blob_location unless set apart."""
+        return parse_blob_url(self.archive_blob_url or self.blob_url)
 
     @property
     def rate_limit_path(self) -> Path:
@@ -281,6 +298,7 @@ def _validate(s: Settings) -> None:
     if s.gc_grace < 0 or s.gc_low_space_grace < 0:
         problems.append("gc_grace and gc_low_space_grace cannot be negative")
     problems.extend(_space_problems(s))
+    problems.extend(_blob_url_problems(s))
     if problems:
         raise ConfigError("; ".join(problems))
 
@@ -295,6 +313,16 @@ def _space_problems(s: Settings) -> list[str]:
         parse_size(s.space_reserve)
     except ValueError as exc:
         problems.append(f"space_reserve: {exc}")
+    return problems
+
+
+def _blob_url_problems(s: Settings) -> list[str]:
+    problems = []
+    for name in ("blob_url", "archive_blob_url"):
+        try:
+            parse_blob_url(getattr(s, name))
+        except BlobUrlError as exc:
+            problems.append(f"{name}: {exc}")
     return problems
 
 

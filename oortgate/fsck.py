@@ -34,7 +34,8 @@ from oortgate.fsck_digests import EntryDigests
 from oortgate.meta.models import is_inline
 from oortgate.meta.sqlite_scan import BlobRef, Entry, MetadataDamaged, MetaScan
 from oortgate.storage.base import BlobDamaged, BlobNotFound
-from oortgate.storage.local import BLOB_ID_PATTERN, LocalBlobStore
+from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.tiered import TIERED_BLOB_ID, TieredLocalBlobs
 
 CHUNK = 1 << 20  # bytes read at once by --deep: memory stays bounded whatever the object
 ORPHAN_BATCH = 1000
@@ -106,7 +107,7 @@ class Checker:
     def __init__(
         self,
         scan: MetaScan,
-        blobs: LocalBlobStore,
+        blobs: LocalBlobStore | TieredLocalBlobs,
         options: Options,
         progress: Progress | None = None,
         on_problem: Callable[[Problem], None] | None = None,
@@ -210,7 +211,7 @@ class Checker:
                 return "missing", "no inline data row"
             stored = len(data)
         else:
-            if BLOB_ID_PATTERN.fullmatch(blob_id) is None:
+            if TIERED_BLOB_ID.fullmatch(blob_id) is None:
                 return "missing", f"the metadata names no valid blob id: {blob_id!r}"
             try:
                 stored = self._blobs.size(blob_id)
@@ -253,9 +254,13 @@ class Checker:
 
     # -- orphans --------------------------------------------------------------------
     def _find_orphans(self) -> None:
+        if not self._blobs.sweeps_orphans:
+            self.report.notes.append("orphans not looked for: another metadata store uses "
+                                     "the blob directory too")  # fmt: skip
+            return
         self._progress.phase("looking for orphans", None, "files")
         batch: list[str] = []
-        for blob_id in self._blobs.iter_blob_ids():
+        for blob_id in self._blobs.orphan_candidates():
             self._progress.advance(1)
             batch.append(blob_id)
             if len(batch) >= ORPHAN_BATCH:

@@ -52,8 +52,8 @@ def run_fsck(args: argparse.Namespace) -> int:
         recount = writer.repair_reference_counts if writer is not None else None
         with _progress() as progress:
             say = None if args.json else (lambda p: progress.say(_line(p)))
-            checker = Checker(scan, stores.open_blobs(args.data_dir), options, progress, say,
-                              recount)  # fmt: skip
+            blobs = stores.open_blobs(args.data_dir, args.settings)
+            checker = Checker(scan, blobs, options, progress, say, recount)
             report = checker.run()
     finally:
         scan.close()

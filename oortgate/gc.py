@@ -61,16 +61,18 @@ def startup_sweep(meta: MetaDb, blobs: Blobs, batch: int = BATCH) -> dict[str, i
     pending blobs and temp files are reaped, so it is safe beside a live writer."""
     counts = reap_dead_sessions(meta, blobs)
     counts["garbage"] = collect_garbage(meta, blobs, batch)
-    counts["orphans"] = _remove_orphans(meta, blobs, batch)
+    if blobs.sweeps_orphans:  # off where another metadata store names blobs too
+        counts["orphans"] = _remove_orphans(meta, blobs, batch)
     return counts
 
 
 def _remove_orphans(meta: MetaDb, blobs: Blobs, batch: int) -> int:
     """Delete blob files no record knows of. The pending mark normally prevents them;
     this catches the rest (a writer that skipped its mark, a metadata database restored
-    from an older backup), so disk space is never leaked for good."""
+    from an older backup), so disk space is never leaked for good. Only blobs old
+    enough are looked at (see LocalBlobStore.orphan_candidates)."""
     removed = 0
-    for ids in _batched(blobs.iter_blob_ids(), batch):
+    for ids in _batched(blobs.orphan_candidates(), batch):
         known = meta.known_blobs(ids)
         for blob_id in ids:
             if blob_id not in known:

@@ -9,6 +9,7 @@ import socket
 import sqlite3
 from pathlib import Path
 
+from oortgate import mounts
 from oortgate.access_log import open_log
 from oortgate.config import Settings
 from oortgate.meta.sqlite_integrity import quick_check
@@ -84,6 +85,20 @@ def check_data_dir(data_dir: Path) -> None:
         if exc.errno == errno.ENOSPC:
             return
         raise StartupError(f"data_dir {data_dir}: not writable ({_reason(exc)})") from None
+
+
+def check_data_dir_local(data_dir: Path) -> None:
+    """The embedded metadata store (SQLite) and the in-host rate limiter (a shared memory
+    map) need a local file system: see oortgate.mounts."""
+    mount = mounts.network_mount(data_dir)
+    if mount is not None:
+        raise StartupError(
+            f"data_dir {data_dir}: on a {mount.fs_type} file system ({mount.source} at "
+            f"{mount.mount_point}); SQLite's locking does not work on network or FUSE file "
+            "systems and the database could be corrupted: use a local disk (blobs may go "
+            "to a shared directory with blob_url), or set allow_network_data_dir = true "
+            "if this one is local all the same"
+        )
 
 
 def check_database(path: Path, seconds: float = QUICK_CHECK_SECONDS) -> str | None:

@@ -24,7 +24,7 @@ from oortgate.secretbox import SecretBoxError
 from oortgate.storage.space import SpaceGuard, StorageFull
 
 
-def sweep(data_dir: Path, grace: float) -> dict[str, int]:
+def sweep(data_dir: Path, grace: float, settings: Settings | None = None) -> dict[str, int]:
     """`oortgate gc`. With no server on the directory: what crashed writers left behind
     too (dead sessions' temp files and pending blobs, orphans), holding the directory's
     lock meanwhile so that no server starts under it. With one running: only the garbage
@@ -35,12 +35,12 @@ def sweep(data_dir: Path, grace: float) -> dict[str, int]:
         try:
             fd = datadir_lock.lock(data_dir)
         except datadir_lock.DataDirInUse:
-            blobs = stores.open_blobs(data_dir)
+            blobs = stores.open_blobs(data_dir, settings)
             counts = sessions.reap_dead_sessions(meta, blobs)
             counts["garbage"] = gc.collect_garbage(meta, blobs, grace=grace)
             return counts
         try:
-            return gc.startup_sweep(meta, stores.open_blobs(data_dir))
+            return gc.startup_sweep(meta, stores.open_blobs(data_dir, settings))
         finally:
             os.close(fd)
     finally:
@@ -80,7 +80,7 @@ def _sweep_if_space(meta: stores.MetaDb, settings: Settings) -> dict[str, int]:
     """The start-up sweep; on a full disk, the reserve is given up for it, and if it
     still cannot finish, start without it: reads work, the running collector takes the
     garbage, and pending marks and orphan files wait for the next start."""
-    blobs = stores.open_blobs(settings.data_dir)
+    blobs = stores.open_blobs(settings.data_dir, settings)
     try:
         return gc.startup_sweep(meta, blobs)
     except StorageFull:
@@ -208,6 +208,8 @@ def _checked_and_prepared(settings: Settings) -> bool:
     try:
         preflight.check_listeners(settings)
         preflight.check_data_dir(settings.data_dir)
+        if not settings.allow_network_data_dir:
+            preflight.check_data_dir_local(settings.data_dir)
         preflight.check_access_log(settings)
         db_path = stores.db_path(settings.data_dir)
         try:

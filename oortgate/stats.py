@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from oortgate import stores
+from oortgate.config import Settings
 from oortgate.datadir_lock import server_pid
 from oortgate.meta.sqlite_stats import metadata_counts, session_rows, unknown_blobs
 from oortgate.sessions import is_dead
@@ -30,11 +31,13 @@ _BLOB_LABELS = (
 )
 
 
-def collect(data_dir: Path, gc_grace: float) -> dict[str, object]:
+def collect(
+    data_dir: Path, gc_grace: float, settings: Settings | None = None
+) -> dict[str, object]:
     """One JSON-ready object of every count (see README, "oortgate admin stats")."""
-    blobs = stores.open_blobs(data_dir)
+    blobs = stores.open_blobs(data_dir, settings)
     files = sum(1 for _ in blobs.iter_blob_ids())
-    temp_files = _count_files(data_dir / "tmp")
+    temp_files = sum(_count_files(root) for root in blobs.temp_roots)
     meta = metadata_counts(stores.db_path(data_dir), time.time() - gc_grace)
     orphans = unknown_blobs(stores.db_path(data_dir), blobs.iter_blob_ids())
     pid = server_pid(data_dir)

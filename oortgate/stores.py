@@ -17,15 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oortgate import sessions
+from oortgate.config import ConfigError
 from oortgate.meta.base import MetaStore
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.ratelimit_base import RateLimiter
 from oortgate.secretbox import SecretBox
+from oortgate.storage import shared_root
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
+from oortgate.storage.tiered import TieredBlobs, TieredLocalBlobs
+from oortgate.store_urls import BlobLocation, DataDirBlobs, RadosBlobs
 
 if TYPE_CHECKING:
     from oortgate.config import Settings
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
 # The synchronous implementations, for the command-line tools (see above) and callers
 # that need more than the protocols (admin's key resealing, fsck's blob walk).
 MetaDb = SqliteMetaStore
-Blobs = LocalBlobStore
+Blobs = LocalBlobStore | TieredLocalBlobs
 
 DB_FILE = "meta.sqlite3"
 
@@ -47,8 +51,37 @@ def open_meta(data_dir: Path, box: SecretBox | None = None) -> MetaDb:
     return SqliteMetaStore(db_path(data_dir), box if box is not None else SecretBox.from_env())
 
 
-def open_blobs(data_dir: Path) -> Blobs:
-    return LocalBlobStore(data_dir)
+def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
+    """The blob store(s) the settings name (None: the data directory's), one per tier
+    when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered)."""
+    if settings is None:
+        return LocalBlobStore(data_dir)
+    standard = _file_blobs(data_dir, settings.blob_location, "blob_url")
+    if settings.archive_blob_location == settings.blob_location:
+        return standard
+    archive = _file_blobs(data_dir, settings.archive_blob_location, "archive_blob_url")
+    return TieredLocalBlobs(standard, archive)
+
+
+def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBlobStore:
+    if isinstance(location, DataDirBlobs):
+        # The data directory is locked by its one server (see datadir_lock): no other
+        # writer can be under way when its sweep runs, hence no minimum age.
+        return LocalBlobStore(data_dir)
+    if isinstance(location, RadosBlobs):
+        raise ConfigError(f"{setting} rados:// is not available yet")
+    if not location.path.is_dir():  # a share not mounted must not become a local dir
+        raise ConfigError(f"{setting}: directory {location.path} does not exist "
+                          "(is the share mounted?)")  # fmt: skip
+    owner = shared_root.embedded_identity(data_dir)
+    try:
+        shared_root.register(location.path, owner)
+        root = location.path
+        return LocalBlobStore(root, f"tmp/{owner}",
+                              lambda: shared_root.orphan_min_age(root, owner))  # fmt: skip
+    except OSError as exc:
+        raise ConfigError(f"{setting}: directory {location.path} cannot be used: "
+                          f"{exc.strerror or exc}") from None  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +95,17 @@ def open_stores(settings: Settings) -> Stores:
     """What a server worker process runs on: the async interfaces. Its writes belong to
     a new session (see oortgate.sessions; the server heartbeats it)."""
     box = SecretBox.from_env()
-    writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir)
+    writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir, settings)
     sessions.open_session(writer, blobs)
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
     meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))
     limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
-    return Stores(meta, AsyncLocalBlobs(blobs), limiter)
+    return Stores(meta, async_blobs(blobs), limiter)
+
+
+def async_blobs(blobs: Blobs) -> BlobStore:
+    """The async BlobStore over what open_blobs opened (a router over one per tier)."""
+    if isinstance(blobs, TieredLocalBlobs):
+        return TieredBlobs(AsyncLocalBlobs(blobs.standard), AsyncLocalBlobs(blobs.archive))
+    return AsyncLocalBlobs(blobs)

@@ -4,7 +4,8 @@ returns (a client gone, a bad digest, a refused precondition, NoSuchUpload, a fu
 a cancelled task) the blob is aborted and its pending mark dropped, exactly once.
 
 PutObject, PostObject, UploadPart and UploadPartCopy store their bytes through
-``write_body`` or ``write_chunks``; nothing else in ops/ marks, opens or drops a blob
+``write_body`` or ``write_chunks``, a copy into the other tier's store through
+``write_many``; nothing else in ops/ marks, opens or drops a blob
 (tests/unit/test_layers.py). The commit is the caller's: a coroutine that takes the
 written blob's facts (``StoredBlob``) and writes the record naming it, which clears the
 pending mark in the same transaction. A small PUT's body (declared at most
@@ -18,12 +19,13 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from oortgate import integrity
 from oortgate.auth.checksums import Checksum
+from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
 from oortgate.meta.models import INLINE_MARK
 from oortgate.ops.context import Context
@@ -60,7 +62,7 @@ class BlobSink:
     """
 
     def __init__(
-        self, ctx: Context, limit: int, compute: str | None = None, compressed: bool = False
+        self, ctx: Context, limit: int, compute: str | None = None, tier: str = STANDARD
     ) -> None:
         self._ctx = ctx
         self._limit = limit
@@ -68,7 +70,8 @@ class BlobSink:
         self._crc = integrity.Crc64()
         self._extra = Checksum(compute) if compute else None
         self.size = 0
-        self.blob_id = ctx.services.blobs.new_blob_id(compressed)
+        # The archive tier's blobs are stored compressed (framed: ranges stay cheap).
+        self.blob_id = ctx.services.blobs.new_blob_id(tier == ARCHIVE, tier)
         self._writer: BlobWriter | None = None
         self._batch: list[bytes] = []
         self._batch_size = 0
@@ -161,7 +164,7 @@ async def write_body(
     inline_size: int | None = None,
     expected_md5: bytes | None = None,
     compute: str | None = None,
-    compressed: bool = False,
+    tier: str = STANDARD,
 ) -> T:
     """The request body stored, then ``commit`` (its result is returned).
 
@@ -170,8 +173,8 @@ async def write_body(
     its declared length) and the record carries it. ``expected_md5``: Content-MD5,
     checked before the commit (BadDigest). ``compute`` names a checksum algorithm to
     compute whether or not the client sent one (a multipart upload's parts all carry
-    the upload's algorithm). ``compressed``: stored framed and compressed (the archive
-    tier), read back unchanged."""
+    the upload's algorithm). ``tier``: the bucket's (the archive tier's blobs are stored
+    compressed, and read back unchanged)."""
     if inline_size is not None and inline_size <= ctx.services.settings.inline_max_size:
         stored = await _inline_body(ctx)
         if expected_md5 is not None:
@@ -179,7 +182,7 @@ async def write_body(
         return await commit(stored)  # nothing to drop if it fails: no mark, no file
     body = ctx.body
     return await write_chunks(ctx, body.chunks(), commit, limit=limit, compute=compute,
-                              compressed=compressed, verified=lambda: body.verifier.checksum,
+                              tier=tier, verified=lambda: body.verifier.checksum,
                               expected_md5=expected_md5)  # fmt: skip
 
 
@@ -190,7 +193,7 @@ async def write_chunks(
     *,
     limit: int,
     compute: str | None = None,
-    compressed: bool = False,
+    tier: str = STANDARD,
     verified: Callable[[], tuple[str, str] | None] = lambda: None,
     expected_md5: bytes | None = None,
 ) -> T:
@@ -199,7 +202,7 @@ async def write_chunks(
     checked. Whatever fails up to the commit's return (the commit included) aborts the
     blob and drops its mark; a commit that did land clears the mark itself, so a drop
     racing it (a cancelled commit) finds nothing to drop."""
-    sink = await BlobSink(ctx, limit, compute, compressed).open()
+    sink = await BlobSink(ctx, limit, compute, tier).open()
     try:
         async for chunk in chunks:
             await sink.write(chunk)
@@ -209,6 +212,32 @@ async def write_chunks(
         return await commit(stored)
     except BaseException:
         await sink.abort()
+        raise
+
+
+async def write_many(
+    ctx: Context,
+    streams: Sequence[tuple[AsyncIterator[bytes], int]],
+    commit: Callable[[list[StoredBlob]], Awaitable[T]],
+    *,
+    tier: str = STANDARD,
+) -> T:
+    """Several blobs, then one commit naming them all (a copy into the other tier's
+    store: one blob per segment of the source). ``streams``: each blob's bytes and its
+    size limit. Whatever fails before the commit returns aborts every blob written."""
+    sinks: list[BlobSink] = []
+    try:
+        stored: list[StoredBlob] = []
+        for chunks, limit in streams:
+            sink = await BlobSink(ctx, limit, None, tier).open()
+            sinks.append(sink)
+            async for chunk in chunks:
+                await sink.write(chunk)
+            stored.append(await sink.commit())
+        return await commit(stored)
+    except BaseException:
+        for sink in sinks:
+            await sink.abort()
         raise
 
 

@@ -19,7 +19,8 @@ from oortgate.ops.operations import Route
 from oortgate.ops.params import parse_copy_source
 from oortgate.ops.permissions import PERMISSION, SOURCE_READ, check_bucket, check_object
 from oortgate.storage.base import BlobStore
-from oortgate.storage.space import SpaceGuard, StorageFull
+from oortgate.storage.space import SpaceGuard, SpaceGuards, StorageFull
+from oortgate.store_urls import DirectoryBlobs
 
 OFFLOAD_THREADS = 32
 P = ParamSpec("P")
@@ -35,9 +36,7 @@ class Services:
         self.settings = settings
         self.meta = meta
         self.blobs = blobs
-        self.space = SpaceGuard(
-            settings.data_dir, settings.free_space_minimum, settings.space_reserve_bytes
-        )
+        self.space = space_guard(settings)
         self._offload = ThreadPoolExecutor(max_workers=OFFLOAD_THREADS, thread_name_prefix="work")
 
     async def offload(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -62,6 +61,17 @@ class Services:
         self._offload.shutdown(wait=True)
         await self.meta.close()
         await self.blobs.close()
+
+
+def space_guard(settings: Settings) -> SpaceGuard | SpaceGuards:
+    """The data directory's, and a blob_url directory's file systems too."""
+    own = SpaceGuard(settings.data_dir, settings.free_space_minimum, settings.space_reserve_bytes)
+    dirs = {loc.path for loc in (settings.blob_location, settings.archive_blob_location)
+            if isinstance(loc, DirectoryBlobs)}  # fmt: skip
+    if not dirs:
+        return own
+    minimum = settings.free_space_minimum
+    return SpaceGuards(own, [SpaceGuard(d, minimum, 0) for d in sorted(dirs)])
 
 
 async def credentials(services: Services, access_key: str) -> tuple[AccessKey, User]:

@@ -11,6 +11,7 @@ import time
 
 from oortgate import logs, policy, tagging
 from oortgate.auth.checksums import content_md5, header_name
+from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
@@ -41,6 +42,11 @@ from oortgate.xml import multipart as multipart_xml
 
 MAX_PART_SIZE = 5 * 1024**3
 MAX_COMPLETE_XML = 10000 * 256 + 4096
+
+
+def upload_tier(upload: Upload) -> str:
+    """The tier of the upload's bucket (its storage class says which)."""
+    return STANDARD if upload.storage_class == "STANDARD" else ARCHIVE
 
 
 def new_upload_id() -> str:
@@ -99,7 +105,6 @@ async def upload_part(ctx: Context) -> Response:
             "EntityTooLarge", ProposedSize=str(declared), MaxSizeAllowed=str(MAX_PART_SIZE)
         )
     expected_md5 = content_md5(ctx.headers)
-    archive = upload.storage_class != "STANDARD"
 
     async def commit(stored: StoredBlob) -> tuple[Part, tuple[str, str] | None]:
         checksum = stored.checksum[1] if stored.checksum and upload.checksum_algorithm else None
@@ -110,7 +115,7 @@ async def upload_part(ctx: Context) -> Response:
 
     part, checksum = await write_body(ctx, commit, limit=MAX_PART_SIZE, expected_md5=expected_md5,
                                       compute=upload.checksum_algorithm,
-                                      compressed=archive)  # fmt: skip
+                                      tier=upload_tier(upload))  # fmt: skip
     headers = [("etag", f'"{part.etag}"')]
     if checksum:
         headers.append((header_name(checksum[0]), checksum[1]))
@@ -136,7 +141,6 @@ async def _copy_part(
     length: int,
 ) -> Part:  # fmt: skip
     """Copy bytes into a new part blob (a range may cut through the source's blobs)."""
-    compressed = upload.storage_class != "STANDARD"
 
     async def commit(stored: StoredBlob) -> Part:
         value = stored.checksum[1] if stored.checksum else None
@@ -149,7 +153,7 @@ async def _copy_part(
     try:
         return await write_chunks(ctx, chunks, commit, limit=MAX_PART_SIZE,
                                   compute=upload.checksum_algorithm,
-                                  compressed=compressed)  # fmt: skip
+                                  tier=upload_tier(upload))  # fmt: skip
     except BlobDamaged as exc:  # the new blob is discarded already
         logs.errors.error(f"damaged-copy:{exc}", f"damaged copy source: {exc}")
         raise S3Error("InternalError", "The copy source's stored data is damaged.") from None

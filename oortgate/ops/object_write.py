@@ -7,11 +7,10 @@ import time
 
 from oortgate import policy, tagging
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
-from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.numbers import parse_count
-from oortgate.ops import conditions
+from oortgate.ops import conditions, tier_copy
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blob_writer import StoredBlob, write_body
@@ -98,7 +97,7 @@ async def put_object(ctx: Context) -> Response:
 
     record = await write_body(ctx, commit, limit=limit, inline_size=declared,
                               expected_md5=expected_md5,
-                              compressed=bucket.tier == ARCHIVE)  # fmt: skip
+                              tier=bucket.tier)  # fmt: skip
     headers = [("etag", f'"{record.etag}"')]
     headers.extend((header_name(alg), value) for alg, value in record.checksums.items())
     return Response(200, headers)
@@ -164,10 +163,18 @@ async def copy_object(ctx: Context) -> Response:
     tags = tagging.copied(ctx.headers, source.tags)
     owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
     record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
-    try:
-        await ctx.meta.put_object(record, condition)
-    except S3Error as err:
-        raise lost_race(err) from None
+
+    async def commit(copied: ObjectRecord) -> ObjectRecord:
+        try:
+            await ctx.meta.put_object(copied, condition)
+        except S3Error as err:
+            raise lost_race(err) from None
+        return copied
+
+    if tier_copy.needs_rewrite(ctx, record, bucket.tier):
+        record = await tier_copy.rewritten(ctx, record, bucket.tier, commit)
+    else:
+        record = await commit(record)
     return xml_response(copy_xml.copy_object_result(record))
 
 

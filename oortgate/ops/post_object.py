@@ -20,7 +20,6 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from oortgate import policy, tagging
 from oortgate.auth import post_policy
 from oortgate.auth.checksums import header_name
-from oortgate.endpoints import ARCHIVE
 from oortgate.errors import S3Error
 from oortgate.headertext import is_header_value
 from oortgate.meta.models import Bucket, ObjectRecord, User
@@ -214,7 +213,6 @@ async def _store(
     limit = ctx.services.settings.max_object_size
     if bounds is not None:
         limit = min(limit, bounds[1])
-    compressed = bucket.tier == ARCHIVE
 
     async def commit(stored: StoredBlob) -> ObjectRecord:
         if bounds is not None and stored.size < bounds[0]:
@@ -230,7 +228,7 @@ async def _store(
         return record
 
     return await write_chunks(ctx, form.file_chunks(), commit, limit=limit,
-                              compute=integrity.algorithm, compressed=compressed)  # fmt: skip
+                              compute=integrity.algorithm, tier=bucket.tier)  # fmt: skip
 
 
 def _answer(ctx: Context, fields: dict[str, str], bucket: Bucket, record: ObjectRecord) -> Response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from typing import Protocol
 
+from oortgate.endpoints import STANDARD
+
 
 class BlobNotFound(Exception):
     """The blob does not exist (collected, or lost): raised at open, before any byte."""
@@ -42,9 +44,17 @@ class BlobStore(Protocol):
     here, then named by a record; a blob no record names any more is deleted here by
     the GC. Nothing may be named before its commit returns."""
 
-    def new_blob_id(self, compressed: bool = False) -> str:
+    def new_blob_id(self, compressed: bool = False, tier: str = STANDARD) -> str:
         """A fresh id (no I/O); a compressed blob is stored framed and compressed, and
-        reads back as the bytes written (ranges included)."""
+        reads back as the bytes written (ranges included). ``tier``: the tier of the
+        bucket whose object will name it (a store may keep the tiers' blobs apart; the
+        id then says where it lives)."""
+        ...
+
+    def serves_tier(self, blob_id: str, tier: str) -> bool:
+        """Whether an object of ``tier`` may name this blob as it is (no I/O). False:
+        it lives in another tier's store, and a copy into ``tier`` writes the bytes
+        again."""
         ...
 
     async def open_writer(self, blob_id: str) -> BlobWriter: ...

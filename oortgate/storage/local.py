@@ -13,9 +13,11 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Collection, Iterator
+import time
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
+from oortgate.endpoints import STANDARD
 from oortgate.storage import zframes
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.space import no_space_as_full
@@ -184,17 +186,38 @@ def _each_on_a_thread(chunks: Iterator[bytes]) -> Iterator[bytes | None]:
 
 
 class LocalBlobStore:
-    """BlobStore on a local (or locally mounted) filesystem."""
+    """BlobStore on a local (or locally mounted) filesystem.
 
-    def __init__(self, root: Path) -> None:
+    ``temp_dir``: where the temp files go, relative to ``root`` (a root shared by the
+    gateways of several metadata stores gives each its own, see oortgate.storage.shared_root).
+    ``orphan_min_age``: how old a blob must be before the orphan sweep may take it for
+    one (None: never: the root holds blobs another metadata store may name), asked
+    whenever a sweep starts (who else uses a shared root may change meanwhile)."""
+
+    def __init__(
+        self,
+        root: Path,
+        temp_dir: str = "tmp",
+        orphan_min_age: Callable[[], float | None] = lambda: 0.0,
+    ) -> None:
         self.root = Path(root)
         self._blobs = self.root / "blobs"
-        self._tmp = self.root / "tmp"
+        self._tmp = self.root / temp_dir
+        self._orphan_min_age = orphan_min_age
         # Where this store's writers put temp files: its session's directory once it
         # has one; ``tmp`` itself only for a session-less tool (and old versions).
         self._session_tmp = self._tmp
         for directory in (self.root, self._blobs, self._tmp):
             directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+
+    @property
+    def temp_roots(self) -> tuple[Path, ...]:
+        return (self._tmp,)
+
+    @property
+    def sweeps_orphans(self) -> bool:
+        """False: the orphan sweep is off for this root (see orphan_candidates)."""
+        return self._orphan_min_age() is not None
 
     def use_session(self, session_id: str) -> None:
         if _SESSION_PATTERN.fullmatch(session_id) is None:
@@ -203,8 +226,12 @@ class LocalBlobStore:
         _make_dir_durable(directory)
         self._session_tmp = directory
 
-    def new_blob_id(self, compressed: bool = False) -> str:
+    def new_blob_id(self, compressed: bool = False, tier: str = STANDARD) -> str:
+        """(One store serves every tier: ``tier`` changes nothing here.)"""
         return secrets.token_hex(16) + ("z" if compressed else "")
+
+    def serves_tier(self, blob_id: str, tier: str) -> bool:
+        return True
 
     def path(self, blob_id: str) -> Path:
         """Where a blob lives; raises ValueError for anything but a valid id."""
@@ -270,6 +297,18 @@ class LocalBlobStore:
                     if BLOB_ID_PATTERN.fullmatch(name) and name[:4] == shard:
                         yield name
 
+    def orphan_candidates(self) -> Iterator[str]:
+        """The blob ids the orphan sweep may consider: those at least ``orphan_min_age``
+        old (a blob another gateway has just committed may not have its record visible
+        yet), none if the sweep is off for this root."""
+        min_age = self._orphan_min_age()
+        if min_age is None:
+            return
+        oldest = time.time() - min_age
+        for blob_id in self.iter_blob_ids():
+            if min_age <= 0 or _modified(self.path(blob_id)) <= oldest:
+                yield blob_id
+
     def temp_sessions(self) -> list[str]:
         return [n for n in _listdir(self._tmp) if _SESSION_PATTERN.fullmatch(n)
                 and (self._tmp / n).is_dir()]  # fmt: skip
@@ -294,6 +333,13 @@ def _remove_files(directory: Path) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return float("inf")  # collected meanwhile: nothing to sweep
 
 
 def _listdir(path: Path) -> list[str]:

@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection,
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from oortgate.endpoints import STANDARD
 from oortgate.storage.base import BlobNotFound
 from oortgate.storage.local import FLUSH_SIZE, LocalBlobStore, LocalBlobWriter
 from oortgate.storage.zframes import CompressingWriter
@@ -79,8 +80,11 @@ class AsyncLocalBlobs:
         self._blobs = blobs
         self._pool = _Pool()
 
-    def new_blob_id(self, compressed: bool = False) -> str:
-        return self._blobs.new_blob_id(compressed)
+    def new_blob_id(self, compressed: bool = False, tier: str = STANDARD) -> str:
+        return self._blobs.new_blob_id(compressed, tier)
+
+    def serves_tier(self, blob_id: str, tier: str) -> bool:
+        return self._blobs.serves_tier(blob_id, tier)
 
     async def open_writer(self, blob_id: str) -> AsyncLocalWriter:
         # Inline: creating the temp file is one open(2), cheaper than a hop.

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import rados
 
+from oortgate.endpoints import STANDARD
 from oortgate.storage import rados_cluster as io
 from oortgate.storage.base import BlobNotFound, BlobWriter
 from oortgate.storage.local import check_blob_id
@@ -78,8 +79,12 @@ class RadosBlobStore:
         self._space = space
         self._handle = (conf, client)
 
-    def new_blob_id(self, compressed: bool = False) -> str:
+    def new_blob_id(self, compressed: bool = False, tier: str = STANDARD) -> str:
+        """(One store serves every tier: ``tier`` changes nothing here.)"""
         return secrets.token_hex(16) + ("z" if compressed else "")
+
+    def serves_tier(self, blob_id: str, tier: str) -> bool:
+        return True
 
     async def open_writer(self, blob_id: str) -> BlobWriter:
         writer = RadosBlobWriter(self._space, check_blob_id(blob_id))

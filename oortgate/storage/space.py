@@ -131,6 +131,10 @@ class SpaceGuard:
             self._admitted = 0
         return self._reading
 
+    def refresh(self) -> None:
+        """The next reading is a fresh one."""
+        self._reading = None
+
     def reserve_size(self, total: int) -> int:
         return min(self._reserve_size, total // RESERVE_MAX_SHARE)
 
@@ -217,3 +221,33 @@ class SpaceGuard:
             log.warning("no space reserve in %s: %s", self.root, exc.strerror or exc)
             self._reserve_size = 0
         return True
+
+
+class SpaceGuards:
+    """The data directory's guard and one per blob directory elsewhere (``blob_url``):
+    a write is refused when any of their file systems is low. The reserve is the data
+    directory's (the metadata store's deletes need it); a write that ran out of space
+    marks the file system with the least room as full, not all of them (a full blob
+    directory must not keep writes refused until the data directory frees space)."""
+
+    def __init__(self, data_dir: SpaceGuard, blob_dirs: list[SpaceGuard]) -> None:
+        self._data_dir = data_dir
+        self._all = [data_dir, *blob_dirs]
+
+    def low(self) -> str | None:
+        return next((why for why in (g.low() for g in self._all) if why is not None), None)
+
+    def check_write(self, incoming: int = 0) -> None:
+        for guard in self._all:
+            guard.check_write(incoming)
+
+    def noticed_full(self) -> None:
+        for guard in self._all:
+            guard.refresh()
+        min(self._all, key=lambda g: g.reading().free).noticed_full()
+
+    def release_reserve(self) -> bool:
+        return self._data_dir.release_reserve()
+
+    def ensure_reserve(self) -> bool:
+        return self._data_dir.ensure_reserve()

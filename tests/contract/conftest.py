@@ -18,10 +18,13 @@ from typing import Any
 import pytest
 
 from oortgate import stores
+from oortgate.config import Settings, load
+from oortgate.endpoints import ARCHIVE
 from oortgate.meta.base import MetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
+from oortgate.storage.tiered import TieredBlobs, TieredLocalBlobs
 from tests import ceph_cluster
 
 
@@ -31,7 +34,33 @@ def _sqlite(data_dir: Path) -> MetaStore:
 
 
 def _local(data_dir: Path) -> BlobStore:
-    return AsyncLocalBlobs(stores.open_blobs(data_dir))
+    return stores.async_blobs(stores.open_blobs(data_dir))
+
+
+def _two_tier_settings(data_dir: Path) -> Settings:
+    """The Archive tier's blobs in a directory of their own (file://)."""
+    archive = data_dir / "archive-blobs"
+    archive.mkdir()
+    return load({"data_dir": str(data_dir), "archive_blob_url": archive.as_uri()}, None, {})
+
+
+class _ArchiveByDefault(TieredBlobs):
+    """The router with the Archive tier as the default of new ids: the contract's
+    blobs go through the archive route (prefixed ids) too."""
+
+    def new_blob_id(self, compressed: bool = False, tier: str = ARCHIVE) -> str:
+        return super().new_blob_id(compressed, tier)
+
+
+def _tiered(data_dir: Path) -> BlobStore:
+    """One store per tier, the contract's blobs in the standard one."""
+    return stores.async_blobs(stores.open_blobs(data_dir, _two_tier_settings(data_dir)))
+
+
+def _tiered_archive(data_dir: Path) -> BlobStore:
+    opened = stores.open_blobs(data_dir, _two_tier_settings(data_dir))
+    assert isinstance(opened, TieredLocalBlobs)
+    return _ArchiveByDefault(AsyncLocalBlobs(opened.standard), AsyncLocalBlobs(opened.archive))
 
 
 def _rados(data_dir: Path) -> BlobStore:
@@ -46,7 +75,12 @@ def _rados(data_dir: Path) -> BlobStore:
 
 
 META_STORES: dict[str, Callable[[Path], MetaStore]] = {"sqlite": _sqlite}
-BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {"local": _local, "rados": _rados}
+BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {
+    "local": _local,
+    "rados": _rados,
+    "tiered-standard": _tiered,
+    "tiered-archive": _tiered_archive,
+}
 
 
 @pytest.hookimpl(tryfirst=True)

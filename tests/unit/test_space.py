@@ -235,9 +235,43 @@ def test_gc_command_on_a_full_disk_is_one_line(
 ) -> None:
     from oortgate import cli, serve
 
-    def full(data_dir: Path, grace: float) -> dict[str, int]:
+    def full(data_dir: Path, grace: float, settings: object = None) -> dict[str, int]:
         raise StorageFull("database or disk is full")
 
     monkeypatch.setattr(serve, "sweep", full)
     assert cli.main(["gc", "--data-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("oortgate: disk full:")
+
+
+class _Disks:
+    """statvfs of two pretend 100 MiB filesystems, told apart by path."""
+
+    def __init__(self, monkeypatch: Any, blob_root: Path, free: int, blob_free: int) -> None:
+        self.free, self.blob_free, self._blob_root = free, blob_free, blob_root
+        monkeypatch.setattr("oortgate.storage.space.os.statvfs", self._statvfs)
+
+    def _statvfs(self, path: object) -> os.statvfs_result:
+        free = self.blob_free if Path(str(path)) == self._blob_root else self.free
+        blocks = 100 * MIB // 4096
+        return os.statvfs_result((4096, 4096, blocks, free // 4096, free // 4096,
+                                  0, 0, 0, 0, 255))  # fmt: skip
+
+
+def test_a_blob_directory_elsewhere_is_guarded_too(tmp_path: Path, monkeypatch: Any) -> None:
+    """blob_url on another file system: its free space counts for writes, and a write
+    that filled it marks that one full, not the data directory."""
+    data, blob_dir = tmp_path / "data", tmp_path / "blobs"
+    disks = _Disks(monkeypatch, blob_dir, free=80 * MIB, blob_free=5 * MIB)
+    guards = space.SpaceGuards(_guard(data, "10%"), [_guard(blob_dir, "10%")])
+    assert guards.low() == "no space (below min_free_space)"  # the blob fs is low
+    with pytest.raises(WritesRefused):
+        guards.check_write(1)
+    disks.blob_free = 50 * MIB
+    guards.noticed_full()  # fresh readings: the blob fs is the fuller one...
+    assert guards.low() == "no space (the disk is full)"
+    disks.blob_free = 50 * MIB + space.FULL_HEADROOM + 4096  # ... until it has room again
+    for guard in guards._all:
+        guard.refresh()
+    assert guards.low() is None
+    guards.check_write(MIB)
+    assert not guards.release_reserve()  # the reserve is the data directory's (none here)

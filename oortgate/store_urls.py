@@ -1,0 +1,119 @@
+"""Where blobs live, as the ``blob_url`` and ``archive_blob_url`` settings name it.
+
+Empty: in the data directory. ``file:///abs/dir``: a directory of its own, which may be
+a mount shared by several gateways. ``rados://POOL?conf=PATH&id=CLIENT``: a Ceph pool.
+Parsed once, at configuration time, so that a bad URL stops the start (exit 2) with a
+message naming the setting; the stores are built from the typed values.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+RADOS_QUERY_KEYS = ("conf", "id")
+
+
+class BlobUrlError(ValueError):
+    """The URL cannot name a blob store; the message says why (the caller names the
+    setting)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataDirBlobs:
+    """Blobs under the data directory (the default)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryBlobs:
+    path: Path  # absolute
+
+
+@dataclass(frozen=True, slots=True)
+class RadosBlobs:
+    pool: str
+    conf: Path | None = None  # ceph.conf; None: librados' default search
+    client_id: str | None = None  # the cephx user without "client."; None: "admin"
+
+
+BlobLocation = DataDirBlobs | DirectoryBlobs | RadosBlobs
+
+
+def parse_blob_url(url: str) -> BlobLocation:
+    """The typed location; raises BlobUrlError for anything else."""
+    text = url.strip()
+    if not text:
+        return DataDirBlobs()
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError as exc:
+        raise BlobUrlError(f"{url!r} is not a URL ({exc})") from None
+    if parts.scheme == "file":
+        return _directory(url, parts)
+    if parts.scheme == "rados":
+        return _rados(url, parts)
+    if not parts.scheme:
+        raise BlobUrlError(f"{url!r} is not a URL: use file:///absolute/dir or rados://POOL")
+    raise BlobUrlError(f"{url!r}: scheme {parts.scheme}:// is not supported "
+                       "(file:// or rados://)")  # fmt: skip
+
+
+def _directory(url: str, parts: urllib.parse.SplitResult) -> DirectoryBlobs:
+    if parts.netloc not in ("", "localhost"):
+        raise BlobUrlError(f"{url!r}: a file:// URL names a local path (file:///dir), "
+                           f"not a host ({parts.netloc})")  # fmt: skip
+    if parts.query or parts.fragment:
+        raise BlobUrlError(f"{url!r}: a file:// URL takes no query or fragment")
+    path = urllib.parse.unquote(parts.path)
+    if not path.startswith("/"):
+        raise BlobUrlError(f"{url!r}: the directory must be an absolute path (file:///dir)")
+    if "\x00" in path:
+        raise BlobUrlError(f"{url!r}: the path holds a NUL character")
+    resolved = Path(path)
+    if resolved == Path("/") or ".." in resolved.parts:
+        raise BlobUrlError(f"{url!r}: name a directory of its own, without '..'")
+    return DirectoryBlobs(resolved)
+
+
+def _rados(url: str, parts: urllib.parse.SplitResult) -> RadosBlobs:
+    pool = urllib.parse.unquote(parts.netloc)
+    if parts.path not in ("", "/"):
+        raise BlobUrlError(f"{url!r}: write rados://POOL?conf=PATH&id=CLIENT (no path)")
+    if not pool:
+        raise BlobUrlError(f"{url!r}: the pool is missing (rados://POOL)")
+    if "@" in pool or ":" in pool or "/" in pool:
+        raise BlobUrlError(f"{url!r}: {pool!r} is not a pool name")
+    if parts.fragment:
+        raise BlobUrlError(f"{url!r}: a rados:// URL takes no fragment")
+    try:
+        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        if parts.query:
+            raise BlobUrlError(f"{url!r}: the query is not key=value&...") from None
+        query = {}
+    unknown = sorted(set(query) - set(RADOS_QUERY_KEYS))
+    if unknown:
+        raise BlobUrlError(f"{url!r}: unknown query key(s) {', '.join(unknown)} "
+                           f"(known: {', '.join(RADOS_QUERY_KEYS)})")  # fmt: skip
+    values: dict[str, str] = {}
+    for key, given in query.items():
+        if len(given) != 1 or not given[0]:
+            raise BlobUrlError(f"{url!r}: {key} must be given once, with a value")
+        values[key] = given[0]
+    conf = values.get("conf")
+    if conf is not None and not conf.startswith("/"):
+        raise BlobUrlError(f"{url!r}: conf must be an absolute path")
+    client = values.get("id")
+    if client is not None and client.startswith("client."):
+        client = client.removeprefix("client.")  # librados wants the name without it
+    return RadosBlobs(pool, Path(conf) if conf else None, client or None)
+
+
+def describe(location: BlobLocation) -> str:
+    """For messages: where the blobs are."""
+    if isinstance(location, DirectoryBlobs):
+        return f"directory {location.path}"
+    if isinstance(location, RadosBlobs):
+        return f"RADOS pool {location.pool}"
+    return "the data directory"
