@@ -143,9 +143,9 @@ def peer(meta_kind: str, place: Place, meta: Opener) -> Opener:
 
 
 @pytest.fixture
-def open_store(meta_kind: str, place: Place) -> Opener:
-    """More stores on the same data (the test closes what it opens)."""
-    return Opener(meta_kind, place)
+def open_store(meta_kind: str, place: Place) -> Callable[[], Awaitable[MetaStore]]:
+    """Opens more stores on the same data (in the test: it closes what it opens)."""
+    return lambda: META_STORES[meta_kind](place)
 
 
 # Every blob whose count differs from the rows referencing it (PostgreSQL's version of
