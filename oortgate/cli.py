@@ -88,6 +88,11 @@ SERVE_OPTIONS = {
     "access_log": (str, "append one JSON line per request to this file (-: standard output)"),
     "metrics_port": (int, "plain-HTTP port serving Prometheus metrics at /metrics (0: none)"),
     "metrics_host": (str, "address of the metrics listener (default 127.0.0.1)"),
+    "metadata_url": (
+        str,
+        "the metadata store: empty for the embedded SQLite in DATA_DIR (default), or "
+        "postgresql://USER@HOST/DB",
+    ),
     "inline_max_size": (
         int,
         "PUTs of at most this many bytes are kept in the metadata store, not in files "
@@ -178,6 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from oortgate.serve import serve
 
         return serve(settings)
+    if os.environ.get(ENV_PREFIX + "METADATA_URL"):
+        # These tools drive the SQLite store directly: never let them open (or create)
+        # a SQLite file beside a server whose metadata is elsewhere.
+        print(f"oortgate: {args.command} is not yet supported with metadata_url=postgresql "
+              "(it works on the embedded SQLite store only)", file=sys.stderr)  # fmt: skip
+        return 2
     if args.command == "gc":
         from oortgate.serve import sweep
         from oortgate.storage.space import StorageFull

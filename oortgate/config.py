@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from oortgate.endpoints import Endpoints
 from oortgate.networks import parse_networks
@@ -91,6 +92,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     console: bool = True  # the web console at /_console/ on the Standard HTTPS listener
     console_idle_timeout: float = 1800.0  # a console session unused this long signs out
+    # The metadata store: "" the embedded SQLite in data_dir; "postgresql://...": PostgreSQL.
+    metadata_url: str = ""
 
     @property
     def endpoints(self) -> Endpoints:
@@ -281,8 +284,28 @@ def _validate(s: Settings) -> None:
     if s.gc_grace < 0 or s.gc_low_space_grace < 0:
         problems.append("gc_grace and gc_low_space_grace cannot be negative")
     problems.extend(_space_problems(s))
+    problems.extend(metadata_url_problems(s.metadata_url))
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def metadata_url_problems(url: str) -> list[str]:
+    """What is wrong with a metadata_url (nothing: empty, or a PostgreSQL URL that parses)."""
+    if not url:
+        return []
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        return ["metadata_url must be empty (the embedded SQLite) or a postgresql:// URL"]
+    try:
+        conninfo_to_dict(url)
+        _ = urlsplit(url).port  # libpq would only find a bad port when connecting
+    except ValueError:
+        return ["metadata_url does not parse: its port is not a number"]
+    except ProgrammingError as exc:
+        return [f"metadata_url does not parse: {str(exc).replace(url, '<url>')}"]
+    return []
 
 
 def _space_problems(s: Settings) -> list[str]:

@@ -12,6 +12,7 @@ on any backend will move to the async interfaces with ``asyncio.run``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,10 +63,27 @@ def open_stores(settings: Settings) -> Stores:
     """What a server worker process runs on: the async interfaces. Its writes belong to
     a new session (see oortgate.sessions; the server heartbeats it)."""
     box = SecretBox.from_env()
+    limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
+    if settings.metadata_url:
+        # The worker's session is opened when the store first connects (in the worker's
+        # event loop), then handed to its blob store (temp files are the session's).
+        async_blobs = AsyncLocalBlobs(open_blobs(settings.data_dir))
+        meta = open_postgres(settings.metadata_url, box, on_session=async_blobs.use_session)
+        return Stores(meta, async_blobs, limiter)
     writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir)
     sessions.open_session(writer, blobs)
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
     meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))
-    limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
     return Stores(meta, AsyncLocalBlobs(blobs), limiter)
+
+
+def open_postgres(
+    url: str, box: SecretBox | None, on_session: Callable[[str], Awaitable[None]] | None = None
+) -> MetaStore:
+    """The PostgreSQL metadata store (``metadata_url``). It connects lazily, in the event
+    loop that first uses it (checking the server, migrating the schema); with
+    ``on_session`` (a server worker) it registers a session then and passes its id on."""
+    from oortgate.meta.pg_store import PgMetaStore
+
+    return PgMetaStore(url, box, on_session=on_session)

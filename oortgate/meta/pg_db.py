@@ -24,7 +24,7 @@ import psycopg
 from psycopg import AsyncConnection, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from oortgate.errors import S3Error, StoreUnavailable
+from oortgate.errors import STATUS, S3Error, StoreUnavailable
 from oortgate.meta.pg_schema import SchemaError, migrate
 from oortgate.secretbox import SecretBox
 
@@ -59,8 +59,9 @@ def conninfo_kwargs() -> dict[str, Any]:
 
 
 def s3_error(code: str, detail: str | None) -> S3Error:
-    """An S3Error raised by og_raise: its code, and its XML fields as JSON."""
-    err = S3Error(code)
+    """An S3Error raised by og_raise: its code, and its XML fields as JSON (the codes in
+    the SQL are checked against the table by tests/unit/test_error_table.py)."""
+    err = S3Error(code if code in STATUS else "InternalError")
     err.fields = {str(k): str(v) for k, v in json.loads(detail or "{}").items()}
     return err
 
@@ -101,7 +102,10 @@ class PgBase:
             except PoolTimeout as exc:
                 raise StoreUnavailable(f"PostgreSQL does not answer: {exc}") from None
             async with self._pool.connection() as conn:
-                await migrate(conn)
+                try:
+                    await migrate(conn)
+                except SchemaError as exc:  # (the server cannot use this database)
+                    raise StoreUnavailable(str(exc)) from None
                 if self._on_session is not None:  # a server worker: writes need a session
                     host, pid = socket.gethostname(), os.getpid()
                     self._session = await self._register(conn, host, pid)

@@ -11,7 +11,7 @@ import time
 
 from oortgate import logs, policy, tagging
 from oortgate.auth.checksums import content_md5, header_name
-from oortgate.errors import S3Error
+from oortgate.errors import S3Error, StoreUnavailable
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
 from oortgate.ops.blobio import discard, store_body, store_chunks
 from oortgate.ops.conditions import parse_http_date
@@ -120,7 +120,7 @@ async def upload_part(ctx: Context) -> Response:
 async def _put_part(ctx: Context, upload: Upload, part: Part) -> None:
     try:
         await ctx.meta.put_part(upload.upload_id, part)
-    except (S3Error, StorageFull):
+    except (S3Error, StorageFull, StoreUnavailable):
         await discard(ctx, part.blob_id)  # completed or aborted meanwhile
         raise
 

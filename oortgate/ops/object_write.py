@@ -8,7 +8,7 @@ import time
 from oortgate import policy, tagging
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.endpoints import ARCHIVE
-from oortgate.errors import S3Error
+from oortgate.errors import S3Error, StoreUnavailable
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.numbers import parse_count
 from oortgate.ops import conditions
@@ -104,7 +104,7 @@ async def put_object(ctx: Context) -> Response:
     except S3Error as err:  # refused (a condition lost a race, the bucket went away)
         await discard(ctx, stored.blob_id)
         raise lost_race(err) from None
-    except StorageFull:
+    except (StorageFull, StoreUnavailable):  # (dropping a committed mark changes nothing)
         await discard(ctx, stored.blob_id)
         raise
     headers = [("etag", f'"{record.etag}"')]
