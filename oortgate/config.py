@@ -142,6 +142,9 @@ OTHER_VARIABLES = frozenset(
     for name in (
         "ROOT_ACCESS_KEY", "ROOT_SECRET_KEY", "SECRETS_KEY", "SETTINGS_JSON", "PORT_TIER",
         "HTTPS_PUBLIC_PORT", "REDIRECT_HOST",
+        # The test suite's (tests/pg_service.py, tests/protocol/conftest.py): inherited
+        # by the servers the tests start.
+        "TEST_PG_URL", "TEST_BACKENDS",
     )
 )  # fmt: skip
 

@@ -48,10 +48,9 @@ _BUSY = (errors.LockNotAvailable, errors.QueryCanceled)
 SessionHook = Callable[[str], Awaitable[None]]
 
 
-def pool_size() -> int:
-    """Connections per worker: enough for its requests to overlap, few enough that
-    gateways x workers x pool stays under max_connections."""
-    return int(os.environ.get("OORTGATE_PG_POOL_SIZE", "") or 8)
+# Connections per worker: enough for its requests to overlap, few enough that
+# gateways x workers x POOL_SIZE stays under the server's max_connections.
+POOL_SIZE = 8
 
 
 def conninfo_kwargs() -> dict[str, Any]:
@@ -83,7 +82,7 @@ class PgBase:
         self._on_session = on_session
         self._session: str | None = None
         self._pool = AsyncConnectionPool(
-            url, kwargs=conninfo_kwargs(), min_size=1, max_size=pool_size(), open=False,
+            url, kwargs=conninfo_kwargs(), min_size=1, max_size=POOL_SIZE, open=False,
             timeout=POOL_TIMEOUT, name="oortgate-meta",
         )  # fmt: skip
         self._ready = False
@@ -143,6 +142,12 @@ class PgBase:
                 raise StoreUnavailable(f"PostgreSQL timed out: {exc}", busy=True) from None
             except PoolTimeout as exc:
                 raise StoreUnavailable(f"no free PostgreSQL connection: {exc}", busy=True) from None
+            except psycopg.DataError as exc:
+                if "NUL" not in str(exc):
+                    raise
+                # A prefix, marker or copy source holding U+0000: no key can.
+                raise S3Error("InvalidArgument", "Object keys, prefixes and markers may not"
+                              " contain the character U+0000.") from None  # fmt: skip
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
             except psycopg.Error as exc:
