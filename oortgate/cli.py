@@ -183,11 +183,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from oortgate.serve import serve
 
         return serve(settings)
-    if os.environ.get(ENV_PREFIX + "METADATA_URL"):
+    metadata_url = os.environ.get(ENV_PREFIX + "METADATA_URL", "")
+    on_protocol = args.command == "admin" and args.object in ("user", "key")
+    if metadata_url and on_protocol and getattr(args, "action", "") != "reseal":
+        return run_admin(args, metadata_url)
+    from oortgate.stores import PG_MARKER
+
+    if metadata_url or (args.data_dir / PG_MARKER).exists():
         # These tools drive the SQLite store directly: never let them open (or create)
         # a SQLite file beside a server whose metadata is elsewhere.
         print(f"oortgate: {args.command} is not yet supported with metadata_url=postgresql "
-              "(it works on the embedded SQLite store only)", file=sys.stderr)  # fmt: skip
+              "(it works on the embedded SQLite store only; admin user and admin key work "
+              f"with {ENV_PREFIX}METADATA_URL set)", file=sys.stderr)  # fmt: skip
         return 2
     if args.command == "gc":
         from oortgate.serve import sweep

@@ -60,6 +60,9 @@ def prepare(settings: Settings) -> None:
         # No start-up sweep: other gateways may be writing; the workers reap dead
         # sessions' leftovers as they run.
         generated = _prepare_postgres(settings.metadata_url, *root_key)
+        (settings.data_dir / stores.PG_MARKER).write_text(
+            "The metadata of this gateway is in PostgreSQL (metadata_url).\n"
+        )
     else:
         meta = stores.open_meta(settings.data_dir)
         try:

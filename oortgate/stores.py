@@ -12,10 +12,11 @@ on any backend will move to the async interfaces with ``asyncio.run``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from oortgate import sessions
 from oortgate.meta.base import MetaStore
@@ -37,6 +38,9 @@ MetaDb = SqliteMetaStore
 Blobs = LocalBlobStore
 
 DB_FILE = "meta.sqlite3"
+# Left in the data directory by a server whose metadata is in PostgreSQL: the tools that
+# only know SQLite refuse that directory.
+PG_MARKER = "metadata-in-postgresql"
 
 
 def db_path(data_dir: Path) -> Path:
@@ -50,6 +54,31 @@ def open_meta(data_dir: Path, box: SecretBox | None = None) -> MetaDb:
 
 def open_blobs(data_dir: Path) -> Blobs:
     return LocalBlobStore(data_dir)
+
+
+class BlockingMeta:
+    """An async MetaStore driven from a command-line tool (``oortgate admin`` on
+    PostgreSQL): each call runs to completion on the tool's own event loop."""
+
+    def __init__(self, meta: MetaStore) -> None:
+        self._meta = meta
+        self._loop = asyncio.new_event_loop()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._meta, name)
+        return lambda *args, **kwargs: self._loop.run_until_complete(method(*args, **kwargs))
+
+    def close(self) -> None:
+        try:
+            self._loop.run_until_complete(self._meta.close())
+        finally:
+            self._loop.close()
+
+
+def open_tool_meta(url: str) -> MetaDb:
+    """The admin tool's metadata store for a PostgreSQL metadata_url (the users and keys
+    commands, which the Protocol covers), behind the synchronous interface they use."""
+    return cast(MetaDb, BlockingMeta(open_postgres(url, SecretBox.from_env())))
 
 
 @dataclass(frozen=True, slots=True)

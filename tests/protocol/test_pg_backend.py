@@ -29,7 +29,7 @@ KEYS = ["Z", "a/1", "a/2", "b", "B", "é", "ÿ/x", "€", "\U0001f600", "b/c/d"]
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     url = pg_service.create_database("proto")
     srv = ServerProcess(data_dir=tmp_path_factory.mktemp("pg") / "data", workers=2,
-                        extra_args=["--metadata-url", url])  # fmt: skip
+                        metadata_url=url)  # fmt: skip
     srv.start()
     try:
         yield srv
@@ -138,3 +138,20 @@ def test_the_sqlite_tools_refuse_a_postgres_metadata_url(tmp_path: Path, command
     assert done.returncode == 2
     assert "not yet supported with metadata_url=postgresql" in done.stderr
     assert not (tmp_path / "meta.sqlite3").exists()
+
+
+def test_admin_manages_users_and_keys_on_postgres(pg_server: ServerProcess) -> None:
+    """admin user/key work on PostgreSQL (OORTGATE_METADATA_URL); without it, the data
+    directory of a PostgreSQL gateway is refused, never opened as SQLite."""
+    pg_server.admin("user", "create", "pg-admin")
+    created = pg_server.admin_json("key", "create", "pg-admin")
+    assert isinstance(created, dict) and created["user"] == "pg-admin"
+    listed = pg_server.admin_json("key", "list", "pg-admin")
+    assert isinstance(listed, list) and [k["access_key"] for k in listed] == [created["access_key"]]
+    env = {k: v for k, v in pg_server.env().items() if k != "OORTGATE_METADATA_URL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "oortgate", "admin", "--data-dir", str(pg_server.data_dir),
+         "user", "list"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "metadata_url=postgresql" in done.stderr
+    assert not (pg_server.data_dir / "meta.sqlite3").exists()
