@@ -181,6 +181,7 @@ class PgObjects(PgAccounts):
 
     # -- blob lifecycle -------------------------------------------------------------
     async def add_pending_blob(self, blob_id: str) -> None:
+        await self._open()  # first: a worker's first mark needs its session, opened then
         try:
             await self._count(
                 "INSERT INTO pending_blobs (blob_id, created, session_id)"
