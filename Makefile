@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps ceph-deps fuzz soak
+.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps ceph-deps \
+	pg-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,10 +60,20 @@ ceph-deps: $(STAMP)
 	@$(BIN)/python -c 'import rados' 2>/dev/null || \
 	  ln -sf /usr/lib/python3/dist-packages/rados$(PY_EXT) $(PY_SITE)/
 
+# PostgreSQL's server binaries for the contract suite and the protocol tests on the
+# PostgreSQL metadata store (tests/pg_service.py starts a private instance when none
+# answers): from the distribution's packages, installed once.
+pg-deps:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get $(APT_WAIT) install -y -q postgresql >/dev/null 2>&1 || \
+	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
+	    $$SUDO apt-get $(APT_WAIT) install -y -q postgresql >/dev/null; }; }
+
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-protocol: $(STAMP) browser-deps
+protocol: $(STAMP) browser-deps pg-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
 # The full form: 20 SIGKILL rounds and 4 power cuts under mixed load (`make test`: 3 and 1).
@@ -71,7 +82,7 @@ POWER_CUTS ?= 4
 reliability: $(STAMP)
 	CRASH_ROUNDS=$(CRASH_ROUNDS) POWER_CUTS=$(POWER_CUTS) $(BIN)/pytest -q -s -n 0 tests/reliability
 
-test: $(STAMP) lint typecheck browser-deps ceph-deps
+test: $(STAMP) lint typecheck browser-deps ceph-deps pg-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
 
 # A longer fuzz run than the 45 s of `make test` (FUZZ_SEED=n replays one).

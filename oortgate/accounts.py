@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 
+from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, User
 from oortgate.stores import MetaDb
 
@@ -46,6 +47,34 @@ def ensure_root(meta: MetaDb, access_key: str | None, secret_key: str | None) ->
     if meta.list_keys(root.id):
         return None
     return meta.create_key(root.id, new_access_key(), new_secret_key())
+
+
+async def ensure_root_async(
+    meta: MetaStore, access_key: str | None, secret_key: str | None
+) -> AccessKey | None:
+    """``ensure_root`` on the async interface (a metadata store that is no SQLite file).
+    Gateways starting together may race here: a lost race for the user is looked up."""
+    root = await meta.get_user_by_name(ROOT_USER)
+    if root is None:
+        try:
+            root = await meta.create_user(ROOT_USER)
+        except ValueError:
+            root = await meta.get_user_by_name(ROOT_USER)
+            assert root is not None
+    if access_key and secret_key:
+        existing = await meta.get_key(access_key)
+        mine = existing is not None and existing.user_id == root.id
+        if existing is not None and mine and existing.secret_key == secret_key:
+            if not existing.enabled:
+                await meta.set_key_enabled(access_key, True)
+            return None
+        if existing is not None:
+            await meta.delete_key(access_key)
+        await meta.create_key(root.id, access_key, secret_key)
+        return None
+    if await meta.list_keys(root.id):
+        return None
+    return await meta.create_key(root.id, new_access_key(), new_secret_key())
 
 
 def create_key(

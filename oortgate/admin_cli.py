@@ -7,6 +7,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from collections.abc import Callable
 
 from oortgate import accounts, stores
 from oortgate.meta.models import AccessKey, User
@@ -44,7 +45,9 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
                        "(default 900, as the server)")  # fmt: skip
 
 
-def run_admin(args: argparse.Namespace) -> int:
+def run_admin(args: argparse.Namespace, metadata_url: str = "") -> int:
+    if metadata_url:  # PostgreSQL: users and keys through the MetaStore Protocol
+        return _run_on(lambda: stores.open_tool_meta(metadata_url), args)
     if not stores.db_path(args.data_dir).exists():
         print(
             f"oortgate: no gateway data in {args.data_dir} (start `oortgate serve` first)",
@@ -53,8 +56,12 @@ def run_admin(args: argparse.Namespace) -> int:
         return 2
     if args.object == "stats":
         return _print_stats(args)
+    return _run_on(lambda: stores.open_meta(args.data_dir), args)
+
+
+def _run_on(opener: Callable[[], stores.MetaDb], args: argparse.Namespace) -> int:
     try:
-        meta = stores.open_meta(args.data_dir)
+        meta = opener()
     except SecretBoxError as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 2

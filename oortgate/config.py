@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from oortgate.endpoints import Endpoints
 from oortgate.networks import parse_networks
@@ -99,6 +100,8 @@ class Settings:
     # SQLite's locks do not work on network or FUSE file systems: such a data_dir is
     # refused unless this says it is local all the same (see preflight.check_data_dir_mount).
     allow_network_data_dir: bool = False
+    # The metadata store: "" the embedded SQLite in data_dir; "postgresql://...": PostgreSQL.
+    metadata_url: str = ""
 
     @property
     def endpoints(self) -> Endpoints:
@@ -156,6 +159,9 @@ OTHER_VARIABLES = frozenset(
     for name in (
         "ROOT_ACCESS_KEY", "ROOT_SECRET_KEY", "SECRETS_KEY", "SETTINGS_JSON", "PORT_TIER",
         "HTTPS_PUBLIC_PORT", "REDIRECT_HOST",
+        # The test suite's (tests/pg_service.py, tests/protocol/conftest.py): inherited
+        # by the servers the tests start.
+        "TEST_PG_URL", "TEST_BACKENDS",
     )
 )  # fmt: skip
 
@@ -299,8 +305,28 @@ def _validate(s: Settings) -> None:
         problems.append("gc_grace and gc_low_space_grace cannot be negative")
     problems.extend(_space_problems(s))
     problems.extend(_blob_url_problems(s))
+    problems.extend(metadata_url_problems(s.metadata_url))
     if problems:
         raise ConfigError("; ".join(problems))
+
+
+def metadata_url_problems(url: str) -> list[str]:
+    """What is wrong with a metadata_url (nothing: empty, or a PostgreSQL URL that parses)."""
+    if not url:
+        return []
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        return ["metadata_url must be empty (the embedded SQLite) or a postgresql:// URL"]
+    try:
+        conninfo_to_dict(url)
+        _ = urlsplit(url).port  # libpq would only find a bad port when connecting
+    except ValueError:
+        return ["metadata_url does not parse: its port is not a number"]
+    except ProgrammingError as exc:
+        return [f"metadata_url does not parse: {str(exc).replace(url, '<url>')}"]
+    return []
 
 
 def _space_problems(s: Settings) -> list[str]:

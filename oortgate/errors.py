@@ -72,6 +72,7 @@ STATUS: dict[str, int] = {
     "RequestTimeTooSkewed": 403,
     "RequestTimeout": 400,
     "RestoreAlreadyInProgress": 409,
+    "ServiceUnavailable": 503,
     "SignatureDoesNotMatch": 403,
     "SlowDown": 503,
     "TooManyBuckets": 400,
@@ -135,6 +136,7 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "is too large.",
     "SignatureDoesNotMatch": "The request signature we calculated does not match the "
     "signature you provided. Check your key and signing method.",
+    "ServiceUnavailable": "Service is unable to handle request.",
     "SlowDown": "Please reduce your request rate.",
     "TooManyBuckets": "You have attempted to create more buckets than allowed",
     "XAmzContentSHA256Mismatch": "The provided 'x-amz-content-sha256' header does not match "
@@ -165,3 +167,17 @@ class S3Error(Exception):
 class BodyCut(Exception):
     """A response body cannot be completed after its status line went out: the server
     closes the connection (already logged where it happened; no traceback)."""
+
+
+class StoreUnavailable(Exception):
+    """A backend store cannot answer now (connection lost, pool exhausted, lock or
+    statement timeout, retries exhausted): the server answers 503 with Retry-After,
+    ``ServiceUnavailable`` or (``busy``: overloaded, not down) ``SlowDown``."""
+
+    def __init__(self, message: str, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
+
+    @property
+    def code(self) -> str:
+        return "SlowDown" if self.busy else "ServiceUnavailable"

@@ -3,6 +3,7 @@ plain-HTTP redirect listener beside them)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import multiprocessing
 import os
@@ -17,10 +18,12 @@ from pathlib import Path
 from oortgate import accounts, connections, datadir_lock, gc, preflight, sessions, stores, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.endpoints import ARCHIVE
+from oortgate.errors import StoreUnavailable
 from oortgate.http.redirect import ENV_HTTPS_PORT
 from oortgate.http.server import ENV_PORT_TIER
+from oortgate.meta.models import AccessKey, StorageUsage
 from oortgate.ratelimit import SharedRateLimiter
-from oortgate.secretbox import SecretBoxError
+from oortgate.secretbox import SecretBox, SecretBoxError
 from oortgate.storage.space import SpaceGuard, StorageFull
 
 
@@ -50,17 +53,24 @@ def sweep(data_dir: Path, grace: float, settings: Settings | None = None) -> dic
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     SharedRateLimiter.reset(settings.rate_limit_path)
-    meta = stores.open_meta(settings.data_dir)
-    try:
-        meta.list_keys()  # every secret must open with the configured key (or none)
-        generated = accounts.ensure_root(
-            meta,
-            os.environ.get(ENV_PREFIX + "ROOT_ACCESS_KEY"),
-            os.environ.get(ENV_PREFIX + "ROOT_SECRET_KEY"),
+    root_key = (os.environ.get(ENV_PREFIX + "ROOT_ACCESS_KEY"),
+                os.environ.get(ENV_PREFIX + "ROOT_SECRET_KEY"))  # fmt: skip
+    counts: dict[str, int] = {}
+    if settings.metadata_url:
+        # No start-up sweep: other gateways may be writing; the workers reap dead
+        # sessions' leftovers as they run.
+        generated = _prepare_postgres(settings.metadata_url, *root_key)
+        (settings.data_dir / stores.PG_MARKER).write_text(
+            "The metadata of this gateway is in PostgreSQL (metadata_url).\n"
         )
-        counts = _sweep_if_space(meta, settings)
-    finally:
-        meta.close()
+    else:
+        meta = stores.open_meta(settings.data_dir)
+        try:
+            meta.list_keys()  # every secret must open with the configured key (or none)
+            generated = accounts.ensure_root(meta, *root_key)
+            counts = _sweep_if_space(meta, settings)
+        finally:
+            meta.close()
     if not space_guard(settings).ensure_reserve():
         print("oortgate: disk full: writes are refused until space is freed", file=sys.stderr)
     if generated is not None:
@@ -70,6 +80,38 @@ def prepare(settings: Settings) -> None:
         print(f"  secret key: {generated.secret_key}", file=sys.stderr)
     if any(counts.values()):
         print(f"oortgate: start-up sweep collected {counts}", file=sys.stderr)
+
+
+def _prepare_postgres(url: str, access_key: str | None, secret_key: str | None) -> AccessKey | None:
+    """Connect (within the connect timeout), check the server's durability settings,
+    migrate the schema and make the root key, before any worker starts: a database that
+    cannot serve is an exit 2 naming metadata_url, not a worker failing later."""
+
+    async def run() -> AccessKey | None:
+        meta = stores.open_postgres(url, SecretBox.from_env())
+        try:
+            await meta.list_keys()  # every secret must open with the configured key (or none)
+            return await accounts.ensure_root_async(meta, access_key, secret_key)
+        finally:
+            await meta.close()
+
+    try:
+        return asyncio.run(run())
+    except StoreUnavailable as exc:
+        raise preflight.StartupError(f"metadata_url: {exc}") from None
+
+
+def _pg_usage(url: str) -> Callable[[float], StorageUsage]:
+    """The metrics' usage query, on its own short-lived connection each scrape."""
+
+    async def once(due_before: float) -> StorageUsage:
+        meta = stores.open_postgres(url, None)
+        try:
+            return await meta.usage(due_before)
+        finally:
+            await meta.close()
+
+    return lambda due_before: asyncio.run(once(due_before))
 
 
 def space_guard(settings: Settings) -> SpaceGuard:
@@ -159,8 +201,10 @@ def _metrics_listener(settings: Settings, directory: Path, parent: int) -> None:
     _exit_with(parent)
     from oortgate import metrics
 
-    store = stores.open_meta(settings.data_dir)
-    usage = metrics.UsageCollector(store.usage, settings.gc_grace)
+    if settings.metadata_url:
+        usage = metrics.UsageCollector(_pg_usage(settings.metadata_url), settings.gc_grace)
+    else:
+        usage = metrics.UsageCollector(stores.open_meta(settings.data_dir).usage, settings.gc_grace)
     app = metrics.exposition_app(directory, usage)
     metrics.serve_metrics(settings.metrics_host, settings.metrics_port, app)
 
@@ -222,7 +266,7 @@ def _checked_and_prepared(settings: Settings) -> bool:
             # First: on a full disk SQLite needs the reserve's room even to read (its
             # -wal and -shm files), and the integrity check below reads.
             space_guard(settings).prepare_for_start()
-            warning = preflight.check_database(db_path)
+            warning = None if settings.metadata_url else preflight.check_database(db_path)
             if warning:
                 print(f"oortgate: {warning}", file=sys.stderr)
             prepare(settings)

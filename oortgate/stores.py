@@ -12,9 +12,11 @@ on any backend will move to the async interfaces with ``asyncio.run``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from oortgate import sessions
 from oortgate.config import ConfigError
@@ -40,6 +42,9 @@ MetaDb = SqliteMetaStore
 Blobs = LocalBlobStore | TieredLocalBlobs
 
 DB_FILE = "meta.sqlite3"
+# Left in the data directory by a server whose metadata is in PostgreSQL: the tools that
+# only know SQLite refuse that directory.
+PG_MARKER = "metadata-in-postgresql"
 
 
 def db_path(data_dir: Path) -> Path:
@@ -84,6 +89,31 @@ def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBl
                           f"{exc.strerror or exc}") from None  # fmt: skip
 
 
+class BlockingMeta:
+    """An async MetaStore driven from a command-line tool (``oortgate admin`` on
+    PostgreSQL): each call runs to completion on the tool's own event loop."""
+
+    def __init__(self, meta: MetaStore) -> None:
+        self._meta = meta
+        self._loop = asyncio.new_event_loop()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._meta, name)
+        return lambda *args, **kwargs: self._loop.run_until_complete(method(*args, **kwargs))
+
+    def close(self) -> None:
+        try:
+            self._loop.run_until_complete(self._meta.close())
+        finally:
+            self._loop.close()
+
+
+def open_tool_meta(url: str) -> MetaDb:
+    """The admin tool's metadata store for a PostgreSQL metadata_url (the users and keys
+    commands, which the Protocol covers), behind the synchronous interface they use."""
+    return cast(MetaDb, BlockingMeta(open_postgres(url, SecretBox.from_env())))
+
+
 @dataclass(frozen=True, slots=True)
 class Stores:
     meta: MetaStore
@@ -95,12 +125,18 @@ def open_stores(settings: Settings) -> Stores:
     """What a server worker process runs on: the async interfaces. Its writes belong to
     a new session (see oortgate.sessions; the server heartbeats it)."""
     box = SecretBox.from_env()
+    limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
+    if settings.metadata_url:
+        # The worker's session is opened when the store first connects (in the worker's
+        # event loop), then handed to its blob store (temp files are the session's).
+        blob_store = async_blobs(open_blobs(settings.data_dir, settings))
+        meta = open_postgres(settings.metadata_url, box, on_session=blob_store.use_session)
+        return Stores(meta, blob_store, limiter)
     writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir, settings)
     sessions.open_session(writer, blobs)
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
     meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))
-    limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
     return Stores(meta, async_blobs(blobs), limiter)
 
 
@@ -109,3 +145,14 @@ def async_blobs(blobs: Blobs) -> BlobStore:
     if isinstance(blobs, TieredLocalBlobs):
         return TieredBlobs(AsyncLocalBlobs(blobs.standard), AsyncLocalBlobs(blobs.archive))
     return AsyncLocalBlobs(blobs)
+
+
+def open_postgres(
+    url: str, box: SecretBox | None, on_session: Callable[[str], Awaitable[None]] | None = None
+) -> MetaStore:
+    """The PostgreSQL metadata store (``metadata_url``). It connects lazily, in the event
+    loop that first uses it (checking the server, migrating the schema); with
+    ``on_session`` (a server worker) it registers a session then and passes its id on."""
+    from oortgate.meta.pg_store import PgMetaStore
+
+    return PgMetaStore(url, box, on_session=on_session)

@@ -58,6 +58,10 @@ def split_path(raw_path: str) -> tuple[str | None, str | None]:
     key = _decode(key_raw) or None
     if bucket is None and key is not None:
         raise S3Error("InvalidURI", "Couldn't parse the specified URI.")
+    if key is not None and "\x00" in key:
+        # No key holds U+0000, on any metadata store (PostgreSQL text cannot; XML 1.0
+        # cannot carry it in a listing): refused the same way everywhere.
+        raise S3Error("InvalidURI", "Object keys may not contain the character U+0000.")
     return bucket, key
 
 

@@ -21,7 +21,7 @@ from oortgate.auth.checksums import CHECKSUM_HEADER_PREFIX
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.config import Settings
 from oortgate.endpoints import Addressed
-from oortgate.errors import BodyCut, S3Error
+from oortgate.errors import BodyCut, S3Error, StoreUnavailable
 from oortgate.http.authenticate import ANONYMOUS, authenticate
 from oortgate.http.client_slots import ClientSlots
 from oortgate.http.console_mount import answer_console, mount_console
@@ -54,6 +54,7 @@ ENV_PORT_TIER = "OORTGATE_PORT_TIER"
 MAX_HEADER_BYTES = 8 * 1024  # what S3 allows for a request header section
 WRITE_METHODS = ("PUT", "POST")  # each may store something, but for:
 FREEING_OPS = frozenset({Op.DeleteObjects})  # which must work on a full disk
+STORE_RETRY_AFTER = 1  # seconds, on a 503 for a store that is down or overloaded
 
 
 class Gateway:
@@ -132,6 +133,13 @@ class Gateway:
         except S3Error as err:
             exchange.error_code = err.code
             response = error_response(err, request_id)
+            await settle_body(scope, tracked, response)
+        except StoreUnavailable as exc:  # the metadata store is down or overloaded: retry
+            logs.errors.error("store-unavailable", f"{method} {scope.get('path')!r}: {exc}")
+            code = "SlowDown" if exc.busy else "ServiceUnavailable"
+            exchange.error_code = code
+            retry = S3Error(code, headers={"retry-after": str(STORE_RETRY_AFTER)})
+            response = error_response(retry, request_id)
             await settle_body(scope, tracked, response)
         except StorageFull as exc:
             if not isinstance(exc, WritesRefused):  # it ran out of space while writing

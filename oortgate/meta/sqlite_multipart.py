@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from oortgate.errors import S3Error
@@ -194,33 +194,45 @@ class MultipartStore(ObjectsStore):
         if upper is not None:
             sql += " AND key < ?"
             args.append(upper)
-        entries: list[Upload | str] = []
-        for row in self._conn.execute(sql + " ORDER BY key, upload_id", args):
-            upload = _upload(row)
-            if not upload.key.startswith(prefix) or not _after(
-                upload, key_marker, upload_id_marker
-            ):
+        rows = self._conn.execute(sql + " ORDER BY key, upload_id", args)
+        uploads = (_upload(row) for row in rows)
+        return walk_uploads(uploads, prefix, delimiter, key_marker, upload_id_marker, max_uploads)
+
+
+def walk_uploads(
+    uploads: Iterable[Upload],
+    prefix: str,
+    delimiter: str,
+    key_marker: str,
+    upload_id_marker: str,
+    max_uploads: int,
+) -> UploadPage:
+    """One page of ListMultipartUploads from uploads in (key, upload id) order, from the
+    prefix's range on (any store's: this is pure)."""
+    entries: list[Upload | str] = []
+    for upload in uploads:
+        if not upload.key.startswith(prefix) or not _after(upload, key_marker, upload_id_marker):
+            continue
+        cut = upload.key.find(delimiter, len(prefix)) if delimiter else -1
+        if cut >= 0:
+            rolled = upload.key[: cut + len(delimiter)]
+            if rolled <= key_marker or (entries and entries[-1] == rolled):
                 continue
-            cut = upload.key.find(delimiter, len(prefix)) if delimiter else -1
-            if cut >= 0:
-                rolled = upload.key[: cut + len(delimiter)]
-                if rolled <= key_marker or (entries and entries[-1] == rolled):
-                    continue
-                entries.append(rolled)
-            else:
-                entries.append(upload)
-            if len(entries) > max_uploads:
-                break
-        truncated = len(entries) > max_uploads
-        page = entries[:max_uploads]
-        uploads = [e for e in page if isinstance(e, Upload)]
-        prefixes = [e for e in page if isinstance(e, str)]
-        next_key = next_id = None
-        if truncated and page:
-            last = page[-1]
-            next_key = last if isinstance(last, str) else last.key
-            next_id = None if isinstance(last, str) else last.upload_id
-        return UploadPage(uploads, prefixes, truncated, next_key, next_id)
+            entries.append(rolled)
+        else:
+            entries.append(upload)
+        if len(entries) > max_uploads:
+            break
+    truncated = len(entries) > max_uploads
+    page = entries[:max_uploads]
+    uploads_ = [e for e in page if isinstance(e, Upload)]
+    prefixes = [e for e in page if isinstance(e, str)]
+    next_key = next_id = None
+    if truncated and page:
+        last = page[-1]
+        next_key = last if isinstance(last, str) else last.key
+        next_id = None if isinstance(last, str) else last.upload_id
+    return UploadPage(uploads_, prefixes, truncated, next_key, next_id)
 
 
 def _after(upload: Upload, key_marker: str, upload_id_marker: str) -> bool:

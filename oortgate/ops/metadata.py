@@ -34,6 +34,9 @@ DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 
 
 def check_key(key: str) -> None:
+    if "\x00" in key:  # (as oortgate.http.routing refuses it in a path)
+        raise S3Error("InvalidArgument", "Object keys may not contain the character U+0000.",
+                      ArgumentName="key")  # fmt: skip
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise S3Error("KeyTooLongError", Size=str(len(key.encode())), MaxSizeAllowed="1024")
 

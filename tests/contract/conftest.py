@@ -2,8 +2,11 @@
 interfaces (``MetaStore``, ``BlobStore``). A new backend adds its factory below; the
 tests themselves name no implementation.
 
-Tests here are coroutines (``async def``): each runs in its own event loop, with the
-stores built over a fresh temporary directory.
+Tests here are coroutines (``async def``): each runs in its own event loop. Metadata
+stores are opened inside that loop (a PostgreSQL pool is bound to the loop it runs in):
+the ``meta`` and ``peer`` fixtures hand the test runner an ``Opener``, which it awaits
+before the test and closes after it. SQLite stores live in a fresh temporary directory;
+PostgreSQL ones in one ICU-collated database per test process, emptied before each test.
 """
 
 from __future__ import annotations
@@ -11,26 +14,44 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from oortgate import stores
 from oortgate.config import Settings, load
 from oortgate.endpoints import ARCHIVE
 from oortgate.meta.base import MetaStore
+from oortgate.meta.pg_store import PgMetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
+from oortgate.meta.sqlite_integrity import open_read_only
+from oortgate.meta.sqlite_refcounts import reference_drift
+from oortgate.secretbox import SecretBox
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
 from oortgate.storage.tiered import TieredBlobs, TieredLocalBlobs
-from tests import ceph_cluster
+from tests import ceph_cluster, pg_service
 
 
-def _sqlite(data_dir: Path) -> MetaStore:
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a test's metadata lives: a data directory (SQLite), a database (PostgreSQL)."""
+
+    data_dir: Path
+    pg_url: str = ""
+
+
+async def _sqlite(place: Place) -> MetaStore:
     # Two connections, as a server worker has: writes on the store's thread, lookups inline.
-    return AsyncSqliteMeta(stores.open_meta(data_dir), stores.open_meta(data_dir))
+    return AsyncSqliteMeta(stores.open_meta(place.data_dir), stores.open_meta(place.data_dir))
+
+
+async def _postgres(place: Place) -> MetaStore:
+    return PgMetaStore(place.pg_url, SecretBox.from_env())
 
 
 def _local(data_dir: Path) -> BlobStore:
@@ -74,7 +95,10 @@ def _rados(data_dir: Path) -> BlobStore:
     return asyncio.run(open_rados_blobs(cluster.pool, cluster.conf, cluster.client, namespace))
 
 
-META_STORES: dict[str, Callable[[Path], MetaStore]] = {"sqlite": _sqlite}
+META_STORES: dict[str, Callable[[Place], Awaitable[MetaStore]]] = {
+    "sqlite": _sqlite,
+    "postgres": _postgres,
+}
 BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {
     "local": _local,
     "rados": _rados,
@@ -83,14 +107,60 @@ BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {
 }
 
 
+class Opener:
+    """A metadata store to open in the test's own event loop (see pytest_pyfunc_call)."""
+
+    def __init__(self, kind: str, place: Place) -> None:
+        self.kind, self.place = kind, place
+
+    async def __call__(self) -> MetaStore:
+        return await META_STORES[self.kind](self.place)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run a coroutine test to completion in a new event loop."""
+    """Run a coroutine test to completion in a new event loop, its stores opened in it."""
     if not inspect.iscoroutinefunction(pyfuncitem.obj):
         return None
     names = pyfuncitem._fixtureinfo.argnames
-    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    args = {name: pyfuncitem.funcargs[name] for name in names}
+
+    async def run() -> None:
+        opened: list[MetaStore] = []
+        try:
+            for name, value in args.items():
+                if isinstance(value, Opener):
+                    store = await value()
+                    args[name] = store
+                    opened.append(store)
+            await pyfuncitem.obj(**args)
+        finally:
+            for store in reversed(opened):
+                await store.close()
+
+    asyncio.run(run())
     return True
+
+
+_TABLES = (
+    "users, access_keys, buckets, objects, object_parts, uploads, upload_parts,"
+    " completed_uploads, blobs, inline_blobs, pending_blobs, garbage, sessions"
+)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """This test process's database (migrated by the first store that connects)."""
+    url = pg_service.create_database("contract")
+    yield url
+    pg_service.drop_database(url)
+
+
+def _empty(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('users') IS NOT NULL").fetchone()
+        if exists and exists[0]:
+            conn.execute(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE".encode())
 
 
 @pytest.fixture(params=sorted(META_STORES))
@@ -99,18 +169,60 @@ def meta_kind(request: Any) -> str:
 
 
 @pytest.fixture
-def meta(meta_kind: str, tmp_path: Path) -> Iterator[MetaStore]:
-    store = META_STORES[meta_kind](tmp_path)
-    yield store
-    asyncio.run(store.close())
+def place(meta_kind: str, tmp_path: Path, request: Any) -> Place:
+    if meta_kind != "postgres":
+        return Place(tmp_path)
+    url: str = request.getfixturevalue("pg_database")
+    _empty(url)
+    return Place(tmp_path, url)
 
 
 @pytest.fixture
-def peer(meta_kind: str, tmp_path: Path, meta: MetaStore) -> Iterator[MetaStore]:
+def meta(meta_kind: str, place: Place) -> Opener:
+    return Opener(meta_kind, place)
+
+
+@pytest.fixture
+def peer(meta_kind: str, place: Place, meta: Opener) -> Opener:
     """A second store on the same data as ``meta``: another worker or gateway."""
-    store = META_STORES[meta_kind](tmp_path)
-    yield store
-    asyncio.run(store.close())
+    return Opener(meta_kind, place)
+
+
+@pytest.fixture
+def open_store(meta_kind: str, place: Place) -> Callable[[], Awaitable[MetaStore]]:
+    """Opens more stores on the same data (in the test: it closes what it opens)."""
+    return lambda: META_STORES[meta_kind](place)
+
+
+# Every blob whose count differs from the rows referencing it (PostgreSQL's version of
+# oortgate.meta.sqlite_refcounts.reference_drift).
+_PG_DRIFT = """
+WITH refs AS (
+    SELECT blob_id FROM objects WHERE parts_count = 0 AND blob_id <> '' AND left(blob_id, 1) <> 'i'
+    UNION ALL SELECT blob_id FROM object_parts
+    UNION ALL SELECT blob_id FROM upload_parts),
+counted AS (SELECT blob_id, count(*)::integer AS n FROM refs GROUP BY blob_id)
+SELECT coalesce(b.blob_id, c.blob_id), b.refs, coalesce(c.n, 0)
+FROM blobs b FULL JOIN counted c ON c.blob_id = b.blob_id
+WHERE b.refs IS DISTINCT FROM c.n
+"""
+
+
+@pytest.fixture
+def drift(meta_kind: str, place: Place) -> Callable[[], list[Any]]:
+    """Reference counts that differ from the references (empty: all exact)."""
+
+    def check() -> list[Any]:
+        if meta_kind == "postgres":
+            with psycopg.connect(place.pg_url, autocommit=True) as conn:
+                return list(conn.execute(_PG_DRIFT.encode()).fetchall())
+        db = open_read_only(stores.db_path(place.data_dir))
+        try:
+            return list(reference_drift(db))
+        finally:
+            db.close()
+
+    return check
 
 
 @pytest.fixture(params=sorted(BLOB_STORES))

@@ -56,6 +56,7 @@ class ServerProcess:
     workers: int = 1
     http_port: int = 0
     extra_args: list[str] = field(default_factory=list)
+    metadata_url: str = ""  # PostgreSQL (for the server and its admin commands alike)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _log_file: object = None
@@ -77,6 +78,8 @@ class ServerProcess:
         env = dict(os.environ)
         env["OORTGATE_ROOT_ACCESS_KEY"] = self.root_access_key
         env["OORTGATE_ROOT_SECRET_KEY"] = self.root_secret_key
+        if self.metadata_url:
+            env["OORTGATE_METADATA_URL"] = self.metadata_url
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 

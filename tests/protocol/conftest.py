@@ -37,6 +37,8 @@ import pytest
 import urllib3
 from botocore.config import Config
 
+from tests import pg_service
+
 from ._s3raw import RawClient
 from ._server import REGION, VENV_BIN, ServerProcess
 from ._types import (
@@ -56,15 +58,25 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    base = tmp_path_factory.mktemp(f"oortgate-{_worker()}")
-    srv = ServerProcess(data_dir=base / "data")
+# The metadata backends the session server runs on, one after the other
+# (OORTGATE_TEST_BACKENDS, comma-separated: "embedded" (the default), "postgres": a fresh
+# ICU-collated database per xdist worker, see tests/pg_service.py).
+BACKENDS = [b for b in os.environ.get("OORTGATE_TEST_BACKENDS", "embedded").split(",") if b]
+
+
+@pytest.fixture(scope="session", params=BACKENDS if len(BACKENDS) > 1 else None)
+def server(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    backend = getattr(request, "param", BACKENDS[0])
+    base = tmp_path_factory.mktemp(f"oortgate-{_worker()}-{backend}")
+    url = pg_service.create_database("suite") if backend == "postgres" else ""
+    srv = ServerProcess(data_dir=base / "data", metadata_url=url)
     srv.start()
     try:
         yield srv
     finally:
         srv.stop()
+        if url:
+            pg_service.drop_database(url)
 
 
 def _client(server: ServerProcess, ak: str, sk: str, **config: Any) -> S3Client:

@@ -4,6 +4,7 @@ answered with 400 silently, whatever AWS sends for it."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import oortgate
@@ -162,3 +163,12 @@ def test_the_scan_sees_compared_and_assigned_codes() -> None:
         "if name == 'other': pass\n"
     )
     assert compared_codes(source) == {"InvalidPart", "NoSuchUpload", "NoSuchKey", "SlowDown"}
+
+
+def test_every_code_the_sql_raises_is_in_the_table() -> None:
+    """The PostgreSQL functions raise S3 errors by code (og_raise('Code', ...))."""
+    sql = "".join(p.read_text() for p in (PACKAGE / "meta").glob("pg_sql_*.py"))
+    codes = set(re.findall(r"og_raise\('(\w+)'", sql))
+    codes |= set(re.findall(r"WHEN [^']+ THEN '(\w+)'\s+ELSE '(\w+)'", sql)[0])
+    assert {"NoSuchKey", "BucketAlreadyOwnedByYou"} <= codes, "the scan found too few"
+    assert not codes - STATUS.keys()

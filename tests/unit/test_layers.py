@@ -21,7 +21,7 @@ IMPLEMENTATIONS = {"meta/sqlite_async.py", "meta/worker.py", "meta/lookup_cache.
 CONCRETE_MODULES = ("oortgate.meta.sqlite", "oortgate.meta.sqlite_*", "oortgate.meta.worker",
                     "oortgate.meta.lookup_cache", "oortgate.storage.local",
                     "oortgate.storage.local_*", "oortgate.storage.rados_*",
-                    "oortgate.ratelimit")  # fmt: skip
+                    "oortgate.ratelimit", "oortgate.meta.pg_*")  # fmt: skip
 DB_FILE = "meta.sqlite3"
 
 
@@ -68,7 +68,7 @@ def _name(node: ast.AST) -> str | None:
 
 def _opens_a_store(node: ast.AST) -> bool:
     """Names the metadata store, builds a blob store, or names the database file."""
-    if _name(node) == "SqliteMetaStore":
+    if _name(node) in ("SqliteMetaStore", "PgMetaStore"):
         return True
     if isinstance(node, ast.Call) and _name(node.func) in (
         "LocalBlobStore",
@@ -113,7 +113,7 @@ def test_the_server_layers_see_only_the_protocols() -> None:
 
 def test_the_concrete_check_knows_the_implementations() -> None:
     concrete = ["oortgate.meta.sqlite_async", "oortgate.storage.local_async", "oortgate.ratelimit",
-                "oortgate.storage.rados_blobs"]
+                "oortgate.storage.rados_blobs", "oortgate.meta.pg_store"]
     protocols = ["oortgate.meta.base", "oortgate.ratelimit_base", "oortgate.storage.base"]
     assert all(map(_is_concrete, concrete))
     assert not any(map(_is_concrete, protocols))

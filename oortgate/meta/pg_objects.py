@@ -1,0 +1,237 @@
+"""Objects, listings and the blob lifecycle on PostgreSQL: one round trip each (a
+statement, or a call of one of the functions in oortgate.meta.pg_sql_objects)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import errors
+
+from oortgate.errors import S3Error
+from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
+from oortgate.meta.pg_accounts import PgAccounts
+from oortgate.meta.pg_db import s3_error
+from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
+from oortgate.meta.preconditions import Precondition
+from oortgate.meta.sqlite_db import dumps, nullable_dumps, nullable_loads
+
+_OBJ_COLS = (
+    "o.bucket_id, o.key, o.blob_id, o.size, o.etag, o.last_modified, o.content_type,"
+    " o.system_headers, o.user_metadata, o.checksums, o.storage_class, o.parts_count, o.acl,"
+    " o.owner_id, o.restore_ready, o.restore_expiry, o.tags, o.crc64"
+)
+# One statement: the object, its inline bytes, its parts (one snapshot, one round trip).
+_GET = (
+    f"SELECT {_OBJ_COLS}, i.data, p.blobs, p.sizes, p.numbers, p.sums, p.crcs"
+    " FROM objects o LEFT JOIN inline_blobs i ON i.blob_id = o.blob_id"
+    " LEFT JOIN LATERAL (SELECT array_agg(x.blob_id::text ORDER BY x.idx) AS blobs,"
+    " array_agg(x.size ORDER BY x.idx) AS sizes, array_agg(x.part_number ORDER BY x.idx)"
+    " AS numbers, array_agg(x.checksum ORDER BY x.idx) AS sums,"
+    " array_agg(x.crc64 ORDER BY x.idx) AS crcs FROM object_parts x"
+    " WHERE o.parts_count > 0 AND x.bucket_id = o.bucket_id AND x.key = o.key) p ON true"
+    " WHERE o.bucket_id = %s AND o.key = %s"
+)
+_BLOB_TABLES = ("objects", "object_parts", "upload_parts", "blobs", "pending_blobs", "garbage")
+_KNOWN = " UNION ".join(
+    f"SELECT blob_id FROM {t} WHERE blob_id = ANY(%s::og_name[])" for t in _BLOB_TABLES
+)
+
+
+def _doc(text: str) -> dict[str, str]:
+    doc: dict[str, str] = {} if text == "{}" else json.loads(text)
+    return doc
+
+
+def _object(row: Sequence[Any]) -> ObjectRecord:
+    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, parts = row[:12]
+    inline = None if row[18] is None else bytes(row[18])
+    segments: tuple[Segment, ...] = ()
+    if parts and row[19] is not None:
+        segments = tuple(Segment(b, int(s), None, n, c, x)
+                         for b, s, n, c, x in zip(*row[19:24], strict=True))  # fmt: skip
+    return ObjectRecord(
+        int(bucket_id), key, blob_id, int(size), etag, modified, ctype, _doc(headers),
+        _doc(meta), _doc(sums), cls, parts, segments, row[12], row[13], row[14], row[15],
+        inline, nullable_loads(row[16]), row[17],
+    )  # fmt: skip
+
+
+def record_args(r: ObjectRecord) -> tuple[Any, ...]:
+    """The arguments of og_replace_object (RECORD_ARGS), from a record."""
+    parts = r.parts if r.parts_count else ()
+    return (
+        r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.content_type, dumps(r.system_headers),
+        dumps(r.user_metadata), dumps(r.checksums), r.storage_class, r.parts_count, r.acl,
+        r.owner_id, r.restore_ready, r.restore_expiry, nullable_dumps(r.tags), r.crc64,
+        [s.blob_id for s in parts], [s.size for s in parts],
+        [s.part_number or i + 1 for i, s in enumerate(parts)], [s.checksum for s in parts],
+        [s.crc64 for s in parts],
+    )  # fmt: skip
+
+
+def condition_args(c: Precondition | None) -> tuple[Any, ...]:
+    if c is None:
+        return (None, False, None, None)
+    match = None if c.if_match is None else sorted(c.if_match)
+    return (match, c.if_none_match, c.size, c.last_modified)
+
+
+# A moment given on this host's clock, put on the database clock (its distance from now
+# is kept): the argument is ``moment - time.time()``.
+_FROM_NOW = "og_now() + %s"
+
+
+class PgObjects(PgAccounts):
+    # -- objects --------------------------------------------------------------------
+    async def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        row = await self._one(_GET, bucket_id, key)
+        return _object(row) if row else None
+
+    async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+        """Raises NoSuchBucket if the bucket was deleted meanwhile, NoSuchKey if a copy's
+        source lost its last reference, or the condition's error (the pending mark then
+        stays: the caller drops it)."""
+        sql = f"SELECT og_put_object({RECORD_ARGS}, %s, {CONDITION_ARGS})"
+        await self._rows(sql, *record_args(record), record.inline, *condition_args(condition),
+                         retry_unique=True)  # fmt: skip
+
+    async def delete_object(
+        self, bucket_id: int, key: str, condition: Precondition | None = None
+    ) -> bool:
+        sql = f"SELECT og_delete_object(%s, %s, {CONDITION_ARGS})"
+        row = await self._one(sql, bucket_id, key, *condition_args(condition))
+        return bool(row and row[0])
+
+    async def delete_objects(
+        self,
+        bucket_id: int,
+        keys: Sequence[str],
+        conditions: Sequence[Precondition | None] = (),
+    ) -> list[S3Error | None]:
+        padded = [conditions[i] if i < len(conditions) else None for i in range(len(keys))]
+        args = [condition_args(c) for c in padded]
+        rows = await self._rows(
+            "SELECT idx, code, detail FROM og_delete_objects(%s, %s::og_name[], %s::text[],"
+            " %s::boolean[], %s::bigint[], %s::bigint[])",
+            bucket_id,
+            list(keys),
+            [None if a[0] is None else json.dumps(a[0]) for a in args],
+            [a[1] for a in args],
+            [a[2] for a in args],
+            [a[3] for a in args],
+        )
+        refused: list[S3Error | None] = [None] * len(keys)
+        for idx, code, detail in rows:
+            refused[idx] = s3_error(code, detail)
+        return refused
+
+    async def set_object_restore(
+        self, bucket_id: int, key: str, ready: float, expiry: float
+    ) -> bool:
+        now = time.time()  # the moments are kept as distances from now, on the db clock
+        sql = (
+            f"UPDATE objects SET restore_ready = {_FROM_NOW}, restore_expiry = {_FROM_NOW}"
+            " WHERE bucket_id = %s AND key = %s"
+        )
+        return await self._count(sql, ready - now, expiry - now, bucket_id, key) > 0
+
+    async def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
+        sql = "UPDATE objects SET acl = %s WHERE bucket_id = %s AND key = %s"
+        return await self._count(sql, acl, bucket_id, key) > 0
+
+    async def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+        sql = "UPDATE objects SET tags = %s WHERE bucket_id = %s AND key = %s"
+        return await self._count(sql, nullable_dumps(tags), bucket_id, key) > 0
+
+    async def has_objects(self, bucket_id: int) -> bool:
+        sql = "SELECT 1 FROM objects WHERE bucket_id = %s LIMIT 1"
+        return await self._one(sql, bucket_id) is not None
+
+    # -- listing --------------------------------------------------------------------
+    async def list_objects(
+        self,
+        bucket_id: int,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ObjectPage:
+        """One call of og_list; one entry beyond max_keys is asked for, so is_truncated
+        is never a false alarm."""
+        if max_keys <= 0:
+            return ObjectPage([], [], False, None)
+        rows = await self._rows(
+            "SELECT * FROM og_list(%s, %s, %s, %s, %s)",
+            bucket_id, prefix, delimiter, start_after, max_keys + 1,
+        )  # fmt: skip
+        truncated = len(rows) > max_keys
+        rows = rows[:max_keys]
+        objects = [
+            ObjectRecord(bucket_id, key, "", int(size), etag, modified, checksums=_doc(sums),
+                         storage_class=cls, parts_count=parts, owner_id=owner)
+            for key, rolled, size, etag, modified, sums, cls, parts, owner in rows
+            if not rolled
+        ]  # fmt: skip
+        prefixes = [row[0] for row in rows if row[1]]
+        marker = rows[-1][0] if truncated else None
+        return ObjectPage(objects, prefixes, truncated, marker)
+
+    # -- blob lifecycle -------------------------------------------------------------
+    async def add_pending_blob(self, blob_id: str) -> None:
+        await self._open()  # first: a worker's first mark needs its session, opened then
+        try:
+            await self._count(
+                "INSERT INTO pending_blobs (blob_id, created, session_id)"
+                " VALUES (%s, og_now(), %s)",
+                blob_id,
+                self._session,
+            )
+        except errors.UniqueViolation:
+            raise ValueError(f"blob id already pending: {blob_id}") from None
+
+    async def drop_pending_blob(self, blob_id: str) -> None:
+        await self._count(
+            "WITH d AS (DELETE FROM pending_blobs WHERE blob_id = %s RETURNING blob_id)"
+            " INSERT INTO garbage (blob_id) SELECT blob_id FROM d ON CONFLICT DO NOTHING",
+            blob_id,
+        )
+
+    async def take_garbage(
+        self, limit: int = 1000, queued_before: float | None = None
+    ) -> list[str]:
+        """Does not remove the ids (only forget_garbage does, once the files are gone);
+        rows another collector is forgetting right now are skipped, not waited for."""
+        args: tuple[float, ...] = ()
+        if queued_before is None:
+            sql = "TRUE"
+        else:  # the grace is measured on the database clock
+            sql, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
+        rows = await self._rows(
+            f"SELECT blob_id FROM garbage WHERE {sql} ORDER BY blob_id LIMIT %s"
+            " FOR UPDATE SKIP LOCKED",
+            *args,
+            limit,
+        )
+        return [row[0] for row in rows]
+
+    async def forget_garbage(self, blob_ids: Sequence[str]) -> None:
+        sql = "DELETE FROM garbage WHERE blob_id = ANY(%s::og_name[])"
+        await self._count(sql, sorted(blob_ids))
+
+    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        ids = list(blob_ids)
+        rows = await self._rows(_KNOWN, *([ids] * len(_BLOB_TABLES)))
+        return {row[0] for row in rows}
+
+    async def recover_pending(self) -> int:
+        """Marks of no registered session become garbage (one statement)."""
+        row = await self._one(
+            "WITH d AS (DELETE FROM pending_blobs p WHERE p.session_id IS NULL OR NOT EXISTS"
+            " (SELECT 1 FROM sessions s WHERE s.session_id = p.session_id) RETURNING blob_id),"
+            " g AS (INSERT INTO garbage (blob_id) SELECT blob_id FROM d ON CONFLICT DO NOTHING)"
+            " SELECT count(*) FROM d"
+        )
+        return int(row[0]) if row else 0

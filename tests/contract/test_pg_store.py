@@ -1,0 +1,110 @@
+"""What only the PostgreSQL store has: it connects lazily in the worker's event loop,
+opening the worker's session before its first write; it refuses a database it cannot
+use (a newer schema, commits that are not durable); its listings are in byte order on a
+database whose collation is not."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from oortgate import stores
+from oortgate.errors import StoreUnavailable
+from oortgate.meta.models import ObjectRecord
+from tests import pg_service
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    database = pg_service.create_database("pgstore")
+    yield database
+    pg_service.drop_database(database)
+
+
+async def test_a_workers_first_write_is_under_its_session(url: str) -> None:
+    handed: list[str] = []
+
+    async def on_session(session_id: str) -> None:
+        handed.append(session_id)
+
+    worker = stores.open_postgres(url, None, on_session=on_session)
+    sweeper = stores.open_postgres(url, None)
+    try:
+        blob_id = secrets.token_hex(16)
+        await worker.add_pending_blob(blob_id)  # the very first call: connects, registers
+        assert len(handed) == 1 and len(handed[0]) == 16
+        assert [s.session_id for s in await sweeper.list_sessions()] == handed
+        assert await sweeper.recover_pending() == 0  # a registered session's mark stays
+        assert await sweeper.known_blobs([blob_id]) == {blob_id}
+        assert await worker.heartbeat()
+        assert await sweeper.end_sessions(handed) == 1  # declared dead: its mark is garbage
+        assert await sweeper.take_garbage() == [blob_id]
+        assert not await worker.heartbeat()
+    finally:
+        await worker.close()
+        await sweeper.close()
+
+
+async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT datlocprovider FROM pg_database"
+                           " WHERE datname = current_database()").fetchone()  # fmt: skip
+        assert row == ("i",)  # the test database's own order would be en-US
+    meta = stores.open_postgres(url, None)
+    try:
+        user = await meta.create_user("o")
+        bucket = await meta.create_bucket("b", user.id, "us-east-1", 10)
+        keys = ["a", "B", "b", "A", "_", "é", "e", "Z/1", "z/1"]
+        for key in keys:
+            inline = ObjectRecord(bucket.id, key, "i" + secrets.token_hex(8), 1, "0" * 32, 0.0,
+                                  inline=b"x")  # fmt: skip
+            await meta.put_object(inline)
+        page = await meta.list_objects(bucket.id, delimiter="/")
+        expected = sorted({k.split("/")[0] + ("/" if "/" in k else "") for k in keys},
+                          key=str.encode)  # fmt: skip
+        listed = sorted([o.key for o in page.objects] + page.common_prefixes, key=str.encode)
+        assert listed == expected
+        assert [o.key for o in page.objects] == [k for k in expected if not k.endswith("/")]
+        names = [b.name for b in await meta.list_buckets(user.id)]
+        assert names == ["b"]
+    finally:
+        await meta.close()
+
+
+async def test_a_newer_schema_is_refused(url: str) -> None:
+    meta = stores.open_postgres(url, None)
+    await meta.ping()  # migrates
+    await meta.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE og_schema SET version = version + 1")
+    meta = stores.open_postgres(url, None)
+    try:
+        with pytest.raises(StoreUnavailable, match="newer than this code"):
+            await meta.ping()
+    finally:
+        await meta.close()
+
+
+async def test_commits_that_are_not_durable_are_refused(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off'.encode())
+    meta = stores.open_postgres(url, None)
+    try:
+        with pytest.raises(StoreUnavailable, match="synchronous_commit=off"):
+            await meta.ping()
+    finally:
+        await meta.close()
+
+
+def test_the_test_databases_are_per_process() -> None:
+    first, second = pg_service.create_database("x"), pg_service.create_database("x")
+    try:
+        assert first != second and str(os.getpid()) in first
+    finally:
+        pg_service.drop_database(first)
+        pg_service.drop_database(second)
