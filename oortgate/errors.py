@@ -73,6 +73,7 @@ STATUS: dict[str, int] = {
     "RequestTimeout": 400,
     "RestoreAlreadyInProgress": 409,
     "SignatureDoesNotMatch": 403,
+    "ServiceUnavailable": 503,
     "SlowDown": 503,
     "TooManyBuckets": 400,
     "UnexpectedContent": 400,
@@ -135,6 +136,7 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "is too large.",
     "SignatureDoesNotMatch": "The request signature we calculated does not match the "
     "signature you provided. Check your key and signing method.",
+    "ServiceUnavailable": "Service is unable to handle request.",
     "SlowDown": "Please reduce your request rate.",
     "TooManyBuckets": "You have attempted to create more buckets than allowed",
     "XAmzContentSHA256Mismatch": "The provided 'x-amz-content-sha256' header does not match "

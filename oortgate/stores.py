@@ -1,5 +1,6 @@
 """The composition root of persistence: the one place that picks the metadata store, the
-blob store and the rate limiter, and knows where their files live in the data directory.
+blob store and the rate limiter (this host's, or Redis's shared one), and knows where
+their files live in the data directory.
 
 The server runs on the async interfaces (``open_stores``: ``MetaStore``, ``BlobStore``,
 ``RateLimiter``). The command-line tools (the start-up sweep, ``oortgate gc``, ``admin``,
@@ -12,6 +13,7 @@ on any backend will move to the async interfaces with ``asyncio.run``.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,5 +69,21 @@ def open_stores(settings: Settings) -> Stores:
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
     meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))
-    limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
-    return Stores(meta, AsyncLocalBlobs(blobs), limiter)
+    return Stores(meta, AsyncLocalBlobs(blobs), open_limiter(settings))
+
+
+def open_limiter(settings: Settings) -> RateLimiter | None:
+    """This host's limiter, or Redis's shared one (with this host's as its fallback)."""
+    if not settings.rate_limit:
+        return None
+    local = SharedRateLimiter(settings.rate_limit_path)
+    if not settings.rate_limit_url:
+        return local
+    from oortgate.config import parse_redis_url
+    from oortgate.ratelimit_redis import RedisRateLimiter
+
+    host, port, _ = parse_redis_url(settings.rate_limit_url)
+    # One name for all the workers of this gateway (two gateways never share a data dir).
+    gateway = f"{socket.gethostname()}:{settings.data_dir}"
+    return RedisRateLimiter(settings.rate_limit_url, f"{host}:{port}", gateway,
+                            settings.rate_limit_fallback, local)  # fmt: skip

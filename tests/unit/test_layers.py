@@ -19,7 +19,8 @@ IMPLEMENTATIONS = {"meta/sqlite_async.py", "meta/worker.py", "meta/lookup_cache.
                    "storage/local_async.py"}  # fmt: skip
 CONCRETE_MODULES = ("oortgate.meta.sqlite", "oortgate.meta.sqlite_*", "oortgate.meta.worker",
                     "oortgate.meta.lookup_cache", "oortgate.storage.local",
-                    "oortgate.storage.local_*", "oortgate.ratelimit")  # fmt: skip
+                    "oortgate.storage.local_*", "oortgate.ratelimit",
+                    "oortgate.ratelimit_redis")  # fmt: skip
 DB_FILE = "meta.sqlite3"
 
 
@@ -73,6 +74,7 @@ def _opens_a_store(node: ast.AST) -> bool:
         "AsyncSqliteMeta",
         "AsyncLocalBlobs",
         "SharedRateLimiter",
+        "RedisRateLimiter",
     ):
         return True
     return isinstance(node, ast.Constant) and node.value == DB_FILE
@@ -108,7 +110,8 @@ def test_the_server_layers_see_only_the_protocols() -> None:
 
 
 def test_the_concrete_check_knows_the_implementations() -> None:
-    concrete = ["oortgate.meta.sqlite_async", "oortgate.storage.local_async", "oortgate.ratelimit"]
+    concrete = ["oortgate.meta.sqlite_async", "oortgate.storage.local_async", "oortgate.ratelimit",
+                "oortgate.ratelimit_redis"]
     protocols = ["oortgate.meta.base", "oortgate.ratelimit_base", "oortgate.storage.base"]
     assert all(map(_is_concrete, concrete))
     assert not any(map(_is_concrete, protocols))
