@@ -61,7 +61,8 @@ class PrivateRedis:
             raise RuntimeError("redis-server is missing: run `make redis-deps` (or make test)")
         self.proc = subprocess.Popen(  # the same port each time: a restart is "Redis back"
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-             "--save", "", "--appendonly", "no", "--databases", str(DATABASES)],
+             "--save", "", "--appendonly", "no", "--databases", str(DATABASES),
+             "--enable-debug-command", "local"],  # DEBUG SLEEP: a Redis too busy to answer
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 10

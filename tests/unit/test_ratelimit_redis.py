@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 import redis
+import redis.asyncio
 
 from oortgate.errors import S3Error
 from oortgate.ratelimit import SharedRateLimiter
@@ -305,3 +306,27 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])  # closed again on return: connections are refused
+
+
+def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_path: Path) -> None:
+    """Redis busy past the timeout (DEBUG SLEEP): that request falls back; once the
+    breaker closes, answers belong to their own requests again."""
+    limiter = _limiter(private.url, tmp_path, fallback="open")
+
+    async def main() -> list[float]:
+        assert await limiter.take("warm", 10, 1) == 0  # a pooled connection exists
+        blocker = redis.asyncio.Redis.from_url(private.url)
+        sleeping = asyncio.ensure_future(blocker.execute_command("DEBUG", "SLEEP", "0.3"))
+        await asyncio.sleep(0.05)
+        start = time.monotonic()
+        assert await limiter.take("busy", 10, 1) == 0  # open fallback, after 50 ms
+        assert time.monotonic() - start < TIMEOUT + 0.1
+        await sleeping
+        await blocker.aclose()
+        await asyncio.sleep(1.05)
+        waits = [await limiter.take("after", 10, 2) for _ in range(3)]
+        await limiter.close()
+        return waits
+
+    waits = run(main)
+    assert [w == 0 for w in waits] == [True, True, False] and 0.05 < waits[2] <= 0.1
