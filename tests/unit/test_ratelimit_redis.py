@@ -316,7 +316,8 @@ def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_p
     async def main() -> list[float]:
         assert await limiter.take("warm", 10, 1) == 0  # a pooled connection exists
         blocker = redis.asyncio.Redis.from_url(private.url)
-        sleeping = asyncio.ensure_future(blocker.execute_command("DEBUG", "SLEEP", "0.3"))
+        busy = blocker.execute_command("DEBUG", "SLEEP", "0.3")  # type: ignore[no-untyped-call]
+        sleeping = asyncio.ensure_future(busy)
         await asyncio.sleep(0.05)
         start = time.monotonic()
         assert await limiter.take("busy", 10, 1) == 0  # open fallback, after 50 ms
