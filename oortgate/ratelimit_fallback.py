@@ -10,17 +10,15 @@ the SDKs retry; SlowDown would tell the client that it, not the gateway, is too 
 
 from __future__ import annotations
 
-import logging
 import math
-import time
 from typing import Any
 
 from oortgate.errors import S3Error
+from oortgate.logs import ThrottledLog
 from oortgate.ratelimit_base import RateLimiter
 
 BREAKER_SECONDS = 1.0  # after a failure, Redis is not asked again for this long
 LOG_EVERY = 10.0  # while degraded, one log line at most this often
-log = logging.getLogger("oortgate")
 
 
 class CircuitBreaker:
@@ -44,6 +42,10 @@ class CircuitBreaker:
     def is_open(self) -> bool:
         return bool(self._open_until)
 
+    def abandoned(self) -> None:
+        """The probe was cancelled (its client went away): another request may probe."""
+        self._probing = False
+
     def succeeded(self) -> None:
         self._open_until, self._probing = 0.0, False
 
@@ -58,8 +60,7 @@ class Fallback:
         self.mode = mode
         self._local = local
         self._where = where  # host:port, never the URL (it may hold a password)
-        self._logged_at = -math.inf
-        self._suppressed = 0
+        self._log = ThrottledLog(interval=LOG_EVERY)
         self.counter: Any = None
 
     async def take(self, identity: str, rate: float, burst: int, gateways: int) -> float:
@@ -75,18 +76,13 @@ class Fallback:
         return wait
 
     def degraded(self, reason: str, gateways: int) -> None:
-        """Called on each failure of Redis: logs at most once per LOG_EVERY."""
-        now = time.monotonic()
-        if now - self._logged_at < LOG_EVERY:
-            self._suppressed += 1
-            return
-        more = f" ({self._suppressed} more failures since)" if self._suppressed else ""
+        """Called on each failure of Redis: a line at most every LOG_EVERY seconds
+        (the repeats folded into a count on the next)."""
         policy = {"local": f"this host's limiter at rate / {max(1, gateways)} gateways",
                   "open": "every request admitted",
                   "closed": "requests refused with 503 ServiceUnavailable"}[self.mode]  # fmt: skip
-        log.warning("rate limit: Redis at %s unusable (%s); for %.0f s: %s%s",
-                    self._where, reason, BREAKER_SECONDS, policy, more)  # fmt: skip
-        self._logged_at, self._suppressed = now, 0
+        self._log.error("redis", f"rate limit: Redis at {self._where} unusable ({reason}); "
+                        f"for {BREAKER_SECONDS:.0f} s: {policy}")  # fmt: skip
 
     def _count(self, decision: str) -> None:
         if self.counter is None:

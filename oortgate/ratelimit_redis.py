@@ -106,6 +106,9 @@ class RedisRateLimiter:
                                               repr(interval), str(max(1, burst)))  # fmt: skip
             except FAILURES as exc:
                 self._failed(exc)
+            except BaseException:
+                self.breaker.abandoned()
+                raise
             else:
                 self.breaker.succeeded()
                 return int(waited) / 1e6

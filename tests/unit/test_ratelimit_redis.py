@@ -20,7 +20,7 @@ import redis.asyncio
 
 from oortgate.errors import S3Error
 from oortgate.ratelimit import SharedRateLimiter
-from oortgate.ratelimit_fallback import Fallback
+from oortgate.ratelimit_fallback import CircuitBreaker, Fallback
 from oortgate.ratelimit_redis import TIMEOUT, RedisRateLimiter
 from tests.redis_service import PrivateRedis, private_redis, redis_url, unique_prefix
 
@@ -294,7 +294,7 @@ def test_health_reports_redis_and_caches_the_answer(private: PrivateRedis, tmp_p
 
 def test_degraded_is_logged_at_most_every_ten_seconds(caplog: pytest.LogCaptureFixture) -> None:
     fallback = Fallback("local", None, "redis.example:6379")
-    with caplog.at_level(logging.WARNING, logger="oortgate"):
+    with caplog.at_level(logging.ERROR, logger="oortgate"):
         for _ in range(5):
             fallback.degraded("no answer within 50 ms", 3)
     lines = [r.getMessage() for r in caplog.records]
@@ -331,3 +331,15 @@ def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_p
 
     waits = run(main)
     assert [w == 0 for w in waits] == [True, True, False] and 0.05 < waits[2] <= 0.1
+
+
+def test_a_cancelled_probe_lets_another_request_probe() -> None:
+    breaker = CircuitBreaker(1.0)
+    breaker.failed(now=10.0)
+    assert not breaker.allows(10.5)  # open
+    assert breaker.allows(11.0)  # the probe
+    assert not breaker.allows(11.0)  # one at a time
+    breaker.abandoned()  # its client went away before Redis answered
+    assert breaker.allows(11.1)
+    breaker.succeeded()
+    assert breaker.allows(11.1) and breaker.allows(11.1) and not breaker.is_open
