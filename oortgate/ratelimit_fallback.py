@@ -61,7 +61,8 @@ class Fallback:
         self._local = local
         self._where = where  # host:port, never the URL (it may hold a password)
         self._log = ThrottledLog(interval=LOG_EVERY)
-        self.counter: Any = None
+        self.counter: Any = None  # prometheus-client's, made on first use
+        self.failures: Any = None
 
     async def take(self, identity: str, rate: float, burst: int, gateways: int) -> float:
         wait = 0.0
@@ -69,15 +70,21 @@ class Fallback:
             self._count("refused")
             raise S3Error("ServiceUnavailable", headers={"retry-after": "1"})
         if self.mode == "local" and self._local is not None:
-            # Each of N gateways admits its share; bursts are shared out the same way.
-            share = max(1, gateways)
-            wait = await self._local.take(identity, rate / share, max(1, math.ceil(burst / share)))
+            wait = await self._local.take(identity, *_share(rate, burst, gateways))
         self._count("refused" if wait else "admitted")
         return wait
 
+    async def shadow(self, identity: str, rate: float, burst: int, gateways: int) -> None:
+        """A request Redis admitted spends this host's share too (microseconds), so that
+        the local buckets are as full as they should be when Redis fails, not fresh:
+        a failover gives away no extra burst."""
+        if self.mode == "local" and self._local is not None:
+            await self._local.take(identity, *_share(rate, burst, gateways))
+
     def degraded(self, reason: str, gateways: int) -> None:
-        """Called on each failure of Redis: a line at most every LOG_EVERY seconds
-        (the repeats folded into a count on the next)."""
+        """Called on each failure of Redis: counted, and a line at most every LOG_EVERY
+        seconds (the repeats folded into a count on the next)."""
+        self._count("")
         policy = {"local": f"this host's limiter at rate / {max(1, gateways)} gateways",
                   "open": "every request admitted",
                   "closed": "requests refused with 503 ServiceUnavailable"}[self.mode]  # fmt: skip
@@ -85,6 +92,7 @@ class Fallback:
                         f"for {BREAKER_SECONDS:.0f} s: {policy}")  # fmt: skip
 
     def _count(self, decision: str) -> None:
+        """A fallback decision (admitted, refused), or "": a failure of Redis."""
         if self.counter is None:
             # Imported late, in the worker: prometheus-client picks its multiprocess
             # mode from the environment at import time (see oortgate.metrics).
@@ -95,4 +103,16 @@ class Fallback:
                 "Rate-limit decisions taken without Redis, by fallback and decision",
                 ["fallback", "decision"], registry=None,
             )  # fmt: skip
-        self.counter.labels(self.mode, decision).inc()
+            self.failures = Counter("oortgate_rate_limit_redis_failures", "Calls to Redis "
+                                    "that failed or timed out (each opens the breaker)",
+                                    registry=None)  # fmt: skip
+        if decision:
+            self.counter.labels(self.mode, decision).inc()
+        else:
+            self.failures.inc()
+
+
+def _share(rate: float, burst: int, gateways: int) -> tuple[float, int]:
+    """This gateway's part of the budget: each of N admits a rate / N, burst / N."""
+    share = max(1, gateways)
+    return rate / share, max(1, math.ceil(burst / share))

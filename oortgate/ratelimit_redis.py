@@ -79,8 +79,10 @@ def _client(url: str, timeout: float) -> aioredis.Redis:
 
 class RedisRateLimiter:
     def __init__(self, url: str, where: str, gateway: str, fallback: str,
-                 local: RateLimiter | None, prefix: str = KEY_PREFIX) -> None:  # fmt: skip
-        self._redis = _client(url, TIMEOUT)
+                 local: RateLimiter | None, prefix: str = KEY_PREFIX,
+                 timeout: float = TIMEOUT) -> None:  # fmt: skip
+        self._timeout = timeout
+        self._redis = _client(url, timeout)
         self._prefix = prefix
         self._gateway = gateway  # the same in every worker of one gateway
         self.breaker = CircuitBreaker()
@@ -101,7 +103,7 @@ class RedisRateLimiter:
         if self.breaker.allows(now):
             interval = 1e6 / rate
             try:
-                async with asyncio.timeout(TIMEOUT):
+                async with asyncio.timeout(self._timeout):
                     waited = await self._eval(GCRA, self._prefix + identity,
                                               repr(interval), str(max(1, burst)))  # fmt: skip
             except FAILURES as exc:
@@ -111,6 +113,8 @@ class RedisRateLimiter:
                 raise
             else:
                 self.breaker.succeeded()
+                if not waited:
+                    await self.fallback.shadow(identity, rate, burst, self.gateways)
                 return int(waited) / 1e6
         return await self.fallback.take(identity, rate, burst, self.gateways)
 
@@ -125,8 +129,9 @@ class RedisRateLimiter:
 
     def _failed(self, exc: BaseException) -> None:
         self.breaker.failed(time.monotonic())
-        self._health = (time.monotonic(), _reason(exc))
-        self.fallback.degraded(_reason(exc), self.gateways)
+        reason = _reason(exc, self._timeout)
+        self._health = (time.monotonic(), reason)
+        self.fallback.degraded(reason, self.gateways)
 
     def _heartbeat_if_due(self, now: float) -> None:
         if now < self._beat_due or (self._beat is not None and not self._beat.done()):
@@ -139,7 +144,7 @@ class RedisRateLimiter:
     async def heartbeat(self) -> None:
         """Tell Redis this gateway is alive and learn how many are."""
         try:
-            async with asyncio.timeout(TIMEOUT):
+            async with asyncio.timeout(self._timeout):
                 count = await self._eval(HEARTBEAT, self._prefix + "gateways",
                                          self._gateway, str(GATEWAY_TTL))  # fmt: skip
         except FAILURES as exc:
@@ -154,11 +159,11 @@ class RedisRateLimiter:
         now = time.monotonic()
         if now - checked >= HEALTH_CACHE:
             try:
-                async with asyncio.timeout(TIMEOUT):
+                async with asyncio.timeout(self._timeout):
                     await self._redis.ping()
                 problem = None
             except FAILURES as exc:
-                problem = _reason(exc)
+                problem = _reason(exc, self._timeout)
             self._health = (now, problem)
         if problem is None:
             return None

@@ -77,8 +77,9 @@ def _setup_bucket(client: Any, bucket: str) -> None:
 def pair(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two gateways (own data directories, the same root key) on one Redis database."""
     url = unique_db_url()
-    first = _gateway(tmp_path / "a", url)
-    second = _gateway(tmp_path / "b", url, root_access_key=first.root_access_key,
+    first = _gateway(tmp_path / "a", url, "--metrics-port", str(free_port()))
+    second = _gateway(tmp_path / "b", url, "--metrics-port", str(free_port()),
+                      root_access_key=first.root_access_key,
                       root_secret_key=first.root_secret_key)  # fmt: skip
     first.start()
     try:
@@ -116,7 +117,10 @@ def test_two_gateways_hold_one_key_to_one_budget(
     pair: tuple[ServerProcess, ServerProcess],
 ) -> None:
     """The key floods both gateways at once (3 x the rate in all, for 3 s): together
-    they admit the rate plus one burst, within 10 % (two in-host limiters: twice that)."""
+    they admit the rate plus one burst, within 10 % (two in-host limiters: twice that).
+    A Redis call past 50 ms (a busy machine's event loop can take that long) hands the
+    decision to the local fallback for a second, at whose end Redis's bucket has refilled
+    by up to a burst: one burst more is allowed per such failure, which the gateways count."""
     urls = []
     for srv in pair:
         client = _client(srv)
@@ -136,7 +140,16 @@ def test_two_gateways_hold_one_key_to_one_budget(
     assert {o.status for o in tally.outcomes} <= {200, 503}, tally.summary()
     _assert_slowdowns(tally)
     assert 0.9 * RATE * tally.elapsed <= tally.admitted, tally.summary()
-    assert tally.admitted <= BURST + 1.1 * RATE * tally.elapsed + 2, tally.summary()
+    failures = sum(value(scrape(_metrics_port(srv)), "oortgate_rate_limit_redis_failures_total")
+                   for srv in pair)  # fmt: skip
+    print(f"Redis failures: {failures:.0f}")
+    assert failures < 3, "Redis too slow here for the test to say anything: " + tally.summary()
+    upper = BURST * (1 + failures) + 1.1 * RATE * tally.elapsed + 2
+    assert tally.admitted <= upper, f"{failures} failures: " + tally.summary()
+
+
+def _metrics_port(srv: ServerProcess) -> int:
+    return int(srv.extra_args[srv.extra_args.index("--metrics-port") + 1])
 
 
 @pytest.fixture
@@ -153,8 +166,7 @@ def test_redis_gone_closed_fallback_degraded_readiness_and_counter(
                   "--metrics-port", str(metrics)) as srv:  # fmt: skip
         client = _client(srv)
         _setup_bucket(client, "fallback")
-        ready = requests.get(srv.endpoint + "/_health/ready", verify=srv.cert, timeout=10)
-        assert (ready.status_code, ready.text) == (200, "ready\n")
+        _eventually_ready(srv)  # (a call past 50 ms on a busy machine degrades it a second)
         private.stop()
         try:
             answers = _statuses(client, "fallback", 5)
@@ -178,6 +190,18 @@ def test_redis_gone_closed_fallback_degraded_readiness_and_counter(
         while _statuses(client, "fallback", 1)[0][0] != 200:
             assert time.monotonic() < deadline, "not served again after Redis came back"
             time.sleep(0.2)
+        _eventually_ready(srv)
+
+
+def _eventually_ready(srv: ServerProcess) -> None:
+    deadline = time.monotonic() + 5
+    while True:
+        ready = requests.get(srv.endpoint + "/_health/ready", verify=srv.cert, timeout=10)
+        assert ready.status_code == 200
+        if ready.text == "ready\n":
+            return
+        assert time.monotonic() < deadline, ready.text
+        time.sleep(0.2)
 
 
 def test_redis_unreachable_at_start_is_one_line_naming_the_setting(tmp_path: Path) -> None:

@@ -34,10 +34,17 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(wrapped())
 
 
+# The arithmetic's tests give Redis a second: on a busy 2-core machine 50 ms can pass
+# before the event loop runs again, and a fallback would answer instead. The tests of
+# failures keep the real 50 ms (STRICT).
+PATIENT, STRICT = 1.0, TIMEOUT
+
+
 def _limiter(url: str, tmp_path: Path, *, fallback: str = "local", prefix: str = "",
-             gateway: str = "gw-a") -> RedisRateLimiter:  # fmt: skip
+             gateway: str = "gw-a", timeout: float = PATIENT) -> RedisRateLimiter:  # fmt: skip
     local = SharedRateLimiter(tmp_path / f"local-{gateway}.bin")
-    return RedisRateLimiter(url, "test", gateway, fallback, local, prefix or unique_prefix())
+    return RedisRateLimiter(url, "test", gateway, fallback, local, prefix or unique_prefix(),
+                            timeout)  # fmt: skip
 
 
 def _decisions(fallback: Fallback, decision: str) -> float:
@@ -86,50 +93,62 @@ class Blackhole:
 
 # --------------------------------------------------------------------------- arithmetic
 def test_burst_then_the_rate_with_the_wait_until_the_next(tmp_path: Path) -> None:
+    """At 2/s (long intervals: a busy machine's delays do not change the counts)."""
     limiter = _limiter(redis_url(), tmp_path)
 
     async def main() -> tuple[list[float], float]:
-        waits = [await limiter.take("k", 10, 5) for _ in range(7)]
-        await asyncio.sleep(0.25)  # 2.5 emission intervals: two more come back
-        later = [await limiter.take("k", 10, 5) for _ in range(3)]
+        start = time.monotonic()
+        waits = [await limiter.take("k", 2, 3) for _ in range(5)]
+        spent = time.monotonic() - start
+        await asyncio.sleep(waits[-1])  # as told: then one is admitted, the next is not
+        later = [await limiter.take("k", 2, 3) for _ in range(2)]
         await limiter.close()
-        return waits + later, waits[-1]
+        return waits + later, spent
 
-    waits, wait = run(main)
-    assert [w == 0 for w in waits] == [True] * 5 + [False] * 2 + [True, True, False]
-    assert 0.08 < wait <= 0.1  # 1/rate from the moment the burst was spent
+    waits, spent = run(main)
+    assert [w == 0 for w in waits] == [True] * 3 + [False] * 2 + [True, False]
+    # 1/rate from the moment the burst was spent (and nothing spent by a refusal).
+    assert 0.5 - spent - 0.01 < waits[3] <= 0.5 and abs(waits[4] - waits[3]) < spent + 0.01
 
 
 def test_admitted_at_the_rate_over_a_second(tmp_path: Path) -> None:
     limiter = _limiter(redis_url(), tmp_path)
 
-    async def main() -> tuple[int, float]:
-        admitted, start = 0, time.monotonic()
+    async def main() -> tuple[int, int, float]:
+        admitted, asked, start = 0, 0, time.monotonic()
         while time.monotonic() - start < 1.0:
             admitted += await limiter.take("k", 50, 5) == 0
+            asked += 1
             await asyncio.sleep(0.002)
         elapsed = time.monotonic() - start
         await limiter.close()
-        return admitted, elapsed
+        return admitted, asked, elapsed
 
-    admitted, elapsed = run(main)
-    assert 0.9 * 50 * elapsed <= admitted <= 5 + 1.1 * 50 * elapsed + 1, (admitted, elapsed)
+    admitted, asked, elapsed = run(main)
+    assert asked > 2 * 50 * elapsed, (asked, elapsed)  # the limit, not the loop, decided
+    # The upper bound is the limit's; the lower one leaves room for a busy machine's
+    # pauses (while the loop sleeps, nothing is asked).
+    assert 0.8 * 50 * elapsed <= admitted <= 5 + 1.1 * 50 * elapsed + 1, (admitted, elapsed)
 
 
 def test_each_call_carries_its_keys_rate_and_zero_is_unlimited(tmp_path: Path) -> None:
     limiter = _limiter(redis_url(), tmp_path)
 
-    async def main() -> list[float]:
-        out = [await limiter.take("slow", 2, 1), await limiter.take("slow", 2, 1),
-               await limiter.take("fast", 100, 1), await limiter.take("fast", 100, 1)]
-        out += [await limiter.take("free", 0, 0) for _ in range(50)]
-        await limiter.close()
-        return out
+    async def pair(identity: str, rate: float) -> tuple[float, float, float]:
+        start = time.monotonic()
+        first, second = await limiter.take(identity, rate, 1), await limiter.take(identity, rate, 1)
+        return first, second, time.monotonic() - start
 
-    waits = run(main)
-    assert waits[0] == 0 and 0.45 < waits[1] <= 0.5  # 2/s: half a second
-    assert waits[2] == 0 and 0.005 < waits[3] <= 0.01  # 100/s: 10 ms
-    assert waits[4:] == [0.0] * 50
+    async def main() -> list[tuple[float, float, float]]:
+        out = [await pair("slow", 2), await pair("fast", 5)]
+        free = [await limiter.take("free", 0, 0) for _ in range(50)]
+        await limiter.close()
+        return [*out, (sum(free), 0.0, 0.0)]
+
+    (s1, s2, s_dt), (f1, f2, f_dt), (free, _, _) = run(main)
+    assert s1 == 0 and 0.5 - s_dt - 0.01 < s2 <= 0.5  # 2/s: half a second
+    assert f1 == 0 and 0.2 - f_dt - 0.01 < f2 <= 0.2  # 5/s: a fifth
+    assert free == 0.0
 
 
 def test_two_gateways_share_one_budget(tmp_path: Path) -> None:
@@ -173,9 +192,10 @@ def test_a_silent_redis_costs_one_timeout_then_the_breaker_holds_for_a_second(
     tmp_path: Path,
 ) -> None:
     hole = Blackhole()
-    limiter = _limiter(f"redis://127.0.0.1:{hole.port}/0", tmp_path, fallback="open")
+    limiter = _limiter(f"redis://127.0.0.1:{hole.port}/0", tmp_path, fallback="open",
+                       timeout=STRICT)
 
-    async def main() -> tuple[float, float, int, int]:
+    async def main() -> tuple[float, float, int, int, int]:
         start = time.monotonic()
         assert await limiter.take("k", 10, 1) == 0  # open: admitted without Redis
         first = time.monotonic() - start
@@ -190,11 +210,12 @@ def test_a_silent_redis_costs_one_timeout_then_the_breaker_holds_for_a_second(
         await limiter.take("k", 10, 1)  # the breaker lets one probe through
         after = hole.accepted
         await limiter.close()
-        return first, rest, during - tries, after - during
+        return first, rest, tries, during - tries, after - during
 
-    first, rest, during, after = run(main)
+    first, rest, tries, during, after = run(main)
     hole.close()
-    assert first < TIMEOUT + 0.1, first  # 50 ms, and no retries
+    assert first < 0.5, first  # 50 ms (a busy machine may add some)
+    assert tries <= 2, tries  # no retries: the request's connection and the heartbeat's
     assert during == 0 and rest < 0.5, (during, rest)  # Redis not tried while open
     assert after == 1  # then tried again
 
@@ -222,7 +243,7 @@ def test_local_fallback_shares_the_rate_out_among_live_gateways(
     waits = run(main)
     # This gateway's half: burst 2 at 5/s (a refusal waits 1/5 s).
     assert [w == 0 for w in waits] == [True, True, False, False]
-    assert 0.15 < waits[2] <= 0.2
+    assert 0.1 < waits[2] <= 0.2
     assert _decisions(a.fallback, "admitted") == 2 and _decisions(a.fallback, "refused") == 2
 
 
@@ -311,7 +332,7 @@ def _closed_port() -> int:
 def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_path: Path) -> None:
     """Redis busy past the timeout (DEBUG SLEEP): that request falls back; once the
     breaker closes, answers belong to their own requests again."""
-    limiter = _limiter(private.url, tmp_path, fallback="open")
+    limiter = _limiter(private.url, tmp_path, fallback="open", timeout=STRICT)
 
     async def main() -> list[float]:
         assert await limiter.take("warm", 10, 1) == 0  # a pooled connection exists
@@ -321,7 +342,7 @@ def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_p
         await asyncio.sleep(0.05)
         start = time.monotonic()
         assert await limiter.take("busy", 10, 1) == 0  # open fallback, after 50 ms
-        assert time.monotonic() - start < TIMEOUT + 0.1
+        assert time.monotonic() - start < 0.5  # 50 ms, not DEBUG SLEEP's 300
         await sleeping
         await blocker.aclose()
         await asyncio.sleep(1.05)
@@ -330,7 +351,7 @@ def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_p
         return waits
 
     waits = run(main)
-    assert [w == 0 for w in waits] == [True, True, False] and 0.05 < waits[2] <= 0.1
+    assert [w == 0 for w in waits] == [True, True, False] and 0 < waits[2] <= 0.1
 
 
 def test_a_cancelled_probe_lets_another_request_probe() -> None:
@@ -343,3 +364,23 @@ def test_a_cancelled_probe_lets_another_request_probe() -> None:
     assert breaker.allows(11.1)
     breaker.succeeded()
     assert breaker.allows(11.1) and breaker.allows(11.1) and not breaker.is_open
+
+
+def test_a_failover_gives_away_no_fresh_burst(private: PrivateRedis, tmp_path: Path) -> None:
+    """What Redis admitted was spent from the local share too: the local fallback goes on
+    from there rather than from a full bucket."""
+    limiter = _limiter(private.url, tmp_path)
+
+    async def main() -> list[float]:
+        waits = [await limiter.take("k", 2, 4) for _ in range(4)]  # the burst, through Redis
+        private.stop()
+        try:
+            waits.append(await limiter.take("k", 2, 4))
+        finally:
+            private.start()
+        await limiter.close()
+        return waits
+
+    waits = run(main)
+    assert waits[:4] == [0.0] * 4 and waits[4] > 0, waits
+    assert _decisions(limiter.fallback, "refused") == 1
