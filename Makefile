@@ -7,7 +7,7 @@ DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
 .PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps ceph-deps \
-	pg-deps fuzz soak
+	pg-deps redis-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,10 +70,21 @@ pg-deps:
 	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
 	    $$SUDO apt-get $(APT_WAIT) install -y -q postgresql >/dev/null; }; }
 
-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-protocol: $(STAMP) browser-deps pg-deps
+# redis-server for the tests of the shared rate limit, which start private instances
+# (and stop them) besides the one on 127.0.0.1:6379 if it answers.
+redis-deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get $(APT_WAIT) install -y -q redis-server >/dev/null 2>&1 || \
+	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
+	    $$SUDO apt-get $(APT_WAIT) install -y -q redis-server >/dev/null; }; }
+
+unit: $(STAMP) redis-deps
+	$(BIN)/pytest -q tests/unit
+
+protocol: $(STAMP) browser-deps pg-deps redis-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
 # The full form: 20 SIGKILL rounds and 4 power cuts under mixed load (`make test`: 3 and 1).
@@ -82,7 +93,7 @@ POWER_CUTS ?= 4
 reliability: $(STAMP)
 	CRASH_ROUNDS=$(CRASH_ROUNDS) POWER_CUTS=$(POWER_CUTS) $(BIN)/pytest -q -s -n 0 tests/reliability
 
-test: $(STAMP) lint typecheck browser-deps ceph-deps pg-deps
+test: $(STAMP) lint typecheck browser-deps ceph-deps pg-deps redis-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
 
 # A longer fuzz run than the 45 s of `make test` (FUZZ_SEED=n replays one).

@@ -49,6 +49,16 @@ SERVE_OPTIONS = {
     "hsts_max_age": (int, "Strict-Transport-Security max-age in seconds (0: none)"),
     "rate_limit": (float, "requests per second per access key or client address (0: none)"),
     "rate_burst": (int, "requests admitted at once above the rate (default 20)"),
+    "rate_limit_url": (
+        str,
+        "redis://HOST:PORT/DB or rediss://...: one rate budget shared by every gateway on "
+        "that Redis (default: this host's own)",
+    ),
+    "rate_limit_fallback": (
+        str,
+        "while Redis is unusable: local (this host's limiter at rate / live gateways, the "
+        "default), open (admit all) or closed (503 ServiceUnavailable)",
+    ),
     "log_level": (str, "critical, error, warning, info (default) or debug"),
     "gc_grace": (
         float,

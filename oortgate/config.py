@@ -24,6 +24,7 @@ from oortgate.store_urls import BlobLocation, BlobUrlError, parse_blob_url
 
 ENV_PREFIX = "OORTGATE_"
 ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
+RATE_LIMIT_FALLBACKS = ("local", "open", "closed")
 ENV_SETTINGS = ENV_PREFIX + "SETTINGS_JSON"
 DEFAULT_DATA_DIR = "./oortgate-data"
 MAX_INLINE = 1024 * 1024  # an inline body is held in memory while it arrives
@@ -47,6 +48,9 @@ class Settings:
     hsts_max_age: int = 31536000  # Strict-Transport-Security on HTTPS answers; 0: none
     rate_limit: float = 100.0  # requests per second per access key (or client address)
     rate_burst: int = 20  # requests admitted at once above the steady rate
+    # One budget for every gateway: a Redis (redis:// or rediss://); "": this host's own.
+    rate_limit_url: str = ""
+    rate_limit_fallback: str = "local"  # while Redis is unusable: local, open or closed
     log_level: str = "info"
     # The two endpoints: s3-standard.<domain> and s3-archive.<domain> unless named.
     domain: str = "localhost"
@@ -279,6 +283,7 @@ def _validate(s: Settings) -> None:
         problems.extend(_tls_problem(s.tls_cert, s.tls_key))
     if s.rate_limit < 0 or s.rate_burst < 0 or s.hsts_max_age < 0:
         problems.append("rate_limit, rate_burst and hsts_max_age cannot be negative")
+    problems.extend(_rate_limit_problems(s))
     if s.log_level not in _LOG_LEVELS:
         problems.append(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
     if not s.region:
@@ -327,6 +332,36 @@ def metadata_url_problems(url: str) -> list[str]:
     except ProgrammingError as exc:
         return [f"metadata_url does not parse: {str(exc).replace(url, '<url>')}"]
     return []
+
+
+def _rate_limit_problems(s: Settings) -> list[str]:
+    problems = []
+    if s.rate_limit_fallback not in RATE_LIMIT_FALLBACKS:
+        problems.append(f"rate_limit_fallback must be one of {', '.join(RATE_LIMIT_FALLBACKS)}")
+    if s.rate_limit_url:
+        try:
+            parse_redis_url(s.rate_limit_url)
+        except ValueError as exc:
+            problems.append(f"rate_limit_url: {exc}")
+    return problems
+
+
+def parse_redis_url(url: str) -> tuple[str, int, int]:
+    """(host, port, database) of a redis:// or rediss:// URL; ValueError saying what is
+    wrong (without echoing the URL: it may hold a password)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError("must be a redis:// or rediss:// URL")
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise ValueError("the port is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("names no host")
+    db = parts.path.strip("/") or "0"
+    if not db.isdigit():
+        raise ValueError("the path must be a database number (redis://host:6379/0)")
+    return parts.hostname, port, int(db)
 
 
 def _space_problems(s: Settings) -> list[str]:

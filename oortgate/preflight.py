@@ -11,7 +11,7 @@ from pathlib import Path
 
 from oortgate import mounts
 from oortgate.access_log import open_log
-from oortgate.config import Settings
+from oortgate.config import Settings, parse_redis_url
 from oortgate.meta.sqlite_integrity import quick_check
 
 # The start-up check's time limit. quick_check of 100,000 objects takes 0.03 s from the
@@ -71,6 +71,19 @@ def _check_bindable(host: str, name: str, port: int) -> None:
                     "CAP_NET_BIND_SERVICE)"
                 ) from None
             raise StartupError(f"{name} {port} on {host}: {_reason(exc)}") from None
+
+
+def check_rate_limit_store(settings: Settings) -> None:
+    """A shared rate limit needs its Redis answering at start (later, the fallback covers
+    for it): otherwise every gateway would start degraded without anyone noticing."""
+    if not (settings.rate_limit and settings.rate_limit_url):
+        return
+    from oortgate.ratelimit_redis import STARTUP_TIMEOUT, check_reachable
+
+    problem = check_reachable(settings.rate_limit_url, STARTUP_TIMEOUT)
+    if problem is not None:
+        host, port, _ = parse_redis_url(settings.rate_limit_url)
+        raise StartupError(f"rate_limit_url: Redis at {host}:{port} unusable ({problem})")
 
 
 def check_data_dir(data_dir: Path) -> None:

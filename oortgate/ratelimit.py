@@ -94,6 +94,9 @@ class SharedRateLimiter:
                 spare = offset
         return spare if spare is not None else home * _SLOT.size
 
+    async def health(self) -> str | None:
+        return None
+
     async def close(self) -> None:
         self._map.close()
         os.close(self._fd)

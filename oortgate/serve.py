@@ -255,6 +255,7 @@ def _checked_and_prepared(settings: Settings) -> bool:
         if not settings.allow_network_data_dir:
             preflight.check_data_dir_local(settings.data_dir)
         preflight.check_access_log(settings)
+        preflight.check_rate_limit_store(settings)
         db_path = stores.db_path(settings.data_dir)
         try:
             datadir_lock.lock(settings.data_dir)  # held until the last process exits

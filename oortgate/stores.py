@@ -1,5 +1,6 @@
 """The composition root of persistence: the one place that picks the metadata store, the
-blob store and the rate limiter, and knows where their files live in the data directory.
+blob store and the rate limiter (this host's, or Redis's shared one), and knows where
+their files live in the data directory.
 
 The server runs on the async interfaces (``open_stores``: ``MetaStore``, ``BlobStore``,
 ``RateLimiter``). The command-line tools (the start-up sweep, ``oortgate gc``, ``admin``,
@@ -13,6 +14,7 @@ on any backend will move to the async interfaces with ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +127,7 @@ def open_stores(settings: Settings) -> Stores:
     """What a server worker process runs on: the async interfaces. Its writes belong to
     a new session (see oortgate.sessions; the server heartbeats it)."""
     box = SecretBox.from_env()
-    limiter = SharedRateLimiter(settings.rate_limit_path) if settings.rate_limit else None
+    limiter = open_limiter(settings)
     if settings.metadata_url:
         # The worker's session is opened when the store first connects (in the worker's
         # event loop), then handed to its blob store (temp files are the session's).
@@ -156,3 +158,20 @@ def open_postgres(
     from oortgate.meta.pg_store import PgMetaStore
 
     return PgMetaStore(url, box, on_session=on_session)
+
+
+def open_limiter(settings: Settings) -> RateLimiter | None:
+    """This host's limiter, or Redis's shared one (with this host's as its fallback)."""
+    if not settings.rate_limit:
+        return None
+    local = SharedRateLimiter(settings.rate_limit_path)
+    if not settings.rate_limit_url:
+        return local
+    from oortgate.config import parse_redis_url
+    from oortgate.ratelimit_redis import RedisRateLimiter
+
+    host, port, _ = parse_redis_url(settings.rate_limit_url)
+    # One name for all the workers of this gateway (two gateways never share a data dir).
+    gateway = f"{socket.gethostname()}:{settings.data_dir}"
+    return RedisRateLimiter(settings.rate_limit_url, f"{host}:{port}", gateway,
+                            settings.rate_limit_fallback, local)  # fmt: skip

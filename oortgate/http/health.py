@@ -4,7 +4,10 @@ They live under ``/_health/``: "_" cannot begin a bucket name, so no bucket is s
 ``live``: the process answers. ``ready``: the metadata store answers and the data
 directory (and a blob_url directory) is writable; on a full disk (or below
 ``min_free_space``) it still answers 200, with "degraded: no space": reads and deletes
-work, and a load balancer that took the server out would make its data unreadable.
+work, and a load balancer that took the server out would make its data unreadable. So
+with a shared rate limit whose Redis is unusable: 200 "degraded: rate limit store ..."
+(its fallback decides meanwhile); the limiter caches its check for a second, so a load
+balancer's probes cost Redis nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 
 from oortgate.ops.context import Services
 from oortgate.ops.response import Response
+from oortgate.ratelimit_base import RateLimiter
 from oortgate.store_urls import DirectoryBlobs
 
 PREFIX = "/_health/"
@@ -25,7 +29,9 @@ def _text(status: int, body: str) -> Response:
                              ("cache-control", "no-store")], body.encode())  # fmt: skip
 
 
-async def health_response(path: str, services: Services) -> Response | None:
+async def health_response(
+    path: str, services: Services, limiter: RateLimiter | None = None
+) -> Response | None:
     """The answer for a health path, or None if the path is not one."""
     if not path.startswith(PREFIX):
         return None
@@ -41,8 +47,9 @@ async def health_response(path: str, services: Services) -> Response | None:
                 return _text(503, "blob directory not writable\n")
         except Exception as exc:  # any failure means "not ready", with the reason
             return _text(503, f"metadata store unavailable: {type(exc).__name__}\n")
-        low = services.space.low()
-        return _text(200, f"degraded: {low}\n" if low else "ready\n")
+        problems = [services.space.low(), await limiter.health() if limiter else None]
+        degraded = "; ".join(p for p in problems if p)
+        return _text(200, f"degraded: {degraded}\n" if degraded else "ready\n")
     return _text(404, "unknown health check\n")
 
 

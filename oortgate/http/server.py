@@ -185,7 +185,7 @@ class Gateway:
         headers = _headers(scope)
         raw_path = _raw_path(scope)
         if raw_path.startswith(HEALTH_PREFIX):
-            health = await health_response(raw_path, self.services)
+            health = await health_response(raw_path, self.services, self.limiter)
             if health is not None:
                 exchange.operation = Op.Health
                 return health

@@ -218,3 +218,33 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"oortgate {__version__}"
+
+
+def test_the_shared_rate_limit_settings_from_each_source(tmp_path: Path) -> None:
+    assert (_load().rate_limit_url, _load().rate_limit_fallback) == ("", "local")
+    file = _toml(tmp_path, 'rate_limit_url = "rediss://:pw@redis.example:6380/2"\n')
+    assert _load(file=file).rate_limit_url == "rediss://:pw@redis.example:6380/2"
+    env = _load(OORTGATE_RATE_LIMIT_URL="redis://10.0.0.5", OORTGATE_RATE_LIMIT_FALLBACK="open")
+    assert (env.rate_limit_url, env.rate_limit_fallback) == ("redis://10.0.0.5", "open")
+    flags = _load({"rate_limit_fallback": "closed"}, None, OORTGATE_RATE_LIMIT_FALLBACK="open")
+    assert flags.rate_limit_fallback == "closed"
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://redis.example:6379", "redis:// or rediss://"),
+    ("redis.example:6379", "redis:// or rediss://"),
+    ("redis://redis.example:99999", "port"),
+    ("redis://redis.example:six", "port"),
+    ("redis://:6379/0", "no host"),
+    ("redis://redis.example/zero", "database number"),
+])  # fmt: skip
+def test_a_bad_rate_limit_url_names_the_setting_not_the_password(url: str, why: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(OORTGATE_RATE_LIMIT_URL=url.replace("://", "://:s3cret@", 1))
+    assert "rate_limit_url" in str(caught.value) and why in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_bad_rate_limit_fallback_is_named() -> None:
+    with pytest.raises(ConfigError, match="rate_limit_fallback must be one of local, open"):
+        _load({"rate_limit_fallback": "fail-open"})

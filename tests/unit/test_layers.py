@@ -21,7 +21,8 @@ IMPLEMENTATIONS = {"meta/sqlite_async.py", "meta/worker.py", "meta/lookup_cache.
 CONCRETE_MODULES = ("oortgate.meta.sqlite", "oortgate.meta.sqlite_*", "oortgate.meta.worker",
                     "oortgate.meta.lookup_cache", "oortgate.storage.local",
                     "oortgate.storage.local_*", "oortgate.storage.rados_*",
-                    "oortgate.ratelimit", "oortgate.meta.pg_*")  # fmt: skip
+                    "oortgate.ratelimit", "oortgate.ratelimit_redis",
+                    "oortgate.meta.pg_*")  # fmt: skip
 DB_FILE = "meta.sqlite3"
 
 
@@ -77,6 +78,7 @@ def _opens_a_store(node: ast.AST) -> bool:
         "SharedRateLimiter",
         "RadosBlobStore",
         "open_rados_blobs",
+        "RedisRateLimiter",
     ):
         return True
     return isinstance(node, ast.Constant) and node.value == DB_FILE
@@ -113,7 +115,8 @@ def test_the_server_layers_see_only_the_protocols() -> None:
 
 def test_the_concrete_check_knows_the_implementations() -> None:
     concrete = ["oortgate.meta.sqlite_async", "oortgate.storage.local_async", "oortgate.ratelimit",
-                "oortgate.storage.rados_blobs", "oortgate.meta.pg_store"]
+                "oortgate.storage.rados_blobs", "oortgate.meta.pg_store",
+                "oortgate.ratelimit_redis"]
     protocols = ["oortgate.meta.base", "oortgate.ratelimit_base", "oortgate.storage.base"]
     assert all(map(_is_concrete, concrete))
     assert not any(map(_is_concrete, protocols))
