@@ -163,11 +163,11 @@ OTHER_VARIABLES = frozenset(
     for name in (
         "ROOT_ACCESS_KEY", "ROOT_SECRET_KEY", "SECRETS_KEY", "SETTINGS_JSON", "PORT_TIER",
         "HTTPS_PUBLIC_PORT", "REDIRECT_HOST",
-        # The test suite's (tests/pg_service.py, tests/protocol/conftest.py): inherited
-        # by the servers the tests start.
-        "TEST_PG_URL", "TEST_BACKENDS",
     )
 )  # fmt: skip
+# The test suite's own variables (OORTGATE_TEST_PG_URL, _REDIS_URL, _BACKENDS: see
+# tests/): the servers and tools the tests start inherit them, and ignore them.
+TEST_VARIABLE_PREFIX = ENV_PREFIX + "TEST_"
 
 
 def load(flags: Mapping[str, Any], config_file: Path | None, env: Mapping[str, str]) -> Settings:
@@ -191,7 +191,8 @@ def load(flags: Mapping[str, Any], config_file: Path | None, env: Mapping[str, s
 def _reject_unknown_variables(env: Mapping[str, str]) -> None:
     """A misspelt variable would otherwise leave its setting at the default, silently."""
     known = {ENV_PREFIX + name.upper() for name in _FIELDS} | OTHER_VARIABLES
-    unknown = sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known)
+    unknown = sorted(n for n in env if n.startswith(ENV_PREFIX) and n not in known
+                     and not n.startswith(TEST_VARIABLE_PREFIX))  # fmt: skip
     if unknown:
         raise ConfigError(
             f"unknown environment variable(s) {', '.join(unknown)}; settings are "
