@@ -5,7 +5,6 @@ filter answer with the right keys. Their timing is in bench/console_paging.py.""
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,9 +24,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("console-paging") / "data"
     with ServerProcess(data_dir=data) as srv:
         seed(srv.endpoint, srv.cert, srv.root_access_key, srv.root_secret_key, BUCKET)
-        started = time.monotonic()
-        fill_bucket(srv.data_dir, BUCKET, OBJECTS)
-        assert time.monotonic() - started < 30
+        fill_bucket(srv.data_dir, BUCKET, OBJECTS)  # (its time: bench/console_paging.py)
         yield srv
     shutil.rmtree(data, ignore_errors=True)  # ~500 MB with its WAL: not kept for later runs
 
