@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "config":
-        print(json.dumps(settings.as_dict(), indent=2))
+        print(json.dumps(settings.shown(), indent=2))
         return 0
     if args.command == "serve":
         from oortgate.serve import serve

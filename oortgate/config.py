@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from oortgate.endpoints import Endpoints
 from oortgate.networks import parse_networks
@@ -147,6 +147,10 @@ class Settings:
         return {
             k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()
         }
+
+    def shown(self) -> dict[str, Any]:
+        """``as_dict`` for people (``config check``): a URL's password replaced by ***."""
+        return {k: redact_url(v) if k.endswith("_url") else v for k, v in self.as_dict().items()}
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -406,3 +410,12 @@ def _tls_problem(cert: Path, key: Path) -> list[str]:
     except ssl.SSLError as exc:
         return [f"tls_cert {cert} and tls_key {key} cannot be used together: {exc.reason}"]
     return []
+
+
+def redact_url(url: str) -> str:
+    """The URL with the password of its user-info (``scheme://user:PASSWORD@host``) as ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -248,3 +248,16 @@ def test_a_bad_rate_limit_url_names_the_setting_not_the_password(url: str, why: 
 def test_a_bad_rate_limit_fallback_is_named() -> None:
     with pytest.raises(ConfigError, match="rate_limit_fallback must be one of local, open"):
         _load({"rate_limit_fallback": "fail-open"})
+
+
+def test_config_check_shows_no_password_of_a_url() -> None:
+    from oortgate.config import redact_url
+
+    s = load({"data_dir": "/tmp/x", "metadata_url": "postgresql://og:s3cret@db:5432/og",
+              "rate_limit_url": "redis://:hunter2@cache:6379/0"}, None, {})  # fmt: skip
+    shown = s.shown()
+    assert shown["metadata_url"] == "postgresql://og:***@db:5432/og"
+    assert shown["rate_limit_url"] == "redis://:***@cache:6379/0"
+    assert "s3cret" not in str(shown) and "hunter2" not in str(shown)
+    assert s.as_dict()["metadata_url"].endswith("s3cret@db:5432/og")  # the workers' copy
+    assert redact_url("postgresql://db/og") == "postgresql://db/og"
