@@ -15,12 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from oortgate.endpoints import Endpoints
 from oortgate.networks import parse_networks
 from oortgate.storage.space import FreeSpaceMinimum, parse_min_free_space, parse_size
-from oortgate.store_urls import BlobLocation, BlobUrlError, parse_blob_url
+from oortgate.store_urls import (
+    BlobLocation,
+    BlobUrlError,
+    metadata_url_problems,
+    parse_blob_url,
+    parse_redis_url,
+    redact_url,
+)
 
 ENV_PREFIX = "OORTGATE_"
 ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
@@ -320,23 +326,6 @@ def _validate(s: Settings) -> None:
         raise ConfigError("; ".join(problems))
 
 
-def metadata_url_problems(url: str) -> list[str]:
-    """What is wrong with a metadata_url (nothing: empty, or a PostgreSQL URL that parses)."""
-    if not url:
-        return []
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict
-
-    if not url.startswith(("postgresql://", "postgres://")):
-        return ["metadata_url must be empty (the embedded SQLite) or a postgresql:// URL"]
-    try:
-        conninfo_to_dict(url)
-        _ = urlsplit(url).port  # libpq would only find a bad port when connecting
-    except ValueError:
-        return ["metadata_url does not parse: its port is not a number"]
-    except ProgrammingError as exc:
-        return [f"metadata_url does not parse: {str(exc).replace(url, '<url>')}"]
-    return []
 
 
 def _rate_limit_problems(s: Settings) -> list[str]:
@@ -351,22 +340,6 @@ def _rate_limit_problems(s: Settings) -> list[str]:
     return problems
 
 
-def parse_redis_url(url: str) -> tuple[str, int, int]:
-    """(host, port, database) of a redis:// or rediss:// URL; ValueError saying what is
-    wrong (without echoing the URL: it may hold a password)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss"):
-        raise ValueError("must be a redis:// or rediss:// URL")
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        raise ValueError("the port is not a number from 1 to 65535") from None
-    if not parts.hostname:
-        raise ValueError("names no host")
-    db = parts.path.strip("/") or "0"
-    if not db.isdigit():
-        raise ValueError("the path must be a database number (redis://host:6379/0)")
-    return parts.hostname, port, int(db)
 
 
 def _space_problems(s: Settings) -> list[str]:
@@ -410,12 +383,3 @@ def _tls_problem(cert: Path, key: Path) -> list[str]:
     except ssl.SSLError as exc:
         return [f"tls_cert {cert} and tls_key {key} cannot be used together: {exc.reason}"]
     return []
-
-
-def redact_url(url: str) -> str:
-    """The URL with the password of its user-info (``scheme://user:PASSWORD@host``) as ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.netloc.rpartition('@')[2]}"
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from oortgate import mounts
 from oortgate.access_log import open_log
-from oortgate.config import Settings, parse_redis_url
+from oortgate.config import Settings
 from oortgate.meta.sqlite_integrity import quick_check
+from oortgate.store_urls import parse_redis_url
 
 # The start-up check's time limit. quick_check of 100,000 objects takes 0.03 s from the
 # page cache, 0.8 s from the disk; of a million, 0.3 s and 6.6 s. Past the limit the

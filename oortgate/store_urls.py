@@ -1,4 +1,6 @@
-"""Where blobs live, as the ``blob_url`` and ``archive_blob_url`` settings name it.
+"""The stores' URLs: where blobs live (``blob_url``, ``archive_blob_url``), the metadata
+store (``metadata_url``) and the shared rate limit (``rate_limit_url``), and how a URL is
+shown without its password.
 
 Empty: in the data directory. ``file:///abs/dir``: a directory of its own, which may be
 a mount shared by several gateways. ``rados://POOL?conf=PATH&id=CLIENT``: a Ceph pool.
@@ -117,3 +119,49 @@ def describe(location: BlobLocation) -> str:
     if isinstance(location, RadosBlobs):
         return f"RADOS pool {location.pool}"
     return "the data directory"
+
+
+def metadata_url_problems(url: str) -> list[str]:
+    """What is wrong with a metadata_url (nothing: empty, or a PostgreSQL URL that parses)."""
+    if not url:
+        return []
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        return ["metadata_url must be empty (the embedded SQLite) or a postgresql:// URL"]
+    try:
+        conninfo_to_dict(url)
+        _ = urllib.parse.urlsplit(url).port  # libpq would only find a bad port when connecting
+    except ValueError:
+        return ["metadata_url does not parse: its port is not a number"]
+    except ProgrammingError as exc:
+        return [f"metadata_url does not parse: {str(exc).replace(url, '<url>')}"]
+    return []
+
+
+def parse_redis_url(url: str) -> tuple[str, int, int]:
+    """(host, port, database) of a redis:// or rediss:// URL; ValueError saying what is
+    wrong (without echoing the URL: it may hold a password)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError("must be a redis:// or rediss:// URL")
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise ValueError("the port is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("names no host")
+    db = parts.path.strip("/") or "0"
+    if not db.isdigit():
+        raise ValueError("the path must be a database number (redis://host:6379/0)")
+    return parts.hostname, port, int(db)
+
+
+def redact_url(url: str) -> str:
+    """The URL with the password of its user-info (``scheme://user:PASSWORD@host``) as ***."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.netloc.rpartition('@')[2]}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))

@@ -167,8 +167,8 @@ def open_limiter(settings: Settings) -> RateLimiter | None:
     local = SharedRateLimiter(settings.rate_limit_path)
     if not settings.rate_limit_url:
         return local
-    from oortgate.config import parse_redis_url
     from oortgate.ratelimit_redis import RedisRateLimiter
+    from oortgate.store_urls import parse_redis_url
 
     host, port, _ = parse_redis_url(settings.rate_limit_url)
     # One name for all the workers of this gateway (two gateways never share a data dir).

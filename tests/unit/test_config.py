@@ -251,7 +251,7 @@ def test_a_bad_rate_limit_fallback_is_named() -> None:
 
 
 def test_config_check_shows_no_password_of_a_url() -> None:
-    from oortgate.config import redact_url
+    from oortgate.store_urls import redact_url
 
     s = load({"data_dir": "/tmp/x", "metadata_url": "postgresql://og:s3cret@db:5432/og",
               "rate_limit_url": "redis://:hunter2@cache:6379/0"}, None, {})  # fmt: skip
