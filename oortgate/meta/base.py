@@ -304,6 +304,18 @@ class MetaStore(Protocol):
         deleted, in one transaction; returns how many marks that was."""
         ...
 
+    # -- read leases ----------------------------------------------------------------
+    async def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
+        """A read lease on these blobs, held by this store's session: ``take_garbage``
+        skips them until ``drop_lease`` (or until the session ends: a dead worker's
+        leases go with it). A download that must end with the bytes it started with
+        takes one before it opens its first blob, on stores where a delete takes the
+        bytes of an open blob away (RADOS, NFS) and for blobs opened as the download
+        reaches them (multipart). None (nothing leased): no session, or no blob."""
+        ...
+
+    async def drop_lease(self, lease_id: str) -> None: ...
+
     # -- console sign-outs ----------------------------------------------------------
     async def end_console_session(self, sid: str, expires: float) -> None:
         """A console session (its random id) was signed out: ``console_session_ended``

@@ -209,8 +209,11 @@ class PgObjects(PgAccounts):
             sql = "TRUE"
         else:  # the grace is measured on the database clock
             sql, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
+        # A blob under a read lease of a registered session waits (see lease_blobs).
         rows = await self._rows(
-            f"SELECT blob_id FROM garbage WHERE {sql} ORDER BY blob_id LIMIT %s"
+            f"SELECT blob_id FROM garbage g WHERE {sql} AND NOT EXISTS (SELECT 1"
+            " FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
+            " WHERE l.blob_id = g.blob_id) ORDER BY blob_id LIMIT %s"
             " FOR UPDATE SKIP LOCKED",
             *args,
             limit,

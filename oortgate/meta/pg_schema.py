@@ -90,9 +90,19 @@ CREATE TABLE console_signouts (sid og_name PRIMARY KEY, expires double precision
 CREATE INDEX console_signouts_expires ON console_signouts(expires);
 """
 
+# Read leases: a download of a large or multipart object leases its blobs under its
+# worker's session; the collector skips a leased blob (see MetaStore.lease_blobs).
+_READ_LEASES = """
+CREATE TABLE read_leases (blob_id og_name NOT NULL, lease_id og_name NOT NULL,
+    session_id og_name NOT NULL, PRIMARY KEY (blob_id, lease_id));
+CREATE INDEX read_leases_lease ON read_leases(lease_id);
+CREATE INDEX read_leases_session ON read_leases(session_id);
+"""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
+    (_READ_LEASES,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -12,6 +12,7 @@ hold it), which the handlers refuse before any store sees it.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
 
@@ -45,16 +46,32 @@ class PgMetaStore(PgMultipart):
         """Their pending marks become garbage and their rows go: one statement."""
         row = await self._one(
             "WITH s AS (DELETE FROM sessions WHERE session_id = ANY(%s::og_name[])),"
+            " l AS (DELETE FROM read_leases WHERE session_id = ANY(%s::og_name[])),"
             " d AS (DELETE FROM pending_blobs WHERE session_id = ANY(%s::og_name[])"
             " RETURNING blob_id),"
             " g AS (INSERT INTO garbage (blob_id) SELECT blob_id FROM d ON CONFLICT DO NOTHING)"
             " SELECT count(*) FROM d",
-            list(session_ids),
-            list(session_ids),
+            *([list(session_ids)] * 3),
         )
         if self._session in session_ids:
             self._session = None
         return int(row[0]) if row else 0
+
+    # -- read leases (see MetaStore.lease_blobs) ------------------------------------
+    async def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
+        await self._open()  # the session is registered on the first connection
+        if self._session is None or not blob_ids:
+            return None
+        lease_id = secrets.token_hex(8)
+        await self._count(
+            "INSERT INTO read_leases (blob_id, lease_id, session_id)"
+            " SELECT DISTINCT unnest(%s::og_name[]), %s, %s",
+            list(blob_ids), lease_id, self._session,
+        )  # fmt: skip
+        return lease_id
+
+    async def drop_lease(self, lease_id: str) -> None:
+        await self._count("DELETE FROM read_leases WHERE lease_id = %s", lease_id)
 
     # -- totals and health ------------------------------------------------------------
     async def usage(self, garbage_due_before: float) -> StorageUsage:

@@ -258,6 +258,12 @@ class AsyncSqliteMeta:
     async def end_sessions(self, session_ids: Sequence[str]) -> int:
         return await self._call(self._writer.end_sessions, session_ids)
 
+    async def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
+        return await self._call(self._writer.lease_blobs, blob_ids)
+
+    async def drop_lease(self, lease_id: str) -> None:
+        await self._call(self._writer.drop_lease, lease_id)
+
     # -- console sign-outs (the check: a point lookup, inline) ------------------------
     async def end_console_session(self, sid: str, expires: float) -> None:
         await self._call(self._writer.end_console_session, sid, expires)

@@ -153,11 +153,20 @@ CREATE TABLE IF NOT EXISTS console_signouts (sid TEXT PRIMARY KEY, expires REAL 
 CREATE INDEX IF NOT EXISTS console_signouts_expires ON console_signouts(expires)
 """
 
+# Version 11: read leases. A download of a large or multipart object leases its blobs
+# under its worker's session; the collector skips a leased blob (see MetaStore.lease_blobs).
+_READ_LEASES = """
+CREATE TABLE IF NOT EXISTS read_leases (blob_id TEXT NOT NULL, lease_id TEXT NOT NULL,
+    session_id TEXT NOT NULL, PRIMARY KEY (blob_id, lease_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS read_leases_lease ON read_leases(lease_id);
+CREATE INDEX IF NOT EXISTS read_leases_session ON read_leases(session_id)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
     _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
-    _CONSOLE_SIGNOUTS,
+    _CONSOLE_SIGNOUTS, _READ_LEASES,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -304,8 +304,11 @@ class ObjectsStore(CountedReferences):
         """Does not remove the ids: only forget_garbage does, after the files are gone,
         so a collector that dies midway leaves them for the next one."""
         # INDEXED BY: for ORDER BY ... LIMIT the planner would rather scan every row.
+        # A blob under a read lease of a registered session waits (see lease_blobs).
         sql = (
             "SELECT blob_id FROM garbage INDEXED BY garbage_queued WHERE queued_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM read_leases l JOIN sessions s"
+            " ON s.session_id = l.session_id WHERE l.blob_id = garbage.blob_id)"
             " ORDER BY blob_id LIMIT ?"
         )
         before = math.inf if queued_before is None else queued_before
