@@ -33,6 +33,8 @@ def sweep(data_dir: Path, grace: float, settings: Settings | None = None) -> dic
     lock meanwhile so that no server starts under it. With one running: only the garbage
     that is due (``grace``), as the server's own collector does, and dead sessions'
     leftovers; a live session's pending or in-flight blob is never touched."""
+    if settings is not None and stores.rados_settings(settings):
+        return _sweep_rados(settings, grace)
     meta = stores.open_meta(data_dir)
     try:
         try:
@@ -48,6 +50,20 @@ def sweep(data_dir: Path, grace: float, settings: Settings | None = None) -> dic
             os.close(fd)
     finally:
         meta.close()
+
+
+def _sweep_rados(settings: Settings, grace: float) -> dict[str, int]:
+    """`oortgate gc` on a RADOS blob store (see oortgate.rados_tools)."""
+    from oortgate import rados_tools
+
+    try:
+        fd = datadir_lock.lock(settings.data_dir)
+    except datadir_lock.DataDirInUse:
+        return rados_tools.sweep(settings, grace)
+    try:
+        return rados_tools.sweep(settings, None)
+    finally:
+        os.close(fd)
 
 
 def prepare(settings: Settings) -> None:
@@ -68,9 +84,11 @@ def prepare(settings: Settings) -> None:
         try:
             meta.list_keys()  # every secret must open with the configured key (or none)
             generated = accounts.ensure_root(meta, *root_key)
-            counts = _sweep_if_space(meta, settings)
+            counts = {} if stores.rados_settings(settings) else _sweep_if_space(meta, settings)
         finally:
             meta.close()
+        if stores.rados_settings(settings):
+            counts = _sweep_rados_at_start(settings)
     if not space_guard(settings).ensure_reserve():
         print("oortgate: disk full: writes are refused until space is freed", file=sys.stderr)
     if generated is not None:
@@ -99,6 +117,18 @@ def _prepare_postgres(url: str, access_key: str | None, secret_key: str | None) 
         return asyncio.run(run())
     except StoreUnavailable as exc:
         raise preflight.StartupError(f"metadata_url: {exc}") from None
+
+
+def _sweep_rados_at_start(settings: Settings) -> dict[str, int]:
+    """The start-up sweep on a RADOS blob store, in a child process (see rados_tools);
+    if it fails, the workers' own upkeep reaps and collects as they run."""
+    from oortgate import rados_tools
+
+    try:
+        return rados_tools.sweep_in_child(settings)
+    except preflight.StartupError as exc:
+        print(f"oortgate: start-up sweep skipped: {exc}", file=sys.stderr)
+        return {}
 
 
 def _pg_usage(url: str) -> Callable[[float], StorageUsage]:
@@ -256,6 +286,7 @@ def _checked_and_prepared(settings: Settings) -> bool:
             preflight.check_data_dir_local(settings.data_dir)
         preflight.check_access_log(settings)
         preflight.check_rate_limit_store(settings)
+        preflight.check_blob_stores(settings)
         db_path = stores.db_path(settings.data_dir)
         try:
             datadir_lock.lock(settings.data_dir)  # held until the last process exits

@@ -14,13 +14,13 @@ on any backend will move to the async interfaces with ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from oortgate import sessions
 from oortgate.config import ConfigError
 from oortgate.meta.base import MetaStore
 from oortgate.meta.sqlite import SqliteMetaStore
@@ -60,7 +60,9 @@ def open_meta(data_dir: Path, box: SecretBox | None = None) -> MetaDb:
 
 def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
     """The blob store(s) the settings name (None: the data directory's), one per tier
-    when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered)."""
+    when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered). The
+    synchronous file stores only: a rados:// one is async-only (see ``worker_blobs``,
+    and ``oortgate.rados_tools`` for the tools that work on it)."""
     if settings is None:
         return LocalBlobStore(data_dir)
     standard = _file_blobs(data_dir, settings.blob_location, "blob_url")
@@ -70,13 +72,23 @@ def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
     return TieredLocalBlobs(standard, archive)
 
 
+def rados_settings(settings: Settings) -> list[tuple[str, RadosBlobs]]:
+    """(setting, location) of each tier kept in a RADOS pool (a pool shared by both
+    tiers is named once, as blob_url)."""
+    named = [("blob_url", settings.blob_location)]
+    if settings.archive_blob_location != settings.blob_location:
+        named.append(("archive_blob_url", settings.archive_blob_location))
+    return [(name, where) for name, where in named if isinstance(where, RadosBlobs)]
+
+
 def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBlobStore:
     if isinstance(location, DataDirBlobs):
         # The data directory is locked by its one server (see datadir_lock): no other
         # writer can be under way when its sweep runs, hence no minimum age.
         return LocalBlobStore(data_dir)
     if isinstance(location, RadosBlobs):
-        raise ConfigError(f"{setting} rados:// is not available yet")
+        raise ConfigError(f"{setting} is a rados:// store: this command reads blob files "
+                          "and does not support RADOS yet (serve and gc do)")  # fmt: skip
     if not location.path.is_dir():  # a share not mounted must not become a local dir
         raise ConfigError(f"{setting}: directory {location.path} does not exist "
                           "(is the share mounted?)")  # fmt: skip
@@ -89,6 +101,43 @@ def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBl
     except OSError as exc:
         raise ConfigError(f"{setting}: directory {location.path} cannot be used: "
                           f"{exc.strerror or exc}") from None  # fmt: skip
+
+
+def worker_blobs(settings: Settings, session_id: str | None = None) -> BlobStore:
+    """The async blob store(s) of a server worker (or an async tool), one per tier when
+    ``archive_blob_url`` sets the Archive tier's apart; temp files belong to
+    ``session_id`` if given. A RADOS store connects on first use, in the event loop
+    that uses it (after the fork: see storage.rados_lazy)."""
+    standard = _async_tier(settings.data_dir, settings.blob_location, "blob_url", session_id)
+    if settings.archive_blob_location == settings.blob_location:
+        return standard
+    archive = _async_tier(settings.data_dir, settings.archive_blob_location,
+                          "archive_blob_url", session_id)  # fmt: skip
+    return TieredBlobs(standard, archive)
+
+
+def _async_tier(
+    data_dir: Path, location: BlobLocation, setting: str, session_id: str | None
+) -> BlobStore:
+    if isinstance(location, RadosBlobs):
+        return open_rados(location, session_id)
+    files = _file_blobs(data_dir, location, setting)
+    if session_id is not None:
+        files.use_session(session_id)  # after the session's row is committed
+    return AsyncLocalBlobs(files)
+
+
+def open_rados(location: RadosBlobs, session_id: str | None = None) -> BlobStore:
+    """A RADOS pool's store; it connects on first use (ImportError without the binding)."""
+    from oortgate.storage.rados_lazy import LazyRadosBlobs
+
+    return LazyRadosBlobs(location, session_id)
+
+
+def open_async_meta(data_dir: Path) -> MetaStore:
+    """The embedded store behind the async interface, for a tool on the async stores."""
+    box = SecretBox.from_env()
+    return AsyncSqliteMeta(open_meta(data_dir, box), open_meta(data_dir, box))
 
 
 class BlockingMeta:
@@ -131,15 +180,15 @@ def open_stores(settings: Settings) -> Stores:
     if settings.metadata_url:
         # The worker's session is opened when the store first connects (in the worker's
         # event loop), then handed to its blob store (temp files are the session's).
-        blob_store = async_blobs(open_blobs(settings.data_dir, settings))
+        blob_store = worker_blobs(settings)
         meta = open_postgres(settings.metadata_url, box, on_session=blob_store.use_session)
         return Stores(meta, blob_store, limiter)
-    writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir, settings)
-    sessions.open_session(writer, blobs)
+    writer = open_meta(settings.data_dir, box)
+    session_id = writer.open_session(socket.gethostname(), os.getpid())
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
     meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))
-    return Stores(meta, async_blobs(blobs), limiter)
+    return Stores(meta, worker_blobs(settings, session_id), limiter)
 
 
 def async_blobs(blobs: Blobs) -> BlobStore:

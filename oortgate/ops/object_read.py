@@ -17,6 +17,9 @@ from oortgate.ops.response import Response
 from oortgate.ops.segments import part_range, read_segments
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 
+# Larger objects' blobs are leased while they are read (see _lease): one RADOS stripe,
+# which is what an inline RADOS blob (read whole at open) holds at most.
+LEASED_SIZE = 4 << 20
 OVERRIDES = {
     "response-content-type": "content-type",
     "response-content-language": "content-language",
@@ -103,25 +106,47 @@ async def _open_stream(
 ) -> AsyncIterator[bytes]:
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
-    take the bytes away."""
+    take the bytes away (a large or multipart object's blobs are leased for that)."""
+    lease = await _lease(ctx, record)
     chunks = read_segments(ctx.services.blobs, record.segments, first, length)
     try:
         head = await anext(chunks, b"")
-    except BlobNotFound as exc:
-        if await _still_current(ctx, record):
-            raise _damaged(ctx, record, f"blob {exc} is missing") from None
-        raise S3Error("NoSuchKey", Key=ctx.key) from None  # replaced and collected meanwhile
-    except BlobDamaged as exc:
-        raise _damaged(ctx, record, str(exc)) from None
-    except BaseException:
+    except BaseException as exc:
         await chunks.aclose()
+        await _release(ctx, lease)
+        if isinstance(exc, BlobNotFound):
+            if await _still_current(ctx, record):
+                raise _damaged(ctx, record, f"blob {exc} is missing") from None
+            raise S3Error("NoSuchKey", Key=ctx.key) from None  # replaced and collected
+        if isinstance(exc, BlobDamaged):
+            raise _damaged(ctx, record, str(exc)) from None
         raise
-    return _stream(head, chunks, ctx, record)
+    return _stream(head, chunks, ctx, record, lease)
+
+
+async def _lease(ctx: Context, record: ObjectRecord) -> str | None:
+    """A read lease on the object's blobs if the download may outlive them otherwise:
+    a multipart object's later parts are opened only as the download reaches them, and
+    on RADOS (or NFS) a large blob's bytes go with its delete even while it is read.
+    Blobs up to LEASED_SIZE are read whole at open there, and need none."""
+    if not record.parts_count and record.size <= LEASED_SIZE:
+        return None
+    return await ctx.meta.lease_blobs(record.blob_ids)
+
+
+async def _release(ctx: Context, lease: str | None) -> None:
+    if lease is None:
+        return
+    try:
+        await ctx.meta.drop_lease(lease)
+    except Exception as exc:  # the session's end drops it: the download is done anyway
+        logs.errors.error("lease:" + logs.kind_of(exc), f"read lease {lease} not dropped", exc)
 
 
 async def _stream(
-    head: bytes, chunks: AsyncGenerator[bytes, None], ctx: Context, record: ObjectRecord
-) -> AsyncIterator[bytes]:
+    head: bytes, chunks: AsyncGenerator[bytes, None], ctx: Context, record: ObjectRecord,
+    lease: str | None,
+) -> AsyncIterator[bytes]:  # fmt: skip
     try:
         if head:
             yield head
@@ -134,6 +159,7 @@ async def _stream(
         raise BodyCut() from None
     finally:
         await chunks.aclose()
+        await _release(ctx, lease)
 
 
 async def _still_current(ctx: Context, record: ObjectRecord) -> bool:

@@ -115,3 +115,7 @@ async def test_a_read_closed_early_lets_go(blobs: BlobStore) -> None:
     await chunks.aclose()  # the client went away
     await blobs.delete(blob_id)
     assert [b async for b in blobs.iter_blob_ids()] == []
+
+
+async def test_a_store_that_serves_answers_its_ping(blobs: BlobStore) -> None:
+    await blobs.ping()  # readiness: raises only when the store cannot serve
