@@ -14,6 +14,7 @@ from oortgate.auth.checksums import content_md5, header_name
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.ops import read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
 from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.context import Context
@@ -149,6 +150,7 @@ async def _copy_part(
         await ctx.meta.put_part(upload.upload_id, part)  # refused: completed or aborted
         return part
 
+    lease = await read_lease.take(ctx.meta, segments)
     chunks = read_segments(ctx.services.blobs, segments, first, length)
     try:
         return await write_chunks(ctx, chunks, commit, limit=MAX_PART_SIZE,
@@ -161,6 +163,7 @@ async def _copy_part(
         raise S3Error("NoSuchKey", "The copy source was replaced during the copy.") from exc
     finally:
         await chunks.aclose()
+        await read_lease.release(ctx.meta, lease)
 
 
 async def complete_multipart_upload(ctx: Context) -> Response:

@@ -8,7 +8,7 @@ from oortgate import integrity, logs
 from oortgate.errors import BodyCut, S3Error
 from oortgate.headertext import is_header_value
 from oortgate.meta.models import ObjectRecord
-from oortgate.ops import conditions
+from oortgate.ops import conditions, read_lease
 from oortgate.ops.archive import check_readable, restore_headers
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import object_headers
@@ -17,9 +17,6 @@ from oortgate.ops.response import Response
 from oortgate.ops.segments import part_range, read_segments
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 
-# Larger objects' blobs are leased while they are read (see _lease): one RADOS stripe,
-# which is what an inline RADOS blob (read whole at open) holds at most.
-LEASED_SIZE = 4 << 20
 OVERRIDES = {
     "response-content-type": "content-type",
     "response-content-language": "content-language",
@@ -107,13 +104,13 @@ async def _open_stream(
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
     take the bytes away (a large or multipart object's blobs are leased for that)."""
-    lease = await _lease(ctx, record)
+    lease = await read_lease.take(ctx.meta, record.segments)
     chunks = read_segments(ctx.services.blobs, record.segments, first, length)
     try:
         head = await anext(chunks, b"")
     except BaseException as exc:
         await chunks.aclose()
-        await _release(ctx, lease)
+        await read_lease.release(ctx.meta, lease)
         if isinstance(exc, BlobNotFound):
             if await _still_current(ctx, record):
                 raise _damaged(ctx, record, f"blob {exc} is missing") from None
@@ -121,45 +118,47 @@ async def _open_stream(
         if isinstance(exc, BlobDamaged):
             raise _damaged(ctx, record, str(exc)) from None
         raise
-    return _stream(head, chunks, ctx, record, lease)
+    return _Body(head, chunks, ctx, record, lease)
 
 
-async def _lease(ctx: Context, record: ObjectRecord) -> str | None:
-    """A read lease on the object's blobs if the download may outlive them otherwise:
-    a multipart object's later parts are opened only as the download reaches them, and
-    on RADOS (or NFS) a large blob's bytes go with its delete even while it is read.
-    Blobs up to LEASED_SIZE are read whole at open there, and need none."""
-    if not record.parts_count and record.size <= LEASED_SIZE:
-        return None
-    return await ctx.meta.lease_blobs(record.blob_ids)
+class _Body:
+    """The response body once its first bytes are read: the rest of the stream, then the
+    blob closed and the lease dropped, also when the response ends without reading it
+    (the client went away before the status line; the server calls ``aclose``)."""
 
+    def __init__(self, head: bytes, chunks: AsyncGenerator[bytes, None], ctx: Context,
+                 record: ObjectRecord, lease: str | None) -> None:  # fmt: skip
+        self._head, self._chunks, self._lease = head, chunks, lease
+        self._ctx, self._record = ctx, record
+        self._closed = False
 
-async def _release(ctx: Context, lease: str | None) -> None:
-    if lease is None:
-        return
-    try:
-        await ctx.meta.drop_lease(lease)
-    except Exception as exc:  # the session's end drops it: the download is done anyway
-        logs.errors.error("lease:" + logs.kind_of(exc), f"read lease {lease} not dropped", exc)
+    def __aiter__(self) -> _Body:
+        return self
 
+    async def __anext__(self) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        try:
+            return await anext(self._chunks)
+        except (BlobNotFound, BlobDamaged) as exc:
+            # The status line is out: only a cut connection tells the client the body is
+            # short (it then sees fewer bytes than Content-Length), never a short success.
+            _damaged(self._ctx, self._record, f"{type(exc).__name__}: {exc}")
+            await self.aclose()
+            raise BodyCut() from None
+        except BaseException:  # StopAsyncIteration too: the end
+            await self.aclose()
+            raise
 
-async def _stream(
-    head: bytes, chunks: AsyncGenerator[bytes, None], ctx: Context, record: ObjectRecord,
-    lease: str | None,
-) -> AsyncIterator[bytes]:  # fmt: skip
-    try:
-        if head:
-            yield head
-        async for chunk in chunks:
-            yield chunk
-    except (BlobNotFound, BlobDamaged) as exc:
-        # The status line is out: only a cut connection tells the client the body is
-        # short (it then sees fewer bytes than Content-Length), never a short success.
-        _damaged(ctx, record, f"{type(exc).__name__}: {exc}")
-        raise BodyCut() from None
-    finally:
-        await chunks.aclose()
-        await _release(ctx, lease)
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._chunks.aclose()
+        finally:
+            await read_lease.release(self._ctx.meta, self._lease)
 
 
 async def _still_current(ctx: Context, record: ObjectRecord) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from oortgate import logs
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Segment, is_inline
+from oortgate.ops import read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_many
 from oortgate.ops.context import Context
 from oortgate.ops.segments import read_segments
@@ -37,6 +38,7 @@ async def rewritten(
     sizes and checksums, so its ETag and part numbers stay true). Through the writer
     service: if anything fails before the commit returns, the new blobs are dropped."""
     moving = [s for s in record.segments if _moves(ctx, s, tier)]
+    lease = await read_lease.take(ctx.meta, moving)
     streams: list[AsyncGenerator[bytes, None]] = [
         read_segments(ctx.services.blobs, [s], 0, s.size) for s in moving
     ]
@@ -66,3 +68,4 @@ async def rewritten(
     finally:
         for chunks in streams:
             await chunks.aclose()
+        await read_lease.release(ctx.meta, lease)

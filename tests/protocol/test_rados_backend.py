@@ -275,6 +275,19 @@ def test_a_slow_download_keeps_its_bytes_through_an_overwrite_and_a_collection(
     assert s3.get_object(Bucket=bucket, Key="slow")["Body"].read() == b"new bytes"
 
 
+def test_a_download_given_up_drops_its_lease(gateway: RadosServer, bucket: str) -> None:
+    s3 = gateway.client()
+    before = gateway.blob_ids()
+    s3.put_object(Bucket=bucket, Key="dropped", Body=_pattern(30 * MiB, 41))
+    (blob,) = gateway.blob_ids() - before
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dropped"})
+    with requests.get(url, verify=gateway.srv.cert, stream=True, timeout=60) as response:
+        assert len(response.raw.read(64 * 1024)) == 64 * 1024
+    # The client went away mid-body: the server's stream ends, its lease with it.
+    s3.put_object(Bucket=bucket, Key="dropped", Body=b"replaced")
+    assert _wait_until(lambda: blob not in gateway.blob_ids()), "the lease outlived the download"
+
+
 def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "oortgate", "serve", "--data-dir", str(tmp_path / "d"),
                            "--https-port", str(free_port()), "--http-port", "0", *args],
