@@ -81,10 +81,11 @@ async def _read(ctx: Context, *, head: bool) -> Response:
         headers.append(("x-amz-mp-parts-count", str(len(body.parts))))
     if head or length == 0:
         return Response(status, headers, b"", content_length=length)
-    if isinstance(body, InlineBody):  # small: the bytes came with the lookup
-        if body.crc64 is not None and integrity.of(body.data) != body.crc64:
-            raise _damaged(ctx, record, "inline bytes do not match their CRC-64")
-        return Response(status, headers, body.data[first : first + length], length)
+    match body:
+        case InlineBody(data=data, crc64=crc64):  # small: the bytes came with the lookup
+            if crc64 is not None and integrity.of(data) != crc64:
+                raise _damaged(ctx, record, "inline bytes do not match their CRC-64")
+            return Response(status, headers, data[first : first + length], length)
     stream = await _open_stream(ctx, record, body, first, length)
     return Response(status, headers, stream, content_length=length)
 
