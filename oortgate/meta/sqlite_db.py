@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from oortgate.meta.models import INLINE_MARK
+from oortgate.meta.body_rows import INLINE_MARK
 from oortgate.secretbox import SecretBox
 from oortgate.storage.space import StorageFull, is_no_space, no_space_as_full
 

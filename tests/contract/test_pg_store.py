@@ -14,7 +14,7 @@ import pytest
 
 from oortgate import stores
 from oortgate.errors import StoreUnavailable
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta.models import InlineBody, ObjectRecord
 from tests import pg_service
 
 
@@ -60,8 +60,7 @@ async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:
         bucket = await meta.create_bucket("b", user.id, "us-east-1", 10)
         keys = ["a", "B", "b", "A", "_", "é", "e", "Z/1", "z/1"]
         for key in keys:
-            inline = ObjectRecord(bucket.id, key, "i" + secrets.token_hex(8), 1, "0" * 32, 0.0,
-                                  inline=b"x")  # fmt: skip
+            inline = ObjectRecord(bucket.id, key, InlineBody(b"x"), 1, "0" * 32, 0.0)
             await meta.put_object(inline)
         page = await meta.list_objects(bucket.id, delimiter="/")
         expected = sorted({k.split("/")[0] + ("/" if "/" in k else "") for k in keys},
