@@ -8,12 +8,15 @@ policy says nothing (an implicit deny unless an ACL grants).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from oortgate.bucket_policy.actions import action_matches, glob_match
 from oortgate.bucket_policy.conditions import Condition, Context, network
 from oortgate.bucket_policy.parse import ALLOW, DENY, Policy, Statement
+from oortgate.bucket_policy.variables import fill, has_variables, pattern_matches
+
+VARIABLES_VERSION: Final = "2012-10-17"  # the policy language version that has variables
 
 
 class Decision(enum.Enum):
@@ -37,8 +40,9 @@ def decide(policy: Policy, request: Request, *, public_allows: bool = True) -> D
     """``public_allows`` False: Allow statements of a public policy grant nothing
     (RestrictPublicBuckets, for callers outside the bucket owner's account)."""
     allowed = False
+    variables = policy.version == VARIABLES_VERSION
     for statement in policy.statements:
-        if not _matches(statement, request):
+        if not _matches(statement, request, variables):
             continue
         if statement.effect == DENY:
             return Decision.DENY
@@ -46,17 +50,35 @@ def decide(policy: Policy, request: Request, *, public_allows: bool = True) -> D
     return Decision.ALLOW if allowed else Decision.NONE
 
 
-def _matches(statement: Statement, request: Request) -> bool:
+def _matches(statement: Statement, request: Request, variables: bool) -> bool:
     named = statement.principals.include(request.canonical_id, request.name)
     if named == statement.not_principal:
         return False
     acted = any(action_matches(a, request.action) for a in statement.actions)
     if acted == statement.not_action:
         return False
-    reached = any(glob_match(r, request.resource) for r in statement.resources)
+    reached = any(_reaches(r, request, variables) for r in statement.resources)
     if reached == statement.not_resource:
         return False
-    return all(c.holds(request.context) for c in statement.conditions)
+    conditions = statement.conditions
+    if variables:
+        conditions = tuple(_filled(c, request.context) for c in conditions)
+    return all(c.holds(request.context) for c in conditions)
+
+
+def _reaches(resource: str, request: Request, variables: bool) -> bool:
+    if variables and has_variables(resource):
+        return pattern_matches(resource, request.resource, request.context)
+    return glob_match(resource, request.resource)
+
+
+def _filled(condition: Condition, context: Context) -> Condition:
+    """A condition with its values' variables filled in (a value naming a variable the
+    request lacks is dropped: it matches nothing)."""
+    if not any(has_variables(v) for v in condition.values):
+        return condition
+    values = tuple(v for v in (fill(v, context) for v in condition.values) if v is not None)
+    return replace(condition, values=values)
 
 
 # Conditions that tie a statement to fixed callers or sources make it not public (AWS,

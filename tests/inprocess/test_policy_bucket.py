@@ -215,3 +215,17 @@ def test_restrict_public_buckets(harness: Harness, owner: Client, other: Client,
     assert owner.request("GET", "/bkt", "policyStatus").texts("IsPublic") == ["true"]
     _block(harness, bucket)
     assert anon.get(bucket, "k").status == 200
+
+
+def test_a_home_prefix_per_user(harness: Harness, owner: Client, other: Client,
+                                bucket: str) -> None:  # fmt: skip
+    third = harness.user("third")
+    home = {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam:::user/other",
+                                                     "arn:aws:iam:::user/third"]},
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": "arn:aws:s3:::bkt/home/${aws:username}/*"}  # fmt: skip
+    put_policy(owner, home)
+    assert other.put(bucket, "home/other/a", b"x").status == 200
+    assert third.put(bucket, "home/third/a", b"x").status == 200
+    assert other.put(bucket, "home/third/b", b"x").error == DENIED
+    assert third.get(bucket, "home/other/a").error == DENIED

@@ -121,3 +121,41 @@ def test_is_public(statement: dict[str, Any], public: bool) -> None:
     assert is_public(policy(statement)) is public
     # A policy is public as soon as one statement is.
     assert is_public(policy(stmt(Principal={"CanonicalUser": BOB}), statement)) is public
+
+
+def test_policy_variables_in_resources_and_conditions() -> None:
+    home = policy(stmt(Principal={"AWS": "arn:aws:iam:::user/alice"},
+                       Resource="arn:aws:s3:::bkt/home/${aws:username}/*"),
+                  stmt(Sid="List", Action="s3:ListBucket", Resource="arn:aws:s3:::bkt",
+                       Condition={"StringLike": {"s3:prefix": "home/${aws:username}/*"}}))
+    mine = request(resource="arn:aws:s3:::bkt/home/alice/a", aws_username="alice")
+    assert decide(home, mine) is Decision.ALLOW
+    theirs = request(resource="arn:aws:s3:::bkt/home/bob/a", aws_username="alice")
+    assert decide(home, theirs) is Decision.NONE
+    listing = request("s3:ListBucket", "arn:aws:s3:::bkt", BOB, "bob",
+                      aws_username="bob", s3_prefix="home/bob/x")  # fmt: skip
+    assert decide(home, listing) is Decision.ALLOW
+    other_prefix = request("s3:ListBucket", "arn:aws:s3:::bkt", BOB, "bob",
+                           aws_username="bob", s3_prefix="home/alice/")  # fmt: skip
+    assert decide(home, other_prefix) is Decision.NONE
+    # Anonymous callers have no aws:username: the element matches nothing.
+    assert decide(home, request("s3:ListBucket", "arn:aws:s3:::bkt", None,
+                                s3_prefix="home//x")) is Decision.NONE  # fmt: skip
+
+
+def test_a_filled_in_value_is_no_wildcard() -> None:
+    home = policy(stmt(Resource="arn:aws:s3:::bkt/home/${aws:username}/*"))
+    sneaky = request(resource="arn:aws:s3:::bkt/home/alice/a", aws_username="*")
+    assert decide(home, sneaky) is Decision.NONE
+    literal = policy(stmt(Resource="arn:aws:s3:::bkt/${*}/*"))
+    assert decide(literal, request(resource="arn:aws:s3:::bkt/*/a")) is Decision.ALLOW
+    assert decide(literal, request(resource="arn:aws:s3:::bkt/x/a")) is Decision.NONE
+
+
+def test_variables_only_in_the_2012_language() -> None:
+    body = json.dumps({"Version": "2008-10-17", "Statement": [
+        stmt(Resource="arn:aws:s3:::bkt/${aws:username}/*")]})  # fmt: skip
+    old = parse_policy(body.encode(), "bkt")
+    assert decide(old, request(resource="arn:aws:s3:::bkt/alice/a",
+                               aws_username="alice")) is Decision.NONE  # fmt: skip
+    assert decide(old, request(resource="arn:aws:s3:::bkt/${aws:username}/a")) is Decision.ALLOW
