@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from ._server import ServerProcess
-from ._types import ClientFor, MakeBucket, MakeUser
+from ._types import ClientFor, MakeBucket, MakeUser, RunCli
 from ._util import s3_error
 
 
@@ -229,3 +230,22 @@ def test_a_missing_bucket(users: Users, bkt: str) -> None:
         users.owner.get_bucket_policy(Bucket=bkt + "-missing")
     with s3_error("NoSuchBucket", 404):
         users.owner.put_bucket_policy(Bucket=bkt + "-missing", Policy=policy(public_read(bkt)))
+
+
+def test_the_aws_cli_publishes_a_prefix(aws: RunCli, bucket: str, server: ServerProcess,
+                                        tmp_path: Path) -> None:  # fmt: skip
+    """What the README documents: one policy file, one command, permanent links."""
+    page = tmp_path / "index.html"
+    page.write_text("<p>public</p>")
+    aws("s3", "cp", str(page), f"s3://{bucket}/public/index.html")
+    document = tmp_path / "policy.json"
+    document.write_text(policy(public_read(bucket, "public/")))
+    aws("s3api", "put-bucket-policy", "--bucket", bucket, "--policy", f"file://{document}")
+    status = aws("s3api", "get-bucket-policy-status", "--bucket", bucket).stdout
+    assert json.loads(status) == {"PolicyStatus": {"IsPublic": True}}
+    link = anonymous_get(server, bucket, "public/index.html")
+    assert (link.status_code, link.text) == (200, "<p>public</p>")
+    aws("s3api", "delete-bucket-policy", "--bucket", bucket)
+    missing = aws("s3api", "get-bucket-policy", "--bucket", bucket, check=False)
+    assert missing.returncode != 0 and "NoSuchBucketPolicy" in missing.stderr
+    assert anonymous_get(server, bucket, "public/index.html").status_code == 403
