@@ -13,6 +13,7 @@ A condition compares the values a request carries under a key (``aws:SourceIp``,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 from collections.abc import Callable, Mapping
@@ -82,17 +83,23 @@ def _bool(actual: str, wanted: str) -> bool:
     return actual.lower() == wanted.lower()
 
 
+@functools.lru_cache(maxsize=1024)  # parsing costs more than the rest of a decision
 def network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
-def _ip_address(actual: str, wanted: str) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(actual)
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
+        return None
+
+
+def _ip_address(actual: str, wanted: str) -> bool:
+    address = _address(actual)
     wanted_net = network(wanted)  # checked when the policy was parsed
-    return address.version == wanted_net.version and address in wanted_net
+    return address is not None and address.version == wanted_net.version and address in wanted_net
 
 
 _EQ: Final = _string_equals

@@ -56,7 +56,7 @@ class Principals:
         lowered = canonical_id.lower()
         if lowered in self.canonical_ids:
             return True
-        return any(user == name and acct in ("", lowered) for acct, user in self.users)
+        return ("", name) in self.users or (lowered, name) in self.users
 
 
 @dataclass(frozen=True, slots=True)
