@@ -229,3 +229,44 @@ def test_a_home_prefix_per_user(harness: Harness, owner: Client, other: Client,
     assert third.put(bucket, "home/third/a", b"x").status == 200
     assert other.put(bucket, "home/third/b", b"x").error == DENIED
     assert third.get(bucket, "home/other/a").error == DENIED
+
+
+def test_more_condition_keys(owner: Client, other: Client, anon: Client, bucket: str) -> None:
+    owner.put(bucket, "k", b"x")
+    everyone_writes = {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+                       "Resource": "arn:aws:s3:::bkt/*"}  # fmt: skip
+    # The classic: uploads must hand the bucket owner full control.
+    require_acl = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                   "Resource": "arn:aws:s3:::bkt/*", "Condition": {"StringNotEquals": {
+                       "s3:x-amz-acl": "bucket-owner-full-control"}}}  # fmt: skip
+    put_policy(owner, everyone_writes, require_acl)
+    assert other.put(bucket, "a", b"x").error == DENIED
+    assert other.put(bucket, "a", b"x", x_amz_acl="bucket-owner-full-control").status == 200
+    # Hot-link protection and a time window.
+    referer = {**PUBLIC_READ, "Condition": {
+        "StringLike": {"aws:Referer": "https://example.com/*"},
+        "DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"},
+    }}  # fmt: skip
+    put_policy(owner, referer)
+    assert anon.get(bucket, "k", referer="https://example.com/page").status == 200
+    assert anon.get(bucket, "k", referer="https://elsewhere.example/").error == DENIED
+    assert anon.get(bucket, "k").error == DENIED
+    expired = {**PUBLIC_READ, "Condition": {"DateLessThan": {"aws:EpochTime": 946684800}}}
+    put_policy(owner, expired)
+    assert anon.get(bucket, "k").error == DENIED
+    # Listings: small pages only, no delimiter.
+    small_pages = {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket",
+                   "Resource": "arn:aws:s3:::bkt", "Condition": {
+                       "NumericLessThanEquals": {"s3:max-keys": 10},
+                       "Null": {"s3:delimiter": "true"}}}  # fmt: skip
+    put_policy(owner, small_pages)
+    assert anon.request("GET", "/bkt", "list-type=2&max-keys=5").status == 200
+    assert anon.request("GET", "/bkt", "list-type=2&max-keys=50").error == DENIED
+    assert anon.request("GET", "/bkt", "list-type=2").error == DENIED  # max-keys absent
+    assert anon.request("GET", "/bkt", "list-type=2&max-keys=5&delimiter=/").error == DENIED
+    # Tags a writer asks for.
+    tagged_only = {**everyone_writes, "Condition": {
+        "StringEquals": {"s3:RequestObjectTag/team": "media"}}}  # fmt: skip
+    put_policy(owner, tagged_only)
+    assert anon.put(bucket, "t", b"x", x_amz_tagging="team=media").status == 200
+    assert anon.put(bucket, "t", b"x", x_amz_tagging="team=ops").error == DENIED
