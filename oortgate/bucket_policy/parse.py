@@ -86,7 +86,7 @@ def parse_policy(body: bytes, bucket: str) -> Policy:
         raise PolicyError("Policies must be valid JSON and the first byte must be '{'")
     try:
         document = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting: no 500
         raise PolicyError(INVALID_JSON) from None
     if not isinstance(document, dict):
         raise PolicyError(INVALID_JSON)
