@@ -3,8 +3,9 @@ the resource it names, handed to oortgate.bucket_policy (pure) by Context.author
 
 Condition keys, as AWS fills them (a key a request does not carry is absent):
 aws:SourceIp, aws:SecureTransport, aws:Referer, aws:UserAgent, aws:CurrentTime,
-aws:EpochTime, aws:PrincipalType, aws:username and aws:userid (the canonical id) for
-signed requests; s3:prefix, s3:delimiter and s3:max-keys on listings; s3:x-amz-acl,
+aws:EpochTime, aws:PrincipalType; aws:username, aws:userid and aws:PrincipalAccount (the
+canonical id) and aws:PrincipalArn (arn:aws:iam::<canonical id>:user/<name>) for signed
+requests; s3:prefix, s3:delimiter and s3:max-keys on listings; s3:x-amz-acl,
 s3:x-amz-grant-*, s3:x-amz-copy-source, s3:x-amz-metadata-directive, s3:VersionId;
 s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys from ``x-amz-tagging``;
 s3:ExistingObjectTag/<key> from the object's tags.
@@ -54,8 +55,11 @@ class RequestFacts:
             if header in self.headers:
                 keys[key] = (self.headers[header],)
         if self.user is not None:
-            keys["aws:username"] = (self.user.name,)
-            keys["aws:userid"] = (self.user.canonical_id,)
+            name, account = self.user.name, self.user.canonical_id
+            keys["aws:username"] = (name,)
+            keys["aws:userid"] = (account,)
+            keys["aws:principalaccount"] = (account,)  # each user is its own account
+            keys["aws:principalarn"] = (f"arn:aws:iam::{account}:user/{name}",)
         if self.op in _LISTINGS:
             keys |= {f"s3:{q}": (self.query[q],) for q in _LIST_KEYS if q in self.query}
         for name, value in self.headers.items():

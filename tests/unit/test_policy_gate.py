@@ -35,7 +35,9 @@ def test_keys_of_a_signed_listing() -> None:
         "aws:epochtime": ("0",), "aws:principaltype": ("User",),
         "aws:sourceip": ("192.0.2.1",), "aws:useragent": ("rclone/1",),
         "aws:referer": ("https://example.com/",), "aws:username": ("alice",),
-        "aws:userid": ("a" * 64,), "s3:prefix": ("a/",), "s3:delimiter": ("/",),
+        "aws:userid": ("a" * 64,), "aws:principalaccount": ("a" * 64,),
+        "aws:principalarn": (f"arn:aws:iam::{'a' * 64}:user/alice",),
+        "s3:prefix": ("a/",), "s3:delimiter": ("/",),
         "s3:max-keys": ("10",),
     }  # fmt: skip
 
