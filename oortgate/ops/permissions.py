@@ -200,9 +200,9 @@ def check_object(
     listing: Decision = Decision.NONE,
 ) -> ObjectRecord:
     """The object (None: there is none at ``key``), if ``caller`` holds need.object on it
-    (or the policy's ``verdict`` allows). A missing key is NoSuchKey only to callers who
-    may list the bucket (``listing``: the policy's s3:ListBucket verdict); others learn
-    nothing (AccessDenied), as on AWS."""
+    (or the policy's ``verdict`` allows, on an object of the bucket owner's). A missing
+    key is NoSuchKey only to callers who may list the bucket (``listing``: the policy's
+    s3:ListBucket verdict); others learn nothing (AccessDenied), as on AWS."""
     assert need.object is not None
     if verdict is Decision.DENY:
         raise S3Error(ACCESS_DENIED)
@@ -212,7 +212,10 @@ def check_object(
         ):
             raise S3Error(NO_SUCH_KEY, Key=key)
         raise S3Error(ACCESS_DENIED)
-    if verdict is Decision.ALLOW:
+    # A policy's Allow reaches only the bucket owner's objects (AWS): what another user
+    # wrote (ObjectWriter) is shared by its own ACL.
+    owned = policy.object_owner(bucket, record.owner_id) == bucket.owner_id
+    if verdict is Decision.ALLOW and owned:
         return record
     if need.bucket_owner_too and caller is not None and caller == bucket.owner_id:
         return record

@@ -270,3 +270,26 @@ def test_more_condition_keys(owner: Client, other: Client, anon: Client, bucket:
     put_policy(owner, tagged_only)
     assert anon.put(bucket, "t", b"x", x_amz_tagging="team=media").status == 200
     assert anon.put(bucket, "t", b"x", x_amz_tagging="team=ops").error == DENIED
+
+
+def test_an_allow_reaches_only_the_bucket_owners_objects(
+    harness: Harness, owner: Client, other: Client, anon: Client
+) -> None:
+    # AWS: under ObjectWriter, an object another user wrote is shared by its own ACL,
+    # whatever the bucket policy allows; the policy's Deny still holds for it.
+    harness.bucket(owner, "bkt", acl="public-read-write")
+    owner.put("bkt", "mine", b"x")
+    other.put("bkt", "theirs", b"x")
+    put_policy(owner, PUBLIC_READ)
+    assert anon.get("bkt", "mine").status == 200
+    assert anon.get("bkt", "theirs").error == DENIED
+    other.put("bkt", "given", b"x", x_amz_acl="public-read")
+    assert anon.get("bkt", "given").status == 200  # its ACL grants
+    deny = {**PUBLIC_READ, "Effect": "Deny", "Resource": "arn:aws:s3:::bkt/given"}
+    put_policy(owner, PUBLIC_READ, deny)
+    assert anon.get("bkt", "given").error == DENIED
+    # BucketOwnerEnforced: the bucket owner owns everything, the policy reaches it all.
+    found = harness.get_bucket("bkt")
+    assert found is not None
+    harness.run(harness.meta.set_bucket_ownership(found.id, "BucketOwnerEnforced"))
+    assert anon.get("bkt", "theirs").status == 200
