@@ -125,6 +125,10 @@ class MetaStore(Protocol):
         """Its PublicAccessBlock configuration as JSON (None: none)."""
         ...
 
+    async def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
+        """Its bucket policy, the JSON text as put (None: none)."""
+        ...
+
     async def get_bucket(self, name: str) -> Bucket | None: ...
 
     async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:

@@ -35,6 +35,7 @@ class Bucket:
     tier: str = "standard"  # "standard" or "archive": the endpoint it was created on
     ownership: str | None = None  # its ObjectOwnership (see oortgate.bucket_controls)
     public_access_block: str | None = None  # its PublicAccessBlock as JSON, None if unset
+    policy: str | None = None  # its bucket policy (JSON, as put), None if unset
 
 
 @dataclass(frozen=True, slots=True)

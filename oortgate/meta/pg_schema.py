@@ -90,9 +90,15 @@ CREATE TABLE console_signouts (sid og_name PRIMARY KEY, expires double precision
 CREATE INDEX console_signouts_expires ON console_signouts(expires);
 """
 
+# A bucket's policy (the JSON text as put); NULL: none.
+_BUCKET_POLICY = """
+ALTER TABLE buckets ADD COLUMN policy text;
+"""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
+    (_BUCKET_POLICY,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

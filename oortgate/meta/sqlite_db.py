@@ -153,11 +153,16 @@ CREATE TABLE IF NOT EXISTS console_signouts (sid TEXT PRIMARY KEY, expires REAL 
 CREATE INDEX IF NOT EXISTS console_signouts_expires ON console_signouts(expires)
 """
 
+# Version 11: a bucket's policy (the JSON text as put); NULL: none.
+_BUCKET_POLICY = """
+ALTER TABLE buckets ADD COLUMN policy TEXT
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
     _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
-    _CONSOLE_SIGNOUTS,
+    _CONSOLE_SIGNOUTS, _BUCKET_POLICY,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -133,7 +133,7 @@ async def _uploader(
         post_policy.verify_signature(creds, fields["policy"], key.secret_key, region)
         doc = post_policy.PostPolicy.parse(fields["policy"])
         doc.check(fields, bucket.name, datetime.now(UTC))
-    ctx.authorize_form(bucket, user)
+    ctx.authorize_form(bucket, user, fields.get("key"))
     return user, doc
 
 
