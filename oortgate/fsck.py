@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from oortgate.fsck_digests import EntryDigests
-from oortgate.meta.models import is_inline
 from oortgate.meta.sqlite_scan import BlobRef, Entry, MetadataDamaged, MetaScan
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.local import LocalBlobStore
@@ -184,14 +183,15 @@ class Checker:
         if entry.row_damage:
             yield problem("database", entry.row_damage)
         total = sum(blob.size for blob in entry.blobs)
-        if entry.parts_count and (len(entry.blobs) != entry.parts_count or total != entry.size):
+        declared = entry.declared_parts
+        if declared and (len(entry.blobs) != declared or total != entry.size):
             parts = f"{len(entry.blobs)} parts of {total} bytes in all"
-            says = f"the object says {entry.parts_count} parts, {entry.size} bytes"
+            says = f"the object says {declared} parts, {entry.size} bytes"
             yield problem("size_mismatch", f"{parts}; {says}")
         intact = True
         for blob in entry.blobs:
             self.report.blobs_checked += 1
-            kind, detail = self._stored(blob.blob_id, blob.size)
+            kind, detail = self._stored(blob)
             if kind:
                 intact = False
                 yield problem(kind, detail, blob.blob_id)
@@ -203,9 +203,10 @@ class Checker:
             unread = entry.size - (self.report.bytes_verified - before)
             self._progress.advance(max(0, unread))  # the bar moves past what was not read
 
-    def _stored(self, blob_id: str, size: int) -> tuple[str, str]:
-        """("", "") if the blob exists with ``size`` bytes, else (kind, what is wrong)."""
-        if is_inline(blob_id):
+    def _stored(self, blob: BlobRef) -> tuple[str, str]:
+        """("", "") if the blob exists with its size, else (kind, what is wrong)."""
+        blob_id, size = blob.blob_id, blob.size
+        if blob.inline:
             data = self._scan.inline_data(blob_id)
             if data is None:
                 return "missing", "no inline data row"
@@ -225,7 +226,7 @@ class Checker:
 
     def _verify(self, entry: Entry) -> Iterator[tuple[str, str, str | None]]:
         """(kind, detail, blob id) for each thing the bytes contradict."""
-        digests = EntryDigests(entry.etag, entry.parts_count > 0, entry.checksums)
+        digests = EntryDigests(entry.etag, entry.declared_parts > 0, entry.checksums)
         for blob in entry.blobs:
             digests.start_blob(blob.checksum, blob.crc64)
             try:
@@ -243,7 +244,7 @@ class Checker:
             yield "checksum_mismatch", "; ".join(mismatches), None
 
     def _bytes(self, blob: BlobRef) -> Iterator[bytes]:
-        if is_inline(blob.blob_id):
+        if blob.inline:
             data = self._scan.inline_data(blob.blob_id)  # small: at most the inline limit
             if data is None:
                 raise BlobNotFound(blob.blob_id)

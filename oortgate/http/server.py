@@ -240,7 +240,7 @@ class Gateway:
         ctx = Context(
             self.services, target, method, headers, query, identity.user, body,
             exchange.request_id,
-            addressed,
+            addressed, seen.client, seen.https,
         )  # fmt: skip
         handler = HANDLERS.get(target.op)
         if handler is None:

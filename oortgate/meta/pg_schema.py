@@ -90,6 +90,11 @@ CREATE TABLE console_signouts (sid og_name PRIMARY KEY, expires double precision
 CREATE INDEX console_signouts_expires ON console_signouts(expires);
 """
 
+# A bucket's policy (the JSON text as put); NULL: none.
+_BUCKET_POLICY = """
+ALTER TABLE buckets ADD COLUMN policy text;
+"""
+
 # Read leases: a download of a large or multipart object leases its blobs under its
 # worker's session; the collector skips a leased blob (see MetaStore.lease_blobs).
 _READ_LEASES = """
@@ -102,6 +107,7 @@ CREATE INDEX read_leases_session ON read_leases(session_id);
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
+    (_BUCKET_POLICY,),
     (_READ_LEASES,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -111,6 +111,9 @@ class AsyncSqliteMeta:
     async def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
         await self._call(self._writer.set_bucket_public_access_block, bucket_id, config)
 
+    async def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
+        await self._call(self._writer.set_bucket_policy, bucket_id, policy)
+
     async def get_bucket(self, name: str) -> Bucket | None:
         return self._lookups.get_bucket(name)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from oortgate.meta.body_rows import is_inline_ref
 from oortgate.meta.sqlite_db import BLOB_TABLES, SCHEMA_VERSION, chunks
 from oortgate.meta.sqlite_integrity import CheckResult, integrity_check, open_read_only
 from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, Drift, reference_drift
@@ -39,6 +40,7 @@ class BlobRef:
     size: int
     checksum: tuple[str, str] | None = None  # (algorithm, base64) of these bytes
     crc64: str | None = None  # the integrity CRC (oortgate.integrity), if written with one
+    inline: bool = False  # its bytes are an inline_blobs row (see inline_data), not a blob
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,9 @@ class Entry:
     etag: str  # hex MD5 of the bytes, or (multipart) MD5 of the parts' MD5s + "-N"
     size: int
     blobs: tuple[BlobRef, ...]
-    parts_count: int = 0  # a multipart object's (its ETag is then the "-N" kind)
+    # A multipart object's part count, as its row says (0: not multipart; its ETag is
+    # then the "-N" kind): fsck compares it with the part rows found.
+    declared_parts: int = 0
     checksums: dict[str, str] = field(default_factory=dict)  # whole-object, base64
     upload_id: str | None = None  # set for a part of an open upload
     part_number: int = 0
@@ -124,7 +128,9 @@ class MetaScan:
         if bucket is None:  # a bucket with objects cannot be deleted: this is damage
             bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
         if not parts_count:
-            blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, size, crc64=crc64),)
+            blobs: tuple[BlobRef, ...] = (
+                BlobRef(blob_id, size, crc64=crc64, inline=is_inline_ref(blob_id)),
+            )
         else:
             # A part's checksum is of the upload's algorithm: the object's only one.
             algorithm = next(iter(sums)) if len(sums) == 1 else None
@@ -172,7 +178,7 @@ class MetaScan:
         if entry.upload_id is not None:
             sql = "SELECT blob_id FROM upload_parts WHERE upload_id = ? AND part_number = ?"
             args: tuple[object, ...] = (entry.upload_id, entry.part_number)
-        elif entry.parts_count:
+        elif entry.declared_parts:
             sql = "SELECT blob_id FROM object_parts WHERE bucket_id = ? AND key = ? ORDER BY idx"
             args = (entry.bucket_id, entry.key)
         else:

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 
-from oortgate.meta.models import INLINE_MARK, Session
+from oortgate.meta.body_rows import INLINE_MARK
+from oortgate.meta.models import Session
 from oortgate.meta.sqlite_db import BLOB_TABLES
 from oortgate.meta.sqlite_integrity import open_read_only
 

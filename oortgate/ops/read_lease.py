@@ -14,17 +14,16 @@ from collections.abc import Sequence
 
 from oortgate import logs
 from oortgate.meta.base import MetaStore
-from oortgate.meta.models import Segment, is_inline
+from oortgate.meta.models import Segment
 
 LEASED_SIZE = 4 << 20
 
 
 async def take(meta: MetaStore, segments: Sequence[Segment]) -> str | None:
-    """A lease on the segments' blobs if the read needs one (None: it needs none)."""
-    blob_ids = [s.blob_id for s in segments if s.data is None and not is_inline(s.blob_id)]
-    if not blob_ids or (len(segments) == 1 and segments[0].size <= LEASED_SIZE):
+    """A lease on these blobs if the read needs one (None: it needs none)."""
+    if not segments or (len(segments) == 1 and segments[0].size <= LEASED_SIZE):
         return None
-    return await meta.lease_blobs(blob_ids)
+    return await meta.lease_blobs([s.blob_id for s in segments])
 
 
 async def release(meta: MetaStore, lease: str | None) -> None:

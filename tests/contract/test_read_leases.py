@@ -9,7 +9,7 @@ import secrets
 import time
 
 from oortgate.meta.base import MetaStore
-from oortgate.meta.models import ObjectRecord, Segment
+from oortgate.meta.models import BlobBody, ObjectRecord, PartsBody, Segment
 
 
 async def _bucket(meta: MetaStore) -> int:
@@ -18,13 +18,15 @@ async def _bucket(meta: MetaStore) -> int:
 
 
 async def _put(meta: MetaStore, bucket_id: int, key: str, parts: int = 0) -> ObjectRecord:
+    body: BlobBody | PartsBody
     if not parts:
-        record = ObjectRecord(bucket_id, key, secrets.token_hex(16), 3, "0" * 32, time.time())
+        body, size = BlobBody(secrets.token_hex(16), 3), 3
     else:
-        segments = tuple(Segment(secrets.token_hex(16), 5, part_number=n + 1)
-                         for n in range(parts))  # fmt: skip
-        record = ObjectRecord(bucket_id, key, "", 5 * parts, "0" * 32 + f"-{parts}",
-                              time.time(), parts_count=parts, parts=segments)  # fmt: skip
+        body = PartsBody(tuple(Segment(secrets.token_hex(16), 5, part_number=n + 1)
+                               for n in range(parts)))  # fmt: skip
+        size = 5 * parts
+    etag = "0" * 32 + (f"-{parts}" if parts else "")
+    record = ObjectRecord(bucket_id, key, body, size, etag, time.time())
     for blob_id in record.blob_ids:
         await meta.add_pending_blob(blob_id)
     await meta.put_object(record)
@@ -47,10 +49,10 @@ async def test_a_leased_blob_waits_until_its_lease_is_dropped(
     assert lease is not None
     await _put(peer, bucket_id, "big")  # overwritten: its parts are garbage now
     await peer.delete_object(bucket_id, "other")
-    assert await _garbage(peer) == {other.blob_id}  # the leased ones wait
-    assert await _garbage(meta) == {other.blob_id}
+    assert await _garbage(peer) == {other.blob_ids[0]}  # the leased ones wait
+    assert await _garbage(meta) == {other.blob_ids[0]}
     await meta.drop_lease(lease)
-    assert await _garbage(peer) == {other.blob_id, *old.blob_ids}
+    assert await _garbage(peer) == {other.blob_ids[0], *old.blob_ids}
 
 
 async def test_two_leases_on_one_blob_both_hold_it(meta: MetaStore, peer: MetaStore) -> None:
@@ -64,7 +66,7 @@ async def test_two_leases_on_one_blob_both_hold_it(meta: MetaStore, peer: MetaSt
     await meta.drop_lease(first)
     assert await _garbage(meta) == set()  # the other download still reads it
     await peer.drop_lease(second)
-    assert await _garbage(meta) == {old.blob_id}
+    assert await _garbage(meta) == {old.blob_ids[0]}
 
 
 async def test_a_dead_sessions_leases_end_with_it(meta: MetaStore, peer: MetaStore) -> None:
