@@ -62,19 +62,29 @@ async def ensure_root_async(
             root = await meta.get_user_by_name(ROOT_USER)
             assert root is not None
     if access_key and secret_key:
-        existing = await meta.get_key(access_key)
-        mine = existing is not None and existing.user_id == root.id
-        if existing is not None and mine and existing.secret_key == secret_key:
-            if not existing.enabled:
-                await meta.set_key_enabled(access_key, True)
-            return None
-        if existing is not None:
-            await meta.delete_key(access_key)
-        await meta.create_key(root.id, access_key, secret_key)
+        try:
+            await _install_key(meta, root, access_key, secret_key)
+        except ValueError:
+            # Another gateway starting with the same credentials made the key meanwhile:
+            # a second look finds it installed.
+            await _install_key(meta, root, access_key, secret_key)
         return None
     if await meta.list_keys(root.id):
         return None
     return await meta.create_key(root.id, new_access_key(), new_secret_key())
+
+
+async def _install_key(meta: MetaStore, root: User, access_key: str, secret_key: str) -> None:
+    """The root key from the environment, (re)installed unless it already is."""
+    existing = await meta.get_key(access_key)
+    mine = existing is not None and existing.user_id == root.id
+    if existing is not None and mine and existing.secret_key == secret_key:
+        if not existing.enabled:
+            await meta.set_key_enabled(access_key, True)
+        return
+    if existing is not None:
+        await meta.delete_key(access_key)
+    await meta.create_key(root.id, access_key, secret_key)
 
 
 def create_key(

@@ -5,6 +5,7 @@ auth); when neither answers, a private instance (initdb + pg_ctl from
 /usr/lib/postgresql/*/bin, in a temp dir, on a free port) is started for this process and
 stopped at exit. Each database is created with an ICU en-US default collation, as users'
 databases often are: a key or name column missing ``COLLATE "C"`` sorts wrong here.
+Tests that stop PostgreSQL start a ``PrivatePostgres`` of their own.
 """
 
 from __future__ import annotations
@@ -51,35 +52,53 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args]
 
 
+class PrivatePostgres:
+    """A PostgreSQL server of our own (initdb in a temp dir, a free port), which a test
+    may stop and start again on the same port and data: "PostgreSQL restarted"."""
+
+    def __init__(self) -> None:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not bins:
+            raise RuntimeError("no PostgreSQL is installed (/usr/lib/postgresql): make pg-deps")
+        self.bindir = Path(bins[-1]).parent
+        self.root = Path(tempfile.mkdtemp(prefix="oortgate-pg-"))
+        self.data = self.root / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+        self.port = _free_port()
+        subprocess.run(
+            _as_postgres([str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
+                          "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=on"
+        self._ctl("-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast``: clients disconnected, a clean shutdown; ``immediate``: a crash."""
+        self._ctl("-m", mode, "-w", "stop")
+
+    def close(self) -> None:
+        subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data),
+                                     "-m", "immediate", "stop"]), capture_output=True)  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]),
+                       check=True, capture_output=True)  # fmt: skip
+
+
 def _start_private() -> str:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not bins:
-        raise RuntimeError("no PostgreSQL answers and none is installed (/usr/lib/postgresql)")
-    bindir = Path(bins[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="oortgate-pg-"))
-    data = root / "data"
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    port = _free_port()
-    subprocess.run(
-        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                      "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on"
-    subprocess.run(
-        _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                      "-l", str(root / "log"), "-w", "start"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-
-    def stop() -> None:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                     "stop"]), capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
-
-    atexit.register(stop)
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    server = PrivatePostgres()
+    server.start()
+    atexit.register(server.close)
+    return server.url
 
 
 def server_url() -> str:
@@ -91,15 +110,17 @@ def server_url() -> str:
     return _server
 
 
-def create_database(label: str = "t") -> str:
-    """A new, empty database with an ICU en-US default collation; its URL."""
+def create_database(label: str = "t", server: str | None = None) -> str:
+    """A new, empty database with an ICU en-US default collation (on ``server``, a
+    maintenance URL, or the one server_url finds); its URL."""
+    server = server or server_url()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"og_{label}_{worker}_{os.getpid()}_{next(_names)}".lower()
-    with psycopg.connect(server_url(), autocommit=True) as conn:
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"'.encode())
         conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu"
                      " ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'".encode())  # fmt: skip
-    return urlsplit(server_url())._replace(path="/" + name).geturl()
+    return urlsplit(server)._replace(path="/" + name).geturl()
 
 
 def drop_database(url: str) -> None:
