@@ -42,6 +42,25 @@ def test_one_key_over_three_gateways_is_admitted_at_its_rate(cluster: Cluster) -
     _with_retries(lambda: clients[1].put_object(Bucket=bucket, Key="o", Body=b"tiny"))
     urls = [c.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "o"},
                                      ExpiresIn=600) for c in clients]  # fmt: skip
+    # A run in which Redis calls timed out several times (a busy machine) says nothing
+    # of the shared budget: measured again, up to three times.
+    for attempt in range(3):
+        failures, tally = _flood_all(cluster, urls)
+        if failures < 3:
+            break
+        print(f"attempt {attempt + 1}: {failures:.0f} Redis failures, measured again")
+    assert tally.sent / tally.elapsed > 1.5 * RATE, tally.summary()
+    assert {o.status for o in tally.outcomes} <= {200, 503}, tally.summary()
+    _assert_slowdowns(tally)
+    assert failures < 3, "Redis too slow here for the test to say anything: " + tally.summary()
+    assert 0.9 * RATE * tally.elapsed <= tally.admitted, tally.summary()
+    upper = BURST * (1 + failures) + 1.1 * RATE * tally.elapsed + 2
+    assert tally.admitted <= upper, tally.summary()
+
+
+def _flood_all(cluster: Cluster, urls: list[str]) -> tuple[float, Tally]:
+    """About twice the key's rate over the three gateways for 3 s, from a full burst;
+    the Redis failures counted meanwhile, and what was admitted."""
     failures_before = _redis_failures(cluster)
     time.sleep(BURST / RATE + 0.2)  # the key's burst back
     tally, go = Tally(), threading.Event()
@@ -53,13 +72,7 @@ def test_one_key_over_three_gateways_is_admitted_at_its_rate(cluster: Cluster) -
     _join(threads)
     failures = _redis_failures(cluster) - failures_before
     print(tally.summary(), f"; Redis failures: {failures:.0f}")
-    assert tally.sent / tally.elapsed > 1.5 * RATE, tally.summary()
-    assert {o.status for o in tally.outcomes} <= {200, 503}, tally.summary()
-    _assert_slowdowns(tally)
-    assert failures < 3, "Redis too slow here for the test to say anything: " + tally.summary()
-    assert 0.9 * RATE * tally.elapsed <= tally.admitted, tally.summary()
-    upper = BURST * (1 + failures) + 1.1 * RATE * tally.elapsed + 2
-    assert tally.admitted <= upper, tally.summary()
+    return failures, tally
 
 
 def _redis_failures(cluster: Cluster) -> float:
