@@ -3,24 +3,20 @@ blob store and the rate limiter (this host's, or Redis's shared one), and knows 
 their files live in the data directory.
 
 The server runs on the async interfaces (``open_stores``: ``MetaStore``, ``BlobStore``,
-``RateLimiter``). The command-line tools (the start-up sweep, ``oortgate gc``, ``admin``,
-``fsck``, ``stats``) run before or beside the server, one short job each, with no event
-loop to share: they keep the synchronous SQLite and file classes (``open_meta``,
-``open_blobs``), which are what the async adapters drive anyway, rather than spin up an
-event loop, the metadata thread and a thread pool per command. A tool that must work
-on any backend will move to the async interfaces with ``asyncio.run``.
+``RateLimiter``); so do the command-line tools (the start-up sweep, ``oortgate gc``,
+``admin``, ``stats``), each in an event loop of its own (``asyncio.run``) on the stores
+``open_tool_meta`` and ``open_tool_blobs`` open: one code path for every backend.
 """
 
 from __future__ import annotations
 
-import asyncio
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-from oortgate import sessions
 from oortgate.config import ConfigError
 from oortgate.meta.base import MetaStore
 from oortgate.meta.sqlite import SqliteMetaStore
@@ -38,14 +34,13 @@ from oortgate.store_urls import BlobLocation, DataDirBlobs, RadosBlobs
 if TYPE_CHECKING:
     from oortgate.config import Settings
 
-# The synchronous implementations, for the command-line tools (see above) and callers
-# that need more than the protocols (admin's key resealing, fsck's blob walk).
+# The synchronous implementations, for the SQLite adapter and fsck's walk of the files.
 MetaDb = SqliteMetaStore
 Blobs = LocalBlobStore | TieredLocalBlobs
 
 DB_FILE = "meta.sqlite3"
-# Left in the data directory by a server whose metadata is in PostgreSQL: the tools that
-# only know SQLite refuse that directory.
+# Left in the data directory by a server whose metadata is in PostgreSQL: a tool run
+# there without metadata_url is refused (it would open an empty SQLite store).
 PG_MARKER = "metadata-in-postgresql"
 
 
@@ -60,18 +55,25 @@ def open_meta(data_dir: Path, box: SecretBox | None = None) -> MetaDb:
 
 def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
     """The blob store(s) the settings name (None: the data directory's), one per tier
-    when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered)."""
+    when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered). On
+    PostgreSQL (``metadata_url``) the schema must exist (the database's identity names
+    the owner of a shared directory)."""
     if settings is None:
         return LocalBlobStore(data_dir)
-    standard = _file_blobs(data_dir, settings.blob_location, "blob_url")
+    standard = _file_blobs(settings, settings.blob_location, "blob_url")
     if settings.archive_blob_location == settings.blob_location:
         return standard
-    archive = _file_blobs(data_dir, settings.archive_blob_location, "archive_blob_url")
+    archive = _file_blobs(settings, settings.archive_blob_location, "archive_blob_url")
     return TieredLocalBlobs(standard, archive)
 
 
-def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBlobStore:
+def _file_blobs(settings: Settings, location: BlobLocation, setting: str) -> LocalBlobStore:
+    data_dir = settings.data_dir
     if isinstance(location, DataDirBlobs):
+        if settings.metadata_url:
+            # Other gateways share the metadata: a blob committed by this one (on
+            # another worker) may not have its record visible yet to a sweep.
+            return LocalBlobStore(data_dir, orphan_min_age=lambda: shared_root.ORPHAN_MIN_AGE)
         # The data directory is locked by its one server (see datadir_lock): no other
         # writer can be under way when its sweep runs, hence no minimum age.
         return LocalBlobStore(data_dir)
@@ -80,7 +82,7 @@ def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBl
     if not location.path.is_dir():  # a share not mounted must not become a local dir
         raise ConfigError(f"{setting}: directory {location.path} does not exist "
                           "(is the share mounted?)")  # fmt: skip
-    owner = shared_root.embedded_identity(data_dir)
+    owner = _metadata_identity(settings)
     try:
         shared_root.register(location.path, owner)
         root = location.path
@@ -91,29 +93,33 @@ def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBl
                           f"{exc.strerror or exc}") from None  # fmt: skip
 
 
-class BlockingMeta:
-    """An async MetaStore driven from a command-line tool (``oortgate admin`` on
-    PostgreSQL): each call runs to completion on the tool's own event loop."""
+def _metadata_identity(settings: Settings) -> str:
+    """Who owns blobs in a shared directory: the metadata store (all the gateways on one
+    PostgreSQL database are one owner; an embedded store is its data directory's)."""
+    if not settings.metadata_url:
+        return shared_root.embedded_identity(settings.data_dir)
+    from oortgate.meta.pg_identity import read_identity
 
-    def __init__(self, meta: MetaStore) -> None:
-        self._meta = meta
-        self._loop = asyncio.new_event_loop()
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._meta, name)
-        return lambda *args, **kwargs: self._loop.run_until_complete(method(*args, **kwargs))
-
-    def close(self) -> None:
-        try:
-            self._loop.run_until_complete(self._meta.close())
-        finally:
-            self._loop.close()
+    try:
+        return read_identity(settings.metadata_url)
+    except OSError as exc:  # (psycopg's errors are not OSErrors: see read_identity)
+        raise ConfigError(f"metadata_url: {exc}") from None
 
 
-def open_tool_meta(url: str) -> MetaDb:
-    """The admin tool's metadata store for a PostgreSQL metadata_url (the users and keys
-    commands, which the Protocol covers), behind the synchronous interface they use."""
-    return cast(MetaDb, BlockingMeta(open_postgres(url, SecretBox.from_env())))
+def open_tool_meta(settings: Settings) -> MetaStore:
+    """The metadata store a command-line tool runs on (in its own event loop: it
+    connects at the first call); no session (a tool writes no blob)."""
+    box = SecretBox.from_env()
+    if settings.metadata_url:
+        return open_postgres(settings.metadata_url, box)
+    data_dir = settings.data_dir
+    return AsyncSqliteMeta(open_meta(data_dir, box), open_meta(data_dir, box))
+
+
+def open_tool_blobs(settings: Settings) -> BlobStore:
+    """The blob store a command-line tool runs on (on PostgreSQL: once its metadata store
+    has connected, which makes the schema)."""
+    return async_blobs(open_blobs(settings.data_dir, settings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +141,9 @@ def open_stores(settings: Settings) -> Stores:
         meta = open_postgres(settings.metadata_url, box, on_session=blob_store.use_session)
         return Stores(meta, blob_store, limiter)
     writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir, settings)
-    sessions.open_session(writer, blobs)
+    # The worker's session (see oortgate.sessions), before its loop runs: the blob
+    # store's temp directory is made once the row is committed.
+    blobs.use_session(writer.open_session(socket.gethostname(), os.getpid()))
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
     meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))

@@ -99,6 +99,19 @@ class TieredBlobs:
         async for blob_id in self._routes.archive.iter_blob_ids():
             yield ARCHIVE_PREFIX + blob_id
 
+    def sweeps_orphans(self) -> bool:
+        return self._routes.standard.sweeps_orphans() and self._routes.archive.sweeps_orphans()
+
+    async def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
+        async for blob_id in self._routes.standard.orphan_candidates(min_age):
+            yield blob_id
+        async for blob_id in self._routes.archive.orphan_candidates(min_age):
+            yield ARCHIVE_PREFIX + blob_id
+
+    async def count_temp_files(self) -> int:
+        standard = await self._routes.standard.count_temp_files()
+        return standard + await self._routes.archive.count_temp_files()
+
     async def use_session(self, session_id: str) -> None:
         await self._routes.standard.use_session(session_id)
         await self._routes.archive.use_session(session_id)

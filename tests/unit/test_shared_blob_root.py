@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from oortgate import gc, stores
+from oortgate import stores
 from oortgate.config import ConfigError, Settings, load
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.storage import shared_root
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.tiered import TieredLocalBlobs
+from tests.sync_stores import startup_sweep
 
 
 def _settings(data_dir: Path, **urls: Path) -> Settings:
@@ -79,7 +80,7 @@ def test_alone_the_sweep_spares_young_orphans_and_takes_old_ones(tmp_path: Path)
     assert list(blobs.orphan_candidates()) == [old]
     meta = stores.open_meta(data)
     try:
-        assert gc.startup_sweep(meta, blobs)["orphans"] == 1
+        assert startup_sweep(meta, blobs)["orphans"] == 1
     finally:
         meta.close()
     assert set(blobs.iter_blob_ids()) == {young}
