@@ -246,11 +246,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
               "on the embedded SQLite store only)", file=sys.stderr)  # fmt: skip
         return 2
     if args.command == "gc":
+        from oortgate.errors import StoreUnavailable
         from oortgate.serve import sweep
         from oortgate.storage.space import StorageFull
 
         try:
             print(json.dumps(sweep(settings, args.gc_grace)))
+        except StoreUnavailable as exc:
+            print(f"oortgate: metadata_url: {exc}", file=sys.stderr)
+            return 2
         except StorageFull:
             print("oortgate: disk full: the collection cannot record its progress; delete "
                   "objects through the server, which keeps space for deletes",
