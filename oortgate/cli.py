@@ -241,10 +241,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
               f"give the same metadata_url ({ENV_PREFIX}METADATA_URL, --metadata-url)",
               file=sys.stderr)  # fmt: skip
         return 2
-    if settings.metadata_url and args.command == "fsck":
-        print("oortgate: fsck is not yet supported with metadata_url=postgresql (it works "
-              "on the embedded SQLite store only)", file=sys.stderr)  # fmt: skip
-        return 2
     if args.command == "gc":
         from oortgate.errors import StoreUnavailable
         from oortgate.serve import sweep

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 
 from oortgate.config import ConfigError
 from oortgate.meta.base import MetaStore
+from oortgate.meta.scan import MetaScan
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
+from oortgate.meta.sqlite_scan import SqliteScan
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.ratelimit_base import RateLimiter
 from oortgate.secretbox import SecretBox
@@ -114,6 +116,19 @@ def open_tool_meta(settings: Settings) -> MetaStore:
         return open_postgres(settings.metadata_url, box)
     data_dir = settings.data_dir
     return AsyncSqliteMeta(open_meta(data_dir, box), open_meta(data_dir, box))
+
+
+async def open_scan(settings: Settings, writable: bool = False) -> MetaScan:
+    """fsck's walk of the metadata (oortgate.meta.scan); ``writable``: it may set drifted
+    reference counts right (``--repair``). Raises MetadataUnusable when there is nothing
+    to check (no database file, a newer schema)."""
+    if settings.metadata_url:
+        from oortgate.meta.pg_scan import open_pg_scan
+
+        return await open_pg_scan(settings.metadata_url)
+    data_dir = settings.data_dir
+    # The writer (only for --repair) opens at the first repair: never creates a database.
+    return SqliteScan(db_path(data_dir), (lambda: open_meta(data_dir)) if writable else None)
 
 
 def open_tool_blobs(settings: Settings) -> BlobStore:
