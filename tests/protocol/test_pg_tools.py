@@ -133,6 +133,52 @@ def test_key_reseal_seals_every_secret_in_postgres(
     assert "Buckets" in _client(alone).list_buckets()
 
 
+def _fsck(srv: ServerProcess, *args: str) -> dict[str, Any]:
+    res = subprocess.run(
+        [PYTHON, "-m", "oortgate", "fsck", "--data-dir", str(srv.data_dir), "--json", *args],
+        cwd=str(REPO_ROOT), env=srv.env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode in (0, 1), res.stderr
+    found: dict[str, Any] = json.loads(res.stdout)
+    assert found["clean"] == (res.returncode == 0)
+    return found
+
+
+def test_fsck_on_postgres_finds_missing_damaged_and_orphan_blobs(alone: ServerProcess) -> None:
+    s3 = _client(alone)
+    s3.create_bucket(Bucket="checked")
+    for key in ("fine", "lost", "flipped", "drifted"):
+        s3.put_object(Bucket="checked", Key=key, Body=os.urandom(INLINE_MAX + 100))
+    s3.put_object(Bucket="checked", Key="small", Body=b"inline bytes")
+    assert _fsck(alone, "--deep")["clean"]
+    with psycopg.connect(alone.metadata_url, autocommit=True) as conn:
+        ids: dict[str, str] = dict(conn.execute("SELECT key, blob_id FROM objects").fetchall())
+        conn.execute("UPDATE blobs SET refs = 3 WHERE blob_id = %s", (ids["drifted"],))
+
+    def path(blob_id: str) -> Path:
+        return alone.data_dir / "blobs" / blob_id[:2] / blob_id[2:4] / blob_id
+
+    path(ids["lost"]).unlink()
+    with open(path(ids["flipped"]), "r+b") as f:
+        f.seek(10)
+        byte = f.read(1)
+        f.seek(10)
+        f.write(bytes([byte[0] ^ 0x55]))
+    orphan = path("0e" * 16)
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"nobody's")
+    os.utime(orphan, (time.time() - 7200, time.time() - 7200))  # older than the hour
+    found = _fsck(alone, "--deep", "--grace", "0")
+    kinds = sorted((p["kind"], p.get("key") or p.get("blob_id")) for p in found["problems"])
+    assert kinds == [("checksum_mismatch", "flipped"), ("missing", "lost"),
+                     ("orphan", "0e" * 16), ("refcount", ids["drifted"])]  # fmt: skip
+    repaired = _fsck(alone, "--repair", "--grace", "0")
+    assert repaired["repaired"] == 2 and not orphan.exists()  # the orphan and the count
+    after = _fsck(alone)
+    assert (after["missing"], after["orphans"], after["refcount_mismatch"]) == (1, 0, 0)
+    assert s3.get_object(Bucket="checked", Key="small")["Body"].read() == b"inline bytes"
+
+
 # -- two gateways on one database and one shared blob directory -------------------------
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ...]]:
@@ -157,6 +203,12 @@ def _shared(srv: ServerProcess) -> Path:
     return Path(srv.extra_args[1].removeprefix("file://"))
 
 
+def _gc(srv: ServerProcess, *args: str) -> dict[str, int]:
+    """`oortgate gc` with the gateway's settings (its --blob-url among them)."""
+    counts: dict[str, int] = _tool(srv, "gc", *srv.extra_args[:2], *args)
+    return counts
+
+
 def test_two_gateways_on_one_database_are_one_owner_and_sweep_its_orphans(
     pair: tuple[ServerProcess, ...],
 ) -> None:
@@ -172,9 +224,9 @@ def test_two_gateways_on_one_database_are_one_owner_and_sweep_its_orphans(
 
     with psycopg.connect(a.metadata_url, autocommit=True) as holder:  # a sweep under way
         holder.execute("SELECT pg_advisory_lock(%s)", (ORPHAN_SWEEP_LOCK,))
-        assert "orphans" not in _tool(b, "gc")
+        assert "orphans" not in _gc(b)
         assert old.exists()
-    assert _tool(b, "gc")["orphans"] == 1  # the lock is free again
+    assert _gc(b)["orphans"] == 1  # the lock is free again
     assert young.exists() and not old.exists()
     assert _client(b).get_object(Bucket="swept", Key="k")["Body"].read() == body
 
@@ -182,7 +234,7 @@ def test_two_gateways_on_one_database_are_one_owner_and_sweep_its_orphans(
     foreign.touch()
     try:
         theirs = _orphan(shared, age=7200)  # maybe that store's: never swept
-        assert "orphans" not in _tool(a, "gc")
+        assert "orphans" not in _gc(a)
         assert theirs.exists()
     finally:
         foreign.unlink()
@@ -216,7 +268,7 @@ def test_gc_online_beside_two_gateways_breaks_no_upload(pair: tuple[ServerProces
                      ("d" * 32,))  # fmt: skip
     upload.start()
     time.sleep(0.5)  # under way: its blob is pending, its temp file open
-    counts = _tool(b, "gc", "--gc-grace", "0")
+    counts = _gc(b, "--gc-grace", "0")
     upload.join(60)
     assert {"sessions", "pending", "temp", "garbage"} <= counts.keys()
     assert result["put"].status_code == 200, result["put"].text
