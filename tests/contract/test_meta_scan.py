@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import psycopg
 import pytest
@@ -34,10 +35,10 @@ def scan(meta_kind: str, place: Place) -> Opener:
     return sqlite
 
 
-async def _put(meta: MetaStore, bucket: int, key: str, **kw: object) -> str:
+async def _put(meta: MetaStore, bucket: int, key: str, **kw: Any) -> str:
     blob_id = secrets.token_hex(16)
     await meta.add_pending_blob(blob_id)
-    await meta.put_object(ObjectRecord(bucket, key, blob_id, 3, "e", 1.0, **kw))  # type: ignore[arg-type]
+    await meta.put_object(ObjectRecord(bucket, key, blob_id, 3, "e", 1.0, **kw))
     return blob_id
 
 
