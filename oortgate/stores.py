@@ -15,7 +15,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from oortgate.config import ConfigError
 from oortgate.meta.base import MetaStore
@@ -30,15 +30,28 @@ from oortgate.storage import shared_root
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
-from oortgate.storage.tiered import TieredBlobs, TieredLocalBlobs
+from oortgate.storage.tiered import TieredBlobs
 from oortgate.store_urls import BlobLocation, DataDirBlobs, RadosBlobs
 
 if TYPE_CHECKING:
     from oortgate.config import Settings
 
-# The synchronous implementations, for the SQLite adapter and fsck's walk of the files.
+@dataclass(frozen=True, slots=True)
+class LocalTiers:
+    """One file store per tier (``archive_blob_url`` apart): what ``async_blobs`` puts the
+    router (storage.tiered) over."""
+
+    standard: LocalBlobStore
+    archive: LocalBlobStore
+
+    def use_session(self, session_id: str) -> None:
+        self.standard.use_session(session_id)
+        self.archive.use_session(session_id)
+
+
+# The synchronous implementations the async adapters drive.
 MetaDb = SqliteMetaStore
-Blobs = LocalBlobStore | TieredLocalBlobs
+Blobs = LocalBlobStore | LocalTiers
 
 DB_FILE = "meta.sqlite3"
 # Left in the data directory by a server whose metadata is in PostgreSQL: a tool run
@@ -55,6 +68,14 @@ def open_meta(data_dir: Path, box: SecretBox | None = None) -> MetaDb:
     return SqliteMetaStore(db_path(data_dir), box if box is not None else SecretBox.from_env())
 
 
+@overload
+def open_blobs(data_dir: Path, settings: None = None) -> LocalBlobStore: ...
+
+
+@overload
+def open_blobs(data_dir: Path, settings: Settings) -> Blobs: ...
+
+
 def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
     """The blob store(s) the settings name (None: the data directory's), one per tier
     when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered). On
@@ -66,7 +87,7 @@ def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
     if settings.archive_blob_location == settings.blob_location:
         return standard
     archive = _file_blobs(settings, settings.archive_blob_location, "archive_blob_url")
-    return TieredLocalBlobs(standard, archive)
+    return LocalTiers(standard, archive)
 
 
 def _file_blobs(settings: Settings, location: BlobLocation, setting: str) -> LocalBlobStore:
@@ -167,7 +188,7 @@ def open_stores(settings: Settings) -> Stores:
 
 def async_blobs(blobs: Blobs) -> BlobStore:
     """The async BlobStore over what open_blobs opened (a router over one per tier)."""
-    if isinstance(blobs, TieredLocalBlobs):
+    if isinstance(blobs, LocalTiers):
         return TieredBlobs(AsyncLocalBlobs(blobs.standard), AsyncLocalBlobs(blobs.archive))
     return AsyncLocalBlobs(blobs)
 

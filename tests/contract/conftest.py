@@ -33,7 +33,7 @@ from oortgate.meta.sqlite_refcounts import reference_drift
 from oortgate.secretbox import SecretBox
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
-from oortgate.storage.tiered import TieredBlobs, TieredLocalBlobs
+from oortgate.storage.tiered import TieredBlobs
 from tests import ceph_cluster, pg_service
 
 
@@ -81,7 +81,7 @@ def _tiered(data_dir: Path) -> BlobStore:
 
 def _tiered_archive(data_dir: Path) -> BlobStore:
     opened = stores.open_blobs(data_dir, _two_tier_settings(data_dir))
-    assert isinstance(opened, TieredLocalBlobs)
+    assert isinstance(opened, stores.LocalTiers)
     return _ArchiveByDefault(AsyncLocalBlobs(opened.standard), AsyncLocalBlobs(opened.archive))
 
 

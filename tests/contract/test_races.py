@@ -28,6 +28,7 @@ from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import ObjectRecord, Part, Segment, Session, Upload
 from oortgate.meta.sqlite_integrity import open_read_only
 from oortgate.meta.sqlite_refcounts import reference_drift
+from oortgate.storage.local import LocalBlobStore
 from tests.sync_stores import open_session, reap_dead_sessions, startup_sweep
 
 ROUNDS = 40
@@ -308,7 +309,7 @@ class Writer:
     still being written (its temp file open)."""
 
     meta: stores.MetaDb
-    blobs: stores.Blobs
+    blobs: LocalBlobStore
     session_id: str
     committed: str
     in_flight: Any
