@@ -4,8 +4,9 @@ their files live in the data directory.
 
 The server runs on the async interfaces (``open_stores``: ``MetaStore``, ``BlobStore``,
 ``RateLimiter``); so do the command-line tools (the start-up sweep, ``oortgate gc``,
-``admin``, ``stats``), each in an event loop of its own (``asyncio.run``) on the stores
-``open_tool_meta`` and ``open_tool_blobs`` open: one code path for every backend.
+``admin``, ``stats``, ``fsck``), each in an event loop of its own (``asyncio.run``) on the
+stores ``open_tool_meta``, ``open_tool_blobs`` and ``open_scan`` open: one code path
+for every backend.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from oortgate.store_urls import BlobLocation, DataDirBlobs, RadosBlobs
 
 if TYPE_CHECKING:
     from oortgate.config import Settings
+
 
 @dataclass(frozen=True, slots=True)
 class LocalTiers:

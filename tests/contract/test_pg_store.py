@@ -8,13 +8,17 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from oortgate import stores
+from oortgate.config import load
 from oortgate.errors import StoreUnavailable
 from oortgate.meta.models import ObjectRecord
+from oortgate.meta.pg_identity import read_identity
+from oortgate.storage import shared_root
 from tests import pg_service
 
 
@@ -108,3 +112,41 @@ def test_the_test_databases_are_per_process() -> None:
     finally:
         pg_service.drop_database(first)
         pg_service.drop_database(second)
+
+
+async def test_the_database_has_one_identity_that_every_gateway_reads(
+    url: str, tmp_path: Path
+) -> None:
+    """Made by a migration, once: what its gateways register as the owner of a shared
+    blob directory (so N gateways on one database are one owner there)."""
+    meta = stores.open_postgres(url, None)
+    try:
+        await meta.ping()  # connects: migrates
+    finally:
+        await meta.close()
+    identity = read_identity(url)
+    assert shared_root.check_owner(identity).startswith("pg-")
+    assert read_identity(url) == identity
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for gateway in ("a", "b"):
+        data_dir = tmp_path / gateway
+        data_dir.mkdir()
+        settings = load({"data_dir": str(data_dir), "blob_url": shared.as_uri(),
+                         "metadata_url": url}, None, {})  # fmt: skip
+        stores.open_blobs(data_dir, settings)
+    assert shared_root.owners(shared) == [identity]
+    other = pg_service.create_database("pgother")  # another database: another owner
+    try:
+        meta = stores.open_postgres(other, None)
+        await meta.ping()
+        await meta.close()
+        assert read_identity(other) != identity
+    finally:
+        pg_service.drop_database(other)
+    with pytest.raises(ConnectionError, match="no oortgate schema"):
+        fresh = pg_service.create_database("pgfresh")
+        try:
+            read_identity(fresh)
+        finally:
+            pg_service.drop_database(fresh)
