@@ -23,7 +23,7 @@ def page() -> ObjectPage:
     """Keys as a photo library has them (a space, a "+", a non-ASCII letter), half of them
     with a CRC32, written a third of a second apart."""
     objects = [
-        ObjectRecord(1, f"photos/2024/{i:06d} é+ key.jpg", "blob", 1000 + i,
+        ObjectRecord(1, f"photos/2024/{i:06d} é+ key.jpg", None, 1000 + i,
                      "d41d8cd98f00b204e9800998ecf8427e", 1.7e9 + i * 0.37, owner_id=1,
                      checksums={"CRC32": "AAAAAA=="} if i % 2 else {})
         for i in range(KEYS)

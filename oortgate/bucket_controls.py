@@ -30,8 +30,8 @@ class PublicAccessBlock:
     # The field names are the XML element names (and the stored JSON keys).
     BlockPublicAcls: bool = False  # refuse new public ACLs (403)
     IgnorePublicAcls: bool = False  # public ACLs grant nothing
-    # Stored and returned: they act on bucket policies, which this gateway has not yet.
-    BlockPublicPolicy: bool = False
+    BlockPublicPolicy: bool = False  # refuse new public bucket policies (403)
+    # A public bucket policy grants nobody but the bucket owner anything.
     RestrictPublicBuckets: bool = False
 
     def dumps(self) -> str:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from oortgate.fsck_digests import EntryDigests
-from oortgate.meta.models import is_inline
 from oortgate.meta.scan import BlobRef, Entry, MetadataDamaged, MetaScan
 from oortgate.storage.base import BlobDamaged, BlobNotFound, BlobStore
 from oortgate.storage.tiered import TIERED_BLOB_ID
@@ -179,14 +178,15 @@ class Checker:
         if entry.row_damage:
             yield problem("database", entry.row_damage)
         total = sum(blob.size for blob in entry.blobs)
-        if entry.parts_count and (len(entry.blobs) != entry.parts_count or total != entry.size):
+        declared = entry.declared_parts
+        if declared and (len(entry.blobs) != declared or total != entry.size):
             parts = f"{len(entry.blobs)} parts of {total} bytes in all"
-            says = f"the object says {entry.parts_count} parts, {entry.size} bytes"
+            says = f"the object says {declared} parts, {entry.size} bytes"
             yield problem("size_mismatch", f"{parts}; {says}")
         intact = True
         for blob in entry.blobs:
             self.report.blobs_checked += 1
-            kind, detail = await self._stored(blob.blob_id, blob.size)
+            kind, detail = await self._stored(blob)
             if kind:
                 intact = False
                 yield problem(kind, detail, blob.blob_id)
@@ -198,9 +198,10 @@ class Checker:
             unread = entry.size - (self.report.bytes_verified - before)
             self._progress.advance(max(0, unread))  # the bar moves past what was not read
 
-    async def _stored(self, blob_id: str, size: int) -> tuple[str, str]:
-        """("", "") if the blob exists with ``size`` bytes, else (kind, what is wrong)."""
-        if is_inline(blob_id):
+    async def _stored(self, blob: BlobRef) -> tuple[str, str]:
+        """("", "") if the blob exists with its size, else (kind, what is wrong)."""
+        blob_id, size = blob.blob_id, blob.size
+        if blob.inline:
             data = await self._scan.inline_data(blob_id)
             if data is None:
                 return "missing", "no inline data row"
@@ -220,7 +221,7 @@ class Checker:
 
     async def _verify(self, entry: Entry) -> AsyncIterator[tuple[str, str, str | None]]:
         """(kind, detail, blob id) for each thing the bytes contradict."""
-        digests = EntryDigests(entry.etag, entry.parts_count > 0, entry.checksums)
+        digests = EntryDigests(entry.etag, entry.declared_parts > 0, entry.checksums)
         for blob in entry.blobs:
             digests.start_blob(blob.checksum, blob.crc64)
             try:
@@ -238,7 +239,7 @@ class Checker:
             yield "checksum_mismatch", "; ".join(mismatches), None
 
     async def _bytes(self, blob: BlobRef) -> AsyncIterator[bytes]:
-        if is_inline(blob.blob_id):
+        if blob.inline:
             data = await self._scan.inline_data(blob.blob_id)  # small: the inline limit
             if data is None:
                 raise BlobNotFound(blob.blob_id)

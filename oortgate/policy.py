@@ -8,7 +8,8 @@ group URI).
 
 A resource's owner holds every permission whatever its ACL says (AWS keeps READ_ACP and
 WRITE_ACP for owners; this gateway has no IAM policies through which an owner could be
-given the rest back, so it never lets owners lock themselves out).
+given the rest back, so it never lets owners lock themselves out). A bucket policy's
+explicit Deny is decided before these (oortgate.bucket_policy, ops/permissions.py).
 """
 
 from __future__ import annotations

@@ -87,6 +87,14 @@ def check_rate_limit_store(settings: Settings) -> None:
         raise StartupError(f"rate_limit_url: Redis at {host}:{port} unusable ({problem})")
 
 
+def check_blob_stores(settings: Settings) -> None:
+    """A rados:// tier's cluster and pool must answer at start, within the connect
+    timeout (see oortgate.rados_tools): a gateway that cannot store must not start."""
+    from oortgate import rados_tools
+
+    rados_tools.check_reachable(settings)
+
+
 def check_data_dir(data_dir: Path) -> None:
     """The data directory must exist (or be creatable) and be writable. A full disk is
     not refused here: the server starts and answers what it can."""

@@ -36,6 +36,8 @@ def sweep(settings: Settings, grace: float) -> dict[str, int]:
     garbage that is due (``grace``), as the servers' own collectors do, and dead
     sessions' leftovers; on PostgreSQL the orphan sweep too (one at a time, sparing young
     blobs). A live session's pending or in-flight blob is never touched."""
+    if stores.rados_settings(settings):
+        return _sweep_rados(settings, grace)
     if settings.metadata_url:
         return asyncio.run(_sweep(settings, grace, orphans=True))
     try:
@@ -61,6 +63,22 @@ async def _sweep(settings: Settings, grace: float | None, orphans: bool) -> dict
         await meta.close()
 
 
+def _sweep_rados(settings: Settings, grace: float) -> dict[str, int]:
+    """`oortgate gc` on a RADOS blob store (see oortgate.rados_tools)."""
+    from oortgate import rados_tools
+
+    if settings.metadata_url:
+        return rados_tools.sweep(settings, grace)
+    try:
+        fd = datadir_lock.lock(settings.data_dir)
+    except datadir_lock.DataDirInUse:
+        return rados_tools.sweep(settings, grace)
+    try:
+        return rados_tools.sweep(settings, None)
+    finally:
+        os.close(fd)
+
+
 def prepare(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     SharedRateLimiter.reset(settings.rate_limit_path)
@@ -74,6 +92,8 @@ def prepare(settings: Settings) -> None:
         (settings.data_dir / stores.PG_MARKER).write_text(
             "The metadata of this gateway is in PostgreSQL (metadata_url).\n"
         )
+    if stores.rados_settings(settings):
+        counts = _sweep_rados_at_start(settings)
     if not space_guard(settings).ensure_reserve():
         print("oortgate: disk full: writes are refused until space is freed", file=sys.stderr)
     if generated is not None:
@@ -96,9 +116,23 @@ async def _prepare_stores(
     try:
         await meta.list_keys()
         generated = await accounts.ensure_root(meta, access_key, secret_key)
+        if stores.rados_settings(settings):
+            return generated, {}  # swept in a child process (see _sweep_rados_at_start)
         return generated, await _sweep_if_space(meta, settings)
     finally:
         await meta.close()
+
+
+def _sweep_rados_at_start(settings: Settings) -> dict[str, int]:
+    """The start-up sweep on a RADOS blob store, in a child process (see rados_tools);
+    if it fails, the workers' own upkeep reaps and collects as they run."""
+    from oortgate import rados_tools
+
+    try:
+        return rados_tools.sweep_in_child(settings)
+    except preflight.StartupError as exc:
+        print(f"oortgate: start-up sweep skipped: {exc}", file=sys.stderr)
+        return {}
 
 
 def _pg_usage(url: str) -> Callable[[float], StorageUsage]:
@@ -262,6 +296,7 @@ def _checked_and_prepared(settings: Settings) -> bool:
             preflight.check_data_dir_local(settings.data_dir)
         preflight.check_access_log(settings)
         preflight.check_rate_limit_store(settings)
+        preflight.check_blob_stores(settings)
         db_path = stores.db_path(settings.data_dir)
         try:
             datadir_lock.lock(settings.data_dir)  # held until the last process exits

@@ -3,7 +3,8 @@ store (``metadata_url``) and the shared rate limit (``rate_limit_url``), and how
 shown without its password.
 
 Empty: in the data directory. ``file:///abs/dir``: a directory of its own, which may be
-a mount shared by several gateways. ``rados://POOL?conf=PATH&id=CLIENT``: a Ceph pool.
+a mount shared by several gateways. ``rados://POOL?conf=PATH&id=CLIENT&namespace=NS``: a
+Ceph pool (NS: a RADOS namespace of its own in it, optional).
 Parsed once, at configuration time, so that a bad URL stops the start (exit 2) with a
 message naming the setting; the stores are built from the typed values.
 """
@@ -14,7 +15,9 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-RADOS_QUERY_KEYS = ("conf", "id")
+RADOS_QUERY_KEYS = ("conf", "id", "namespace")
+DEFAULT_CEPH_CONF = Path("/etc/ceph/ceph.conf")  # librados' own default
+DEFAULT_CEPH_CLIENT = "admin"
 
 
 class BlobUrlError(ValueError):
@@ -35,8 +38,17 @@ class DirectoryBlobs:
 @dataclass(frozen=True, slots=True)
 class RadosBlobs:
     pool: str
-    conf: Path | None = None  # ceph.conf; None: librados' default search
+    conf: Path | None = None  # ceph.conf; None: DEFAULT_CEPH_CONF
     client_id: str | None = None  # the cephx user without "client."; None: "admin"
+    namespace: str = ""  # a RADOS namespace of the pool (several stores in one pool)
+
+    @property
+    def conf_path(self) -> Path:
+        return self.conf or DEFAULT_CEPH_CONF
+
+    @property
+    def client(self) -> str:
+        return self.client_id or DEFAULT_CEPH_CLIENT
 
 
 BlobLocation = DataDirBlobs | DirectoryBlobs | RadosBlobs
@@ -109,7 +121,10 @@ def _rados(url: str, parts: urllib.parse.SplitResult) -> RadosBlobs:
     client = values.get("id")
     if client is not None and client.startswith("client."):
         client = client.removeprefix("client.")  # librados wants the name without it
-    return RadosBlobs(pool, Path(conf) if conf else None, client or None)
+    namespace = values.get("namespace", "")
+    if namespace.endswith((".stripes", ".tmp")):  # the store's own sub-namespaces
+        raise BlobUrlError(f"{url!r}: a namespace may not end in .stripes or .tmp")
+    return RadosBlobs(pool, Path(conf) if conf else None, client or None, namespace)
 
 
 def describe(location: BlobLocation) -> str:
@@ -117,7 +132,8 @@ def describe(location: BlobLocation) -> str:
     if isinstance(location, DirectoryBlobs):
         return f"directory {location.path}"
     if isinstance(location, RadosBlobs):
-        return f"RADOS pool {location.pool}"
+        where = f" (namespace {location.namespace})" if location.namespace else ""
+        return f"RADOS pool {location.pool}{where}"
     return "the data directory"
 
 

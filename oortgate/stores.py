@@ -80,9 +80,10 @@ def open_blobs(data_dir: Path, settings: Settings) -> Blobs: ...
 
 def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
     """The blob store(s) the settings name (None: the data directory's), one per tier
-    when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered). On
-    PostgreSQL (``metadata_url``) the schema must exist (the database's identity names
-    the owner of a shared directory)."""
+    when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered). The
+    synchronous file stores only: a rados:// one is async-only (see ``worker_blobs``).
+    On PostgreSQL (``metadata_url``) the schema must exist (the database's identity
+    names the owner of a shared directory)."""
     if settings is None:
         return LocalBlobStore(data_dir)
     standard = _file_blobs(settings, settings.blob_location, "blob_url")
@@ -90,6 +91,15 @@ def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
         return standard
     archive = _file_blobs(settings, settings.archive_blob_location, "archive_blob_url")
     return LocalTiers(standard, archive)
+
+
+def rados_settings(settings: Settings) -> list[tuple[str, RadosBlobs]]:
+    """(setting, location) of each tier kept in a RADOS pool (a pool shared by both
+    tiers is named once, as blob_url)."""
+    named = [("blob_url", settings.blob_location)]
+    if settings.archive_blob_location != settings.blob_location:
+        named.append(("archive_blob_url", settings.archive_blob_location))
+    return [(name, where) for name, where in named if isinstance(where, RadosBlobs)]
 
 
 def _file_blobs(settings: Settings, location: BlobLocation, setting: str) -> LocalBlobStore:
@@ -103,7 +113,8 @@ def _file_blobs(settings: Settings, location: BlobLocation, setting: str) -> Loc
         # writer can be under way when its sweep runs, hence no minimum age.
         return LocalBlobStore(data_dir)
     if isinstance(location, RadosBlobs):
-        raise ConfigError(f"{setting} rados:// is not available yet")
+        raise ConfigError(f"{setting} is a rados:// store: this command reads blob files "
+                          "and does not support RADOS yet (serve and gc do)")  # fmt: skip
     if not location.path.is_dir():  # a share not mounted must not become a local dir
         raise ConfigError(f"{setting}: directory {location.path} does not exist "
                           "(is the share mounted?)")  # fmt: skip
@@ -116,6 +127,37 @@ def _file_blobs(settings: Settings, location: BlobLocation, setting: str) -> Loc
     except OSError as exc:
         raise ConfigError(f"{setting}: directory {location.path} cannot be used: "
                           f"{exc.strerror or exc}") from None  # fmt: skip
+
+
+def worker_blobs(settings: Settings, session_id: str | None = None) -> BlobStore:
+    """The async blob store(s) of a server worker (or an async tool), one per tier when
+    ``archive_blob_url`` sets the Archive tier's apart; temp files belong to
+    ``session_id`` if given. A RADOS store connects on first use, in the event loop
+    that uses it (after the fork: see storage.rados_lazy)."""
+    standard = _async_tier(settings, settings.blob_location, "blob_url", session_id)
+    if settings.archive_blob_location == settings.blob_location:
+        return standard
+    archive = _async_tier(settings, settings.archive_blob_location,
+                          "archive_blob_url", session_id)  # fmt: skip
+    return TieredBlobs(standard, archive)
+
+
+def _async_tier(
+    settings: Settings, location: BlobLocation, setting: str, session_id: str | None
+) -> BlobStore:
+    if isinstance(location, RadosBlobs):
+        return open_rados(location, session_id)
+    files = _file_blobs(settings, location, setting)
+    if session_id is not None:
+        files.use_session(session_id)  # after the session's row is committed
+    return AsyncLocalBlobs(files)
+
+
+def open_rados(location: RadosBlobs, session_id: str | None = None) -> BlobStore:
+    """A RADOS pool's store; it connects on first use (ImportError without the binding)."""
+    from oortgate.storage.rados_lazy import LazyRadosBlobs
+
+    return LazyRadosBlobs(location, session_id)
 
 
 def _metadata_identity(settings: Settings) -> str:
@@ -175,17 +217,15 @@ def open_stores(settings: Settings) -> Stores:
     if settings.metadata_url:
         # The worker's session is opened when the store first connects (in the worker's
         # event loop), then handed to its blob store (temp files are the session's).
-        blob_store = async_blobs(open_blobs(settings.data_dir, settings))
+        blob_store = worker_blobs(settings)
         meta = open_postgres(settings.metadata_url, box, on_session=blob_store.use_session)
         return Stores(meta, blob_store, limiter)
-    writer, blobs = open_meta(settings.data_dir, box), open_blobs(settings.data_dir, settings)
-    # The worker's session (see oortgate.sessions), before its loop runs: the blob
-    # store's temp directory is made once the row is committed.
-    blobs.use_session(writer.open_session(socket.gethostname(), os.getpid()))
+    writer = open_meta(settings.data_dir, box)
+    session_id = writer.open_session(socket.gethostname(), os.getpid())
     # Two connections: one for writes on the store's thread, one for point lookups on
     # the event loop (see AsyncSqliteMeta).
     meta = AsyncSqliteMeta(writer, open_meta(settings.data_dir, box))
-    return Stores(meta, async_blobs(blobs), limiter)
+    return Stores(meta, worker_blobs(settings, session_id), limiter)
 
 
 def async_blobs(blobs: Blobs) -> BlobStore:

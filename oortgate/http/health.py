@@ -1,8 +1,9 @@
 """Health endpoints for load balancers: no authentication, no rate limit, cheap.
 
 They live under ``/_health/``: "_" cannot begin a bucket name, so no bucket is shadowed.
-``live``: the process answers. ``ready``: the metadata store answers and the data
-directory (and a blob_url directory) is writable; on a full disk (or below
+``live``: the process answers. ``ready``: the metadata store answers, the blob store
+answers (a RADOS cluster within ``BLOB_PING_TIMEOUT``) and the data directory (and a
+blob_url directory) is writable; on a full disk (or below
 ``min_free_space``) it still answers 200, with "degraded: no space": reads and deletes
 work, and a load balancer that took the server out would make its data unreadable. So
 with a shared rate limit whose Redis is unusable: 200 "degraded: rate limit store ..."
@@ -22,6 +23,7 @@ from oortgate.store_urls import DirectoryBlobs
 
 PREFIX = "/_health/"
 BLOB_DIR_TIMEOUT = 2.0  # seconds a blob directory's mount may take to answer
+BLOB_PING_TIMEOUT = 2.0  # seconds the blob store (a RADOS cluster) may take to answer
 
 
 def _text(status: int, body: str) -> Response:
@@ -47,6 +49,10 @@ async def health_response(
                 return _text(503, "blob directory not writable\n")
         except Exception as exc:  # any failure means "not ready", with the reason
             return _text(503, f"metadata store unavailable: {type(exc).__name__}\n")
+        try:
+            await asyncio.wait_for(services.blobs.ping(), BLOB_PING_TIMEOUT)
+        except Exception as exc:  # TimeoutError too: a cluster that does not answer
+            return _text(503, f"blob store unavailable: {type(exc).__name__}\n")
         problems = [services.space.low(), await limiter.health() if limiter else None]
         degraded = "; ".join(p for p in problems if p)
         return _text(200, f"degraded: {degraded}\n" if degraded else "ready\n")

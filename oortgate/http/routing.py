@@ -39,7 +39,7 @@ def _form_decode(text: str) -> str:
 # answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
 UNSUPPORTED_BUCKET = frozenset(
     "accelerate analytics encryption intelligent-tiering inventory lifecycle "
-    "logging metrics notification object-lock policy policyStatus "
+    "logging metrics notification object-lock "
     "replication requestPayment website metadataTable session "
     "metadataConfiguration abac".split()
 )
@@ -123,6 +123,10 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.GetBucketOwnershipControls
         if "publicAccessBlock" in query:
             return Op.GetPublicAccessBlock
+        if "policy" in query:
+            return Op.GetBucketPolicy
+        if "policyStatus" in query:
+            return Op.GetBucketPolicyStatus
         if unsupported:
             return Op.NotImplemented
         return Op.ListObjectsV2 if query.get("list-type") == "2" else Op.ListObjects
@@ -139,6 +143,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.PutBucketOwnershipControls
         if "publicAccessBlock" in query:
             return Op.PutPublicAccessBlock
+        if "policy" in query:
+            return Op.PutBucketPolicy
         if "versioning" in query or unsupported:
             return Op.NotImplemented
         return Op.CreateBucket
@@ -151,6 +157,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.DeleteBucketOwnershipControls
         if "publicAccessBlock" in query:
             return Op.DeletePublicAccessBlock
+        if "policy" in query:
+            return Op.DeleteBucketPolicy
         return Op.NotImplemented if unsupported else Op.DeleteBucket
     if method == "POST":
         if "delete" in query:

@@ -240,7 +240,7 @@ class Gateway:
         ctx = Context(
             self.services, target, method, headers, query, identity.user, body,
             exchange.request_id,
-            addressed,
+            addressed, seen.client, seen.https,
         )  # fmt: skip
         handler = HANDLERS.get(target.op)
         if handler is None:
@@ -319,20 +319,24 @@ async def _send(send: Send, response: Response, request_id: str, *, head: bool) 
         length = response.content_length if response.content_length is not None else -1
     if length >= 0 and response.status not in (204, 304):
         headers.append((b"content-length", str(length).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    if head or response.status in (204, 304):
-        if not isinstance(body, bytes):
-            await _close(body)
-        await send({"type": "http.response.body", "body": b""})
-        return
     if isinstance(body, bytes):
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": headers})  # fmt: skip
+        empty = head or response.status in (204, 304)
+        await send({"type": "http.response.body", "body": b"" if empty else body})
         return
     try:
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": headers})  # fmt: skip
+        if head or response.status in (204, 304):
+            await send({"type": "http.response.body", "body": b""})
+            return
         async for chunk in body:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
     except BodyCut:
         return  # the body stays short of its Content-Length: the connection is closed
+    finally:
+        await _close(body)  # a stream not read to its end still lets go of what it holds
     await send({"type": "http.response.body", "body": b""})
 
 

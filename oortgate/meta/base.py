@@ -133,6 +133,10 @@ class MetaStore(Protocol):
         """Its PublicAccessBlock configuration as JSON (None: none)."""
         ...
 
+    async def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
+        """Its bucket policy, the JSON text as put (None: none)."""
+        ...
+
     async def get_bucket(self, name: str) -> Bucket | None: ...
 
     async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
@@ -160,14 +164,18 @@ class MetaStore(Protocol):
         ...
 
     # -- objects --------------------------------------------------------------------
-    async def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None: ...
+    async def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        """The object with its typed body (InlineBody with its bytes, BlobBody, or
+        PartsBody with every part), all read from one state of the store."""
+        ...
 
     async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
         """Create or replace (bucket_id, key). Each of record.blob_ids must be pending (a
         new upload: the mark is cleared) or already referenced (a copy); else raises
-        S3Error NoSuchKey (the copy source vanished). An inline record (``inline`` set)
-        stores its bytes in the same transaction instead. A replaced blob left without
-        references is queued as garbage (an inline one is dropped at once). With a
+        S3Error NoSuchKey (the copy source vanished). An InlineBody's bytes are stored
+        in the same transaction instead (a copy's share the source's stored bytes). A
+        replaced blob left without references is queued as garbage (an inline one is
+        dropped at once). With a
         condition, the current object is checked in the same transaction (see
         preconditions.check): if it fails, its S3Error is raised and nothing changes."""
         ...
@@ -202,8 +210,8 @@ class MetaStore(Protocol):
         delimiter, keys sharing prefix + ... + delimiter roll up into one common
         prefix (counted once against max_keys). O(log n + page): each common prefix
         is skipped with an index seek, never by scanning its keys. The records hold
-        what a listing shows: key, size, etag, last_modified, checksums, storage_class,
-        parts_count and owner_id (blob_id empty, no headers or metadata)."""
+        what a listing shows: key, size, etag, last_modified, checksums, storage_class
+        and owner_id (no body, no headers or metadata)."""
         ...
 
     async def set_object_restore(
@@ -318,6 +326,18 @@ class MetaStore(Protocol):
         """End dead sessions: their pending marks become garbage and their rows are
         deleted, in one transaction; returns how many marks that was."""
         ...
+
+    # -- read leases ----------------------------------------------------------------
+    async def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
+        """A read lease on these blobs, held by this store's session: ``take_garbage``
+        skips them until ``drop_lease`` (or until the session ends: a dead worker's
+        leases go with it). A download that must end with the bytes it started with
+        takes one before it opens its first blob, on stores where a delete takes the
+        bytes of an open blob away (RADOS, NFS) and for blobs opened as the download
+        reaches them (multipart). None (nothing leased): no session, or no blob."""
+        ...
+
+    async def drop_lease(self, lease_id: str) -> None: ...
 
     # -- console sign-outs ----------------------------------------------------------
     async def end_console_session(self, sid: str, expires: float) -> None:

@@ -35,30 +35,68 @@ class Bucket:
     tier: str = "standard"  # "standard" or "archive": the endpoint it was created on
     ownership: str | None = None  # its ObjectOwnership (see oortgate.bucket_controls)
     public_access_block: str | None = None  # its PublicAccessBlock as JSON, None if unset
-
-
-# Small objects live in the metadata store itself (one commit makes them durable, no
-# file to create, fsync and open): their blob ids start with this mark, which a blob
-# store's ids (hex) never do.
-INLINE_MARK = "i"
-
-
-def is_inline(blob_id: str) -> bool:
-    return blob_id.startswith(INLINE_MARK)
+    policy: str | None = None  # its bucket policy (JSON, as put), None if unset
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One stretch of an object's bytes: a whole blob (a part of a multipart object)."""
+    """One stretch of an object's bytes: a whole blob (a plain object's, or a part of a
+    multipart object)."""
 
     blob_id: str
     size: int
-    data: bytes | None = None  # the bytes of an inline blob; None: read from the blob store
     # A multipart object's part: the number the client uploaded it as (0: not a part)
     # and its checksum (base64, of the upload's algorithm), if it has one.
     part_number: int = 0
     checksum: str | None = None
     crc64: str | None = None  # see oortgate.integrity; None: written before it existed
+
+
+# An object's body says what it is (as Garage's ObjectVersionData does): bytes kept in
+# the metadata store, one blob, or the parts of a completed multipart upload. The
+# stores' row mappings make them (oortgate.meta.body_rows); handlers match on the type.
+
+
+@dataclass(frozen=True, slots=True)
+class InlineBody:
+    """A small object's bytes, kept in the metadata store itself: one commit makes them
+    durable (no blob to create, fsync and open)."""
+
+    data: bytes
+    crc64: str | None = None  # see oortgate.integrity; None: written before it existed
+    # The store's name for its copy of the bytes, which copies of the object share;
+    # "" for new bytes (the store names them when it stores them).
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobBody:
+    """A plain object's bytes: one blob of the blob store."""
+
+    blob_id: str
+    size: int
+    crc64: str | None = None  # see oortgate.integrity; None: written before it existed
+
+
+@dataclass(frozen=True, slots=True)
+class PartsBody:
+    """A completed multipart upload's bytes: one blob per part, in order."""
+
+    parts: tuple[Segment, ...]
+
+
+Body = InlineBody | BlobBody | PartsBody
+
+
+def blob_segments(body: Body | None) -> tuple[Segment, ...]:
+    """The blobs of the blob store that hold a body's bytes, in order: none for an
+    inline body (nor for a listing's record, which has no body)."""
+    match body:
+        case BlobBody(blob_id=blob_id, size=size, crc64=crc64):
+            return (Segment(blob_id, size, crc64=crc64),)
+        case PartsBody(parts=parts):
+            return parts
+    return ()
 
 
 # Not frozen: a listing builds a thousand of these per page, and a frozen dataclass's
@@ -68,7 +106,9 @@ class Segment:
 class ObjectRecord:
     bucket_id: int
     key: str
-    blob_id: str
+    # What its bytes are and where (see Body); None in a listing's records (a listing
+    # never reads bytes). Kept apart from the fields that name the object.
+    body: Body | None
     size: int
     etag: str  # without quotes: hex MD5, or "hex-N" for a multipart object
     last_modified: float  # epoch seconds
@@ -82,35 +122,19 @@ class ObjectRecord:
     # -> base64 value
     checksums: dict[str, str] = field(default_factory=dict)
     storage_class: str = "STANDARD"
-    # A multipart object has no blob of its own (blob_id == "") but parts_count > 0
-    # segments, one per part, in order. get_object fills ``parts``; listings leave it
-    # empty (they never read bytes).
-    parts_count: int = 0
-    parts: tuple[Segment, ...] = ()
     acl: str = "private"  # a canned ACL name or explicit grants (see oortgate.policy)
     owner_id: int | None = None  # the writer; None: an anonymous writer
     # Archive objects under Glacier semantics: restored (readable) from restore_ready
     # (epoch seconds) until restore_expiry; None: no restore requested.
     restore_ready: float | None = None
     restore_expiry: float | None = None
-    # The bytes of an inline object (see INLINE_MARK), filled by get_object; a new
-    # inline object carries them to put_object.
-    inline: bytes | None = None
     # Tag key -> value (see oortgate.tagging); listings leave it empty.
     tags: dict[str, str] = field(default_factory=dict)
-    # A plain object's integrity CRC (see oortgate.integrity; a multipart object's are
-    # its parts'); None: written before it existed.
-    crc64: str | None = None
-
-    @property
-    def segments(self) -> tuple[Segment, ...]:
-        if self.parts_count:
-            return self.parts
-        return (Segment(self.blob_id, self.size, self.inline, crc64=self.crc64),)
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
-        return tuple(s.blob_id for s in self.parts) if self.parts_count else (self.blob_id,)
+        """The blob store's blobs its bytes are in (none for an inline object)."""
+        return tuple(s.blob_id for s in blob_segments(self.body))
 
 
 @dataclass(frozen=True, slots=True)

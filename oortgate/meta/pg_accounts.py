@@ -19,7 +19,8 @@ from oortgate.secretbox import PREFIX, open_secret, seal_secret
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
-    "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block"
+    "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block,"
+    " policy"
 )
 _CREDENTIALS_SQL = (
     "SELECT k.access_key, k.secret_key, k.user_id, k.enabled, k.created, k.rate_limit,"
@@ -247,6 +248,9 @@ class PgAccounts(PgBase):
 
     async def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
         await self._set_bucket("public_access_block", bucket_id, config)
+
+    async def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
+        await self._set_bucket("policy", bucket_id, policy)
 
     async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
         row = await self._one("SELECT tags FROM buckets WHERE id = %s", bucket_id)

@@ -9,6 +9,7 @@ from typing import Any
 from psycopg import errors
 
 from oortgate.errors import S3Error
+from oortgate.meta import body_rows
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
 from oortgate.meta.pg_objects import PgObjects, condition_args, record_args
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
@@ -83,7 +84,8 @@ class PgMultipart(PgObjects):
         )
         await self._rows(
             sql, upload_id, [p.part_number for p in used], [p.blob_id for p in used],
-            COMPLETED_UPLOAD_DAYS, *record_args(record), *condition_args(condition),
+            COMPLETED_UPLOAD_DAYS, *record_args(record, body_rows.stored(record.body)),
+            *condition_args(condition),
             retry_unique=True,
         )  # fmt: skip
 

@@ -11,7 +11,8 @@ from typing import Any
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
+from oortgate.meta import body_rows
+from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment
 from oortgate.meta.pg_accounts import PgAccounts
 from oortgate.meta.pg_db import s3_error
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
@@ -46,26 +47,28 @@ def _doc(text: str) -> dict[str, str]:
 
 
 def _object(row: Sequence[Any]) -> ObjectRecord:
-    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, parts = row[:12]
+    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, count = row[:12]
     inline = None if row[18] is None else bytes(row[18])
-    segments: tuple[Segment, ...] = ()
-    if parts and row[19] is not None:
-        segments = tuple(Segment(b, int(s), None, n, c, x)
-                         for b, s, n, c, x in zip(*row[19:24], strict=True))  # fmt: skip
+    segments: list[Segment] = []
+    if count and row[19] is not None:
+        segments = [Segment(b, int(s), n, c, x) for b, s, n, c, x in zip(*row[19:24], strict=True)]
+    body = body_rows.loaded(blob_id, int(size), count, row[17], inline, segments)
     return ObjectRecord(
-        int(bucket_id), key, blob_id, int(size), etag, modified, ctype, _doc(headers),
-        _doc(meta), _doc(sums), cls, parts, segments, row[12], row[13], row[14], row[15],
-        inline, nullable_loads(row[16]), row[17],
+        int(bucket_id), key, body, int(size), etag, modified, ctype, _doc(headers),
+        _doc(meta), _doc(sums), cls, row[12], row[13], row[14], row[15],
+        nullable_loads(row[16]),
     )  # fmt: skip
 
 
-def record_args(r: ObjectRecord) -> tuple[Any, ...]:
-    """The arguments of og_replace_object (RECORD_ARGS), from a record."""
-    parts = r.parts if r.parts_count else ()
+def record_args(r: ObjectRecord, columns: body_rows.BodyColumns) -> tuple[Any, ...]:
+    """The arguments of og_replace_object (RECORD_ARGS), from a record whose body is
+    stored as ``columns``."""
+    parts = r.body.parts if isinstance(r.body, PartsBody) else ()
     return (
-        r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.content_type, dumps(r.system_headers),
-        dumps(r.user_metadata), dumps(r.checksums), r.storage_class, r.parts_count, r.acl,
-        r.owner_id, r.restore_ready, r.restore_expiry, nullable_dumps(r.tags), r.crc64,
+        r.bucket_id, r.key, columns.blob_id, r.size, r.etag, r.content_type,
+        dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums), r.storage_class,
+        columns.parts_count, r.acl, r.owner_id, r.restore_ready, r.restore_expiry,
+        nullable_dumps(r.tags), columns.crc64,
         [s.blob_id for s in parts], [s.size for s in parts],
         [s.part_number or i + 1 for i, s in enumerate(parts)], [s.checksum for s in parts],
         [s.crc64 for s in parts],
@@ -95,8 +98,9 @@ class PgObjects(PgAccounts):
         source lost its last reference, or the condition's error (the pending mark then
         stays: the caller drops it)."""
         sql = f"SELECT og_put_object({RECORD_ARGS}, %s, {CONDITION_ARGS})"
-        await self._rows(sql, *record_args(record), record.inline, *condition_args(condition),
-                         retry_unique=True)  # fmt: skip
+        columns = body_rows.stored(record.body)
+        await self._rows(sql, *record_args(record, columns), columns.inline,
+                         *condition_args(condition), retry_unique=True)  # fmt: skip
 
     async def delete_object(
         self, bucket_id: int, key: str, condition: Precondition | None = None
@@ -170,9 +174,9 @@ class PgObjects(PgAccounts):
         truncated = len(rows) > max_keys
         rows = rows[:max_keys]
         objects = [
-            ObjectRecord(bucket_id, key, "", int(size), etag, modified, checksums=_doc(sums),
-                         storage_class=cls, parts_count=parts, owner_id=owner)
-            for key, rolled, size, etag, modified, sums, cls, parts, owner in rows
+            ObjectRecord(bucket_id, key, None, int(size), etag, modified, checksums=_doc(sums),
+                         storage_class=cls, owner_id=owner)
+            for key, rolled, size, etag, modified, sums, cls, _parts, owner in rows
             if not rolled
         ]  # fmt: skip
         prefixes = [row[0] for row in rows if row[1]]
@@ -209,8 +213,11 @@ class PgObjects(PgAccounts):
             sql = "TRUE"
         else:  # the grace is measured on the database clock
             sql, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
+        # A blob under a read lease of a registered session waits (see lease_blobs).
         rows = await self._rows(
-            f"SELECT blob_id FROM garbage WHERE {sql} ORDER BY blob_id LIMIT %s"
+            f"SELECT blob_id FROM garbage g WHERE {sql} AND NOT EXISTS (SELECT 1"
+            " FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
+            " WHERE l.blob_id = g.blob_id) ORDER BY blob_id LIMIT %s"
             " FOR UPDATE SKIP LOCKED",
             *args,
             limit,

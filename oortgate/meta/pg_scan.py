@@ -14,7 +14,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from oortgate.errors import StoreUnavailable
-from oortgate.meta.models import INLINE_MARK, is_inline
+from oortgate.meta.body_rows import INLINE_MARK, is_inline_ref
 from oortgate.meta.pg_db import conninfo_kwargs
 from oortgate.meta.pg_schema import SCHEMA_VERSION
 from oortgate.meta.scan import (
@@ -134,7 +134,7 @@ class PgScan:
         if entry.upload_id is not None:
             sql = "SELECT blob_id FROM upload_parts WHERE upload_id = %s AND part_number = %s"
             args: tuple[object, ...] = (entry.upload_id, entry.part_number)
-        elif entry.parts_count:
+        elif entry.declared_parts:
             sql = "SELECT blob_id FROM object_parts WHERE bucket_id = %s AND key = %s ORDER BY idx"
             args = (entry.bucket_id, entry.key)
         else:
@@ -162,13 +162,13 @@ class PgScan:
 
     async def _recount(self, blob_id: str) -> int:
         conn = self._conn
-        table = "inline_blobs" if is_inline(blob_id) else "blobs"
+        table = "inline_blobs" if is_inline_ref(blob_id) else "blobs"
         await conn.execute(f"SELECT 1 FROM {table} WHERE blob_id = %s FOR UPDATE".encode(),
                            (blob_id,))  # fmt: skip
         cur = await conn.execute(_COUNT_ONE.encode(), (blob_id,))
         row = await cur.fetchone()
         real = int(row[0]) if row else 0
-        if is_inline(blob_id):
+        if is_inline_ref(blob_id):
             if real:
                 sql = "UPDATE inline_blobs SET refs = %s WHERE blob_id = %s AND refs <> %s"
                 return (await conn.execute(sql, (real, blob_id, real))).rowcount
@@ -198,7 +198,9 @@ def _object(row: Sequence[Any]) -> Entry:
     if bucket is None:  # a bucket with objects cannot be deleted: this is damage
         bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
     if not parts_count:
-        blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, int(size), crc64=crc64),)
+        blobs: tuple[BlobRef, ...] = (
+            BlobRef(blob_id, int(size), crc64=crc64, inline=is_inline_ref(blob_id)),
+        )
     else:
         # A part's checksum is of the upload's algorithm: the object's only one.
         algorithm = next(iter(sums)) if len(sums) == 1 else None

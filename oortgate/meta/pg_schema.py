@@ -91,6 +91,20 @@ CREATE TABLE console_signouts (sid og_name PRIMARY KEY, expires double precision
 CREATE INDEX console_signouts_expires ON console_signouts(expires);
 """
 
+# A bucket's policy (the JSON text as put); NULL: none.
+_BUCKET_POLICY = """
+ALTER TABLE buckets ADD COLUMN policy text;
+"""
+
+# Read leases: a download of a large or multipart object leases its blobs under its
+# worker's session; the collector skips a leased blob (see MetaStore.lease_blobs).
+_READ_LEASES = """
+CREATE TABLE read_leases (blob_id og_name NOT NULL, lease_id og_name NOT NULL,
+    session_id og_name NOT NULL, PRIMARY KEY (blob_id, lease_id));
+CREATE INDEX read_leases_lease ON read_leases(lease_id);
+CREATE INDEX read_leases_session ON read_leases(session_id);
+"""
+
 # The database's identity (one row, made once): what its gateways register as the owner
 # of a shared blob directory (see oortgate.storage.shared_root), so that N gateways on
 # one database are one owner there, and another database's blobs are never theirs.
@@ -104,6 +118,8 @@ INSERT INTO og_identity (identity)
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
+    (_BUCKET_POLICY,),
+    (_READ_LEASES,),
     (_IDENTITY,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,10 +13,12 @@ hold it), which the handlers refuse before any store sees it.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from oortgate.meta.models import COUNT_NAMES, INLINE_MARK, MetaCounts, Session, StorageUsage
+from oortgate.meta.body_rows import INLINE_MARK
+from oortgate.meta.models import COUNT_NAMES, MetaCounts, Session, StorageUsage
 from oortgate.meta.pg_multipart import PgMultipart
 from oortgate.meta.pg_schema import ORPHAN_SWEEP_LOCK
 
@@ -68,12 +70,12 @@ class PgMetaStore(PgMultipart):
         """Their pending marks become garbage and their rows go: one statement."""
         row = await self._one(
             "WITH s AS (DELETE FROM sessions WHERE session_id = ANY(%s::og_name[])),"
+            " l AS (DELETE FROM read_leases WHERE session_id = ANY(%s::og_name[])),"
             " d AS (DELETE FROM pending_blobs WHERE session_id = ANY(%s::og_name[])"
             " RETURNING blob_id),"
             " g AS (INSERT INTO garbage (blob_id) SELECT blob_id FROM d ON CONFLICT DO NOTHING)"
             " SELECT count(*) FROM d",
-            list(session_ids),
-            list(session_ids),
+            *([list(session_ids)] * 3),
         )
         if self._session in session_ids:
             self._session = None
@@ -93,6 +95,22 @@ class PgMetaStore(PgMultipart):
             finally:
                 if mine:
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (ORPHAN_SWEEP_LOCK,))
+
+    # -- read leases (see MetaStore.lease_blobs) ------------------------------------
+    async def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
+        await self._open()  # the session is registered on the first connection
+        if self._session is None or not blob_ids:
+            return None
+        lease_id = secrets.token_hex(8)
+        await self._count(
+            "INSERT INTO read_leases (blob_id, lease_id, session_id)"
+            " SELECT DISTINCT unnest(%s::og_name[]), %s, %s",
+            list(blob_ids), lease_id, self._session,
+        )  # fmt: skip
+        return lease_id
+
+    async def drop_lease(self, lease_id: str) -> None:
+        await self._count("DELETE FROM read_leases WHERE lease_id = %s", lease_id)
 
     # -- totals and health ------------------------------------------------------------
     async def counts(self, garbage_due_before: float) -> MetaCounts:

@@ -31,6 +31,7 @@ class BlobRef:
     size: int
     checksum: tuple[str, str] | None = None  # (algorithm, base64) of these bytes
     crc64: str | None = None  # the integrity CRC (oortgate.integrity), if written with one
+    inline: bool = False  # its bytes are an inline_blobs row (see inline_data), not a blob
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,9 @@ class Entry:
     etag: str  # hex MD5 of the bytes, or (multipart) MD5 of the parts' MD5s + "-N"
     size: int
     blobs: tuple[BlobRef, ...]
-    parts_count: int = 0  # a multipart object's (its ETag is then the "-N" kind)
+    # A multipart object's part count, as its row says (0: not multipart; its ETag is
+    # then the "-N" kind): fsck compares it with the part rows found.
+    declared_parts: int = 0
     checksums: dict[str, str] = field(default_factory=dict)  # whole-object, base64
     upload_id: str | None = None  # set for a part of an open upload
     part_number: int = 0

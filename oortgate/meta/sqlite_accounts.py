@@ -23,7 +23,8 @@ from oortgate.secretbox import PREFIX, open_secret, seal_secret
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
-    "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block"
+    "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block,"
+    " policy"
 )
 
 
@@ -224,3 +225,7 @@ class AccountsStore(Database):
         sql = "UPDATE buckets SET public_access_block = ? WHERE id = ?"
         with self._write() as db:
             db.execute(sql, (config, bucket_id))
+
+    def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE buckets SET policy = ? WHERE id = ?", (policy, bucket_id))

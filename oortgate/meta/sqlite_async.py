@@ -116,6 +116,9 @@ class AsyncSqliteMeta:
     async def set_bucket_public_access_block(self, bucket_id: int, config: str | None) -> None:
         await self._call(self._writer.set_bucket_public_access_block, bucket_id, config)
 
+    async def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
+        await self._call(self._writer.set_bucket_policy, bucket_id, policy)
+
     async def get_bucket(self, name: str) -> Bucket | None:
         return self._lookups.get_bucket(name)
 
@@ -267,6 +270,12 @@ class AsyncSqliteMeta:
 
     async def end_sessions(self, session_ids: Sequence[str]) -> int:
         return await self._call(self._writer.end_sessions, session_ids)
+
+    async def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
+        return await self._call(self._writer.lease_blobs, blob_ids)
+
+    async def drop_lease(self, lease_id: str) -> None:
+        await self._call(self._writer.drop_lease, lease_id)
 
     # -- console sign-outs (the check: a point lookup, inline) ------------------------
     async def end_console_session(self, sid: str, expires: float) -> None:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from oortgate.meta.models import INLINE_MARK
+from oortgate.meta.body_rows import INLINE_MARK
 from oortgate.secretbox import SecretBox
 from oortgate.storage.space import StorageFull, is_no_space, no_space_as_full
 
@@ -153,11 +153,25 @@ CREATE TABLE IF NOT EXISTS console_signouts (sid TEXT PRIMARY KEY, expires REAL 
 CREATE INDEX IF NOT EXISTS console_signouts_expires ON console_signouts(expires)
 """
 
+# Version 11: a bucket's policy (the JSON text as put); NULL: none.
+_BUCKET_POLICY = """
+ALTER TABLE buckets ADD COLUMN policy TEXT
+"""
+
+# Version 12: read leases. A download of a large or multipart object leases its blobs
+# under its worker's session; the collector skips a leased blob (see MetaStore.lease_blobs).
+_READ_LEASES = """
+CREATE TABLE IF NOT EXISTS read_leases (blob_id TEXT NOT NULL, lease_id TEXT NOT NULL,
+    session_id TEXT NOT NULL, PRIMARY KEY (blob_id, lease_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS read_leases_lease ON read_leases(lease_id);
+CREATE INDEX IF NOT EXISTS read_leases_session ON read_leases(session_id)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
     _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
-    _CONSOLE_SIGNOUTS,
+    _CONSOLE_SIGNOUTS, _BUCKET_POLICY, _READ_LEASES,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from oortgate.errors import S3Error
+from oortgate.meta import body_rows
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
 from oortgate.meta.preconditions import Precondition, check
 from oortgate.meta.sqlite_db import dumps, lower_bound, nullable_dumps, nullable_loads, successor
@@ -128,7 +129,7 @@ class MultipartStore(ObjectsStore):
                 if not self._reference(blob_id):
                     raise S3Error("InvalidPart")
             try:
-                self._replace_object(record)
+                self._replace_object(record, body_rows.stored(record.body))
             except sqlite3.IntegrityError:
                 raise S3Error("NoSuchBucket") from None
             self._drop_upload(upload_id)

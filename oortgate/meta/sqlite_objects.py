@@ -8,12 +8,12 @@ import sqlite3
 import time
 from collections.abc import Generator, Sequence
 from contextlib import closing
-from dataclasses import replace
 from itertools import islice
 from typing import Any
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
+from oortgate.meta import body_rows
+from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
     BLOB_TABLES,
@@ -48,14 +48,14 @@ _COLUMNS = len(OBJ_COLS.split(","))  # (in _GET_PLAIN's row, the inline bytes co
 
 
 # What a listing shows of an object: its records carry no headers, user metadata or
-# restore state (nor bytes or parts).
-_LIST_COLS = "key, size, etag, last_modified, checksums, storage_class, parts_count, owner_id"
+# restore state (nor a body).
+_LIST_COLS = "key, size, etag, last_modified, checksums, storage_class, owner_id"
 
 
 def _listed(bucket_id: int, row: Sequence[Any]) -> ObjectRecord:
-    key, size, etag, modified, sums, cls, parts_count, owner_id = row
-    return ObjectRecord(bucket_id, key, "", size, etag, modified, checksums=_doc(sums),
-                        storage_class=cls, parts_count=parts_count, owner_id=owner_id)  # fmt: skip
+    key, size, etag, modified, sums, cls, owner_id = row
+    return ObjectRecord(bucket_id, key, None, size, etag, modified, checksums=_doc(sums),
+                        storage_class=cls, owner_id=owner_id)  # fmt: skip
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -63,12 +63,15 @@ def _doc(text: str) -> dict[str, str]:
     return doc
 
 
-def _object(row: Sequence[Any], inline: bytes | None = None) -> ObjectRecord:
-    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, parts = row[:12]
+def _object(
+    row: Sequence[Any], inline: bytes | None = None, parts: Sequence[Segment] = ()
+) -> ObjectRecord:
+    bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, count = row[:12]
+    body = body_rows.loaded(blob_id, size, count, row[17], inline, parts)
     return ObjectRecord(
-        bucket_id, key, blob_id, size, etag, modified, ctype, _doc(headers), _doc(meta),
-        _doc(sums), cls, parts, acl=row[12], owner_id=row[13], restore_ready=row[14],
-        restore_expiry=row[15], inline=inline, tags=nullable_loads(row[16]), crc64=row[17],
+        bucket_id, key, body, size, etag, modified, ctype, _doc(headers), _doc(meta),
+        _doc(sums), cls, acl=row[12], owner_id=row[13], restore_ready=row[14],
+        restore_expiry=row[15], tags=nullable_loads(row[16]),
     )  # fmt: skip
 
 
@@ -94,8 +97,8 @@ class ObjectsStore(CountedReferences):
                 f" FROM object_parts {where} ORDER BY idx",
                 (bucket_id, key),
             )
-            parts = tuple(Segment(b, size, None, n, sums, crc) for b, size, n, sums, crc in rows)
-        return replace(_object(row), parts=parts)
+            parts = [Segment(b, size, n, sums, crc) for b, size, n, sums, crc in rows]
+        return _object(row, None, parts)
 
     def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
         """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile, or the
@@ -104,20 +107,22 @@ class ObjectsStore(CountedReferences):
         try:
             with self._write():
                 check(condition, self._current(record.bucket_id, record.key), record.key)
-                if record.inline is not None:
-                    self._claim_inline(record.blob_id, record.inline)
+                columns = body_rows.stored(record.body)
+                if columns.inline is not None:
+                    self._claim_inline(columns.blob_id, columns.inline)
                 elif not all(self._claim(blob_id) for blob_id in record.blob_ids):
                     raise S3Error("NoSuchKey", Key=record.key)  # a copy whose source vanished
-                self._replace_object(record)
+                self._replace_object(record, columns)
         except sqlite3.IntegrityError:
             raise S3Error("NoSuchBucket") from None
 
-    def _replace_object(self, r: ObjectRecord) -> None:
-        """Write r over whatever (bucket_id, key) held; the old blobs are released after
-        the new references exist, so blobs shared by both stay alive. In a write
-        transaction whose caller has claimed r's blobs."""
+    def _replace_object(self, r: ObjectRecord, columns: body_rows.BodyColumns) -> None:
+        """Write r (its body stored as ``columns``) over whatever (bucket_id, key) held;
+        the old blobs are released after the new references exist, so blobs shared by
+        both stay alive. In a write transaction whose caller has claimed r's blobs."""
         old = self._remove_object(r.bucket_id, r.key)
-        row = (r.bucket_id, r.key, r.blob_id, r.size, r.etag, r.last_modified, r.content_type)
+        row = (r.bucket_id, r.key, columns.blob_id, r.size, r.etag, r.last_modified,
+               r.content_type)  # fmt: skip
         docs = (dumps(r.system_headers), dumps(r.user_metadata), dumps(r.checksums))
         self._conn.execute(
             f"INSERT INTO objects ({OBJ_COLS}) VALUES ({', '.join('?' * _COLUMNS)})",
@@ -125,20 +130,20 @@ class ObjectsStore(CountedReferences):
                 *row,
                 *docs,
                 r.storage_class,
-                r.parts_count,
+                columns.parts_count,
                 r.acl,
                 r.owner_id,
                 r.restore_ready,
                 r.restore_expiry,
                 nullable_dumps(r.tags),
-                r.crc64,
+                columns.crc64,
             ),
         )
-        if r.parts_count:
+        if isinstance(r.body, PartsBody):
             self._conn.executemany(
                 "INSERT INTO object_parts (bucket_id, key, idx, blob_id, size, part_number,"
                 " checksum, crc64) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [_part_row(r, i, s) for i, s in enumerate(r.parts)],
+                [_part_row(r, i, s) for i, s in enumerate(r.body.parts)],
             )
         for blob_id in old:
             self._release(blob_id)
@@ -150,8 +155,9 @@ class ObjectsStore(CountedReferences):
         return None if row is None else Current(*row)
 
     def _remove_object(self, bucket_id: int, key: str) -> list[str]:
-        """Delete the rows of (bucket_id, key); returns its blob ids, not yet released
-        (none if there was no such object)."""
+        """Delete the rows of (bucket_id, key); returns the blob ids they stored (an
+        inline body's row id among them), not yet released (none if there was no such
+        object)."""
         where = "WHERE bucket_id = ? AND key = ?"
         row = self._one(f"SELECT blob_id, parts_count FROM objects {where}", bucket_id, key)
         if row is None:
@@ -304,8 +310,11 @@ class ObjectsStore(CountedReferences):
         """Does not remove the ids: only forget_garbage does, after the files are gone,
         so a collector that dies midway leaves them for the next one."""
         # INDEXED BY: for ORDER BY ... LIMIT the planner would rather scan every row.
+        # A blob under a read lease of a registered session waits (see lease_blobs).
         sql = (
             "SELECT blob_id FROM garbage INDEXED BY garbage_queued WHERE queued_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM read_leases l JOIN sessions s"
+            " ON s.session_id = l.session_id WHERE l.blob_id = garbage.blob_id)"
             " ORDER BY blob_id LIMIT ?"
         )
         before = math.inf if queued_before is None else queued_before

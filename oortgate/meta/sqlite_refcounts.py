@@ -8,7 +8,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from oortgate.meta.models import is_inline
+from oortgate.meta.body_rows import is_inline_ref
 from oortgate.meta.scan import Drift
 from oortgate.meta.sqlite_db import FILE_BLOB, Database
 
@@ -49,7 +49,7 @@ def set_reference_counts(conn: sqlite3.Connection, blob_ids: Sequence[str]) -> i
     changed = 0
     for blob_id in blob_ids:
         real = count_references(conn, blob_id)
-        if is_inline(blob_id):
+        if is_inline_ref(blob_id):
             if real:
                 sql = "UPDATE inline_blobs SET refs = ? WHERE blob_id = ? AND refs != ?"
                 changed += conn.execute(sql, (real, blob_id, real)).rowcount
@@ -108,7 +108,7 @@ class CountedReferences(Database):
         the blob as garbage (an inline blob has no file: its row just goes)."""
         if not blob_id:
             return
-        table = "inline_blobs" if is_inline(blob_id) else "blobs"
+        table = "inline_blobs" if is_inline_ref(blob_id) else "blobs"
         # The last reference (the common case) in one statement, else one less.
         cur = self._conn.execute(f"DELETE FROM {table} WHERE blob_id = ? AND refs <= 1", (blob_id,))
         if not cur.rowcount:

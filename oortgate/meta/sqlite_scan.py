@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from oortgate.meta.body_rows import is_inline_ref
 from oortgate.meta.scan import (
     PAGE,
     BlobRef,
@@ -101,7 +102,9 @@ class SqliteScan:
         if bucket is None:  # a bucket with objects cannot be deleted: this is damage
             bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
         if not parts_count:
-            blobs: tuple[BlobRef, ...] = (BlobRef(blob_id, size, crc64=crc64),)
+            blobs: tuple[BlobRef, ...] = (
+                BlobRef(blob_id, size, crc64=crc64, inline=is_inline_ref(blob_id)),
+            )
         else:
             # A part's checksum is of the upload's algorithm: the object's only one.
             algorithm = next(iter(sums)) if len(sums) == 1 else None
@@ -148,7 +151,7 @@ class SqliteScan:
         if entry.upload_id is not None:
             sql = "SELECT blob_id FROM upload_parts WHERE upload_id = ? AND part_number = ?"
             args: tuple[object, ...] = (entry.upload_id, entry.part_number)
-        elif entry.parts_count:
+        elif entry.declared_parts:
             sql = "SELECT blob_id FROM object_parts WHERE bucket_id = ? AND key = ? ORDER BY idx"
             args = (entry.bucket_id, entry.key)
         else:

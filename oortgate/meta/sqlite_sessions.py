@@ -58,7 +58,25 @@ class SessionsStore(Database):
                 )
                 cur = db.execute("DELETE FROM pending_blobs WHERE session_id = ?", (session_id,))
                 moved += cur.rowcount
+                db.execute("DELETE FROM read_leases WHERE session_id = ?", (session_id,))
                 db.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
         if self._session in session_ids:
             self._session = None
         return moved
+
+    # -- read leases (see MetaStore.lease_blobs) ------------------------------------
+    def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
+        if self._session is None or not blob_ids:
+            return None
+        lease_id = secrets.token_hex(8)
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO read_leases (blob_id, lease_id, session_id)"
+                " VALUES (?, ?, ?)",
+                [(blob_id, lease_id, self._session) for blob_id in blob_ids],
+            )
+        return lease_id
+
+    def drop_lease(self, lease_id: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM read_leases WHERE lease_id = ?", (lease_id,))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from oortgate.meta.models import INLINE_MARK, MetaCounts
+from oortgate.meta.body_rows import INLINE_MARK
+from oortgate.meta.models import MetaCounts
 
 _INLINE = f"substr(blob_id, 1, 1) = '{INLINE_MARK}'"
 _FILE_BLOB = f"blob_id != '' AND NOT {_INLINE}"  # a multipart object's own blob_id is ''

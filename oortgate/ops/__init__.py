@@ -11,6 +11,7 @@ from oortgate.ops import (
     archive,
     bucket,
     bucket_controls,
+    bucket_policy,
     cors_ops,
     delete,
     listing,
@@ -76,4 +77,8 @@ HANDLERS: dict[Op, Handler] = {
     Op.PutPublicAccessBlock: bucket_controls.put_public_access_block,
     Op.GetPublicAccessBlock: bucket_controls.get_public_access_block,
     Op.DeletePublicAccessBlock: bucket_controls.delete_public_access_block,
+    Op.PutBucketPolicy: bucket_policy.put_bucket_policy,
+    Op.GetBucketPolicy: bucket_policy.get_bucket_policy,
+    Op.DeleteBucketPolicy: bucket_policy.delete_bucket_policy,
+    Op.GetBucketPolicyStatus: bucket_policy.get_bucket_policy_status,
 }

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -27,7 +26,7 @@ from oortgate import integrity
 from oortgate.auth.checksums import Checksum
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
-from oortgate.meta.models import INLINE_MARK
+from oortgate.meta.models import BlobBody, InlineBody
 from oortgate.ops.context import Context
 from oortgate.storage.base import BlobWriter
 from oortgate.storage.space import StorageFull
@@ -40,7 +39,14 @@ class StoredBlob:
     md5: bytes
     checksum: tuple[str, str] | None  # verified (header or trailer) or computed
     crc64: str  # the server's own integrity check (oortgate.integrity)
-    data: bytes | None = None  # an inline blob's bytes, for the record to carry
+    data: bytes | None = None  # a small body's bytes, for the record to carry (no blob)
+
+    @property
+    def body(self) -> InlineBody | BlobBody:
+        """The body of an object made of these bytes."""
+        if self.data is not None:
+            return InlineBody(self.data, self.crc64)
+        return BlobBody(self.blob_id, self.size, self.crc64)
 
 
 T = TypeVar("T")
@@ -254,8 +260,8 @@ async def _inline_body(ctx: Context) -> StoredBlob:
         parts.append(chunk)
     data = b"".join(parts)
     checksum = ctx.body.verifier.checksum
-    return StoredBlob(INLINE_MARK + secrets.token_hex(16), len(data), hashlib.md5(data).digest(),
-                      checksum, integrity.of(data), data)  # fmt: skip
+    return StoredBlob("", len(data), hashlib.md5(data).digest(), checksum, integrity.of(data),
+                      data)  # fmt: skip
 
 
 async def _discard(ctx: Context, blob_id: str) -> None:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
+from oortgate.bucket_policy import Decision
 from oortgate.config import Settings
 from oortgate.endpoints import Addressed
 from oortgate.errors import ACCESS_DENIED, S3Error
@@ -17,7 +18,14 @@ from oortgate.meta.models import AccessKey, Bucket, ObjectRecord, User
 from oortgate.ops.body import Body
 from oortgate.ops.operations import Route
 from oortgate.ops.params import parse_copy_source
-from oortgate.ops.permissions import PERMISSION, SOURCE_READ, check_bucket, check_object
+from oortgate.ops.permissions import (
+    ACTION,
+    PERMISSION,
+    SOURCE_READ,
+    check_bucket,
+    check_object,
+)
+from oortgate.ops.policy_gate import RequestFacts, verdict
 from oortgate.storage.base import BlobStore
 from oortgate.storage.space import SpaceGuard, SpaceGuards, StorageFull
 from oortgate.store_urls import DirectoryBlobs
@@ -114,6 +122,8 @@ class Context:
     body: Body
     request_id: str
     addressed: Addressed = NO_ENDPOINT  # the endpoint (tier) the request came to
+    client: str = ""  # the client's address (aws:SourceIp)
+    https: bool = True  # the client's connection was HTTPS (aws:SecureTransport)
     # What authorize() looked up and checked (see the granted_* properties).
     _bucket: Bucket | None = field(default=None, init=False)
     _object: ObjectRecord | None = field(default=None, init=False)
@@ -173,35 +183,69 @@ class Context:
             )
         return bucket
 
+    @property
+    def facts(self) -> RequestFacts:
+        """What a bucket policy's conditions may ask about this request."""
+        return RequestFacts(self.route.op, self.user, self.headers, self.query, self.client,
+                            self.https)  # fmt: skip
+
     async def authorize(self) -> None:
-        """Check what PERMISSION[op] asks of the caller, once, before the handler runs;
-        keep the bucket and objects it looked up for the handler."""
-        need = PERMISSION[self.route.op]
+        """Check what PERMISSION[op] asks of the caller, once, before the handler runs,
+        after what the bucket's policy says of ACTION[op]; keep the bucket and objects it
+        looked up for the handler."""
+        op = self.route.op
+        need = PERMISSION[op]
         if need.signed_in:
             self.signed_in()
         if need.form or (need.bucket is None and need.object is None):
             return
-        caller, meta = self.caller_id, self.services.meta
+        caller, meta, facts = self.caller_id, self.services.meta, self.facts
         bucket = await self.bucket()
-        if need.bucket is not None:
-            check_bucket(need.bucket, bucket, caller)
+        record = await meta.get_object(bucket.id, self.key) if need.object else None
+        decided = verdict(bucket, ACTION[op], self.route.key, facts, record)
+        if need.bucket is not None and not (need.per_key and bucket.policy is not None):
+            check_bucket(need.bucket, bucket, caller, decided)
         self._bucket = bucket
         if need.object is not None:
-            record = await meta.get_object(bucket.id, self.key)
-            self._object = check_object(need, bucket, self.key, record, caller)
+            listing = Decision.NONE
+            if record is None and decided is not Decision.DENY:
+                listing = verdict(bucket, "s3:ListBucket", None, facts)
+            self._object = check_object(need, bucket, self.key, record, caller, decided,
+                                        listing)  # fmt: skip
         if need.source:
             name, key = parse_copy_source(self.headers["x-amz-copy-source"])
             source_bucket = await self.bucket(
                 name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
             )
             source = await meta.get_object(source_bucket.id, key)
-            self._source = check_object(SOURCE_READ, source_bucket, key, source, caller)
+            read = verdict(source_bucket, "s3:GetObject", key, facts, source)
+            listing = Decision.NONE
+            if source is None and read is not Decision.DENY:
+                listing = verdict(source_bucket, "s3:ListBucket", None, facts)
+            self._source = check_object(SOURCE_READ, source_bucket, key, source, caller, read,
+                                        listing)  # fmt: skip
 
-    def authorize_form(self, bucket: Bucket, signer: User | None) -> None:
-        """PostObject: PERMISSION's bucket check, for the signer of the form."""
+    def may_delete(self, key: str) -> bool:
+        """DeleteObjects: may the caller delete ``key`` (the policy's verdict on
+        s3:DeleteObject for that key, else WRITE on the bucket)?"""
+        bucket, need = self.granted_bucket, PERMISSION[self.route.op]
+        assert need.per_key and need.bucket is not None
+        try:
+            decided = verdict(bucket, ACTION[self.route.op], key, self.facts)
+            check_bucket(need.bucket, bucket, self.caller_id, decided)
+        except S3Error:
+            return False
+        return True
+
+    def authorize_form(self, bucket: Bucket, signer: User | None, key: str | None) -> None:
+        """PostObject: PERMISSION's bucket check (and the policy's), for the signer of
+        the form."""
         need = PERMISSION[self.route.op]
         assert need.form and need.bucket is not None
-        check_bucket(need.bucket, bucket, None if signer is None else signer.id)
+        facts = self.facts
+        facts.user = signer
+        decided = verdict(bucket, ACTION[self.route.op], key, facts)
+        check_bucket(need.bucket, bucket, None if signer is None else signer.id, decided)
 
     @property
     def granted_bucket(self) -> Bucket:

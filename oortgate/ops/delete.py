@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
-from oortgate.errors import S3Error
+from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.meta.preconditions import Precondition
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
@@ -49,7 +49,9 @@ async def delete_objects(ctx: Context) -> Response:
     body = await ctx.body.read(MAX_DELETE_XML)
     quiet, objects = _parse_request(body)
     # Unversioned buckets know one version of each key, "null"; any other is missing.
-    deletable = [o for o in objects if o.version in (None, "null")]
+    # A bucket policy may refuse some keys and not others: each is asked about.
+    denied = {o.key for o in objects if bucket.policy is not None and not ctx.may_delete(o.key)}
+    deletable = [o for o in objects if o.version in (None, "null") and o.key not in denied]
     refused = await ctx.services.freeing(
         ctx.meta.delete_objects,
         bucket.id,
@@ -58,7 +60,8 @@ async def delete_objects(ctx: Context) -> Response:
     )  # one commit
     outcomes = iter(refused)  # one per deletable object, in order
     results = [
-        DeleteOutcome(o.key, o.version, next(outcomes) if o.version in (None, "null")
+        DeleteOutcome(o.key, o.version, S3Error(ACCESS_DENIED) if o.key in denied
+                      else next(outcomes) if o.version in (None, "null")
                       else S3Error("NoSuchVersion"))
         for o in objects
     ]  # fmt: skip

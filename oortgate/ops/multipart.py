@@ -13,7 +13,8 @@ from oortgate import logs, policy, tagging
 from oortgate.auth.checksums import content_md5, header_name
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.meta.models import Body, ObjectRecord, Part, PartsBody, Segment, Upload, blob_segments
+from oortgate.ops import read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
 from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.context import Context
@@ -34,7 +35,7 @@ from oortgate.ops.multipart_retry import upload_gone
 from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.response import Response, empty, xml_response
-from oortgate.ops.segments import read_segments
+from oortgate.ops.segments import read_body
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.xml import copy as copy_xml
@@ -132,14 +133,14 @@ async def upload_part_copy(ctx: Context) -> Response:
     if last - first + 1 > MAX_PART_SIZE:
         raise S3Error("InvalidRequest", "The specified copy range is larger than the maximum "
                       "allowable size for a part: 5368709120")  # fmt: skip
-    part = await _copy_part(ctx, upload, number, source.segments, first, last - first + 1)
+    assert source.body is not None  # a record from get_object (only a listing's has none)
+    part = await _copy_part(ctx, upload, number, source.body, first, last - first + 1)
     return xml_response(copy_xml.copy_part_result(part, upload.checksum_algorithm))
 
 
 async def _copy_part(
-    ctx: Context, upload: Upload, number: int, segments: tuple[Segment, ...], first: int,
-    length: int,
-) -> Part:  # fmt: skip
+    ctx: Context, upload: Upload, number: int, source: Body, first: int, length: int
+) -> Part:
     """Copy bytes into a new part blob (a range may cut through the source's blobs)."""
 
     async def commit(stored: StoredBlob) -> Part:
@@ -149,7 +150,8 @@ async def _copy_part(
         await ctx.meta.put_part(upload.upload_id, part)  # refused: completed or aborted
         return part
 
-    chunks = read_segments(ctx.services.blobs, segments, first, length)
+    lease = await read_lease.take(ctx.meta, blob_segments(source))
+    chunks = read_body(ctx.services.blobs, source, first, length)
     try:
         return await write_chunks(ctx, chunks, commit, limit=MAX_PART_SIZE,
                                   compute=upload.checksum_algorithm,
@@ -161,6 +163,7 @@ async def _copy_part(
         raise S3Error("NoSuchKey", "The copy source was replaced during the copy.") from exc
     finally:
         await chunks.aclose()
+        await read_lease.release(ctx.meta, lease)
 
 
 async def complete_multipart_upload(ctx: Context) -> Response:
@@ -206,7 +209,9 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
     return ObjectRecord(
         bucket_id=upload.bucket_id,
         key=upload.key,
-        blob_id="",
+        body=PartsBody(
+            tuple(Segment(p.blob_id, p.size, p.part_number, p.checksum, p.crc64) for p in used)
+        ),
         size=sum(p.size for p in used),
         etag=multipart_etag(used),
         last_modified=time.time(),
@@ -215,10 +220,6 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         user_metadata=upload.user_metadata,
         checksums=checksums,
         storage_class=upload.storage_class,
-        parts_count=len(used),
-        parts=tuple(
-            Segment(p.blob_id, p.size, None, p.part_number, p.checksum, p.crc64) for p in used
-        ),
         acl=upload.acl,
         owner_id=upload.owner_id,
         tags=upload.tags,

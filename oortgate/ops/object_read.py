@@ -7,14 +7,14 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from oortgate import integrity, logs
 from oortgate.errors import BodyCut, S3Error
 from oortgate.headertext import is_header_value
-from oortgate.meta.models import ObjectRecord
-from oortgate.ops import conditions
+from oortgate.meta.models import Body, InlineBody, ObjectRecord, PartsBody, blob_segments
+from oortgate.ops import conditions, read_lease
 from oortgate.ops.archive import check_readable, restore_headers
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import object_headers
 from oortgate.ops.ranges import parse_range
 from oortgate.ops.response import Response
-from oortgate.ops.segments import part_range, read_segments
+from oortgate.ops.segments import part_range, read_body
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 
 OVERRIDES = {
@@ -27,13 +27,14 @@ OVERRIDES = {
 }
 
 
-def _part_span(ctx: Context, record: ObjectRecord) -> tuple[int, int] | None:
+def _part_span(ctx: Context, body: Body) -> tuple[int, int] | None:
     """The byte span of ?partNumber=N: a part of a multipart object; part 1 of a plain
     object is all of it (None: the whole object)."""
     number = ctx.route.part_number
     if number is None:
         return None
-    count = record.parts_count or 1
+    parts = body.parts if isinstance(body, PartsBody) else ()
+    count = len(parts) or 1
     if number > count:
         raise S3Error(
             "InvalidPartNumber",
@@ -42,9 +43,9 @@ def _part_span(ctx: Context, record: ObjectRecord) -> tuple[int, int] | None:
             PartNumberRequested=str(number),
             ActualPartCount=str(count),
         )
-    if not record.parts_count:
+    if not parts:
         return None
-    return part_range(record.segments, number)
+    return part_range(parts, number)
 
 
 async def get_object(ctx: Context) -> Response:
@@ -57,11 +58,13 @@ async def head_object(ctx: Context) -> Response:
 
 async def _read(ctx: Context, *, head: bool) -> Response:
     record = ctx.granted_object
+    body = record.body
+    assert body is not None  # a record from get_object (only a listing's has none)
     if conditions.evaluate(ctx.headers, record.etag, record.last_modified) == "not-modified":
         return Response(304, object_headers(record, checksums=False)[:2])
     if not head:
         check_readable(ctx, record)
-    part = _part_span(ctx, record)
+    part = _part_span(ctx, body)
     by_part = ctx.route.part_number is not None
     span = part if by_part else parse_range(ctx.headers.get("range"), record.size)
     whole = span is None
@@ -74,16 +77,17 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     if not whole:
         status = 206
         headers.append(("content-range", f"bytes {first}-{last}/{record.size}"))
-    if by_part and record.parts_count:
-        headers.append(("x-amz-mp-parts-count", str(record.parts_count)))
+    if by_part and isinstance(body, PartsBody):
+        headers.append(("x-amz-mp-parts-count", str(len(body.parts))))
     if head or length == 0:
         return Response(status, headers, b"", content_length=length)
-    if record.inline is not None:  # small: the bytes came with the lookup
-        if record.crc64 is not None and integrity.of(record.inline) != record.crc64:
-            raise _damaged(ctx, record, "inline bytes do not match their CRC-64")
-        return Response(status, headers, record.inline[first : first + length], length)
-    body = await _open_stream(ctx, record, first, length)
-    return Response(status, headers, body, content_length=length)
+    match body:
+        case InlineBody(data=data, crc64=crc64):  # small: the bytes came with the lookup
+            if crc64 is not None and integrity.of(data) != crc64:
+                raise _damaged(ctx, record, "inline bytes do not match their CRC-64")
+            return Response(status, headers, data[first : first + length], length)
+    stream = await _open_stream(ctx, record, body, first, length)
+    return Response(status, headers, stream, content_length=length)
 
 
 def _with_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -99,46 +103,71 @@ def _with_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[
 
 
 async def _open_stream(
-    ctx: Context, record: ObjectRecord, first: int, length: int
+    ctx: Context, record: ObjectRecord, body: Body, first: int, length: int
 ) -> AsyncIterator[bytes]:
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
-    take the bytes away."""
-    chunks = read_segments(ctx.services.blobs, record.segments, first, length)
+    take the bytes away (a large or multipart object's blobs are leased for that)."""
+    lease = await read_lease.take(ctx.meta, blob_segments(body))
+    chunks = read_body(ctx.services.blobs, body, first, length)
     try:
         head = await anext(chunks, b"")
-    except BlobNotFound as exc:
-        if await _still_current(ctx, record):
-            raise _damaged(ctx, record, f"blob {exc} is missing") from None
-        raise S3Error("NoSuchKey", Key=ctx.key) from None  # replaced and collected meanwhile
-    except BlobDamaged as exc:
-        raise _damaged(ctx, record, str(exc)) from None
-    except BaseException:
+    except BaseException as exc:
         await chunks.aclose()
+        await read_lease.release(ctx.meta, lease)
+        if isinstance(exc, BlobNotFound):
+            if await _still_current(ctx, record):
+                raise _damaged(ctx, record, f"blob {exc} is missing") from None
+            raise S3Error("NoSuchKey", Key=ctx.key) from None  # replaced and collected
+        if isinstance(exc, BlobDamaged):
+            raise _damaged(ctx, record, str(exc)) from None
         raise
-    return _stream(head, chunks, ctx, record)
+    return _LeasedStream(head, chunks, ctx, record, lease)
 
 
-async def _stream(
-    head: bytes, chunks: AsyncGenerator[bytes, None], ctx: Context, record: ObjectRecord
-) -> AsyncIterator[bytes]:
-    try:
-        if head:
-            yield head
-        async for chunk in chunks:
-            yield chunk
-    except (BlobNotFound, BlobDamaged) as exc:
-        # The status line is out: only a cut connection tells the client the body is
-        # short (it then sees fewer bytes than Content-Length), never a short success.
-        _damaged(ctx, record, f"{type(exc).__name__}: {exc}")
-        raise BodyCut() from None
-    finally:
-        await chunks.aclose()
+class _LeasedStream:
+    """The response body once its first bytes are read: the rest of the stream, then the
+    blob closed and the lease dropped, also when the response ends without reading it
+    (the client went away before the status line; the server calls ``aclose``)."""
+
+    def __init__(self, head: bytes, chunks: AsyncGenerator[bytes, None], ctx: Context,
+                 record: ObjectRecord, lease: str | None) -> None:  # fmt: skip
+        self._head, self._chunks, self._lease = head, chunks, lease
+        self._ctx, self._record = ctx, record
+        self._closed = False
+
+    def __aiter__(self) -> _LeasedStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        try:
+            return await anext(self._chunks)
+        except (BlobNotFound, BlobDamaged) as exc:
+            # The status line is out: only a cut connection tells the client the body is
+            # short (it then sees fewer bytes than Content-Length), never a short success.
+            _damaged(self._ctx, self._record, f"{type(exc).__name__}: {exc}")
+            await self.aclose()
+            raise BodyCut() from None
+        except BaseException:  # StopAsyncIteration too: the end
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._chunks.aclose()
+        finally:
+            await read_lease.release(self._ctx.meta, self._lease)
 
 
 async def _still_current(ctx: Context, record: ObjectRecord) -> bool:
     now = await ctx.meta.get_object(record.bucket_id, record.key)
-    return now is not None and now.blob_ids == record.blob_ids
+    return now is not None and now.body == record.body
 
 
 def _damaged(ctx: Context, record: ObjectRecord, why: str) -> S3Error:

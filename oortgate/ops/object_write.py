@@ -65,7 +65,7 @@ async def put_object(ctx: Context) -> Response:
     draft = ObjectRecord(
         bucket_id=bucket.id,
         key=ctx.key,
-        blob_id="",
+        body=None,  # the bytes are not read yet
         size=0,
         etag="",
         last_modified=0.0,
@@ -81,13 +81,11 @@ async def put_object(ctx: Context) -> Response:
     async def commit(stored: StoredBlob) -> ObjectRecord:
         record = dataclasses.replace(
             draft,
-            blob_id=stored.blob_id,
+            body=stored.body,
             size=stored.size,
             etag=stored.md5.hex(),
             last_modified=time.time(),
             checksums=dict([stored.checksum]) if stored.checksum else {},
-            inline=stored.data,
-            crc64=stored.crc64,
         )
         try:
             await ctx.meta.put_object(record, condition)

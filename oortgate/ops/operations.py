@@ -55,6 +55,10 @@ class Op(StrEnum):
     PutPublicAccessBlock = "PutPublicAccessBlock"
     GetPublicAccessBlock = "GetPublicAccessBlock"
     DeletePublicAccessBlock = "DeletePublicAccessBlock"
+    PutBucketPolicy = "PutBucketPolicy"
+    GetBucketPolicy = "GetBucketPolicy"
+    DeleteBucketPolicy = "DeleteBucketPolicy"
+    GetBucketPolicyStatus = "GetBucketPolicyStatus"
     Preflight = "Preflight"  # a browser's CORS OPTIONS request
     # Answered by the server itself, never by a handler:
     Health = "Health"

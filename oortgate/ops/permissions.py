@@ -3,6 +3,10 @@ it once, before the handler runs, and keeps what it looked up for the handler.
 
 The decisions themselves (owners, ACLs, Object Ownership, PublicAccessBlock) are
 oortgate.policy's; this table only says which one each operation asks for.
+
+ACTION[op] is the operation's name in a bucket policy (oortgate.bucket_policy). The
+bucket's policy is asked first (ops/policy_gate.py): an explicit Deny refuses whatever the
+ACLs grant, an Allow grants whatever they do not, and otherwise PERMISSION decides.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from oortgate import policy
+from oortgate.bucket_policy import Decision
 from oortgate.errors import ACCESS_DENIED, NO_SUCH_KEY, S3Error
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops.operations import Op
@@ -35,6 +40,10 @@ class Permission:
     # The caller is the form's signer (PostObject), known only once the form's fields
     # are read: the handler checks ``bucket`` for that caller (Context.authorize_form).
     form: bool = False
+    # Each key named in the body is checked by the handler (DeleteObjects), against the
+    # bucket policy for that key (Context.may_delete); without a policy, ``bucket`` is
+    # checked once as usual.
+    per_key: bool = False
 
 
 NONE = Permission()  # answered without a bucket: Health, NotImplemented
@@ -64,7 +73,7 @@ PERMISSION: Final[dict[Op, Permission]] = {
     Op.PutObject: BUCKET_WRITE,
     Op.CopyObject: Permission(bucket=WRITE, source=True),
     Op.DeleteObject: BUCKET_WRITE,
-    Op.DeleteObjects: BUCKET_WRITE,  # each key: WRITE on its bucket, which is this one
+    Op.DeleteObjects: Permission(bucket=WRITE, per_key=True),
     Op.CreateMultipartUpload: BUCKET_WRITE,
     Op.UploadPart: BUCKET_WRITE,
     Op.UploadPartCopy: Permission(bucket=WRITE, source=True),
@@ -94,6 +103,10 @@ PERMISSION: Final[dict[Op, Permission]] = {
     Op.PutPublicAccessBlock: BUCKET_OWNER_ONLY,
     Op.GetPublicAccessBlock: BUCKET_OWNER_ONLY,
     Op.DeletePublicAccessBlock: BUCKET_OWNER_ONLY,
+    Op.PutBucketPolicy: BUCKET_OWNER_ONLY,
+    Op.GetBucketPolicy: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketPolicy: BUCKET_OWNER_ONLY,
+    Op.GetBucketPolicyStatus: BUCKET_OWNER_ONLY,
     # Unauthenticated by design: the bucket's CORS rules decide (ops/cors_ops.py), after
     # the request names an origin and a method.
     Op.Preflight: NONE,
@@ -102,8 +115,73 @@ PERMISSION: Final[dict[Op, Permission]] = {
 }
 
 
-def check_bucket(permission: str, bucket: Bucket, caller: int | None) -> None:
-    """AccessDenied unless ``caller`` (None: anonymous) holds ``permission`` on the bucket."""
+# The s3: action each operation is in a bucket policy. None: no policy decides it (no
+# bucket yet; or the policy operations, the bucket owner's alone whatever the policy
+# says, as AWS's account root always may manage its bucket's policy).
+ACTION: Final[dict[Op, str | None]] = {
+    Op.ListBuckets: None,
+    Op.CreateBucket: None,
+    Op.DeleteBucket: "s3:DeleteBucket",
+    Op.HeadBucket: "s3:ListBucket",
+    Op.GetBucketLocation: "s3:GetBucketLocation",
+    Op.GetBucketVersioning: "s3:GetBucketVersioning",
+    Op.ListObjects: "s3:ListBucket",
+    Op.ListObjectsV2: "s3:ListBucket",
+    Op.ListObjectVersions: "s3:ListBucketVersions",
+    Op.GetObject: "s3:GetObject",
+    Op.HeadObject: "s3:GetObject",
+    Op.PutObject: "s3:PutObject",
+    Op.CopyObject: "s3:PutObject",  # and s3:GetObject on the source
+    Op.DeleteObject: "s3:DeleteObject",
+    Op.DeleteObjects: "s3:DeleteObject",  # each key (ops/delete.py asks per key)
+    Op.CreateMultipartUpload: "s3:PutObject",
+    Op.UploadPart: "s3:PutObject",
+    Op.UploadPartCopy: "s3:PutObject",
+    Op.CompleteMultipartUpload: "s3:PutObject",
+    Op.AbortMultipartUpload: "s3:AbortMultipartUpload",
+    Op.ListParts: "s3:ListMultipartUploadParts",
+    Op.ListMultipartUploads: "s3:ListBucketMultipartUploads",
+    Op.GetBucketAcl: "s3:GetBucketAcl",
+    Op.PutBucketAcl: "s3:PutBucketAcl",
+    Op.GetObjectAcl: "s3:GetObjectAcl",
+    Op.PutObjectAcl: "s3:PutObjectAcl",
+    Op.PostObject: "s3:PutObject",
+    Op.PutBucketCors: "s3:PutBucketCORS",
+    Op.GetBucketCors: "s3:GetBucketCORS",
+    Op.DeleteBucketCors: "s3:PutBucketCORS",
+    Op.RestoreObject: "s3:RestoreObject",
+    Op.GetObjectAttributes: "s3:GetObjectAttributes",
+    Op.PutObjectTagging: "s3:PutObjectTagging",
+    Op.GetObjectTagging: "s3:GetObjectTagging",
+    Op.DeleteObjectTagging: "s3:DeleteObjectTagging",
+    Op.PutBucketTagging: "s3:PutBucketTagging",
+    Op.GetBucketTagging: "s3:GetBucketTagging",
+    Op.DeleteBucketTagging: "s3:PutBucketTagging",
+    Op.PutBucketOwnershipControls: "s3:PutBucketOwnershipControls",
+    Op.GetBucketOwnershipControls: "s3:GetBucketOwnershipControls",
+    Op.DeleteBucketOwnershipControls: "s3:PutBucketOwnershipControls",
+    Op.PutPublicAccessBlock: "s3:PutBucketPublicAccessBlock",
+    Op.GetPublicAccessBlock: "s3:GetBucketPublicAccessBlock",
+    Op.DeletePublicAccessBlock: "s3:PutBucketPublicAccessBlock",
+    Op.PutBucketPolicy: None,
+    Op.GetBucketPolicy: None,
+    Op.DeleteBucketPolicy: None,
+    Op.GetBucketPolicyStatus: None,
+    Op.Preflight: None,
+    Op.Health: None,
+    Op.NotImplemented: None,
+}
+
+
+def check_bucket(
+    permission: str, bucket: Bucket, caller: int | None, verdict: Decision = Decision.NONE
+) -> None:
+    """AccessDenied unless ``caller`` (None: anonymous) holds ``permission`` on the bucket,
+    or the bucket policy's ``verdict`` allows it."""
+    if verdict is Decision.DENY:
+        raise S3Error(ACCESS_DENIED)
+    if verdict is Decision.ALLOW:
+        return
     if permission == OWNER_ONLY:
         granted = caller is not None and caller == bucket.owner_id
     else:
@@ -113,16 +191,32 @@ def check_bucket(permission: str, bucket: Bucket, caller: int | None) -> None:
 
 
 def check_object(
-    need: Permission, bucket: Bucket, key: str, record: ObjectRecord | None, caller: int | None
+    need: Permission,
+    bucket: Bucket,
+    key: str,
+    record: ObjectRecord | None,
+    caller: int | None,
+    verdict: Decision = Decision.NONE,
+    listing: Decision = Decision.NONE,
 ) -> ObjectRecord:
-    """The object (None: there is none at ``key``), if ``caller`` holds need.object on it.
-    A missing key is NoSuchKey only to callers who may list the bucket; others learn
-    nothing (AccessDenied), as on AWS."""
+    """The object (None: there is none at ``key``), if ``caller`` holds need.object on it
+    (or the policy's ``verdict`` allows, on an object of the bucket owner's). A missing
+    key is NoSuchKey only to callers who may list the bucket (``listing``: the policy's
+    s3:ListBucket verdict); others learn nothing (AccessDenied), as on AWS."""
     assert need.object is not None
+    if verdict is Decision.DENY:
+        raise S3Error(ACCESS_DENIED)
     if record is None:
-        if policy.bucket_allows(bucket, READ, caller):
+        if listing is Decision.ALLOW or (
+            listing is Decision.NONE and policy.bucket_allows(bucket, READ, caller)
+        ):
             raise S3Error(NO_SUCH_KEY, Key=key)
         raise S3Error(ACCESS_DENIED)
+    # A policy's Allow reaches only the bucket owner's objects (AWS): what another user
+    # wrote (ObjectWriter) is shared by its own ACL.
+    owned = policy.object_owner(bucket, record.owner_id) == bucket.owner_id
+    if verdict is Decision.ALLOW and owned:
+        return record
     if need.bucket_owner_too and caller is not None and caller == bucket.owner_id:
         return record
     if not policy.object_allows(bucket, record.acl, record.owner_id, need.object, caller):

@@ -133,7 +133,7 @@ async def _uploader(
         post_policy.verify_signature(creds, fields["policy"], key.secret_key, region)
         doc = post_policy.PostPolicy.parse(fields["policy"])
         doc.check(fields, bucket.name, datetime.now(UTC))
-    ctx.authorize_form(bucket, user)
+    ctx.authorize_form(bucket, user, fields.get("key"))
     return user, doc
 
 
@@ -187,7 +187,7 @@ def _draft(ctx: Context, form: FormReader, bucket: Bucket, user: User | None) ->
     archive_class = ctx.services.settings.archive_storage_class
     acl = policy.canned_acl(fields.get("acl"))
     return ObjectRecord(
-        bucket_id=bucket.id, key=key, blob_id="", size=0, etag="", last_modified=0.0,
+        bucket_id=bucket.id, key=key, body=None, size=0, etag="", last_modified=0.0,
         content_type=content_type(fields),
         system_headers=system_headers(fields),  # validated as a PUT's headers are
         user_metadata=user_metadata({k: v for k, v in fields.items() if k.startswith(META_PREFIX)}),
@@ -220,9 +220,8 @@ async def _store(
                           MinSizeAllowed=str(bounds[0]))  # fmt: skip
         integrity.verify(stored.md5, stored.checksum)
         record = dataclasses.replace(
-            draft, blob_id=stored.blob_id, size=stored.size, etag=stored.md5.hex(),
+            draft, body=stored.body, size=stored.size, etag=stored.md5.hex(),
             last_modified=time.time(), checksums=dict([stored.checksum]) if stored.checksum else {},
-            crc64=stored.crc64,
         )  # fmt: skip
         await ctx.meta.put_object(record)
         return record

@@ -225,6 +225,16 @@ HEADERS: Final[dict[str, Decisions]] = {
     "PutPublicAccessBlock": {**COMMON, **BODY_CHECKSUMS},
     "GetPublicAccessBlock": COMMON,
     "DeletePublicAccessBlock": COMMON,
+    # The bucket owner may always change the policy later (ops/bucket_policy.py): there
+    # is no access to confirm giving up, so the confirmation changes nothing.
+    "PutBucketPolicy": {
+        **COMMON,
+        **BODY_CHECKSUMS,
+        "x-amz-confirm-remove-self-bucket-access": HONOUR,
+    },
+    "GetBucketPolicy": COMMON,
+    "DeleteBucketPolicy": COMMON,
+    "GetBucketPolicyStatus": COMMON,
     # Not in the model: a browser's form (its fields are checked by ops/post_object.py),
     # a CORS preflight, and sub-resources answered 501 anyway.
     "PostObject": {},

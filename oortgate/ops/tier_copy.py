@@ -9,7 +9,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from oortgate import logs
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord, Segment, is_inline
+from oortgate.meta.models import BlobBody, ObjectRecord, PartsBody, Segment, blob_segments
+from oortgate.ops import read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_many
 from oortgate.ops.context import Context
 from oortgate.ops.segments import read_segments
@@ -17,13 +18,13 @@ from oortgate.storage.base import BlobDamaged, BlobNotFound
 
 
 def needs_rewrite(ctx: Context, record: ObjectRecord, tier: str) -> bool:
-    return any(_moves(ctx, s, tier) for s in record.segments)
+    """Whether a blob of the record lives in another store than ``tier``'s (an inline
+    object has none: its bytes are in the metadata, shared by every tier)."""
+    return any(_moves(ctx, s, tier) for s in blob_segments(record.body))
 
 
 def _moves(ctx: Context, segment: Segment, tier: str) -> bool:
-    return not is_inline(segment.blob_id) and not ctx.services.blobs.serves_tier(
-        segment.blob_id, tier
-    )
+    return not ctx.services.blobs.serves_tier(segment.blob_id, tier)
 
 
 async def rewritten(
@@ -36,22 +37,27 @@ async def rewritten(
     source that lives in the other store (a multipart object keeps its parts, their
     sizes and checksums, so its ETag and part numbers stay true). Through the writer
     service: if anything fails before the commit returns, the new blobs are dropped."""
-    moving = [s for s in record.segments if _moves(ctx, s, tier)]
+    segments = blob_segments(record.body)
+    moving = [s for s in segments if _moves(ctx, s, tier)]
+    lease = await read_lease.take(ctx.meta, moving)
     streams: list[AsyncGenerator[bytes, None]] = [
         read_segments(ctx.services.blobs, [s], 0, s.size) for s in moving
     ]
 
     async def commit_copies(stored: list[StoredBlob]) -> ObjectRecord:
         new = {s.blob_id: b for s, b in zip(moving, stored, strict=True)}
-        segments = tuple(
+        moved = tuple(
             dataclasses.replace(s, blob_id=new[s.blob_id].blob_id, crc64=new[s.blob_id].crc64)
             if s.blob_id in new
             else s
-            for s in record.segments
+            for s in segments
         )
-        if record.parts_count:
-            return await commit(dataclasses.replace(record, parts=segments))
-        return await commit(dataclasses.replace(record, blob_id=segments[0].blob_id))
+        if isinstance(record.body, PartsBody):
+            return await commit(dataclasses.replace(record, body=PartsBody(moved)))
+        only = moved[0]  # a plain object: one blob
+        return await commit(
+            dataclasses.replace(record, body=BlobBody(only.blob_id, only.size, only.crc64))
+        )
 
     try:
         return await write_many(
@@ -66,3 +72,4 @@ async def rewritten(
     finally:
         for chunks in streams:
             await chunks.aclose()
+        await read_lease.release(ctx.meta, lease)

@@ -113,4 +113,9 @@ class BlobStore(Protocol):
         session not named is never touched."""
         ...
 
+    async def ping(self) -> None:
+        """Raise if the store cannot serve now (for readiness; a local directory's
+        writability is checked by the health check itself)."""
+        ...
+
     async def close(self) -> None: ...

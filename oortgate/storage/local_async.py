@@ -140,6 +140,9 @@ class AsyncLocalBlobs:
     async def count_temp_files(self) -> int:
         return await self._pool.run(self._blobs.count_temp_files)
 
+    async def ping(self) -> None:
+        pass  # a local file system: the health check looks at its directories itself
+
     async def use_session(self, session_id: str) -> None:
         self._blobs.use_session(session_id)  # makes one directory: cheaper than a hop
 

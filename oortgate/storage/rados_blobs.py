@@ -40,6 +40,7 @@ from oortgate.storage.zframes_async import AsyncCompressingWriter
 
 __all__ = ["RadosBlobStore", "RadosUnavailable", "open_rados_blobs"]
 _LIST_BATCH = 1000
+PROBE_OBJECT = "oortgate-probe"  # never written: reading it costs one OSD round trip
 
 
 async def open_rados_blobs(
@@ -71,7 +72,7 @@ async def open_rados_blobs(
 
 def _probe(ioctx: rados.Ioctx) -> None:
     with contextlib.suppress(rados.ObjectNotFound):
-        ioctx.stat("oortgate-probe")
+        ioctx.stat(PROBE_OBJECT)
 
 
 class RadosBlobStore:
@@ -81,6 +82,10 @@ class RadosBlobStore:
 
     def new_blob_id(self, compressed: bool = False, tier: str = STANDARD) -> str:
         """(One store serves every tier: ``tier`` changes nothing here.)"""
+        return self.fresh_id(compressed)
+
+    @staticmethod
+    def fresh_id(compressed: bool = False) -> str:
         return secrets.token_hex(16) + ("z" if compressed else "")
 
     def serves_tier(self, blob_id: str, tier: str) -> bool:
@@ -174,6 +179,11 @@ class RadosBlobStore:
             io.raise_for(ret, name, missing_ok=True)
             missing = missing + 1 if ret == -errno.ENOENT else 0
             index += 1
+
+    async def ping(self) -> None:
+        """One read of the pool: raises OSError (ETIMEDOUT: the cluster does not answer)."""
+        with contextlib.suppress(FileNotFoundError):
+            await io.read(self._space.heads, PROBE_OBJECT, 1, 0)
 
     async def close(self) -> None:
         for ioctx in (self._space.heads, self._space.stripes, self._space.markers):

@@ -122,6 +122,10 @@ class TieredBlobs:
         removed = await self._routes.standard.remove_temp_files(sessions)
         return removed + await self._routes.archive.remove_temp_files(sessions)
 
+    async def ping(self) -> None:
+        await self._routes.standard.ping()
+        await self._routes.archive.ping()
+
     async def close(self) -> None:
         await self._routes.standard.close()
         await self._routes.archive.close()

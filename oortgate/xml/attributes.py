@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from oortgate.auth.checksums import checksum_type
-from oortgate.meta.models import ObjectRecord, Segment
+from oortgate.meta.models import ObjectRecord, PartsBody, Segment
 from oortgate.xml.core import Node, document
 
 
@@ -19,8 +19,8 @@ def object_attributes(
         root.add("ETag", record.etag)  # unquoted, unlike the ETag header
     if "Checksum" in wanted and record.checksums:
         _add_checksum(root, record)
-    if "ObjectParts" in wanted and record.parts_count:
-        _add_parts(root.add("ObjectParts"), record, marker, max_parts)
+    if "ObjectParts" in wanted and isinstance(record.body, PartsBody):
+        _add_parts(root.add("ObjectParts"), record, record.body.parts, marker, max_parts)
     if "StorageClass" in wanted:
         root.add("StorageClass", record.storage_class)
     if "ObjectSize" in wanted:
@@ -36,13 +36,15 @@ def _add_checksum(root: Node, record: ObjectRecord) -> None:
     node.add("ChecksumType", checksum_type(record.checksums))
 
 
-def _add_parts(node: Node, record: ObjectRecord, marker: int, max_parts: int) -> None:
+def _add_parts(
+    node: Node, record: ObjectRecord, parts: tuple[Segment, ...], marker: int, max_parts: int
+) -> None:
     """As AWS, each Part is shown only for a composite checksum (a part checksum the
     client can check a part against); otherwise the page says only how many parts there
     are and where it ends."""
-    after = [part for part in record.parts if part.part_number > marker]
+    after = [part for part in parts if part.part_number > marker]
     page = after[:max_parts]
-    node.add("PartsCount", record.parts_count)
+    node.add("PartsCount", len(parts))
     node.add("PartNumberMarker", marker)
     if page:
         node.add("NextPartNumberMarker", page[-1].part_number)

@@ -39,6 +39,12 @@ def parse_public_access_block(body: bytes) -> PublicAccessBlock:
     return PublicAccessBlock(**flags)
 
 
+def policy_status_document(is_public: bool) -> bytes:
+    root = Node("PolicyStatus")
+    root.add("IsPublic", is_public)
+    return document(root)
+
+
 def public_access_block_document(config: PublicAccessBlock) -> bytes:
     root = Node("PublicAccessBlockConfiguration")
     for name in FLAGS:

@@ -96,6 +96,18 @@ def _rados(data_dir: Path) -> BlobStore:
     return asyncio.run(open_rados_blobs(cluster.pool, cluster.conf, cluster.client, namespace))
 
 
+def _rados_worker(data_dir: Path) -> BlobStore:
+    """The store a server worker holds: built from its URL, connected on first use."""
+    if not ceph_cluster.ceph_installed():
+        pytest.skip("Ceph is not installed here (make ceph-deps installs it)")
+    from oortgate.store_urls import RadosBlobs
+
+    cluster = ceph_cluster.shared_cluster()
+    client = cluster.client.removeprefix("client.")
+    where = RadosBlobs(cluster.pool, cluster.conf, client, f"test-{uuid.uuid4().hex}")
+    return stores.open_rados(where)
+
+
 # (place, box: the SecretBox that seals secrets, None: $OORTGATE_SECRETS_KEY's)
 META_STORES: dict[str, Callable[..., Awaitable[MetaStore]]] = {
     "sqlite": _sqlite,
@@ -104,6 +116,7 @@ META_STORES: dict[str, Callable[..., Awaitable[MetaStore]]] = {
 BLOB_STORES: dict[str, Callable[[Path], BlobStore]] = {
     "local": _local,
     "rados": _rados,
+    "rados-worker": _rados_worker,
     "tiered-standard": _tiered,
     "tiered-archive": _tiered_archive,
 }
@@ -146,7 +159,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 _TABLES = (
     "users, access_keys, buckets, objects, object_parts, uploads, upload_parts,"
-    " completed_uploads, blobs, inline_blobs, pending_blobs, garbage, sessions"
+    " completed_uploads, blobs, inline_blobs, pending_blobs, garbage, sessions, read_leases"
 )
 
 

@@ -132,3 +132,7 @@ async def test_temp_files_are_counted_and_orphan_candidates_are_old_enough(
         assert candidates == []
     await writer.abort()
     assert await blobs.count_temp_files() == 0
+
+
+async def test_a_store_that_serves_answers_its_ping(blobs: BlobStore) -> None:
+    await blobs.ping()  # readiness: raises only when the store cannot serve

@@ -11,14 +11,33 @@ import pytest
 
 from oortgate.errors import S3Error
 from oortgate.meta.base import MetaStore
-from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.meta.models import (
+    BlobBody,
+    Body,
+    InlineBody,
+    ObjectRecord,
+    Part,
+    PartsBody,
+    Segment,
+    Upload,
+)
 from oortgate.meta.preconditions import Precondition
 
 
-def _record(bucket_id: int, key: str, blob_id: str | None = None, **kw: Any) -> ObjectRecord:
+def _record(
+    bucket_id: int, key: str, blob_id: str | None = None, body: Body | None = None, **kw: Any
+) -> ObjectRecord:
+    """A plain object of a new blob id (or ``blob_id``), unless another body is given."""
     fields: dict[str, Any] = {"size": 3, "etag": "0" * 32, "last_modified": 1.5, **kw}
-    blob_id = secrets.token_hex(16) if blob_id is None else blob_id
-    return ObjectRecord(bucket_id, key, blob_id, **fields)
+    if body is None:
+        body = BlobBody(secrets.token_hex(16) if blob_id is None else blob_id, fields["size"])
+    return ObjectRecord(bucket_id, key, body, **fields)
+
+
+def _id(record: ObjectRecord) -> str:
+    """A plain object's blob id."""
+    assert isinstance(record.body, BlobBody), record.body
+    return record.body.blob_id
 
 
 async def _bucket(meta: MetaStore, name: str = "bkt", owner: str = "owner") -> int:
@@ -28,7 +47,7 @@ async def _bucket(meta: MetaStore, name: str = "bkt", owner: str = "owner") -> i
 
 async def _put(meta: MetaStore, bucket_id: int, key: str, **kw: Any) -> ObjectRecord:
     record = _record(bucket_id, key, **kw)
-    await meta.add_pending_blob(record.blob_id)
+    await meta.add_pending_blob(_id(record))
     await meta.put_object(record)
     return record
 
@@ -137,10 +156,10 @@ async def test_put_then_get(meta: MetaStore) -> None:
     record = await _put(meta, bucket_id, "k", user_metadata={"a": "b"}, content_type="text/x")
     got = await meta.get_object(bucket_id, "k")
     assert got is not None
-    assert (got.blob_id, got.size, got.etag, got.user_metadata, got.content_type) == (
-        record.blob_id, 3, "0" * 32, {"a": "b"}, "text/x")  # fmt: skip
+    assert (_id(got), got.size, got.etag, got.user_metadata, got.content_type) == (
+        _id(record), 3, "0" * 32, {"a": "b"}, "text/x")  # fmt: skip
     assert await meta.get_object(bucket_id, "other") is None
-    assert await meta.known_blobs([record.blob_id, "f" * 32]) == {record.blob_id}
+    assert await meta.known_blobs([_id(record), "f" * 32]) == {_id(record)}
 
 
 async def test_put_needs_a_pending_or_referenced_blob(meta: MetaStore) -> None:
@@ -156,8 +175,8 @@ async def test_overwrite_queues_the_old_blob(meta: MetaStore) -> None:
     first = await _put(meta, bucket_id, "k")
     second = await _put(meta, bucket_id, "k", size=5)
     got = await meta.get_object(bucket_id, "k")
-    assert got is not None and (got.blob_id, got.size) == (second.blob_id, 5)
-    assert await _garbage(meta) == {first.blob_id}
+    assert got is not None and (_id(got), got.size) == (_id(second), 5)
+    assert await _garbage(meta) == {_id(first)}
 
 
 async def test_delete_queues_the_blob(meta: MetaStore) -> None:
@@ -166,19 +185,19 @@ async def test_delete_queues_the_blob(meta: MetaStore) -> None:
     assert await meta.delete_object(bucket_id, "k")
     assert not await meta.delete_object(bucket_id, "k")
     assert await meta.get_object(bucket_id, "k") is None
-    assert await _garbage(meta) == {record.blob_id}
+    assert await _garbage(meta) == {_id(record)}
 
 
 async def test_copy_shares_the_blob_until_the_last_reference_goes(meta: MetaStore) -> None:
     bucket_id = await _bucket(meta)
     source = await _put(meta, bucket_id, "src")
-    await meta.put_object(_record(bucket_id, "copy", source.blob_id))  # referenced: allowed
+    await meta.put_object(_record(bucket_id, "copy", _id(source)))  # referenced: allowed
     assert await meta.delete_object(bucket_id, "src")
     assert await _garbage(meta) == set()  # the copy still reads it
     copy = await meta.get_object(bucket_id, "copy")
-    assert copy is not None and copy.blob_id == source.blob_id
+    assert copy is not None and _id(copy) == _id(source)
     assert await meta.delete_object(bucket_id, "copy")
-    assert await _garbage(meta) == {source.blob_id}
+    assert await _garbage(meta) == {_id(source)}
 
 
 async def test_copy_of_a_vanished_blob_is_refused(meta: MetaStore) -> None:
@@ -186,16 +205,17 @@ async def test_copy_of_a_vanished_blob_is_refused(meta: MetaStore) -> None:
     source = await _put(meta, bucket_id, "src")
     await meta.delete_object(bucket_id, "src")
     with pytest.raises(S3Error) as err:
-        await meta.put_object(_record(bucket_id, "copy", source.blob_id))
+        await meta.put_object(_record(bucket_id, "copy", _id(source)))
     assert err.value.code == "NoSuchKey"
 
 
 async def test_inline_object_carries_its_bytes(meta: MetaStore) -> None:
     bucket_id = await _bucket(meta)
-    record = _record(bucket_id, "small", "i" + secrets.token_hex(16), inline=b"abc")
+    record = _record(bucket_id, "small", body=InlineBody(b"abc", "c" * 16))
     await meta.put_object(record)  # no pending mark: nothing on the blob store
     got = await meta.get_object(bucket_id, "small")
-    assert got is not None and got.inline == b"abc"
+    assert got is not None and isinstance(got.body, InlineBody)
+    assert (got.body.data, got.body.crc64) == (b"abc", "c" * 16)
     await meta.delete_object(bucket_id, "small")
     assert await _garbage(meta) == set()  # no file to collect
 
@@ -204,12 +224,12 @@ async def test_failed_condition_changes_nothing(meta: MetaStore) -> None:
     bucket_id = await _bucket(meta)
     first = await _put(meta, bucket_id, "k")
     late = _record(bucket_id, "k")
-    await meta.add_pending_blob(late.blob_id)
+    await meta.add_pending_blob(_id(late))
     with pytest.raises(S3Error) as err:
         await meta.put_object(late, Precondition(if_none_match=True))
     assert err.value.code == "PreconditionFailed"
     got = await meta.get_object(bucket_id, "k")
-    assert got is not None and got.blob_id == first.blob_id
+    assert got is not None and _id(got) == _id(first)
     with pytest.raises(S3Error):
         await meta.delete_object(bucket_id, "k", Precondition(if_match=frozenset({"f" * 32})))
     assert await meta.get_object(bucket_id, "k") is not None
@@ -226,7 +246,7 @@ async def test_delete_objects_answers_per_key(meta: MetaStore) -> None:
     assert refused[1] is not None and refused[1].code == "PreconditionFailed"
     assert await meta.get_object(bucket_id, "a") is None
     assert await meta.get_object(bucket_id, "b") is not None
-    assert await _garbage(meta) == {a.blob_id}
+    assert await _garbage(meta) == {_id(a)}
 
 
 async def test_object_tags_and_acl(meta: MetaStore) -> None:
@@ -256,15 +276,15 @@ async def test_a_drop_after_the_commit_does_nothing(meta: MetaStore) -> None:
     the committed blob must stay named, not become garbage."""
     bucket_id = await _bucket(meta)
     record = await _put(meta, bucket_id, "k")
-    await meta.drop_pending_blob(record.blob_id)
+    await meta.drop_pending_blob(_id(record))
     assert await _garbage(meta) == set()
     got = await meta.get_object(bucket_id, "k")
-    assert got is not None and got.blob_id == record.blob_id
+    assert got is not None and _id(got) == _id(record)
 
 
 async def test_garbage_is_taken_in_batches_and_forgotten(meta: MetaStore) -> None:
     bucket_id = await _bucket(meta)
-    old = [(await _put(meta, bucket_id, f"k{n}")).blob_id for n in range(3)]
+    old = [_id(await _put(meta, bucket_id, f"k{n}")) for n in range(3)]
     for n in range(3):
         await meta.delete_object(bucket_id, f"k{n}")
     assert await meta.take_garbage(queued_before=time.time() - 3600) == []  # in its grace
@@ -331,7 +351,7 @@ async def test_parts_complete_into_an_object(meta: MetaStore) -> None:
         (1, one.blob_id), (2, replaced.blob_id), (3, unused.blob_id)]  # fmt: skip
     assert [p.part_number for p in await meta.list_parts(upload.upload_id, after=1)] == [2, 3]
     segments = tuple(Segment(p.blob_id, p.size, part_number=p.part_number) for p in (one, replaced))
-    record = _record(bucket_id, "mp", "", size=12, parts_count=2, parts=segments, etag="e-2")
+    record = _record(bucket_id, "mp", size=12, body=PartsBody(segments), etag="e-2")
     await meta.complete_upload(upload.upload_id, record, [one, replaced])
     got = await meta.get_object(bucket_id, "mp")
     assert got is not None and got.blob_ids == (one.blob_id, replaced.blob_id)
@@ -350,7 +370,7 @@ async def test_complete_refuses_a_changed_part(meta: MetaStore) -> None:
     first = await _part(meta, upload, 1)
     await _part(meta, upload, 1)  # replaced meanwhile
     segments = (Segment(first.blob_id, 5, part_number=1),)
-    record = _record(bucket_id, "mp", "", size=5, parts_count=1, parts=segments, etag="e-1")
+    record = _record(bucket_id, "mp", size=5, body=PartsBody(segments), etag="e-1")
     with pytest.raises(S3Error) as err:
         await meta.complete_upload(upload.upload_id, record, [first])
     assert err.value.code == "InvalidPart"

@@ -18,7 +18,7 @@ import pytest
 
 from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER, MetaStore
-from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.meta.models import BlobBody, ObjectRecord, Part, PartsBody, Segment, Upload
 
 ROUNDS = 12
 Drift = Callable[[], list[Any]]
@@ -31,8 +31,9 @@ async def _bucket(meta: MetaStore, name: str = "races") -> int:
 
 
 async def _put_file(meta: MetaStore, bucket_id: int, key: str) -> ObjectRecord:
-    record = ObjectRecord(bucket_id, key, secrets.token_hex(16), 3, "0" * 32, time.time())
-    await meta.add_pending_blob(record.blob_id)
+    record = ObjectRecord(bucket_id, key, BlobBody(secrets.token_hex(16), 3), 3, "0" * 32,
+                          time.time())  # fmt: skip
+    await meta.add_pending_blob(record.blob_ids[0])
     await meta.put_object(record)
     return record
 
@@ -41,8 +42,7 @@ async def _put_multipart(meta: MetaStore, bucket_id: int, key: str) -> ObjectRec
     parts = tuple(Segment(secrets.token_hex(16), 5, part_number=n + 1) for n in range(3))
     for part in parts:
         await meta.add_pending_blob(part.blob_id)
-    record = ObjectRecord(bucket_id, key, "", 15, "0" * 32 + "-3", time.time(),
-                          parts_count=3, parts=parts)  # fmt: skip
+    record = ObjectRecord(bucket_id, key, PartsBody(parts), 15, "0" * 32 + "-3", time.time())
     await meta.put_object(record)
     return record
 
@@ -204,8 +204,9 @@ async def test_delete_bucket_and_put_have_one_winner(
     wins = {"put": 0, "delete": 0}
     for n in range(ROUNDS):
         bucket_id = await _bucket(meta, f"dbp-{n}")
-        record = ObjectRecord(bucket_id, "k", secrets.token_hex(16), 3, "0" * 32, time.time())
-        await meta.add_pending_blob(record.blob_id)
+        blob_id = secrets.token_hex(16)
+        record = ObjectRecord(bucket_id, "k", BlobBody(blob_id, 3), 3, "0" * 32, time.time())
+        await meta.add_pending_blob(blob_id)
         put, deleted = await asyncio.gather(
             _outcome(meta.put_object(record)), _outcome(peer.delete_bucket(bucket_id))
         )
@@ -220,8 +221,8 @@ async def test_delete_bucket_and_put_have_one_winner(
         else:
             assert (put, deleted) == ("NoSuchBucket", "ok")
             assert bucket is None
-            assert await meta.known_blobs([record.blob_id]) == {record.blob_id}  # still pending
-            await meta.drop_pending_blob(record.blob_id)
+            assert await meta.known_blobs([blob_id]) == {blob_id}  # still pending
+            await meta.drop_pending_blob(blob_id)
             wins["delete"] += 1
         assert drift() == [], f"round {n}"
     assert sum(wins.values()) == ROUNDS
@@ -244,8 +245,7 @@ async def _upload_with_parts(
 
 def _completed(bucket_id: int, parts: list[Part], etag: str) -> ObjectRecord:
     segments = tuple(Segment(p.blob_id, p.size, part_number=p.part_number) for p in parts)
-    return ObjectRecord(bucket_id, "mp", "", 5 * len(parts), etag, time.time(),
-                        parts_count=len(parts), parts=segments)  # fmt: skip
+    return ObjectRecord(bucket_id, "mp", PartsBody(segments), 5 * len(parts), etag, time.time())
 
 
 async def test_two_completes_of_one_upload_have_one_winner(

@@ -13,7 +13,15 @@ import pytest
 
 from oortgate import stores
 from oortgate.meta.base import MetaStore
-from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.meta.models import (
+    BlobBody,
+    InlineBody,
+    ObjectRecord,
+    Part,
+    PartsBody,
+    Segment,
+    Upload,
+)
 from oortgate.meta.pg_scan import open_pg_scan
 from oortgate.meta.scan import PAGE, MetaScan
 from oortgate.meta.sqlite_scan import SqliteScan
@@ -38,7 +46,7 @@ def scan(meta_kind: str, place: Place) -> Opener:
 async def _put(meta: MetaStore, bucket: int, key: str, **kw: Any) -> str:
     blob_id = secrets.token_hex(16)
     await meta.add_pending_blob(blob_id)
-    await meta.put_object(ObjectRecord(bucket, key, blob_id, 3, "e", 1.0, **kw))
+    await meta.put_object(ObjectRecord(bucket, key, BlobBody(blob_id, 3), 3, "e", 1.0, **kw))
     return blob_id
 
 
@@ -51,9 +59,9 @@ async def test_every_entry_page_after_page_with_its_blobs(meta: MetaStore, scan:
     parts = [secrets.token_hex(16) for _ in range(2)]
     for blob_id in parts:
         await meta.add_pending_blob(blob_id)
-    segments = tuple(Segment(b, 5, None, n + 1, "c2hh", None) for n, b in enumerate(parts))
-    await meta.put_object(ObjectRecord(bucket, "multi", "", 10, "e-2", 1.0, parts_count=2,
-                                       parts=segments, checksums={"SHA1": "x-2"}))  # fmt: skip
+    segments = tuple(Segment(b, 5, n + 1, "c2hh", None) for n, b in enumerate(parts))
+    await meta.put_object(ObjectRecord(bucket, "multi", PartsBody(segments), 10, "e-2", 1.0,
+                                       checksums={"SHA1": "x-2"}))  # fmt: skip
     upload = Upload("up-" + secrets.token_hex(8), bucket, "open", 1.0, checksum_algorithm="SHA1")
     await meta.create_upload(upload)
     part_blob = secrets.token_hex(16)
@@ -88,7 +96,8 @@ async def test_inline_bytes_and_drifted_counts_repaired(
     user = await meta.create_user("counter")
     bucket = (await meta.create_bucket("counted", user.id, "us-east-1", 10)).id
     inline_id = "i" + secrets.token_hex(16)
-    await meta.put_object(ObjectRecord(bucket, "small", inline_id, 3, "e", 1.0, inline=b"abc"))
+    small = ObjectRecord(bucket, "small", InlineBody(b"abc", None, inline_id), 3, "e", 1.0)
+    await meta.put_object(small)
     blob_id = await _put(meta, bucket, "big")
     _set_refs(meta_kind, place, blob_id, 3)  # changed around the store
     walk = await scan()

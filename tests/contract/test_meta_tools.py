@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from oortgate.meta.base import MetaStore
-from oortgate.meta.models import ObjectRecord, Part, Upload
+from oortgate.meta.models import BlobBody, InlineBody, ObjectRecord, Part, Upload
 from oortgate.secretbox import SecretBox, SecretBoxError
 
 
@@ -21,13 +21,12 @@ async def test_counts_say_what_the_store_holds(meta: MetaStore) -> None:
     user = await meta.create_user("counted")
     await meta.create_key(user.id, "AKCOUNT", "secret")
     bucket = (await meta.create_bucket("cnt", user.id, "us-east-1", 10)).id
-    inline = ObjectRecord(bucket, "small", "i" + secrets.token_hex(16), 3, "e", 1.0,
-                          inline=b"abc")  # fmt: skip
+    inline = ObjectRecord(bucket, "small", InlineBody(b"abc"), 3, "e", 1.0)
     await meta.put_object(inline)
     first, second = secrets.token_hex(16), secrets.token_hex(16)
     for key, blob_id, size in (("big", first, 100), ("other", second, 50)):
         await meta.add_pending_blob(blob_id)
-        await meta.put_object(ObjectRecord(bucket, key, blob_id, size, "e", 1.0))
+        await meta.put_object(ObjectRecord(bucket, key, BlobBody(blob_id, size), size, "e", 1.0))
     await meta.delete_object(bucket, "other")  # its blob: garbage
     await meta.add_pending_blob(secrets.token_hex(16))  # a write under way
     upload = Upload("up-" + secrets.token_hex(8), bucket, "parts", 1.0)

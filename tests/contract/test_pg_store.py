@@ -16,7 +16,8 @@ import pytest
 from oortgate import stores
 from oortgate.config import load
 from oortgate.errors import StoreUnavailable
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta import pg_schema
+from oortgate.meta.models import InlineBody, ObjectRecord
 from oortgate.meta.pg_identity import read_identity
 from oortgate.storage import shared_root
 from tests import pg_service
@@ -64,8 +65,7 @@ async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:
         bucket = await meta.create_bucket("b", user.id, "us-east-1", 10)
         keys = ["a", "B", "b", "A", "_", "é", "e", "Z/1", "z/1"]
         for key in keys:
-            inline = ObjectRecord(bucket.id, key, "i" + secrets.token_hex(8), 1, "0" * 32, 0.0,
-                                  inline=b"x")  # fmt: skip
+            inline = ObjectRecord(bucket.id, key, InlineBody(b"x"), 1, "0" * 32, 0.0)
             await meta.put_object(inline)
         page = await meta.list_objects(bucket.id, delimiter="/")
         expected = sorted({k.split("/")[0] + ("/" if "/" in k else "") for k in keys},
@@ -77,6 +77,33 @@ async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:
         assert names == ["b"]
     finally:
         await meta.close()
+
+
+async def test_an_older_schema_gains_the_bucket_policy_column(url: str) -> None:
+    """A database a version before the policy column left (a bucket) is migrated."""
+    before_policy = 2  # migration 3 adds the column (1: tables, 2: console sign-outs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE og_schema (version integer NOT NULL)")
+        for scripts in pg_schema.MIGRATIONS[:before_policy]:
+            for script in scripts:
+                conn.execute(script.encode())
+        conn.execute("INSERT INTO og_schema VALUES (%s)", (before_policy,))
+        conn.execute("INSERT INTO users (name, canonical_id, created) VALUES ('o', 'c', 0)")
+        conn.execute("INSERT INTO buckets (name, owner_id, region, created)"
+                     " SELECT 'old', id, 'r', 0 FROM users")  # fmt: skip
+    meta = stores.open_postgres(url, None)
+    try:
+        old = await meta.get_bucket("old")
+        assert old is not None and old.policy is None
+        await meta.set_bucket_policy(old.id, '{"Statement":[]}')
+        stored = await meta.get_bucket("old")
+        assert stored is not None and stored.policy == '{"Statement":[]}'
+    finally:
+        await meta.close()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT version FROM og_schema").fetchone() == (
+            pg_schema.SCHEMA_VERSION,
+        )
 
 
 async def test_a_newer_schema_is_refused(url: str) -> None:

@@ -25,7 +25,16 @@ import pytest
 from oortgate import sessions, stores
 from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER
-from oortgate.meta.models import ObjectRecord, Part, Segment, Session, Upload
+from oortgate.meta.models import (
+    BlobBody,
+    InlineBody,
+    ObjectRecord,
+    Part,
+    PartsBody,
+    Segment,
+    Session,
+    Upload,
+)
 from oortgate.meta.sqlite_integrity import open_read_only
 from oortgate.meta.sqlite_refcounts import reference_drift
 from oortgate.storage.local import LocalBlobStore
@@ -68,8 +77,9 @@ def _garbage(meta: stores.MetaDb) -> set[str]:
 
 
 def _put_file(meta: stores.MetaDb, bucket_id: int, key: str) -> ObjectRecord:
-    record = ObjectRecord(bucket_id, key, secrets.token_hex(16), 3, "0" * 32, time.time())
-    meta.add_pending_blob(record.blob_id)
+    record = ObjectRecord(bucket_id, key, BlobBody(secrets.token_hex(16), 3), 3, "0" * 32,
+                          time.time())  # fmt: skip
+    meta.add_pending_blob(record.blob_ids[0])
     meta.put_object(record)
     return record
 
@@ -78,15 +88,13 @@ def _put_multipart(meta: stores.MetaDb, bucket_id: int, key: str) -> ObjectRecor
     parts = tuple(Segment(secrets.token_hex(16), 5) for _ in range(3))
     for part in parts:
         meta.add_pending_blob(part.blob_id)
-    record = ObjectRecord(bucket_id, key, "", 15, "0" * 32 + "-3", time.time(),
-                          parts_count=3, parts=parts)  # fmt: skip
+    record = ObjectRecord(bucket_id, key, PartsBody(parts), 15, "0" * 32 + "-3", time.time())
     meta.put_object(record)
     return record
 
 
 def _put_inline(meta: stores.MetaDb, bucket_id: int, key: str) -> ObjectRecord:
-    record = ObjectRecord(bucket_id, key, "i" + secrets.token_hex(16), 3, "0" * 32,
-                          time.time(), inline=b"abc")  # fmt: skip
+    record = ObjectRecord(bucket_id, key, InlineBody(b"abc"), 3, "0" * 32, time.time())
     meta.put_object(record)
     return record
 
@@ -142,11 +150,12 @@ def test_an_inline_copy_outlives_its_deleted_source(pair: Pair) -> None:
     again with them, and its count is its own."""
     _put_inline(pair.a, pair.bucket_id, "src")
     read = pair.a.get_object(pair.bucket_id, "src")
-    assert read is not None and read.inline == b"abc"
+    assert read is not None and isinstance(read.body, InlineBody) and read.body.data == b"abc"
     assert pair.b.delete_object(pair.bucket_id, "src")
     pair.a.put_object(_copy_of(read, "dst"))
     copied = pair.b.get_object(pair.bucket_id, "dst")
-    assert copied is not None and copied.inline == b"abc"
+    assert copied is not None and isinstance(copied.body, InlineBody)
+    assert copied.body.data == b"abc"
     assert _drift(pair) == []
 
 
@@ -213,8 +222,8 @@ def test_overwrites_and_multipart_completion_keep_counts_exact(pair: Pair) -> No
     assert _drift(pair) == []
     used = parts[:2]
     segments = tuple(Segment(p.blob_id, p.size) for p in used)
-    record = ObjectRecord(pair.bucket_id, "mp", "", 10, "0" * 32 + "-2", time.time(),
-                          parts_count=2, parts=segments)  # fmt: skip
+    record = ObjectRecord(pair.bucket_id, "mp", PartsBody(segments), 10, "0" * 32 + "-2",
+                          time.time())  # fmt: skip
     pair.a.complete_upload("u1", record, used)
     assert _garbage(pair.a) == {parts[2].blob_id}
     assert _drift(pair) == []
@@ -222,7 +231,7 @@ def test_overwrites_and_multipart_completion_keep_counts_exact(pair: Pair) -> No
     assert _garbage(pair.a) == {parts[2].blob_id, *(p.blob_id for p in used)}
     assert _drift(pair) == []
     _put_file(pair.a, pair.bucket_id, "mp")
-    assert first.blob_id in _garbage(pair.b)
+    assert first.blob_ids[0] in _garbage(pair.b)
     assert _drift(pair) == []
 
 
@@ -361,7 +370,8 @@ def test_the_sweep_reaps_a_dead_sessions_leftovers_and_spares_a_live_ones(
         live.in_flight.write(b" and the rest")
         live.in_flight.commit()
         for blob_id in (live.committed, live.in_flight.blob_id):
-            record = ObjectRecord(pair.bucket_id, blob_id, blob_id, 1, "0" * 32, time.time())
+            record = ObjectRecord(pair.bucket_id, blob_id, BlobBody(blob_id, 1), 1, "0" * 32,
+                                  time.time())  # fmt: skip
             live.meta.put_object(record)
         assert _temp_files(pair.data_dir, live.session_id) == []
         assert _drift(pair) == []

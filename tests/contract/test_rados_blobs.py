@@ -247,15 +247,57 @@ async def test_an_unreachable_cluster_or_pool_is_a_clear_error_at_start(
         await open_rados_blobs(cluster.pool, tmp_path / "missing.conf", cluster.client)
     # A monitor that does not answer: refused within the connect timeout, not hung.
     with socket_bound() as port:
-        conf = tmp_path / "ceph.conf"
-        text = cluster.conf.read_text()
-        start = text.index("mon_host = ")
-        end = text.index("\n", start)
-        conf.write_text(f"{text[:start]}mon_host = 127.0.0.1:{port}{text[end:]}")
+        conf = _dead_monitor_conf(cluster, tmp_path, port)
         started = time.monotonic()
         with pytest.raises(RadosUnavailable, match=rf"rados://{cluster.pool}\?conf={conf}"):
             await open_rados_blobs(cluster.pool, conf, cluster.client, connect_timeout=2)
         assert time.monotonic() - started < 10
+
+
+def _dead_monitor_conf(cluster: ceph_cluster.Cluster, tmp_path: Path, port: int) -> Path:
+    """The cluster's configuration with its monitor moved to ``port``."""
+    conf = tmp_path / "ceph.conf"
+    text = cluster.conf.read_text()
+    start = text.index("mon_host = ")
+    end = text.index("\n", start)
+    conf.write_text(f"{text[:start]}mon_host = 127.0.0.1:{port}{text[end:]}")
+    return conf
+
+
+async def test_a_workers_store_answers_unavailable_while_the_cluster_does_not(
+    cluster: ceph_cluster.Cluster, tmp_path: Path
+) -> None:
+    """The store a worker holds connects on first use: while that fails, every call is a
+    StoreUnavailable (503 with Retry-After), and readiness says 503 too."""
+    from oortgate import stores
+    from oortgate.config import load
+    from oortgate.errors import StoreUnavailable
+    from oortgate.http.health import health_response
+    from oortgate.ops.context import Services
+    from oortgate.storage.rados_lazy import LazyRadosBlobs
+    from oortgate.store_urls import RadosBlobs
+
+    with socket_bound() as port:
+        where = RadosBlobs(cluster.pool, _dead_monitor_conf(cluster, tmp_path, port), "admin")
+        blobs = LazyRadosBlobs(where, connect_timeout=2)
+        with pytest.raises(StoreUnavailable, match=rf"rados://{cluster.pool}\?conf="):
+            await blobs.size("0" * 32)
+        with pytest.raises(StoreUnavailable):  # within a second of the failure: at once
+            await blobs.open_writer(blobs.new_blob_id())
+        settings = load({"data_dir": str(tmp_path / "data")}, None, {})
+        settings.data_dir.mkdir()
+        services = Services(settings, stores.open_tool_meta(settings), blobs)
+        try:
+            ready = await health_response("/_health/ready", services)
+            assert ready is not None and ready.status == 503
+            assert isinstance(ready.body, bytes)
+            assert ready.body.startswith(b"blob store unavailable: ")
+        finally:
+            await services.close()
+    # The same store on the real cluster serves once it answers.
+    working = LazyRadosBlobs(RadosBlobs(cluster.pool, cluster.conf, "admin", "lazy-ok"))
+    await working.ping()
+    await working.close()
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from oortgate import gc, stats
+from oortgate.meta.models import BlobBody
 from oortgate.storage.base import BlobWriter
 
 from . import _multipart as mp
@@ -294,8 +295,8 @@ def test_upload_part_copy_source_bytes_gone(harness: Harness, owner: Client, buc
     found = harness.get_bucket(bucket)
     assert found is not None
     source = harness.run(harness.meta.get_object(found.id, "src"))
-    assert source is not None
-    harness.run(harness.gateway.services.blobs.delete(source.blob_id))  # lost under the row
+    assert source is not None and isinstance(source.body, BlobBody)
+    harness.run(harness.gateway.services.blobs.delete(source.body.blob_id))  # lost under the row
     before = _files(harness)
     path, query = _part_path(bucket, upload_id)
     got = _run(harness, owner, [b""], "PUT", path, query, body=b"",

@@ -83,6 +83,13 @@ def blob_files(data_dir: Path) -> list[Path]:
     return [p for p in root.glob("*/*/*") if p.is_file() and BLOB_NAME.fullmatch(p.name)]
 
 
+def local_blobs_only(server: Any) -> None:
+    """Skip a test about blob files when the session server keeps its blobs elsewhere
+    (OORTGATE_TEST_BACKENDS=rados: tests/protocol/test_rados_backend.py covers them)."""
+    if "--blob-url" in server.extra_args:
+        pytest.skip("about the data directory's blob files; this server's are in RADOS")
+
+
 def stats(where: ServerProcess | Path, *args: str) -> dict[str, Any]:
     """`oortgate admin stats --json` on a server's stores (read-only, from outside the
     server process): a ServerProcess's (its metadata_url too), or a data directory's."""

@@ -58,10 +58,22 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw")
 
 
-# The metadata backends the session server runs on, one after the other
-# (OORTGATE_TEST_BACKENDS, comma-separated: "embedded" (the default), "postgres": a fresh
-# ICU-collated database per xdist worker, see tests/pg_service.py).
+# The backends the session server runs on, one after the other (OORTGATE_TEST_BACKENDS,
+# comma-separated: "embedded" (the default), "postgres": a fresh ICU-collated database
+# per xdist worker, see tests/pg_service.py; "rados": the embedded metadata store with
+# its blobs in this run's private Ceph cluster, a namespace per xdist worker).
 BACKENDS = [b for b in os.environ.get("OORTGATE_TEST_BACKENDS", "embedded").split(",") if b]
+
+
+def _blob_args(backend: str) -> list[str]:
+    if backend != "rados":
+        return []
+    from tests import ceph_cluster
+
+    cluster = ceph_cluster.shared_cluster()
+    namespace = f"suite-{_worker()}-{uuid.uuid4().hex[:8]}"
+    return ["--blob-url", f"rados://{cluster.pool}?conf={cluster.conf}&id={cluster.client}"
+                          f"&namespace={namespace}"]  # fmt: skip
 
 
 @pytest.fixture(scope="session", params=BACKENDS if len(BACKENDS) > 1 else None)
@@ -69,7 +81,7 @@ def server(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     backend = getattr(request, "param", BACKENDS[0])
     base = tmp_path_factory.mktemp(f"oortgate-{_worker()}-{backend}")
     url = pg_service.create_database("suite") if backend == "postgres" else ""
-    srv = ServerProcess(data_dir=base / "data", metadata_url=url)
+    srv = ServerProcess(data_dir=base / "data", metadata_url=url, extra_args=_blob_args(backend))
     srv.start()
     try:
         yield srv

@@ -24,7 +24,7 @@ from ._s3raw import (
 )
 from ._server import ServerProcess
 from ._types import S3Client
-from ._util import TRICKY_KEYS, blob_files, etag, rand, s3_error
+from ._util import TRICKY_KEYS, blob_files, etag, local_blobs_only, rand, s3_error
 
 
 def test_put_get_roundtrip(s3: S3Client, bucket: str) -> None:
@@ -345,6 +345,7 @@ def test_get_of_an_object_no_longer_in_the_page_cache(
 ) -> None:
     """Bytes that must come from the disk are read on a blob I/O thread (not on the event
     loop): whole and ranged GETs of an evicted object still return exactly its bytes."""
+    local_blobs_only(server)
     data = rand(3 * 1024 * 1024 + 17)
     s3.put_object(Bucket=bucket, Key="cold", Body=data)
     (blob,) = [p for p in blob_files(server.data_dir) if p.stat().st_size == len(data)]
@@ -360,6 +361,7 @@ def test_get_of_a_multipart_object_no_longer_in_the_page_cache(
 ) -> None:
     """The same for a multipart object, whose parts are files of their own: the read goes
     on from one cold part into the next (on the thread), whole and across a boundary."""
+    local_blobs_only(server)
     parts = [rand(5 * 1024 * 1024 + 101), rand(777_777)]
     upload = s3.create_multipart_upload(Bucket=bucket, Key="cold-mp")["UploadId"]
     etags = [

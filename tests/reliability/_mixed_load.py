@@ -48,6 +48,13 @@ class Version:
 class KeyState:
     acked: Version | None = None  # None: absent
     pending: list[Version | None] = field(default_factory=list)
+    # What the client did and heard, for the message when a check fails (a loss seen
+    # once under load could not be explained without it).
+    history: list[str] = field(default_factory=list)
+
+    def note(self, event: str) -> None:
+        self.history.append(f"{time.time():.3f} {event}")
+        del self.history[:-12]
 
     def admits(self, md5: str, etag: str) -> bool:
         if self.acked is not None and (self.acked.md5, self.acked.etag) == (md5, etag):
@@ -89,12 +96,16 @@ class Unknown(Exception):
     """The server went away: the operation's outcome is not known."""
 
 
+_last_refusal = threading.local()  # the error code of this thread's last 4xx, for history
+
+
 def _call(fn: Any, **kw: Any) -> Any:
     """None when the server refused (4xx: nothing applied); Unknown when it went away."""
     try:
         return fn(**kw)
     except ClientError as exc:
         if exc.response["ResponseMetadata"]["HTTPStatusCode"] < 500:
+            _last_refusal.code = exc.response.get("Error", {}).get("Code")
             return None
         raise Unknown from exc
     except Exception as exc:  # connection reset by the kill, timeouts
@@ -122,21 +133,27 @@ class Worker:
                 r -= weight
             try:
                 op()
-            except Unknown:
+            except Unknown as exc:
+                for key in self.keys:
+                    if self.states[key].pending:
+                        self.states[key].note(f"unknown: {exc.__cause__!r}"[:200])
                 return  # pending outcomes stay pending; the server is gone
 
     def _begin(self, keys: list[str], outcome: Version | None) -> None:
         for key in keys:
             self.states[key].pending.append(outcome)
+            self.states[key].note(f"begin {outcome}")
 
     def _ack(self, key: str, outcome: Version | None, op: str) -> None:
         st = self.states[key]
         st.acked, st.pending = outcome, []  # nothing earlier can reappear
+        st.note(f"ack {op} {outcome}")
         self.tally.count(op)
 
     def _refused(self, keys: list[str]) -> None:
         for key in keys:
             self.states[key].pending.clear()
+            self.states[key].note(f"refused {getattr(_last_refusal, 'code', None)}")
 
     def _put(self, size: int, op: str) -> None:
         key, data = self.rng.choice(self.keys), os.urandom(size)
@@ -270,8 +287,8 @@ def verify(client: Any, bucket: str, states: dict[str, KeyState], tally: Tally) 
             md5, etag = _present(client, bucket, key, listed[key])
             if not st.admits(md5, etag):
                 tally.corrupt += 1
-                problems.append(f"{key}: holds {md5} {etag}; acked {st.acked}, "
-                                f"pending {st.pending}")  # fmt: skip
+                problems.append(f"{key}: holds {md5} {etag}; acked {st.acked}, pending "
+                                f"{st.pending}; history: " + " | ".join(st.history))  # fmt: skip
             st.acked = Version(md5, etag)
         else:
             try:
@@ -281,9 +298,11 @@ def verify(client: Any, bucket: str, states: dict[str, KeyState], tally: Tally) 
                 assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 404, key
             if st.acked is not None and None not in st.pending:
                 tally.lost += 1
-                problems.append(f"{key}: acknowledged {st.acked} lost")
+                problems.append(f"{key}: acknowledged {st.acked} lost; history: "
+                                + " | ".join(st.history))  # fmt: skip
             st.acked = None
         st.pending = []
+        st.note("verified after restart")
     assert not problems, "\n".join(problems)
 
 

@@ -17,7 +17,7 @@ import pytest
 from oortgate import integrity
 from oortgate.config import Settings
 from oortgate.http.server import Gateway
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta.models import InlineBody, ObjectRecord
 
 DATA = b"small object bytes"
 
@@ -43,9 +43,9 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         buckets = (("pub", "public-read"), ("priv", "private"), ("open", "public-read-write"))
         for name, acl in buckets:
             bucket = await meta.create_bucket(name, owner.id, "us-east-1", 100, acl)
-            record = ObjectRecord(bucket.id, "obj", "i", len(DATA), hashlib.md5(DATA).hexdigest(),
-                                  time.time(), acl=acl, owner_id=owner.id, inline=DATA,
-                                  crc64=integrity.of(DATA))  # fmt: skip
+            body = InlineBody(DATA, integrity.of(DATA))
+            record = ObjectRecord(bucket.id, "obj", body, len(DATA), hashlib.md5(DATA).hexdigest(),
+                                  time.time(), acl=acl, owner_id=owner.id)  # fmt: skip
             await meta.put_object(record)
 
     asyncio.run(fill())

@@ -15,7 +15,7 @@ import pytest
 
 from oortgate.fsck import Checker, Options, Report
 from oortgate.fsck_cli import human_size, summary
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta.models import BlobBody, ObjectRecord
 from oortgate.meta.scan import Entry, MetaScan
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_scan import SqliteScan
@@ -39,7 +39,8 @@ def _put(
     writer = blobs.open_writer(blob_id)
     writer.write(data)
     writer.commit()
-    record = ObjectRecord(bucket_id, key, blob_id, len(data), hashlib.md5(data).hexdigest(), 0.0)
+    record = ObjectRecord(bucket_id, key, BlobBody(blob_id, len(data)), len(data),
+                          hashlib.md5(data).hexdigest(), 0.0)  # fmt: skip
     meta.put_object(record)
     return blob_id
 
@@ -129,7 +130,7 @@ def test_pending_and_garbage_blobs_are_no_orphans(
     ]
     live = meta.get_object(bucket_id, "k")
     assert live is not None
-    assert set(blobs.iter_blob_ids()) == {pending, old, live.blob_id}
+    assert set(blobs.iter_blob_ids()) == {pending, old, *live.blob_ids}
 
 
 def test_human_size() -> None:
@@ -171,7 +172,8 @@ def test_compressed_blobs_by_their_logical_size(
         writer.write(data)
         writer.commit()
         etag = hashlib.md5(data).hexdigest()
-        meta.put_object(ObjectRecord(bucket_id, key, blob_id, len(data), etag, 0.0))
+        meta.put_object(ObjectRecord(bucket_id, key, BlobBody(blob_id, len(data)), len(data), etag,
+                                     0.0))  # fmt: skip
         ids[key] = blob_id
     assert blobs.path(ids["fine"]).stat().st_size < len(data) // 10
     os.truncate(blobs.path(ids["cut"]), blobs.path(ids["cut"]).stat().st_size - 5)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from oortgate.gc import collect_due
-from oortgate.meta.models import ObjectRecord, StorageUsage
+from oortgate.meta.models import BlobBody, ObjectRecord, StorageUsage
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
 from oortgate.storage.local import LocalBlobStore
@@ -42,7 +42,7 @@ def _upload(meta: SqliteMetaStore, blobs: LocalBlobStore, bucket_id: int, key: s
     writer = blobs.open_writer(blob_id)
     writer.write(key.encode())
     writer.commit()
-    meta.put_object(ObjectRecord(bucket_id, key, blob_id, len(key), "e", 0.0))
+    meta.put_object(ObjectRecord(bucket_id, key, BlobBody(blob_id, len(key)), len(key), "e", 0.0))
     return blob_id
 
 
@@ -70,7 +70,7 @@ def test_shared_blob_kept_until_last_reference(
 ) -> None:
     meta, blobs, bucket_id = env
     shared = _upload(meta, blobs, bucket_id, "src")
-    meta.put_object(ObjectRecord(bucket_id, "copy", shared, 3, "e", 0.0))
+    meta.put_object(ObjectRecord(bucket_id, "copy", BlobBody(shared, 3), 3, "e", 0.0))
     meta.delete_object(bucket_id, "src")
     assert collect_garbage(meta, blobs) == 0
     assert _on_disk(blobs) == {shared}
@@ -118,7 +118,7 @@ def test_startup_sweep_after_crash(env: tuple[SqliteMetaStore, LocalBlobStore, i
     meta, blobs, bucket_id = env
     kept = _upload(meta, blobs, bucket_id, "kept")
     copied = _upload(meta, blobs, bucket_id, "src")
-    meta.put_object(ObjectRecord(bucket_id, "copy", copied, 3, "e", 0.0))
+    meta.put_object(ObjectRecord(bucket_id, "copy", BlobBody(copied, 3), 3, "e", 0.0))
     meta.delete_object(bucket_id, "src")  # "copy" still references it
     # Crash 1: blob written and renamed, but the process died before put_object.
     crashed = blobs.new_blob_id()
@@ -146,7 +146,7 @@ def test_startup_sweep_after_crash(env: tuple[SqliteMetaStore, LocalBlobStore, i
     assert os.listdir(blobs.root / "tmp") == []
     for key in ("kept", "copy", "replaced"):
         record = meta.get_object(bucket_id, key)
-        assert record is not None and blobs.size(record.blob_id) > 0
+        assert record is not None and blobs.size(record.blob_ids[0]) > 0
     assert startup_sweep(meta, blobs) == {
         "sessions": 0,
         "temp": 0,

@@ -11,8 +11,8 @@ import pytest
 from awscrt import checksums
 
 from oortgate import integrity
-from oortgate.meta.models import Segment
-from oortgate.ops.segments import read_segments
+from oortgate.meta.models import InlineBody, Segment
+from oortgate.ops.segments import read_body, read_segments
 from oortgate.storage.base import BlobDamaged
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
@@ -82,7 +82,10 @@ def test_whole_segments_are_checked_ranges_are_not(tmp_path: Path) -> None:
     assert len(b"".join(out)) < 600_000
     # A range inside a blob cannot be checked against a whole-blob CRC: served as stored.
     assert read(segments, 300_000, 1_000, []) == bytes(bad[:1_000])
-    # An inline segment is checked the same way.
-    inline = Segment("i" + "0" * 32, 3, b"abc", crc64=integrity.of(b"abd"))
+    # An inline body is checked the same way when all of it is read.
+    inline = InlineBody(b"abc", integrity.of(b"abd"))
     with pytest.raises(BlobDamaged):
-        read([inline], 0, 3, [])
+        asyncio.run(_all(read_body(blobs, inline, 0, 3), []))
+    part: list[bytes] = []
+    asyncio.run(_all(read_body(blobs, inline, 1, 2), part))
+    assert part == [b"bc"]

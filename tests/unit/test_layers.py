@@ -17,7 +17,8 @@ COMPOSITION_ROOT = {"stores.py", "meta/sqlite.py", "storage/local.py"}
 # the local-file adapter, the RADOS store. They may name the classes they drive; nothing
 # else may.
 IMPLEMENTATIONS = {"meta/sqlite_async.py", "meta/worker.py", "meta/lookup_cache.py",
-                   "storage/local_async.py", "storage/rados_blobs.py"}  # fmt: skip
+                   "storage/local_async.py", "storage/rados_blobs.py",
+                   "storage/rados_lazy.py"}  # fmt: skip
 CONCRETE_MODULES = ("oortgate.meta.sqlite", "oortgate.meta.sqlite_*", "oortgate.meta.worker",
                     "oortgate.meta.lookup_cache", "oortgate.storage.local",
                     "oortgate.storage.local_*", "oortgate.storage.rados_*",

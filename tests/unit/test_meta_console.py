@@ -6,14 +6,15 @@ import secrets
 
 import pytest
 
-from oortgate.meta.models import BucketUsage, ObjectRecord
+from oortgate.meta.models import BlobBody, BucketUsage, ObjectRecord
 from oortgate.meta.sqlite import SqliteMetaStore
 
 
 def _put(meta: SqliteMetaStore, bucket_id: int, key: str, size: int, owner: int) -> None:
-    record = ObjectRecord(bucket_id, key, secrets.token_hex(16), size, "0" * 32, 1.0,
+    blob_id = secrets.token_hex(16)
+    record = ObjectRecord(bucket_id, key, BlobBody(blob_id, size), size, "0" * 32, 1.0,
                           owner_id=owner)  # fmt: skip
-    meta.add_pending_blob(record.blob_id)
+    meta.add_pending_blob(blob_id)
     meta.put_object(record)
 
 

@@ -9,14 +9,19 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from oortgate.meta.models import INLINE_MARK, ObjectRecord, is_inline
+from oortgate.meta.body_rows import INLINE_MARK, is_inline_ref, new_inline_ref
+from oortgate.meta.models import BlobBody, InlineBody, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
 from oortgate.meta.sqlite_db import _MIGRATIONS
 
 
 def _inline(bucket_id: int, key: str, data: bytes) -> ObjectRecord:
-    blob_id = INLINE_MARK + secrets.token_hex(16)
-    return ObjectRecord(bucket_id, key, blob_id, len(data), "e" * 32, 1.0, inline=data)
+    return ObjectRecord(bucket_id, key, InlineBody(data), len(data), "e" * 32, 1.0)
+
+
+def _data(record: ObjectRecord | None) -> bytes:
+    assert record is not None and isinstance(record.body, InlineBody), record
+    return record.body.data
 
 
 def _rows(meta: SqliteMetaStore) -> int:
@@ -29,27 +34,26 @@ def _garbage(meta: SqliteMetaStore) -> list[str]:
 
 
 def test_inline_ids_never_look_like_file_blob_ids() -> None:
-    assert is_inline(INLINE_MARK + "ab")
-    assert not is_inline(secrets.token_hex(16))
-    assert not is_inline(secrets.token_hex(16) + "z")
+    assert is_inline_ref(new_inline_ref()) and new_inline_ref().startswith(INLINE_MARK)
+    assert not is_inline_ref(secrets.token_hex(16))
+    assert not is_inline_ref(secrets.token_hex(16) + "z")
 
 
 def test_round_trip_needs_no_pending_mark(meta: SqliteMetaStore, bucket_id: int) -> None:
     record = _inline(bucket_id, "k", b"hello")
     meta.put_object(record)  # no add_pending_blob: the bytes come with the record
     got = meta.get_object(bucket_id, "k")
-    assert got is not None
-    assert got.inline == b"hello"
-    assert got.segments[0].data == b"hello"
+    assert _data(got) == b"hello"
+    assert got is not None and got.blob_ids == ()  # nothing on the blob store
     listed = meta.list_objects(bucket_id).objects
-    assert [o.key for o in listed] == ["k"] and listed[0].inline is None  # listings skip bytes
+    assert [o.key for o in listed] == ["k"] and listed[0].body is None  # listings skip bytes
     assert _rows(meta) == 1
 
 
 def test_empty_object_inline(meta: SqliteMetaStore, bucket_id: int) -> None:
     meta.put_object(_inline(bucket_id, "empty", b""))
     got = meta.get_object(bucket_id, "empty")
-    assert got is not None and got.inline == b"" and got.size == 0
+    assert _data(got) == b"" and got is not None and got.size == 0
 
 
 def test_overwrite_and_delete_drop_rows_without_garbage(
@@ -58,12 +62,11 @@ def test_overwrite_and_delete_drop_rows_without_garbage(
     meta.put_object(_inline(bucket_id, "k", b"one"))
     meta.put_object(_inline(bucket_id, "k", b"two"))
     assert _rows(meta) == 1
-    got = meta.get_object(bucket_id, "k")
-    assert got is not None and got.inline == b"two"
+    assert _data(meta.get_object(bucket_id, "k")) == b"two"
     # replaced by a file blob: the inline row goes, nothing is queued for the collector
     file_id = secrets.token_hex(16)
     meta.add_pending_blob(file_id)
-    meta.put_object(ObjectRecord(bucket_id, "k", file_id, 3, "e" * 32, 1.0))
+    meta.put_object(ObjectRecord(bucket_id, "k", BlobBody(file_id, 3), 3, "e" * 32, 1.0))
     assert _rows(meta) == 0 and _garbage(meta) == []
     # a file blob replaced by an inline object is garbage as before
     meta.put_object(_inline(bucket_id, "k", b"three"))
@@ -80,8 +83,7 @@ def test_copies_share_the_row_until_the_last_goes(meta: SqliteMetaStore, bucket_
     meta.put_object(ObjectRecord(**{**_fields(loaded), "key": "b"}))
     assert _rows(meta) == 1
     assert meta.delete_object(bucket_id, "a")
-    copy = meta.get_object(bucket_id, "b")
-    assert copy is not None and copy.inline == b"shared bytes"
+    assert _data(meta.get_object(bucket_id, "b")) == b"shared bytes"
     assert _rows(meta) == 1
     assert meta.delete_object(bucket_id, "b")
     assert _rows(meta) == 0
@@ -93,8 +95,7 @@ def test_copy_whose_source_vanished_keeps_its_bytes(meta: SqliteMetaStore, bucke
     assert loaded is not None
     meta.delete_object(bucket_id, "a")  # between the copy's lookup and its commit
     meta.put_object(ObjectRecord(**{**_fields(loaded), "key": "b"}))
-    got = meta.get_object(bucket_id, "b")
-    assert got is not None and got.inline == b"abc"
+    assert _data(meta.get_object(bucket_id, "b")) == b"abc"
 
 
 def test_version_1_database_is_brought_up_to_date(tmp_path: Path) -> None:

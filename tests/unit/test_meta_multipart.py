@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.meta.models import ObjectRecord, Part, PartsBody, Segment, Upload
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_db import _MIGRATIONS
 from oortgate.storage.local import LocalBlobStore
@@ -48,11 +48,8 @@ def add_part(
 
 
 def record_for(upload: Upload, parts: list[Part]) -> ObjectRecord:
-    return ObjectRecord(
-        upload.bucket_id, upload.key, "", sum(p.size for p in parts), "e-2", 3.0,
-        parts_count=len(parts),
-        parts=tuple(Segment(p.blob_id, p.size, None, p.part_number, p.checksum) for p in parts),
-    )  # fmt: skip
+    body = PartsBody(tuple(Segment(p.blob_id, p.size, p.part_number, p.checksum) for p in parts))
+    return ObjectRecord(upload.bucket_id, upload.key, body, sum(p.size for p in parts), "e-2", 3.0)
 
 
 def test_parts_replace_and_release(meta: SqliteMetaStore) -> None:
@@ -74,10 +71,10 @@ def test_complete_keeps_used_parts_and_frees_the_rest(meta: SqliteMetaStore) -> 
     got = meta.get_object(upload.bucket_id, "k")
     assert got == record
     # Each part keeps the number it was uploaded as (GetObjectAttributes shows it).
-    assert got is not None and got.segments == (
-        Segment(p1.blob_id, 10, None, 1),
-        Segment(p3.blob_id, 30, None, 3),
-    )
+    assert got is not None and got.body == PartsBody((
+        Segment(p1.blob_id, 10, 1),
+        Segment(p3.blob_id, 30, 3),
+    ))  # fmt: skip
     assert meta.get_upload(upload.upload_id) is None
     assert meta.take_garbage() == [p2.blob_id]
     assert meta.known_blobs([p1.blob_id, p3.blob_id]) == {p1.blob_id, p3.blob_id}
@@ -86,7 +83,7 @@ def test_complete_keeps_used_parts_and_frees_the_rest(meta: SqliteMetaStore) -> 
         meta.complete_upload(upload.upload_id, record, [p1, p3])
     assert info.value.code == "NoSuchUpload"
     page = meta.list_objects(upload.bucket_id)
-    assert [(o.key, o.parts_count, o.size) for o in page.objects] == [("k", 2, 40)]
+    assert [(o.key, o.body, o.size) for o in page.objects] == [("k", None, 40)]
 
 
 def test_complete_keeps_part_checksums_and_copies_share_them(meta: SqliteMetaStore) -> None:
@@ -94,11 +91,11 @@ def test_complete_keeps_part_checksums_and_copies_share_them(meta: SqliteMetaSto
     parts = [add_part(meta, upload, n, checksum=f"sum{n}==") for n in (2, 5)]
     meta.complete_upload(upload.upload_id, record_for(upload, parts), parts)
     got = meta.get_object(upload.bucket_id, "k")
-    assert got is not None
-    assert [(s.part_number, s.checksum) for s in got.parts] == [(2, "sum2=="), (5, "sum5==")]
+    assert got is not None and isinstance(got.body, PartsBody)
+    assert [(s.part_number, s.checksum) for s in got.body.parts] == [(2, "sum2=="), (5, "sum5==")]
     meta.put_object(ObjectRecord(**{**{f: getattr(got, f) for f in got.__slots__}, "key": "c"}))
     copy = meta.get_object(upload.bucket_id, "c")
-    assert copy is not None and copy.parts == got.parts
+    assert copy is not None and copy.body == got.body
 
 
 def test_overwriting_and_copying_a_multipart_object(meta: SqliteMetaStore) -> None:
@@ -203,6 +200,6 @@ def test_parts_written_before_version_4_are_numbered_by_position(tmp_path: Path)
     try:
         got = store.get_object(1, "k")
         assert got is not None
-        assert got.parts == (Segment("a" * 32, 10, None, 1), Segment("b" * 32, 20, None, 2))
+        assert got.body == PartsBody((Segment("a" * 32, 10, 1), Segment("b" * 32, 20, 2)))
     finally:
         store.close()

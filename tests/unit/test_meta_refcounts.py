@@ -11,6 +11,7 @@ import pytest
 from oortgate.errors import S3Error
 from oortgate.meta import sqlite_db
 from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.models import InlineBody
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_refcounts import reference_drift, set_reference_counts
 
@@ -84,8 +85,8 @@ def test_upgraded_counts_drive_the_lifecycle(upgraded: SqliteMetaStore) -> None:
     assert upgraded.take_garbage() == []  # "plain" still holds the shared blob
     assert upgraded.delete_object(1, "plain")
     assert upgraded.delete_object(1, "small")
-    assert upgraded.get_object(1, "small-copy") is not None
-    assert upgraded.get_object(1, "small-copy").inline == b"abc"  # type: ignore[union-attr]
+    copy = upgraded.get_object(1, "small-copy")
+    assert copy is not None and copy.body == InlineBody(b"abc", None, INLINE)
     assert upgraded.delete_object(1, "mp")
     assert upgraded.take_garbage() == [SHARED, PART1, PART2]
     assert reference_drift(upgraded._conn) == []

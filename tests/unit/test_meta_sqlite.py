@@ -18,18 +18,25 @@ import pytest
 from oortgate.errors import S3Error
 from oortgate.meta import sqlite_db
 from oortgate.meta.base import MAX_KEYS_PER_USER
-from oortgate.meta.models import ObjectPage, ObjectRecord
+from oortgate.meta.models import BlobBody, ObjectPage, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore, successor
 
 
 def _record(bucket_id: int, key: str, blob_id: str | None = None, **kw: Any) -> ObjectRecord:
     fields: dict[str, Any] = {"size": 3, "etag": "0" * 32, "last_modified": 1.5, **kw}
-    return ObjectRecord(bucket_id, key, blob_id or secrets.token_hex(16), **fields)
+    body = BlobBody(blob_id or secrets.token_hex(16), fields["size"])
+    return ObjectRecord(bucket_id, key, body, **fields)
+
+
+def _id(record: ObjectRecord) -> str:
+    """A plain object's blob id."""
+    assert isinstance(record.body, BlobBody), record.body
+    return record.body.blob_id
 
 
 def _put(meta: SqliteMetaStore, bucket_id: int, key: str, **kw: Any) -> ObjectRecord:
     record = _record(bucket_id, key, **kw)
-    meta.add_pending_blob(record.blob_id)
+    meta.add_pending_blob(_id(record))
     meta.put_object(record)
     return record
 
@@ -222,29 +229,29 @@ def test_object_round_trip(meta: SqliteMetaStore, bucket_id: int) -> None:
         checksums={"CRC32": "AAAAAA==", "SHA256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
         storage_class="GLACIER",
     )
-    meta.add_pending_blob(record.blob_id)
+    meta.add_pending_blob(_id(record))
     meta.put_object(record)
     assert meta.get_object(bucket_id, record.key) == record
     assert meta.get_object(bucket_id, "dir/") is None
     assert meta.has_objects(bucket_id)
-    assert meta.known_blobs([record.blob_id]) == {record.blob_id}
+    assert meta.known_blobs([_id(record)]) == {_id(record)}
 
 
 def test_overwrite_and_delete_queue_garbage(meta: SqliteMetaStore, bucket_id: int) -> None:
     first = _put(meta, bucket_id, "k")
     second = _put(meta, bucket_id, "k", size=99)
     assert meta.get_object(bucket_id, "k") == second
-    assert meta.take_garbage() == [first.blob_id]
-    meta.forget_garbage([first.blob_id])
+    assert meta.take_garbage() == [_id(first)]
+    meta.forget_garbage([_id(first)])
     assert meta.delete_object(bucket_id, "k") and not meta.delete_object(bucket_id, "k")
-    assert meta.take_garbage() == [second.blob_id]
+    assert meta.take_garbage() == [_id(second)]
     assert not meta.has_objects(bucket_id)
 
 
 def test_delete_objects_in_one_transaction(meta: SqliteMetaStore, bucket_id: int) -> None:
     """Several keys (one missing, one repeated, two sharing a blob) go in one commit."""
     a, b, kept = (_put(meta, bucket_id, key) for key in ("a", "b", "kept"))
-    meta.put_object(_record(bucket_id, "a-copy", a.blob_id))
+    meta.put_object(_record(bucket_id, "a-copy", _id(a)))
     statements: list[str] = []
     meta._conn.set_trace_callback(statements.append)
     meta.delete_objects(bucket_id, ["a", "missing", "b", "a", "a-copy"])
@@ -254,18 +261,18 @@ def test_delete_objects_in_one_transaction(meta: SqliteMetaStore, bucket_id: int
     ]  # fmt: skip
     assert [meta.get_object(bucket_id, k) for k in ("a", "b", "a-copy")] == [None] * 3
     assert meta.get_object(bucket_id, "kept") == kept
-    assert sorted(meta.take_garbage()) == sorted([a.blob_id, b.blob_id])
+    assert sorted(meta.take_garbage()) == sorted([_id(a), _id(b)])
 
 
 def test_copy_shares_blob(meta: SqliteMetaStore, bucket_id: int) -> None:
     src = _put(meta, bucket_id, "src")
-    meta.put_object(_record(bucket_id, "copy", src.blob_id))  # referenced, not pending
-    meta.put_object(_record(bucket_id, "src", src.blob_id))  # copy onto itself
+    meta.put_object(_record(bucket_id, "copy", _id(src)))  # referenced, not pending
+    meta.put_object(_record(bucket_id, "src", _id(src)))  # copy onto itself
     assert meta.take_garbage() == []
     assert meta.delete_object(bucket_id, "src")
     assert meta.take_garbage() == []  # "copy" still points at it
     _put(meta, bucket_id, "copy")  # overwriting the last reference frees it
-    assert meta.take_garbage() == [src.blob_id]
+    assert meta.take_garbage() == [_id(src)]
 
 
 def test_put_unknown_blob_is_no_such_key(meta: SqliteMetaStore, bucket_id: int) -> None:
@@ -275,21 +282,21 @@ def test_put_unknown_blob_is_no_such_key(meta: SqliteMetaStore, bucket_id: int) 
     gone = _put(meta, bucket_id, "gone")
     meta.delete_object(bucket_id, "gone")  # now garbage: a late copy must not revive it
     with pytest.raises(S3Error):
-        meta.put_object(_record(bucket_id, "late-copy", gone.blob_id))
+        meta.put_object(_record(bucket_id, "late-copy", _id(gone)))
     assert meta.get_object(bucket_id, "late-copy") is None
-    assert meta.take_garbage() == [gone.blob_id]
+    assert meta.take_garbage() == [_id(gone)]
 
 
 def test_put_into_deleted_bucket(meta: SqliteMetaStore, bucket_id: int) -> None:
     meta.delete_bucket(bucket_id)
     record = _record(bucket_id, "k")
-    meta.add_pending_blob(record.blob_id)
+    meta.add_pending_blob(_id(record))
     with pytest.raises(S3Error) as err:
         meta.put_object(record)
     assert err.value.code == "NoSuchBucket"
-    assert meta.known_blobs([record.blob_id]) == {record.blob_id}  # still pending
-    meta.drop_pending_blob(record.blob_id)
-    assert meta.take_garbage() == [record.blob_id]
+    assert meta.known_blobs([_id(record)]) == {_id(record)}  # still pending
+    meta.drop_pending_blob(_id(record))
+    assert meta.take_garbage() == [_id(record)]
 
 
 def test_pending_lifecycle(meta: SqliteMetaStore, bucket_id: int) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import secrets
 
-from oortgate.meta.models import ObjectRecord, Upload
+from oortgate.meta.models import BlobBody, ObjectRecord, Upload
 from oortgate.meta.sqlite import SqliteMetaStore
 
 
 def _put(meta: SqliteMetaStore, bucket_id: int, key: str, tags: dict[str, str]) -> None:
     blob = secrets.token_hex(16)
     meta.add_pending_blob(blob)
-    meta.put_object(ObjectRecord(bucket_id, key, blob, 1, "e", 1.0, tags=tags))
+    meta.put_object(ObjectRecord(bucket_id, key, BlobBody(blob, 1), 1, "e", 1.0, tags=tags))
 
 
 def test_object_tags_round_trip_and_overwrite(meta: SqliteMetaStore, bucket_id: int) -> None:

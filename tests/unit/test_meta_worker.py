@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta.models import BlobBody, ObjectRecord
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.worker import MetaWorker
 
 
 def record(bucket_id: int, key: str, blob_id: str) -> ObjectRecord:
-    return ObjectRecord(bucket_id, key, blob_id, 1, "00", 1.0)
+    return ObjectRecord(bucket_id, key, BlobBody(blob_id, 1), 1, "00", 1.0)
 
 
 async def put(worker: MetaWorker, meta: SqliteMetaStore, bucket_id: int, key: str) -> None:

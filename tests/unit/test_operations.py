@@ -10,7 +10,7 @@ import pytest
 from oortgate import policy
 from oortgate.errors import S3Error
 from oortgate.http.routing import route
-from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.meta.models import BlobBody, Bucket, ObjectRecord
 from oortgate.ops import HANDLERS, SERVER_ANSWERED
 from oortgate.ops.operations import Op, Route
 from oortgate.ops.params import parse, parse_copy_source, version_id
@@ -81,7 +81,7 @@ def _bucket(acl: str = "private", **kw: str | None) -> Bucket:
 
 
 def _object(acl: str = "private", owner: int | None = OTHER_ID) -> ObjectRecord:
-    return ObjectRecord(7, "k", "blob", 1, "e", 0.0, acl=acl, owner_id=owner)
+    return ObjectRecord(7, "k", BlobBody("blob", 1), 1, "e", 0.0, acl=acl, owner_id=owner)
 
 
 def granted(check: Callable[[], object]) -> bool:

@@ -98,7 +98,7 @@ def test_a_blob_dir_that_is_not_there_is_a_configuration_error(tmp_path: Path) -
         stores.open_blobs(tmp_path, settings)
     assert not (tmp_path / "unmounted").exists()
     rados = load({"data_dir": str(tmp_path), "archive_blob_url": "rados://cold"}, None, {})
-    with pytest.raises(ConfigError, match="archive_blob_url rados:// is not available yet"):
+    with pytest.raises(ConfigError, match="archive_blob_url is a rados:// store: this command"):
         stores.open_blobs(tmp_path, rados)
 
 

@@ -31,6 +31,7 @@ from oortgate.store_urls import (
             RadosBlobs("oort-archive", Path("/etc/ceph/ceph.conf"), "gateway"),
         ),
         ("rados://p?id=client.gw", RadosBlobs("p", None, "gw")),
+        ("rados://p?namespace=gw-1", RadosBlobs("p", None, None, "gw-1")),
     ],
 )
 def test_valid_urls(url: str, expected: object) -> None:
@@ -58,6 +59,8 @@ def test_valid_urls(url: str, expected: object) -> None:
         ("rados://p?id=a&id=b", "once"),
         ("rados://p?id=", "once"),
         ("rados://p?junk", "key=value"),
+        ("rados://p?namespace=x.stripes", "may not end in"),
+        ("rados://p?namespace=x.tmp", "may not end in"),
     ],
 )
 def test_invalid_urls(url: str, reason: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord, Part, Segment, Upload
+from oortgate.meta.models import BlobBody, ObjectRecord, Part, PartsBody, Segment, Upload
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.ops.write_conditions import delete_condition, object_condition, write_condition
@@ -106,8 +106,8 @@ def _bucket(meta: SqliteMetaStore) -> int:
 
 
 def _new(meta: SqliteMetaStore, key: str, etag: str) -> ObjectRecord:
-    record = ObjectRecord(_bucket(meta), key, secrets.token_hex(16), 3, etag, 1.5)
-    meta.add_pending_blob(record.blob_id)
+    record = ObjectRecord(_bucket(meta), key, BlobBody(secrets.token_hex(16), 3), 3, etag, 1.5)
+    meta.add_pending_blob(record.blob_ids[0])
     return record
 
 
@@ -120,8 +120,8 @@ def test_refused_put_changes_nothing_and_keeps_its_pending_mark(meta: SqliteMeta
     current = meta.get_object(_bucket(meta), "k")
     assert current is not None and current.etag == "a" * 32
     # The caller drops the blob like any failed write's.
-    assert meta.known_blobs([second.blob_id]) == {second.blob_id}
-    meta.drop_pending_blob(second.blob_id)
+    assert meta.known_blobs(second.blob_ids) == set(second.blob_ids)
+    meta.drop_pending_blob(second.blob_ids[0])
     meta.put_object(_new(meta, "k", "c" * 32), Precondition(if_match=frozenset({"a" * 32})))
 
 
@@ -152,7 +152,7 @@ def test_complete_checks_the_key_and_is_remembered(meta: SqliteMetaStore) -> Non
     meta.put_part(upload.upload_id, part)
     segments = (Segment(blob, 3),)
     record = ObjectRecord(
-        bucket_id, "k", "", 3, "e" * 32 + "-1", 9.5, parts_count=1, parts=segments
+        bucket_id, "k", PartsBody(segments), 3, "e" * 32 + "-1", 9.5
     )
     with pytest.raises(S3Error) as info:
         meta.complete_upload(upload.upload_id, record, [part], Precondition(if_none_match=True))

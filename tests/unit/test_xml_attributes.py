@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from oortgate.meta.models import ObjectRecord, Segment
+from oortgate.meta.models import ObjectRecord, PartsBody, Segment
 from oortgate.xml.attributes import object_attributes
 from tests.unit._shapes import parsed, unknown_elements
 
 ALL = frozenset({"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"})
-PARTS = tuple(Segment(f"b{n}", 10, None, n, f"P{n}AAA==") for n in (1, 2, 3))
+PARTS = tuple(Segment(f"b{n}", 10, n, f"P{n}AAA==") for n in (1, 2, 3))
 
 
 def _record(checksum: str) -> ObjectRecord:
-    return ObjectRecord(1, "k", "", 30, "e" * 32 + "-3", 1.0, checksums={"CRC32": checksum},
-                        storage_class="GLACIER", parts_count=3, parts=PARTS)  # fmt: skip
+    return ObjectRecord(1, "k", PartsBody(PARTS), 30, "e" * 32 + "-3", 1.0,
+                        checksums={"CRC32": checksum}, storage_class="GLACIER")  # fmt: skip
 
 
 def _read(body: bytes) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oortgate.meta.models import ObjectRecord, Part
+from oortgate.meta.models import BlobBody, ObjectRecord, Part
 from oortgate.xml import copy
 from tests.unit._shapes import parsed, unknown_elements
 
@@ -11,7 +11,7 @@ T = 1_700_000_000.5
 
 
 def test_copy_object_result() -> None:
-    record = ObjectRecord(1, "k", "b", 3, ETAG, T, checksums={"CRC32C": "AAAAAA=="})
+    record = ObjectRecord(1, "k", BlobBody("b", 3), 3, ETAG, T, checksums={"CRC32C": "AAAAAA=="})
     body = copy.copy_object_result(record)
     assert unknown_elements(body, "CopyObject") == []
     result = parsed(body, "CopyObject")["CopyObjectResult"]

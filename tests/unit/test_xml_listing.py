@@ -20,7 +20,7 @@ OWNERS: listing.Owners = {7: ("c0ffee", "alice"), None: ("65a011", "anonymous")}
 
 
 def _record(key: str, **fields: Any) -> ObjectRecord:
-    return ObjectRecord(1, key, "blob", 42, ETAG, T, owner_id=7, **fields)
+    return ObjectRecord(1, key, None, 42, ETAG, T, owner_id=7, **fields)
 
 
 PAGE = ObjectPage(

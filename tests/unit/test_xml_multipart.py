@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import ObjectRecord
+from oortgate.meta.models import ObjectRecord, PartsBody
 from oortgate.xml import multipart
 from oortgate.xml.multipart import RequestedPart
 from tests.unit._shapes import parsed, request_body, unknown_elements
@@ -31,7 +31,7 @@ def test_initiate_result() -> None:
     ],
 )
 def test_complete_result(checksums: dict[str, str], kind: str | None) -> None:
-    record = ObjectRecord(1, "k y", "", 9, f"{ETAG}-2", 1.0, checksums=checksums)
+    record = ObjectRecord(1, "k y", PartsBody(()), 9, f"{ETAG}-2", 1.0, checksums=checksums)
     body = multipart.complete_result("bkt", "k y", record)
     assert unknown_elements(body, "CompleteMultipartUpload") == []
     out = parsed(body, "CompleteMultipartUpload")
