@@ -12,7 +12,7 @@ import sqlite3
 import sys
 
 from oortgate import accounts, stores
-from oortgate.config import Settings
+from oortgate.config import ConfigError, Settings
 from oortgate.errors import StoreUnavailable
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, User
@@ -75,6 +75,8 @@ async def _run_on(meta: MetaStore, args: argparse.Namespace, settings: Settings)
         if args.object == "stats":
             return await _print_stats(meta, args, settings)
         return await _admin_action(meta, args)
+    except ConfigError:
+        raise  # a setting the command cannot work with: the CLI's exit 2 names it
     except (ValueError, LookupError, SecretBoxError) as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 1
