@@ -7,7 +7,6 @@ import string
 
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, User
-from oortgate.stores import MetaDb
 
 ROOT_USER = "root"
 _AK_ALPHABET = string.ascii_uppercase + string.digits
@@ -22,38 +21,16 @@ def new_secret_key() -> str:
     return "".join(secrets.choice(_SK_ALPHABET) for _ in range(40))
 
 
-def ensure_root(meta: MetaDb, access_key: str | None, secret_key: str | None) -> AccessKey | None:
+async def ensure_root(
+    meta: MetaStore, access_key: str | None, secret_key: str | None
+) -> AccessKey | None:
     """Make sure the root user has a usable key.
 
     With credentials from the environment, that key is (re)installed. Without them, a
     key is generated only if root has none yet; the new key is returned so the caller
-    can print it once. Returns None when nothing new was generated.
+    can print it once. Returns None when nothing new was generated. Gateways starting
+    together may race here: a lost race for the user is looked up.
     """
-    root = meta.get_user_by_name(ROOT_USER) or meta.create_user(ROOT_USER)
-    if access_key and secret_key:
-        existing = meta.get_key(access_key)
-        if (
-            existing is not None
-            and existing.user_id == root.id
-            and existing.secret_key == secret_key
-        ):
-            if not existing.enabled:
-                meta.set_key_enabled(access_key, True)
-            return None
-        if existing is not None:
-            meta.delete_key(access_key)
-        meta.create_key(root.id, access_key, secret_key)
-        return None
-    if meta.list_keys(root.id):
-        return None
-    return meta.create_key(root.id, new_access_key(), new_secret_key())
-
-
-async def ensure_root_async(
-    meta: MetaStore, access_key: str | None, secret_key: str | None
-) -> AccessKey | None:
-    """``ensure_root`` on the async interface (a metadata store that is no SQLite file).
-    Gateways starting together may race here: a lost race for the user is looked up."""
     root = await meta.get_user_by_name(ROOT_USER)
     if root is None:
         try:
@@ -87,7 +64,8 @@ async def _install_key(meta: MetaStore, root: User, access_key: str, secret_key:
     await meta.create_key(root.id, access_key, secret_key)
 
 
-def create_key(
-    meta: MetaDb, user: User, access_key: str | None = None, secret_key: str | None = None
+async def create_key(
+    meta: MetaStore, user: User, access_key: str | None = None, secret_key: str | None = None
 ) -> AccessKey:
-    return meta.create_key(user.id, access_key or new_access_key(), secret_key or new_secret_key())
+    secret = secret_key or new_secret_key()
+    return await meta.create_key(user.id, access_key or new_access_key(), secret)

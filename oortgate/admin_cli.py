@@ -1,15 +1,20 @@
 """`oortgate admin`: users and access keys, straight on the metadata store (works while
-the server runs: SQLite in WAL mode takes concurrent writers), and `stats` (read-only)."""
+the server runs: SQLite in WAL mode takes concurrent writers, PostgreSQL any number), and
+`stats` (read-only). One code path for every backend: the async MetaStore, in the
+command's own event loop."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sqlite3
 import sys
-from collections.abc import Callable
 
 from oortgate import accounts, stores
+from oortgate.config import ConfigError, Settings
+from oortgate.errors import StoreUnavailable
+from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, User
 from oortgate.secretbox import ENV_VAR as SECRETS_ENV
 from oortgate.secretbox import SecretBox, SecretBoxError
@@ -45,80 +50,85 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
                        "(default 900, as the server)")  # fmt: skip
 
 
-def run_admin(args: argparse.Namespace, metadata_url: str = "") -> int:
-    if metadata_url:  # PostgreSQL: users and keys through the MetaStore Protocol
-        return _run_on(lambda: stores.open_tool_meta(metadata_url), args)
-    if not stores.db_path(args.data_dir).exists():
+def run_admin(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.metadata_url and not stores.db_path(args.data_dir).exists():
         print(
             f"oortgate: no gateway data in {args.data_dir} (start `oortgate serve` first)",
             file=sys.stderr,
         )
         return 2
-    if args.object == "stats":
-        return _print_stats(args)
-    return _run_on(lambda: stores.open_meta(args.data_dir), args)
-
-
-def _run_on(opener: Callable[[], stores.MetaDb], args: argparse.Namespace) -> int:
     try:
-        meta = opener()
+        meta = stores.open_tool_meta(settings)
     except SecretBoxError as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 2
     try:
-        return _admin_action(meta, args)
+        return asyncio.run(_run_on(meta, args, settings))
+    except (StoreUnavailable, sqlite3.Error) as exc:
+        where = "metadata_url" if settings.metadata_url else stores.db_path(args.data_dir)
+        print(f"oortgate: cannot use {where}: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _run_on(meta: MetaStore, args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        if args.object == "stats":
+            return await _print_stats(meta, args, settings)
+        return await _admin_action(meta, args)
+    except ConfigError:
+        raise  # a setting the command cannot work with: the CLI's exit 2 names it
     except (ValueError, LookupError, SecretBoxError) as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 1
     finally:
-        meta.close()
+        await meta.close()
 
 
-def _admin_action(meta: stores.MetaDb, args: argparse.Namespace) -> int:
+async def _admin_action(meta: MetaStore, args: argparse.Namespace) -> int:
     if args.object == "user":
         if args.action == "create":
-            _print(_user_json(meta.create_user(args.name)))
+            _print(_user_json(await meta.create_user(args.name)))
         else:
-            _print([_user_json(u) for u in meta.list_users()])
+            _print([_user_json(u) for u in await meta.list_users()])
         return 0
     if args.action == "create":
-        user = _find_user(meta, args.user)
-        key = accounts.create_key(meta, user, args.access_key, args.secret_key)
+        user = await _find_user(meta, args.user)
+        key = await accounts.create_key(meta, user, args.access_key, args.secret_key)
         _print({**_key_json(key, user), "secret_key": key.secret_key})
         return 0
     if args.action == "rotate":
-        old = meta.get_key(args.access_key)
+        old = await meta.get_key(args.access_key)
         if old is None:
             raise LookupError(f"no such access key: {args.access_key}")
-        holder = meta.get_user(old.user_id)
+        holder = await meta.get_user(old.user_id)
         assert holder is not None, "a key always belongs to a user"
-        key = accounts.create_key(meta, holder)
-        meta.set_key_enabled(old.access_key, False)
+        key = await accounts.create_key(meta, holder)
+        await meta.set_key_enabled(old.access_key, False)
         _print({**_key_json(key, holder), "secret_key": key.secret_key, "replaces": old.access_key})
         return 0
     if args.action == "limit":
         rate = None if args.rate == "default" else float(args.rate)
         if rate is not None and rate <= 0:
             raise ValueError("the rate must be a positive number of requests per second")
-        if not meta.set_key_rate_limit(args.access_key, rate):
+        if not await meta.set_key_rate_limit(args.access_key, rate):
             raise LookupError(f"no such access key: {args.access_key}")
         _print({"access_key": args.access_key, "rate_limit": rate})
         return 0
     if args.action == "reseal":
         if SecretBox.from_env() is None:
             raise ValueError(f"set {SECRETS_ENV} first (base64 of 32 random bytes)")
-        _print({"resealed": meta.reseal_keys()})
+        _print({"resealed": await meta.reseal_keys()})
         return 0
     if args.action == "list":
-        owner = _find_user(meta, args.user) if args.user else None
-        users = {u.id: u for u in meta.list_users()}
-        keys = meta.list_keys(owner.id if owner else None)
+        owner = await _find_user(meta, args.user) if args.user else None
+        users = {u.id: u for u in await meta.list_users()}
+        keys = await meta.list_keys(owner.id if owner else None)
         _print([_key_json(k, users[k.user_id]) for k in keys])
         return 0
     done = (
-        meta.delete_key(args.access_key)
+        await meta.delete_key(args.access_key)
         if args.action == "delete"
-        else meta.set_key_enabled(args.access_key, args.action == "enable")
+        else await meta.set_key_enabled(args.access_key, args.action == "enable")
     )
     if not done:
         raise LookupError(f"no such access key: {args.access_key}")
@@ -126,20 +136,21 @@ def _admin_action(meta: stores.MetaDb, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_stats(args: argparse.Namespace) -> int:
+async def _print_stats(meta: MetaStore, args: argparse.Namespace, settings: Settings) -> int:
     from oortgate.stats import collect, render_table
 
+    await meta.ping()  # connects first (on PostgreSQL: the schema the blobs need)
+    blobs = stores.open_tool_blobs(settings)
     try:
-        stats = collect(args.data_dir, args.gc_grace, args.settings)
-    except sqlite3.Error as exc:
-        print(f"oortgate: cannot read {stores.db_path(args.data_dir)}: {exc}", file=sys.stderr)
-        return 2
+        stats = await collect(meta, blobs, args.data_dir, args.gc_grace)
+    finally:
+        await blobs.close()
     print(json.dumps(stats) if args.json else render_table(stats))
     return 0
 
 
-def _find_user(meta: stores.MetaDb, name: str) -> User:
-    user = meta.get_user_by_name(name)
+async def _find_user(meta: MetaStore, name: str) -> User:
+    user = await meta.get_user_by_name(name)
     if user is None:
         raise LookupError(f"no such user: {name}")
     return user

@@ -98,11 +98,6 @@ SERVE_OPTIONS = {
     "access_log": (str, "append one JSON line per request to this file (-: standard output)"),
     "metrics_port": (int, "plain-HTTP port serving Prometheus metrics at /metrics (0: none)"),
     "metrics_host": (str, "address of the metrics listener (default 127.0.0.1)"),
-    "metadata_url": (
-        str,
-        "the metadata store: empty for the embedded SQLite in DATA_DIR (default), or "
-        "postgresql://USER@HOST/DB",
-    ),
     "inline_max_size": (
         int,
         "PUTs of at most this many bytes are kept in the metadata store, not in files "
@@ -116,6 +111,11 @@ SERVE_OPTIONS = {
 }
 # The settings the other commands need too (they open the same stores as the server).
 STORE_OPTIONS = {
+    "metadata_url": (
+        str,
+        "the metadata store: empty for the embedded SQLite in DATA_DIR (default), or "
+        "postgresql://USER@HOST/DB",
+    ),
     "blob_url": (
         str,
         "where blobs live: empty (DATA_DIR), file:///abs/dir (a directory of its own, "
@@ -233,25 +233,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from oortgate.serve import serve
 
         return serve(settings)
-    metadata_url = os.environ.get(ENV_PREFIX + "METADATA_URL", "")
-    on_protocol = args.command == "admin" and args.object in ("user", "key")
-    if metadata_url and on_protocol and getattr(args, "action", "") != "reseal":
-        return run_admin(args, metadata_url)
     from oortgate.stores import PG_MARKER
 
-    if metadata_url or (args.data_dir / PG_MARKER).exists():
-        # These tools drive the SQLite store directly: never let them open (or create)
-        # a SQLite file beside a server whose metadata is elsewhere.
-        print(f"oortgate: {args.command} is not yet supported with metadata_url=postgresql "
-              "(it works on the embedded SQLite store only; admin user and admin key work "
-              f"with {ENV_PREFIX}METADATA_URL set)", file=sys.stderr)  # fmt: skip
+    if not settings.metadata_url and (args.data_dir / PG_MARKER).exists():
+        # Never open (or create) a SQLite file beside a server whose metadata is elsewhere.
+        print(f"oortgate: {args.data_dir} belongs to a gateway with metadata_url=postgresql: "
+              f"give the same metadata_url ({ENV_PREFIX}METADATA_URL, --metadata-url)",
+              file=sys.stderr)  # fmt: skip
         return 2
     if args.command == "gc":
+        from oortgate.errors import StoreUnavailable
         from oortgate.serve import sweep
         from oortgate.storage.space import StorageFull
 
         try:
-            print(json.dumps(sweep(args.data_dir, args.gc_grace, settings)))
+            print(json.dumps(sweep(settings, args.gc_grace)))
+        except StoreUnavailable as exc:
+            print(f"oortgate: metadata_url: {exc}", file=sys.stderr)
+            return 2
         except StorageFull:
             print("oortgate: disk full: the collection cannot record its progress; delete "
                   "objects through the server, which keeps space for deletes",
@@ -262,7 +261,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from oortgate.fsck_cli import run_fsck
 
         return run_fsck(args)
-    return run_admin(args)
+    return run_admin(args, settings)
 
 
 if __name__ == "__main__":

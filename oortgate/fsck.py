@@ -15,26 +15,24 @@ file against the rows that should know it.
   references counted again in a write transaction, and nothing else: an object whose
   blob is missing or damaged is reported and left as it is (see the README).
 
-Safe while the server serves: the metadata is opened read-only and read page by page;
-a problem on a row the server changed meanwhile is no problem (its blobs are looked up
-again before it is reported). A damaged database stops the orphan search, so that good
-blobs are never taken for orphans.
+Safe while the server serves: the metadata is read page by page (see
+oortgate.meta.scan: one code path for every metadata store and blob store, on their
+async interfaces); a problem on a row the server changed meanwhile is no problem (its
+blobs are looked up again before it is reported). A damaged database stops the orphan
+search, so that good blobs are never taken for orphans.
 """
 
 from __future__ import annotations
 
-import os
 import struct
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from oortgate.fsck_digests import EntryDigests
-from oortgate.meta.sqlite_scan import BlobRef, Entry, MetadataDamaged, MetaScan
-from oortgate.storage.base import BlobDamaged, BlobNotFound
-from oortgate.storage.local import LocalBlobStore
-from oortgate.storage.tiered import TIERED_BLOB_ID, TieredLocalBlobs
+from oortgate.meta.scan import BlobRef, Entry, MetadataDamaged, MetaScan
+from oortgate.storage.base import BlobDamaged, BlobNotFound, BlobStore
+from oortgate.storage.tiered import TIERED_BLOB_ID
 
 CHUNK = 1 << 20  # bytes read at once by --deep: memory stays bounded whatever the object
 ORPHAN_BATCH = 1000
@@ -106,43 +104,40 @@ class Checker:
     def __init__(
         self,
         scan: MetaScan,
-        blobs: LocalBlobStore | TieredLocalBlobs,
+        blobs: BlobStore,
         options: Options,
         progress: Progress | None = None,
         on_problem: Callable[[Problem], None] | None = None,
-        recount: Callable[[Sequence[str]], int] | None = None,
     ) -> None:
         self._scan = scan
-        self._recount = recount  # with --repair: sets counts right (in a write transaction)
         self._blobs = blobs
         self._options = options
         self._progress = progress or NoProgress()
         self._on_problem = on_problem
         self.report = Report()
 
-    def run(self) -> Report:
-        result = self._scan.integrity()
-        for message in result.problems:
+    async def run(self) -> Report:
+        for message in await self._scan.integrity():
             self._add(Problem("database", f"integrity_check: {message}"))
         try:
-            self._check_entries()
+            await self._check_entries()
         except MetadataDamaged as exc:
             self._add(Problem("database", f"the metadata cannot be read: {exc}"))
         if self.report.counts["database"]:
             self.report.notes.append("orphans not looked for: the database is damaged")
         else:
-            self._check_reference_counts()
-            self._find_orphans()
+            await self._check_reference_counts()
+            await self._find_orphans()
         return self.report
 
-    def _check_reference_counts(self) -> None:
-        drifted = self._scan.reference_drift()
+    async def _check_reference_counts(self) -> None:
+        drifted = await self._scan.reference_drift()
         if drifted is None:
             self.report.notes.append("reference counts not checked: an older schema")
             return
         fixed = False
-        if drifted and self._options.repair and self._recount is not None:
-            fixed = self._recount([d.blob_id for d in drifted]) > 0
+        if drifted and self._options.repair:  # in a write transaction, counted again
+            fixed = await self._scan.repair_reference_counts([d.blob_id for d in drifted]) > 0
         for d in drifted:
             detail = f"counted {d.counted} references, {d.referenced} rows reference it"
             self._add(Problem("refcount", detail, blob_id=d.blob_id, repaired=fixed))
@@ -153,28 +148,28 @@ class Checker:
             self._on_problem(problem)
 
     # -- objects and parts ----------------------------------------------------------
-    def _check_entries(self) -> None:
-        count, size = self._scan.totals()
+    async def _check_entries(self) -> None:
+        count, size = await self._scan.totals()
         deep = self._options.deep
         self._progress.phase("verifying bytes" if deep else "checking objects",
                              size if deep else count, "bytes" if deep else "objects")  # fmt: skip
-        for entry in self._scan.objects():
+        async for entry in self._scan.objects():
             self.report.objects += 1
-            self._check(entry)
-        for entry in self._scan.upload_parts():
+            await self._check(entry)
+        async for entry in self._scan.upload_parts():
             self.report.upload_parts += 1
-            self._check(entry)
+            await self._check(entry)
 
-    def _check(self, entry: Entry) -> None:
-        found = list(self._examine(entry))
+    async def _check(self, entry: Entry) -> None:
+        found = [problem async for problem in self._examine(entry)]
         if not self._options.deep:
             self._progress.advance(1)
-        if found and self._scan.blob_ids_now(entry) != tuple(b.blob_id for b in entry.blobs):
+        if found and await self._scan.blob_ids_now(entry) != tuple(b.blob_id for b in entry.blobs):
             return  # the server replaced or deleted it meanwhile: nothing wrong
         for problem in found:
             self._add(problem)
 
-    def _examine(self, entry: Entry) -> Iterator[Problem]:
+    async def _examine(self, entry: Entry) -> AsyncIterator[Problem]:
         def problem(kind: str, detail: str, blob_id: str | None = None) -> Problem:
             number = entry.part_number if entry.upload_id else None
             return Problem(kind, detail, entry.bucket, entry.key, blob_id, entry.upload_id,
@@ -191,23 +186,23 @@ class Checker:
         intact = True
         for blob in entry.blobs:
             self.report.blobs_checked += 1
-            kind, detail = self._stored(blob)
+            kind, detail = await self._stored(blob)
             if kind:
                 intact = False
                 yield problem(kind, detail, blob.blob_id)
         if self._options.deep:
             before = self.report.bytes_verified
             if intact:
-                for kind, detail, blob_id in self._verify(entry):
+                async for kind, detail, blob_id in self._verify(entry):
                     yield problem(kind, detail, blob_id)
             unread = entry.size - (self.report.bytes_verified - before)
             self._progress.advance(max(0, unread))  # the bar moves past what was not read
 
-    def _stored(self, blob: BlobRef) -> tuple[str, str]:
+    async def _stored(self, blob: BlobRef) -> tuple[str, str]:
         """("", "") if the blob exists with its size, else (kind, what is wrong)."""
         blob_id, size = blob.blob_id, blob.size
         if blob.inline:
-            data = self._scan.inline_data(blob_id)
+            data = await self._scan.inline_data(blob_id)
             if data is None:
                 return "missing", "no inline data row"
             stored = len(data)
@@ -215,22 +210,22 @@ class Checker:
             if TIERED_BLOB_ID.fullmatch(blob_id) is None:
                 return "missing", f"the metadata names no valid blob id: {blob_id!r}"
             try:
-                stored = self._blobs.size(blob_id)
-            except FileNotFoundError:
+                stored = await self._blobs.size(blob_id)
+            except (BlobNotFound, FileNotFoundError):
                 return "missing", "no blob file"
-            except (ValueError, struct.error, OSError) as exc:  # a frame table that is cut
+            except (BlobDamaged, ValueError, struct.error, OSError) as exc:  # a cut frame table
                 return "size_mismatch", f"a compressed blob that cannot be decoded ({exc})"
         if stored != size:
             return "size_mismatch", f"the blob holds {stored} bytes, the metadata says {size}"
         return "", ""
 
-    def _verify(self, entry: Entry) -> Iterator[tuple[str, str, str | None]]:
+    async def _verify(self, entry: Entry) -> AsyncIterator[tuple[str, str, str | None]]:
         """(kind, detail, blob id) for each thing the bytes contradict."""
         digests = EntryDigests(entry.etag, entry.declared_parts > 0, entry.checksums)
         for blob in entry.blobs:
             digests.start_blob(blob.checksum, blob.crc64)
             try:
-                for chunk in self._bytes(blob):
+                async for chunk in self._bytes(blob):
                     digests.update(chunk)
                     self.report.bytes_verified += len(chunk)
                     self._progress.advance(len(chunk))
@@ -243,51 +238,59 @@ class Checker:
         if mismatches := digests.mismatches():  # one problem per object, however many
             yield "checksum_mismatch", "; ".join(mismatches), None
 
-    def _bytes(self, blob: BlobRef) -> Iterator[bytes]:
+    async def _bytes(self, blob: BlobRef) -> AsyncIterator[bytes]:
         if blob.inline:
-            data = self._scan.inline_data(blob.blob_id)  # small: at most the inline limit
+            data = await self._scan.inline_data(blob.blob_id)  # small: the inline limit
             if data is None:
                 raise BlobNotFound(blob.blob_id)
-            chunks: Iterator[Any] = iter((data,))
-        else:
-            chunks = self._blobs.read(blob.blob_id, 0, blob.size, CHUNK)
-        yield from chunks
+            yield data
+            return
+        chunks = await self._blobs.read(blob.blob_id, 0, blob.size, CHUNK)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()
 
     # -- orphans --------------------------------------------------------------------
-    def _find_orphans(self) -> None:
-        if not self._blobs.sweeps_orphans:
+    async def _find_orphans(self) -> None:
+        if not self._blobs.sweeps_orphans():
             self.report.notes.append("orphans not looked for: another metadata store uses "
                                      "the blob directory too")  # fmt: skip
             return
         self._progress.phase("looking for orphans", None, "files")
         batch: list[str] = []
-        for blob_id in self._blobs.orphan_candidates():
+        # Only files older than the grace: a younger one may be a writer's not committed yet.
+        async for blob_id in self._blobs.orphan_candidates(self._options.grace):
             self._progress.advance(1)
             batch.append(blob_id)
             if len(batch) >= ORPHAN_BATCH:
-                self._orphans_in(batch)
+                await self._orphans_in(batch)
                 batch = []
-        self._orphans_in(batch)
+        await self._orphans_in(batch)
 
-    def _orphans_in(self, blob_ids: list[str]) -> None:
-        known = self._scan.known_blobs(blob_ids)
-        oldest = time.time() - self._options.grace
+    async def _orphans_in(self, blob_ids: list[str]) -> None:
+        known = await self._scan.known_blobs(blob_ids)
         for blob_id in blob_ids:
-            if blob_id in known:
-                continue
-            try:
-                modified = os.stat(self._blobs.path(blob_id)).st_mtime
-            except FileNotFoundError:
-                continue  # collected meanwhile
-            if modified > oldest:
-                continue  # maybe a writer's, not committed yet
-            age = f"no row knows this blob file ({int(time.time() - modified)} s old)"
-            self._add(Problem("orphan", age, blob_id=blob_id, repaired=self._repair(blob_id)))
+            if blob_id in known or not await self._exists(blob_id):
+                continue  # (gone: collected meanwhile)
+            age = f"no row knows this blob file (older than {self._options.grace:g} s)"
+            repaired = await self._repair(blob_id)
+            self._add(Problem("orphan", age, blob_id=blob_id, repaired=repaired))
 
-    def _repair(self, blob_id: str) -> bool:
+    async def _exists(self, blob_id: str) -> bool:
+        try:
+            await self._blobs.size(blob_id)
+        except (BlobNotFound, FileNotFoundError):
+            return False
+        except (BlobDamaged, ValueError, struct.error, OSError):
+            pass  # there, if damaged: still an orphan
+        return True
+
+    async def _repair(self, blob_id: str) -> bool:
         """Delete an orphan, if it is still one: an unknown, old blob can gain no new
         reference (a writer marks its blob pending before writing, a copy needs a row)."""
-        if not self._options.repair or self._scan.known_blobs([blob_id]):
+        if not self._options.repair or await self._scan.known_blobs([blob_id]):
             return False
-        self._blobs.delete(blob_id)
+        await self._blobs.delete(blob_id)
         return True

@@ -7,14 +7,17 @@ error (no data directory, no database, a schema newer than this code).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from types import TracebackType
 from typing import Any, Protocol
 
 from oortgate import stores
+from oortgate.config import Settings
+from oortgate.errors import StoreUnavailable
 from oortgate.fsck import KINDS, Checker, Options, Problem, Progress, Report
-from oortgate.meta.sqlite_scan import MetadataUnusable, MetaScan
+from oortgate.meta.scan import MetadataUnusable
 
 LISTED = 1000  # problems listed in the JSON summary (all are counted)
 DEFAULT_GRACE = 900.0  # the server's default gc_grace
@@ -38,32 +41,37 @@ def add_fsck_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_fsck(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
     if not args.data_dir.is_dir():
         return _usage_error(f"data_dir {args.data_dir}: no such directory")
     if args.grace < 0:
         return _usage_error("--grace cannot be negative")
+    options = Options(deep=args.deep, repair=args.repair, grace=args.grace)
     try:
-        scan = MetaScan(stores.db_path(args.data_dir))
+        report = asyncio.run(_check(settings, options, args.json))
     except MetadataUnusable as exc:
         return _usage_error(str(exc))
-    writer = stores.open_meta(args.data_dir) if args.repair else None
-    try:
-        options = Options(deep=args.deep, repair=args.repair, grace=args.grace)
-        recount = writer.repair_reference_counts if writer is not None else None
-        with _progress() as progress:
-            say = None if args.json else (lambda p: progress.say(_line(p)))
-            blobs = stores.open_blobs(args.data_dir, args.settings)
-            checker = Checker(scan, blobs, options, progress, say, recount)
-            report = checker.run()
-    finally:
-        scan.close()
-        if writer is not None:
-            writer.close()
+    except StoreUnavailable as exc:
+        return _usage_error(f"metadata_url: {exc}")
     if args.json:
         print(json.dumps(summary(report, options), indent=2))
     else:
         print(_closing_line(report))
     return 0 if report.clean else 1
+
+
+async def _check(settings: Settings, options: Options, quiet: bool) -> Report:
+    scan = await stores.open_scan(settings, writable=options.repair)
+    try:
+        blobs = stores.open_tool_blobs(settings)
+        try:
+            with _progress() as progress:
+                say = None if quiet else (lambda p: progress.say(_line(p)))
+                return await Checker(scan, blobs, options, progress, say).run()
+        finally:
+            await blobs.close()
+    finally:
+        await scan.close()
 
 
 def summary(report: Report, options: Options) -> dict[str, Any]:

@@ -2,49 +2,35 @@
 
 Metadata changes first (an overwrite or delete queues the old blob as garbage in the same
 transaction); the files are removed here afterwards. A crash at any point leaves either a
-garbage row (collected next time) or an orphan file (found by the start-up sweep), never
-a record that points at a missing blob.
+garbage row (collected next time) or an orphan file (found by the orphan sweep), never a
+record that points at a missing blob. Everything here runs on the async store interfaces:
+a server worker's collector, the start-up sweep and ``oortgate gc`` alike, on any backend.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator
 
 from oortgate.meta.base import MetaStore
 from oortgate.sessions import reap_dead_sessions
 from oortgate.storage.base import BlobStore
-from oortgate.stores import Blobs, MetaDb
 
 BATCH = 1000
 
 
-def collect_garbage(
-    meta: MetaDb, blobs: Blobs, batch: int = BATCH, grace: float | None = None
+async def collect_due(
+    meta: MetaStore, blobs: BlobStore, batch: int = BATCH, grace: float | None = None
 ) -> int:
     """Delete every queued garbage blob (only those queued ``grace`` seconds ago or
     earlier, if given); returns how many were collected.
 
     The grace lets downloads under way finish with the bytes they started with: a
     multipart object's later parts are opened only as the download reaches them.
-    Safe to run from several processes at once: two collectors may take the same ids,
-    and deleting a missing file or forgetting a forgotten id is harmless.
+    Safe to run from several processes at once: collectors on PostgreSQL take disjoint
+    rows (SKIP LOCKED); elsewhere two may take the same ids, and deleting a missing file
+    or forgetting a forgotten id is harmless.
     """
-    collected = 0
-    before = None if grace is None else time.time() - grace
-    while ids := meta.take_garbage(batch, before):
-        for blob_id in ids:
-            blobs.delete(blob_id)
-        meta.forget_garbage(ids)  # only once the files are gone
-        collected += len(ids)
-    return collected
-
-
-async def collect_due(
-    meta: MetaStore, blobs: BlobStore, batch: int = BATCH, grace: float | None = None
-) -> int:
-    """``collect_garbage`` for a server, on the async stores (the command-line tools
-    use the synchronous classes, see ``oortgate.stores``)."""
     collected = 0
     before = None if grace is None else time.time() - grace
     while ids := await meta.take_garbage(batch, before):
@@ -55,35 +41,45 @@ async def collect_due(
     return collected
 
 
-def startup_sweep(meta: MetaDb, blobs: Blobs, batch: int = BATCH) -> dict[str, int]:
-    """Clean up after a crash, before this server's workers start (no download can be
-    under way: every queued blob is collected, grace or not). Only dead sessions'
-    pending blobs and temp files are reaped, so it is safe beside a live writer."""
-    counts = reap_dead_sessions(meta, blobs)
-    counts["garbage"] = collect_garbage(meta, blobs, batch)
-    if blobs.sweeps_orphans:  # off where another metadata store names blobs too
-        counts["orphans"] = _remove_orphans(meta, blobs, batch)
+async def sweep(
+    meta: MetaStore,
+    blobs: BlobStore,
+    grace: float | None = None,
+    orphans: bool = True,
+    batch: int = BATCH,
+) -> dict[str, int]:
+    """Clean up after crashes: dead sessions' pending blobs and temp files, the garbage
+    (``grace``: only what is due; None: all, when no download can be under way), and, with
+    ``orphans``, blob files no record knows (by one sweeper at a time, and only where
+    this metadata store alone names blobs: the "orphans" count is then reported). A live
+    session's pending blob or temp file is never touched."""
+    counts = await reap_dead_sessions(meta, blobs)
+    counts["garbage"] = await collect_due(meta, blobs, batch, grace)
+    if orphans and blobs.sweeps_orphans():
+        async with meta.orphan_sweep() as mine:
+            if mine:
+                counts["orphans"] = await _remove_orphans(meta, blobs, batch)
     return counts
 
 
-def _remove_orphans(meta: MetaDb, blobs: Blobs, batch: int) -> int:
+async def _remove_orphans(meta: MetaStore, blobs: BlobStore, batch: int) -> int:
     """Delete blob files no record knows of. The pending mark normally prevents them;
     this catches the rest (a writer that skipped its mark, a metadata database restored
     from an older backup), so disk space is never leaked for good. Only blobs old
-    enough are looked at (see LocalBlobStore.orphan_candidates)."""
+    enough are looked at (see BlobStore.orphan_candidates)."""
     removed = 0
-    for ids in _batched(blobs.orphan_candidates(), batch):
-        known = meta.known_blobs(ids)
+    async for ids in _batched(blobs.orphan_candidates(), batch):
+        known = await meta.known_blobs(ids)
         for blob_id in ids:
             if blob_id not in known:
-                blobs.delete(blob_id)
+                await blobs.delete(blob_id)
                 removed += 1
     return removed
 
 
-def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+async def _batched(items: AsyncIterator[str], size: int) -> AsyncIterator[list[str]]:
     chunk: list[str] = []
-    for item in items:
+    async for item in items:
         chunk.append(item)
         if len(chunk) >= size:
             yield chunk

@@ -1,7 +1,7 @@
 """`serve`'s start-up and `oortgate gc` when a tier's blobs are in a RADOS pool.
 
 The RADOS store is async-only (librados's asynchronous calls on an event loop), so these
-run on the async stores (``stores.worker_blobs``, ``stores.open_async_meta``) under
+run on the async stores (``stores.worker_blobs``, ``stores.open_tool_meta``) under
 ``asyncio.run``. Before `serve` forks its workers, whatever touches the cluster runs in
 a short-lived child process: librados starts threads that do not survive a fork, and a
 cluster handle in the parent would be inherited, broken, by every worker.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from oortgate import gc, sessions, stores
+from oortgate import gc, stores
 from oortgate.config import Settings
 from oortgate.errors import StoreUnavailable
 from oortgate.preflight import StartupError
@@ -73,20 +73,23 @@ def sweep(settings: Settings, grace: float | None) -> dict[str, int]:
 
 
 async def _sweep(settings: Settings, grace: float | None) -> dict[str, int]:
-    meta = stores.open_async_meta(settings.data_dir)
-    blobs = stores.worker_blobs(settings)
+    meta = stores.open_tool_meta(settings)
     try:
-        counts = await sessions.reap_dead_sessions_async(meta, blobs)
-        counts["garbage"] = await gc.collect_due(meta, blobs, grace=grace)
-        return counts
+        await meta.ping()  # connects first (on PostgreSQL: the schema the blobs need)
+        blobs = stores.worker_blobs(settings)
+        try:
+            return await gc.sweep(meta, blobs, grace, orphans=False)
+        finally:
+            await blobs.close()
     finally:
-        await blobs.close()
         await meta.close()
 
 
 def sweep_in_child(settings: Settings) -> dict[str, int]:
-    """`serve`'s start-up sweep (no worker runs yet: all the garbage goes), in a child."""
-    counts: dict[str, int] = in_child(sweep, settings, None)
+    """`serve`'s start-up sweep, in a child: on an embedded store no worker runs yet (all
+    the garbage goes); on PostgreSQL other gateways may (only what is due)."""
+    grace = settings.gc_grace if settings.metadata_url else None
+    counts: dict[str, int] = in_child(sweep, settings, grace)
     return counts
 
 

@@ -15,47 +15,60 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from oortgate import accounts, connections, datadir_lock, gc, preflight, sessions, stores, tls
+from oortgate import accounts, connections, datadir_lock, gc, preflight, stores, tls
 from oortgate.config import ENV_PREFIX, Settings
 from oortgate.endpoints import ARCHIVE
 from oortgate.errors import StoreUnavailable
 from oortgate.http.redirect import ENV_HTTPS_PORT
 from oortgate.http.server import ENV_PORT_TIER
+from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, StorageUsage
 from oortgate.ratelimit import SharedRateLimiter
-from oortgate.secretbox import SecretBox, SecretBoxError
+from oortgate.secretbox import SecretBoxError
 from oortgate.storage.space import SpaceGuard, StorageFull
 
 
-def sweep(data_dir: Path, grace: float, settings: Settings | None = None) -> dict[str, int]:
-    """`oortgate gc`. With no server on the directory: what crashed writers left behind
-    too (dead sessions' temp files and pending blobs, orphans), holding the directory's
-    lock meanwhile so that no server starts under it. With one running: only the garbage
-    that is due (``grace``), as the server's own collector does, and dead sessions'
-    leftovers; a live session's pending or in-flight blob is never touched."""
-    if settings is not None and stores.rados_settings(settings):
+def sweep(settings: Settings, grace: float) -> dict[str, int]:
+    """`oortgate gc`. With no server on an embedded store's data directory: what crashed
+    writers left behind too (dead sessions' temp files and pending blobs, all the
+    garbage, orphans), holding the directory's lock meanwhile so that no server starts
+    under it. With one running, or on PostgreSQL (other gateways may run): only the
+    garbage that is due (``grace``), as the servers' own collectors do, and dead
+    sessions' leftovers; on PostgreSQL the orphan sweep too (one at a time, sparing young
+    blobs). A live session's pending or in-flight blob is never touched."""
+    if stores.rados_settings(settings):
         return _sweep_rados(settings, grace)
-    meta = stores.open_meta(data_dir)
+    if settings.metadata_url:
+        return asyncio.run(_sweep(settings, grace, orphans=True))
     try:
-        try:
-            fd = datadir_lock.lock(data_dir)
-        except datadir_lock.DataDirInUse:
-            blobs = stores.open_blobs(data_dir, settings)
-            counts = sessions.reap_dead_sessions(meta, blobs)
-            counts["garbage"] = gc.collect_garbage(meta, blobs, grace=grace)
-            return counts
-        try:
-            return gc.startup_sweep(meta, stores.open_blobs(data_dir, settings))
-        finally:
-            os.close(fd)
+        fd = datadir_lock.lock(settings.data_dir)
+    except datadir_lock.DataDirInUse:
+        return asyncio.run(_sweep(settings, grace, orphans=False))
+    try:
+        return asyncio.run(_sweep(settings, None, orphans=True))
     finally:
-        meta.close()
+        os.close(fd)
+
+
+async def _sweep(settings: Settings, grace: float | None, orphans: bool) -> dict[str, int]:
+    meta = stores.open_tool_meta(settings)
+    try:
+        await meta.ping()  # connects first (on PostgreSQL: the schema the blobs need)
+        blobs = stores.open_tool_blobs(settings)
+        try:
+            return await gc.sweep(meta, blobs, grace, orphans)
+        finally:
+            await blobs.close()
+    finally:
+        await meta.close()
 
 
 def _sweep_rados(settings: Settings, grace: float) -> dict[str, int]:
     """`oortgate gc` on a RADOS blob store (see oortgate.rados_tools)."""
     from oortgate import rados_tools
 
+    if settings.metadata_url:
+        return rados_tools.sweep(settings, grace)
     try:
         fd = datadir_lock.lock(settings.data_dir)
     except datadir_lock.DataDirInUse:
@@ -71,24 +84,16 @@ def prepare(settings: Settings) -> None:
     SharedRateLimiter.reset(settings.rate_limit_path)
     root_key = (os.environ.get(ENV_PREFIX + "ROOT_ACCESS_KEY"),
                 os.environ.get(ENV_PREFIX + "ROOT_SECRET_KEY"))  # fmt: skip
-    counts: dict[str, int] = {}
+    try:
+        generated, counts = asyncio.run(_prepare_stores(settings, *root_key))
+    except StoreUnavailable as exc:
+        raise preflight.StartupError(f"metadata_url: {exc}") from None
     if settings.metadata_url:
-        # No start-up sweep: other gateways may be writing; the workers reap dead
-        # sessions' leftovers as they run.
-        generated = _prepare_postgres(settings.metadata_url, *root_key)
         (settings.data_dir / stores.PG_MARKER).write_text(
             "The metadata of this gateway is in PostgreSQL (metadata_url).\n"
         )
-    else:
-        meta = stores.open_meta(settings.data_dir)
-        try:
-            meta.list_keys()  # every secret must open with the configured key (or none)
-            generated = accounts.ensure_root(meta, *root_key)
-            counts = {} if stores.rados_settings(settings) else _sweep_if_space(meta, settings)
-        finally:
-            meta.close()
-        if stores.rados_settings(settings):
-            counts = _sweep_rados_at_start(settings)
+    if stores.rados_settings(settings):
+        counts = _sweep_rados_at_start(settings)
     if not space_guard(settings).ensure_reserve():
         print("oortgate: disk full: writes are refused until space is freed", file=sys.stderr)
     if generated is not None:
@@ -100,23 +105,22 @@ def prepare(settings: Settings) -> None:
         print(f"oortgate: start-up sweep collected {counts}", file=sys.stderr)
 
 
-def _prepare_postgres(url: str, access_key: str | None, secret_key: str | None) -> AccessKey | None:
-    """Connect (within the connect timeout), check the server's durability settings,
-    migrate the schema and make the root key, before any worker starts: a database that
-    cannot serve is an exit 2 naming metadata_url, not a worker failing later."""
-
-    async def run() -> AccessKey | None:
-        meta = stores.open_postgres(url, SecretBox.from_env())
-        try:
-            await meta.list_keys()  # every secret must open with the configured key (or none)
-            return await accounts.ensure_root_async(meta, access_key, secret_key)
-        finally:
-            await meta.close()
-
+async def _prepare_stores(
+    settings: Settings, access_key: str | None, secret_key: str | None
+) -> tuple[AccessKey | None, dict[str, int]]:
+    """Before any worker starts: connect (on PostgreSQL within the connect timeout, checking
+    the server's durability settings and migrating the schema: a database that cannot
+    serve is an exit 2 naming metadata_url, not a worker failing later), check that
+    every secret opens with the configured key (or none), make the root key, sweep."""
+    meta = stores.open_tool_meta(settings)
     try:
-        return asyncio.run(run())
-    except StoreUnavailable as exc:
-        raise preflight.StartupError(f"metadata_url: {exc}") from None
+        await meta.list_keys()
+        generated = await accounts.ensure_root(meta, access_key, secret_key)
+        if stores.rados_settings(settings):
+            return generated, {}  # swept in a child process (see _sweep_rados_at_start)
+        return generated, await _sweep_if_space(meta, settings)
+    finally:
+        await meta.close()
 
 
 def _sweep_rados_at_start(settings: Settings) -> dict[str, int]:
@@ -148,20 +152,26 @@ def space_guard(settings: Settings) -> SpaceGuard:
     return SpaceGuard(settings.data_dir, settings.free_space_minimum, settings.space_reserve_bytes)
 
 
-def _sweep_if_space(meta: stores.MetaDb, settings: Settings) -> dict[str, int]:
-    """The start-up sweep; on a full disk, the reserve is given up for it, and if it
-    still cannot finish, start without it: reads work, the running collector takes the
+async def _sweep_if_space(meta: MetaStore, settings: Settings) -> dict[str, int]:
+    """The start-up sweep: after a crash on an embedded store (its lock is held: no
+    download can be under way, all the garbage goes); on PostgreSQL what is safe beside
+    the other gateways (see sweep). On a full disk, the reserve is given up for it, and if
+    it still cannot finish, start without it: reads work, the running collector takes the
     garbage, and pending marks and orphan files wait for the next start."""
-    blobs = stores.open_blobs(settings.data_dir, settings)
+    grace = settings.gc_grace if settings.metadata_url else None
+    blobs = stores.open_tool_blobs(settings)
     try:
-        return gc.startup_sweep(meta, blobs)
-    except StorageFull:
-        space_guard(settings).release_reserve()
-    try:
-        return gc.startup_sweep(meta, blobs)
-    except StorageFull:
-        print("oortgate: disk full: start-up sweep skipped", file=sys.stderr)
-        return {}
+        try:
+            return await gc.sweep(meta, blobs, grace)
+        except StorageFull:
+            space_guard(settings).release_reserve()
+        try:
+            return await gc.sweep(meta, blobs, grace)
+        except StorageFull:
+            print("oortgate: disk full: start-up sweep skipped", file=sys.stderr)
+            return {}
+    finally:
+        await blobs.close()
 
 
 def _granian(

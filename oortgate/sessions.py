@@ -14,31 +14,20 @@ import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import Session
 from oortgate.storage.base import BlobStore
-
-if TYPE_CHECKING:  # the command-line tools' synchronous classes (stores imports this module)
-    from oortgate.stores import Blobs, MetaDb
 
 HEARTBEAT_INTERVAL = 10.0
 SESSION_TIMEOUT = 90.0  # nine missed heartbeats
 PID_START_SLACK = 30.0  # seconds (see process_alive)
 
 
-def open_session(meta: MetaDb, blobs: Blobs) -> str:
+async def open_session(meta: MetaStore, blobs: BlobStore) -> str:
     """Register the calling process; its pending marks and temp files are its own."""
-    session_id = meta.open_session(socket.gethostname(), os.getpid())
-    blobs.use_session(session_id)  # after the row is committed: see reap_dead_sessions
-    return session_id
-
-
-async def open_session_async(meta: MetaStore, blobs: BlobStore) -> str:
-    """``open_session`` on the async stores (a server worker opening a new one)."""
     session_id = await meta.open_session(socket.gethostname(), os.getpid())
-    await blobs.use_session(session_id)
+    await blobs.use_session(session_id)  # after the row is committed: see reap_dead_sessions
     return session_id
 
 
@@ -83,26 +72,15 @@ def _proc_stat(pid: int) -> tuple[str | None, float | None]:
         return None, None
 
 
-def reap_dead_sessions(
-    meta: MetaDb, blobs: Blobs, timeout: float = SESSION_TIMEOUT
+async def reap_dead_sessions(
+    meta: MetaStore, blobs: BlobStore, timeout: float = SESSION_TIMEOUT
 ) -> dict[str, int]:
     """End the dead sessions: their pending blobs (and marks of no session) become
     garbage, their temp files are removed. Safe while other workers run."""
     # Temp directories are listed before the sessions are read: a session's directory is
     # made only after its row was committed, so every directory listed belongs to a
     # session in the list below, unless that one has ended.
-    listed = blobs.temp_sessions()
-    dead, stale = _doomed(listed, meta.list_sessions(), timeout)
-    pending = meta.end_sessions(dead) if dead else 0
-    pending += meta.recover_pending()
-    return {"sessions": len(dead), "pending": pending, "temp": blobs.remove_temp_files(stale)}
-
-
-async def reap_dead_sessions_async(
-    meta: MetaStore, blobs: BlobStore, timeout: float = SESSION_TIMEOUT
-) -> dict[str, int]:
-    """``reap_dead_sessions`` on the async stores (a server worker's periodic pass)."""
-    listed = await blobs.temp_sessions()  # first: see reap_dead_sessions
+    listed = await blobs.temp_sessions()
     dead, stale = _doomed(listed, await meta.list_sessions(), timeout)
     pending = await meta.end_sessions(dead) if dead else 0
     pending += await meta.recover_pending()

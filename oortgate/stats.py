@@ -1,5 +1,5 @@
-"""``oortgate admin stats``: what a data directory holds, read without disturbing a running
-server (metadata through a read-only SQLite connection, blob and temp files by listing).
+"""``oortgate admin stats``: what the stores hold, read without disturbing a running server
+(the metadata's counts in one snapshot, blob and temp files by listing), on any backend.
 
 The metadata is read after the files are listed: a blob file is marked pending before it
 is written, so a file the listing found is known to the metadata read afterwards unless
@@ -7,16 +7,16 @@ it really is an orphan (or the collector removed it in between: a rare overcount
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from pathlib import Path
 
-from oortgate import stores
-from oortgate.config import Settings
 from oortgate.datadir_lock import server_pid
-from oortgate.meta.sqlite_stats import metadata_counts, session_rows, unknown_blobs
+from oortgate.meta.base import MetaStore
 from oortgate.sessions import is_dead
+from oortgate.storage.base import BlobStore
+
+BATCH = 500  # blob ids looked up at once (a store's ids are never all in memory)
 
 # (key in the JSON, label in the table), in display order
 _BLOB_LABELS = (
@@ -31,45 +31,60 @@ _BLOB_LABELS = (
 )
 
 
-def collect(
-    data_dir: Path, gc_grace: float, settings: Settings | None = None
+async def collect(
+    meta: MetaStore, blobs: BlobStore, data_dir: Path, gc_grace: float
 ) -> dict[str, object]:
     """One JSON-ready object of every count (see README, "oortgate admin stats")."""
-    blobs = stores.open_blobs(data_dir, settings)
-    files = sum(1 for _ in blobs.iter_blob_ids())
-    temp_files = sum(_count_files(root) for root in blobs.temp_roots)
-    meta = metadata_counts(stores.db_path(data_dir), time.time() - gc_grace)
-    orphans = unknown_blobs(stores.db_path(data_dir), blobs.iter_blob_ids())
+    files = 0
+    async for _ in blobs.iter_blob_ids():
+        files += 1
+    temp_files = await blobs.count_temp_files()
+    meta_counts = await meta.counts(time.time() - gc_grace)
+    orphans = await _unknown(meta, blobs)
     pid = server_pid(data_dir)
     now, host = time.time(), socket.gethostname()
-    listed = session_rows(stores.db_path(data_dir))
+    listed = await meta.list_sessions()
     dead = sum(1 for session in listed if is_dead(session, now, host))
     return {
-        "objects": meta["objects"],
-        "bytes": meta["bytes"],
+        "objects": meta_counts.objects,
+        "bytes": meta_counts.bytes,
         "inline": {
-            "objects": meta["inline_objects"],
-            "bytes": meta["inline_bytes"],
-            "blobs": meta["inline_blobs"],
+            "objects": meta_counts.inline_objects,
+            "bytes": meta_counts.inline_bytes,
+            "blobs": meta_counts.inline_blobs,
         },
         "blobs": {
-            "objects": meta["object_blobs"],
-            "upload_parts": meta["upload_part_blobs"],
-            "counted": meta["counted_blobs"],
-            "pending": meta["pending"],
-            "garbage_due": meta["garbage_due"],
-            "garbage_in_grace": meta["garbage"] - meta["garbage_due"],
+            "objects": meta_counts.object_blobs,
+            "upload_parts": meta_counts.upload_part_blobs,
+            "counted": meta_counts.counted_blobs,
+            "pending": meta_counts.pending,
+            "garbage_due": meta_counts.garbage_due,
+            "garbage_in_grace": meta_counts.garbage - meta_counts.garbage_due,
             "files": files,
             "orphans": orphans,
         },
         "temp_files": temp_files,
         "sessions": {"live": len(listed) - dead, "dead": dead},
-        "uploads": meta["uploads"],
-        "buckets": meta["buckets"],
-        "users": meta["users"],
-        "keys": meta["keys"],
+        "uploads": meta_counts.uploads,
+        "buckets": meta_counts.buckets,
+        "users": meta_counts.users,
+        "keys": meta_counts.keys,
         "server": {"running": pid is not None, "pid": pid or None},
     }
+
+
+async def _unknown(meta: MetaStore, blobs: BlobStore) -> int:
+    """How many blob files no row references, marks pending or queues as garbage."""
+    unknown = 0
+    chunk: list[str] = []
+    async for blob_id in blobs.iter_blob_ids():
+        chunk.append(blob_id)
+        if len(chunk) >= BATCH:
+            unknown += len(chunk) - len(await meta.known_blobs(chunk))
+            chunk = []
+    if chunk:
+        unknown += len(chunk) - len(await meta.known_blobs(chunk))
+    return unknown
 
 
 def render_table(stats: dict[str, object]) -> str:
@@ -99,15 +114,3 @@ def render_table(stats: dict[str, object]) -> str:
     ]
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
-
-
-def _count_files(path: Path) -> int:
-    """Files in ``path`` and in its subdirectories (the sessions' temp directories)."""
-    try:
-        entries = list(os.scandir(path))
-    except FileNotFoundError:
-        return 0
-    files = sum(1 for entry in entries if entry.is_file(follow_symlinks=False))
-    return files + sum(
-        _count_files(Path(e.path)) for e in entries if e.is_dir(follow_symlinks=False)
-    )

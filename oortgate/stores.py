@@ -3,28 +3,27 @@ blob store and the rate limiter (this host's, or Redis's shared one), and knows 
 their files live in the data directory.
 
 The server runs on the async interfaces (``open_stores``: ``MetaStore``, ``BlobStore``,
-``RateLimiter``). The command-line tools (the start-up sweep, ``oortgate gc``, ``admin``,
-``fsck``, ``stats``) run before or beside the server, one short job each, with no event
-loop to share: they keep the synchronous SQLite and file classes (``open_meta``,
-``open_blobs``), which are what the async adapters drive anyway, rather than spin up an
-event loop, the metadata thread and a thread pool per command. A tool that must work
-on any backend will move to the async interfaces with ``asyncio.run``.
+``RateLimiter``); so do the command-line tools (the start-up sweep, ``oortgate gc``,
+``admin``, ``stats``, ``fsck``), each in an event loop of its own (``asyncio.run``) on the
+stores ``open_tool_meta``, ``open_tool_blobs`` and ``open_scan`` open: one code path
+for every backend.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, overload
 
 from oortgate.config import ConfigError
 from oortgate.meta.base import MetaStore
+from oortgate.meta.scan import MetaScan
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
+from oortgate.meta.sqlite_scan import SqliteScan
 from oortgate.ratelimit import SharedRateLimiter
 from oortgate.ratelimit_base import RateLimiter
 from oortgate.secretbox import SecretBox
@@ -32,20 +31,33 @@ from oortgate.storage import shared_root
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
-from oortgate.storage.tiered import TieredBlobs, TieredLocalBlobs
+from oortgate.storage.tiered import TieredBlobs
 from oortgate.store_urls import BlobLocation, DataDirBlobs, RadosBlobs
 
 if TYPE_CHECKING:
     from oortgate.config import Settings
 
-# The synchronous implementations, for the command-line tools (see above) and callers
-# that need more than the protocols (admin's key resealing, fsck's blob walk).
+
+@dataclass(frozen=True, slots=True)
+class LocalTiers:
+    """One file store per tier (``archive_blob_url`` apart): what ``async_blobs`` puts the
+    router (storage.tiered) over."""
+
+    standard: LocalBlobStore
+    archive: LocalBlobStore
+
+    def use_session(self, session_id: str) -> None:
+        self.standard.use_session(session_id)
+        self.archive.use_session(session_id)
+
+
+# The synchronous implementations the async adapters drive.
 MetaDb = SqliteMetaStore
-Blobs = LocalBlobStore | TieredLocalBlobs
+Blobs = LocalBlobStore | LocalTiers
 
 DB_FILE = "meta.sqlite3"
-# Left in the data directory by a server whose metadata is in PostgreSQL: the tools that
-# only know SQLite refuse that directory.
+# Left in the data directory by a server whose metadata is in PostgreSQL: a tool run
+# there without metadata_url is refused (it would open an empty SQLite store).
 PG_MARKER = "metadata-in-postgresql"
 
 
@@ -58,18 +70,27 @@ def open_meta(data_dir: Path, box: SecretBox | None = None) -> MetaDb:
     return SqliteMetaStore(db_path(data_dir), box if box is not None else SecretBox.from_env())
 
 
+@overload
+def open_blobs(data_dir: Path, settings: None = None) -> LocalBlobStore: ...
+
+
+@overload
+def open_blobs(data_dir: Path, settings: Settings) -> Blobs: ...
+
+
 def open_blobs(data_dir: Path, settings: Settings | None = None) -> Blobs:
     """The blob store(s) the settings name (None: the data directory's), one per tier
     when ``archive_blob_url`` sets the Archive tier's apart (see storage.tiered). The
-    synchronous file stores only: a rados:// one is async-only (see ``worker_blobs``,
-    and ``oortgate.rados_tools`` for the tools that work on it)."""
+    synchronous file stores only: a rados:// one is async-only (see ``worker_blobs``).
+    On PostgreSQL (``metadata_url``) the schema must exist (the database's identity
+    names the owner of a shared directory)."""
     if settings is None:
         return LocalBlobStore(data_dir)
-    standard = _file_blobs(data_dir, settings.blob_location, "blob_url")
+    standard = _file_blobs(settings, settings.blob_location, "blob_url")
     if settings.archive_blob_location == settings.blob_location:
         return standard
-    archive = _file_blobs(data_dir, settings.archive_blob_location, "archive_blob_url")
-    return TieredLocalBlobs(standard, archive)
+    archive = _file_blobs(settings, settings.archive_blob_location, "archive_blob_url")
+    return LocalTiers(standard, archive)
 
 
 def rados_settings(settings: Settings) -> list[tuple[str, RadosBlobs]]:
@@ -81,8 +102,13 @@ def rados_settings(settings: Settings) -> list[tuple[str, RadosBlobs]]:
     return [(name, where) for name, where in named if isinstance(where, RadosBlobs)]
 
 
-def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBlobStore:
+def _file_blobs(settings: Settings, location: BlobLocation, setting: str) -> LocalBlobStore:
+    data_dir = settings.data_dir
     if isinstance(location, DataDirBlobs):
+        if settings.metadata_url:
+            # Other gateways share the metadata: a blob committed by this one (on
+            # another worker) may not have its record visible yet to a sweep.
+            return LocalBlobStore(data_dir, orphan_min_age=lambda: shared_root.ORPHAN_MIN_AGE)
         # The data directory is locked by its one server (see datadir_lock): no other
         # writer can be under way when its sweep runs, hence no minimum age.
         return LocalBlobStore(data_dir)
@@ -92,7 +118,7 @@ def _file_blobs(data_dir: Path, location: BlobLocation, setting: str) -> LocalBl
     if not location.path.is_dir():  # a share not mounted must not become a local dir
         raise ConfigError(f"{setting}: directory {location.path} does not exist "
                           "(is the share mounted?)")  # fmt: skip
-    owner = shared_root.embedded_identity(data_dir)
+    owner = _metadata_identity(settings)
     try:
         shared_root.register(location.path, owner)
         root = location.path
@@ -108,20 +134,20 @@ def worker_blobs(settings: Settings, session_id: str | None = None) -> BlobStore
     ``archive_blob_url`` sets the Archive tier's apart; temp files belong to
     ``session_id`` if given. A RADOS store connects on first use, in the event loop
     that uses it (after the fork: see storage.rados_lazy)."""
-    standard = _async_tier(settings.data_dir, settings.blob_location, "blob_url", session_id)
+    standard = _async_tier(settings, settings.blob_location, "blob_url", session_id)
     if settings.archive_blob_location == settings.blob_location:
         return standard
-    archive = _async_tier(settings.data_dir, settings.archive_blob_location,
+    archive = _async_tier(settings, settings.archive_blob_location,
                           "archive_blob_url", session_id)  # fmt: skip
     return TieredBlobs(standard, archive)
 
 
 def _async_tier(
-    data_dir: Path, location: BlobLocation, setting: str, session_id: str | None
+    settings: Settings, location: BlobLocation, setting: str, session_id: str | None
 ) -> BlobStore:
     if isinstance(location, RadosBlobs):
         return open_rados(location, session_id)
-    files = _file_blobs(data_dir, location, setting)
+    files = _file_blobs(settings, location, setting)
     if session_id is not None:
         files.use_session(session_id)  # after the session's row is committed
     return AsyncLocalBlobs(files)
@@ -134,35 +160,46 @@ def open_rados(location: RadosBlobs, session_id: str | None = None) -> BlobStore
     return LazyRadosBlobs(location, session_id)
 
 
-def open_async_meta(data_dir: Path) -> MetaStore:
-    """The embedded store behind the async interface, for a tool on the async stores."""
+def _metadata_identity(settings: Settings) -> str:
+    """Who owns blobs in a shared directory: the metadata store (all the gateways on one
+    PostgreSQL database are one owner; an embedded store is its data directory's)."""
+    if not settings.metadata_url:
+        return shared_root.embedded_identity(settings.data_dir)
+    from oortgate.meta.pg_identity import read_identity
+
+    try:
+        return read_identity(settings.metadata_url)
+    except OSError as exc:  # (psycopg's errors are not OSErrors: see read_identity)
+        raise ConfigError(f"metadata_url: {exc}") from None
+
+
+def open_tool_meta(settings: Settings) -> MetaStore:
+    """The metadata store a command-line tool runs on (in its own event loop: it
+    connects at the first call); no session (a tool writes no blob)."""
     box = SecretBox.from_env()
+    if settings.metadata_url:
+        return open_postgres(settings.metadata_url, box)
+    data_dir = settings.data_dir
     return AsyncSqliteMeta(open_meta(data_dir, box), open_meta(data_dir, box))
 
 
-class BlockingMeta:
-    """An async MetaStore driven from a command-line tool (``oortgate admin`` on
-    PostgreSQL): each call runs to completion on the tool's own event loop."""
+async def open_scan(settings: Settings, writable: bool = False) -> MetaScan:
+    """fsck's walk of the metadata (oortgate.meta.scan); ``writable``: it may set drifted
+    reference counts right (``--repair``). Raises MetadataUnusable when there is nothing
+    to check (no database file, a newer schema)."""
+    if settings.metadata_url:
+        from oortgate.meta.pg_scan import open_pg_scan
 
-    def __init__(self, meta: MetaStore) -> None:
-        self._meta = meta
-        self._loop = asyncio.new_event_loop()
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self._meta, name)
-        return lambda *args, **kwargs: self._loop.run_until_complete(method(*args, **kwargs))
-
-    def close(self) -> None:
-        try:
-            self._loop.run_until_complete(self._meta.close())
-        finally:
-            self._loop.close()
+        return await open_pg_scan(settings.metadata_url)
+    data_dir = settings.data_dir
+    # The writer (only for --repair) opens at the first repair: never creates a database.
+    return SqliteScan(db_path(data_dir), (lambda: open_meta(data_dir)) if writable else None)
 
 
-def open_tool_meta(url: str) -> MetaDb:
-    """The admin tool's metadata store for a PostgreSQL metadata_url (the users and keys
-    commands, which the Protocol covers), behind the synchronous interface they use."""
-    return cast(MetaDb, BlockingMeta(open_postgres(url, SecretBox.from_env())))
+def open_tool_blobs(settings: Settings) -> BlobStore:
+    """The blob store a command-line tool runs on (on PostgreSQL: once its metadata store
+    has connected, which makes the schema)."""
+    return async_blobs(open_blobs(settings.data_dir, settings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +230,7 @@ def open_stores(settings: Settings) -> Stores:
 
 def async_blobs(blobs: Blobs) -> BlobStore:
     """The async BlobStore over what open_blobs opened (a router over one per tier)."""
-    if isinstance(blobs, TieredLocalBlobs):
+    if isinstance(blobs, LocalTiers):
         return TieredBlobs(AsyncLocalBlobs(blobs.standard), AsyncLocalBlobs(blobs.archive))
     return AsyncLocalBlobs(blobs)
 

@@ -39,8 +39,8 @@ class Upkeep:
             try:
                 if not await services.meta.heartbeat():
                     # Declared dead (its pending marks are garbage now): start afresh.
-                    await sessions.open_session_async(services.meta, services.blobs)
-                await sessions.reap_dead_sessions_async(services.meta, services.blobs)
+                    await sessions.open_session(services.meta, services.blobs)
+                await sessions.reap_dead_sessions(services.meta, services.blobs)
             except StorageFull:
                 pass  # retried next time
             except Exception as exc:

@@ -25,6 +25,7 @@ Blob lifecycle (how a crash never loses or leaks a blob, with any number of writ
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from oortgate.errors import S3Error
@@ -33,6 +34,7 @@ from oortgate.meta.models import (
     Bucket,
     BucketUsage,
     CompletedUpload,
+    MetaCounts,
     ObjectPage,
     ObjectRecord,
     Part,
@@ -96,6 +98,12 @@ class MetaStore(Protocol):
 
     async def delete_key(self, access_key: str) -> bool:
         """False if there is no such key."""
+        ...
+
+    async def reseal_keys(self) -> int:
+        """Seal every secret still stored in the clear with the store's SecretBox (after
+        OORTGATE_SECRETS_KEY was set for the first time), in one transaction; returns how
+        many were rewritten (0 without a box)."""
         ...
 
     # -- buckets --------------------------------------------------------------------
@@ -288,6 +296,13 @@ class MetaStore(Protocol):
         """Which of these ids are referenced (by an object or a part), pending or queued."""
         ...
 
+    def orphan_sweep(self) -> AbstractAsyncContextManager[bool]:
+        """``async with meta.orphan_sweep() as mine:`` ``mine`` is True for one caller at
+        a time among every process on this store (the orphan sweep has one runner);
+        False: another sweeps now, skip it. (SQLite: always True, its one server holds
+        the data directory's lock, and so does whoever sweeps it.)"""
+        ...
+
     async def recover_pending(self) -> int:
         """Pending marks that belong to no registered session (an older version's, a
         session-less tool's, an ended session's) become garbage; returns how many. A
@@ -335,6 +350,10 @@ class MetaStore(Protocol):
 
     async def usage(self, garbage_due_before: float) -> StorageUsage:
         """Totals for monitoring (aggregate queries: not for the request path)."""
+        ...
+
+    async def counts(self, garbage_due_before: float) -> MetaCounts:
+        """Every count of ``oortgate admin stats``, in one snapshot (see MetaCounts)."""
         ...
 
     async def ping(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +210,31 @@ class StorageUsage:
     objects: int
     garbage_due: int
     garbage_waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetaCounts:
+    """Every count ``oortgate admin stats`` reports from the metadata, read in one
+    snapshot (aggregate queries: a tool's, never the request path's)."""
+
+    objects: int
+    bytes: int
+    inline_objects: int
+    inline_bytes: int
+    inline_blobs: int  # rows of inline bytes (copies share one)
+    object_blobs: int  # distinct blob files objects (or their parts) name
+    upload_part_blobs: int  # distinct blob files open uploads' parts name
+    counted_blobs: int  # blob files with a reference count row
+    pending: int
+    garbage: int
+    garbage_due: int  # queued at or before the time asked for
+    uploads: int
+    buckets: int
+    users: int
+    keys: int
+
+
+COUNT_NAMES = tuple(f.name for f in fields(MetaCounts))
 
 
 @dataclass(frozen=True, slots=True)

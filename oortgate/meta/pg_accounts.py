@@ -14,7 +14,7 @@ from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, BucketUsage, User
 from oortgate.meta.pg_db import Conn, PgBase
 from oortgate.meta.sqlite_db import lower_bound, nullable_dumps, nullable_loads, successor
-from oortgate.secretbox import open_secret, seal_secret
+from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
@@ -125,6 +125,30 @@ class PgAccounts(PgBase):
         except errors.UniqueViolation:
             raise ValueError(f"access key already exists: {access_key}") from None
         return AccessKey(access_key, secret_key, user_id, True, created)
+
+    async def reseal_keys(self) -> int:
+        """One transaction; the rows are locked as read (a key created meanwhile is
+        sealed already: only rows stored in the clear are rewritten)."""
+        box = self._box
+        if box is None:
+            return 0
+
+        async def work(conn: Conn) -> int:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    "SELECT access_key, secret_key FROM access_keys WHERE"
+                    " NOT starts_with(secret_key, %s) ORDER BY access_key FOR UPDATE",
+                    (PREFIX,),
+                )
+                plain = await cur.fetchall()
+                for access_key, secret in plain:
+                    await conn.execute(
+                        "UPDATE access_keys SET secret_key = %s WHERE access_key = %s",
+                        (seal_secret(box, secret), access_key),
+                    )
+                return len(plain)
+
+        return await self._run(work)
 
     async def get_key(self, access_key: str) -> AccessKey | None:
         sql = f"SELECT {_KEY_COLS} FROM access_keys WHERE access_key = %s"

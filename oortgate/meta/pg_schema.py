@@ -15,6 +15,7 @@ from oortgate.meta.pg_sql_uploads import UPLOAD_FUNCTIONS
 
 # Any constant works: it only has to be the same for every gateway on one database.
 MIGRATION_LOCK = 0x6F6F7274  # "oort"
+ORPHAN_SWEEP_LOCK = 0x6F6F7275  # held by the one orphan sweep under way (see gc)
 
 _TABLES = """
 CREATE DOMAIN og_name AS text COLLATE "C";
@@ -104,11 +105,22 @@ CREATE INDEX read_leases_lease ON read_leases(lease_id);
 CREATE INDEX read_leases_session ON read_leases(session_id);
 """
 
+# The database's identity (one row, made once): what its gateways register as the owner
+# of a shared blob directory (see oortgate.storage.shared_root), so that N gateways on
+# one database are one owner there, and another database's blobs are never theirs.
+_IDENTITY = """
+CREATE TABLE og_identity (one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    identity og_name NOT NULL);
+INSERT INTO og_identity (identity)
+    VALUES ('pg-' || substr(md5(random()::text || clock_timestamp()::text), 1, 16));
+"""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
     (_BUCKET_POLICY,),
     (_READ_LEASES,),
+    (_IDENTITY,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

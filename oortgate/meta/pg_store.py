@@ -12,14 +12,38 @@ hold it), which the handlers refuse before any store sees it.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
-from oortgate.meta.models import Session, StorageUsage
+from oortgate.meta.body_rows import INLINE_MARK
+from oortgate.meta.models import COUNT_NAMES, MetaCounts, Session, StorageUsage
 from oortgate.meta.pg_multipart import PgMultipart
+from oortgate.meta.pg_schema import ORPHAN_SWEEP_LOCK
 
 _SESSION_COLS = "session_id, host, pid, started, heartbeat"
+_INLINE = f"starts_with(blob_id, '{INLINE_MARK}')"
+_FILE_BLOB = f"blob_id <> '' AND NOT {_INLINE}"
+_COUNT_SQL = {  # MetaCounts field -> a subquery (in COUNT_NAMES order)
+    "objects": "SELECT count(*) FROM objects",
+    "bytes": "SELECT COALESCE(sum(size), 0) FROM objects",
+    "inline_objects": f"SELECT count(*) FROM objects WHERE {_INLINE}",
+    "inline_bytes": f"SELECT COALESCE(sum(size), 0) FROM objects WHERE {_INLINE}",
+    "inline_blobs": "SELECT count(*) FROM inline_blobs",
+    "object_blobs": f"SELECT count(*) FROM (SELECT blob_id FROM objects WHERE {_FILE_BLOB}"
+    f" UNION SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}) o",
+    "upload_part_blobs": f"SELECT count(DISTINCT blob_id) FROM upload_parts WHERE {_FILE_BLOB}",
+    "counted_blobs": "SELECT count(*) FROM blobs",
+    "pending": "SELECT count(*) FROM pending_blobs",
+    "garbage": "SELECT count(*) FROM garbage",
+    "garbage_due": "SELECT count(*) FROM garbage WHERE queued_at <= og_now() + %s",
+    "uploads": "SELECT count(*) FROM uploads",
+    "buckets": "SELECT count(*) FROM buckets",
+    "users": "SELECT count(*) FROM users",
+    "keys": "SELECT count(*) FROM access_keys",
+}
+_COUNTS = ", ".join(f"({_COUNT_SQL[name]})" for name in COUNT_NAMES)
 
 
 class PgMetaStore(PgMultipart):
@@ -57,6 +81,21 @@ class PgMetaStore(PgMultipart):
             self._session = None
         return int(row[0]) if row else 0
 
+    @contextlib.asynccontextmanager
+    async def orphan_sweep(self) -> AsyncIterator[bool]:
+        """A session advisory lock on a connection of its own, held while the sweep
+        runs (a gateway that dies mid-sweep releases it with its connection)."""
+        await self._open()
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (ORPHAN_SWEEP_LOCK,))
+            row = await cur.fetchone()
+            mine = bool(row and row[0])
+            try:
+                yield mine
+            finally:
+                if mine:
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (ORPHAN_SWEEP_LOCK,))
+
     # -- read leases (see MetaStore.lease_blobs) ------------------------------------
     async def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
         await self._open()  # the session is registered on the first connection
@@ -74,6 +113,12 @@ class PgMetaStore(PgMultipart):
         await self._count("DELETE FROM read_leases WHERE lease_id = %s", lease_id)
 
     # -- totals and health ------------------------------------------------------------
+    async def counts(self, garbage_due_before: float) -> MetaCounts:
+        """One statement (one snapshot): the counts of the SQLite store's, same names."""
+        row = await self._one(f"SELECT {_COUNTS}", garbage_due_before - time.time())
+        assert row is not None
+        return MetaCounts(**dict(zip(COUNT_NAMES, (int(v) for v in row), strict=True)))
+
     async def usage(self, garbage_due_before: float) -> StorageUsage:
         row = await self._one(
             "SELECT (SELECT COALESCE(SUM(size), 0) FROM objects), (SELECT COUNT(*) FROM objects),"

@@ -8,12 +8,13 @@ multipart uploads, sessions, console sign-outs.
 from __future__ import annotations
 
 from oortgate.errors import S3Error
-from oortgate.meta.models import BucketUsage, StorageUsage
+from oortgate.meta.models import BucketUsage, MetaCounts, StorageUsage
 from oortgate.meta.sqlite_accounts import AccountsStore
 from oortgate.meta.sqlite_db import SCHEMA_VERSION, successor
 from oortgate.meta.sqlite_multipart import MultipartStore
 from oortgate.meta.sqlite_sessions import SessionsStore
 from oortgate.meta.sqlite_signouts import SignoutsStore
+from oortgate.meta.sqlite_stats import metadata_counts
 
 __all__ = ["SCHEMA_VERSION", "SqliteMetaStore", "successor"]
 
@@ -51,3 +52,7 @@ class SqliteMetaStore(AccountsStore, MultipartStore, SessionsStore, SignoutsStor
                 (garbage_due_before,),
             ).fetchone()
         return StorageUsage(int(stored), count, due, garbage - due)
+
+    def counts(self, garbage_due_before: float) -> MetaCounts:
+        with self._snapshot() as db:
+            return metadata_counts(db, garbage_due_before)

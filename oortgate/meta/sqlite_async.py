@@ -10,7 +10,8 @@ buckets, asked for by every request, are remembered until any connection commits
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 
 from oortgate.errors import S3Error
 from oortgate.meta.lookup_cache import LookupCache
@@ -19,6 +20,7 @@ from oortgate.meta.models import (
     Bucket,
     BucketUsage,
     CompletedUpload,
+    MetaCounts,
     ObjectPage,
     ObjectRecord,
     Part,
@@ -80,6 +82,9 @@ class AsyncSqliteMeta:
 
     async def set_key_rate_limit(self, access_key: str, rate: float | None) -> bool:
         return await self._call(self._writer.set_key_rate_limit, access_key, rate)
+
+    async def reseal_keys(self) -> int:
+        return await self._call(self._writer.reseal_keys)
 
     async def delete_key(self, access_key: str) -> bool:
         return await self._call(self._writer.delete_key, access_key)
@@ -248,6 +253,11 @@ class AsyncSqliteMeta:
     async def recover_pending(self) -> int:
         return await self._call(self._writer.recover_pending)
 
+    @contextlib.asynccontextmanager
+    async def orphan_sweep(self) -> AsyncIterator[bool]:
+        # One runner already: the sweep runs only under the data directory's lock.
+        yield True
+
     # -- sessions (on the writer: its pending marks are recorded under its session) --
     async def open_session(self, host: str, pid: int) -> str:
         return await self._call(self._writer.open_session, host, pid)
@@ -276,6 +286,9 @@ class AsyncSqliteMeta:
 
     async def usage(self, garbage_due_before: float) -> StorageUsage:
         return await self._call(self._writer.usage, garbage_due_before)
+
+    async def counts(self, garbage_due_before: float) -> MetaCounts:
+        return await self._call(self._writer.counts, garbage_due_before)
 
     async def ping(self) -> None:
         # Through the writer's thread: a wedged worker makes the server not ready.

@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from oortgate.meta.body_rows import is_inline_ref
+from oortgate.meta.scan import Drift
 from oortgate.meta.sqlite_db import FILE_BLOB, Database
 
 COUNTED_SINCE = 9  # the schema version that brought the counts
@@ -29,13 +29,6 @@ UNION ALL
 SELECT blob_id, refs, 0 FROM counted WHERE blob_id NOT IN (SELECT blob_id FROM real)
 ORDER BY 1
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Drift:
-    blob_id: str
-    counted: int  # what its count row says (0: none)
-    referenced: int  # how many rows reference it
 
 
 def reference_drift(conn: sqlite3.Connection) -> list[Drift]:

@@ -1,80 +1,51 @@
-"""A read-only walk of the SQLite metadata for ``oortgate fsck``: every object and every
-part of an open upload, with the blobs each needs, and which blob ids any row knows.
+"""``oortgate fsck``'s walk of the SQLite metadata (the MetaScan Protocol of
+oortgate.meta.scan): every object and every part of an open upload, with the blobs each
+needs, and which blob ids any row knows.
 
 The connection is opened ``mode=ro`` (nothing can be written by mistake) and reads page
 by page, each page in one short read transaction: the server's writers go on meanwhile
-(WAL readers never block them), and no snapshot is held for the whole walk.
+(WAL readers never block them), and no snapshot is held for the whole walk. Each call
+runs at once on the caller's loop (a tool's: nothing else waits on it). Only
+``repair_reference_counts`` writes, through the store the composition root hands in.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from oortgate.meta.body_rows import is_inline_ref
+from oortgate.meta.scan import (
+    PAGE,
+    BlobRef,
+    Drift,
+    Entry,
+    MetadataDamaged,
+    MetadataUnusable,
+    decode_checksums,
+)
 from oortgate.meta.sqlite_db import BLOB_TABLES, SCHEMA_VERSION, chunks
-from oortgate.meta.sqlite_integrity import CheckResult, integrity_check, open_read_only
-from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, Drift, reference_drift
+from oortgate.meta.sqlite_integrity import integrity_check, open_read_only
+from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, reference_drift
 
-PAGE = 500  # rows per read transaction
 T = TypeVar("T")
+_checksums = decode_checksums
 
 
-class MetadataDamaged(Exception):
-    """The database cannot be read (a damaged page, a row that does not decode)."""
+class Recounter(Protocol):
+    """The store that sets drifted counts right (the SQLite store's writer)."""
+
+    def repair_reference_counts(self, blob_ids: Sequence[str]) -> int: ...
+
+    def close(self) -> None: ...
 
 
-class MetadataUnusable(Exception):
-    """The database cannot be checked at all (missing, unreadable, a newer schema)."""
-
-
-@dataclass(frozen=True, slots=True)
-class BlobRef:
-    """One blob an entry's bytes are in, and what is known of it alone."""
-
-    blob_id: str
-    size: int
-    checksum: tuple[str, str] | None = None  # (algorithm, base64) of these bytes
-    crc64: str | None = None  # the integrity CRC (oortgate.integrity), if written with one
-    inline: bool = False  # its bytes are an inline_blobs row (see inline_data), not a blob
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """Something whose bytes live in blobs: an object, or a part of an open upload."""
-
-    bucket: str
-    key: str
-    etag: str  # hex MD5 of the bytes, or (multipart) MD5 of the parts' MD5s + "-N"
-    size: int
-    blobs: tuple[BlobRef, ...]
-    # A multipart object's part count, as its row says (0: not multipart; its ETag is
-    # then the "-N" kind): fsck compares it with the part rows found.
-    declared_parts: int = 0
-    checksums: dict[str, str] = field(default_factory=dict)  # whole-object, base64
-    upload_id: str | None = None  # set for a part of an open upload
-    part_number: int = 0
-    bucket_id: int = 0
-    row_damage: str | None = None  # a column of its row that does not decode
-
-
-def _checksums(text: str | None) -> tuple[dict[str, str], str | None]:
-    """The checksums column, and what is wrong with it if it does not decode."""
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        value = None
-    if not isinstance(value, dict):
-        return {}, f"the checksums column does not decode: {text!r:.60}"
-    return {str(k): str(v) for k, v in value.items()}, None
-
-
-class MetaScan:
-    def __init__(self, path: Path) -> None:
+class SqliteScan:
+    def __init__(self, path: Path, open_writer: Callable[[], Recounter] | None = None) -> None:
+        self._open_writer = open_writer
+        self._writer: Recounter | None = None
         if not path.is_file():
             raise MetadataUnusable(f"metadata database {path}: no such file")
         self.path = path
@@ -90,13 +61,15 @@ class MetaScan:
             raise MetadataUnusable(f"{path}: schema {version} is newer than this oortgate")
         self.version = version
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._conn.close()
+        if self._writer is not None:
+            self._writer.close()
 
-    def integrity(self) -> CheckResult:
-        return integrity_check(self._conn)
+    async def integrity(self) -> list[str]:
+        return integrity_check(self._conn).problems
 
-    def totals(self) -> tuple[int, int]:
+    async def totals(self) -> tuple[int, int]:
         """(entries, bytes): every object and open upload's part, for a progress bar."""
         sql = (
             "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM upload_parts),"
@@ -106,10 +79,11 @@ class MetaScan:
         count, size = self._read(lambda db: db.execute(sql).fetchall()[0])
         return int(count), int(size)
 
-    def objects(self) -> Iterator[Entry]:
+    async def objects(self) -> AsyncIterator[Entry]:
         after: tuple[int, str] = (-1, "")
         while page := self._read(self._object_page, after):
-            yield from page
+            for entry in page:
+                yield entry
             after = (page[-1].bucket_id, page[-1].key)
 
     def _object_page(self, db: sqlite3.Connection, after: tuple[int, str]) -> list[Entry]:
@@ -146,10 +120,11 @@ class MetaScan:
         return Entry(bucket, key, etag, size, blobs, parts_count, sums, bucket_id=bucket_id,
                      row_damage=damage)  # fmt: skip
 
-    def upload_parts(self) -> Iterator[Entry]:
+    async def upload_parts(self) -> AsyncIterator[Entry]:
         after: tuple[str, int] = ("", -1)
         while page := self._read(self._part_page, after):
-            yield from page
+            for entry in page:
+                yield entry
             after = (page[-1].upload_id or "", page[-1].part_number)
 
     def _part_page(self, db: sqlite3.Connection, after: tuple[str, int]) -> list[Entry]:
@@ -172,9 +147,7 @@ class MetaScan:
                                  part_number=number, row_damage=damage))  # fmt: skip
         return entries
 
-    def blob_ids_now(self, entry: Entry) -> tuple[str, ...]:
-        """The blobs the entry's row names now (empty: the row is gone): a problem found
-        while the server changed that row is no problem."""
+    async def blob_ids_now(self, entry: Entry) -> tuple[str, ...]:
         if entry.upload_id is not None:
             sql = "SELECT blob_id FROM upload_parts WHERE upload_id = ? AND part_number = ?"
             args: tuple[object, ...] = (entry.upload_id, entry.part_number)
@@ -186,14 +159,12 @@ class MetaScan:
             args = (entry.bucket_id, entry.key)
         return self._read(lambda db: tuple(row[0] for row in db.execute(sql, args)))
 
-    def inline_data(self, blob_id: str) -> bytes | None:
-        """An inline blob's bytes (at most the inline size limit), None if it has no row."""
+    async def inline_data(self, blob_id: str) -> bytes | None:
         sql = "SELECT data FROM inline_blobs WHERE blob_id = ?"
         rows = self._read(lambda db: db.execute(sql, (blob_id,)).fetchall())
         return bytes(rows[0][0]) if rows else None
 
-    def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
-        """The ids that a row references, marks pending or queues as garbage."""
+    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         known: set[str] = set()
 
         def look(db: sqlite3.Connection) -> None:
@@ -206,12 +177,18 @@ class MetaScan:
         self._read(look)
         return known
 
-    def reference_drift(self) -> list[Drift] | None:
-        """Blobs whose reference count differs from the rows that reference them; None
-        for a schema without counts (the server adds them at its next start)."""
+    async def reference_drift(self) -> list[Drift] | None:
+        """None for a schema without counts (the server adds them at its next start)."""
         if self.version < COUNTED_SINCE:
             return None
         return self._read(reference_drift)
+
+    async def repair_reference_counts(self, blob_ids: Sequence[str]) -> int:
+        if self._writer is None:
+            if self._open_writer is None:
+                raise RuntimeError("opened read-only: no repair")
+            self._writer = self._open_writer()
+        return self._writer.repair_reference_counts(blob_ids)
 
     def _read(self, work: Callable[..., T], *args: Any) -> T:
         """``work(connection, *args)`` in one read transaction; damage becomes

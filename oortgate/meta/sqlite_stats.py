@@ -1,17 +1,12 @@
-"""Counts of what the SQLite metadata holds, for ``oortgate admin stats``: read from a
-``mode=ro`` connection in one read transaction (a consistent snapshot that never blocks the
-server's writers), with aggregate queries (not for the request path)."""
+"""Counts of what the SQLite metadata holds, for ``oortgate admin stats``: aggregate
+queries (not for the request path), run in one read transaction (one snapshot)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from itertools import islice
-from pathlib import Path
+import sqlite3
 
 from oortgate.meta.body_rows import INLINE_MARK
-from oortgate.meta.models import Session
-from oortgate.meta.sqlite_db import BLOB_TABLES
-from oortgate.meta.sqlite_integrity import open_read_only
+from oortgate.meta.models import MetaCounts
 
 _INLINE = f"substr(blob_id, 1, 1) = '{INLINE_MARK}'"
 _FILE_BLOB = f"blob_id != '' AND NOT {_INLINE}"  # a multipart object's own blob_id is ''
@@ -20,7 +15,7 @@ _OBJECT_BLOBS = (
     f" UNION SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}"
 )
 
-# name -> a query giving one number
+# MetaCounts field -> a query giving one number (garbage_due takes the time)
 _COUNTS = {
     "objects": "SELECT COUNT(*) FROM objects",
     "bytes": "SELECT TOTAL(size) FROM objects",
@@ -39,46 +34,11 @@ _COUNTS = {
 }
 
 
-def metadata_counts(db_path: Path, garbage_due_before: float) -> dict[str, int]:
-    """Every number of ``_COUNTS``, and ``garbage_due``: garbage queued at or before the time."""
-    conn = open_read_only(db_path)
-    try:
-        conn.execute("BEGIN")
-        counts = {name: int(conn.execute(sql).fetchone()[0]) for name, sql in _COUNTS.items()}
-        (due,) = conn.execute(
-            "SELECT COUNT(*) FROM garbage WHERE queued_at <= ?", (garbage_due_before,)
-        ).fetchone()
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    counts["garbage_due"] = int(due)
-    return counts
-
-
-def session_rows(db_path: Path) -> list[Session]:
-    """Every registered session (live or not: the caller decides)."""
-    conn = open_read_only(db_path)
-    try:
-        rows = conn.execute("SELECT session_id, host, pid, started, heartbeat FROM sessions")
-        return [Session(*row) for row in rows]
-    finally:
-        conn.close()
-
-
-def unknown_blobs(db_path: Path, blob_ids: Iterable[str], batch: int = 500) -> int:
-    """How many of these blob ids no row references, marks pending or queues as garbage
-    (looked up a batch at a time: a store's ids are never all in memory)."""
-    conn = open_read_only(db_path)
-    unknown = 0
-    ids = iter(blob_ids)
-    try:
-        while chunk := list(islice(ids, batch)):
-            marks = ", ".join("?" * len(chunk))
-            known: set[str] = set()
-            for table in BLOB_TABLES:
-                sql = f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
-                known.update(row[0] for row in conn.execute(sql, chunk))
-            unknown += sum(1 for blob_id in chunk if blob_id not in known)
-    finally:
-        conn.close()
-    return unknown
+def metadata_counts(db: sqlite3.Connection, garbage_due_before: float) -> MetaCounts:
+    """Every count, ``garbage_due`` being garbage queued at or before the time (``db``
+    inside a read transaction)."""
+    counts = {name: int(db.execute(sql).fetchone()[0]) for name, sql in _COUNTS.items()}
+    (due,) = db.execute(
+        "SELECT COUNT(*) FROM garbage WHERE queued_at <= ?", (garbage_due_before,)
+    ).fetchone()
+    return MetaCounts(**counts, garbage_due=int(due))

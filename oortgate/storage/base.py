@@ -81,6 +81,22 @@ class BlobStore(Protocol):
         """Every committed blob id on storage (for the start-up sweep)."""
         ...
 
+    def sweeps_orphans(self) -> bool:
+        """Whether the orphan sweep may run over this store at all (False: another
+        metadata store names blobs here too, or the store cannot tell a blob's age)."""
+        ...
+
+    def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
+        """The committed blob ids the orphan sweep may look up (and delete if no record
+        knows them): those at least ``min_age`` seconds old, and old enough for the
+        store (a blob another gateway has just committed may not have its record visible
+        yet); none when ``sweeps_orphans`` is False."""
+        ...
+
+    async def count_temp_files(self) -> int:
+        """Temp files of uploads under way or left behind, every session's (a tool's count)."""
+        ...
+
     async def use_session(self, session_id: str) -> None:
         """This store's writers keep their temp files under the session from now on
         (see MetaStore.open_session), apart from every other session's."""

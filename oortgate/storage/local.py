@@ -297,17 +297,22 @@ class LocalBlobStore:
                     if BLOB_ID_PATTERN.fullmatch(name) and name[:4] == shard:
                         yield name
 
-    def orphan_candidates(self) -> Iterator[str]:
-        """The blob ids the orphan sweep may consider: those at least ``orphan_min_age``
-        old (a blob another gateway has just committed may not have its record visible
-        yet), none if the sweep is off for this root."""
-        min_age = self._orphan_min_age()
-        if min_age is None:
+    def orphan_candidates(self, min_age: float = 0.0) -> Iterator[str]:
+        """The blob ids the orphan sweep may consider: those at least ``min_age`` old and
+        at least the root's own minimum (a blob another gateway has just committed may
+        not have its record visible yet), none if the sweep is off for this root."""
+        own = self._orphan_min_age()
+        if own is None:
             return
-        oldest = time.time() - min_age
+        oldest_age = max(own, min_age)
+        oldest = time.time() - oldest_age
         for blob_id in self.iter_blob_ids():
-            if min_age <= 0 or _modified(self.path(blob_id)) <= oldest:
+            if oldest_age <= 0 or _modified(self.path(blob_id)) <= oldest:
                 yield blob_id
+
+    def count_temp_files(self) -> int:
+        """Files in the temp directory and in its sessions' subdirectories."""
+        return _count_files(self._tmp)
 
     def temp_sessions(self) -> list[str]:
         return [n for n in _listdir(self._tmp) if _SESSION_PATTERN.fullmatch(n)
@@ -333,6 +338,17 @@ def _remove_files(directory: Path) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _count_files(path: Path) -> int:
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return 0
+    files = sum(1 for entry in entries if entry.is_file(follow_symlinks=False))
+    return files + sum(
+        _count_files(Path(e.path)) for e in entries if e.is_dir(follow_symlinks=False)
+    )
 
 
 def _modified(path: Path) -> float:

@@ -128,6 +128,18 @@ class AsyncLocalBlobs:
             for blob_id in batch:
                 yield blob_id
 
+    def sweeps_orphans(self) -> bool:
+        return self._blobs.sweeps_orphans
+
+    async def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
+        ids = self._blobs.orphan_candidates(min_age)  # stats every file: on a thread
+        while batch := await self._pool.run(_take_some, ids, 1000):
+            for blob_id in batch:
+                yield blob_id
+
+    async def count_temp_files(self) -> int:
+        return await self._pool.run(self._blobs.count_temp_files)
+
     async def ping(self) -> None:
         pass  # a local file system: the health check looks at its directories itself
 

@@ -125,6 +125,17 @@ class RadosBlobStore:
             if _is_blob_id(name):
                 yield name
 
+    def sweeps_orphans(self) -> bool:
+        return False  # a head's age is not listed with it: the orphan sweep stays off
+
+    async def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
+        return
+        yield  # an async generator that yields nothing
+
+    async def count_temp_files(self) -> int:
+        """The markers of uploads under way or left behind."""
+        return sum([1 async for _ in _names(self._space.markers)])
+
     async def use_session(self, session_id: str) -> None:
         if SESSION_PATTERN.fullmatch(session_id) is None:
             raise ValueError(f"invalid session id: {session_id!r}")

@@ -108,6 +108,16 @@ class LazyRadosBlobs:
         async for blob_id in (await self._opened()).iter_blob_ids():
             yield blob_id
 
+    def sweeps_orphans(self) -> bool:
+        return False  # as RadosBlobStore's (a head's age is not listed with it)
+
+    async def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
+        return
+        yield  # an async generator that yields nothing
+
+    async def count_temp_files(self) -> int:
+        return await self._call((await self._opened()).count_temp_files())
+
     async def use_session(self, session_id: str) -> None:
         self._session = session_id
         if self._store is not None:

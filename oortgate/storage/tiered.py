@@ -11,14 +11,11 @@ apart, ``archive_blob_url`` must stay (a prefixed id means nothing to a single s
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterator
-from pathlib import Path
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from typing import Generic, TypeVar
 
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.storage.base import BlobStore, BlobWriter
-from oortgate.storage.local import LocalBlobStore, LocalBlobWriter
-from oortgate.storage.zframes import CompressingWriter
 
 ARCHIVE_PREFIX = "a-"
 # Any blob id a router hands out (see oortgate.storage.local.BLOB_ID_PATTERN).
@@ -99,6 +96,19 @@ class TieredBlobs:
         async for blob_id in self._routes.archive.iter_blob_ids():
             yield ARCHIVE_PREFIX + blob_id
 
+    def sweeps_orphans(self) -> bool:
+        return self._routes.standard.sweeps_orphans() and self._routes.archive.sweeps_orphans()
+
+    async def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
+        async for blob_id in self._routes.standard.orphan_candidates(min_age):
+            yield blob_id
+        async for blob_id in self._routes.archive.orphan_candidates(min_age):
+            yield ARCHIVE_PREFIX + blob_id
+
+    async def count_temp_files(self) -> int:
+        standard = await self._routes.standard.count_temp_files()
+        return standard + await self._routes.archive.count_temp_files()
+
     async def use_session(self, session_id: str) -> None:
         await self._routes.standard.use_session(session_id)
         await self._routes.archive.use_session(session_id)
@@ -119,68 +129,3 @@ class TieredBlobs:
     async def close(self) -> None:
         await self._routes.standard.close()
         await self._routes.archive.close()
-
-
-class TieredLocalBlobs:
-    """The same routing over the synchronous file stores, for the command-line tools
-    (the start-up sweep, ``oortgate gc``, fsck, stats)."""
-
-    def __init__(self, standard: LocalBlobStore, archive: LocalBlobStore) -> None:
-        self._routes = _Routes(standard, archive)
-        self.standard, self.archive = standard, archive
-
-    def new_blob_id(self, compressed: bool = False, tier: str = STANDARD) -> str:
-        store = self.archive if tier == ARCHIVE else self.standard
-        return self._routes.named(tier, store.new_blob_id(compressed, tier))
-
-    def serves_tier(self, blob_id: str, tier: str) -> bool:
-        return self._routes.tier_of(blob_id) == tier
-
-    def path(self, blob_id: str) -> Path:
-        store, inner = self._routes.of(blob_id)
-        return store.path(inner)
-
-    def open_writer(self, blob_id: str) -> LocalBlobWriter | CompressingWriter:
-        store, inner = self._routes.of(blob_id)
-        writer = store.open_writer(inner)
-        writer.blob_id = blob_id
-        return writer
-
-    def read(self, blob_id: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
-        store, inner = self._routes.of(blob_id)
-        return store.read(inner, offset, length, chunk_size)
-
-    def size(self, blob_id: str) -> int:
-        store, inner = self._routes.of(blob_id)
-        return store.size(inner)
-
-    def delete(self, blob_id: str) -> None:
-        store, inner = self._routes.of(blob_id)
-        store.delete(inner)
-
-    def iter_blob_ids(self) -> Iterator[str]:
-        yield from self.standard.iter_blob_ids()
-        yield from (ARCHIVE_PREFIX + blob_id for blob_id in self.archive.iter_blob_ids())
-
-    def orphan_candidates(self) -> Iterator[str]:
-        yield from self.standard.orphan_candidates()
-        yield from (ARCHIVE_PREFIX + blob_id for blob_id in self.archive.orphan_candidates())
-
-    @property
-    def sweeps_orphans(self) -> bool:
-        return self.standard.sweeps_orphans and self.archive.sweeps_orphans
-
-    @property
-    def temp_roots(self) -> tuple[Path, ...]:
-        return (*self.standard.temp_roots, *self.archive.temp_roots)
-
-    def use_session(self, session_id: str) -> None:
-        self.standard.use_session(session_id)
-        self.archive.use_session(session_id)
-
-    def temp_sessions(self) -> list[str]:
-        listed = self.standard.temp_sessions()
-        return listed + [s for s in self.archive.temp_sessions() if s not in listed]
-
-    def remove_temp_files(self, sessions: Collection[str] = ()) -> int:
-        return self.standard.remove_temp_files(sessions) + self.archive.remove_temp_files(sessions)

@@ -33,7 +33,7 @@ from oortgate.meta.sqlite_refcounts import reference_drift
 from oortgate.secretbox import SecretBox
 from oortgate.storage.base import BlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
-from oortgate.storage.tiered import TieredBlobs, TieredLocalBlobs
+from oortgate.storage.tiered import TieredBlobs
 from tests import ceph_cluster, pg_service
 
 
@@ -45,13 +45,14 @@ class Place:
     pg_url: str = ""
 
 
-async def _sqlite(place: Place) -> MetaStore:
+async def _sqlite(place: Place, box: SecretBox | None = None) -> MetaStore:
     # Two connections, as a server worker has: writes on the store's thread, lookups inline.
-    return AsyncSqliteMeta(stores.open_meta(place.data_dir), stores.open_meta(place.data_dir))
+    data_dir = place.data_dir
+    return AsyncSqliteMeta(stores.open_meta(data_dir, box), stores.open_meta(data_dir, box))
 
 
-async def _postgres(place: Place) -> MetaStore:
-    return PgMetaStore(place.pg_url, SecretBox.from_env())
+async def _postgres(place: Place, box: SecretBox | None = None) -> MetaStore:
+    return PgMetaStore(place.pg_url, box if box is not None else SecretBox.from_env())
 
 
 def _local(data_dir: Path) -> BlobStore:
@@ -80,7 +81,7 @@ def _tiered(data_dir: Path) -> BlobStore:
 
 def _tiered_archive(data_dir: Path) -> BlobStore:
     opened = stores.open_blobs(data_dir, _two_tier_settings(data_dir))
-    assert isinstance(opened, TieredLocalBlobs)
+    assert isinstance(opened, stores.LocalTiers)
     return _ArchiveByDefault(AsyncLocalBlobs(opened.standard), AsyncLocalBlobs(opened.archive))
 
 
@@ -107,7 +108,8 @@ def _rados_worker(data_dir: Path) -> BlobStore:
     return stores.open_rados(where)
 
 
-META_STORES: dict[str, Callable[[Place], Awaitable[MetaStore]]] = {
+# (place, box: the SecretBox that seals secrets, None: $OORTGATE_SECRETS_KEY's)
+META_STORES: dict[str, Callable[..., Awaitable[MetaStore]]] = {
     "sqlite": _sqlite,
     "postgres": _postgres,
 }
@@ -205,6 +207,12 @@ def peer(meta_kind: str, place: Place, meta: Opener) -> Opener:
 def open_store(meta_kind: str, place: Place) -> Callable[[], Awaitable[MetaStore]]:
     """Opens more stores on the same data (in the test: it closes what it opens)."""
     return lambda: META_STORES[meta_kind](place)
+
+
+@pytest.fixture
+def open_sealed(meta_kind: str, place: Place) -> Callable[[SecretBox], Awaitable[MetaStore]]:
+    """Opens a store on the same data that seals secrets with this box."""
+    return lambda box: META_STORES[meta_kind](place, box)
 
 
 # Every blob whose count differs from the rows referencing it (PostgreSQL's version of

@@ -117,5 +117,22 @@ async def test_a_read_closed_early_lets_go(blobs: BlobStore) -> None:
     assert [b async for b in blobs.iter_blob_ids()] == []
 
 
+async def test_temp_files_are_counted_and_orphan_candidates_are_old_enough(
+    blobs: BlobStore,
+) -> None:
+    committed = await _store(blobs, b"kept")
+    writer = await blobs.open_writer(blobs.new_blob_id())
+    await writer.write(os.urandom(5 * 1024 * 1024))  # past what a store keeps in memory
+    assert await blobs.count_temp_files() == 1
+    candidates = [blob_id async for blob_id in blobs.orphan_candidates()]
+    if blobs.sweeps_orphans():  # a store's own minimum age may spare it already
+        assert set(candidates) <= {committed}
+        assert [blob_id async for blob_id in blobs.orphan_candidates(3600)] == []
+    else:
+        assert candidates == []
+    await writer.abort()
+    assert await blobs.count_temp_files() == 0
+
+
 async def test_a_store_that_serves_answers_its_ping(blobs: BlobStore) -> None:
     await blobs.ping()  # readiness: raises only when the store cannot serve

@@ -8,14 +8,18 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from oortgate import stores
+from oortgate.config import load
 from oortgate.errors import StoreUnavailable
 from oortgate.meta import pg_schema
 from oortgate.meta.models import InlineBody, ObjectRecord
+from oortgate.meta.pg_identity import read_identity
+from oortgate.storage import shared_root
 from tests import pg_service
 
 
@@ -76,13 +80,14 @@ async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:
 
 
 async def test_an_older_schema_gains_the_bucket_policy_column(url: str) -> None:
-    """A database the previous version left (a bucket, no policy column) is migrated."""
+    """A database a version before the policy column left (a bucket) is migrated."""
+    before_policy = 2  # migration 3 adds the column (1: tables, 2: console sign-outs)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE og_schema (version integer NOT NULL)")
-        for scripts in pg_schema.MIGRATIONS[:-1]:
+        for scripts in pg_schema.MIGRATIONS[:before_policy]:
             for script in scripts:
                 conn.execute(script.encode())
-        conn.execute("INSERT INTO og_schema VALUES (%s)", (len(pg_schema.MIGRATIONS) - 1,))
+        conn.execute("INSERT INTO og_schema VALUES (%s)", (before_policy,))
         conn.execute("INSERT INTO users (name, canonical_id, created) VALUES ('o', 'c', 0)")
         conn.execute("INSERT INTO buckets (name, owner_id, region, created)"
                      " SELECT 'old', id, 'r', 0 FROM users")  # fmt: skip
@@ -134,3 +139,41 @@ def test_the_test_databases_are_per_process() -> None:
     finally:
         pg_service.drop_database(first)
         pg_service.drop_database(second)
+
+
+async def test_the_database_has_one_identity_that_every_gateway_reads(
+    url: str, tmp_path: Path
+) -> None:
+    """Made by a migration, once: what its gateways register as the owner of a shared
+    blob directory (so N gateways on one database are one owner there)."""
+    meta = stores.open_postgres(url, None)
+    try:
+        await meta.ping()  # connects: migrates
+    finally:
+        await meta.close()
+    identity = read_identity(url)
+    assert shared_root.check_owner(identity).startswith("pg-")
+    assert read_identity(url) == identity
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for gateway in ("a", "b"):
+        data_dir = tmp_path / gateway
+        data_dir.mkdir()
+        settings = load({"data_dir": str(data_dir), "blob_url": shared.as_uri(),
+                         "metadata_url": url}, None, {})  # fmt: skip
+        stores.open_blobs(data_dir, settings)
+    assert shared_root.owners(shared) == [identity]
+    other = pg_service.create_database("pgother")  # another database: another owner
+    try:
+        meta = stores.open_postgres(other, None)
+        await meta.ping()
+        await meta.close()
+        assert read_identity(other) != identity
+    finally:
+        pg_service.drop_database(other)
+    with pytest.raises(ConnectionError, match="no oortgate schema"):
+        fresh = pg_service.create_database("pgfresh")
+        try:
+            read_identity(fresh)
+        finally:
+            pg_service.drop_database(fresh)

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from oortgate import gc, sessions, stores
+from oortgate import sessions, stores
 from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import (
@@ -37,6 +37,8 @@ from oortgate.meta.models import (
 )
 from oortgate.meta.sqlite_integrity import open_read_only
 from oortgate.meta.sqlite_refcounts import reference_drift
+from oortgate.storage.local import LocalBlobStore
+from tests.sync_stores import open_session, reap_dead_sessions, startup_sweep
 
 ROUNDS = 40
 
@@ -316,7 +318,7 @@ class Writer:
     still being written (its temp file open)."""
 
     meta: stores.MetaDb
-    blobs: stores.Blobs
+    blobs: LocalBlobStore
     session_id: str
     committed: str
     in_flight: Any
@@ -325,7 +327,7 @@ class Writer:
 def _writer(data_dir: Path, pid: int | None = None) -> Writer:
     meta, blobs = stores.open_meta(data_dir), stores.open_blobs(data_dir)
     if pid is None:
-        session_id = sessions.open_session(meta, blobs)
+        session_id = open_session(meta, blobs)
     else:  # a session registered by a process that is gone now
         session_id = meta.open_session(socket.gethostname(), pid)
         blobs.use_session(session_id)
@@ -354,7 +356,7 @@ def test_the_sweep_reaps_a_dead_sessions_leftovers_and_spares_a_live_ones(
     try:
         # The next start-up sweep (or `oortgate gc`), from a third connection.
         sweeper = stores.open_meta(pair.data_dir)
-        counts = gc.startup_sweep(sweeper, stores.open_blobs(pair.data_dir))
+        counts = startup_sweep(sweeper, stores.open_blobs(pair.data_dir))
         sweeper.close()
         assert (counts["sessions"], counts["pending"], counts["temp"]) == (1, 2, 1)
         assert [s.session_id for s in pair.a.list_sessions()] == [live.session_id]
@@ -384,7 +386,7 @@ def test_a_live_sessions_marks_survive_any_number_of_sweeps(pair: Pair) -> None:
     live = _writer(pair.data_dir)
     try:
         for _ in range(3):
-            counts = sessions.reap_dead_sessions(pair.b, stores.open_blobs(pair.data_dir))
+            counts = reap_dead_sessions(pair.b, stores.open_blobs(pair.data_dir))
             assert counts == {"sessions": 0, "pending": 0, "temp": 0}
         assert pair.b.known_blobs([live.committed, live.in_flight.blob_id]) == {
             live.committed, live.in_flight.blob_id
@@ -399,10 +401,10 @@ def test_an_ended_session_opens_a_new_one(pair: Pair) -> None:
     heartbeat; its later writes belong to a new session."""
     meta, blobs = stores.open_meta(pair.data_dir), stores.open_blobs(pair.data_dir)
     try:
-        first = sessions.open_session(meta, blobs)
+        first = open_session(meta, blobs)
         assert pair.b.end_sessions([first]) == 0
         assert not meta.heartbeat()
-        second = sessions.open_session(meta, blobs)
+        second = open_session(meta, blobs)
         assert second != first and meta.heartbeat()
         writer = blobs.open_writer(blobs.new_blob_id())
         assert _temp_files(pair.data_dir, second) != []

@@ -286,7 +286,7 @@ async def test_a_workers_store_answers_unavailable_while_the_cluster_does_not(
             await blobs.open_writer(blobs.new_blob_id())
         settings = load({"data_dir": str(tmp_path / "data")}, None, {})
         settings.data_dir.mkdir()
-        services = Services(settings, stores.open_async_meta(settings.data_dir), blobs)
+        services = Services(settings, stores.open_tool_meta(settings), blobs)
         try:
             ready = await health_response("/_health/ready", services)
             assert ready is not None and ready.status == 503

@@ -84,7 +84,7 @@ def _counts(harness: Harness) -> tuple[int, int, int, int]:
     """(pending marks, temp files, blob files, orphans) once due garbage is collected."""
     services = harness.gateway.services
     harness.run(gc.collect_due(services.meta, services.blobs, grace=0))
-    found: Any = stats.collect(harness.data_dir, 0)
+    found: Any = harness.run(stats.collect(services.meta, services.blobs, harness.data_dir, 0))
     blobs = found["blobs"]
     return blobs["pending"], found["temp_files"], blobs["files"], blobs["orphans"]
 

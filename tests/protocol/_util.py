@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ._server import PYTHON, REPO_ROOT
+from ._server import PYTHON, REPO_ROOT, ServerProcess
 
 
 @contextlib.contextmanager
@@ -90,26 +90,28 @@ def local_blobs_only(server: Any) -> None:
         pytest.skip("about the data directory's blob files; this server's are in RADOS")
 
 
-def stats(data_dir: Path, *args: str) -> dict[str, Any]:
-    """`oortgate admin stats --json` on a server's data directory (read-only, from outside
-    the server process)."""
+def stats(where: ServerProcess | Path, *args: str) -> dict[str, Any]:
+    """`oortgate admin stats --json` on a server's stores (read-only, from outside the
+    server process): a ServerProcess's (its metadata_url too), or a data directory's."""
+    data_dir = where.data_dir if isinstance(where, ServerProcess) else where
+    env = where.env() if isinstance(where, ServerProcess) else None
     res = subprocess.run(
         [PYTHON, "-m", "oortgate", "admin", "--data-dir", str(data_dir), "stats", "--json", *args],
-        cwd=str(REPO_ROOT), capture_output=True, text=True, timeout=60, check=False,
+        cwd=str(REPO_ROOT), capture_output=True, text=True, timeout=60, check=False, env=env,
     )  # fmt: skip
     assert res.returncode == 0, f"admin stats failed ({res.returncode}): {res.stderr}"
     result: dict[str, Any] = json.loads(res.stdout)
     return result
 
 
-def inline_blob_count(data_dir: Path) -> int:
+def inline_blob_count(where: ServerProcess | Path) -> int:
     """Small objects' bytes kept in the metadata store (rows: copies share one)."""
-    return int(stats(data_dir)["inline"]["blobs"])
+    return int(stats(where)["inline"]["blobs"])
 
 
-def stored_blob_count(data_dir: Path) -> int:
+def stored_blob_count(where: ServerProcess | Path) -> int:
     """Every blob a server keeps: files plus inline rows."""
-    counts = stats(data_dir)
+    counts = stats(where)
     return int(counts["blobs"]["files"]) + int(counts["inline"]["blobs"])
 
 

@@ -55,7 +55,7 @@ def _upload_in_flight(srv: ServerProcess, bucket: str) -> Iterator[None]:
 
 def _wait_for(srv: ServerProcess, ready: Any) -> dict[str, Any]:
     deadline = time.monotonic() + 20
-    while not ready(counts := stats(srv.data_dir)) and time.monotonic() < deadline:
+    while not ready(counts := stats(srv)) and time.monotonic() < deadline:
         time.sleep(0.2)
     return counts
 
@@ -82,7 +82,7 @@ def _fill(srv: ServerProcess) -> None:
 def test_stats_counts_every_kind_of_thing(stats_server: ServerProcess) -> None:
     srv = stats_server
     _fill(srv)
-    counts = stats(srv.data_dir)
+    counts = stats(srv)
     assert counts["objects"] == 4
     assert counts["bytes"] == 5 + 0 + (INLINE_MAX + 1) + (INLINE_MAX + 2)
     assert counts["inline"] == {"objects": 2, "bytes": 5, "blobs": 2}
@@ -99,7 +99,7 @@ def test_stats_counts_every_kind_of_thing(stats_server: ServerProcess) -> None:
     assert counts["server"] == {"running": True, "pid": srv.proc.pid}
 
     # With no grace, the overwritten blob counts as due.
-    due = stats(srv.data_dir, "--gc-grace", "0")["blobs"]
+    due = stats(srv, "--gc-grace", "0")["blobs"]
     assert (due["garbage_due"], due["garbage_in_grace"]) == (1, 0)
 
 
@@ -107,7 +107,7 @@ def test_stats_sees_pending_blobs_temp_files_and_orphans(stats_server: ServerPro
     srv = stats_server
     s3 = _client(srv)
     s3.create_bucket(Bucket="flight")
-    before = stats(srv.data_dir)["blobs"]
+    before = stats(srv)["blobs"]
     orphan = secrets.token_hex(16)
     path = srv.data_dir / "blobs" / orphan[:2] / orphan[2:4] / orphan
     path.parent.mkdir(parents=True, exist_ok=True)

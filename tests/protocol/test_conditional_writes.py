@@ -153,7 +153,7 @@ def test_refused_puts_leave_no_blob_behind(tmp_path: Path) -> None:
             winner, loser = race_puts(s3, "hygiene", f"k{round_}", bodies)
             assert (winner, loser in (409, 412)) == (200, True)
         deadline = time.monotonic() + 10
-        while (blobs := stored_blob_count(srv.data_dir)) != 5:
+        while (blobs := stored_blob_count(srv)) != 5:
             assert time.monotonic() < deadline, f"{blobs} blobs stored, 5 needed"
             time.sleep(0.25)
 

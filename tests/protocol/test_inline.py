@@ -34,10 +34,10 @@ def test_small_put_is_inline_and_every_read_serves_it(
     server: ServerProcess, s3: Any, bucket: str, size: int
 ) -> None:
     data = rand(size)
-    files, rows = _files(server), inline_blob_count(server.data_dir)
+    files, rows = _files(server), inline_blob_count(server)
     put = s3.put_object(Bucket=bucket, Key="small", Body=data, ChecksumAlgorithm="CRC32C")
     assert _files(server) <= files, "a small object must not create a blob file"
-    assert inline_blob_count(server.data_dir) == rows + 1
+    assert inline_blob_count(server) == rows + 1
     md5 = hashlib.md5(data).hexdigest()
     assert put["ETag"] == f'"{md5}"'
 
@@ -61,29 +61,29 @@ def test_small_put_is_inline_and_every_read_serves_it(
 
 def test_one_byte_over_the_limit_is_a_file(server: ServerProcess, s3: Any, bucket: str) -> None:
     data = rand(INLINE_MAX + 1)
-    files, rows = _files(server), inline_blob_count(server.data_dir)
+    files, rows = _files(server), inline_blob_count(server)
     s3.put_object(Bucket=bucket, Key="big", Body=data)
     assert len(_files(server) - files) == 1
-    assert inline_blob_count(server.data_dir) == rows
+    assert inline_blob_count(server) == rows
     assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == data
 
 
 def test_overwrites_and_deletes_leave_no_row_behind(
     server: ServerProcess, s3: Any, bucket: str
 ) -> None:
-    rows = inline_blob_count(server.data_dir)
+    rows = inline_blob_count(server)
     s3.put_object(Bucket=bucket, Key="k", Body=b"one")
     s3.put_object(Bucket=bucket, Key="k", Body=b"two")
-    assert inline_blob_count(server.data_dir) == rows + 1
+    assert inline_blob_count(server) == rows + 1
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"two"
     big = rand(INLINE_MAX + 10)
     s3.put_object(Bucket=bucket, Key="k", Body=big)  # replaced by a file
-    assert inline_blob_count(server.data_dir) == rows
+    assert inline_blob_count(server) == rows
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == big
     s3.put_object(Bucket=bucket, Key="k", Body=b"three")  # and back
-    assert inline_blob_count(server.data_dir) == rows + 1
+    assert inline_blob_count(server) == rows + 1
     s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k"}]})
-    assert inline_blob_count(server.data_dir) == rows
+    assert inline_blob_count(server) == rows
     with s3_error("NoSuchKey", 404):
         s3.get_object(Bucket=bucket, Key="k")
 
@@ -92,16 +92,16 @@ def test_copies_share_bytes_and_outlive_the_source(
     server: ServerProcess, s3: Any, bucket: str
 ) -> None:
     data = rand(1000)
-    rows = inline_blob_count(server.data_dir)
+    rows = inline_blob_count(server)
     s3.put_object(Bucket=bucket, Key="src", Body=data, Metadata={"a": "1"})
     s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
-    assert inline_blob_count(server.data_dir) == rows + 1  # shared, not duplicated
+    assert inline_blob_count(server) == rows + 1  # shared, not duplicated
     s3.delete_object(Bucket=bucket, Key="src")
     got = s3.get_object(Bucket=bucket, Key="dst")
     assert got["Body"].read() == data and got["Metadata"] == {"a": "1"}
-    assert inline_blob_count(server.data_dir) == rows + 1
+    assert inline_blob_count(server) == rows + 1
     s3.delete_object(Bucket=bucket, Key="dst")
-    assert inline_blob_count(server.data_dir) == rows
+    assert inline_blob_count(server) == rows
 
 
 def test_upload_part_copy_reads_an_inline_source(s3: Any, bucket: str) -> None:
@@ -125,11 +125,11 @@ def test_upload_part_copy_reads_an_inline_source(s3: Any, bucket: str) -> None:
 
 
 def test_bad_digest_stores_nothing(server: ServerProcess, s3_noretry: Any, bucket: str) -> None:
-    rows = inline_blob_count(server.data_dir)
+    rows = inline_blob_count(server)
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
     with s3_error("BadDigest", 400):
         s3_noretry.put_object(Bucket=bucket, Key="bad", Body=b"payload", ContentMD5=wrong)
-    assert inline_blob_count(server.data_dir) == rows
+    assert inline_blob_count(server) == rows
     with s3_error("NoSuchKey", 404):
         s3_noretry.get_object(Bucket=bucket, Key="bad")
 
@@ -150,7 +150,7 @@ def test_inline_max_size_zero_keeps_every_object_in_files(no_inline_server: Serv
     )  # fmt: skip
     s3.create_bucket(Bucket="files")
     s3.put_object(Bucket="files", Key="tiny", Body=b"x")
-    counts = stats(srv.data_dir)
+    counts = stats(srv)
     assert (counts["blobs"]["files"], counts["inline"]["blobs"]) == (1, 0)
     assert s3.get_object(Bucket="files", Key="tiny")["Body"].read() == b"x"
 

@@ -1243,7 +1243,7 @@ def test_storage_hygiene(own_server: ServerProcess) -> None:
 
     deadline = time.monotonic() + 10
     while True:
-        blobs = stored_blob_count(srv.data_dir)
+        blobs = stored_blob_count(srv)
         tmp = all_files(srv.data_dir / "tmp")
         if blobs == needed and not tmp:
             break
@@ -1251,7 +1251,7 @@ def test_storage_hygiene(own_server: ServerProcess) -> None:
             raise AssertionError(f"{blobs} blobs, {needed} needed; tmp files: {tmp[:5]}")
         time.sleep(0.25)
     # i1 and f ("plain") are the inline ones left
-    assert inline_blob_count(srv.data_dir) == 2
+    assert inline_blob_count(srv) == 2
 
     # everything still reads back
     assert len(read(s3, b, "a")) == 2 * PART + 10

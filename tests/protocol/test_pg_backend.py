@@ -128,15 +128,17 @@ def test_an_unreachable_database_stops_the_start(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["gc", "admin stats", "fsck"])
-def test_the_sqlite_tools_refuse_a_postgres_metadata_url(tmp_path: Path, command: str) -> None:
-    env = {**os.environ, "OORTGATE_METADATA_URL": "postgresql://postgres@127.0.0.1/x"}
+def test_the_tools_on_an_unusable_metadata_url_exit_2(tmp_path: Path, command: str) -> None:
+    """Each names the setting, and none falls back to a SQLite file in the data directory."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+    env = {**os.environ, "OORTGATE_METADATA_URL": url}
     tool, *rest = command.split()
     done = subprocess.run(
         [sys.executable, "-m", "oortgate", tool, "--data-dir", str(tmp_path), *rest],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert done.returncode == 2
-    assert "not yet supported with metadata_url=postgresql" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "metadata_url" in done.stderr
     assert not (tmp_path / "meta.sqlite3").exists()
 
 

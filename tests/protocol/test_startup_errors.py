@@ -148,11 +148,11 @@ def _crashed_writer(data_dir: Path) -> None:
     """A writer that registers a session, marks a blob pending, starts its temp file and
     dies without cleaning up (as a SIGKILLed worker would)."""
     script = (
-        "import os, sys\n"
+        "import os, socket, sys\n"
         "from pathlib import Path\n"
-        "from oortgate import sessions, stores\n"
+        "from oortgate import stores\n"
         "meta, blobs = stores.open_meta(Path(sys.argv[1])), stores.open_blobs(Path(sys.argv[1]))\n"
-        "sessions.open_session(meta, blobs)\n"
+        "blobs.use_session(meta.open_session(socket.gethostname(), os.getpid()))\n"
         "blob_id = blobs.new_blob_id()\n"
         "meta.add_pending_blob(blob_id)\n"
         "blobs.open_writer(blob_id).write(b'half a body')\n"

@@ -3,21 +3,24 @@ reports, and what it does not (a row the server changed while it looked)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from oortgate.fsck import Checker, Options
+from oortgate.fsck import Checker, Options, Report
 from oortgate.fsck_cli import human_size, summary
 from oortgate.meta.models import BlobBody, ObjectRecord
+from oortgate.meta.scan import Entry, MetaScan
 from oortgate.meta.sqlite import SqliteMetaStore
-from oortgate.meta.sqlite_scan import Entry, MetaScan
+from oortgate.meta.sqlite_scan import SqliteScan
 from oortgate.storage.local import LocalBlobStore
+from oortgate.storage.local_async import AsyncLocalBlobs
 
 
 @pytest.fixture
@@ -42,18 +45,32 @@ def _put(
     return blob_id
 
 
-class _ChangingScan(MetaScan):
-    """Runs ``change`` after each page is read and before its entries are checked, as
-    a server writing meanwhile would."""
+class _ChangingScan(SqliteScan):
+    """Runs ``change`` after the objects are read and before they are checked, as a
+    server writing meanwhile would."""
 
     def __init__(self, path: Path, change: object) -> None:
         super().__init__(path)
         self._change = change
 
-    def objects(self) -> Iterator[Entry]:
-        entries = list(super().objects())
+    async def objects(self) -> AsyncIterator[Entry]:
+        entries = [entry async for entry in super().objects()]
         self._change()  # type: ignore[operator]
-        yield from entries
+        for entry in entries:
+            yield entry
+
+
+def _run(scan: MetaScan, blobs: LocalBlobStore, options: Options) -> Report:
+    """The checker on the async blob store over ``blobs``, in an event loop of its own."""
+
+    async def go() -> Report:
+        adapted = AsyncLocalBlobs(blobs)
+        try:
+            return await Checker(scan, adapted, options).run()
+        finally:
+            await adapted.close()
+
+    return asyncio.run(go())
 
 
 def _check(
@@ -61,9 +78,9 @@ def _check(
 ) -> dict[str, Any]:
     scan = _ChangingScan(tmp_path / "meta.sqlite3", change)
     try:
-        report = Checker(scan, blobs, Options(**options)).run()  # type: ignore[arg-type]
+        report = _run(scan, blobs, Options(**options))  # type: ignore[arg-type]
     finally:
-        scan.close()
+        asyncio.run(scan.close())
     return summary(report, Options())
 
 
@@ -203,18 +220,17 @@ def test_reference_counts_checked_and_repaired(
     meta, blobs, bucket_id = stores
     blob_id = _put(meta, blobs, bucket_id, "k", b"data")
     meta._conn.execute("UPDATE blobs SET refs = 3 WHERE blob_id = ?", (blob_id,))
-    scan = MetaScan(tmp_path / "meta.sqlite3")
+    scan = SqliteScan(tmp_path / "meta.sqlite3", lambda: SqliteMetaStore(meta.path))
     try:
-        report = Checker(scan, blobs, Options()).run()
+        report = _run(scan, blobs, Options())
         assert [(p.kind, p.blob_id, p.repaired) for p in report.problems] == [
             ("refcount", blob_id, False)
         ]
         assert summary(report, Options())["refcount_mismatch"] == 1
-        repair = Options(repair=True)
-        report = Checker(scan, blobs, repair, recount=meta.repair_reference_counts).run()
+        report = _run(scan, blobs, Options(repair=True))
         assert [(p.kind, p.repaired) for p in report.problems] == [("refcount", True)]
-        assert Checker(scan, blobs, Options()).run().clean
+        assert _run(scan, blobs, Options()).clean
     finally:
-        scan.close()
+        asyncio.run(scan.close())
     assert meta.delete_object(bucket_id, "k")  # the one real reference: garbage now
     assert meta.take_garbage() == [blob_id]

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from oortgate.gc import collect_due, collect_garbage, startup_sweep
+from oortgate.gc import collect_due
 from oortgate.meta.models import BlobBody, ObjectRecord, StorageUsage
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_async import AsyncSqliteMeta
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
+from tests.sync_stores import collect_garbage, startup_sweep
 
 
 @pytest.fixture

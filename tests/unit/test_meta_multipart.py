@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.gc import startup_sweep
 from oortgate.meta.models import ObjectRecord, Part, PartsBody, Segment, Upload
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_db import _MIGRATIONS
 from oortgate.storage.local import LocalBlobStore
+from tests.sync_stores import startup_sweep
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """A blob directory of its own (blob_url = file://): who owns it (storage.shared_root),
-the age-aware orphan listing, and the synchronous router the tools use per tier."""
+the age-aware orphan listing, and the router over one store per tier."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from oortgate import gc, stores
+from oortgate import stores
 from oortgate.config import ConfigError, Settings, load
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.storage import shared_root
 from oortgate.storage.local import LocalBlobStore
-from oortgate.storage.tiered import TieredLocalBlobs
+from tests.sync_stores import startup_sweep
 
 
 def _settings(data_dir: Path, **urls: Path) -> Settings:
@@ -22,7 +22,7 @@ def _settings(data_dir: Path, **urls: Path) -> Settings:
                 None, {})  # fmt: skip
 
 
-def _blob(blobs: LocalBlobStore | TieredLocalBlobs, tier: str = STANDARD, age: float = 0) -> str:
+def _blob(blobs: LocalBlobStore, tier: str = STANDARD, age: float = 0) -> str:
     writer = blobs.open_writer(blobs.new_blob_id(tier=tier))
     writer.write(b"bytes")
     writer.commit()
@@ -79,7 +79,7 @@ def test_alone_the_sweep_spares_young_orphans_and_takes_old_ones(tmp_path: Path)
     assert list(blobs.orphan_candidates()) == [old]
     meta = stores.open_meta(data)
     try:
-        assert gc.startup_sweep(meta, blobs)["orphans"] == 1
+        assert startup_sweep(meta, blobs)["orphans"] == 1
     finally:
         meta.close()
     assert set(blobs.iter_blob_ids()) == {young}
@@ -90,21 +90,6 @@ def test_the_data_dir_store_sweeps_at_any_age(tmp_path: Path) -> None:
     blobs = stores.open_blobs(tmp_path)
     fresh = _blob(blobs)
     assert list(blobs.orphan_candidates()) == [fresh]
-
-
-def test_the_tools_router_puts_each_tier_in_its_own_root(tmp_path: Path) -> None:
-    data, archive = _mk(tmp_path / "data"), _mk(tmp_path / "archive")
-    blobs = stores.open_blobs(data, _settings(data, archive_blob_url=archive))
-    assert isinstance(blobs, TieredLocalBlobs)
-    std, arc = _blob(blobs, STANDARD), _blob(blobs, ARCHIVE)
-    assert arc.startswith("a-") and not std.startswith("a-")
-    assert blobs.path(std).is_relative_to(data) and blobs.path(arc).is_relative_to(archive)
-    assert b"".join(blobs.read(arc, 0, 5, 2)) == b"bytes" and blobs.size(arc) == 5
-    assert set(blobs.iter_blob_ids()) == {std, arc}
-    assert blobs.serves_tier(arc, ARCHIVE) and not blobs.serves_tier(arc, STANDARD)
-    assert blobs.serves_tier(std, STANDARD) and not blobs.serves_tier(std, ARCHIVE)
-    blobs.delete(arc)
-    assert set(blobs.iter_blob_ids()) == {std}
 
 
 def test_a_blob_dir_that_is_not_there_is_a_configuration_error(tmp_path: Path) -> None:
@@ -122,7 +107,7 @@ def test_the_servers_router_lists_and_deletes_through_the_right_store(tmp_path: 
 
     data, archive = _mk(tmp_path / "data"), _mk(tmp_path / "archive")
     opened = stores.open_blobs(data, _settings(data, archive_blob_url=archive))
-    assert isinstance(opened, TieredLocalBlobs)
+    assert isinstance(opened, stores.LocalTiers)
     blobs = stores.async_blobs(opened)
 
     async def scenario() -> None:
