@@ -233,6 +233,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from oortgate.serve import serve
 
         return serve(settings)
+    if args.command == "admin" and args.object.startswith("migrate-"):
+        from oortgate.migrate_cli import run_migrate  # names its stores itself
+
+        return run_migrate(args)
     metadata_url = os.environ.get(ENV_PREFIX + "METADATA_URL", "")
     on_protocol = args.command == "admin" and args.object in ("user", "key")
     if metadata_url and on_protocol and getattr(args, "action", "") != "reseal":
