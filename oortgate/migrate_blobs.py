@@ -17,9 +17,11 @@ from typing import Any
 import psycopg
 
 from oortgate import integrity
+from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.meta.sqlite_db import FILE_BLOB
 from oortgate.migrate_meta import Progress
 from oortgate.storage.base import BlobDamaged, BlobNotFound, BlobStore
+from oortgate.storage.tiered import ARCHIVE_PREFIX
 
 CHUNK = 1 << 20
 _PAGE = 1000
@@ -69,8 +71,10 @@ UNION SELECT blob_id FROM upload_parts WHERE {FILE_BLOB}) AS named
 """
 
 
-def referenced(query: Query) -> Iterator[BlobRef]:
-    """Each blob the metadata names, once, in id order, a page at a time."""
+def referenced(query: Query, tier: str = STANDARD) -> Iterator[BlobRef]:
+    """Each blob of ``tier`` the metadata names, once, in id order, a page at a time, by
+    the id its tier's store knows it by (see storage.tiered: archive ids carry a prefix
+    when the Archive tier has a store of its own)."""
     after = ""
     while True:
         rows = query(_REFS, (after, after, after))
@@ -79,14 +83,18 @@ def referenced(query: Query) -> Iterator[BlobRef]:
             known = merged.get(blob_id)
             if known is None or (known.crc64 is None and crc64 is not None):
                 merged[blob_id] = BlobRef(str(blob_id), int(size), crc64)
-        yield from merged.values()
+        for ref in merged.values():
+            if ref.blob_id.startswith(ARCHIVE_PREFIX) == (tier == ARCHIVE):
+                yield BlobRef(ref.blob_id.removeprefix(ARCHIVE_PREFIX), ref.size, ref.crc64)
         if len(rows) < _PAGE:
             return
         after = str(rows[-1][0])
 
 
-def count_referenced(query: Query) -> int:
-    return int(query(_COUNT, ())[0][0])
+def count_referenced(query: Query, tier: str = STANDARD) -> int:
+    archive = f"substr(blob_id, 1, {len(ARCHIVE_PREFIX)}) = '{ARCHIVE_PREFIX}'"
+    where = archive if tier == ARCHIVE else f"NOT ({archive})"
+    return int(query(f"{_COUNT} WHERE {where}", ())[0][0])
 
 
 async def migrate_blobs(

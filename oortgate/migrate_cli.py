@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from oortgate import datadir_lock, stores
+from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.migrate_blobs import (
     BlobSummary,
     Query,
@@ -73,6 +74,9 @@ def add_migrate_commands(objects: Any) -> None:
     blobs.add_argument("--meta", help="the metadata naming the blobs: postgresql://..., "
                        "sqlite:///DIR/meta.sqlite3 or a data directory (default: "
                        "metadata_url, else the data directory's)")  # fmt: skip
+    blobs.add_argument("--tier", choices=(STANDARD, ARCHIVE), default=STANDARD,
+                       help="with archive_blob_url set apart, each tier's store is moved "
+                       "on its own: the Archive tier's blobs with --tier archive")  # fmt: skip
     blobs.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -159,7 +163,7 @@ def _migrate_blobs(args: argparse.Namespace) -> int:
     if isinstance(target_location, DirectoryBlobs) and target_location.path == source_root:
         raise MigrationError("--from and --to name the same directory")
     with _metadata_query(args) as query:
-        total = count_referenced(query)
+        total = count_referenced(query, args.tier)
 
         async def run() -> BlobSummary:
             source = stores.async_blobs(LocalBlobStore(source_root))
@@ -167,7 +171,9 @@ def _migrate_blobs(args: argparse.Namespace) -> int:
             try:
                 with _progress() as progress:
                     progress.phase("copy blobs", total, "blobs")
-                    return await migrate_blobs(referenced(query), source, target, progress)
+                    return await migrate_blobs(
+                        referenced(query, args.tier), source, target, progress
+                    )
             finally:
                 await target.close()
                 await source.close()
