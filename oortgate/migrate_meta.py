@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import psycopg
 
 from oortgate.meta.pg_db import CONNECT_TIMEOUT
-from oortgate.meta.pg_schema import migrate
+from oortgate.meta.pg_schema import SchemaError, migrate
 from oortgate.migrate_tables import IDENTITY_TABLES, LEFT_BEHIND, TABLES, Table, TableDigest
 
 BATCH_ROWS = 2000
@@ -79,7 +79,10 @@ def connect_target(url: str) -> psycopg.Connection[tuple[Any, ...]]:
             url, autocommit=True, connect_timeout=CONNECT_TIMEOUT
         )
         async with conn:
-            await migrate(conn)
+            try:
+                await migrate(conn)
+            except SchemaError as exc:  # a newer schema, or a server that loses commits
+                raise MigrationError(f"--to: {exc}") from None
 
     asyncio.run(schema())
     # Autocommit: each batch is one explicit transaction with its progress row.
@@ -92,9 +95,9 @@ def migrate_meta(
 ) -> Summary:  # fmt: skip
     summary = Summary(source_name, resumed=resume)
     _claim_target(target, source_name, resume)
+    total = sum(summary_rows(source, table) for table in TABLES)
+    progress.phase("copy", total, "rows")
     for table in TABLES:
-        total = _one(source, f"SELECT COUNT(*) FROM {table.name}")
-        progress.phase(f"copy {table.name}", total, "rows")
         _copy_table(source, target, table, progress, batch_rows)
     _move_sequences(target)
     summary.left_behind = {t: _one(source, f"SELECT COUNT(*) FROM {t}") for t in LEFT_BEHIND}
@@ -205,8 +208,8 @@ def verify(
     """Counts and SHA-256 of every table on both sides, in key order; per bucket, the
     count and digest of its key list (what a listing would show)."""
     names = dict(source.execute("SELECT id, name FROM buckets").fetchall())
+    progress.phase("verify", sum(summary_rows(source, table) for table in TABLES), "rows")
     for table in TABLES:
-        progress.phase(f"verify {table.name}", summary_rows(source, table), "rows")
         keys = ", ".join(table.key)
         per_bucket = table.name == "objects"
         mine = TableDigest(per_bucket).add_all(
@@ -247,10 +250,12 @@ def summary_rows(source: sqlite3.Connection, table: Table) -> int:
 
 
 def _counted(rows: Iterator[Sequence[Any]], progress: Progress) -> Iterator[Sequence[Any]]:
+    n = 0
     for n, row in enumerate(rows, 1):
         yield row
         if n % 1000 == 0:
             progress.advance(1000)
+    progress.advance(n % 1000)
 
 
 def _one(source: sqlite3.Connection, sql: str) -> int:
