@@ -131,13 +131,21 @@ def _wait_for(what: str, check: Any, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def test_a_running_source_is_refused(source: Source) -> None:
+def test_a_running_source_and_a_foreign_target_are_refused(source: Source) -> None:
     url = pg_service.create_database("mig")
     try:
         with source.srv:
             res = _migrate_meta(source, url)
         assert res.returncode == 2, res.stdout + res.stderr
         assert "stop it first" in res.stderr
+        _schema(url)  # a database a gateway has used: its root user is in it
+        with psycopg.connect(url) as pg:
+            pg.execute("INSERT INTO users (name, canonical_id, created) VALUES ('root', 'c', 0)")
+        for extra, says in (((), "not empty"), (("--resume",), "no migration copied")):
+            res = _migrate_meta(source, url, *extra)
+            assert res.returncode == 2 and says in res.stderr, res.stdout + res.stderr
+        with psycopg.connect(url) as pg:
+            assert pg.execute("SELECT count(*) FROM users").fetchone() == (1,)
     finally:
         pg_service.drop_database(url)
 
@@ -215,7 +223,9 @@ def test_killed_migration_resumes_and_the_new_stores_serve_everything(
         first = _oortgate(source.srv, *args)
         assert first.returncode == 0, first.stdout + first.stderr
         copied = json.loads(first.stdout)
-        assert copied["verified"] and copied["copied"] == copied["blobs"] == 4, copied  # big (and its copy), 3 parts
+        assert copied["verified"] and copied["copied"] == copied["blobs"] == 4, (
+            copied
+        )  # big (and its copy), 3 parts
         src_files = _files(source.srv.data_dir)
         assert _files(blobs) == src_files  # every blob named was copied; the source kept its own
         again = json.loads(_oortgate(source.srv, *args).stdout)
