@@ -43,7 +43,6 @@ from oortgate.migrate_meta import (
     migrate_meta,
 )
 from oortgate.storage.base import BlobStore
-from oortgate.storage.local import LocalBlobStore
 from oortgate.store_urls import (
     BlobUrlError,
     DirectoryBlobs,
@@ -166,7 +165,7 @@ def _migrate_blobs(args: argparse.Namespace) -> int:
         total = count_referenced(query, args.tier)
 
         async def run() -> BlobSummary:
-            source = stores.async_blobs(LocalBlobStore(source_root))
+            source = await stores.open_migration_blobs(DirectoryBlobs(source_root))
             target = await _open_target(target_location)
             try:
                 with _progress() as progress:
@@ -211,14 +210,9 @@ def _blob_location(text: str, option: str) -> DirectoryBlobs | RadosBlobs:
 
 
 async def _open_target(location: DirectoryBlobs | RadosBlobs) -> BlobStore:
-    if isinstance(location, DirectoryBlobs):
-        return stores.async_blobs(LocalBlobStore(location.path))
-    from oortgate.storage.rados_blobs import RadosUnavailable, open_rados_blobs
-
-    conf = location.conf or Path("/etc/ceph/ceph.conf")
     try:
-        return await open_rados_blobs(location.pool, conf, location.client_id or "admin")
-    except RadosUnavailable as exc:
+        return await stores.open_migration_blobs(location)
+    except ConnectionError as exc:  # the cluster or the pool cannot be reached
         raise MigrationError(f"--to: {exc}") from None
 
 
