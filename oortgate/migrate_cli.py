@@ -87,9 +87,16 @@ def run_migrate(args: argparse.Namespace) -> int:
     except MigrationError as exc:
         print(f"oortgate: {exc}", file=sys.stderr)
         return 2
-    except psycopg.OperationalError as exc:
+    except psycopg.Error as exc:  # unreachable, refused credentials, a row it rejects
         print(f"oortgate: PostgreSQL: {str(exc).strip()}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:
+        print(f"oortgate: the source metadata: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # every committed batch stays, with its progress row
+        print("oortgate: interrupted; run the same command again (migrate-meta: with "
+              "--resume) to continue", file=sys.stderr)  # fmt: skip
+        return 130
 
 
 def sqlite_file(text: str) -> Path:
