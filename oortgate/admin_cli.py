@@ -16,6 +16,7 @@ from oortgate.config import ConfigError, Settings
 from oortgate.errors import StoreUnavailable
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, User
+from oortgate.migrate_cli import add_migrate_commands
 from oortgate.secretbox import ENV_VAR as SECRETS_ENV
 from oortgate.secretbox import SecretBox, SecretBoxError
 
@@ -43,6 +44,7 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
                            "for the server's rate_limit)")  # fmt: skip
     limit.add_argument("access_key")
     limit.add_argument("rate")
+    add_migrate_commands(objects)
     stats = objects.add_parser("stats", help="what the data directory holds (read-only)")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     stats.add_argument("--gc-grace", type=float, default=900.0,

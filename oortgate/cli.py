@@ -233,6 +233,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from oortgate.serve import serve
 
         return serve(settings)
+    if args.command == "admin" and args.object.startswith("migrate-"):
+        from oortgate.migrate_cli import run_migrate  # names its stores itself
+
+        return run_migrate(args)
     from oortgate.stores import PG_MARKER
 
     if not settings.metadata_url and (args.data_dir / PG_MARKER).exists():

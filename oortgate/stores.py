@@ -32,7 +32,7 @@ from oortgate.storage.base import BlobStore
 from oortgate.storage.local import LocalBlobStore
 from oortgate.storage.local_async import AsyncLocalBlobs
 from oortgate.storage.tiered import TieredBlobs
-from oortgate.store_urls import BlobLocation, DataDirBlobs, RadosBlobs
+from oortgate.store_urls import BlobLocation, DataDirBlobs, DirectoryBlobs, RadosBlobs
 
 if TYPE_CHECKING:
     from oortgate.config import Settings
@@ -233,6 +233,21 @@ def async_blobs(blobs: Blobs) -> BlobStore:
     if isinstance(blobs, LocalTiers):
         return TieredBlobs(AsyncLocalBlobs(blobs.standard), AsyncLocalBlobs(blobs.archive))
     return AsyncLocalBlobs(blobs)
+
+
+async def open_migration_blobs(location: DirectoryBlobs | RadosBlobs) -> BlobStore:
+    """A blob store as `admin migrate-blobs` copies from or into it: a directory as it is
+    (no session, no sweep), or a RADOS pool; ConnectionError when the pool cannot be
+    reached."""
+    if isinstance(location, DirectoryBlobs):
+        return AsyncLocalBlobs(LocalBlobStore(location.path))
+    from oortgate.storage.rados_blobs import RadosUnavailable, open_rados_blobs
+
+    conf = location.conf or Path("/etc/ceph/ceph.conf")  # librados' default
+    try:
+        return await open_rados_blobs(location.pool, conf, location.client_id or "admin")
+    except RadosUnavailable as exc:
+        raise ConnectionError(str(exc)) from None
 
 
 def open_postgres(
