@@ -42,6 +42,12 @@ class Body:
         self._content_length = content_length
         self._consumed = False
         self.received = 0
+        # The idle timeout: one timer per body, re-armed only when it fires (see _expire),
+        # not asyncio.timeout per message (a timer made and cancelled each time, ~5 us).
+        self._waiting_since: float | None = None  # loop time a receive began, while waiting
+        self._timer: asyncio.TimerHandle | None = None
+        self._reader: asyncio.Task[Any] | None = None
+        self._expired = False
 
     @property
     def verifier(self) -> PayloadVerifier:
@@ -69,11 +75,43 @@ class Body:
         self._verifier.finish()
 
     async def _next_message(self) -> dict[str, Any]:
+        if self._idle_timeout is None:
+            return await self._receive()
+        loop = asyncio.get_running_loop()
+        self._waiting_since = loop.time()
+        self._reader = asyncio.current_task()
+        if self._timer is None:
+            self._timer = loop.call_at(self._waiting_since + self._idle_timeout, self._expire)
         try:
-            async with asyncio.timeout(self._idle_timeout):
-                return await self._receive()
-        except TimeoutError:
-            raise S3Error("RequestTimeout", REQUEST_TIMEOUT) from None
+            message = await self._receive()
+        except asyncio.CancelledError:
+            # Our own cancel (and no one else's pending): the client stalled.
+            if self._expired and self._reader is not None and self._reader.uncancel() == 0:
+                raise S3Error("RequestTimeout", REQUEST_TIMEOUT) from None
+            raise
+        finally:
+            self._waiting_since = None
+        if not message.get("more_body", False) and self._timer is not None:
+            self._timer.cancel()  # the last message: nothing more to wait for
+            self._timer = None
+        return message
+
+    def _expire(self) -> None:
+        """The timer fired: cancel the read if it has waited the whole timeout, else
+        wait again until it could have (time spent outside a receive never counts)."""
+        assert self._idle_timeout is not None
+        loop = asyncio.get_running_loop()
+        since = self._waiting_since
+        if since is not None and loop.time() - since >= self._idle_timeout:
+            self._timer = None
+            if self._reader is not None:
+                self._expired = True
+                self._reader.cancel()
+            return
+        # Not waiting (the next receive arms a new timer; an abandoned body holds none),
+        # or not waiting long enough yet.
+        due = None if since is None else since + self._idle_timeout
+        self._timer = None if due is None else loop.call_at(due, self._expire)
 
     async def read(self, limit: int) -> bytes:
         """The whole body, for small XML documents; over ``limit`` is refused."""

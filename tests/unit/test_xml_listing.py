@@ -179,3 +179,15 @@ def test_the_shape_check_sees_a_misspelt_element() -> None:
         "ListBucketResult/KeyCounts", "ListBucketResult/Contents/Sise",
         "ListBucketResult/Contents/Sise",
     ]  # fmt: skip
+
+
+def test_url_encoding_a_key_is_quote_plus_whatever_the_characters() -> None:
+    # The plain-key shortcut must give exactly what quote_plus(safe="/") gives.
+    from urllib.parse import quote_plus
+
+    from oortgate.xml.listing import _url_encoded
+
+    for code in [*range(0x250), 0x2603, 0x1F600]:
+        for value in (chr(code), f"a{chr(code)}b/{chr(code)}", f"dir/{chr(code)}.txt"):
+            assert _url_encoded(value) == quote_plus(value, safe="/"), repr(value)
+    assert _url_encoded("l/0001_a-b.c~d") == "l/0001_a-b.c~d"
