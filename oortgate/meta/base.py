@@ -129,6 +129,19 @@ class MetaStore(Protocol):
         """Its bucket policy, the JSON text as put (None: none)."""
         ...
 
+    async def set_bucket_lifecycle(self, bucket_id: int, lifecycle: str | None) -> None:
+        """Its lifecycle rules (oortgate.lifecycle.rules JSON; None: none)."""
+        ...
+
+    async def lifecycle_buckets(self) -> list[Bucket]:
+        """Every bucket that has lifecycle rules, whoever owns it (the lifecycle worker)."""
+        ...
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Hold the lease ``name`` for ``seconds`` more if it is free, expired or already
+        ``holder``'s (one gateway at a time does a job such as applying lifecycle rules)."""
+        ...
+
     async def get_bucket(self, name: str) -> Bucket | None: ...
 
     async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
