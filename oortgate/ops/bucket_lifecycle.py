@@ -3,11 +3,16 @@ lifecycle worker (oortgate.lifecycle.worker)."""
 
 from __future__ import annotations
 
+import functools
+
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.lifecycle.parse import parse_lifecycle
-from oortgate.lifecycle.rules import loads
+from oortgate.lifecycle.rules import Lifecycle, loads
+from oortgate.lifecycle.schedule import ObjectFacts, next_expiration
+from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops.context import Context
+from oortgate.ops.metadata import http_date
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.xml.lifecycle import lifecycle_document
 
@@ -41,3 +46,24 @@ async def get_bucket_lifecycle(ctx: Context) -> Response:
 async def delete_bucket_lifecycle(ctx: Context) -> Response:
     await ctx.meta.set_bucket_lifecycle(ctx.granted_bucket.id, None)
     return empty(204)
+
+
+@functools.lru_cache(maxsize=256)
+def _rules(stored: str) -> Lifecycle:
+    return loads(stored)
+
+
+def expiration_headers(
+    bucket: Bucket, record: ObjectRecord, day_seconds: float
+) -> list[tuple[str, str]]:
+    """x-amz-expiration on GET, HEAD and PUT, as AWS sends it: when the object expires
+    under the bucket's rules, and the rule that says so."""
+    if bucket.lifecycle is None:
+        return []
+    facts = ObjectFacts(record.key, record.size, record.last_modified, record.tags)
+    due = next_expiration(_rules(bucket.lifecycle), facts, day_seconds)
+    if due is None:
+        return []
+    when, rule_id = due
+    rule = rule_id.replace("\\", "\\\\").replace('"', '\\"')
+    return [("x-amz-expiration", f'expiry-date="{http_date(when)}", rule-id="{rule}"')]
