@@ -144,7 +144,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 _TABLES = (
     "users, access_keys, buckets, objects, object_parts, uploads, upload_parts,"
-    " completed_uploads, blobs, inline_blobs, pending_blobs, garbage, sessions"
+    " completed_uploads, blobs, inline_blobs, pending_blobs, garbage, sessions, leases"
 )
 
 

@@ -286,6 +286,9 @@ def test_transition_to_the_archive_class(
     s3.put_object(Bucket=bucket, Key="b/stays", Body=b"standard")
     before = s3.head_object(Bucket=bucket, Key="a/big")
     assert run_lifecycle(server)["transitioned"] == 2
+    # Rewritten compressed (a compressed blob's id ends in "z"), smaller than the object.
+    packed = [p for p in (server.data_dir / "blobs").rglob("*z") if p.is_file()]
+    assert packed and min(p.stat().st_size for p in packed) < len(big) // 2
     for key, data in (("a/big", big), ("a/small", b"tiny")):
         head = s3.head_object(Bucket=bucket, Key=key)
         assert head["StorageClass"] == ARCHIVE_CLASS
