@@ -7,14 +7,13 @@ import functools
 
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
-from oortgate.lifecycle.parse import parse_lifecycle
 from oortgate.lifecycle.rules import Lifecycle, loads
 from oortgate.lifecycle.schedule import ObjectFacts, next_expiration
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import http_date
 from oortgate.ops.response import Response, empty, xml_response
-from oortgate.xml.lifecycle import lifecycle_document
+from oortgate.xml.lifecycle import lifecycle_document, parse_lifecycle
 
 MAX_LIFECYCLE_XML = 1024 * 1024  # 1,000 rules with their filters
 

@@ -57,11 +57,12 @@ async def apply_rules(
     *,
     now: float | None = None,
     batch: int = BATCH,
-    renew: Callable[[], Awaitable[object]] | None = None,
+    renew: Callable[[], Awaitable[bool]] | None = None,
     tick: Tick | None = None,
 ) -> Summary:
     """One pass over every bucket with rules. ``renew`` is awaited between batches
-    (the caller's lease); ``tick`` is told of progress after each object."""
+    (the caller's lease: once lost, the pass stops and the new holder's does the rest);
+    ``tick`` is told of progress after each object."""
     summary = Summary()
     for bucket in await services.meta.lifecycle_buckets():
         if bucket.lifecycle is None:
@@ -69,9 +70,16 @@ async def apply_rules(
         summary.buckets += 1
         pass_ = _BucketPass(services, bucket, loads(bucket.lifecycle), now or time.time(),
                             summary, tick)  # fmt: skip
-        await pass_.objects(batch, renew)
+        try:
+            await pass_.objects(batch, renew)
+        except _LeaseLost:
+            break
         await pass_.uploads(batch)
     return summary
+
+
+class _LeaseLost(Exception):
+    pass
 
 
 class _BucketPass:
@@ -82,7 +90,7 @@ class _BucketPass:
         self.day = services.settings.lifecycle_day_seconds
         self.tagged = any(r.filter.tags for r in lifecycle.rules)
 
-    async def objects(self, batch: int, renew: Callable[[], Awaitable[object]] | None) -> None:
+    async def objects(self, batch: int, renew: Callable[[], Awaitable[bool]] | None) -> None:
         meta, start = self.services.meta, ""
         while True:
             page = await meta.list_objects(self.bucket.id, start_after=start, max_keys=batch)
@@ -99,8 +107,8 @@ class _BucketPass:
             if not page.is_truncated or not page.objects:
                 return
             start = page.objects[-1].key
-            if renew is not None:
-                await renew()
+            if renew is not None and not await renew():
+                raise _LeaseLost
 
     async def _object(self, listed: ObjectRecord) -> None:
         record: ObjectRecord | None = listed

@@ -1,15 +1,14 @@
-"""oortgate.lifecycle.parse: AWS's LifecycleConfiguration document, checked as AWS does,
-and shown back by oortgate.xml.lifecycle as put."""
+"""oortgate.xml.lifecycle: AWS's LifecycleConfiguration document, checked as AWS does,
+and shown back as put."""
 
 from __future__ import annotations
 
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.lifecycle.parse import parse_lifecycle
 from oortgate.lifecycle.rules import Filter, loads
 from oortgate.xml.core import parse
-from oortgate.xml.lifecycle import lifecycle_document
+from oortgate.xml.lifecycle import lifecycle_document, parse_lifecycle
 
 ARCHIVE = frozenset({"GLACIER_IR"})
 
