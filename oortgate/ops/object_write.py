@@ -175,7 +175,10 @@ async def copy_object(ctx: Context) -> Response:
         record = await tier_copy.rewritten(ctx, record, bucket.tier, commit)
     else:
         record = await commit(record)
-    return xml_response(copy_xml.copy_object_result(record))
+    response = xml_response(copy_xml.copy_object_result(record))
+    day = ctx.services.settings.lifecycle_day_seconds
+    response.headers.extend(expiration_headers(bucket, record, day))
+    return response
 
 
 def _copied_record(

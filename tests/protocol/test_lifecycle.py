@@ -251,10 +251,19 @@ def test_expiration_after_days_and_its_header(
     modified = head["LastModified"].timestamp()
     assert modified + 2 * DAY <= expiry.timestamp() < modified + 3 * DAY + 1
     assert "Expiration" not in s3.head_object(Bucket=bucket, Key="e/y")
-    while time.time() < expiry.timestamp():  # not due yet: untouched
-        assert run_lifecycle(server)["expired"] == 0 or "d/x" not in keys(s3, bucket)
-        time.sleep(0.2)
-    time.sleep(0.1)
+    copied = s3.copy_object(Bucket=bucket, Key="d/copy", CopySource=f"{bucket}/e/y")
+    assert 'rule-id="soon \\"1\\""' in copied["Expiration"]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="d/mp")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="d/mp", UploadId=upload, PartNumber=1, Body=b"m")
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="d/mp", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )  # fmt: skip
+    assert 'rule-id="soon \\"1\\""' in done["Expiration"]
+    run_lifecycle(server)
+    if time.time() < expiry.timestamp():  # the pass ran before the expiry: untouched
+        assert keys(s3, bucket) == ["d/copy", "d/mp", "d/x", "e/y"]
+    time.sleep(max(0.0, expiry.timestamp() - time.time()) + DAY + 0.1)  # all of d/ is due
     run_lifecycle(server)
     assert keys(s3, bucket) == ["e/y"]
 
