@@ -27,6 +27,12 @@ def add_lifecycle_commands(parser: argparse.ArgumentParser) -> None:
 
 
 def run_lifecycle(args: argparse.Namespace, settings: Settings) -> int:
+    from oortgate.stores import db_path
+
+    if not settings.metadata_url and not db_path(settings.data_dir).exists():
+        print(f"oortgate: no data directory at {settings.data_dir} (no metadata database)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     summary = asyncio.run(_run(settings, show_progress=not args.json and sys.stderr.isatty()))
     if summary is None:
         print("oortgate: another gateway is applying the lifecycle rules now (its lease "
@@ -45,7 +51,7 @@ async def _run(settings: Settings, *, show_progress: bool) -> Summary | None:
     from oortgate.ops.context import Services
     from oortgate.stores import open_stores
 
-    stores = open_stores(settings)
+    stores = open_stores(settings, limited=False)
     services = Services(settings, stores.meta, stores.blobs)
     holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
