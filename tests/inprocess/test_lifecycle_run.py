@@ -4,6 +4,8 @@ since the pass saw it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from oortgate.lifecycle.rules import Filter, Lifecycle, Rule
 from oortgate.ops import lifecycle_run
 
@@ -81,3 +83,20 @@ def test_a_blob_object_moves_to_the_archive_class(
     assert b is not None
     record = harness.run(harness.meta.get_object(b.id, "big"))
     assert record is not None and record.blob_ids[0].endswith("z")  # stored compressed
+
+
+def test_archived_by_a_rule_it_needs_a_restore_where_the_tier_does(tmp_path: Path) -> None:
+    glacier = Harness(tmp_path, archive_restore_required=True)
+    try:
+        owner = glacier.user("owner")
+        glacier.bucket(owner, "warm")
+        data = b"w" * 40_000
+        owner.put("warm", "k", data)
+        _rules(glacier, "warm", ARCHIVED)
+        assert glacier.run(lifecycle_run.apply_rules(glacier.gateway.services)).transitioned == 1
+        assert owner.get("warm", "k").error == (403, "InvalidObjectState")
+        restore = b"<RestoreRequest><Days>1</Days></RestoreRequest>"
+        assert owner.request("POST", "/warm/k", "restore", restore).status == 202
+        assert owner.get("warm", "k").body == data
+    finally:
+        glacier.close()
