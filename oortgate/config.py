@@ -74,7 +74,7 @@ class Settings:
     inline_max_size: int = 16 * 1024
     gc_interval: float = 2.0
     # How long a "day" of lifecycle rules lasts (tests shorten it); the worker's passes
-    # come every lifecycle_interval seconds (0: every day / 4, at most hourly).
+    # come every lifecycle_interval seconds (0: a quarter day, at most an hour).
     lifecycle_day_seconds: float = 86400.0
     lifecycle_interval: float = 0.0
     # An overwritten or deleted object's blobs are deleted this long after, so downloads
