@@ -185,6 +185,12 @@ class MetaStore(Protocol):
         preconditions.check): if it fails, its S3Error is raised and nothing changes."""
         ...
 
+    async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
+        """``put_object``, keeping ``record.last_modified`` (a lifecycle transition moves
+        the bytes and changes the storage class; for its readers the object is the same,
+        and its rules' days still count from its last real change)."""
+        ...
+
     async def delete_object(
         self, bucket_id: int, key: str, condition: Precondition | None = None
     ) -> bool:

@@ -150,6 +150,9 @@ class AsyncSqliteMeta:
     async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
         await self._call(self._writer.put_object, record, condition)
 
+    async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
+        await self.put_object(record, condition)  # SQLite keeps the record's own date
+
     async def delete_object(
         self, bucket_id: int, key: str, condition: Precondition | None = None
     ) -> bool:

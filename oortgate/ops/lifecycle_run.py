@@ -148,7 +148,7 @@ class _BucketPass:
         condition = _unchanged(record)
 
         async def commit(new: ObjectRecord) -> ObjectRecord:
-            await meta.put_object(new, condition)
+            await meta.transition_object(new, condition)
             return new
 
         try:
