@@ -1,5 +1,5 @@
 """The `oortgate` command: serve the gateway, check its configuration, administer
-accounts, collect garbage, check the stores (fsck)."""
+accounts, collect garbage, check the stores (fsck), apply lifecycle rules."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from oortgate import __version__
 from oortgate.admin_cli import add_admin_commands, run_admin
 from oortgate.config import ENV_PREFIX, ConfigError, Settings, load
 from oortgate.fsck_cli import add_fsck_options
+from oortgate.lifecycle_cli import add_lifecycle_commands, run_lifecycle
 
 DEFAULT_DATA_DIR = "./oortgate-data"
 SERVE_OPTIONS = {
@@ -38,6 +39,10 @@ SERVE_OPTIONS = {
     "console": (str, "false: no web console at https://HOST:PORT/_console/ (default true)"),
     "console_idle_timeout": (float, "seconds a console session may stay unused (1800)"),
     "archive_restore_seconds": (float, "how long a restore takes (default 0)"),
+    "lifecycle_day_seconds": (float, "the length of a lifecycle rule's day (86400; tests "
+                              "shorten it)"),
+    "lifecycle_interval": (float, "seconds between lifecycle passes (0: a quarter day, at "
+                           "most an hour)"),
     "trusted_proxies": (
         str,
         "comma-separated CIDRs whose X-Forwarded-Proto/-Host/-For headers are believed",
@@ -194,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(read-only unless --repair; safe while serving)")  # fmt: skip
     _add_store_options(fsck)
     add_fsck_options(fsck)
+    lifecycle = sub.add_parser("lifecycle", help="buckets' lifecycle rules (the server "
+                               "applies them by itself)")  # fmt: skip
+    _add_store_options(lifecycle)
+    add_lifecycle_commands(lifecycle)
     return parser
 
 
@@ -237,6 +246,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from oortgate.migrate_cli import run_migrate  # names its stores itself
 
         return run_migrate(args)
+    if args.command == "lifecycle":  # through the stores a server opens, either kind
+        return run_lifecycle(args, settings)
     from oortgate.stores import PG_MARKER
 
     if not settings.metadata_url and (args.data_dir / PG_MARKER).exists():

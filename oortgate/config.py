@@ -73,6 +73,10 @@ class Settings:
     # shared by concurrent writers, instead of a file and its fsyncs); 0: never.
     inline_max_size: int = 16 * 1024
     gc_interval: float = 2.0
+    # How long a "day" of lifecycle rules lasts (tests shorten it); the worker's passes
+    # come every lifecycle_interval seconds (0: a quarter day, at most an hour).
+    lifecycle_day_seconds: float = 86400.0
+    lifecycle_interval: float = 0.0
     # An overwritten or deleted object's blobs are deleted this long after, so downloads
     # under way finish with the bytes they started with.
     gc_grace: float = 900.0
@@ -307,6 +311,10 @@ def _validate(s: Settings) -> None:
         problems.append(f"trusted_proxies: {exc}")
     if not 0 <= s.inline_max_size <= MAX_INLINE:
         problems.append(f"inline_max_size must be between 0 and {MAX_INLINE}")
+    if s.lifecycle_day_seconds <= 0:
+        problems.append("lifecycle_day_seconds must be positive")
+    if s.lifecycle_interval < 0:
+        problems.append("lifecycle_interval cannot be negative")
     if s.archive_restore_seconds < 0:
         problems.append("archive_restore_seconds cannot be negative")
     if s.console_idle_timeout <= 0:

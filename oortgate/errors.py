@@ -60,6 +60,7 @@ STATUS: dict[str, int] = {
     "NoSuchBucket": 404,
     "NoSuchBucketPolicy": 404,
     "NoSuchCORSConfiguration": 404,
+    "NoSuchLifecycleConfiguration": 404,
     "NoSuchKey": 404,
     "NoSuchPublicAccessBlockConfiguration": 404,
     "NoSuchTagSet": 404,
@@ -125,6 +126,7 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "MissingContentLength": "You must provide the Content-Length HTTP header.",
     "NoSuchBucket": "The specified bucket does not exist",
     "NoSuchBucketPolicy": "The bucket policy does not exist",
+    "NoSuchLifecycleConfiguration": "The lifecycle configuration does not exist",
     "NoSuchKey": "The specified key does not exist.",
     "NoSuchPublicAccessBlockConfiguration": "The public access block configuration was not "
     "found",

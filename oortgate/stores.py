@@ -209,11 +209,12 @@ class Stores:
     limiter: RateLimiter | None  # None: no rate limit configured
 
 
-def open_stores(settings: Settings) -> Stores:
+def open_stores(settings: Settings, *, limited: bool = True) -> Stores:
     """What a server worker process runs on: the async interfaces. Its writes belong to
-    a new session (see oortgate.sessions; the server heartbeats it)."""
+    a new session (see oortgate.sessions; the server heartbeats it). ``limited``: with
+    the rate limiter (a tool that serves no requests goes without)."""
     box = SecretBox.from_env()
-    limiter = open_limiter(settings)
+    limiter = open_limiter(settings) if limited else None
     if settings.metadata_url:
         # The worker's session is opened when the store first connects (in the worker's
         # event loop), then handed to its blob store (temp files are the session's).

@@ -38,7 +38,7 @@ def _form_decode(text: str) -> str:
 # Sub-resources S3 defines that this gateway does not implement: a request naming one
 # answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
 UNSUPPORTED_BUCKET = frozenset(
-    "accelerate analytics encryption intelligent-tiering inventory lifecycle "
+    "accelerate analytics encryption intelligent-tiering inventory "
     "logging metrics notification object-lock "
     "replication requestPayment website metadataTable session "
     "metadataConfiguration abac".split()
@@ -127,6 +127,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.GetBucketPolicy
         if "policyStatus" in query:
             return Op.GetBucketPolicyStatus
+        if "lifecycle" in query:
+            return Op.GetBucketLifecycleConfiguration
         if unsupported:
             return Op.NotImplemented
         return Op.ListObjectsV2 if query.get("list-type") == "2" else Op.ListObjects
@@ -145,6 +147,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.PutPublicAccessBlock
         if "policy" in query:
             return Op.PutBucketPolicy
+        if "lifecycle" in query:
+            return Op.PutBucketLifecycleConfiguration
         if "versioning" in query or unsupported:
             return Op.NotImplemented
         return Op.CreateBucket
@@ -159,6 +163,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.DeletePublicAccessBlock
         if "policy" in query:
             return Op.DeleteBucketPolicy
+        if "lifecycle" in query:
+            return Op.DeleteBucketLifecycle
         return Op.NotImplemented if unsupported else Op.DeleteBucket
     if method == "POST":
         if "delete" in query:

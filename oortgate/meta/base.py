@@ -137,6 +137,19 @@ class MetaStore(Protocol):
         """Its bucket policy, the JSON text as put (None: none)."""
         ...
 
+    async def set_bucket_lifecycle(self, bucket_id: int, lifecycle: str | None) -> None:
+        """Its lifecycle rules (oortgate.lifecycle.rules JSON; None: none)."""
+        ...
+
+    async def lifecycle_buckets(self) -> list[Bucket]:
+        """Every bucket that has lifecycle rules, whoever owns it (the lifecycle worker)."""
+        ...
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Hold the lease ``name`` for ``seconds`` more if it is free, expired or already
+        ``holder``'s (one gateway at a time does a job such as applying lifecycle rules)."""
+        ...
+
     async def get_bucket(self, name: str) -> Bucket | None: ...
 
     async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
@@ -178,6 +191,12 @@ class MetaStore(Protocol):
         dropped at once). With a
         condition, the current object is checked in the same transaction (see
         preconditions.check): if it fails, its S3Error is raised and nothing changes."""
+        ...
+
+    async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
+        """``put_object``, keeping ``record.last_modified`` (a lifecycle transition moves
+        the bytes and changes the storage class; for its readers the object is the same,
+        and its rules' days still count from its last real change)."""
         ...
 
     async def delete_object(

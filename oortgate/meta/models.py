@@ -36,6 +36,7 @@ class Bucket:
     ownership: str | None = None  # its ObjectOwnership (see oortgate.bucket_controls)
     public_access_block: str | None = None  # its PublicAccessBlock as JSON, None if unset
     policy: str | None = None  # its bucket policy (JSON, as put), None if unset
+    lifecycle: str | None = None  # its lifecycle rules (oortgate.lifecycle JSON), None if unset
 
 
 @dataclass(frozen=True, slots=True)

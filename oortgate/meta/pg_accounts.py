@@ -20,7 +20,7 @@ _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
     "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block,"
-    " policy"
+    " policy, lifecycle"
 )
 _CREDENTIALS_SQL = (
     "SELECT k.access_key, k.secret_key, k.user_id, k.enabled, k.created, k.rate_limit,"
@@ -251,6 +251,26 @@ class PgAccounts(PgBase):
 
     async def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
         await self._set_bucket("policy", bucket_id, policy)
+
+    async def set_bucket_lifecycle(self, bucket_id: int, lifecycle: str | None) -> None:
+        await self._set_bucket("lifecycle", bucket_id, lifecycle)
+
+    async def lifecycle_buckets(self) -> list[Bucket]:
+        rows = await self._rows(
+            f"SELECT {_BUCKET_COLS} FROM buckets WHERE lifecycle IS NOT NULL ORDER BY name"
+        )
+        return [_bucket(row) for row in rows]
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        # The database's clock: every gateway's lease is measured on the same one.
+        return await self._count(
+            "INSERT INTO leases (name, holder, expires)"
+            " VALUES (%s, %s, extract(epoch FROM clock_timestamp()) + %s)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " expires = excluded.expires WHERE leases.holder = excluded.holder"
+            " OR leases.expires < extract(epoch FROM clock_timestamp())",
+            name, holder, seconds,
+        ) == 1
 
     async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
         row = await self._one("SELECT tags FROM buckets WHERE id = %s", bucket_id)

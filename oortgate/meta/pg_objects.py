@@ -14,7 +14,7 @@ from oortgate.errors import S3Error
 from oortgate.meta import body_rows
 from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment
 from oortgate.meta.pg_accounts import PgAccounts
-from oortgate.meta.pg_db import s3_error
+from oortgate.meta.pg_db import Conn, s3_error
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
 from oortgate.meta.preconditions import Precondition
 from oortgate.meta.sqlite_db import dumps, nullable_dumps, nullable_loads
@@ -101,6 +101,24 @@ class PgObjects(PgAccounts):
         columns = body_rows.stored(record.body)
         await self._rows(sql, *record_args(record, columns), columns.inline,
                          *condition_args(condition), retry_unique=True)  # fmt: skip
+
+    async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
+        # og_put_object dates the row by the database's clock: set it back, in the same
+        # transaction.
+        columns = body_rows.stored(record.body)
+        args = (*record_args(record, columns), columns.inline, *condition_args(condition))
+
+        async def work(conn: Conn) -> None:
+            async with conn.transaction():
+                await conn.execute(
+                    f"SELECT og_put_object({RECORD_ARGS}, %s, {CONDITION_ARGS})".encode(), args
+                )
+                await conn.execute(
+                    b"UPDATE objects SET last_modified = %s WHERE bucket_id = %s AND key = %s",
+                    (record.last_modified, record.bucket_id, record.key),
+                )
+
+        await self._run(work, retry_unique=True)
 
     async def delete_object(
         self, bucket_id: int, key: str, condition: Precondition | None = None

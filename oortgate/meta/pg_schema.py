@@ -115,12 +115,20 @@ INSERT INTO og_identity (identity)
     VALUES ('pg-' || substr(md5(random()::text || clock_timestamp()::text), 1, 16));
 """
 
+# A bucket's lifecycle rules (JSON); the leases that let one gateway at a time do a job.
+_LIFECYCLE = """
+ALTER TABLE buckets ADD COLUMN lifecycle text;
+CREATE TABLE leases (name og_name PRIMARY KEY, holder text NOT NULL,
+    expires double precision NOT NULL);
+"""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
     (_BUCKET_POLICY,),
     (_READ_LEASES,),
     (_IDENTITY,),
+    (_LIFECYCLE,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -24,7 +24,7 @@ _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
     "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block,"
-    " policy"
+    " policy, lifecycle"
 )
 
 
@@ -229,3 +229,25 @@ class AccountsStore(Database):
     def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
         with self._write() as db:
             db.execute("UPDATE buckets SET policy = ? WHERE id = ?", (policy, bucket_id))
+
+    def set_bucket_lifecycle(self, bucket_id: int, lifecycle: str | None) -> None:
+        with self._write() as db:
+            db.execute("UPDATE buckets SET lifecycle = ? WHERE id = ?", (lifecycle, bucket_id))
+
+    def lifecycle_buckets(self) -> list[Bucket]:
+        rows = self._conn.execute(
+            f"SELECT {_BUCKET_COLS} FROM buckets WHERE lifecycle IS NOT NULL ORDER BY name"
+        ).fetchall()
+        return [Bucket(*row) for row in rows]
+
+    def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+                " expires = excluded.expires"
+                " WHERE leases.holder = excluded.holder OR leases.expires < ?",
+                (name, holder, now + seconds, now),
+            )
+            return cur.rowcount == 1

@@ -119,6 +119,15 @@ class AsyncSqliteMeta:
     async def set_bucket_policy(self, bucket_id: int, policy: str | None) -> None:
         await self._call(self._writer.set_bucket_policy, bucket_id, policy)
 
+    async def set_bucket_lifecycle(self, bucket_id: int, lifecycle: str | None) -> None:
+        await self._call(self._writer.set_bucket_lifecycle, bucket_id, lifecycle)
+
+    async def lifecycle_buckets(self) -> list[Bucket]:
+        return self._reader.lifecycle_buckets()
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        return await self._call(self._writer.take_lease, name, holder, seconds)
+
     async def get_bucket(self, name: str) -> Bucket | None:
         return self._lookups.get_bucket(name)
 
@@ -145,6 +154,9 @@ class AsyncSqliteMeta:
 
     async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
         await self._call(self._writer.put_object, record, condition)
+
+    async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
+        await self.put_object(record, condition)  # SQLite keeps the record's own date
 
     async def delete_object(
         self, bucket_id: int, key: str, condition: Precondition | None = None

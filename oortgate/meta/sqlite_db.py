@@ -167,11 +167,19 @@ CREATE INDEX IF NOT EXISTS read_leases_lease ON read_leases(lease_id);
 CREATE INDEX IF NOT EXISTS read_leases_session ON read_leases(session_id)
 """
 
+# Version 13: a bucket's lifecycle rules (JSON); the leases that let one gateway at a
+# time do a job (the lifecycle worker).
+_LIFECYCLE = """
+ALTER TABLE buckets ADD COLUMN lifecycle TEXT;
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL,
+    expires REAL NOT NULL)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
     _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
-    _CONSOLE_SIGNOUTS, _BUCKET_POLICY, _READ_LEASES,
+    _CONSOLE_SIGNOUTS, _BUCKET_POLICY, _READ_LEASES, _LIFECYCLE,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -11,6 +11,7 @@ from oortgate.ops import (
     archive,
     bucket,
     bucket_controls,
+    bucket_lifecycle,
     bucket_policy,
     cors_ops,
     delete,
@@ -81,4 +82,7 @@ HANDLERS: dict[Op, Handler] = {
     Op.GetBucketPolicy: bucket_policy.get_bucket_policy,
     Op.DeleteBucketPolicy: bucket_policy.delete_bucket_policy,
     Op.GetBucketPolicyStatus: bucket_policy.get_bucket_policy_status,
+    Op.PutBucketLifecycleConfiguration: bucket_lifecycle.put_bucket_lifecycle,
+    Op.GetBucketLifecycleConfiguration: bucket_lifecycle.get_bucket_lifecycle,
+    Op.DeleteBucketLifecycle: bucket_lifecycle.delete_bucket_lifecycle,
 }

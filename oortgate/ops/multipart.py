@@ -16,6 +16,7 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import Body, ObjectRecord, Part, PartsBody, Segment, Upload, blob_segments
 from oortgate.ops import read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
+from oortgate.ops.bucket_lifecycle import expiration_headers
 from oortgate.ops.conditions import parse_http_date
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
@@ -196,7 +197,10 @@ async def complete_multipart_upload(ctx: Context) -> Response:
 
 def _completed(ctx: Context, record: ObjectRecord) -> Response:
     body = multipart_xml.complete_result(ctx.route.bucket or "", ctx.key, record)
-    return xml_response(body)
+    response = xml_response(body)
+    day = ctx.services.settings.lifecycle_day_seconds
+    response.headers.extend(expiration_headers(ctx.granted_bucket, record, day))
+    return response
 
 
 def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectRecord:

@@ -10,6 +10,7 @@ from oortgate.headertext import is_header_value
 from oortgate.meta.models import Body, InlineBody, ObjectRecord, PartsBody, blob_segments
 from oortgate.ops import conditions, read_lease
 from oortgate.ops.archive import check_readable, restore_headers
+from oortgate.ops.bucket_lifecycle import expiration_headers
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import object_headers
 from oortgate.ops.ranges import parse_range
@@ -73,6 +74,9 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     checksums = whole and ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     headers = _with_overrides(ctx, object_headers(record, checksums=checksums))
     headers.extend(restore_headers(ctx, record))
+    headers.extend(
+        expiration_headers(ctx.granted_bucket, record, ctx.services.settings.lifecycle_day_seconds)
+    )
     status = 200
     if not whole:
         status = 206

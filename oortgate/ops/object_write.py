@@ -14,6 +14,7 @@ from oortgate.ops import conditions, tier_copy
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blob_writer import StoredBlob, write_body
+from oortgate.ops.bucket_lifecycle import expiration_headers
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import (
     REDIRECT,
@@ -98,6 +99,7 @@ async def put_object(ctx: Context) -> Response:
                               tier=bucket.tier)  # fmt: skip
     headers = [("etag", f'"{record.etag}"')]
     headers.extend((header_name(alg), value) for alg, value in record.checksums.items())
+    headers.extend(expiration_headers(bucket, record, settings.lifecycle_day_seconds))
     return Response(200, headers)
 
 
@@ -173,7 +175,10 @@ async def copy_object(ctx: Context) -> Response:
         record = await tier_copy.rewritten(ctx, record, bucket.tier, commit)
     else:
         record = await commit(record)
-    return xml_response(copy_xml.copy_object_result(record))
+    response = xml_response(copy_xml.copy_object_result(record))
+    day = ctx.services.settings.lifecycle_day_seconds
+    response.headers.extend(expiration_headers(bucket, record, day))
+    return response
 
 
 def _copied_record(

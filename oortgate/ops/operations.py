@@ -59,6 +59,9 @@ class Op(StrEnum):
     GetBucketPolicy = "GetBucketPolicy"
     DeleteBucketPolicy = "DeleteBucketPolicy"
     GetBucketPolicyStatus = "GetBucketPolicyStatus"
+    PutBucketLifecycleConfiguration = "PutBucketLifecycleConfiguration"
+    GetBucketLifecycleConfiguration = "GetBucketLifecycleConfiguration"
+    DeleteBucketLifecycle = "DeleteBucketLifecycle"
     Preflight = "Preflight"  # a browser's CORS OPTIONS request
     # Answered by the server itself, never by a handler:
     Health = "Health"

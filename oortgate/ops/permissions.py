@@ -107,6 +107,9 @@ PERMISSION: Final[dict[Op, Permission]] = {
     Op.GetBucketPolicy: BUCKET_OWNER_ONLY,
     Op.DeleteBucketPolicy: BUCKET_OWNER_ONLY,
     Op.GetBucketPolicyStatus: BUCKET_OWNER_ONLY,
+    Op.PutBucketLifecycleConfiguration: BUCKET_OWNER_ONLY,
+    Op.GetBucketLifecycleConfiguration: BUCKET_OWNER_ONLY,
+    Op.DeleteBucketLifecycle: BUCKET_OWNER_ONLY,
     # Unauthenticated by design: the bucket's CORS rules decide (ops/cors_ops.py), after
     # the request names an origin and a method.
     Op.Preflight: NONE,
@@ -167,6 +170,9 @@ ACTION: Final[dict[Op, str | None]] = {
     Op.GetBucketPolicy: None,
     Op.DeleteBucketPolicy: None,
     Op.GetBucketPolicyStatus: None,
+    Op.PutBucketLifecycleConfiguration: "s3:PutLifecycleConfiguration",
+    Op.GetBucketLifecycleConfiguration: "s3:GetLifecycleConfiguration",
+    Op.DeleteBucketLifecycle: "s3:PutLifecycleConfiguration",
     Op.Preflight: None,
     Op.Health: None,
     Op.NotImplemented: None,

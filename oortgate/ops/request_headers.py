@@ -235,6 +235,15 @@ HEADERS: Final[dict[str, Decisions]] = {
     "GetBucketPolicy": COMMON,
     "DeleteBucketPolicy": COMMON,
     "GetBucketPolicyStatus": COMMON,
+    # Transitions move every matching object whatever its size (no 128 KiB floor to
+    # choose between): asking for one is refused rather than ignored.
+    "PutBucketLifecycleConfiguration": {
+        **COMMON,
+        **BODY_CHECKSUMS,
+        "x-amz-transition-default-minimum-object-size": REFUSE,
+    },
+    "GetBucketLifecycleConfiguration": COMMON,
+    "DeleteBucketLifecycle": COMMON,
     # Not in the model: a browser's form (its fields are checked by ops/post_object.py),
     # a CORS preflight, and sub-resources answered 501 anyway.
     "PostObject": {},

@@ -32,13 +32,17 @@ async def rewritten(
     record: ObjectRecord,
     tier: str,
     commit: Callable[[ObjectRecord], Awaitable[ObjectRecord]],
+    *,
+    every_blob: bool = False,
 ) -> ObjectRecord:
     """``commit`` of ``record`` naming new blobs in ``tier``'s store, one per blob of the
     source that lives in the other store (a multipart object keeps its parts, their
     sizes and checksums, so its ETag and part numbers stay true). Through the writer
-    service: if anything fails before the commit returns, the new blobs are dropped."""
+    service: if anything fails before the commit returns, the new blobs are dropped.
+    ``every_blob``: rewrite them all (a lifecycle transition: compressed, as the tier's
+    new blobs are, even where both tiers share one store)."""
     segments = blob_segments(record.body)
-    moving = [s for s in segments if _moves(ctx, s, tier)]
+    moving = [s for s in segments if every_blob or _moves(ctx, s, tier)]
     lease = await read_lease.take(ctx.meta, moving)
     streams: list[AsyncGenerator[bytes, None]] = [
         read_segments(ctx.services.blobs, [s], 0, s.size) for s in moving

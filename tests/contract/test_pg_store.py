@@ -98,6 +98,10 @@ async def test_an_older_schema_gains_the_bucket_policy_column(url: str) -> None:
         await meta.set_bucket_policy(old.id, '{"Statement":[]}')
         stored = await meta.get_bucket("old")
         assert stored is not None and stored.policy == '{"Statement":[]}'
+        assert stored.lifecycle is None  # and the lifecycle column and leases (4)
+        await meta.set_bucket_lifecycle(old.id, "[]")
+        assert [b.name for b in await meta.lifecycle_buckets()] == ["old"]
+        assert await meta.take_lease("lifecycle", "me", 60)
     finally:
         await meta.close()
     with psycopg.connect(url) as conn:

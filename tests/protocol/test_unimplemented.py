@@ -19,8 +19,8 @@ def obj(s3: S3Client, bucket: str) -> str:
 
 
 CALLS = {
-    "GetBucketLifecycleConfiguration": lambda s3, b: s3.get_bucket_lifecycle_configuration(
-        Bucket=b
+    "GetBucketNotificationConfiguration": lambda s3, b: (
+        s3.get_bucket_notification_configuration(Bucket=b)
     ),
     "GetBucketEncryption": lambda s3, b: s3.get_bucket_encryption(Bucket=b),
     "PutBucketLogging": lambda s3, b: s3.put_bucket_logging(Bucket=b, BucketLoggingStatus={}),
@@ -42,7 +42,7 @@ def test_not_implemented(s3: S3Client, obj: str, op: str) -> None:
     assert "Status" not in s3.get_bucket_versioning(Bucket=obj)
 
 
-@pytest.mark.parametrize("sub", ["logging", "lifecycle", "website", "replication"])
+@pytest.mark.parametrize("sub", ["logging", "notification", "website", "replication"])
 def test_not_implemented_raw_xml(raw: RawClient, obj: str, sub: str) -> None:
     resp = raw.request("GET", obj, query={sub: ""})
     assert resp.status_code == 501, resp.text

@@ -1,0 +1,102 @@
+"""ops/lifecycle_run.py on a gateway in process: passes page through a bucket, stop when
+their lease is lost (the rest is the next pass's), and leave an object that changed
+since the pass saw it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oortgate.lifecycle.rules import Filter, Lifecycle, Rule
+from oortgate.ops import lifecycle_run
+
+from ._client import Client, Harness
+
+EXPIRED = Lifecycle((Rule("gone", True, Filter(), expiration_date=0.0),))
+ARCHIVED = Lifecycle((Rule("arch", True, Filter(), transition_date=0.0,
+                           transition_class="GLACIER_IR"),))  # fmt: skip
+
+
+def _keys(harness: Harness, bucket: str) -> list[str]:
+    b = harness.get_bucket(bucket)
+    assert b is not None
+    return [o.key for o in harness.run(harness.meta.list_objects(b.id)).objects]
+
+
+def _rules(harness: Harness, bucket: str, lifecycle: Lifecycle) -> None:
+    b = harness.get_bucket(bucket)
+    assert b is not None
+    harness.run(harness.meta.set_bucket_lifecycle(b.id, lifecycle.dumps()))
+    harness.run(harness.meta.refresh())
+
+
+def test_a_pass_pages_through_the_bucket(harness: Harness, owner: Client, bucket: str) -> None:
+    for i in range(5):
+        assert owner.put(bucket, f"k{i}", b"x" * i).status == 200
+    _rules(harness, bucket, EXPIRED)
+    summary = harness.run(lifecycle_run.apply_rules(harness.gateway.services, batch=2))
+    assert (summary.buckets, summary.scanned, summary.expired) == (1, 5, 5)
+    assert _keys(harness, bucket) == []
+
+
+def test_a_lost_lease_stops_the_pass(harness: Harness, owner: Client, bucket: str) -> None:
+    for i in range(5):
+        owner.put(bucket, f"k{i}")
+    _rules(harness, bucket, EXPIRED)
+
+    async def lost() -> bool:
+        return False
+
+    services = harness.gateway.services
+    summary = harness.run(lifecycle_run.apply_rules(services, batch=2, renew=lost))
+    assert summary.expired == 2 and _keys(harness, bucket) == ["k2", "k3", "k4"]
+    assert harness.run(lifecycle_run.apply_rules(services, batch=2)).expired == 3
+
+
+def test_an_object_changed_since_it_was_seen_stays(
+    harness: Harness, owner: Client, bucket: str
+) -> None:
+    owner.put(bucket, "k", b"old")
+    b = harness.get_bucket(bucket)
+    assert b is not None
+    seen = harness.run(harness.meta.get_object(b.id, "k"))
+    assert seen is not None
+    owner.put(bucket, "k", b"new")
+    services = harness.gateway.services
+    bucket_pass = lifecycle_run._BucketPass(services, b, EXPIRED, 1.0, lifecycle_run.Summary(),
+                                            None)  # fmt: skip
+    assert not harness.run(bucket_pass._expire(seen))
+    assert not harness.run(bucket_pass._transition("k", seen, "GLACIER_IR"))
+    assert owner.get(bucket, "k").body == b"new"
+
+
+def test_a_blob_object_moves_to_the_archive_class(
+    harness: Harness, owner: Client, bucket: str
+) -> None:
+    data = bytes(range(256)) * 400  # over the inline size: a blob
+    owner.put(bucket, "big", data)
+    _rules(harness, bucket, ARCHIVED)
+    summary = harness.run(lifecycle_run.apply_rules(harness.gateway.services))
+    assert summary.transitioned == 1
+    got = owner.get(bucket, "big")
+    assert got.body == data and got.headers["x-amz-storage-class"] == "GLACIER_IR"
+    b = harness.get_bucket(bucket)
+    assert b is not None
+    record = harness.run(harness.meta.get_object(b.id, "big"))
+    assert record is not None and record.blob_ids[0].endswith("z")  # stored compressed
+
+
+def test_archived_by_a_rule_it_needs_a_restore_where_the_tier_does(tmp_path: Path) -> None:
+    glacier = Harness(tmp_path, archive_restore_required=True)
+    try:
+        owner = glacier.user("owner")
+        glacier.bucket(owner, "warm")
+        data = b"w" * 40_000
+        owner.put("warm", "k", data)
+        _rules(glacier, "warm", ARCHIVED)
+        assert glacier.run(lifecycle_run.apply_rules(glacier.gateway.services)).transitioned == 1
+        assert owner.get("warm", "k").error == (403, "InvalidObjectState")
+        restore = b"<RestoreRequest><Days>1</Days></RestoreRequest>"
+        assert owner.request("POST", "/warm/k", "restore", restore).status == 202
+        assert owner.get("warm", "k").body == data
+    finally:
+        glacier.close()

@@ -1,0 +1,57 @@
+"""oortgate.lifecycle.schedule: when rules act, rounded up to the next "midnight"."""
+
+from __future__ import annotations
+
+from oortgate.lifecycle.rules import Filter, Lifecycle, Rule
+from oortgate.lifecycle.schedule import (
+    ObjectFacts,
+    abort_due,
+    expires_by,
+    next_expiration,
+    transition_due,
+)
+
+DAY = 86400.0
+JAN_1_10H = 1767261600.0  # 2026-01-01T10:00:00Z
+
+
+def facts(key: str = "logs/a", size: int = 50, tags: dict[str, str] | None = None) -> ObjectFacts:
+    return ObjectFacts(key, size, JAN_1_10H, tags or {})
+
+
+def test_days_round_up_to_the_next_midnight() -> None:
+    lc = Lifecycle((Rule("r", True, Filter("logs/"), expiration_days=1),))
+    assert next_expiration(lc, facts(), DAY) == (1767398400.0, "r")  # 2026-01-03T00:00Z
+    assert not expires_by(lc, facts(), 1767398399.0, DAY)
+    assert expires_by(lc, facts(), 1767398400.0, DAY)
+    assert next_expiration(lc, facts("other"), DAY) is None
+
+
+def test_the_earliest_rule_wins_and_disabled_rules_never_act() -> None:
+    lc = Lifecycle((
+        Rule("late", True, Filter(), expiration_days=9),
+        Rule("soon", True, Filter(tags=(("k", "v"),)), expiration_days=2),
+        Rule("off", False, Filter(), expiration_days=1),
+    ))  # fmt: skip
+    assert next_expiration(lc, facts(tags={"k": "v"}), DAY)[1] == "soon"  # type: ignore[index]
+    assert next_expiration(lc, facts(tags={"k": "w"}), DAY)[1] == "late"  # type: ignore[index]
+
+
+def test_size_filters_are_strict() -> None:
+    lc = Lifecycle((Rule("r", True, Filter(size_greater_than=10, size_less_than=20),
+                         expiration_date=0.0),))  # fmt: skip
+    assert [expires_by(lc, facts(size=s), 1.0, DAY) for s in (10, 11, 19, 20)] == [
+        False, True, True, False]  # fmt: skip
+
+
+def test_transition_and_abort() -> None:
+    lc = Lifecycle((
+        Rule("t", True, Filter("logs/"), transition_days=0, transition_class="GLACIER_IR"),
+        Rule("a", True, Filter("up/"), abort_days=1),
+        Rule("sized", True, Filter(size_less_than=5), abort_days=1),
+    ))  # fmt: skip
+    assert transition_due(lc, facts(), JAN_1_10H, DAY) is None  # midnight not reached
+    assert transition_due(lc, facts(), 1767312000.0, DAY) == "GLACIER_IR"
+    assert abort_due(lc, "up/x", JAN_1_10H, 1767398400.0, DAY)
+    assert not abort_due(lc, "up/x", JAN_1_10H, 1767398399.0, DAY)
+    assert not abort_due(lc, "zzz", JAN_1_10H, 2e9, DAY)  # size filters never take uploads
