@@ -4,9 +4,10 @@ table by table, and the per-table checksums that verify the copy.
 Both stores keep the same stored form (see meta.body_rows), so rows are copied as they
 are, ids included: users and buckets keep their ids (objects and keys name them), and
 the identity sequences are moved past the copied ids afterwards. Left behind, on
-purpose: ``sessions`` (the source's workers are gone), ``pending_blobs`` (their writers
-died with them: the blobs are garbage) and ``garbage`` (not referenced; in a blob store
-shared with the source, the orphan sweep takes those files).
+purpose: ``sessions``, ``read_leases`` and ``leases`` (the source's workers are gone),
+``pending_blobs`` (their writers died with them: the blobs are garbage) and ``garbage``
+(not referenced; in a blob store shared with the source, the orphan sweep takes those
+files).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ TABLES: tuple[Table, ...] = (
     _t("access_keys", "access_key",
        "access_key, secret_key, user_id, enabled, created, rate_limit"),
     _t("buckets", "id", "id, name, owner_id, region, created, acl, cors, tier, tags, "
-       "ownership, public_access_block, policy"),
+       "ownership, public_access_block, policy, lifecycle"),
     _t("objects", "bucket_id, key", "bucket_id, key, blob_id, size, etag, last_modified, "
        "content_type, system_headers, user_metadata, checksums, storage_class, parts_count, "
        "acl, owner_id, restore_ready, restore_expiry, tags, crc64"),
@@ -64,7 +65,9 @@ TABLES: tuple[Table, ...] = (
        "upload_id, bucket_id, key, etag, last_modified, completed"),
     _t("console_signouts", "sid", "sid, expires"),
 )  # fmt: skip
-LEFT_BEHIND = ("sessions", "pending_blobs", "garbage")
+# read_leases belong to the source's (dead) sessions, leases (the lifecycle worker's)
+# to its gateways.
+LEFT_BEHIND = ("sessions", "pending_blobs", "garbage", "read_leases", "leases")
 # Tables whose identity sequence must move past the copied ids.
 IDENTITY_TABLES = ("users", "buckets")
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from oortgate import migrate_blobs
+from oortgate.meta.sqlite_db import Database
 from oortgate.migrate_blobs import count_referenced, referenced, sqlite_query
 from oortgate.migrate_cli import sqlite_file
 from oortgate.migrate_meta import MigrationError
-from oortgate.migrate_tables import TABLES, TableDigest
+from oortgate.migrate_tables import LEFT_BEHIND, TABLES, TableDigest
 
 
 def test_digest_sees_sqlite_and_postgresql_rows_alike() -> None:
@@ -42,6 +43,25 @@ def test_every_table_is_copied_in_key_order_with_its_key_columns() -> None:
     names = [t.name for t in TABLES]
     assert names.index("users") < names.index("access_keys") < names.index("buckets")
     assert names.index("buckets") < names.index("objects") < names.index("uploads")
+
+
+def test_every_column_of_the_schema_is_copied_or_left_behind_on_purpose(tmp_path: Path) -> None:
+    """A column or table a later schema version adds must be named here, or the
+    migration would drop it without a word (its verification compares only what it
+    copies)."""
+    Database(tmp_path / "meta.sqlite3").close()
+    conn = sqlite3.connect(tmp_path / "meta.sqlite3")
+    try:
+        tables = {name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite_%'")}  # fmt: skip
+        copied = {t.name: set(t.columns) for t in TABLES}
+        assert tables == set(copied) | set(LEFT_BEHIND)
+        for name, columns in copied.items():
+            found = {row[1] for row in conn.execute(f"PRAGMA table_info({name})")}
+            assert found == columns, name
+    finally:
+        conn.close()
 
 
 def _metadata() -> sqlite3.Connection:
