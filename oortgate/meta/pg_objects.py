@@ -90,13 +90,16 @@ class PgObjects(PgAccounts):
         row = await self._one(_GET, bucket_id, key)
         return _object(row) if row else None
 
-    async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+    async def put_object(
+        self, record: ObjectRecord, condition: Precondition | None = None
+    ) -> float:
         """Raises NoSuchBucket if the bucket was deleted meanwhile, NoSuchKey if a copy's
         source lost its last reference, or the condition's error (the pending mark then
-        stays: the caller drops it)."""
+        stays: the caller drops it). The time stored is the database clock's."""
         sql = f"SELECT og_put_object({RECORD_ARGS}, %s, {CONDITION_ARGS})"
-        await self._rows(sql, *record_args(record), record.inline, *condition_args(condition),
-                         retry_unique=True)  # fmt: skip
+        rows = await self._rows(sql, *record_args(record), record.inline,
+                                *condition_args(condition), retry_unique=True)  # fmt: skip
+        return float(rows[0][0])
 
     async def delete_object(
         self, bucket_id: int, key: str, condition: Precondition | None = None

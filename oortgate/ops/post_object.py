@@ -224,8 +224,8 @@ async def _store(
             last_modified=time.time(), checksums=dict([stored.checksum]) if stored.checksum else {},
             crc64=stored.crc64,
         )  # fmt: skip
-        await ctx.meta.put_object(record)
-        return record
+        stored_at = await ctx.meta.put_object(record)
+        return dataclasses.replace(record, last_modified=stored_at)
 
     return await write_chunks(ctx, form.file_chunks(), commit, limit=limit,
                               compute=integrity.algorithm, tier=bucket.tier)  # fmt: skip
