@@ -90,9 +90,39 @@ CREATE TABLE console_signouts (sid og_name PRIMARY KEY, expires double precision
 CREATE INDEX console_signouts_expires ON console_signouts(expires);
 """
 
+# The workers' lookup caches (oortgate.meta.pg_lookups): a change of a key, a user or a
+# bucket is announced on og_lookups by a trigger, whoever writes it, and PostgreSQL
+# delivers it at commit. Only changes and deletes: unknown names are never cached. The
+# payload names the row ("k:" access key, "u:" user id, "b:" bucket name); a TRUNCATE
+# fires no row trigger, so it announces "*" (everything).
+_LOOKUP_NOTICES = """
+CREATE FUNCTION og_notify_lookup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        PERFORM pg_notify('og_lookups', '*');
+    ELSE
+        PERFORM pg_notify('og_lookups', TG_ARGV[0] || ':' || (to_jsonb(OLD) ->> TG_ARGV[1]));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER access_keys_notify AFTER UPDATE OR DELETE ON access_keys
+    FOR EACH ROW EXECUTE FUNCTION og_notify_lookup('k', 'access_key');
+CREATE TRIGGER users_notify AFTER UPDATE OF name, canonical_id, created OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION og_notify_lookup('u', 'id');
+CREATE TRIGGER buckets_notify AFTER UPDATE OR DELETE ON buckets
+    FOR EACH ROW EXECUTE FUNCTION og_notify_lookup('b', 'name');
+CREATE TRIGGER access_keys_truncated AFTER TRUNCATE ON access_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION og_notify_lookup();
+CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION og_notify_lookup();
+CREATE TRIGGER buckets_truncated AFTER TRUNCATE ON buckets
+    FOR EACH STATEMENT EXECUTE FUNCTION og_notify_lookup();
+"""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
+    (_LOOKUP_NOTICES,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

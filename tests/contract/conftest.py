@@ -51,7 +51,8 @@ async def _sqlite(place: Place) -> MetaStore:
 
 
 async def _postgres(place: Place) -> MetaStore:
-    return PgMetaStore(place.pg_url, SecretBox.from_env())
+    # As a server worker has it: keys and buckets cached (see oortgate.meta.pg_lookups).
+    return PgMetaStore(place.pg_url, SecretBox.from_env(), cache_lookups=True)
 
 
 def _local(data_dir: Path) -> BlobStore:
