@@ -75,8 +75,21 @@ def record_args(r: ObjectRecord) -> tuple[Any, ...]:
 def condition_args(c: Precondition | None) -> tuple[Any, ...]:
     if c is None:
         return (None, False, None, None)
-    match = None if c.if_match is None else sorted(c.if_match)
+    match = None if c.if_match is None else sorted(_as_text(e) for e in c.if_match)
     return (match, c.if_none_match, c.size, c.last_modified)
+
+
+def _as_text(etag: str) -> str:
+    """An If-Match ETag as PostgreSQL text can hold it: one with U+0000 or with bytes
+    that were not UTF-8 (surrogates) becomes U+FFFD, which no stored ETag (hex) holds
+    either, so it still matches nothing, as on SQLite (and is not a 500)."""
+    if "\0" in etag:
+        return "\ufffd"
+    try:
+        etag.encode()
+    except UnicodeEncodeError:
+        return "\ufffd"
+    return etag
 
 
 # A moment given on this host's clock, put on the database clock (its distance from now
