@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
+from oortgate.meta import pg_sql_objects, pg_sql_uploads
 from oortgate.meta.pg_sql_objects import OBJECT_FUNCTIONS
 from oortgate.meta.pg_sql_uploads import UPLOAD_FUNCTIONS
 
@@ -119,10 +120,17 @@ CREATE TRIGGER buckets_truncated AFTER TRUNCATE ON buckets
     FOR EACH STATEMENT EXECUTE FUNCTION og_notify_lookup();
 """
 
+
+def _or_replace(script: str) -> str:
+    return script.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
-    (_LOOKUP_NOTICES,),
+    # The lookup notices; the writes of a key take the key's lock (their functions as
+    # they are now: a database made at version 1 gets them here, a new one twice).
+    (_LOOKUP_NOTICES, *map(_or_replace, pg_sql_objects.KEY_LOCKED + pg_sql_uploads.KEY_LOCKED)),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
