@@ -71,9 +71,9 @@ BACKENDS = [b for b in (_CHOSEN or "embedded,postgres").split(",") if b]
 # settings), and the fuzzer. The rest (signatures, transport, refused headers, the
 # console's pages, the tools' own servers) does not depend on the store.
 PER_BACKEND_MODULES = frozenset({
-    "test_access_matrix", "test_acl", "test_acl_grants", "test_bad_bytes", "test_bad_input",
-    "test_bucket_controls", "test_buckets", "test_conditional_writes", "test_copy",
-    "test_delete", "test_edge", "test_fuzz", "test_head_conditional_range",
+    "test_access_matrix", "test_acl", "test_acl_grants", "test_auth", "test_bad_bytes",
+    "test_bad_input", "test_bucket_controls", "test_buckets", "test_conditional_writes",
+    "test_copy", "test_delete", "test_edge", "test_fuzz", "test_head_conditional_range",
     "test_honoured_headers", "test_inline", "test_isolation", "test_keys", "test_list",
     "test_multipart", "test_object_attributes", "test_post_object", "test_put_get",
     "test_tagging", "test_tiers",
