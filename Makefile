@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
-.PHONY: install serve test lint typecheck unit protocol reliability clean browser-deps ceph-deps \
-	pg-deps redis-deps fuzz soak
+.PHONY: install serve test test-backends lint typecheck unit protocol reliability clean \
+	browser-deps ceph-deps pg-deps redis-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,8 +70,6 @@ pg-deps:
 	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
 	    $$SUDO apt-get $(APT_WAIT) install -y -q postgresql >/dev/null; }; }
 
-	$(BIN)/pytest -q tests/unit
-
 # redis-server for the tests of the shared rate limit, which start private instances
 # (and stop them) besides the one on 127.0.0.1:6379 if it answers.
 redis-deps:
@@ -93,8 +91,15 @@ POWER_CUTS ?= 4
 reliability: $(STAMP)
 	CRASH_ROUNDS=$(CRASH_ROUNDS) POWER_CUTS=$(POWER_CUTS) $(BIN)/pytest -q -s -n 0 tests/reliability
 
+# The protocol tests run on the embedded store, and those of the modules that exercise
+# the metadata store on PostgreSQL too (tests/protocol/conftest.py, PER_BACKEND_MODULES).
 test: $(STAMP) lint typecheck browser-deps ceph-deps pg-deps redis-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
+
+# Every protocol test on every metadata backend (the full double run `make test` has no
+# time for).
+test-backends: $(STAMP) browser-deps pg-deps redis-deps
+	OORTGATE_TEST_BACKENDS=embedded,postgres $(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
 # A longer fuzz run than the 45 s of `make test` (FUZZ_SEED=n replays one).
 FUZZ_SECONDS ?= 600

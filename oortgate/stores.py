@@ -219,7 +219,8 @@ def open_stores(settings: Settings, *, limited: bool = True) -> Stores:
         # The worker's session is opened when the store first connects (in the worker's
         # event loop), then handed to its blob store (temp files are the session's).
         blob_store = worker_blobs(settings)
-        meta = open_postgres(settings.metadata_url, box, on_session=blob_store.use_session)
+        meta = open_postgres(settings.metadata_url, box, on_session=blob_store.use_session,
+                             cache_lookups=True)  # fmt: skip
         return Stores(meta, blob_store, limiter)
     writer = open_meta(settings.data_dir, box)
     session_id = writer.open_session(socket.gethostname(), os.getpid())
@@ -252,14 +253,19 @@ async def open_migration_blobs(location: DirectoryBlobs | RadosBlobs) -> BlobSto
 
 
 def open_postgres(
-    url: str, box: SecretBox | None, on_session: Callable[[str], Awaitable[None]] | None = None
+    url: str,
+    box: SecretBox | None,
+    on_session: Callable[[str], Awaitable[None]] | None = None,
+    cache_lookups: bool = False,
 ) -> MetaStore:
     """The PostgreSQL metadata store (``metadata_url``). It connects lazily, in the event
     loop that first uses it (checking the server, migrating the schema); with
-    ``on_session`` (a server worker) it registers a session then and passes its id on."""
+    ``on_session`` (a server worker) it registers a session then and passes its id on;
+    with ``cache_lookups`` (a server worker) it remembers keys and buckets, listening for
+    the database's notices of their changes (see oortgate.meta.pg_lookups)."""
     from oortgate.meta.pg_store import PgMetaStore
 
-    return PgMetaStore(url, box, on_session=on_session)
+    return PgMetaStore(url, box, on_session=on_session, cache_lookups=cache_lookups)
 
 
 def open_limiter(settings: Settings) -> RateLimiter | None:

@@ -76,10 +76,12 @@ class MetaStore(Protocol):
     async def get_key(self, access_key: str) -> AccessKey | None: ...
 
     async def refresh(self) -> None:
-        """Lookups after this call see every change committed before it. A store may
-        remember ``get_credentials`` and ``get_bucket`` answers between calls (the
-        server calls this once per request, not once per lookup); others are never
-        older than the call."""
+        """A store may remember ``get_credentials`` and ``get_bucket`` answers between
+        calls (the server calls this once per request, not once per lookup): a change
+        through the store itself shows at once; one through another connection shows
+        in lookups after this call on SQLite, within a moment on PostgreSQL (when the
+        database's notice arrives; 5 s at most). Other lookups are never older than
+        the call."""
         ...
 
     async def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
@@ -182,15 +184,19 @@ class MetaStore(Protocol):
         PartsBody with every part), all read from one state of the store."""
         ...
 
-    async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
-        """Create or replace (bucket_id, key). Each of record.blob_ids must be pending (a
-        new upload: the mark is cleared) or already referenced (a copy); else raises
-        S3Error NoSuchKey (the copy source vanished). An InlineBody's bytes are stored
-        in the same transaction instead (a copy's share the source's stored bytes). A
-        replaced blob left without references is queued as garbage (an inline one is
-        dropped at once). With a
-        condition, the current object is checked in the same transaction (see
-        preconditions.check): if it fails, its S3Error is raised and nothing changes."""
+    async def put_object(
+        self, record: ObjectRecord, condition: Precondition | None = None
+    ) -> float:
+        """Create or replace (bucket_id, key); returns its last_modified as stored (the
+        record's, or the database clock's on a store that takes it there: what every
+        later read shows, hence what the response must show). Each of record.blob_ids
+        must be pending (a new upload: the mark is cleared) or already referenced (a
+        copy); else raises S3Error NoSuchKey (the copy source vanished). An InlineBody's
+        bytes are stored in the same transaction instead (a copy's share the source's
+        stored bytes). A replaced blob left without references is queued as garbage (an
+        inline one is dropped at once). With a condition, the current object is checked
+        in the same transaction (see preconditions.check): if it fails, its S3Error is
+        raised and nothing changes."""
         ...
 
     async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
@@ -254,9 +260,10 @@ class MetaStore(Protocol):
 
     async def get_upload(self, upload_id: str) -> Upload | None: ...
 
-    async def put_part(self, upload_id: str, part: Part) -> None:
-        """Add or replace a part (the replaced blob is released). part.blob_id must be
-        pending. Raises NoSuchUpload if the upload is gone."""
+    async def put_part(self, upload_id: str, part: Part) -> float:
+        """Add or replace a part (the replaced blob is released); returns its
+        last_modified as stored (see put_object). part.blob_id must be pending. Raises
+        NoSuchUpload if the upload is gone."""
         ...
 
     async def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[Part]:
@@ -269,8 +276,9 @@ class MetaStore(Protocol):
         record: ObjectRecord,
         used: Sequence[Part],
         condition: Precondition | None = None,
-    ) -> None:
-        """Atomically replace (bucket, key) with record, built from the parts ``used``;
+    ) -> float:
+        """Atomically replace (bucket, key) with record, built from the parts ``used``
+        (returns its last_modified as stored, see put_object);
         drop the upload, release the parts not used and remember the upload as completed.
         NoSuchUpload if the upload is gone (completed or aborted), InvalidPart if a used
         part changed meanwhile, the condition's S3Error if the current object fails it."""

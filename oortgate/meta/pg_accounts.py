@@ -1,12 +1,15 @@
 """Users, access keys and buckets on PostgreSQL (secrets sealed as on SQLite).
 
-Nothing is cached here: every lookup is one statement (``refresh`` has nothing to do).
+A server worker remembers ``get_credentials`` and ``get_bucket`` answers (see pg_lookups:
+forgotten on the database's notices, re-read after 5 s); every other lookup is one
+statement. This store's own writes of them forget at once (the notice follows).
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from psycopg import errors
 
@@ -16,6 +19,7 @@ from oortgate.meta.pg_db import Conn, PgBase
 from oortgate.meta.sqlite_db import lower_bound, nullable_dumps, nullable_loads, successor
 from oortgate.secretbox import PREFIX, open_secret, seal_secret
 
+T = TypeVar("T")
 _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
@@ -87,7 +91,7 @@ class PgAccounts(PgBase):
                 await conn.execute("DELETE FROM access_keys WHERE user_id = %s", (user_id,))
                 await conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
 
-        await self._run(work)
+        await self._changed(self._run(work))
 
     async def create_key(self, user_id: int, access_key: str, secret_key: str) -> AccessKey:
         sealed = seal_secret(self._box, secret_key)
@@ -156,9 +160,12 @@ class PgAccounts(PgBase):
         return self._key(row) if row else None
 
     async def refresh(self) -> None:
-        """Nothing to do: no lookup is remembered (each is one statement)."""
+        """Nothing to ask: the cache is kept current by notices as they arrive."""
 
     async def get_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
+        return await self._lookups.credentials(access_key, self._read_credentials)
+
+    async def _read_credentials(self, access_key: str) -> tuple[AccessKey, User] | None:
         row = await self._one(_CREDENTIALS_SQL, access_key)
         return (self._key(row[:6]), _user(row[6:])) if row else None
 
@@ -172,19 +179,27 @@ class PgAccounts(PgBase):
 
     async def set_key_enabled(self, access_key: str, enabled: bool) -> bool:
         sql = "UPDATE access_keys SET enabled = %s WHERE access_key = %s"
-        return await self._count(sql, enabled, access_key) > 0
+        return await self._changed(self._count(sql, enabled, access_key)) > 0
 
     async def set_key_rate_limit(self, access_key: str, rate: float | None) -> bool:
         sql = "UPDATE access_keys SET rate_limit = %s WHERE access_key = %s"
-        return await self._count(sql, rate, access_key) > 0
+        return await self._changed(self._count(sql, rate, access_key)) > 0
+
+    async def _changed(self, write: Awaitable[T]) -> T:
+        """A write of a key, a user or a bucket: this worker forgets what it remembers
+        as soon as it is done (the database's notice arrives a moment later)."""
+        try:
+            return await write
+        finally:
+            self._lookups.flush()
 
     async def delete_key(self, access_key: str) -> bool:
-        row = await self._one(
+        row = await self._changed(self._one(
             "WITH d AS (DELETE FROM access_keys WHERE access_key = %s RETURNING user_id),"
             " u AS (UPDATE users SET key_count = key_count - 1 FROM d"
             " WHERE users.id = d.user_id AND key_count > 0) SELECT count(*) FROM d",
             access_key,
-        )
+        ))
         return row is not None and row[0] > 0
 
     # -- buckets --------------------------------------------------------------------
@@ -206,6 +221,9 @@ class PgAccounts(PgBase):
         return Bucket(int(row[0]), name, owner_id, region, row[1], acl, None, tier, ownership)
 
     async def get_bucket(self, name: str) -> Bucket | None:
+        return await self._lookups.bucket(name, self._read_bucket)
+
+    async def _read_bucket(self, name: str) -> Bucket | None:
         row = await self._one(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = %s", name)
         return _bucket(row) if row else None
 
@@ -232,10 +250,11 @@ class PgAccounts(PgBase):
         return [BucketUsage(n, t, c, int(count), int(size)) for n, t, c, count, size in rows]
 
     async def delete_bucket(self, bucket_id: int) -> None:
-        await self._rows("SELECT og_delete_bucket(%s)", bucket_id)
+        await self._changed(self._rows("SELECT og_delete_bucket(%s)", bucket_id))
 
     async def _set_bucket(self, column: str, bucket_id: int, value: str | None) -> None:
-        await self._count(f"UPDATE buckets SET {column} = %s WHERE id = %s", value, bucket_id)
+        sql = f"UPDATE buckets SET {column} = %s WHERE id = %s"
+        await self._changed(self._count(sql, value, bucket_id))
 
     async def set_bucket_acl(self, bucket_id: int, acl: str) -> None:
         await self._set_bucket("acl", bucket_id, acl)

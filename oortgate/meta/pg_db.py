@@ -25,6 +25,7 @@ from psycopg import AsyncConnection, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from oortgate.errors import STATUS, S3Error, StoreUnavailable
+from oortgate.meta.pg_lookups import LookupCache, LookupListener
 from oortgate.meta.pg_schema import SchemaError, migrate
 from oortgate.secretbox import SecretBox
 
@@ -76,11 +77,19 @@ def as_s3_error(exc: psycopg.Error) -> Exception | None:
 
 class PgBase:
     def __init__(self, url: str, box: SecretBox | None = None,
-                 on_session: SessionHook | None = None) -> None:  # fmt: skip
+                 on_session: SessionHook | None = None,
+                 cache_lookups: bool = False) -> None:  # fmt: skip
         self.url = url
         self._box = box
         self._on_session = on_session
         self._session: str | None = None
+        # Keys and buckets, for a server worker (a tool's short calls gain nothing): the
+        # cache answers only while its listener's LISTEN connection is up.
+        self._lookups = LookupCache()
+        self.listener = LookupListener(url, self._lookups) if cache_lookups else None
+        # Calls sent to the database (for tests and bench/): one round trip each, but for
+        # the few key and user writes that are a transaction of several statements.
+        self.calls = 0
         self._pool = AsyncConnectionPool(
             url, kwargs=conninfo_kwargs(), min_size=1, max_size=POOL_SIZE, open=False,
             timeout=POOL_TIMEOUT, name="oortgate-meta",
@@ -109,6 +118,8 @@ class PgBase:
                     host, pid = socket.gethostname(), os.getpid()
                     self._session = await self._register(conn, host, pid)
                     await self._on_session(self._session)
+            if self.listener is not None:
+                self.listener.start()
             self._ready = True
 
     async def _register(self, conn: Conn, host: str, pid: int) -> str:
@@ -133,6 +144,7 @@ class PgBase:
         if retry_unique:
             retried = (*_RETRIED, errors.UniqueViolation)
         for attempt in range(RETRIES):
+            self.calls += 1
             try:
                 async with self._pool.connection() as conn:
                     return await work(conn)
@@ -178,6 +190,8 @@ class PgBase:
         return await self._run(work)
 
     async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.close()
         await self._pool.close()
 
 

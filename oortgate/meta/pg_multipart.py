@@ -55,13 +55,14 @@ class PgMultipart(PgObjects):
         row = await self._one(sql, upload_id)
         return _upload(row) if row else None
 
-    async def put_part(self, upload_id: str, part: Part) -> None:
+    async def put_part(self, upload_id: str, part: Part) -> float:
         p = part
-        await self._rows(
-            "SELECT og_put_part(%s, %s, %s, %s, %s, %s, %s)",
+        rows = await self._rows(  # (og_now(): the same moment the function stores)
+            "SELECT og_put_part(%s, %s, %s, %s, %s, %s, %s), og_now()",
             upload_id, p.part_number, p.blob_id, p.size, p.etag, p.checksum, p.crc64,
             retry_unique=True,
         )  # fmt: skip
+        return float(rows[0][1])
 
     async def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[Part]:
         rows = await self._rows(
@@ -77,17 +78,18 @@ class PgMultipart(PgObjects):
         record: ObjectRecord,
         used: Sequence[Part],
         condition: Precondition | None = None,
-    ) -> None:
+    ) -> float:
         sql = (
             "SELECT og_complete_upload(%s, %s::integer[], %s::og_name[], %s,"
             f" {RECORD_ARGS}, {CONDITION_ARGS})"
         )
-        await self._rows(
+        rows = await self._rows(
             sql, upload_id, [p.part_number for p in used], [p.blob_id for p in used],
             COMPLETED_UPLOAD_DAYS, *record_args(record, body_rows.stored(record.body)),
             *condition_args(condition),
             retry_unique=True,
         )  # fmt: skip
+        return float(rows[0][0])
 
     async def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
         sql = f"SELECT {_COMPLETED_COLS} FROM completed_uploads WHERE upload_id = %s"

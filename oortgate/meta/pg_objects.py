@@ -78,8 +78,21 @@ def record_args(r: ObjectRecord, columns: body_rows.BodyColumns) -> tuple[Any, .
 def condition_args(c: Precondition | None) -> tuple[Any, ...]:
     if c is None:
         return (None, False, None, None)
-    match = None if c.if_match is None else sorted(c.if_match)
+    match = None if c.if_match is None else sorted(_as_text(e) for e in c.if_match)
     return (match, c.if_none_match, c.size, c.last_modified)
+
+
+def _as_text(etag: str) -> str:
+    """An If-Match ETag as PostgreSQL text can hold it: one with U+0000 or with bytes
+    that were not UTF-8 (surrogates) becomes U+FFFD, which no stored ETag (hex) holds
+    either, so it still matches nothing, as on SQLite (and is not a 500)."""
+    if "\0" in etag:
+        return "\ufffd"
+    try:
+        etag.encode()
+    except UnicodeEncodeError:
+        return "\ufffd"
+    return etag
 
 
 # A moment given on this host's clock, put on the database clock (its distance from now
@@ -93,14 +106,17 @@ class PgObjects(PgAccounts):
         row = await self._one(_GET, bucket_id, key)
         return _object(row) if row else None
 
-    async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+    async def put_object(
+        self, record: ObjectRecord, condition: Precondition | None = None
+    ) -> float:
         """Raises NoSuchBucket if the bucket was deleted meanwhile, NoSuchKey if a copy's
         source lost its last reference, or the condition's error (the pending mark then
-        stays: the caller drops it)."""
+        stays: the caller drops it). The time stored is the database clock's."""
         sql = f"SELECT og_put_object({RECORD_ARGS}, %s, {CONDITION_ARGS})"
         columns = body_rows.stored(record.body)
-        await self._rows(sql, *record_args(record, columns), columns.inline,
-                         *condition_args(condition), retry_unique=True)  # fmt: skip
+        rows = await self._rows(sql, *record_args(record, columns), columns.inline,
+                                *condition_args(condition), retry_unique=True)  # fmt: skip
+        return float(rows[0][0])
 
     async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
         # og_put_object dates the row by the database's clock: set it back, in the same

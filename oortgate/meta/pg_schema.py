@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
+from oortgate.meta import pg_sql_objects, pg_sql_uploads
 from oortgate.meta.pg_sql_objects import OBJECT_FUNCTIONS
 from oortgate.meta.pg_sql_uploads import UPLOAD_FUNCTIONS
 
@@ -122,6 +123,40 @@ CREATE TABLE leases (name og_name PRIMARY KEY, holder text NOT NULL,
     expires double precision NOT NULL);
 """
 
+# The workers' lookup caches (oortgate.meta.pg_lookups): a change of a key, a user or a
+# bucket is announced on og_lookups by a trigger, whoever writes it, and PostgreSQL
+# delivers it at commit. Only changes and deletes: unknown names are never cached. The
+# payload names the row ("k:" access key, "u:" user id, "b:" bucket name); a TRUNCATE
+# fires no row trigger, so it announces "*" (everything).
+_LOOKUP_NOTICES = """
+CREATE FUNCTION og_notify_lookup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'STATEMENT' THEN
+        PERFORM pg_notify('og_lookups', '*');
+    ELSE
+        PERFORM pg_notify('og_lookups', TG_ARGV[0] || ':' || (to_jsonb(OLD) ->> TG_ARGV[1]));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER access_keys_notify AFTER UPDATE OR DELETE ON access_keys
+    FOR EACH ROW EXECUTE FUNCTION og_notify_lookup('k', 'access_key');
+CREATE TRIGGER users_notify AFTER UPDATE OF name, canonical_id, created OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION og_notify_lookup('u', 'id');
+CREATE TRIGGER buckets_notify AFTER UPDATE OR DELETE ON buckets
+    FOR EACH ROW EXECUTE FUNCTION og_notify_lookup('b', 'name');
+CREATE TRIGGER access_keys_truncated AFTER TRUNCATE ON access_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION og_notify_lookup();
+CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION og_notify_lookup();
+CREATE TRIGGER buckets_truncated AFTER TRUNCATE ON buckets
+    FOR EACH STATEMENT EXECUTE FUNCTION og_notify_lookup();
+"""
+
+
+def _or_replace(script: str) -> str:
+    return script.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_TABLES, *OBJECT_FUNCTIONS, *UPLOAD_FUNCTIONS),
     (_CONSOLE_SIGNOUTS,),
@@ -129,6 +164,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_READ_LEASES,),
     (_IDENTITY,),
     (_LIFECYCLE,),
+    # The lookup notices; the writes of a key take the key's lock (their functions as
+    # they are now: a database made at version 1 gets them here, a new one twice).
+    (_LOOKUP_NOTICES, *map(_or_replace, pg_sql_objects.KEY_LOCKED + pg_sql_uploads.KEY_LOCKED)),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -3,7 +3,8 @@
 Each write is one function call: one round trip, one transaction. Under READ COMMITTED
 every statement in a (volatile) function sees what committed before it started, and
 invariants are guarded by locking a named row first, in one order everywhere: bucket
-row, upload row, object row, blob rows (sorted by id), user row. An S3 error leaves as
+row, upload row, the key (og_lock_key), object row, blob rows (sorted by id), user row.
+An S3 error leaves as
 SQLSTATE OGS3E with the code as message and the XML fields as JSON detail.
 """
 
@@ -61,6 +62,18 @@ BEGIN
                          jsonb_build_object('Condition', 'x-amz-if-match-last-modified-time'));
     END IF;
 END $$
+"""
+
+# A write of (bucket, key) holds the key itself, whether an object is there or not: a
+# condition checked on the row as read must still hold when the row is replaced, and
+# with no row to lock, a create committed in between would be overwritten (two
+# If-None-Match: * PUTs both winning). A transaction-scoped advisory lock on a hash of
+# the pair (a collision only makes two writers take turns).
+_KEY_LOCK = r"""
+CREATE FUNCTION og_lock_key(p_bucket bigint, p_key og_name) RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock(hashtextextended(p_bucket::text || '/' || p_key, 0))
+$$
 """
 
 _REFERENCES = r"""
@@ -169,6 +182,7 @@ DECLARE
 BEGIN
     PERFORM 1 FROM buckets WHERE id = p_bucket FOR SHARE;  -- guard: DeleteBucket waits
     IF NOT FOUND THEN PERFORM og_raise('NoSuchBucket'); END IF;
+    PERFORM og_lock_key(p_bucket, p_key);
     SELECT o.etag, o.size, o.last_modified INTO cur FROM objects o
         WHERE o.bucket_id = p_bucket AND o.key = p_key FOR UPDATE;
     PERFORM og_check(FOUND, cur.etag, cur.size, cur.last_modified, p_key,
@@ -198,6 +212,7 @@ DECLARE
     cur record;
     old og_name[];
 BEGIN
+    PERFORM og_lock_key(p_bucket, p_key);
     SELECT o.etag, o.size, o.last_modified INTO cur FROM objects o
         WHERE o.bucket_id = p_bucket AND o.key = p_key FOR UPDATE;
     PERFORM og_check(FOUND, cur.etag, cur.size, cur.last_modified, p_key,
@@ -214,6 +229,9 @@ RETURNS TABLE (idx integer, code text, detail text) LANGUAGE plpgsql AS $$
 DECLARE
     matches text[];
 BEGIN
+    -- The keys in one order, whatever the request's: two batches cannot deadlock.
+    PERFORM og_lock_key(p_bucket, k.x) FROM (SELECT DISTINCT x FROM unnest(p_keys) AS x
+                                             ORDER BY x) AS k;
     FOR i IN 1..coalesce(array_length(p_keys, 1), 0) LOOP
         IF c_match[i] IS NULL AND NOT c_none_match[i] AND c_size[i] IS NULL
                 AND c_lm[i] IS NULL THEN
@@ -297,4 +315,7 @@ BEGIN
 END $$
 """
 
-OBJECT_FUNCTIONS = (_ERRORS, _SUCCESSOR, _CHECK, _REFERENCES, _REPLACE, _PUT, _DELETE, _LIST)
+OBJECT_FUNCTIONS = (_ERRORS, _SUCCESSOR, _CHECK, _KEY_LOCK, _REFERENCES, _REPLACE, _PUT,
+                    _DELETE, _LIST)  # fmt: skip
+# Changed since version 1 (the key lock): what migration 3 replaces.
+KEY_LOCKED = (_KEY_LOCK, _PUT, _DELETE)

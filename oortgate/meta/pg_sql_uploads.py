@@ -73,6 +73,7 @@ BEGIN
     IF FOUND THEN
         PERFORM og_raise('InvalidPart', jsonb_build_object('PartNumber', bad::text));
     END IF;
+    PERFORM og_lock_key(p_bucket, p_key);
     SELECT o.etag, o.size, o.last_modified INTO cur FROM objects o
         WHERE o.bucket_id = p_bucket AND o.key = p_key FOR UPDATE;
     PERFORM og_check(FOUND, cur.etag, cur.size, cur.last_modified, p_key,
@@ -152,3 +153,4 @@ END $$
 """
 
 UPLOAD_FUNCTIONS = (_DROP, _PART, _COMPLETE, _BUCKET)
+KEY_LOCKED = (_COMPLETE,)  # changed since version 1 (see pg_sql_objects.KEY_LOCKED)

@@ -4,9 +4,11 @@ Assembled like the SQLite store, one class per concern: the pool and call helper
 (``pg_db``), accounts and buckets, objects and listings, multipart uploads; sessions and
 totals here. The schema and its functions are in ``pg_schema`` and ``pg_sql_*``.
 
-Differences from the SQLite store, by design: nothing is cached (``refresh`` is a no-op,
-each lookup is one statement); ``last_modified``, restore, session and garbage times come
-from the database clock; a key holding U+0000 cannot be stored (PostgreSQL text cannot
+Differences from the SQLite store, by design: a server worker's keys and buckets are
+cached until the database announces a change (LISTEN/NOTIFY, see ``pg_lookups``; on
+SQLite a commit anywhere clears the cache), so ``refresh`` has nothing to ask; objects are
+never cached; ``last_modified``, restore, session and garbage times come from the
+database clock; a key holding U+0000 cannot be stored (PostgreSQL text cannot
 hold it), which the handlers refuse before any store sees it.
 """
 

@@ -152,8 +152,11 @@ class AsyncSqliteMeta:
     async def get_object(self, bucket_id: int, key: str) -> ObjectRecord | None:
         return self._reader.get_object(bucket_id, key)
 
-    async def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+    async def put_object(
+        self, record: ObjectRecord, condition: Precondition | None = None
+    ) -> float:
         await self._call(self._writer.put_object, record, condition)
+        return record.last_modified  # (stored as given)
 
     async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
         await self.put_object(record, condition)  # SQLite keeps the record's own date
@@ -204,8 +207,9 @@ class AsyncSqliteMeta:
     async def get_upload(self, upload_id: str) -> Upload | None:
         return await self._call(self._writer.get_upload, upload_id)
 
-    async def put_part(self, upload_id: str, part: Part) -> None:
+    async def put_part(self, upload_id: str, part: Part) -> float:
         await self._call(self._writer.put_part, upload_id, part)
+        return part.last_modified
 
     async def list_parts(self, upload_id: str, after: int = 0, limit: int = 10000) -> list[Part]:
         return await self._call(self._writer.list_parts, upload_id, after, limit)
@@ -216,8 +220,9 @@ class AsyncSqliteMeta:
         record: ObjectRecord,
         used: Sequence[Part],
         condition: Precondition | None = None,
-    ) -> None:
+    ) -> float:
         await self._call(self._writer.complete_upload, upload_id, record, used, condition)
+        return record.last_modified
 
     async def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
         return self._reader.get_completed_upload(upload_id)

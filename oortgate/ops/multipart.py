@@ -6,6 +6,7 @@ A completed object is a manifest of its part blobs: no byte is copied, so comple
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 
@@ -112,8 +113,9 @@ async def upload_part(ctx: Context) -> Response:
         checksum = stored.checksum[1] if stored.checksum and upload.checksum_algorithm else None
         part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(),
                     checksum, stored.crc64)  # fmt: skip
-        await ctx.meta.put_part(upload.upload_id, part)  # refused: completed or aborted
-        return part, stored.checksum
+        # Refused if completed or aborted meanwhile; the time is the one stored.
+        stored_at = await ctx.meta.put_part(upload.upload_id, part)
+        return dataclasses.replace(part, last_modified=stored_at), stored.checksum
 
     part, checksum = await write_body(ctx, commit, limit=MAX_PART_SIZE, expected_md5=expected_md5,
                                       compute=upload.checksum_algorithm,
@@ -148,8 +150,9 @@ async def _copy_part(
         value = stored.checksum[1] if stored.checksum else None
         part = Part(number, stored.blob_id, stored.size, stored.md5.hex(), time.time(), value,
                     stored.crc64)  # fmt: skip
-        await ctx.meta.put_part(upload.upload_id, part)  # refused: completed or aborted
-        return part
+        # Refused if completed or aborted meanwhile; the time is the one ListParts shows.
+        stored_at = await ctx.meta.put_part(upload.upload_id, part)
+        return dataclasses.replace(part, last_modified=stored_at)
 
     lease = await read_lease.take(ctx.meta, blob_segments(source))
     chunks = read_body(ctx.services.blobs, source, first, length)
@@ -183,7 +186,8 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         used = select_parts(requested, stored)
         record = _completed_record(ctx, upload, used)
         check_declared(ctx.headers, upload.checksum_algorithm, upload.checksum_type, record.size)
-        await ctx.meta.complete_upload(upload.upload_id, record, used, condition)
+        stored_at = await ctx.meta.complete_upload(upload.upload_id, record, used, condition)
+        record = dataclasses.replace(record, last_modified=stored_at)
     except S3Error as err:
         # A complete or abort that won a race took the parts away: say so (or replay
         # it), rather than blaming the client's (correct) part list.

@@ -89,10 +89,10 @@ async def put_object(ctx: Context) -> Response:
             checksums=dict([stored.checksum]) if stored.checksum else {},
         )
         try:
-            await ctx.meta.put_object(record, condition)
+            stored_at = await ctx.meta.put_object(record, condition)
         except S3Error as err:  # refused (a condition lost a race, the bucket went away)
             raise lost_race(err) from None
-        return record
+        return dataclasses.replace(record, last_modified=stored_at)
 
     record = await write_body(ctx, commit, limit=limit, inline_size=declared,
                               expected_md5=expected_md5,
@@ -166,10 +166,10 @@ async def copy_object(ctx: Context) -> Response:
 
     async def commit(copied: ObjectRecord) -> ObjectRecord:
         try:
-            await ctx.meta.put_object(copied, condition)
+            stored_at = await ctx.meta.put_object(copied, condition)
         except S3Error as err:
             raise lost_race(err) from None
-        return copied
+        return dataclasses.replace(copied, last_modified=stored_at)  # what reads will show
 
     if tier_copy.needs_rewrite(ctx, record, bucket.tier):
         record = await tier_copy.rewritten(ctx, record, bucket.tier, commit)

@@ -223,8 +223,8 @@ async def _store(
             draft, body=stored.body, size=stored.size, etag=stored.md5.hex(),
             last_modified=time.time(), checksums=dict([stored.checksum]) if stored.checksum else {},
         )  # fmt: skip
-        await ctx.meta.put_object(record)
-        return record
+        stored_at = await ctx.meta.put_object(record)
+        return dataclasses.replace(record, last_modified=stored_at)
 
     return await write_chunks(ctx, form.file_chunks(), commit, limit=limit,
                               compute=integrity.algorithm, tier=bucket.tier)  # fmt: skip

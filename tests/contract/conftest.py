@@ -52,7 +52,9 @@ async def _sqlite(place: Place, box: SecretBox | None = None) -> MetaStore:
 
 
 async def _postgres(place: Place, box: SecretBox | None = None) -> MetaStore:
-    return PgMetaStore(place.pg_url, box if box is not None else SecretBox.from_env())
+    # As a server worker has it: keys and buckets cached (see oortgate.meta.pg_lookups).
+    box = box if box is not None else SecretBox.from_env()
+    return PgMetaStore(place.pg_url, box, cache_lookups=True)
 
 
 def _local(data_dir: Path) -> BlobStore:

@@ -181,3 +181,32 @@ async def test_the_database_has_one_identity_that_every_gateway_reads(
             read_identity(fresh)
         finally:
             pg_service.drop_database(fresh)
+
+
+async def test_a_version_2_database_is_brought_up_to_date(url: str) -> None:
+    """What a database made by the previous release lacks (the lookup notices, the key
+    lock of conditional writes) is added at connect, its data untouched."""
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute("CREATE TABLE og_schema (version integer NOT NULL)")
+        for scripts in pg_schema.MIGRATIONS[:2]:
+            for script in scripts:
+                conn.execute(script.replace("og_lock_key", "og_missing").encode())
+        conn.execute("INSERT INTO og_schema VALUES (2)")
+        conn.execute("INSERT INTO users (name, canonical_id, created) VALUES ('kept', 'c', 1)")
+    meta = stores.open_postgres(url, None)
+    try:
+        await meta.ping()  # migrates
+        assert [u.name for u in await meta.list_users()] == ["kept"]
+    finally:
+        await meta.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for function in ("og_put_object", "og_delete_object", "og_delete_objects",
+                         "og_complete_upload"):  # fmt: skip
+            row = conn.execute("SELECT prosrc FROM pg_proc WHERE proname = %s",
+                               (function,)).fetchone()  # fmt: skip
+            assert row is not None and "og_lock_key" in row[0], function
+        triggers = conn.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE '%notify'")
+        assert len(triggers.fetchall()) == 3
+        assert conn.execute("SELECT max(version) FROM og_schema").fetchone() == (
+            pg_schema.SCHEMA_VERSION,
+        )

@@ -58,11 +58,27 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw")
 
 
-# The backends the session server runs on, one after the other (OORTGATE_TEST_BACKENDS,
-# comma-separated: "embedded" (the default), "postgres": a fresh ICU-collated database
-# per xdist worker, see tests/pg_service.py; "rados": the embedded metadata store with
-# its blobs in this run's private Ceph cluster, a namespace per xdist worker).
-BACKENDS = [b for b in os.environ.get("OORTGATE_TEST_BACKENDS", "embedded").split(",") if b]
+# The backends the session server runs on, one after the other: OORTGATE_TEST_BACKENDS,
+# comma-separated, "embedded", "postgres" (a fresh ICU-collated database per xdist
+# worker, see tests/pg_service.py) and/or "rados" (the embedded metadata store with its
+# blobs in this run's private Ceph cluster, a namespace per xdist worker); every test
+# that uses the server runs on each. Unset (``make test``, which has no time for the
+# whole suite twice): every test on embedded, and the tests of PER_BACKEND_MODULES on
+# postgres as well. ``make test-backends`` sets "embedded,postgres".
+_CHOSEN = os.environ.get("OORTGATE_TEST_BACKENDS") or None
+BACKENDS = [b for b in (_CHOSEN or "embedded,postgres").split(",") if b]
+# The modules about what the metadata store keeps and answers (objects and their
+# headers, listings, uploads, copies, conditions, keys, users, buckets and their
+# settings), and the fuzzer. The rest (signatures, transport, refused headers, the
+# console's pages, the tools' own servers) does not depend on the store.
+PER_BACKEND_MODULES = frozenset({
+    "test_access_matrix", "test_acl", "test_acl_grants", "test_auth", "test_bad_bytes",
+    "test_bad_input", "test_bucket_controls", "test_buckets", "test_conditional_writes",
+    "test_copy", "test_delete", "test_edge", "test_fuzz", "test_head_conditional_range",
+    "test_honoured_headers", "test_inline", "test_isolation", "test_keys", "test_list",
+    "test_multipart", "test_object_attributes", "test_post_object", "test_put_get",
+    "test_tagging", "test_tiers",
+})  # fmt: skip
 
 
 def _blob_args(backend: str) -> list[str]:
@@ -76,7 +92,21 @@ def _blob_args(backend: str) -> list[str]:
                           f"&namespace={namespace}"]  # fmt: skip
 
 
-@pytest.fixture(scope="session", params=BACKENDS if len(BACKENDS) > 1 else None)
+def backends_for(module: str) -> list[str]:
+    if _CHOSEN is not None or module in PER_BACKEND_MODULES:
+        return BACKENDS
+    return BACKENDS[:1]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that uses the server, once per backend of its module (grouped by backend:
+    one server per backend and xdist worker). One backend for the run: plain test ids."""
+    if "server" in metafunc.fixturenames and len(BACKENDS) > 1:
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        metafunc.parametrize("server", backends_for(module), indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def server(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     backend = getattr(request, "param", BACKENDS[0])
     base = tmp_path_factory.mktemp(f"oortgate-{_worker()}-{backend}")

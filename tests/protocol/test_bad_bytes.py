@@ -238,6 +238,22 @@ def test_stored_header_not_utf8_is_invalid_argument(
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
+def test_if_match_not_utf8_matches_nothing(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
+    """An ETag of bytes that are not UTF-8 is no stored object's: 412, the object stays
+    (on every metadata store: PostgreSQL text cannot hold such a string)."""
+    key = _put(s3, bucket)
+    path = f"/{bucket}/{key}"
+    for method in ("DELETE", "PUT"):
+        headers = _sigv4_headers(server, method, path, {})
+        headers["if-match"] = '"j\xda\xd1\xf9m3\xd7"'
+        resp = requests.request(method, server.endpoint + path, headers=headers, data=b"new",
+                                verify=server.cert, timeout=30)  # fmt: skip
+        _assert_error(resp, 412, "PreconditionFailed")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == BODY
+
+
 def test_copy_source_not_utf8_is_invalid_argument(
     server: ServerProcess, s3: S3Client, bucket: str
 ) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import psycopg
 import pytest
+import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -157,3 +160,72 @@ def test_admin_manages_users_and_keys_on_postgres(pg_server: ServerProcess) -> N
     )  # fmt: skip
     assert done.returncode == 2 and "metadata_url=postgresql" in done.stderr
     assert not (pg_server.data_dir / "meta.sqlite3").exists()
+
+
+def _fresh_status(url: str, cert: str) -> int:
+    """One request on a new connection (so, over a run, on every worker of the server)."""
+    return requests.get(url, verify=cert, timeout=30).status_code
+
+
+def test_a_disabled_key_is_refused_by_every_worker_within_a_second(
+    pg_server: ServerProcess,
+) -> None:
+    """Each worker caches keys; the admin's change reaches both by LISTEN/NOTIFY."""
+    pg_server.admin("user", "create", "pg-cached")
+    key = pg_server.admin_json("key", "create", "pg-cached")
+    assert isinstance(key, dict)
+    client = boto3.session.Session().client(
+        "s3", endpoint_url=pg_server.endpoint, region_name=REGION,
+        aws_access_key_id=key["access_key"], aws_secret_access_key=key["secret_key"],
+        verify=pg_server.cert, config=Config(s3={"addressing_style": "path"}),
+    )  # fmt: skip
+    url = client.generate_presigned_url("list_buckets", ExpiresIn=600)
+    assert all(_fresh_status(url, pg_server.cert) == 200 for _ in range(12))  # cached now
+    pg_server.admin("key", "disable", str(key["access_key"]))
+    disabled = time.monotonic()
+    statuses: list[int] = []
+    while time.monotonic() - disabled < 1.0:
+        statuses.append(_fresh_status(url, pg_server.cert))
+    assert statuses and statuses[-1] == 403, statuses
+    refused = statuses.index(403)
+    assert set(statuses[refused:]) == {403}, statuses  # and from then on, by every worker
+    assert all(_fresh_status(url, pg_server.cert) == 403 for _ in range(12))
+
+
+def test_copy_and_multipart_answer_with_the_database_clocks_time(
+    pg_server: ServerProcess, pg_s3: S3Client
+) -> None:
+    """The stored time is the database's: with its clock an hour ahead of the gateway's,
+    what CopyObject, UploadPartCopy and ListParts answer is what HEAD and listings show."""
+    url = pg_server.metadata_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_SKEWED_NOW.format(offset=3600))
+    try:
+        pg_s3.create_bucket(Bucket="pg-clock")
+        before = time.time()
+        pg_s3.put_object(Bucket="pg-clock", Key="src", Body=b"source")
+        copied = pg_s3.copy_object(Bucket="pg-clock", Key="copy",
+                                   CopySource={"Bucket": "pg-clock", "Key": "src"})  # fmt: skip
+        shown = copied["CopyObjectResult"]["LastModified"]
+        head = pg_s3.head_object(Bucket="pg-clock", Key="copy")
+        assert shown.replace(microsecond=0) == head["LastModified"]  # (HTTP: whole seconds)
+        assert shown.timestamp() > before + 3000  # the database's hour ahead
+        listed = pg_s3.list_objects_v2(Bucket="pg-clock", Prefix="copy")["Contents"]
+        assert [o["LastModified"] for o in listed] == [shown]
+        upload = pg_s3.create_multipart_upload(Bucket="pg-clock", Key="mp")["UploadId"]
+        part = pg_s3.upload_part_copy(Bucket="pg-clock", Key="mp", UploadId=upload,
+                                      PartNumber=1,
+                                      CopySource={"Bucket": "pg-clock", "Key": "src"})
+        parts = pg_s3.list_parts(Bucket="pg-clock", Key="mp", UploadId=upload)["Parts"]
+        assert [p["LastModified"] for p in parts] == [part["CopyPartResult"]["LastModified"]]
+        pg_s3.abort_multipart_upload(Bucket="pg-clock", Key="mp", UploadId=upload)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(_SKEWED_NOW.format(offset=0))
+
+
+# og_now(): where every stored time comes from (see oortgate.meta.pg_schema).
+_SKEWED_NOW = (
+    "CREATE OR REPLACE FUNCTION og_now() RETURNS double precision LANGUAGE sql STABLE"
+    " AS $$ SELECT extract(epoch FROM statement_timestamp())::double precision + {offset} $$"
+)
