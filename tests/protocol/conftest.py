@@ -77,7 +77,7 @@ PER_BACKEND_MODULES = frozenset({
     "test_copy", "test_delete", "test_edge", "test_fuzz", "test_head_conditional_range",
     "test_honoured_headers", "test_inline", "test_isolation", "test_keys", "test_list",
     "test_multipart", "test_object_attributes", "test_post_object", "test_put_get",
-    "test_tagging", "test_tiers",
+    "test_tagging", "test_tiers", "test_lifecycle",
 })  # fmt: skip
 
 
@@ -101,7 +101,8 @@ def backends_for(module: str) -> list[str]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Each test that uses the server, once per backend of its module (grouped by backend:
     one server per backend and xdist worker). One backend for the run: plain test ids."""
-    if "server" in metafunc.fixturenames and len(BACKENDS) > 1:
+    own = getattr(metafunc.module, "server", None) is not None  # a module's own fixture
+    if "server" in metafunc.fixturenames and len(BACKENDS) > 1 and not own:
         module = metafunc.module.__name__.rsplit(".", 1)[-1]
         metafunc.parametrize("server", backends_for(module), indirect=True, scope="session")
 

@@ -30,8 +30,9 @@ from ._s3raw import RawClient, error_code
 from ._server import PYTHON, REGION, REPO_ROOT, ServerProcess
 from ._types import S3Client
 from ._util import s3_error
+from .conftest import backends_for
 
-BACKENDS = [b for b in os.environ.get("OORTGATE_TEST_BACKENDS", "embedded").split(",") if b]
+BACKENDS = backends_for("test_lifecycle")  # its own servers, on the suite's backends
 DAY = 1.0  # seconds: the servers' lifecycle day
 PAST = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
 ARCHIVE_CLASS = "GLACIER_IR"
