@@ -141,6 +141,11 @@ def test_redis_stopped_and_resumed_under_load(
             assert time.monotonic() < deadline, "Redis not used again after it came back"
             time.sleep(0.2)
         # Readiness answered from one worker; another's breaker may still be open from
-        # the outage: past the breaker's second, its next request probes Redis again.
+        # the outage. Past the breaker's second a worker's next request probes Redis, and
+        # requests beside that probe still get the fallback: a few requests one at a time
+        # let every worker probe alone, then the key's burst comes back.
         time.sleep(BREAKER + 0.2)
+        for _ in range(6):
+            requests.get(url, verify=srv.cert, timeout=10)
+        time.sleep(BURST / RATE + 0.5)
         _held_to_the_rate(*_phase(srv, url, metrics, private.url), fallback)
