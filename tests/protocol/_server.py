@@ -189,6 +189,32 @@ class ServerProcess:
         self._wait_group_gone()
         self._close_log()
 
+    def freeze(self, timeout: float = 10.0) -> None:
+        """SIGSTOP the whole process group and wait until no task of it can run user code
+        any more: each is stopped, or inside a system call (state D) that it can only
+        leave into the stop. From then on the server sends nothing, as a machine whose
+        power is off; a write or fsync already in the kernel still runs to its end."""
+        assert self.proc is not None
+        self._signal_group(signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(state in "TtDZX" for state in self._task_states()):
+                return
+            time.sleep(0.001)
+        raise AssertionError(f"server not frozen after {timeout}s: {self._task_states()}")
+
+    def _task_states(self) -> list[str]:
+        """The scheduler state of every thread of every process in the server's group."""
+        assert self.proc is not None
+        states = []
+        for stat in Path("/proc").glob("[0-9]*/task/[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.proc.pid:
+                    states.append(fields[0])
+        return states
+
     def _wait_group_gone(self, timeout: float = 10.0) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + timeout

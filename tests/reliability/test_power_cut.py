@@ -8,6 +8,12 @@ recovery), and the server restarted on it: every acknowledged write (fsynced bef
 answer) must be there byte-exact, acknowledged deletes gone, listings equal to HEAD and
 GET, and after collection ``oortgate fsck --deep`` must find nothing wrong.
 
+The server is frozen (SIGSTOP, every thread stopped or inside a system call) just before
+the cut: a real power cut lets no answer out afterwards, while here an fsync caught in
+flight by the ioctl can still return success (on Linux 6.18 ext4, jbd2 reports a commit
+that the abort dropped as complete) and the server would then acknowledge a write that
+was never durable. Frozen first, every answer the client holds was sent before the cut.
+
 POWER_CUTS cuts (1 in ``make test``; ``make reliability`` runs 4). Root and a
 free loop device are needed; the test says why it is skipped where there are none.
 """
@@ -25,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from tests.protocol._server import ServerProcess
 from tests.reliability._mixed_load import Tally, new_states, run_until_cut, summary
@@ -107,6 +114,7 @@ def test_power_cuts_under_mixed_load(disk: Disk, client_of: Callable[..., Any]) 
             client = crash_client(srv, client_of)
 
             def cut() -> None:
+                srv.freeze()  # first: nothing the server does after the cut may leave it
                 disk.power_cut()
                 srv.kill()  # the machine is off: nothing more reaches the disk
 
@@ -121,3 +129,17 @@ def test_power_cuts_under_mixed_load(disk: Disk, client_of: Callable[..., Any]) 
     assert tally.lost == tally.corrupt == 0
     assert sum(tally.acked.values()) >= 10 * CUTS, tally.acked
     assert tally.in_flight >= 1, "the cuts never caught a request in flight"
+
+
+def test_a_frozen_server_sends_nothing(crash_server: ServerProcess, client_of: Any) -> None:
+    """The power-cut model's premise: once frozen, a request in flight gets no answer
+    (not even after a while), so every answer the load saw left before the cut."""
+    client = client_of(crash_server, retries={"total_max_attempts": 1}, read_timeout=2)
+    client.create_bucket(Bucket="frozen")
+    answered: list[object] = []
+    crash_server.freeze()
+    with pytest.raises((ReadTimeoutError, ConnectTimeoutError)):
+        answered.append(client.put_object(Bucket="frozen", Key="k", Body=b"x"))
+    assert not answered
+    assert crash_server.proc is not None and crash_server.proc.poll() is None  # stopped, alive
+    crash_server.kill()
