@@ -156,17 +156,22 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     _add_data_dir(parser, default=False)
 
 
+def _literal(text: str) -> str:
+    """A help text as argparse prints it: it %-formats help ("1%" would crash --help)."""
+    return text.replace("%", "%%")
+
+
 def _add_store_options(parser: argparse.ArgumentParser) -> None:
     """admin, gc, fsck: the settings file and the store settings, as for serve."""
     _add_config(parser)
     for name, (kind, text) in STORE_OPTIONS.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=_literal(text))
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     _add_config(parser)
     for name, (kind, text) in SERVE_OPTIONS.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=_literal(text))
     parser.add_argument("--trusted-proxy", nargs="+", metavar="CIDR",
                         help="same as --trusted-proxies, as separate arguments")  # fmt: skip
 
