@@ -136,10 +136,13 @@ def rados_rows(so: ScaleOut, names: list[str], run_workloads: RunWorkloads) -> N
     print("[scale-out] booting a single-node Ceph", flush=True)
     cluster = ceph_cluster.shared_cluster()  # stopped when this process exits
     blob_url = f"rados://{cluster.pool}?conf={cluster.conf}&id={cluster.client}"
-    srv = start_oortgate(so.base, so.workers, ("--blob-url", blob_url), name="oortgate-rados",
+    # inline_max_size 0: else a 4 KiB body stays in the metadata row and never reaches
+    # RADOS (its small rows would be the embedded store's again).
+    srv = start_oortgate(so.base, so.workers, ("--blob-url", blob_url, "--inline-max-size", "0"),
+                         name="oortgate-rados",
                          note="blob_url=rados:// (a private single-node Ceph: one monitor, "
-                         "one BlueStore OSD on a sparse file), embedded SQLite metadata",
-                         ready_timeout=60)  # fmt: skip
+                         "one BlueStore OSD on a sparse file), embedded SQLite metadata, "
+                         "inline_max_size 0 (every body in RADOS)", ready_timeout=60)  # fmt: skip
     so.stack.callback(srv.stop)
     so.notes.append(f"oortgate-rados: {'; '.join(srv.notes)}; Ceph booted in "
                     f"{cluster.boot_seconds:g} s.")  # fmt: skip
