@@ -87,7 +87,7 @@ def _start(so: ScaleOut, root: tuple[Path, str]) -> Fleet:
     with ThreadPoolExecutor(len(quotas)) as pool:  # together, as the multigw suite does
         gateways = list(pool.map(start, range(len(quotas))))
     fleet = Fleet(gateways, quotas, str(cert))
-    fleet.ctxs = [Ctx(g, so.scale, "", so.res.add) for g in gateways]
+    fleet.ctxs = [Ctx(g, so.scale, so.client, so.res.add) for g in gateways]
     so.pgbench_target = (url, BUCKET, "s1/", 0)
     so.notes.append(
         f"Gateways: {len(gateways)} `oortgate serve --workers 1`, each in a cgroup of its own "
@@ -110,7 +110,7 @@ def measure_fleet(so: ScaleOut, root: tuple[Path, str]) -> None:
     ctx.s3.create_bucket(Bucket=LIST_BUCKET)
     list_keys = [f"l/{i:07d}" for i in range(so.scale.list_keys)]
     fill = run_load(fleet.spread(3, "PUT", LIST_BUCKET, list_keys), 32,
-                    so.scale.populate_secs, fleet.cafile, "auto")  # fmt: skip
+                    so.scale.populate_secs, fleet.cafile, so.client)  # fmt: skip
     listed = [list_keys[i] for i in sorted(fill.ok_indexes)]
     for n in SIZES:
         pids = [g.pid for g in fleet.gateways[:n]]
@@ -154,7 +154,7 @@ def _measure(so: ScaleOut, fleet: Fleet, n: int, workload: str, reqs: list[Req],
     print(f"[{n} gateway{'s' if n > 1 else ''}] {workload}", flush=True)
     throttled = fleet.throttled_s(n)
     with probed(probes) as p:
-        res = run_load(reqs, concurrency, so.scale.small_secs, fleet.cafile, "auto")
+        res = run_load(reqs, concurrency, so.scale.small_secs, fleet.cafile, so.client)
         p.ops = res.ok
     m = Measured.of(res, SMALL * res.ok if workload in ("put_4k", "get_4k") else 0)
     extra = dict(p.fields)

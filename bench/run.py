@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                 srv.stop()
             sections = scale_out_sections(args)
             if sections:
-                so = ScaleOut(res, base, scale, args.workers, args.gateway_cpus, notes, stack)
+                so = ScaleOut(res, base, scale, args.workers, args.gateway_cpus, client, notes,
+                              stack)
                 run_sections(so, sections, names, lambda srv, wanted, probes: run_server(
                     srv, wanted, scale, res, client, False, {}, use_curl, probes))  # fmt: skip
     finally:

@@ -50,6 +50,7 @@ class ScaleOut:
     scale: Scale
     workers: int
     gateway_cpus: float
+    client: str  # the load generator's transport (aiohttp or raw)
     notes: list[str]
     stack: contextlib.ExitStack
     pgbench_target: tuple[str, str, str, int] | None = None  # url, bucket, key prefix, keys
