@@ -7,7 +7,7 @@ DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
 .PHONY: install serve test test-backends lint typecheck unit protocol reliability clean \
-	browser-deps ceph-deps pg-deps redis-deps fuzz soak
+	browser-deps ceph-deps pg-deps pgbench-deps redis-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,14 @@ pg-deps:
 	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
 	    $$SUDO apt-get $(APT_WAIT) install -y -q postgresql >/dev/null; }; }
 
+# pgbench (in postgresql-client) for the benchmark's PostgreSQL ceiling.
+pgbench-deps: pg-deps
+	@{ command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench; } >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get $(APT_WAIT) install -y -q postgresql-client >/dev/null 2>&1 || \
+	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
+	    $$SUDO apt-get $(APT_WAIT) install -y -q postgresql-client >/dev/null; }; }
+
 # redis-server for the tests of the shared rate limit, which start private instances
 # (and stop them) besides the one on 127.0.0.1:6379 if it answers.
 redis-deps:
@@ -120,13 +128,15 @@ soak: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Benchmark: oortgate against moto, nginx, s3rver and seaweedfs plus the machine's limits (bench/).
-# Installs its peers itself; results in bench/out/results.{jsonl,md}.
+# Benchmark: oortgate against moto, nginx, s3rver and seaweedfs plus the machine's limits (bench/),
+# and the scale-out rows (PostgreSQL, RADOS, 1 vs 3 gateways, pgbench; --no-pg, --no-rados,
+# --no-gateways, --no-pgbench in BENCH_ARGS skip them). Installs its peers itself; results
+# in bench/out/results.{jsonl,md}.
 .PHONY: bench bench-quick
-bench: $(STAMP)
+bench: $(STAMP) ceph-deps pgbench-deps redis-deps
 	sh bench/install_peers.sh $(BIN)
 	$(BIN)/python -m bench.run --out bench/out $(BENCH_ARGS)
 
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) ceph-deps pgbench-deps redis-deps
 	sh bench/install_peers.sh $(BIN)
 	$(BIN)/python -m bench.run --quick --out bench/out $(BENCH_ARGS)

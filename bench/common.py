@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from .context import EXPIRES, Ctx, Measured, row, sampled
 from .httpclient import LoadResult, Req, run_load
 from .presign import Presigner
+from .probes import probed
 from .procstat import TreeSampler
 from .servers import REGION
 
@@ -28,10 +29,12 @@ def timed(
 ) -> tuple[LoadResult, Measured, TreeSampler]:
     """Run requests against ctx.server while sampling its CPU and RSS."""
     cafile = ctx.server.client_cafile
-    with sampled(ctx.server.pid) as s:
+    with sampled(ctx.server.pid) as s, probed(ctx.probes) as p:
         res = run_load(reqs, concurrency, limit_s, cafile, ctx.client, keep)
+        p.ops = res.ok
     per_op = payload_bytes
     m = Measured.of(res, None if per_op is None else per_op * res.ok)
+    m.extra.update(p.fields)
     return res, m, s
 
 

@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 
 from .httpclient import LoadResult, percentile_ms
+from .probes import ProbeFactory
 from .procstat import TreeSampler
 from .servers import REGION, Server
 
@@ -61,6 +62,7 @@ class Ctx:
     use_wrk: bool = False
     use_curl: bool = False  # curl uploads the large PUTs (see bench.curlrun)
     state: dict[str, Any] = field(default_factory=dict)
+    probes: list[ProbeFactory] = field(default_factory=list)  # measured beside the server's CPU
     _s3: S3Client | None = None
 
     @property

@@ -182,7 +182,7 @@ def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
     seen: list[str] = []
     for sr in res.rows:
         w = str(sr["workload"])
-        if sr["server"] != "machine" and w not in seen and "fill" not in w:
+        if sr["server"] in SERVERS and w not in seen and "fill" not in w:
             seen.append(w)
     for w in seen:
         cells, unit = [], ""
@@ -202,6 +202,9 @@ def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
             tail += ["-"] * 3
         lines.append(f"| {w} | {unit} | " + " | ".join(cells + tail) + " |")
     lines += peer_ratio_table(res, "seaweedfs", seen, NO_FSYNC)
+    from .report_scale import scale_tables  # it builds on this module's helpers
+
+    lines += scale_tables(res)
     lines += ["", "| machine limit | value |", "| --- | ---: |"]
     for lr in res.rows:
         if lr["server"] == "machine":

@@ -27,7 +27,9 @@ if __package__ in (None, ""):  # run as a script: python bench/run.py
 from bench import curlrun, limits, wl_big, wl_sizes, wl_small, wrkrun
 from bench.context import MIB, SCALES, Ctx, Measured, Scale, row
 from bench.httpclient import Req, have_aiohttp, run_load
+from bench.probes import ProbeFactory
 from bench.report import Results, markdown
+from bench.scaleout import SECTIONS, ScaleOut, run_sections
 from bench.seaweedfs import start_seaweedfs, weed_bin
 from bench.servers import (
     REPO_ROOT,
@@ -97,9 +99,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="asyncio transport (auto: aiohttp when installed)",
     )
     p.add_argument("--workers", type=int, default=2, help="oortgate --workers")
+    p.add_argument("--no-pg", action="store_true",
+                   help="skip the rows on metadata_url=postgresql")
+    p.add_argument("--no-rados", action="store_true", help="skip the rows on blob_url=rados://")
+    p.add_argument("--no-gateways", action="store_true",
+                   help="skip 1 vs 3 gateways (PostgreSQL, shared dir, Redis, CPU quotas)")
+    p.add_argument("--no-pgbench", action="store_true",
+                   help="skip PostgreSQL's own ceiling (pgbench)")
+    p.add_argument("--scale-out", action="store_true",
+                   help="run those sections with --tiny too (the default otherwise)")
+    p.add_argument("--gateway-cpus", type=float, default=0.25,
+                   help="each gateway's CPU quota in the 1 vs 3 gateways rows (CPUs)")
     p.add_argument("--tmp", type=Path, help="parent of the temporary directory")
     p.add_argument("--keep-temp", action="store_true")
     return p.parse_args(argv)  # fmt: skip
+
+
+def scale_out_sections(args: argparse.Namespace) -> list[str]:
+    """The scale-out sections to run: all but those skipped (none with --tiny unless
+    --scale-out)."""
+    if args.tiny and not args.scale_out:
+        return []
+    return [s for s in SECTIONS if not getattr(args, f"no_{s}")]
 
 
 def _on_sigterm(_sig: int, _frame: FrameType | None) -> None:
@@ -142,8 +163,9 @@ def tls_limit(res: Results, scale: Scale, nginx: Server, client: str) -> None:
 
 def run_server(srv: Server, names: list[str], scale: Scale, res: Results, client: str,
                use_wrk: bool, state: dict[str, object],
-               use_curl: bool = False) -> None:  # fmt: skip
-    ctx = Ctx(srv, scale, client, res.add, use_wrk, use_curl, dict(state))
+               use_curl: bool = False, probes: list[ProbeFactory] | None = None,
+               ) -> None:  # fmt: skip
+    ctx = Ctx(srv, scale, client, res.add, use_wrk, use_curl, dict(state), list(probes or []))
     table = dict(S3_WORKLOADS)
     for name in names:
         if name in WRK_WORKLOADS and not use_wrk:
@@ -212,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"/static/f{i:05d}.bin" for i in range(N_STATIC)]}  # fmt: skip
                 run_server(srv, names, scale, res, client, use_wrk, state, use_curl)
                 srv.stop()
+            sections = scale_out_sections(args)
+            if sections:
+                so = ScaleOut(res, base, scale, args.workers, args.gateway_cpus, client, notes,
+                              stack)
+                run_sections(so, sections, names, lambda srv, wanted, probes: run_server(
+                    srv, wanted, scale, res, client, False, {}, use_curl, probes))  # fmt: skip
     finally:
         if not args.keep_temp:
             shutil.rmtree(base, ignore_errors=True)

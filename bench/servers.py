@@ -134,29 +134,38 @@ def wait_ready(server: Server, path: str = "/", timeout: float = 30.0) -> None:
     raise RuntimeError(f"{server.name} not ready after {timeout}s ({last!r}):\n{server.log_tail()}")
 
 
-def start_oortgate(base: Path, workers: int = 2, extra_args: tuple[str, ...] = ()) -> Server:
-    workdir = base / "oortgate"
+def start_oortgate(base: Path, workers: int = 2, extra_args: tuple[str, ...] = (), *,
+                   name: str = "oortgate", env: dict[str, str] | None = None,
+                   prefix: tuple[str, ...] = (), tls: tuple[str, str] | None = None,
+                   note: str = "embedded default (SQLite + local disk)",
+                   ready_timeout: float = 30.0) -> Server:  # fmt: skip
+    """An ``oortgate serve`` in base/NAME: ``extra_args`` and ``env`` choose its stores,
+    ``prefix`` wraps the command (a CPU quota), ``tls`` a (cert, key) several share."""
+    workdir = base / name
     workdir.mkdir(parents=True)
     data = workdir / "data"
     port = free_port()
     ak = "BENCH" + secrets.token_hex(8).upper()
     sk = secrets.token_urlsafe(30)[:40]
-    env = dict(os.environ, OORTGATE_ROOT_ACCESS_KEY=ak, OORTGATE_ROOT_SECRET_KEY=sk)
+    full_env = dict(os.environ, OORTGATE_ROOT_ACCESS_KEY=ak, OORTGATE_ROOT_SECRET_KEY=sk)
+    full_env.update(env or {})
+    tls_args = ("--tls-cert", tls[0], "--tls-key", tls[1]) if tls else ()
     cmd = [
-        PYTHON, "-m", "oortgate", "serve", "--data-dir", str(data), "--host", HOST,
+        *prefix, PYTHON, "-m", "oortgate", "serve", "--data-dir", str(data), "--host", HOST,
         "--https-port", str(port), "--workers", str(workers), "--region", REGION,
-        "--log-level", "warning", "--http-port", "0",
+        "--log-level", "warning", "--http-port", "0", *tls_args,
         # Throughput is measured, not OORT's 100 requests/s per key: no rate limit.
         "--rate-limit", "0", *extra_args,
     ]  # fmt: skip
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    proc, log = _spawn("oortgate", cmd, workdir, env)
+    full_env["PYTHONPATH"] = str(REPO_ROOT)
+    proc, log = _spawn(name, cmd, workdir, full_env)
+    cafile = tls[0] if tls else str(data / "tls" / "cert.pem")
     srv = Server(
-        "oortgate", "https", port, proc, workdir, log, str(data / "tls" / "cert.pem"), ak, sk,
-        notes=[f"HTTPS, --workers {workers}, embedded default (SQLite + local disk), "
-               "rate limit off"],
+        name, "https", port, proc, workdir, log, cafile, full_env["OORTGATE_ROOT_ACCESS_KEY"],
+        full_env["OORTGATE_ROOT_SECRET_KEY"],
+        notes=[f"HTTPS, --workers {workers}, {note}, rate limit off"],
     )  # fmt: skip
-    wait_ready(srv)
+    wait_ready(srv, timeout=ready_timeout)
     return srv
 
 

@@ -15,6 +15,7 @@ from . import curlrun
 from .common import emit, ensure_bucket, fail, timed
 from .context import MIB, Ctx, Measured, sampled
 from .httpclient import Req, run_load
+from .probes import probed
 
 BUCKET = "bench-big"
 BIG_SECS = 600.0
@@ -54,9 +55,11 @@ def put_big(ctx: Ctx, streams: int) -> None:
     keys = [f"big/x{streams}/{i}" for i in range(streams * ctx.scale.big_reps)]
     urls = [ctx.presign("put_object", Bucket=BUCKET, Key=k) for k in keys]
     if ctx.use_curl:  # see curlrun: the client must not be what is measured
-        with sampled(ctx.server.pid) as s:
+        with sampled(ctx.server.pid) as s, probed(ctx.probes) as p:
             cafile = ctx.server.client_cafile
             m, good = curlrun.put(urls, body, streams, cafile)
+            p.ops = m.ops
+        m.extra.update(p.fields)
         written = [k for k, ok in zip(keys, good, strict=True) if ok]
     else:
         res, m, s = timed(ctx, [Req("PUT", u, body) for u in urls], streams, BIG_SECS, size)
