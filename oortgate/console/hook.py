@@ -31,7 +31,7 @@ class ConsoleHook:
         """One request answered with this status (0: the client left before an answer),
         for the server and for these users (its key's, its bucket's owner; None: none)."""
         if self._traffic is not None:
-            self._traffic.count(status, users=[u for u in users if u is not None])
+            self._traffic.count(status, users=users)
 
     @staticmethod
     def wants(raw_path: str, addressed: Addressed) -> bool:

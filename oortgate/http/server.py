@@ -67,6 +67,13 @@ class Gateway:
         # A listener that stands for one endpoint (the archive port) sets its tier.
         self.port_tier = os.environ.get(ENV_PORT_TIER) or None
         self.trusted = parse_networks(settings.trusted_proxies)
+        # Constant per settings, asked on every request: built once.
+        self.endpoints = settings.endpoints
+        self.hsts = (
+            [("strict-transport-security", f"max-age={settings.hsts_max_age}")]
+            if settings.hsts_max_age
+            else []
+        )
         self.client_slots = ClientSlots(settings.max_requests_per_client)
         # Request ids: 16 hex digits as AWS shows them, unique without a syscall each:
         # a random prefix per worker process, then a counter.
@@ -101,27 +108,25 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         exchange = Exchange(next(self._request_ids))
+        tracked = TrackedReceive(receive)
+        observer = self.observer
         try:
-            await self._observed(scope, receive, send, exchange)
+            if observer is None:
+                await self._respond(scope, tracked, send, exchange)
+            else:
+                # Recorded whatever happens, even if the client goes away mid-request.
+                observer.start()
+                try:
+                    await self._respond(scope, tracked, observer.counting(send, exchange),
+                                        exchange)  # fmt: skip
+                finally:
+                    observer.finish(exchange, scope, tracked.received)
         finally:
             if exchange.slot is not None:
                 self.client_slots.give_back(exchange.slot)
             # The dashboard's requests per minute: the server's, the key's user's and
             # the bucket owner's.
             self.console.count(exchange.status, (exchange.user_id, exchange.owner_id))
-
-    async def _observed(self, scope: Scope, receive: Receive, send: Send,
-                        exchange: Exchange) -> None:  # fmt: skip
-        tracked = TrackedReceive(receive)
-        if self.observer is None:
-            await self._respond(scope, tracked, send, exchange)
-            return
-        # Recorded whatever happens, even if the client goes away mid-request.
-        self.observer.start()
-        try:
-            await self._respond(scope, tracked, self.observer.counting(send, exchange), exchange)
-        finally:
-            self.observer.finish(exchange, scope, tracked.received)
 
     async def _respond(
         self, scope: Scope, tracked: TrackedReceive, send: Send, exchange: Exchange
@@ -159,10 +164,8 @@ class Gateway:
         exchange.status = response.status
         if method != "OPTIONS":
             response.headers += await self._cors(scope, method)
-        if self.settings.hsts_max_age:
-            response.headers.append(
-                ("strict-transport-security", f"max-age={self.settings.hsts_max_age}")
-            )
+        if self.hsts:
+            response.headers += self.hsts
         await _send(send, response, request_id, head=method == "HEAD")
 
     async def _cors(self, scope: Scope, method: str) -> list[tuple[str, str]]:
@@ -172,7 +175,7 @@ class Gateway:
             return []
         try:
             host = next((v for k, v in scope["headers"] if k.lower() == b"host"), b"")
-            addressed = resolve(host.decode("latin-1"), self.settings.endpoints)
+            addressed = resolve(host.decode("latin-1"), self.endpoints)
             name = addressed.bucket or split_path(_raw_path(scope))[0]
             await self.services.meta.refresh()  # the request may have changed the rules
             bucket = await self.services.meta.get_bucket(name) if name else None
@@ -200,7 +203,7 @@ class Gateway:
         exchange.slot = seen.client  # given back once the response is sent
         if seen.host is not None:
             headers["host"] = seen.host  # what the client signed, behind a trusted proxy
-        addressed = resolve(headers.get("host"), self.settings.endpoints)
+        addressed = resolve(headers.get("host"), self.endpoints)
         if addressed.tier is None and self.port_tier is not None:
             addressed = Addressed(self.port_tier, None)
         console = await answer_console(self.console, scope, receive, raw_path, headers,

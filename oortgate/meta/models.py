@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +136,14 @@ class ObjectRecord:
     def blob_ids(self) -> tuple[str, ...]:
         """The blob store's blobs its bytes are in (none for an inline object)."""
         return tuple(s.blob_id for s in blob_segments(self.body))
+
+
+def dated(record: ObjectRecord, stored_at: float) -> ObjectRecord:
+    """``record`` as its store dated it (PostgreSQL by its own clock): the same record
+    when that is the time it carries, as on SQLite, else a copy (a replace costs ~6 us)."""
+    if stored_at == record.last_modified:
+        return record
+    return replace(record, last_modified=stored_at)
 
 
 @dataclass(frozen=True, slots=True)

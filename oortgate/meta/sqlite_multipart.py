@@ -11,7 +11,7 @@ from typing import Any
 from oortgate.errors import S3Error
 from oortgate.meta import body_rows
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
-from oortgate.meta.preconditions import Precondition, check
+from oortgate.meta.preconditions import Precondition
 from oortgate.meta.sqlite_db import dumps, lower_bound, nullable_dumps, nullable_loads, successor
 from oortgate.meta.sqlite_objects import ObjectsStore
 
@@ -124,7 +124,7 @@ class MultipartStore(ObjectsStore):
                 )
                 if row is None or row[0] != part.blob_id:
                     raise S3Error("InvalidPart", PartNumber=str(part.part_number))
-            check(condition, self._current(record.bucket_id, record.key), record.key)
+            self._precondition(condition, record.bucket_id, record.key)
             for blob_id in record.blob_ids:  # the upload's parts hold them: never False
                 if not self._reference(blob_id):
                     raise S3Error("InvalidPart")

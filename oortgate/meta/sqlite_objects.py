@@ -106,7 +106,7 @@ class ObjectsStore(CountedReferences):
         drops it)."""
         try:
             with self._write():
-                check(condition, self._current(record.bucket_id, record.key), record.key)
+                self._precondition(condition, record.bucket_id, record.key)
                 columns = body_rows.stored(record.body)
                 if columns.inline is not None:
                     self._claim_inline(columns.blob_id, columns.inline)
@@ -148,6 +148,12 @@ class ObjectsStore(CountedReferences):
         for blob_id in old:
             self._release(blob_id)
 
+    def _precondition(self, condition: Precondition | None, bucket_id: int, key: str) -> None:
+        """Raise unless ``condition`` holds in this write transaction; without one, the
+        row is not read (most writes carry none)."""
+        if condition is not None:
+            check(condition, self._current(bucket_id, key), key)
+
     def _current(self, bucket_id: int, key: str) -> Current | None:
         """What a precondition compares, as this (write) transaction sees it."""
         sql = "SELECT etag, size, last_modified FROM objects WHERE bucket_id = ? AND key = ?"
@@ -176,7 +182,7 @@ class ObjectsStore(CountedReferences):
         self, bucket_id: int, key: str, condition: Precondition | None = None
     ) -> bool:
         with self._write():
-            check(condition, self._current(bucket_id, key), key)
+            self._precondition(condition, bucket_id, key)
             return self._delete(bucket_id, key)
 
     def delete_objects(
@@ -192,7 +198,7 @@ class ObjectsStore(CountedReferences):
             for i, key in enumerate(keys):
                 condition = conditions[i] if i < len(conditions) else None
                 try:
-                    check(condition, self._current(bucket_id, key), key)
+                    self._precondition(condition, bucket_id, key)
                 except S3Error as err:
                     refused.append(err)
                     continue

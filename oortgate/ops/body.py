@@ -45,6 +45,8 @@ class Body:
         # The idle timeout: one timer per body, re-armed only when it fires (see _expire),
         # not asyncio.timeout per message (a timer made and cancelled each time, ~5 us).
         self._waiting_since: float | None = None  # loop time a receive began, while waiting
+        # Looked up once: on Python 3.11 each get_running_loop() is a getpid() system call.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._reader: asyncio.Task[Any] | None = None
         self._expired = False
@@ -77,9 +79,11 @@ class Body:
     async def _next_message(self) -> dict[str, Any]:
         if self._idle_timeout is None:
             return await self._receive()
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         self._waiting_since = loop.time()
-        self._reader = asyncio.current_task()
+        self._reader = asyncio.current_task(loop)
         if self._timer is None:
             self._timer = loop.call_at(self._waiting_since + self._idle_timeout, self._expire)
         try:
@@ -99,8 +103,8 @@ class Body:
     def _expire(self) -> None:
         """The timer fired: cancel the read if it has waited the whole timeout, else
         wait again until it could have (time spent outside a receive never counts)."""
-        assert self._idle_timeout is not None
-        loop = asyncio.get_running_loop()
+        assert self._idle_timeout is not None and self._loop is not None
+        loop = self._loop
         since = self._waiting_since
         if since is not None and loop.time() - since >= self._idle_timeout:
             self._timer = None

@@ -14,7 +14,16 @@ from oortgate import logs, policy, tagging
 from oortgate.auth.checksums import content_md5, header_name
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
-from oortgate.meta.models import Body, ObjectRecord, Part, PartsBody, Segment, Upload, blob_segments
+from oortgate.meta.models import (
+    Body,
+    ObjectRecord,
+    Part,
+    PartsBody,
+    Segment,
+    Upload,
+    blob_segments,
+    dated,
+)
 from oortgate.ops import read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
 from oortgate.ops.bucket_lifecycle import expiration_headers
@@ -187,7 +196,7 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         record = _completed_record(ctx, upload, used)
         check_declared(ctx.headers, upload.checksum_algorithm, upload.checksum_type, record.size)
         stored_at = await ctx.meta.complete_upload(upload.upload_id, record, used, condition)
-        record = dataclasses.replace(record, last_modified=stored_at)
+        record = dated(record, stored_at)
     except S3Error as err:
         # A complete or abort that won a race took the parts away: say so (or replay
         # it), rather than blaming the client's (correct) part list.

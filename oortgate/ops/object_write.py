@@ -8,7 +8,7 @@ import time
 from oortgate import policy, tagging
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
-from oortgate.meta.models import Bucket, ObjectRecord
+from oortgate.meta.models import Bucket, ObjectRecord, dated
 from oortgate.numbers import parse_count
 from oortgate.ops import conditions, tier_copy
 from oortgate.ops.acl import new_object_acl
@@ -92,7 +92,7 @@ async def put_object(ctx: Context) -> Response:
             stored_at = await ctx.meta.put_object(record, condition)
         except S3Error as err:  # refused (a condition lost a race, the bucket went away)
             raise lost_race(err) from None
-        return dataclasses.replace(record, last_modified=stored_at)
+        return dated(record, stored_at)
 
     record = await write_body(ctx, commit, limit=limit, inline_size=declared,
                               expected_md5=expected_md5,
@@ -169,7 +169,7 @@ async def copy_object(ctx: Context) -> Response:
             stored_at = await ctx.meta.put_object(copied, condition)
         except S3Error as err:
             raise lost_race(err) from None
-        return dataclasses.replace(copied, last_modified=stored_at)  # what reads will show
+        return dated(copied, stored_at)  # what reads will show
 
     if tier_copy.needs_rewrite(ctx, record, bucket.tier):
         record = await tier_copy.rewritten(ctx, record, bucket.tier, commit)

@@ -22,7 +22,7 @@ from oortgate.auth import post_policy
 from oortgate.auth.checksums import header_name
 from oortgate.errors import S3Error
 from oortgate.headertext import is_header_value
-from oortgate.meta.models import Bucket, ObjectRecord, User
+from oortgate.meta.models import Bucket, ObjectRecord, User, dated
 from oortgate.numbers import parse_count
 from oortgate.ops.blob_writer import StoredBlob, write_chunks
 from oortgate.ops.context import Context, credentials
@@ -224,7 +224,7 @@ async def _store(
             last_modified=time.time(), checksums=dict([stored.checksum]) if stored.checksum else {},
         )  # fmt: skip
         stored_at = await ctx.meta.put_object(record)
-        return dataclasses.replace(record, last_modified=stored_at)
+        return dated(record, stored_at)
 
     return await write_chunks(ctx, form.file_chunks(), commit, limit=limit,
                               compute=integrity.algorithm, tier=bucket.tier)  # fmt: skip
