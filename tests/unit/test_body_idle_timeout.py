@@ -43,10 +43,10 @@ def test_a_stalled_receive_is_request_timeout() -> None:
 
 
 def test_steady_messages_and_slow_consumer_within_the_timeout_pass() -> None:
-    # Eight receives of 0.02 s and consumer pauses of 0.05 s: far longer than the
-    # 0.06 s timeout in total, no single receive near it.
-    body = _body([0.02] * 8, timeout=0.06)
-    assert asyncio.run(_collect(body, pause=0.05)) == b"a" * 8
+    # Eight receives of 0.01 s and consumer pauses of 0.1 s: far longer than the
+    # 0.3 s timeout in total, no single receive near it (even on a busy machine).
+    body = _body([0.01] * 8, timeout=0.3)
+    assert asyncio.run(_collect(body, pause=0.1)) == b"a" * 8
 
 
 def test_an_outside_cancel_stays_a_cancel() -> None:
