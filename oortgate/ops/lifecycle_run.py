@@ -27,6 +27,7 @@ from oortgate.ops.body import Body
 from oortgate.ops.context import Context, Services
 from oortgate.ops.operations import Op, Route
 from oortgate.ops.tier_copy import rewritten
+from oortgate.ops.version_ids import new_version, versioned
 
 BATCH = 500
 LEASE = "lifecycle"
@@ -129,10 +130,17 @@ class _BucketPass:
             self.summary.transitioned += 1
 
     async def _expire(self, record: ObjectRecord) -> bool:
+        """The current version expires: deleted, or on a versioned bucket (as AWS does)
+        made noncurrent by a delete marker."""
         condition = _unchanged(record)
+        meta, bucket = self.services.meta, self.bucket
         try:
+            if versioned(bucket):
+                await self.services.freeing(meta.add_delete_marker, bucket.id, record.key,
+                                            new_version(bucket), None, condition)  # fmt: skip
+                return True
             return await self.services.freeing(
-                self.services.meta.delete_object, self.bucket.id, record.key, condition
+                meta.delete_object, bucket.id, record.key, condition
             )
         except S3Error as err:
             if err.code in CHANGED:
