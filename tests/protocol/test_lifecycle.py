@@ -235,6 +235,24 @@ def test_expiration_by_prefix_tag_and_size(
     assert keys(s3, bucket) == ["keep/small", "other-tag"]
 
 
+def test_expiration_on_a_versioned_bucket_writes_a_delete_marker(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="logs/a", Body=b"a")["VersionId"]
+    put_rules(s3, bucket, {"ID": "p", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
+                           "Expiration": {"Date": PAST}})  # fmt: skip
+    assert run_lifecycle(server)["expired"] >= 1
+    assert keys(s3, bucket) == []
+    page = s3.list_object_versions(Bucket=bucket)
+    [marker] = page["DeleteMarkers"]
+    assert marker["Key"] == "logs/a" and marker["IsLatest"] is True
+    assert [(v["VersionId"], v["IsLatest"]) for v in page["Versions"]] == [(v1, False)]
+    assert s3.get_object(Bucket=bucket, Key="logs/a", VersionId=v1)["Body"].read() == b"a"
+    run_lifecycle(server)  # the marker is no current object: nothing more expires
+    assert len(s3.list_object_versions(Bucket=bucket)["DeleteMarkers"]) == 1
+
+
 def test_expiration_after_days_and_its_header(
     server: ServerProcess, s3: S3Client, bucket: str
 ) -> None:

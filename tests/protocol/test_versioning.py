@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ._server import PYTHON, REPO_ROOT, ServerProcess
+from ._types import RunCli
 from ._util import s3_error
 
 BIG = 64 * 1024  # above the inline size: a blob file of its own
@@ -353,3 +354,19 @@ def clean(report: dict[str, Any]) -> None:
     """Every blob a version names is there and counted right; no blob is an orphan."""
     for count in ("missing", "orphans", "refcount_mismatch", "database_errors"):
         assert report[count] == 0, report
+
+
+def test_aws_cli_lists_versions(aws: RunCli, s3: Any, bucket: str) -> None:
+    aws("s3api", "put-bucket-versioning", "--bucket", bucket,
+        "--versioning-configuration", "Status=Enabled")  # fmt: skip
+    status = json.loads(aws("s3api", "get-bucket-versioning", "--bucket", bucket).stdout)
+    assert status == {"Status": "Enabled"}
+    first = s3.put_object(Bucket=bucket, Key="dir/f", Body=b"1")["VersionId"]
+    second = s3.put_object(Bucket=bucket, Key="dir/f", Body=b"2")["VersionId"]
+    aws("s3", "rm", f"s3://{bucket}/dir/f")  # a delete marker
+    out = json.loads(aws("s3api", "list-object-versions", "--bucket", bucket,
+                         "--page-size", "1").stdout)  # fmt: skip
+    assert [v["VersionId"] for v in out["Versions"]] == [second, first]
+    assert [m["IsLatest"] for m in out["DeleteMarkers"]] == [True]
+    aws("s3api", "get-object", "--bucket", bucket, "--key", "dir/f", "--version-id", first,
+        "/dev/null")  # fmt: skip
