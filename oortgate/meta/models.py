@@ -243,7 +243,7 @@ class MetaCounts:
     inline_objects: int
     inline_bytes: int
     inline_blobs: int  # rows of inline bytes (copies share one)
-    object_blobs: int  # distinct blob files objects (or their parts) name
+    object_blobs: int  # distinct blob files objects and versions (or their parts) name
     upload_part_blobs: int  # distinct blob files open uploads' parts name
     counted_blobs: int  # blob files with a reference count row
     pending: int

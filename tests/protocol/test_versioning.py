@@ -220,19 +220,18 @@ def test_copy_from_a_version(s3: Any, bucket: str) -> None:
     v1 = s3.put_object(Bucket=bucket, Key="src", Body=os.urandom(BIG))["VersionId"]
     old = body(s3, bucket, "src", VersionId=v1)
     s3.put_object(Bucket=bucket, Key="src", Body=b"newer")
-    copied = s3.copy_object(Bucket=bucket, Key="dst",
-                            CopySource={"Bucket": bucket, "Key": "src", "VersionId": v1})  # fmt: skip
+    old_source = {"Bucket": bucket, "Key": "src", "VersionId": v1}
+    copied = s3.copy_object(Bucket=bucket, Key="dst", CopySource=old_source)
     assert copied["CopySourceVersionId"] == v1 and copied["VersionId"] not in (v1, "null")
     assert body(s3, bucket, "dst") == old
     marker = s3.delete_object(Bucket=bucket, Key="src")["VersionId"]
     with s3_error("NoSuchKey", 404):
         s3.copy_object(Bucket=bucket, Key="dst2", CopySource={"Bucket": bucket, "Key": "src"})
     with s3_error("InvalidRequest", 400):
-        s3.copy_object(Bucket=bucket, Key="dst2",
-                       CopySource={"Bucket": bucket, "Key": "src", "VersionId": marker})  # fmt: skip
+        s3.copy_object(Bucket=bucket, Key="dst2", CopySource={**old_source, "VersionId": marker})
     upload = s3.create_multipart_upload(Bucket=bucket, Key="parts")["UploadId"]
     part = s3.upload_part_copy(Bucket=bucket, Key="parts", UploadId=upload, PartNumber=1,
-                               CopySource={"Bucket": bucket, "Key": "src", "VersionId": v1})  # fmt: skip
+                               CopySource=old_source)  # fmt: skip
     done = s3.complete_multipart_upload(
         Bucket=bucket, Key="parts", UploadId=upload,
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]},

@@ -11,9 +11,9 @@ from oortgate import policy
 from oortgate.errors import S3Error
 from oortgate.http.routing import route
 from oortgate.meta.models import BlobBody, Bucket, ObjectRecord
+from oortgate.meta.versions import new_version_id
 from oortgate.ops import HANDLERS, SERVER_ANSWERED
 from oortgate.ops.operations import Op, Route
-from oortgate.meta.versions import new_version_id
 from oortgate.ops.params import parse, parse_copy_source, version_id
 from oortgate.ops.permissions import (
     OWNER_ONLY,

@@ -132,8 +132,9 @@ def test_list_object_versions() -> None:
     assert "ETag" not in marker and "Size" not in marker
     assert out["CommonPrefixes"] == [{"Prefix": "photos/"}]
     prefix_last = VersionPage([], ["photos/"], True, "photos/", None)
-    out = _clean(listing.list_object_versions(_listing(), prefix_last, OWNERS, key_marker="",
-                                              version_id_marker=""), "ListObjectVersions")  # fmt: skip
+    body = listing.list_object_versions(_listing(), prefix_last, OWNERS, key_marker="",
+                                        version_id_marker="")  # fmt: skip
+    out = _clean(body, "ListObjectVersions")
     assert out["NextKeyMarker"] == "photos/" and "NextVersionIdMarker" not in out
 
 
