@@ -150,8 +150,10 @@ async def copy_object(ctx: Context) -> Response:
             ArgumentValue=directive,
         )
     new_class = storage_class(ctx.headers, bucket, ctx.services.settings.archive_storage_class)
+    # (A copy of a version named by its id onto its own key restores it: allowed.)
     if (
         (source.bucket_id, source.key) == (bucket.id, ctx.key)
+        and "?versionId=" not in ctx.headers["x-amz-copy-source"]
         and directive == "COPY"
         and new_class == source.storage_class
         and REDIRECT not in ctx.headers

@@ -224,6 +224,11 @@ def test_copy_from_a_version(s3: Any, bucket: str) -> None:
     copied = s3.copy_object(Bucket=bucket, Key="dst", CopySource=old_source)
     assert copied["CopySourceVersionId"] == v1 and copied["VersionId"] not in (v1, "null")
     assert body(s3, bucket, "dst") == old
+    restored = s3.copy_object(Bucket=bucket, Key="src", CopySource=old_source)  # onto itself
+    assert body(s3, bucket, "src") == old and restored["VersionId"] != v1
+    attributes = s3.get_object_attributes(Bucket=bucket, Key="src", VersionId=v1,
+                                          ObjectAttributes=["ObjectSize"])  # fmt: skip
+    assert attributes["ObjectSize"] == BIG and attributes["VersionId"] == v1
     marker = s3.delete_object(Bucket=bucket, Key="src")["VersionId"]
     with s3_error("NoSuchKey", 404):
         s3.copy_object(Bucket=bucket, Key="dst2", CopySource={"Bucket": bucket, "Key": "src"})
