@@ -133,6 +133,7 @@ def test_sigkill_during_versioned_writes(
     admin.create_bucket(Bucket=bucket)
     admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     ledger = Ledger()
+    caught = 0
     for round_no in range(ROUNDS):
         client = client_of(srv, retries={"total_max_attempts": 1}, max_pool_connections=8,
                            connect_timeout=5, read_timeout=30)  # fmt: skip
@@ -149,12 +150,14 @@ def test_sigkill_during_versioned_writes(
             th.join(30)
             assert not th.is_alive(), "a worker thread hung after the kill"
         in_flight = ledger.in_flight
+        caught += in_flight
         srv.start(port=free_port())
         _verify(client_of(srv), bucket, ledger, in_flight)
         report = _fsck(srv)
         for count in ("missing", "refcount_mismatch", "database_errors", "orphans"):
             assert report[count] == 0, report
     assert len(ledger.acked) >= 20, f"workload too small to mean anything: {len(ledger.acked)}"
+    assert caught >= 1, "the kills never caught a request in flight"
     client = client_of(srv)  # the server still works normally after the crashes
     vid = client.put_object(Bucket=bucket, Key="after", Body=b"alive")["VersionId"]
     assert client.get_object(Bucket=bucket, Key="after", VersionId=vid)["Body"].read() == b"alive"
