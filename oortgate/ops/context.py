@@ -25,6 +25,7 @@ from oortgate.ops.permissions import (
     SOURCE_READ,
     check_bucket,
     check_object,
+    policy_action,
 )
 from oortgate.ops.policy_gate import RequestFacts, verdict
 from oortgate.ops.version_ids import marker_headers, stored, versioned
@@ -206,7 +207,7 @@ class Context:
         bucket = await self.bucket()
         version = self.route.version_id
         record = await self._lookup(bucket, self.key, version) if need.object else None
-        decided = verdict(bucket, ACTION[op], self.route.key, facts, record)
+        decided = verdict(bucket, policy_action(op, version), self.route.key, facts, record)
         if need.bucket is not None and not (need.per_key and bucket.policy is not None):
             check_bucket(need.bucket, bucket, caller, decided)
         self._bucket = bucket
@@ -230,7 +231,8 @@ class Context:
                 name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
             )
             source = await self._lookup(source_bucket, key, source_version)
-            read = verdict(source_bucket, "s3:GetObject", key, facts, source)
+            read_action = "s3:GetObject" if source_version is None else "s3:GetObjectVersion"
+            read = verdict(source_bucket, read_action, key, facts, source)
             source_listing = Decision.NONE
             if source is None and read is not Decision.DENY:
                 source_listing = verdict(source_bucket, "s3:ListBucket", None, facts)
@@ -270,13 +272,15 @@ class Context:
                 raise
             raise S3Error(NO_SUCH_KEY, Key=key, headers=marker_headers(marker)) from None
 
-    def may_delete(self, key: str) -> bool:
-        """DeleteObjects: may the caller delete ``key`` (the policy's verdict on
-        s3:DeleteObject for that key, else WRITE on the bucket)?"""
+    def may_delete(self, key: str, version: str | None = None) -> bool:
+        """DeleteObjects: may the caller delete ``key`` (or that version of it: the
+        policy's verdict on s3:DeleteObject(Version) for that key, else WRITE on the
+        bucket)?"""
         bucket, need = self.granted_bucket, PERMISSION[self.route.op]
         assert need.per_key and need.bucket is not None
         try:
-            decided = verdict(bucket, ACTION[self.route.op], key, self.facts)
+            action = policy_action(self.route.op, version)
+            decided = verdict(bucket, action, key, self.facts)
             check_bucket(need.bucket, bucket, self.caller_id, decided)
         except S3Error:
             return False

@@ -76,10 +76,11 @@ async def delete_objects(ctx: Context) -> Response:
     body = await ctx.body.read(MAX_DELETE_XML)
     quiet, objects = _parse_request(body)
     # A bucket policy may refuse some keys and not others: each is asked about.
-    denied = {o.key for o in objects if bucket.policy is not None and not ctx.may_delete(o.key)}
+    denied = {i for i, o in enumerate(objects)
+              if bucket.policy is not None and not ctx.may_delete(o.key, o.version)}  # fmt: skip
     # An unversioned bucket's keys (version absent or "null") go in one commit; versions
     # and delete markers one by one.
-    plain = [o for o in objects if o.key not in denied and not _one_by_one(bucket, o)]
+    plain = [o for i, o in enumerate(objects) if i not in denied and not _one_by_one(bucket, o)]
     refused = await ctx.services.freeing(
         ctx.meta.delete_objects,
         bucket.id,
@@ -88,8 +89,8 @@ async def delete_objects(ctx: Context) -> Response:
     )  # one commit
     outcomes = iter(refused)  # one per plain object, in order
     results = []
-    for o in objects:
-        if o.key in denied:
+    for i, o in enumerate(objects):
+        if i in denied:
             results.append(DeleteOutcome(o.key, o.version, S3Error(ACCESS_DENIED)))
         elif not _one_by_one(bucket, o):
             results.append(DeleteOutcome(o.key, o.version, next(outcomes)))

@@ -180,6 +180,26 @@ ACTION: Final[dict[Op, str | None]] = {
     Op.NotImplemented: None,
 }
 
+# The action instead when the request names a version (?versionId, or a copy source's),
+# as AWS asks: a policy can keep old versions from being read or removed.
+VERSION_ACTION: Final[dict[Op, str]] = {
+    Op.GetObject: "s3:GetObjectVersion",
+    Op.HeadObject: "s3:GetObjectVersion",
+    Op.DeleteObject: "s3:DeleteObjectVersion",
+    Op.DeleteObjects: "s3:DeleteObjectVersion",
+    Op.GetObjectAcl: "s3:GetObjectVersionAcl",
+    Op.PutObjectAcl: "s3:PutObjectVersionAcl",
+    Op.GetObjectAttributes: "s3:GetObjectVersionAttributes",
+    Op.PutObjectTagging: "s3:PutObjectVersionTagging",
+    Op.GetObjectTagging: "s3:GetObjectVersionTagging",
+    Op.DeleteObjectTagging: "s3:DeleteObjectVersionTagging",
+}
+
+
+def policy_action(op: Op, version: str | None) -> str | None:
+    """ACTION[op], or its version action when a version is named."""
+    return VERSION_ACTION.get(op, ACTION[op]) if version is not None else ACTION[op]
+
 
 def check_bucket(
     permission: str, bucket: Bucket, caller: int | None, verdict: Decision = Decision.NONE

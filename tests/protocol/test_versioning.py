@@ -374,3 +374,30 @@ def test_aws_cli_lists_versions(aws: RunCli, s3: Any, bucket: str) -> None:
     assert [m["IsLatest"] for m in out["DeleteMarkers"]] == [True]
     aws("s3api", "get-object", "--bucket", bucket, "--key", "dir/f", "--version-id", first,
         "/dev/null")  # fmt: skip
+
+
+def test_a_policy_decides_on_the_version_actions(s3: Any, bucket: str) -> None:
+    """Named versions are s3:*ObjectVersion* to a policy, as on AWS: a Deny of
+    s3:DeleteObjectVersion keeps every version, while plain deletes still add markers."""
+    enable(s3, bucket)
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"1")["VersionId"]
+    deny = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Action": ["s3:DeleteObjectVersion", "s3:GetObjectVersion"]}]}  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny))
+    try:
+        with s3_error("AccessDenied", 403):
+            s3.delete_object(Bucket=bucket, Key="k", VersionId=v1)
+        with s3_error("AccessDenied", 403):
+            s3.get_object(Bucket=bucket, Key="k", VersionId=v1)
+        with s3_error("AccessDenied", 403):
+            s3.copy_object(Bucket=bucket, Key="c",
+                           CopySource={"Bucket": bucket, "Key": "k", "VersionId": v1})  # fmt: skip
+        assert body(s3, bucket, "k") == b"1"  # s3:GetObject: not denied
+        resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": [
+            {"Key": "k", "VersionId": v1}, {"Key": "k"}]})  # fmt: skip
+        assert [(e["Key"], e["Code"]) for e in resp["Errors"]] == [("k", "AccessDenied")]
+        assert resp["Deleted"][0]["DeleteMarker"] is True
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
+    assert body(s3, bucket, "k", VersionId=v1) == b"1"
