@@ -14,8 +14,8 @@ Blob lifecycle (how a crash never loses or leaks a blob, with any number of writ
    the upload failed); a copy counts one more reference, guarded: a blob whose count
    reached 0 cannot be referenced again;
 3. a row that stops referencing a blob (overwrite, delete) takes one from its count in
-   the same transaction; at 0 the blob is queued as garbage; the caller deletes the file
-   and then calls ``forget_garbage``;
+   the same transaction; at 0 the blob is queued as garbage; a collector claims it
+   (``take_garbage`` deletes the row) and then deletes the bytes;
 4. only dead sessions' leftovers are reaped (``end_sessions``: their pending marks become
    garbage; ``recover_pending``: marks of no session), by whoever sweeps: a live session's
    pending blobs and temp files are never touched. Files no record knows of are swept
@@ -312,12 +312,14 @@ class MetaStore(Protocol):
     async def take_garbage(
         self, limit: int = 1000, queued_before: float | None = None
     ) -> list[str]:
-        """Up to ``limit`` garbage blob ids, only those queued at or before
-        ``queued_before`` (epoch seconds) if given; a write that failed is garbage from the
-        start (no reader ever saw its blob)."""
+        """Claims up to ``limit`` garbage blob ids (sorted), only those queued at or before
+        ``queued_before`` (epoch seconds; on PostgreSQL compared on the database clock)
+        if given, and none under a live read lease; a write that failed is garbage from
+        the start (no reader ever saw its blob). The rows are deleted in the claim, so
+        collectors in every process split the work and a claimed id is no collector's
+        but the caller's, who removes the bytes afterwards: a crash in between leaves an
+        orphan for the orphan sweep, never a row naming missing bytes."""
         ...
-
-    async def forget_garbage(self, blob_ids: Sequence[str]) -> None: ...
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         """Which of these ids are referenced (by an object or a part), pending or queued."""

@@ -240,8 +240,8 @@ class PgObjects(PgAccounts):
     async def take_garbage(
         self, limit: int = 1000, queued_before: float | None = None
     ) -> list[str]:
-        """Does not remove the ids (only forget_garbage does, once the files are gone);
-        rows another collector is forgetting right now are skipped, not waited for."""
+        """Claims and deletes the rows in one statement: rows another collector is
+        claiming right now are skipped (SKIP LOCKED), so collectors split the work."""
         args: tuple[float, ...] = ()
         if queued_before is None:
             sql = "TRUE"
@@ -249,18 +249,15 @@ class PgObjects(PgAccounts):
             sql, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
         # A blob under a read lease of a registered session waits (see lease_blobs).
         rows = await self._rows(
-            f"SELECT blob_id FROM garbage g WHERE {sql} AND NOT EXISTS (SELECT 1"
+            f"WITH c AS (SELECT blob_id FROM garbage g WHERE {sql} AND NOT EXISTS (SELECT 1"
             " FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
             " WHERE l.blob_id = g.blob_id) ORDER BY blob_id LIMIT %s"
-            " FOR UPDATE SKIP LOCKED",
+            " FOR UPDATE SKIP LOCKED)"
+            " DELETE FROM garbage g USING c WHERE g.blob_id = c.blob_id RETURNING g.blob_id",
             *args,
             limit,
         )
-        return [row[0] for row in rows]
-
-    async def forget_garbage(self, blob_ids: Sequence[str]) -> None:
-        sql = "DELETE FROM garbage WHERE blob_id = ANY(%s::og_name[])"
-        await self._count(sql, sorted(blob_ids))
+        return sorted(row[0] for row in rows)
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         ids = list(blob_ids)

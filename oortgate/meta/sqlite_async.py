@@ -261,9 +261,6 @@ class AsyncSqliteMeta:
     ) -> list[str]:
         return await self._call(self._writer.take_garbage, limit, queued_before)
 
-    async def forget_garbage(self, blob_ids: Sequence[str]) -> None:
-        await self._call(self._writer.forget_garbage, blob_ids)
-
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         return await self._call(self._writer.known_blobs, blob_ids)
 

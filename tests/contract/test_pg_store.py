@@ -5,6 +5,7 @@ database whose collation is not."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Iterator
@@ -52,6 +53,27 @@ async def test_a_workers_first_write_is_under_its_session(url: str) -> None:
     finally:
         await worker.close()
         await sweeper.close()
+
+
+async def test_a_garbage_row_another_collector_holds_is_skipped_not_waited_for(
+    url: str,
+) -> None:
+    """Two connections, in a fixed order: one holds a garbage row's lock (a collector
+    mid-claim on another gateway); a claim meanwhile takes the others without waiting,
+    and the held row is there for the next claim once the first lets it go."""
+    meta = stores.open_postgres(url, None)
+    try:
+        blob_ids = sorted(secrets.token_hex(16) for _ in range(3))
+        for blob_id in blob_ids:
+            await meta.add_pending_blob(blob_id)
+            await meta.drop_pending_blob(blob_id)
+        with psycopg.connect(url) as other:  # a transaction left open
+            other.execute("SELECT 1 FROM garbage WHERE blob_id = %s FOR UPDATE", (blob_ids[0],))
+            assert await asyncio.wait_for(meta.take_garbage(), 30) == blob_ids[1:]
+            other.rollback()
+        assert await meta.take_garbage() == blob_ids[:1]
+    finally:
+        await meta.close()
 
 
 async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:

@@ -85,3 +85,22 @@ async def test_on_postgresql_the_times_are_the_database_clocks(skewed_url: str) 
             assert before + AHEAD - 1 <= stored <= after + AHEAD + 1
     finally:
         await meta.close()
+
+
+async def test_on_postgresql_the_garbage_grace_is_on_the_database_clock(
+    skewed_url: str,
+) -> None:
+    """Queued an hour ahead of this host's clock, and due at once under no grace all
+    the same: the grace is measured from the database's now, not from this host's."""
+    meta = stores.open_postgres(skewed_url, None)
+    try:
+        user = await meta.create_user("owner")
+        bucket = await meta.create_bucket("bkt", user.id, "us-east-1", 10)
+        blob = secrets.token_hex(16)
+        await meta.add_pending_blob(blob)
+        await meta.put_object(ObjectRecord(bucket.id, "k", BlobBody(blob, 3), 3, "0" * 32, 1.5))
+        assert await meta.delete_object(bucket.id, "k")
+        assert await meta.take_garbage(queued_before=time.time() - 60) == []  # in its grace
+        assert await meta.take_garbage(queued_before=time.time()) == [blob]
+    finally:
+        await meta.close()
