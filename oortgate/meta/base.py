@@ -363,7 +363,10 @@ class MetaStore(Protocol):
         leases go with it). A download that must end with the bytes it started with
         takes one before it opens its first blob, on stores where a delete takes the
         bytes of an open blob away (RADOS, NFS) and for blobs opened as the download
-        reaches them (multipart). None (nothing leased): no session, or no blob."""
+        reaches them (multipart). None (nothing leased): no session, or no blob.
+        ValueError (nothing leased) if a collector claimed one of them already (neither
+        counted nor queued: its bytes may be going), checked atomically with the lease,
+        so a lease taken after the record was read never covers bytes already going."""
         ...
 
     async def drop_lease(self, lease_id: str) -> None: ...

@@ -98,6 +98,12 @@ def _as_text(etag: str) -> str:
 # A moment given on this host's clock, put on the database clock (its distance from now
 # is kept): the argument is ``moment - time.time()``.
 _FROM_NOW = "og_now() + %s"
+# A blob under a read lease of a registered session waits (see lease_blobs).
+_CLAIM_UNLEASED = (
+    b"DELETE FROM garbage g WHERE blob_id = ANY(%s::og_name[]) AND NOT EXISTS (SELECT 1"
+    b" FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
+    b" WHERE l.blob_id = g.blob_id) RETURNING blob_id"
+)
 
 
 class PgObjects(PgAccounts):
@@ -240,24 +246,31 @@ class PgObjects(PgAccounts):
     async def take_garbage(
         self, limit: int = 1000, queued_before: float | None = None
     ) -> list[str]:
-        """Claims and deletes the rows in one statement: rows another collector is
-        claiming right now are skipped (SKIP LOCKED), so collectors split the work."""
+        """One transaction: lock due rows no other collector holds (SKIP LOCKED, so
+        collectors split the work), then delete those still under no live lease. The
+        lease check is a second statement, whose snapshot follows the locks: a lease
+        committed before them is seen, one taken after waits for this claim (see
+        og_lease) and finds its blob gone."""
         args: tuple[float, ...] = ()
         if queued_before is None:
-            sql = "TRUE"
+            due = "TRUE"
         else:  # the grace is measured on the database clock
-            sql, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
-        # A blob under a read lease of a registered session waits (see lease_blobs).
-        rows = await self._rows(
-            f"WITH c AS (SELECT blob_id FROM garbage g WHERE {sql} AND NOT EXISTS (SELECT 1"
-            " FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
-            " WHERE l.blob_id = g.blob_id) ORDER BY blob_id LIMIT %s"
-            " FOR UPDATE SKIP LOCKED)"
-            " DELETE FROM garbage g USING c WHERE g.blob_id = c.blob_id RETURNING g.blob_id",
-            *args,
-            limit,
-        )
-        return sorted(row[0] for row in rows)
+            due, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
+
+        async def claim(conn: Conn) -> list[str]:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    f"SELECT blob_id FROM garbage WHERE {due} ORDER BY blob_id LIMIT %s"
+                    " FOR UPDATE SKIP LOCKED".encode(),
+                    (*args, limit),
+                )
+                locked = [row[0] for row in await cur.fetchall()]
+                if not locked:
+                    return []
+                cur = await conn.execute(_CLAIM_UNLEASED, (locked,))
+                return sorted(row[0] for row in await cur.fetchall())
+
+        return await self._run(claim)
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         ids = list(blob_ids)

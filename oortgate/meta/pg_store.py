@@ -104,11 +104,10 @@ class PgMetaStore(PgMultipart):
         if self._session is None or not blob_ids:
             return None
         lease_id = secrets.token_hex(8)
-        await self._count(
-            "INSERT INTO read_leases (blob_id, lease_id, session_id)"
-            " SELECT DISTINCT unnest(%s::og_name[]), %s, %s",
-            list(blob_ids), lease_id, self._session,
-        )  # fmt: skip
+        row = await self._one("SELECT og_lease(%s, %s, %s::og_name[])",
+                              lease_id, self._session, sorted(set(blob_ids)))  # fmt: skip
+        if row is None or row[0] is not None:
+            raise ValueError(f"blob {row[0] if row else '?'} is being collected")
         return lease_id
 
     async def drop_lease(self, lease_id: str) -> None:

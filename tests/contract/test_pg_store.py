@@ -76,6 +76,43 @@ async def test_a_garbage_row_another_collector_holds_is_skipped_not_waited_for(
         await meta.close()
 
 
+async def test_a_lease_waits_for_a_claim_under_way_and_is_refused(url: str) -> None:
+    """Two connections, in a fixed order: a collector has locked and deleted a garbage
+    row, not yet committed; a download's lease on that blob waits for it (seen in
+    pg_stat_activity), then finds the blob claimed and leases nothing."""
+    reader = stores.open_postgres(url, None, on_session=_no_op)
+    try:
+        blob_id = secrets.token_hex(16)
+        await reader.add_pending_blob(blob_id)
+        await reader.drop_pending_blob(blob_id)  # queued
+        with psycopg.connect(url) as collector:
+            collector.execute("SELECT 1 FROM garbage WHERE blob_id = %s FOR UPDATE", (blob_id,))
+            collector.execute("DELETE FROM garbage WHERE blob_id = %s", (blob_id,))
+            lease = asyncio.ensure_future(reader.lease_blobs([blob_id]))
+            with psycopg.connect(url, autocommit=True) as watcher:
+                for _ in range(600):
+                    if watcher.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE '%%og_lease%%' AND datname = current_database()"
+                    ).fetchone():
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the lease did not wait for the claim")
+            assert not lease.done()
+            collector.commit()
+        with pytest.raises(ValueError):
+            await asyncio.wait_for(lease, 30)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM read_leases").fetchone() == (0,)
+    finally:
+        await reader.close()
+
+
+async def _no_op(session_id: str) -> None:
+    pass
+
+
 async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT datlocprovider FROM pg_database"
