@@ -201,8 +201,8 @@ class AsyncSqliteMeta:
         return self._reader.has_objects(bucket_id)
 
     # -- multipart uploads ----------------------------------------------------------
-    async def create_upload(self, upload: Upload) -> None:
-        await self._call(self._writer.create_upload, upload)
+    async def create_upload(self, upload: Upload) -> float:
+        return await self._call(self._writer.create_upload, upload)
 
     async def get_upload(self, upload_id: str) -> Upload | None:
         return await self._call(self._writer.get_upload, upload_id)

@@ -4,6 +4,7 @@ and keys, buckets, objects and their blobs' lifecycle, listings, multipart uploa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import time
 from typing import Any
@@ -338,8 +339,8 @@ async def test_listing_with_prefix_delimiter_and_pages(meta: MetaStore) -> None:
 # -- multipart uploads -----------------------------------------------------------------
 async def _upload(meta: MetaStore, bucket_id: int, key: str = "mp") -> Upload:
     upload = Upload(secrets.token_hex(8), bucket_id, key, time.time())
-    await meta.create_upload(upload)
-    return upload
+    initiated = await meta.create_upload(upload)  # (PostgreSQL: the database clock's)
+    return dataclasses.replace(upload, initiated=initiated)
 
 
 async def _part(meta: MetaStore, upload: Upload, number: int, size: int = 5) -> Part:
