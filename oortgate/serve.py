@@ -115,7 +115,8 @@ async def _prepare_stores(
     meta = stores.open_tool_meta(settings)
     try:
         await meta.list_keys()
-        generated = await accounts.ensure_root(meta, access_key, secret_key)
+        async with meta.bootstrap_lock():  # gateways starting together: one root key
+            generated = await accounts.ensure_root(meta, access_key, secret_key)
         if stores.rados_settings(settings):
             return generated, {}  # swept in a child process (see _sweep_rados_at_start)
         return generated, await _sweep_if_space(meta, settings)

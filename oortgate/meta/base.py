@@ -335,6 +335,14 @@ class MetaStore(Protocol):
         the data directory's lock, and so does whoever sweeps it.)"""
         ...
 
+    def bootstrap_lock(self) -> AbstractAsyncContextManager[None]:
+        """``async with meta.bootstrap_lock():`` one holder at a time among every process
+        on this store, the others wait: start-up's root key is made under it, so that
+        gateways starting together on an empty database make one. (PostgreSQL: the
+        migrations' advisory lock; SQLite: nothing to wait for, its one server holds the
+        data directory's lock.)"""
+        ...
+
     async def recover_pending(self) -> int:
         """Pending marks that belong to no registered session (an older version's, a
         session-less tool's, an ended session's) become garbage; returns how many. A

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from oortgate.meta.body_rows import INLINE_MARK
 from oortgate.meta.models import COUNT_NAMES, MetaCounts, Session, StorageUsage
 from oortgate.meta.pg_multipart import PgMultipart
-from oortgate.meta.pg_schema import ORPHAN_SWEEP_LOCK
+from oortgate.meta.pg_schema import MIGRATION_LOCK, ORPHAN_SWEEP_LOCK
 
 _SESSION_COLS = "session_id, host, pid, started, heartbeat"
 _INLINE = f"starts_with(blob_id, '{INLINE_MARK}')"
@@ -82,6 +82,18 @@ class PgMetaStore(PgMultipart):
         if self._session in session_ids:
             self._session = None
         return int(row[0]) if row else 0
+
+    @contextlib.asynccontextmanager
+    async def bootstrap_lock(self) -> AsyncIterator[None]:
+        """The migrations' session advisory lock, on a connection of its own (a gateway
+        that dies holding it releases it with its connection)."""
+        await self._open()  # migrated first: the migration takes the same lock
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
     @contextlib.asynccontextmanager
     async def orphan_sweep(self) -> AsyncIterator[bool]:

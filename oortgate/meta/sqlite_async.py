@@ -268,6 +268,11 @@ class AsyncSqliteMeta:
         return await self._call(self._writer.recover_pending)
 
     @contextlib.asynccontextmanager
+    async def bootstrap_lock(self) -> AsyncIterator[None]:
+        # Nothing to wait for: the one server of a data directory holds its lock.
+        yield
+
+    @contextlib.asynccontextmanager
     async def orphan_sweep(self) -> AsyncIterator[bool]:
         # One runner already: the sweep runs only under the data directory's lock.
         yield True

@@ -14,11 +14,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from oortgate import stores
+from oortgate import accounts, stores
 from oortgate.config import load
 from oortgate.errors import StoreUnavailable
 from oortgate.meta import pg_schema
-from oortgate.meta.models import InlineBody, ObjectRecord
+from oortgate.meta.base import MetaStore
+from oortgate.meta.models import AccessKey, InlineBody, ObjectRecord
 from oortgate.meta.pg_identity import read_identity
 from oortgate.storage import shared_root
 from tests import pg_service
@@ -111,6 +112,42 @@ async def test_a_lease_waits_for_a_claim_under_way_and_is_refused(url: str) -> N
 
 async def _no_op(session_id: str) -> None:
     pass
+
+
+async def test_gateways_starting_together_make_one_root_key(url: str) -> None:
+    """Three gateways' start-ups on an empty (migrated) database, released together:
+    the migration lock is held by another connection until all three wait for it (seen
+    in pg_stat_activity); then exactly one of them makes the root key."""
+    first = stores.open_postgres(url, None)
+    await first.ping()  # migrated
+    starting = [first, *(stores.open_postgres(url, None) for _ in range(2))]
+
+    async def start(meta: MetaStore) -> AccessKey | None:
+        async with meta.bootstrap_lock():
+            return await accounts.ensure_root(meta, None, None)
+
+    try:
+        with psycopg.connect(url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (pg_schema.MIGRATION_LOCK,))
+            tasks = [asyncio.ensure_future(start(meta)) for meta in starting]
+            for _ in range(600):
+                row = holder.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+                    " AND datname = current_database()"
+                ).fetchone()
+                if row == (3,):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the start-ups did not wait for the lock")
+            holder.execute("SELECT pg_advisory_unlock(%s)", (pg_schema.MIGRATION_LOCK,))
+            generated = await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        assert len([key for key in generated if key is not None]) == 1
+        root = await first.get_user_by_name(accounts.ROOT_USER)
+        assert root is not None and len(await first.list_keys(root.id)) == 1
+    finally:
+        for meta in starting:
+            await meta.close()
 
 
 async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:
