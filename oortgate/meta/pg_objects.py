@@ -99,11 +99,14 @@ def _as_text(etag: str) -> str:
 # is kept): the argument is ``moment - time.time()``.
 _FROM_NOW = "og_now() + %s"
 # A blob under a read lease of a registered session waits (see lease_blobs).
-_CLAIM_UNLEASED = (
-    b"DELETE FROM garbage g WHERE blob_id = ANY(%s::og_name[]) AND NOT EXISTS (SELECT 1"
-    b" FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
-    b" WHERE l.blob_id = g.blob_id) RETURNING blob_id"
+_LEASED = (
+    "EXISTS (SELECT 1 FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
+    " WHERE l.blob_id = g.blob_id)"
 )
+_CLAIM_UNLEASED = (
+    f"DELETE FROM garbage g WHERE blob_id = ANY(%s::og_name[]) AND NOT {_LEASED}"
+    " RETURNING blob_id"
+).encode()
 
 
 class PgObjects(PgAccounts):
@@ -259,9 +262,9 @@ class PgObjects(PgAccounts):
 
         async def claim(conn: Conn) -> list[str]:
             async with conn.transaction():
-                cur = await conn.execute(
-                    f"SELECT blob_id FROM garbage WHERE {due} ORDER BY blob_id LIMIT %s"
-                    " FOR UPDATE SKIP LOCKED".encode(),
+                cur = await conn.execute(  # (leased ones skipped here too: no batch of them)
+                    f"SELECT blob_id FROM garbage g WHERE {due} AND NOT {_LEASED}"
+                    " ORDER BY blob_id LIMIT %s FOR UPDATE SKIP LOCKED".encode(),
                     (*args, limit),
                 )
                 locked = [row[0] for row in await cur.fetchall()]
