@@ -1,10 +1,11 @@
 """Garbage collection of blobs: the second half of the lifecycle in ``oortgate.meta.base``.
 
 Metadata changes first (an overwrite or delete queues the old blob as garbage in the same
-transaction); the files are removed here afterwards. A crash at any point leaves either a
-garbage row (collected next time) or an orphan file (found by the orphan sweep), never a
-record that points at a missing blob. Everything here runs on the async store interfaces:
-a server worker's collector, the start-up sweep and ``oortgate gc`` alike, on any backend.
+transaction); the files are removed here afterwards, once a claim deleted their rows.
+A crash at any point leaves either a garbage row (collected next time) or an orphan file
+(found by the orphan sweep), never a record that points at a missing blob. Everything
+here runs on the async store interfaces: a server worker's collector, the start-up sweep
+and ``oortgate gc`` alike, on any backend.
 """
 
 from __future__ import annotations
@@ -27,16 +28,15 @@ async def collect_due(
 
     The grace lets downloads under way finish with the bytes they started with: a
     multipart object's later parts are opened only as the download reaches them.
-    Safe to run from several processes at once: collectors on PostgreSQL take disjoint
-    rows (SKIP LOCKED); elsewhere two may take the same ids, and deleting a missing file
-    or forgetting a forgotten id is harmless.
+    Safe to run from several processes at once: each claim deletes its rows (on
+    PostgreSQL skipping those another collector is claiming), so collectors take
+    disjoint ids, and the bytes go only after their row (see MetaStore.take_garbage).
     """
     collected = 0
     before = None if grace is None else time.time() - grace
     while ids := await meta.take_garbage(batch, before):
         for blob_id in ids:
-            await blobs.delete(blob_id)
-        await meta.forget_garbage(ids)  # only once the files are gone
+            await blobs.delete(blob_id)  # the row is gone: no collector deletes it twice
         collected += len(ids)
     return collected
 

@@ -7,11 +7,12 @@ a short-lived child process: librados starts threads that do not survive a fork,
 cluster handle in the parent would be inherited, broken, by every worker.
 
 What `serve` checks: every rados:// setting's cluster answers and its pool exists,
-within the connect timeout (exit 2 naming the setting otherwise). What the start-up
-sweep and `oortgate gc` do on it: end dead sessions (their pending blobs become garbage,
-their stripes and markers go) and collect the garbage; the orphan sweep (blobs no record
-knows of) is not run on a RADOS pool: listing a pool's every head is the cost of a
-scan of the pool, and the pending marks already cover every blob a writer starts.
+within the connect timeout (exit 2 naming the setting otherwise). The start-up sweep
+runs here too, as on any store (serve.sweep_stores): dead sessions ended (their pending
+blobs become garbage, their stripes and markers go), the garbage collected, and heads no
+record knows of, older than an hour, removed (listing the namespace's heads and asking
+each one's age: a scan of the pool's namespace, by one sweeper at a time). `oortgate
+gc`, which forks nothing, runs serve.sweep_stores in its own process.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from oortgate import gc, stores
+from oortgate import serve, stores
 from oortgate.config import Settings
 from oortgate.errors import StoreUnavailable
 from oortgate.preflight import StartupError
@@ -67,22 +68,10 @@ async def _probe_all(settings: Settings) -> str | None:
 
 
 def sweep(settings: Settings, grace: float | None) -> dict[str, int]:
-    """Dead sessions ended and the garbage (queued ``grace`` seconds ago or earlier;
-    None: all of it) collected, on the embedded metadata store and these blob stores."""
-    return asyncio.run(_sweep(settings, grace))
-
-
-async def _sweep(settings: Settings, grace: float | None) -> dict[str, int]:
-    meta = stores.open_tool_meta(settings)
-    try:
-        await meta.ping()  # connects first (on PostgreSQL: the schema the blobs need)
-        blobs = stores.worker_blobs(settings)
-        try:
-            return await gc.sweep(meta, blobs, grace, orphans=False)
-        finally:
-            await blobs.close()
-    finally:
-        await meta.close()
+    """The start-up sweep (see serve.sweep_stores): dead sessions ended, the garbage
+    (queued ``grace`` seconds ago or earlier; None: all of it) collected, the orphans
+    older than an hour removed (by one sweeper at a time)."""
+    return asyncio.run(serve.sweep_stores(settings, grace, orphans=True))
 
 
 def sweep_in_child(settings: Settings) -> dict[str, int]:

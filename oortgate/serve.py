@@ -36,47 +36,31 @@ def sweep(settings: Settings, grace: float) -> dict[str, int]:
     garbage that is due (``grace``), as the servers' own collectors do, and dead
     sessions' leftovers; on PostgreSQL the orphan sweep too (one at a time, sparing young
     blobs). A live session's pending or in-flight blob is never touched."""
-    if stores.rados_settings(settings):
-        return _sweep_rados(settings, grace)
     if settings.metadata_url:
-        return asyncio.run(_sweep(settings, grace, orphans=True))
+        return asyncio.run(sweep_stores(settings, grace, orphans=True))
     try:
         fd = datadir_lock.lock(settings.data_dir)
     except datadir_lock.DataDirInUse:
-        return asyncio.run(_sweep(settings, grace, orphans=False))
+        return asyncio.run(sweep_stores(settings, grace, orphans=False))
     try:
-        return asyncio.run(_sweep(settings, None, orphans=True))
+        return asyncio.run(sweep_stores(settings, None, orphans=True))
     finally:
         os.close(fd)
 
 
-async def _sweep(settings: Settings, grace: float | None, orphans: bool) -> dict[str, int]:
+async def sweep_stores(settings: Settings, grace: float | None, orphans: bool) -> dict[str, int]:
+    """gc.sweep on the stores the settings name, every backend alike (a RADOS pool's
+    from a process that has not forked since: see oortgate.rados_tools)."""
     meta = stores.open_tool_meta(settings)
     try:
         await meta.ping()  # connects first (on PostgreSQL: the schema the blobs need)
-        blobs = stores.open_tool_blobs(settings)
+        blobs = stores.worker_blobs(settings)  # no session: a sweep writes no blob
         try:
             return await gc.sweep(meta, blobs, grace, orphans)
         finally:
             await blobs.close()
     finally:
         await meta.close()
-
-
-def _sweep_rados(settings: Settings, grace: float) -> dict[str, int]:
-    """`oortgate gc` on a RADOS blob store (see oortgate.rados_tools)."""
-    from oortgate import rados_tools
-
-    if settings.metadata_url:
-        return rados_tools.sweep(settings, grace)
-    try:
-        fd = datadir_lock.lock(settings.data_dir)
-    except datadir_lock.DataDirInUse:
-        return rados_tools.sweep(settings, grace)
-    try:
-        return rados_tools.sweep(settings, None)
-    finally:
-        os.close(fd)
 
 
 def prepare(settings: Settings) -> None:
@@ -115,7 +99,8 @@ async def _prepare_stores(
     meta = stores.open_tool_meta(settings)
     try:
         await meta.list_keys()
-        generated = await accounts.ensure_root(meta, access_key, secret_key)
+        async with meta.bootstrap_lock():  # gateways starting together: one root key
+            generated = await accounts.ensure_root(meta, access_key, secret_key)
         if stores.rados_settings(settings):
             return generated, {}  # swept in a child process (see _sweep_rados_at_start)
         return generated, await _sweep_if_space(meta, settings)

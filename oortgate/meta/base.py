@@ -14,8 +14,8 @@ Blob lifecycle (how a crash never loses or leaks a blob, with any number of writ
    the upload failed); a copy counts one more reference, guarded: a blob whose count
    reached 0 cannot be referenced again;
 3. a row that stops referencing a blob (overwrite, delete) takes one from its count in
-   the same transaction; at 0 the blob is queued as garbage; the caller deletes the file
-   and then calls ``forget_garbage``;
+   the same transaction; at 0 the blob is queued as garbage; a collector claims it
+   (``take_garbage`` deletes the row) and then deletes the bytes;
 4. only dead sessions' leftovers are reaped (``end_sessions``: their pending marks become
    garbage; ``recover_pending``: marks of no session), by whoever sweeps: a live session's
    pending blobs and temp files are never touched. Files no record knows of are swept
@@ -311,7 +311,10 @@ class MetaStore(Protocol):
         ...
 
     # -- multipart uploads ----------------------------------------------------------
-    async def create_upload(self, upload: Upload) -> None: ...
+    async def create_upload(self, upload: Upload) -> float:
+        """Returns its ``initiated`` as stored (on PostgreSQL the database clock's, like
+        put_object's last_modified: ``upload.initiated`` is then ignored)."""
+        ...
 
     async def get_upload(self, upload_id: str) -> Upload | None: ...
 
@@ -368,12 +371,14 @@ class MetaStore(Protocol):
     async def take_garbage(
         self, limit: int = 1000, queued_before: float | None = None
     ) -> list[str]:
-        """Up to ``limit`` garbage blob ids, only those queued at or before
-        ``queued_before`` (epoch seconds) if given; a write that failed is garbage from the
-        start (no reader ever saw its blob)."""
+        """Claims up to ``limit`` garbage blob ids (sorted), only those queued at or before
+        ``queued_before`` (epoch seconds; on PostgreSQL compared on the database clock)
+        if given, and none under a live read lease; a write that failed is garbage from
+        the start (no reader ever saw its blob). The rows are deleted in the claim, so
+        collectors in every process split the work and a claimed id is no collector's
+        but the caller's, who removes the bytes afterwards: a crash in between leaves an
+        orphan for the orphan sweep, never a row naming missing bytes."""
         ...
-
-    async def forget_garbage(self, blob_ids: Sequence[str]) -> None: ...
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         """Which of these ids are referenced (by an object or a part), pending or queued."""
@@ -384,6 +389,14 @@ class MetaStore(Protocol):
         a time among every process on this store (the orphan sweep has one runner);
         False: another sweeps now, skip it. (SQLite: always True, its one server holds
         the data directory's lock, and so does whoever sweeps it.)"""
+        ...
+
+    def bootstrap_lock(self) -> AbstractAsyncContextManager[None]:
+        """``async with meta.bootstrap_lock():`` one holder at a time among every process
+        on this store, the others wait: start-up's root key is made under it, so that
+        gateways starting together on an empty database make one. (PostgreSQL: the
+        migrations' advisory lock; SQLite: nothing to wait for, its one server holds the
+        data directory's lock.)"""
         ...
 
     async def recover_pending(self) -> int:
@@ -417,7 +430,10 @@ class MetaStore(Protocol):
         leases go with it). A download that must end with the bytes it started with
         takes one before it opens its first blob, on stores where a delete takes the
         bytes of an open blob away (RADOS, NFS) and for blobs opened as the download
-        reaches them (multipart). None (nothing leased): no session, or no blob."""
+        reaches them (multipart). None (nothing leased): no session, or no blob.
+        ValueError (nothing leased) if a collector claimed one of them already (neither
+        counted nor queued: its bytes may be going), checked atomically with the lease,
+        so a lease taken after the record was read never covers bytes already going."""
         ...
 
     async def drop_lease(self, lease_id: str) -> None: ...

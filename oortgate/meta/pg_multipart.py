@@ -45,18 +45,21 @@ def _part(row: Sequence[Any]) -> Part:
 
 
 class PgMultipart(PgObjects):
-    async def create_upload(self, upload: Upload) -> None:
+    async def create_upload(self, upload: Upload) -> float:
+        """``initiated`` from the database clock, as every stored time here."""
         u = upload
         row = (
-            u.upload_id, u.bucket_id, u.key, u.initiated, u.content_type,
+            u.upload_id, u.bucket_id, u.key, u.content_type,
             dumps(u.system_headers), dumps(u.user_metadata), u.storage_class,
             u.checksum_algorithm, u.checksum_type, u.acl, u.owner_id, nullable_dumps(u.tags),
         )  # fmt: skip
-        marks = ", ".join(["%s"] * len(row))
+        marks = ", ".join(["%s", "%s", "%s", "og_now()"] + ["%s"] * (len(row) - 3))
         try:  # the bucket row's key-share lock (the foreign key) guards against its delete
-            await self._count(f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({marks})", *row)
+            rows = await self._rows(f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({marks})"
+                                    " RETURNING initiated", *row)  # fmt: skip
         except errors.ForeignKeyViolation:
             raise S3Error("NoSuchBucket") from None
+        return float(rows[0][0])
 
     async def get_upload(self, upload_id: str) -> Upload | None:
         sql = f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = %s"

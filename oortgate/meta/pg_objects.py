@@ -137,6 +137,15 @@ async def set_version_id(conn: Conn, record: ObjectRecord) -> None:
 # A moment given on this host's clock, put on the database clock (its distance from now
 # is kept): the argument is ``moment - time.time()``.
 _FROM_NOW = "og_now() + %s"
+# A blob under a read lease of a registered session waits (see lease_blobs).
+_LEASED = (
+    "EXISTS (SELECT 1 FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
+    " WHERE l.blob_id = g.blob_id)"
+)
+_CLAIM_UNLEASED = (
+    f"DELETE FROM garbage g WHERE blob_id = ANY(%s::og_name[]) AND NOT {_LEASED}"
+    " RETURNING blob_id"
+).encode()
 
 
 class PgObjects(PgAccounts):
@@ -388,27 +397,31 @@ class PgObjects(PgAccounts):
     async def take_garbage(
         self, limit: int = 1000, queued_before: float | None = None
     ) -> list[str]:
-        """Does not remove the ids (only forget_garbage does, once the files are gone);
-        rows another collector is forgetting right now are skipped, not waited for."""
+        """One transaction: lock due rows no other collector holds (SKIP LOCKED, so
+        collectors split the work), then delete those still under no live lease. The
+        lease check is a second statement, whose snapshot follows the locks: a lease
+        committed before them is seen, one taken after waits for this claim (see
+        og_lease) and finds its blob gone."""
         args: tuple[float, ...] = ()
         if queued_before is None:
-            sql = "TRUE"
+            due = "TRUE"
         else:  # the grace is measured on the database clock
-            sql, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
-        # A blob under a read lease of a registered session waits (see lease_blobs).
-        rows = await self._rows(
-            f"SELECT blob_id FROM garbage g WHERE {sql} AND NOT EXISTS (SELECT 1"
-            " FROM read_leases l JOIN sessions s ON s.session_id = l.session_id"
-            " WHERE l.blob_id = g.blob_id) ORDER BY blob_id LIMIT %s"
-            " FOR UPDATE SKIP LOCKED",
-            *args,
-            limit,
-        )
-        return [row[0] for row in rows]
+            due, args = f"queued_at <= {_FROM_NOW}", (queued_before - time.time(),)
 
-    async def forget_garbage(self, blob_ids: Sequence[str]) -> None:
-        sql = "DELETE FROM garbage WHERE blob_id = ANY(%s::og_name[])"
-        await self._count(sql, sorted(blob_ids))
+        async def claim(conn: Conn) -> list[str]:
+            async with conn.transaction():
+                cur = await conn.execute(  # (leased ones skipped here too: no batch of them)
+                    f"SELECT blob_id FROM garbage g WHERE {due} AND NOT {_LEASED}"
+                    " ORDER BY blob_id LIMIT %s FOR UPDATE SKIP LOCKED".encode(),
+                    (*args, limit),
+                )
+                locked = [row[0] for row in await cur.fetchall()]
+                if not locked:
+                    return []
+                cur = await conn.execute(_CLAIM_UNLEASED, (locked,))
+                return sorted(row[0] for row in await cur.fetchall())
+
+        return await self._run(claim)
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         ids = list(blob_ids)

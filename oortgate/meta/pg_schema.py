@@ -177,6 +177,33 @@ CREATE INDEX object_version_parts_blob ON object_version_parts(blob_id);
 """
 
 
+# A read lease taken only on blobs no collector has claimed (see MetaStore.lease_blobs):
+# each still counted or queued, its row share-locked meanwhile, so that a claim under way
+# (FOR UPDATE) finishes first and a claim after it sees the lease. Each statement takes a
+# fresh snapshot: a release that committed while the first waited shows its garbage row
+# to the second. Returns NULL, or the first blob claimed (nothing leased then).
+_LEASE = """
+CREATE FUNCTION og_lease(p_lease og_name, p_session og_name, p_blobs og_name[])
+RETURNS og_name LANGUAGE plpgsql AS $$
+DECLARE
+    b og_name;
+BEGIN
+    FOR b IN SELECT DISTINCT x FROM unnest(p_blobs) AS x ORDER BY x LOOP
+        PERFORM 1 FROM blobs WHERE blob_id = b AND refs > 0 FOR SHARE;
+        IF NOT FOUND THEN
+            PERFORM 1 FROM garbage WHERE blob_id = b FOR SHARE;
+            IF NOT FOUND THEN
+                DELETE FROM read_leases WHERE lease_id = p_lease;
+                RETURN b;
+            END IF;
+        END IF;
+        INSERT INTO read_leases (blob_id, lease_id, session_id) VALUES (b, p_lease, p_session);
+    END LOOP;
+    RETURN NULL;
+END $$;
+"""
+
+
 def _or_replace(script: str) -> str:
     return script.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
@@ -192,6 +219,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # they are now: a database made at version 1 gets them here, a new one twice).
     (_LOOKUP_NOTICES, *map(_or_replace, pg_sql_objects.KEY_LOCKED + pg_sql_uploads.KEY_LOCKED)),
     (_VERSIONS,),
+    (_LEASE,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from oortgate.meta.body_rows import INLINE_MARK
 from oortgate.meta.models import COUNT_NAMES, MetaCounts, Session, StorageUsage
 from oortgate.meta.pg_multipart import PgMultipart
-from oortgate.meta.pg_schema import ORPHAN_SWEEP_LOCK
+from oortgate.meta.pg_schema import MIGRATION_LOCK, ORPHAN_SWEEP_LOCK
 
 _SESSION_COLS = "session_id, host, pid, started, heartbeat"
 _INLINE = f"starts_with(blob_id, '{INLINE_MARK}')"
@@ -86,6 +86,18 @@ class PgMetaStore(PgMultipart):
         return int(row[0]) if row else 0
 
     @contextlib.asynccontextmanager
+    async def bootstrap_lock(self) -> AsyncIterator[None]:
+        """The migrations' session advisory lock, on a connection of its own (a gateway
+        that dies holding it releases it with its connection)."""
+        await self._open()  # migrated first: the migration takes the same lock
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+    @contextlib.asynccontextmanager
     async def orphan_sweep(self) -> AsyncIterator[bool]:
         """A session advisory lock on a connection of its own, held while the sweep
         runs (a gateway that dies mid-sweep releases it with its connection)."""
@@ -106,11 +118,10 @@ class PgMetaStore(PgMultipart):
         if self._session is None or not blob_ids:
             return None
         lease_id = secrets.token_hex(8)
-        await self._count(
-            "INSERT INTO read_leases (blob_id, lease_id, session_id)"
-            " SELECT DISTINCT unnest(%s::og_name[]), %s, %s",
-            list(blob_ids), lease_id, self._session,
-        )  # fmt: skip
+        row = await self._one("SELECT og_lease(%s, %s, %s::og_name[])",
+                              lease_id, self._session, sorted(set(blob_ids)))  # fmt: skip
+        if row is None or row[0] is not None:
+            raise ValueError(f"blob {row[0] if row else '?'} is being collected")
         return lease_id
 
     async def drop_lease(self, lease_id: str) -> None:

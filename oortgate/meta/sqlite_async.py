@@ -235,8 +235,8 @@ class AsyncSqliteMeta:
         return self._reader.has_objects(bucket_id)
 
     # -- multipart uploads ----------------------------------------------------------
-    async def create_upload(self, upload: Upload) -> None:
-        await self._call(self._writer.create_upload, upload)
+    async def create_upload(self, upload: Upload) -> float:
+        return await self._call(self._writer.create_upload, upload)
 
     async def get_upload(self, upload_id: str) -> Upload | None:
         return await self._call(self._writer.get_upload, upload_id)
@@ -297,14 +297,16 @@ class AsyncSqliteMeta:
     ) -> list[str]:
         return await self._call(self._writer.take_garbage, limit, queued_before)
 
-    async def forget_garbage(self, blob_ids: Sequence[str]) -> None:
-        await self._call(self._writer.forget_garbage, blob_ids)
-
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         return await self._call(self._writer.known_blobs, blob_ids)
 
     async def recover_pending(self) -> int:
         return await self._call(self._writer.recover_pending)
+
+    @contextlib.asynccontextmanager
+    async def bootstrap_lock(self) -> AsyncIterator[None]:
+        # Nothing to wait for: the one server of a data directory holds its lock.
+        yield
 
     @contextlib.asynccontextmanager
     async def orphan_sweep(self) -> AsyncIterator[bool]:

@@ -34,7 +34,7 @@ def _upload(row: Sequence[Any]) -> Upload:
 
 
 class MultipartStore(ObjectsStore):
-    def create_upload(self, upload: Upload) -> None:
+    def create_upload(self, upload: Upload) -> float:
         u = upload
         row = (
             u.upload_id,
@@ -57,6 +57,7 @@ class MultipartStore(ObjectsStore):
                 db.execute(f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES ({marks})", row)
         except sqlite3.IntegrityError:
             raise S3Error("NoSuchBucket") from None
+        return u.initiated
 
     def get_upload(self, upload_id: str) -> Upload | None:
         row = self._one(f"SELECT {_UPLOAD_COLS} FROM uploads WHERE upload_id = ?", upload_id)

@@ -391,22 +391,20 @@ class ObjectsStore(CountedReferences):
                 self._one("INSERT OR IGNORE INTO garbage (blob_id) VALUES (?)", blob_id)
 
     def take_garbage(self, limit: int = 1000, queued_before: float | None = None) -> list[str]:
-        """Does not remove the ids: only forget_garbage does, after the files are gone,
-        so a collector that dies midway leaves them for the next one."""
+        """Claims and deletes the rows in one write transaction: two workers' collectors
+        never take the same id."""
         # INDEXED BY: for ORDER BY ... LIMIT the planner would rather scan every row.
         # A blob under a read lease of a registered session waits (see lease_blobs).
         sql = (
-            "SELECT blob_id FROM garbage INDEXED BY garbage_queued WHERE queued_at <= ?"
+            "DELETE FROM garbage WHERE blob_id IN (SELECT blob_id FROM garbage"
+            " INDEXED BY garbage_queued WHERE queued_at <= ?"
             " AND NOT EXISTS (SELECT 1 FROM read_leases l JOIN sessions s"
             " ON s.session_id = l.session_id WHERE l.blob_id = garbage.blob_id)"
-            " ORDER BY blob_id LIMIT ?"
+            " ORDER BY blob_id LIMIT ?) RETURNING blob_id"
         )
         before = math.inf if queued_before is None else queued_before
-        return [row[0] for row in self._conn.execute(sql, (before, limit))]
-
-    def forget_garbage(self, blob_ids: Sequence[str]) -> None:
         with self._write() as db:
-            db.executemany("DELETE FROM garbage WHERE blob_id = ?", [(b,) for b in blob_ids])
+            return sorted(row[0] for row in db.execute(sql, (before, limit)).fetchall())
 
     def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         known: set[str] = set()

@@ -7,6 +7,7 @@ records them and ends those it is told to, turning their pending blobs into garb
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
 from collections.abc import Sequence
 
@@ -68,15 +69,28 @@ class SessionsStore(Database):
     def lease_blobs(self, blob_ids: Sequence[str]) -> str | None:
         if self._session is None or not blob_ids:
             return None
-        lease_id = secrets.token_hex(8)
-        with self._write() as db:
+        lease_id, wanted = secrets.token_hex(8), sorted(set(blob_ids))
+        with self._write() as db:  # SQLite's one writer: no claim runs meanwhile
+            for blob_id in wanted:
+                if _claimed(db, blob_id):
+                    raise ValueError(f"blob {blob_id} is being collected")
             db.executemany(
                 "INSERT OR IGNORE INTO read_leases (blob_id, lease_id, session_id)"
                 " VALUES (?, ?, ?)",
-                [(blob_id, lease_id, self._session) for blob_id in blob_ids],
+                [(blob_id, lease_id, self._session) for blob_id in wanted],
             )
         return lease_id
 
     def drop_lease(self, lease_id: str) -> None:
         with self._write() as db:
             db.execute("DELETE FROM read_leases WHERE lease_id = ?", (lease_id,))
+
+
+def _claimed(db: sqlite3.Connection, blob_id: str) -> bool:
+    """Neither counted nor queued: a collector took it, its bytes may be gone."""
+    row = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM blobs WHERE blob_id = ? AND refs > 0)"
+        " OR EXISTS (SELECT 1 FROM garbage WHERE blob_id = ?)",
+        (blob_id, blob_id),
+    ).fetchone()
+    return not row[0]

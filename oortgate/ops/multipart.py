@@ -164,9 +164,10 @@ async def _copy_part(
         stored_at = await ctx.meta.put_part(upload.upload_id, part)
         return dataclasses.replace(part, last_modified=stored_at)
 
-    lease = await read_lease.take(ctx.meta, blob_segments(source))
+    lease: str | None = None
     chunks = read_body(ctx.services.blobs, source, first, length)
     try:
+        lease = await read_lease.take(ctx.meta, blob_segments(source))
         return await write_chunks(ctx, chunks, commit, limit=MAX_PART_SIZE,
                                   compute=upload.checksum_algorithm,
                                   tier=upload_tier(upload))  # fmt: skip

@@ -114,9 +114,10 @@ async def _open_stream(
     """Open the blob before the status line goes out, so a missing blob is an error
     response rather than a truncated body; once open, a concurrent delete cannot
     take the bytes away (a large or multipart object's blobs are leased for that)."""
-    lease = await read_lease.take(ctx.meta, blob_segments(body))
+    lease: str | None = None
     chunks = read_body(ctx.services.blobs, body, first, length)
     try:
+        lease = await read_lease.take(ctx.meta, blob_segments(body))
         head = await anext(chunks, b"")
     except BaseException as exc:
         await chunks.aclose()

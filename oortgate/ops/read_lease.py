@@ -15,15 +15,21 @@ from collections.abc import Sequence
 from oortgate import logs
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import Segment
+from oortgate.storage.base import BlobNotFound
 
 LEASED_SIZE = 4 << 20
 
 
 async def take(meta: MetaStore, segments: Sequence[Segment]) -> str | None:
-    """A lease on these blobs if the read needs one (None: it needs none)."""
+    """A lease on these blobs if the read needs one (None: it needs none). Taken after
+    the record was read: BlobNotFound, as at open, if a collector claimed one of them
+    meanwhile (the record read is stale: it was replaced and its bytes may be going)."""
     if not segments or (len(segments) == 1 and segments[0].size <= LEASED_SIZE):
         return None
-    return await meta.lease_blobs([s.blob_id for s in segments])
+    try:
+        return await meta.lease_blobs([s.blob_id for s in segments])
+    except ValueError as exc:
+        raise BlobNotFound(str(exc)) from None
 
 
 async def release(meta: MetaStore, lease: str | None) -> None:

@@ -43,7 +43,7 @@ async def rewritten(
     new blobs are, even where both tiers share one store)."""
     segments = blob_segments(record.body)
     moving = [s for s in segments if every_blob or _moves(ctx, s, tier)]
-    lease = await read_lease.take(ctx.meta, moving)
+    lease: str | None = None
     streams: list[AsyncGenerator[bytes, None]] = [
         read_segments(ctx.services.blobs, [s], 0, s.size) for s in moving
     ]
@@ -64,6 +64,7 @@ async def rewritten(
         )
 
     try:
+        lease = await read_lease.take(ctx.meta, moving)
         return await write_many(
             ctx, [(c, s.size) for c, s in zip(streams, moving, strict=True)], commit_copies,
             tier=tier,

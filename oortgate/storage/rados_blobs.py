@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import errno
 import secrets
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from pathlib import Path
 
@@ -36,20 +37,24 @@ from oortgate.storage.rados_layout import (
 )
 from oortgate.storage.rados_read import logical_size, open_compressed, open_head, open_range
 from oortgate.storage.rados_write import RadosBlobWriter, remove_all
+from oortgate.storage.shared_root import ORPHAN_MIN_AGE
 from oortgate.storage.zframes_async import AsyncCompressingWriter
 
 __all__ = ["RadosBlobStore", "RadosUnavailable", "open_rados_blobs"]
 _LIST_BATCH = 1000
+_STAT_BATCH = 64  # heads whose age is asked at once by the orphan sweep
 PROBE_OBJECT = "oortgate-probe"  # never written: reading it costs one OSD round trip
 
 
 async def open_rados_blobs(
     pool: str, conf: Path, client: str, namespace: str = "",
-    connect_timeout: int = io.CONNECT_TIMEOUT,
+    connect_timeout: int = io.CONNECT_TIMEOUT, orphan_min_age: float = ORPHAN_MIN_AGE,
 ) -> RadosBlobStore:  # fmt: skip
     """The store on ``pool`` (in ``namespace``), connected from this process (call it
     in the worker, after the fork); ``RadosUnavailable`` naming the URL if the cluster
-    or the pool cannot be reached within ``connect_timeout`` seconds."""
+    or the pool cannot be reached within ``connect_timeout`` seconds. The orphan sweep
+    spares blobs younger than ``orphan_min_age`` seconds (other gateways' records of
+    blobs they have just committed may not be visible yet)."""
     names = namespaces(namespace)
     cluster = await io.acquire(conf, client, pool, connect_timeout)
     ioctxs: list[rados.Ioctx] = []
@@ -67,7 +72,7 @@ async def open_rados_blobs(
             raise RadosUnavailable(f"{rados_url(pool, conf, client)}: {exc}") from None
         raise
     heads, stripes, markers = ioctxs
-    return RadosBlobStore(Space(heads, stripes, markers), conf, client)
+    return RadosBlobStore(Space(heads, stripes, markers), conf, client, orphan_min_age)
 
 
 def _probe(ioctx: rados.Ioctx) -> None:
@@ -76,9 +81,12 @@ def _probe(ioctx: rados.Ioctx) -> None:
 
 
 class RadosBlobStore:
-    def __init__(self, space: Space, conf: Path, client: str) -> None:
+    def __init__(
+        self, space: Space, conf: Path, client: str, orphan_min_age: float = ORPHAN_MIN_AGE
+    ) -> None:
         self._space = space
         self._handle = (conf, client)
+        self._orphan_min_age = orphan_min_age
 
     def new_blob_id(self, compressed: bool = False, tier: str = STANDARD) -> str:
         """(One store serves every tier: ``tier`` changes nothing here.)"""
@@ -126,11 +134,28 @@ class RadosBlobStore:
                 yield name
 
     def sweeps_orphans(self) -> bool:
-        return False  # a head's age is not listed with it: the orphan sweep stays off
+        """The pool's namespace belongs to one metadata store (as the markers' sweep
+        assumes too): every blob in it is that store's to name or not."""
+        return True
 
     async def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
-        return
-        yield  # an async generator that yields nothing
+        """The heads last written at least ``min_age`` and the store's own minimum ago
+        (by the OSDs' clock: a skew of this host's shortens the spared hour by as much),
+        their ages asked ``_STAT_BATCH`` at a time as the listing goes."""
+        oldest = time.time() - max(self._orphan_min_age, min_age)
+        batch: list[str] = []
+        async for blob_id in self.iter_blob_ids():
+            batch.append(blob_id)
+            if len(batch) >= _STAT_BATCH:
+                for old in await self._written_before(batch, oldest):
+                    yield old
+                batch = []
+        for old in await self._written_before(batch, oldest):
+            yield old
+
+    async def _written_before(self, blob_ids: list[str], moment: float) -> list[str]:
+        times = await asyncio.gather(*(io.modified(self._space.heads, b) for b in blob_ids))
+        return [b for b, at in zip(blob_ids, times, strict=True) if at is not None and at <= moment]
 
     async def count_temp_files(self) -> int:
         """The markers of uploads under way or left behind."""

@@ -16,10 +16,11 @@ import contextlib
 import errno
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import rados
 
@@ -175,6 +176,31 @@ def read(ioctx: rados.Ioctx, name: str, length: int, offset: int) -> asyncio.Fut
             loop.call_soon_threadsafe(resolve)
 
     _started(lambda: ioctx.aio_read(name, length, offset, oncomplete=done))
+    return future
+
+
+def modified(ioctx: rados.Ioctx, name: str) -> asyncio.Future[float | None]:
+    """When ``name`` was last written (epoch seconds, the OSD's clock); None: missing."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[float | None] = loop.create_future()
+
+    def done(completion: rados.Completion, size: int | None, mtime: Any) -> None:
+        ret = completion.get_return_value()
+
+        def resolve() -> None:
+            if future.done():
+                return
+            if ret == -errno.ENOENT:
+                future.set_result(None)
+            elif ret < 0:
+                future.set_exception(_failed(ret, name))
+            else:
+                future.set_result(time.mktime(mtime))  # a struct_time in local time
+
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(resolve)
+
+    _started(lambda: ioctx.aio_stat(name, oncomplete=done))
     return future
 
 

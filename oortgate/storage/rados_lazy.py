@@ -109,11 +109,11 @@ class LazyRadosBlobs:
             yield blob_id
 
     def sweeps_orphans(self) -> bool:
-        return False  # as RadosBlobStore's (a head's age is not listed with it)
+        return True  # as RadosBlobStore's
 
     async def orphan_candidates(self, min_age: float = 0.0) -> AsyncIterator[str]:
-        return
-        yield  # an async generator that yields nothing
+        async for blob_id in (await self._opened()).orphan_candidates(min_age):
+            yield blob_id
 
     async def count_temp_files(self) -> int:
         return await self._call((await self._opened()).count_temp_files())

@@ -5,6 +5,7 @@ database whose collation is not."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Iterator
@@ -13,11 +14,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from oortgate import stores
+from oortgate import accounts, stores
 from oortgate.config import load
 from oortgate.errors import StoreUnavailable
 from oortgate.meta import pg_schema
-from oortgate.meta.models import InlineBody, ObjectRecord
+from oortgate.meta.base import MetaStore
+from oortgate.meta.models import AccessKey, InlineBody, ObjectRecord
 from oortgate.meta.pg_identity import read_identity
 from oortgate.storage import shared_root
 from tests import pg_service
@@ -52,6 +54,100 @@ async def test_a_workers_first_write_is_under_its_session(url: str) -> None:
     finally:
         await worker.close()
         await sweeper.close()
+
+
+async def test_a_garbage_row_another_collector_holds_is_skipped_not_waited_for(
+    url: str,
+) -> None:
+    """Two connections, in a fixed order: one holds a garbage row's lock (a collector
+    mid-claim on another gateway); a claim meanwhile takes the others without waiting,
+    and the held row is there for the next claim once the first lets it go."""
+    meta = stores.open_postgres(url, None)
+    try:
+        blob_ids = sorted(secrets.token_hex(16) for _ in range(3))
+        for blob_id in blob_ids:
+            await meta.add_pending_blob(blob_id)
+            await meta.drop_pending_blob(blob_id)
+        with psycopg.connect(url) as other:  # a transaction left open
+            other.execute("SELECT 1 FROM garbage WHERE blob_id = %s FOR UPDATE", (blob_ids[0],))
+            assert await asyncio.wait_for(meta.take_garbage(), 30) == blob_ids[1:]
+            other.rollback()
+        assert await meta.take_garbage() == blob_ids[:1]
+    finally:
+        await meta.close()
+
+
+async def test_a_lease_waits_for_a_claim_under_way_and_is_refused(url: str) -> None:
+    """Two connections, in a fixed order: a collector has locked and deleted a garbage
+    row, not yet committed; a download's lease on that blob waits for it (seen in
+    pg_stat_activity), then finds the blob claimed and leases nothing."""
+    reader = stores.open_postgres(url, None, on_session=_no_op)
+    try:
+        blob_id = secrets.token_hex(16)
+        await reader.add_pending_blob(blob_id)
+        await reader.drop_pending_blob(blob_id)  # queued
+        with psycopg.connect(url) as collector:
+            collector.execute("SELECT 1 FROM garbage WHERE blob_id = %s FOR UPDATE", (blob_id,))
+            collector.execute("DELETE FROM garbage WHERE blob_id = %s", (blob_id,))
+            lease = asyncio.ensure_future(reader.lease_blobs([blob_id]))
+            with psycopg.connect(url, autocommit=True) as watcher:
+                for _ in range(600):
+                    if watcher.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE '%%og_lease%%' AND datname = current_database()"
+                    ).fetchone():
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the lease did not wait for the claim")
+            assert not lease.done()
+            collector.commit()
+        with pytest.raises(ValueError):
+            await asyncio.wait_for(lease, 30)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM read_leases").fetchone() == (0,)
+    finally:
+        await reader.close()
+
+
+async def _no_op(session_id: str) -> None:
+    pass
+
+
+async def test_gateways_starting_together_make_one_root_key(url: str) -> None:
+    """Three gateways' start-ups on an empty (migrated) database, released together:
+    the migration lock is held by another connection until all three wait for it (seen
+    in pg_stat_activity); then exactly one of them makes the root key."""
+    first = stores.open_postgres(url, None)
+    await first.ping()  # migrated
+    starting = [first, *(stores.open_postgres(url, None) for _ in range(2))]
+
+    async def start(meta: MetaStore) -> AccessKey | None:
+        async with meta.bootstrap_lock():
+            return await accounts.ensure_root(meta, None, None)
+
+    try:
+        with psycopg.connect(url, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (pg_schema.MIGRATION_LOCK,))
+            tasks = [asyncio.ensure_future(start(meta)) for meta in starting]
+            for _ in range(600):
+                row = holder.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+                    " AND datname = current_database()"
+                ).fetchone()
+                if row == (3,):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the start-ups did not wait for the lock")
+            holder.execute("SELECT pg_advisory_unlock(%s)", (pg_schema.MIGRATION_LOCK,))
+            generated = await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        assert len([key for key in generated if key is not None]) == 1
+        root = await first.get_user_by_name(accounts.ROOT_USER)
+        assert root is not None and len(await first.list_keys(root.id)) == 1
+    finally:
+        for meta in starting:
+            await meta.close()
 
 
 async def test_listings_are_in_byte_order_on_an_icu_database(url: str) -> None:

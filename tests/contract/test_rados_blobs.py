@@ -28,6 +28,9 @@ pytest.importorskip("rados", reason="python3-rados is not in the venv (make ceph
 
 import rados
 
+from oortgate import gc
+from oortgate.meta.base import MetaStore
+from oortgate.meta.models import BlobBody, ObjectRecord
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.rados_blobs import (
     RadosBlobStore,
@@ -338,3 +341,41 @@ async def test_stripes_overlap_but_stay_within_the_in_flight_bound(
     assert await _read(blobs, blob_id, 0, len(data)) == data
     assert counts["max"] == READ_AHEAD, counts
     await blobs.close()
+
+
+def _age(raw: rados.Ioctx, namespace: str, blob_id: str, seconds: float) -> None:
+    """Rewrite the head (same bytes) as if written ``seconds`` ago."""
+    raw.set_namespace(namespace)
+    head = raw.read(blob_id, 1 << 23)
+    with rados.WriteOpCtx() as op:
+        op.write_full(head)
+        raw.operate_write_op(op, blob_id, mtime=int(time.time() - seconds))
+
+
+async def test_the_orphan_sweep_removes_old_unknown_blobs_only(
+    cluster: ceph_cluster.Cluster, namespace: str, raw: rados.Ioctx, meta: MetaStore
+) -> None:
+    """Heads no record knows of, last written over an hour ago, go (their stripes with
+    them); a younger unknown one (another gateway's, its record not yet visible), an old
+    one an object names and one still pending are spared."""
+    blobs = await _open(cluster, namespace)
+    try:
+        await meta.open_session("writer", os.getpid())  # its pending mark is a live one's
+        user = await meta.create_user("owner")
+        bucket = await meta.create_bucket("orphans", user.id, "us-east-1", 10)
+        named = await _store(blobs, b"named")
+        await meta.add_pending_blob(named)
+        await meta.put_object(ObjectRecord(bucket.id, "k", BlobBody(named, 5), 5, "0" * 32, 1.0))
+        pending = await _store(blobs, b"pending")
+        await meta.add_pending_blob(pending)
+        young = await _store(blobs, b"young")
+        old = await _store(blobs, os.urandom(STRIPE + 1))  # a head and two stripes
+        for blob_id in (named, pending, old):
+            _age(raw, namespace, blob_id, 2 * 3600)
+        counts = await gc.sweep(meta, blobs, grace=None)
+        assert counts["orphans"] == 1
+        assert sorted([b async for b in blobs.iter_blob_ids()]) == sorted([named, pending, young])
+        assert _objects(raw, namespaces(namespace)[1]) == []  # old's stripes went with it
+        assert await gc.sweep(meta, blobs, grace=None) == {**counts, "orphans": 0}
+    finally:
+        await blobs.close()

@@ -1,7 +1,7 @@
-"""Several ``oortgate serve`` gateways over one PostgreSQL database, one shared ``file://``
-blob directory and one Redis: how the multi-gateway suite starts them, talks to them and
-looks at what they stored (the database's rows and the directory's files, read from
-outside the servers)."""
+"""Several ``oortgate serve`` gateways over one PostgreSQL database, one shared blob store
+(a ``file://`` directory, or a namespace of this run's private Ceph pool) and one Redis:
+how the multi-gateway suite starts them, talks to them and looks at what they stored
+(the database's rows and the store's blobs, read from outside the servers)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,37 @@ class Gateway(ServerProcess):
         return int(self.extra_args[self.extra_args.index("--metrics-port") + 1])
 
 
+@dataclass(frozen=True)
+class RadosSpace:
+    """A namespace of the private Ceph cluster's pool (tests/ceph_cluster.py)."""
+
+    conf: Path
+    pool: str
+    client: str
+    namespace: str
+
+    @property
+    def url(self) -> str:
+        return (f"rados://{self.pool}?conf={self.conf}&id={self.client}"
+                f"&namespace={self.namespace}")  # fmt: skip
+
+    def heads(self) -> set[str]:
+        """The committed blobs: the heads in the store's namespace (a blob id each)."""
+        import rados
+
+        handle = rados.Rados(conffile=str(self.conf), name=self.client)
+        handle.connect(timeout=10)
+        try:
+            ioctx = handle.open_ioctx(self.pool)
+            try:
+                ioctx.set_namespace(self.namespace)
+                return {o.key for o in ioctx.list_objects() if BLOB_NAME.fullmatch(o.key)}
+            finally:
+                ioctx.close()
+        finally:
+            handle.shutdown()
+
+
 @dataclass
 class Cluster:
     gateways: list[Gateway]
@@ -56,6 +87,7 @@ class Cluster:
     blob_dir: Path
     redis_url: str
     spare_users: list[tuple[str, str]] = field(default_factory=list)
+    rados: RadosSpace | None = None  # the blobs' store if not blob_dir
 
     def client(self, index: int, access_key: str = "", secret_key: str = "",
                **config: Any) -> Any:  # fmt: skip
@@ -76,7 +108,9 @@ class Cluster:
             return list(conn.execute(sql.encode(), args or None).fetchall())
 
     def blob_files(self) -> set[str]:
-        """The committed blob files of the shared directory."""
+        """The committed blobs of the shared store (files of the directory, or heads)."""
+        if self.rados is not None:
+            return self.rados.heads()
         root = self.blob_dir / "blobs"
         return {p.name for p in root.glob("*/*/*") if p.is_file() and BLOB_NAME.fullmatch(p.name)}
 
@@ -155,13 +189,13 @@ def _describe(state: dict[str, Any]) -> str:
             f"{sorted(rows - files)}")  # fmt: skip
 
 
-def gateway(base: Path, name: str, metadata_url: str, blob_dir: Path, redis_url: str,
+def gateway(base: Path, name: str, metadata_url: str, blob_url: str, redis_url: str,
             root: tuple[str, str], secrets_key: str, workers: int = 1) -> Gateway:  # fmt: skip
     return Gateway(
         data_dir=base / name / "data", root_access_key=root[0], root_secret_key=root[1],
         workers=workers, metadata_url=metadata_url, rate_limit=RATE,
         extra_env={SECRETS_ENV: secrets_key},
-        extra_args=["--blob-url", blob_dir.as_uri(), "--gc-grace", "0",
+        extra_args=["--blob-url", blob_url, "--gc-grace", "0",
                     "--rate-burst", str(BURST), "--rate-limit-url", redis_url,
                     "--metrics-port", str(free_port()), "--body-timeout", "120"],
     )  # fmt: skip
@@ -169,16 +203,19 @@ def gateway(base: Path, name: str, metadata_url: str, blob_dir: Path, redis_url:
 
 @contextlib.contextmanager
 def running_cluster(base: Path, redis_url: str, workers: tuple[int, ...] = (2, 1, 1),
-                    started: bool = True) -> Iterator[Cluster]:  # fmt: skip
-    """Gateways (one per entry of ``workers``) on a fresh ICU-collated database, started
-    together unless ``started`` is False; stopped, and the database dropped, at the end."""
+                    started: bool = True, rados: RadosSpace | None = None,
+                    ) -> Iterator[Cluster]:  # fmt: skip
+    """Gateways (one per entry of ``workers``) on a fresh ICU-collated database, their
+    blobs in a shared directory (or ``rados``), started together unless ``started`` is
+    False; stopped, and the database dropped, at the end."""
     url = pg_service.create_database("multigw")
     blob_dir = base / "shared-blobs"
     blob_dir.mkdir()
+    blob_url = rados.url if rados is not None else blob_dir.as_uri()
     root, key = (random_access_key("ROOT"), new_secret()), SecretBox.generate_key()
-    gws = [gateway(base, f"gw{i}", url, blob_dir, redis_url, root, key, n)
+    gws = [gateway(base, f"gw{i}", url, blob_url, redis_url, root, key, n)
            for i, n in enumerate(workers)]  # fmt: skip
-    cluster = Cluster(gws, url, blob_dir, redis_url)
+    cluster = Cluster(gws, url, blob_dir, redis_url, rados=rados)
     try:
         if started:
             errors = cluster.start_together()

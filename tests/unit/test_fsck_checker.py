@@ -92,8 +92,8 @@ def test_an_object_replaced_while_checked_is_no_problem(
 
     def overwrite_and_collect() -> None:
         _put(meta, blobs, bucket_id, "k", b"new bytes!")
-        blobs.delete(old)  # what the collector does once the grace is over
-        meta.forget_garbage([old])
+        assert meta.take_garbage() == [old]  # what the collector does once the grace is over
+        blobs.delete(old)
 
     report = _check(tmp_path, blobs, overwrite_and_collect, deep=True, grace=0.0)
     assert report["clean"], report
