@@ -25,6 +25,7 @@ from tests.protocol._server import PYTHON, REGION, REPO_ROOT, ServerProcess, fre
 
 MiB = 1024 * 1024
 BUCKET = "fsck-bucket"
+HANG = 120.0  # seconds: a deadline that only catches a hang
 
 
 def fsck(data_dir: Path, *args: str) -> tuple[int, dict[str, Any]]:
@@ -256,6 +257,20 @@ def _snapshot(data_dir: Path) -> dict[str, str]:
     }
 
 
+def _settled(data_dir: Path) -> dict[str, str]:
+    """The data directory once the collector has freed what the writers left (it passes
+    every 2 s; on a busy machine later): unchanged over a pass and a half."""
+    deadline = time.monotonic() + HANG
+    previous = _snapshot(data_dir)
+    while True:
+        time.sleep(3)
+        current = _snapshot(data_dir)
+        if current == previous:
+            return current
+        assert time.monotonic() < deadline, "the data directory never settled"
+        previous = current
+
+
 def test_fsck_while_the_server_serves(tmp_path: Path) -> None:
     """Writers overwrite and delete while fsck --deep runs (the collector frees blobs at
     once, and any unknown file counts as an orphan): no problem is reported, fsck
@@ -291,15 +306,15 @@ def test_fsck_while_the_server_serves(tmp_path: Path) -> None:
         finally:
             stop.set()
             for thread in threads:
-                thread.join(30)
+                thread.join(HANG)
+                assert not thread.is_alive(), "a writer hung"
         for rc, report in runs:
             assert (rc, report["problems"]) == (0, []), report
             assert report["objects"] >= 40
         for key, body in written.items():
             assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == body
 
-        time.sleep(3)  # the collector's last pass (every 2 s)
-        before = _snapshot(srv.data_dir)
+        before = _settled(srv.data_dir)
         assert fsck(srv.data_dir, "--deep")[0] == 0
         assert _snapshot(srv.data_dir) == before
 
