@@ -26,58 +26,45 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict oortgate bench tests
 
-# Another process may hold the package manager's lock (an unattended upgrade, a parallel
-# install): wait for it, up to five minutes, instead of failing at once.
+# Debian's packages for the tests, installed once (each *-deps target checks first):
+# $(call apt_install,PACKAGES[,OPTIONS]) as root or through sudo, again after refreshing
+# the package lists if the first try fails. Another process may hold the package
+# manager's lock (an unattended upgrade, a parallel install): wait for it, up to five
+# minutes, instead of failing at once.
 APT_WAIT := -o DPkg::Lock::Timeout=300
+APT_GET = $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT)
+apt_install = { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$(APT_GET) install -y -q $(2) $(1) >/dev/null 2>&1 || \
+	{ $(APT_GET) update -q >/dev/null && $(APT_GET) install -y -q $(2) $(1) >/dev/null; }; }
 
-# Headless Chromium for the browser test (a cross-origin upload through CORS): from the
-# distribution's packages, installed once.
+# Headless Chromium for the browser test (a cross-origin upload through CORS).
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get $(APT_WAIT) install -y -q chromium >/dev/null 2>&1 || \
-	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
-	    $$SUDO apt-get $(APT_WAIT) install -y -q chromium >/dev/null; }; }
+	@command -v chromium >/dev/null 2>&1 || $(call apt_install,chromium)
 
 # Ceph for the RADOS blob store's tests (tests/ceph_cluster.py boots a private one-monitor,
-# one-OSD cluster per run): Debian's packages, installed once. The binding, python3-rados,
-# is made importable in the venv by linking its one extension module into site-packages,
-# not by putting dist-packages on the path (its other modules would shadow the venv's).
+# one-OSD cluster per run). The binding, python3-rados, is made importable in the venv by
+# linking its one extension module into site-packages, not by putting dist-packages on
+# the path (its other modules would shadow the venv's).
 CEPH_PACKAGES := ceph-mon ceph-osd ceph-common python3-rados
 PY_EXT = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 PY_SITE = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 ceph-deps: $(STAMP)
 	@{ command -v ceph-mon && command -v ceph-osd && \
-	   ls /usr/lib/python3/dist-packages/rados$(PY_EXT); } >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y -q \
-	    --no-install-recommends $(CEPH_PACKAGES) \
-	    >/dev/null 2>&1 || \
-	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
-	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get $(APT_WAIT) install -y -q \
-	    --no-install-recommends $(CEPH_PACKAGES) \
-	      >/dev/null; }; }
+	   ls /usr/lib/python3/dist-packages/rados$(PY_EXT); } >/dev/null 2>&1 || \
+	  $(call apt_install,$(CEPH_PACKAGES),--no-install-recommends)
 	@$(BIN)/python -c 'import rados' 2>/dev/null || \
 	  ln -sf /usr/lib/python3/dist-packages/rados$(PY_EXT) $(PY_SITE)/
 
 # PostgreSQL's server binaries for the contract suite and the protocol tests on the
 # PostgreSQL metadata store (tests/pg_service.py starts a private instance when none
-# answers): from the distribution's packages, installed once.
+# answers).
 pg-deps:
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get $(APT_WAIT) install -y -q postgresql >/dev/null 2>&1 || \
-	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
-	    $$SUDO apt-get $(APT_WAIT) install -y -q postgresql >/dev/null; }; }
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || $(call apt_install,postgresql)
 
 # redis-server for the tests of the shared rate limit, which start private instances
 # (and stop them) besides the one on 127.0.0.1:6379 if it answers.
 redis-deps:
-	@command -v redis-server >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get $(APT_WAIT) install -y -q redis-server >/dev/null 2>&1 || \
-	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
-	    $$SUDO apt-get $(APT_WAIT) install -y -q redis-server >/dev/null; }; }
+	@command -v redis-server >/dev/null 2>&1 || $(call apt_install,redis-server)
 
 unit: $(STAMP) redis-deps
 	$(BIN)/pytest -q tests/unit

@@ -64,6 +64,10 @@ SERVE_OPTIONS = {
         "while Redis is unusable: local (this host's limiter at rate / live gateways, the "
         "default), open (admit all) or closed (503 ServiceUnavailable)",
     ),
+    "rate_limit_timeout": (
+        float,
+        "seconds each Redis call may take before the fallback decides (default 0.05)",
+    ),
     "log_level": (str, "critical, error, warning, info (default) or debug"),
     "gc_grace": (
         float,
@@ -160,13 +164,15 @@ def _add_store_options(parser: argparse.ArgumentParser) -> None:
     """admin, gc, fsck: the settings file and the store settings, as for serve."""
     _add_config(parser)
     for name, (kind, text) in STORE_OPTIONS.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+        parser.add_argument("--" + name.replace("_", "-"), type=kind,
+                            help=text.replace("%", "%%"))  # fmt: skip
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     _add_config(parser)
-    for name, (kind, text) in SERVE_OPTIONS.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+    for name, (kind, text) in SERVE_OPTIONS.items():  # argparse formats help with %
+        parser.add_argument("--" + name.replace("_", "-"), type=kind,
+                            help=text.replace("%", "%%"))  # fmt: skip
     parser.add_argument("--trusted-proxy", nargs="+", metavar="CIDR",
                         help="same as --trusted-proxies, as separate arguments")  # fmt: skip
 

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from tests import pg_service
 from tests.protocol._server import REGION, ServerProcess, free_port
+from tests.protocol._util import wait_for
 from tests.protocol.test_observability import scrape
 
 THREADS, KEYS_PER_THREAD = 4, 6
@@ -139,13 +140,6 @@ def _fully_served(load: Load, since: float) -> bool:
     return True
 
 
-def _wait_for(what: str, check: Any) -> None:
-    deadline = time.monotonic() + HANG
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
-
-
 def _answered(metrics: int) -> Counter[str]:
     """The gateway's own count of the object requests it answered, by status."""
     counts: Counter[str] = Counter()
@@ -176,16 +170,16 @@ def test_postgres_restarted_under_load(private_pg: pg_service.PrivatePostgres,
         started = time.monotonic()
         for t in threads:
             t.start()
-        _wait_for("no answer under load", lambda: _fully_served(load, started))
+        wait_for("answers under load", lambda: _fully_served(load, started), HANG)
         assert all(o.status == 200 for o in load.outcomes), load.outcomes[:5]
         private_pg.stop()
         down = time.monotonic()
-        _wait_for("nothing refused while PostgreSQL was down",
-                  lambda: _refused(load, down) >= REFUSED_DURING_OUTAGE)  # fmt: skip
+        wait_for("503s while PostgreSQL is down",
+                  lambda: _refused(load, down) >= REFUSED_DURING_OUTAGE, HANG)  # fmt: skip
         assert _ready(srv) == 503
         private_pg.start()
         up = time.monotonic()
-        _wait_for("no full service after PostgreSQL came back", lambda: _fully_served(load, up))
+        wait_for("full service after PostgreSQL came back", lambda: _fully_served(load, up), HANG)
         recovered = time.monotonic()
         time.sleep(2)  # full service goes on
         load.stop.set()
@@ -207,8 +201,8 @@ def test_postgres_restarted_under_load(private_pg: pg_service.PrivatePostgres,
         assert all(o.status == 200 for o in load.outcomes if o.sent >= recovered)
         # The gateway counted what the clients saw (each request once its last byte
         # went out): as many 503s, and not one 500.
-        _wait_for("the gateway did not count every request",
-                  lambda: sum(_answered(metrics).values()) >= len(load.outcomes))  # fmt: skip
+        wait_for("the gateway counts every request",
+                  lambda: sum(_answered(metrics).values()) >= len(load.outcomes), HANG)  # fmt: skip
         answered = _answered(metrics)
         print("gateway:", dict(answered))
         assert answered["503"] == len(errors), (answered, seen)
