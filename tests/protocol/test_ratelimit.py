@@ -332,8 +332,10 @@ def test_one_key_is_held_to_its_rate_across_workers_and_another_key_is_not(
 
 def test_refusal_is_s3_slowdown_with_retry_after(rl_server: ServerProcess) -> None:
     """Past the burst, a request is refused at once, in S3's words: 503, Code SlowDown,
-    Retry-After in whole seconds; and a HEAD gets the 503 with no body."""
+    Retry-After in whole seconds; and a HEAD gets the 503 with no body. The key is
+    limited to 10/s: one connection on the busiest machine sends faster than that."""
     k = _new_key(rl_server)
+    rl_server.admin("key", "limit", k.ak, "10")
     conn = Conn(rl_server)
     target = _target(k.url)
     try:

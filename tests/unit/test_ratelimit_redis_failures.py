@@ -55,9 +55,10 @@ def test_a_silent_redis_costs_one_timeout_then_the_breaker_holds_for_a_second(
 
     first, rest, tries, during, after = run(main)
     hole.close()
-    assert first < 0.5, first  # 50 ms (a busy machine may add some)
+    assert first < 40 * STRICT, first  # one 50 ms timeout (a busy machine adds some), not a hang
     assert tries <= 2, tries  # no retries: the request's connection and the heartbeat's
-    assert during == 0 and rest < 0.5, (during, rest)  # Redis not tried while open
+    # Redis not tried while open, and no call waited for it: far less than a timeout each.
+    assert during == 0 and rest < 200 * STRICT / 4, (during, rest)
     assert after == 1  # then tried again
 
 
