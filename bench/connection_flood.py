@@ -126,6 +126,19 @@ def _probe_loop(target: Target, stop: threading.Event, result: FloodResult, time
         stop.wait(0.1)
 
 
+def probe_alone(endpoint: str, cafile: str, seconds: float, timeout: float = 5.0) -> FloodResult:
+    """The normal client alone for ``seconds``, no flood: the machine's own latency."""
+    url = urlsplit(endpoint)
+    context = ssl.create_default_context(cafile=cafile)
+    context.check_hostname = False
+    target = Target(url.hostname or "127.0.0.1", url.port or 443, context, None)
+    result, stop = FloodResult(), threading.Event()
+    timer = threading.Timer(seconds, stop.set)
+    timer.start()
+    _probe_loop(target, stop, result, timeout)
+    return result
+
+
 def _closed_by_server(writers: list[asyncio.StreamWriter]) -> int:
     closed = 0
     for writer in writers:

@@ -64,6 +64,10 @@ SERVE_OPTIONS = {
         "while Redis is unusable: local (this host's limiter at rate / live gateways, the "
         "default), open (admit all) or closed (503 ServiceUnavailable)",
     ),
+    "rate_limit_timeout": (
+        float,
+        "seconds each Redis call may take before the fallback decides (default 0.05)",
+    ),
     "log_level": (str, "critical, error, warning, info (default) or debug"),
     "gc_grace": (
         float,

@@ -31,6 +31,8 @@ from oortgate.store_urls import (
 ENV_PREFIX = "OORTGATE_"
 ARCHIVE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "STANDARD_IA")
 RATE_LIMIT_FALLBACKS = ("local", "open", "closed")
+# A Redis call slower than this would hold every request behind it: the fallback is faster.
+MAX_RATE_LIMIT_TIMEOUT = 5.0
 ENV_SETTINGS = ENV_PREFIX + "SETTINGS_JSON"
 DEFAULT_DATA_DIR = "./oortgate-data"
 MAX_INLINE = 1024 * 1024  # an inline body is held in memory while it arrives
@@ -57,6 +59,7 @@ class Settings:
     # One budget for every gateway: a Redis (redis:// or rediss://); "": this host's own.
     rate_limit_url: str = ""
     rate_limit_fallback: str = "local"  # while Redis is unusable: local, open or closed
+    rate_limit_timeout: float = 0.05  # seconds each Redis call may take before the fallback
     log_level: str = "info"
     # The two endpoints: s3-standard.<domain> and s3-archive.<domain> unless named.
     domain: str = "localhost"
@@ -340,6 +343,9 @@ def _rate_limit_problems(s: Settings) -> list[str]:
     problems = []
     if s.rate_limit_fallback not in RATE_LIMIT_FALLBACKS:
         problems.append(f"rate_limit_fallback must be one of {', '.join(RATE_LIMIT_FALLBACKS)}")
+    if not 0 < s.rate_limit_timeout <= MAX_RATE_LIMIT_TIMEOUT:
+        problems.append(f"rate_limit_timeout must be above 0 and at most "
+                        f"{MAX_RATE_LIMIT_TIMEOUT:.0f} seconds")  # fmt: skip
     if s.rate_limit_url:
         try:
             parse_redis_url(s.rate_limit_url)

@@ -282,4 +282,5 @@ def open_limiter(settings: Settings) -> RateLimiter | None:
     # One name for all the workers of this gateway (two gateways never share a data dir).
     gateway = f"{socket.gethostname()}:{settings.data_dir}"
     return RedisRateLimiter(settings.rate_limit_url, f"{host}:{port}", gateway,
-                            settings.rate_limit_fallback, local)  # fmt: skip
+                            settings.rate_limit_fallback, local,
+                            timeout=settings.rate_limit_timeout)  # fmt: skip

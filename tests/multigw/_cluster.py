@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +29,7 @@ from tests import pg_service
 from tests.protocol._s3raw import RawClient, build_head, read_response, tls_connect
 from tests.protocol._server import REGION, ServerProcess, free_port, random_access_key
 from tests.protocol._server import random_secret_key as new_secret
-from tests.protocol._util import BLOB_NAME
+from tests.protocol._util import BLOB_NAME, at_once
 
 RATE, BURST = 100.0, 20  # the OORT default: what one key gets over all the gateways
 MiB = 1024 * 1024
@@ -139,23 +139,8 @@ class Cluster:
 
     def start_together(self) -> list[BaseException | None]:
         """Start every gateway at once (each from its own thread): what each start raised."""
-        gateways = self.gateways
-        barrier = threading.Barrier(len(gateways))
-        errors: list[BaseException | None] = [None] * len(gateways)
-
-        def run(i: int) -> None:
-            barrier.wait()
-            try:
-                gateways[i].start(timeout=60)
-            except BaseException as exc:  # reported to the test
-                errors[i] = exc
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(gateways))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        return errors
+        starts = [functools.partial(g.start, timeout=60) for g in self.gateways]
+        return at_once(*starts, catching=BaseException)
 
     def make_users(self, count: int) -> None:
         """Users with a key each, for ``take_user``: made in the database through the

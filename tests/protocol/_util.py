@@ -6,8 +6,10 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -119,9 +121,10 @@ def all_files(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()] if path.exists() else []
 
 
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
+def at_once(*calls: Callable[[], Any],
+            catching: type[BaseException] = ClientError) -> list[Any]:  # fmt: skip
     """Run each call from its own thread, released together: their results (or the
-    ClientError each raised), in order."""
+    ``catching`` exception each raised), in order."""
     barrier = threading.Barrier(len(calls))
     results: list[Any] = [None] * len(calls)
 
@@ -129,7 +132,7 @@ def at_once(*calls: Callable[[], Any]) -> list[Any]:
         barrier.wait()
         try:
             results[i] = calls[i]()
-        except ClientError as exc:
+        except catching as exc:  # reported to the test
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
@@ -138,3 +141,33 @@ def at_once(*calls: Callable[[], Any]) -> list[Any]:
     for t in threads:
         t.join(120)
     return results
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0, poll: float = 0.2) -> bool:
+    """Whether ``condition`` came to hold within ``timeout`` (a deadline that only catches
+    a hang: tests wait for events, not for a guess at how long they take)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+    return True
+
+
+def wait_for(what: str, condition: Callable[[], bool], timeout: float = 60.0,
+             poll: float = 0.2) -> None:  # fmt: skip
+    """``wait_until``, failing the test with ``what`` past the deadline."""
+    if not wait_until(condition, timeout, poll):
+        raise AssertionError(f"never happened: {what}")
+
+
+def orphan_blob(shared: Path, age: float, blob_id: str | None = None) -> Path:
+    """A blob file in a (shared) blob directory that no metadata store names, ``age``
+    seconds old."""
+    blob_id = blob_id or secrets.token_hex(16)
+    path = shared / "blobs" / blob_id[:2] / blob_id[2:4] / blob_id
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"nobody's")
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path

@@ -25,7 +25,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from ._server import PYTHON, REGION, REPO_ROOT, ServerProcess, free_port
-from ._util import etag
+from ._util import etag, wait_until
 
 MiB = 1 << 20
 
@@ -106,15 +106,6 @@ def buckets(two: TwoStores) -> Callable[[str], tuple[str, str]]:
     return make
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def test_an_archive_put_stores_its_bytes_in_the_archive_directory(
     two: TwoStores, buckets: Callable[[str], tuple[str, str]]
 ) -> None:
@@ -165,7 +156,7 @@ def test_copies_between_the_tiers_move_the_bytes_to_the_other_store(
     assert head["ETag"] == etag(data) and head["Metadata"] == {"m": "v"}
     # the source's blob can go: the copy has bytes of its own
     ip.delete_object(Bucket=std, Key="orig")
-    assert _wait_until(lambda: two.standard_files() < source_blobs), "source blob never collected"
+    assert wait_until(lambda: two.standard_files() < source_blobs), "source blob never collected"
     assert two.arc.get_object(Bucket=arc, Key="moved")["Body"].read() == data
     # and back to the Standard tier
     before_std = two.standard_files()
@@ -209,7 +200,7 @@ def test_the_collector_deletes_from_the_right_store(
     (blob,) = two.archive_files() - before_arc
     standard = two.standard_files()
     two.arc.delete_object(Bucket=arc, Key="x")
-    assert _wait_until(lambda: blob not in two.archive_files()), "archive blob never collected"
+    assert wait_until(lambda: blob not in two.archive_files()), "archive blob never collected"
     assert two.standard_files() >= standard
 
 

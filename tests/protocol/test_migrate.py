@@ -19,7 +19,6 @@ import secrets
 import signal
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from botocore.config import Config
 from tests import pg_service
 
 from ._server import PYTHON, REPO_ROOT, ServerProcess
+from ._util import wait_for
 
 SECRETS_KEY = base64.b64encode(b"k" * 32).decode()
 BIG = secrets.token_bytes(300_000)  # a file-backed blob (over inline_max_size)
@@ -130,14 +130,6 @@ def _schema(url: str) -> None:
     asyncio.run(run())
 
 
-def _wait_for(what: str, check: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
-
-
 def test_a_running_source_and_a_foreign_target_are_refused(source: Source) -> None:
     url = pg_service.create_database("mig")
     try:
@@ -186,9 +178,10 @@ def _kill_mid_table(source: Source, url: str) -> None:
                     ).fetchone()
                     return copied == (1,) and waiting is not None and waiting[0] > 0
 
-                _wait_for(
+                wait_for(
                     "the copy waits on the second row",
                     lambda: proc.poll() is None and first_row_in(),
+                    poll=0.05,
                 )
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)

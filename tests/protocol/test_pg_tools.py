@@ -30,7 +30,7 @@ from oortgate.secretbox import PREFIX
 from tests import pg_service
 
 from ._server import PYTHON, REGION, REPO_ROOT, ServerProcess
-from ._util import stats
+from ._util import orphan_blob, stats
 
 INLINE_MAX = Settings().inline_max_size
 MiB = 1 << 20
@@ -51,17 +51,6 @@ def _tool(srv: ServerProcess, *args: str, env: dict[str, str] | None = None) -> 
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
-
-
-def _orphan(shared: Path, age: float) -> Path:
-    """A blob file no metadata store names, ``age`` seconds old."""
-    blob_id = secrets.token_hex(16)
-    path = shared / "blobs" / blob_id[:2] / blob_id[2:4] / blob_id
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"nobody's")
-    then = time.time() - age
-    os.utime(path, (then, then))
-    return path
 
 
 # -- one gateway: stats and reseal ----------------------------------------------------
@@ -220,7 +209,7 @@ def test_two_gateways_on_one_database_are_one_owner_and_sweep_its_orphans(
     _client(a).create_bucket(Bucket="swept")
     body = os.urandom(100_000)
     _client(a).put_object(Bucket="swept", Key="k", Body=body)
-    young, old = _orphan(shared, age=60), _orphan(shared, age=7200)
+    young, old = orphan_blob(shared, age=60), orphan_blob(shared, age=7200)
 
     with psycopg.connect(a.metadata_url, autocommit=True) as holder:  # a sweep under way
         holder.execute("SELECT pg_advisory_lock(%s)", (ORPHAN_SWEEP_LOCK,))
@@ -233,7 +222,7 @@ def test_two_gateways_on_one_database_are_one_owner_and_sweep_its_orphans(
     foreign = shared / "owners" / "sqlite-0123456789abcdef"  # another metadata store
     foreign.touch()
     try:
-        theirs = _orphan(shared, age=7200)  # maybe that store's: never swept
+        theirs = orphan_blob(shared, age=7200)  # maybe that store's: never swept
         assert "orphans" not in _gc(a)
         assert theirs.exists()
     finally:

@@ -4,6 +4,7 @@ matters)."""
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 import subprocess
@@ -66,6 +67,34 @@ def _replace_query(url: str, **changes: str) -> str:
 
 def _query(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def _expires_at(url: str) -> float:
+    """The moment (epoch seconds) a presigned URL expires, as it says itself."""
+    q = _query(url)
+    if _is_v4(url):
+        signed = calendar.timegm(time.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ"))
+        return float(signed + int(q["X-Amz-Expires"]))
+    return float(q["Expires"])
+
+
+def _served_then_expired(presign: Callable[[int], str], cert: str) -> str:
+    """A URL signed to expire in a few seconds is served before that moment (read from the
+    URL: the client and server share this machine's clock) and refused after it; returns
+    it, expired. A signer slow to start on a busy machine (the AWS CLI) may spend a short
+    expiry before the first GET: then that GET must be refused too, and a URL with twice
+    the time is tried."""
+    for expires in (2, 4, 8, 16, 32):
+        url = presign(expires)
+        resp = requests.get(url, verify=cert)
+        if time.time() < _expires_at(url):  # answered before its expiry: served
+            assert resp.status_code == 200, (resp.status_code, resp.text)
+            break
+        _expect_error(resp, "AccessDenied")
+    else:
+        raise AssertionError("no presigned GET answered before its expiry, even at 32 s")
+    time.sleep(max(0.0, _expires_at(url) - time.time()) + 1.2)  # past it (whole seconds)
+    return url
 
 
 @pytest.fixture
@@ -380,9 +409,8 @@ def test_aws_cli_presign_expiry(
     s3: S3Client, aws_presign: Callable[..., str], bucket: str, server: ServerProcess, v4: bool
 ) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    url = aws_presign(f"s3://{bucket}/k", 2, v4=v4)
-    assert requests.get(url, verify=server.cert).status_code == 200
-    time.sleep(3.2)
+    url = _served_then_expired(lambda expires: aws_presign(f"s3://{bucket}/k", expires, v4=v4),
+                               server.cert)  # fmt: skip
     resp = requests.get(url, verify=server.cert)
     _expect_error(resp, "AccessDenied")
     assert "Request has expired" in (error_field(resp.content, "Message") or "")
@@ -393,14 +421,19 @@ def test_expiry_to_the_second(
     s3: S3Client, presigner: S3Client, bucket: str, server: ServerProcess
 ) -> None:
     s3.put_object(Bucket=bucket, Key="soon", Body=b"x")
-    get = presigner.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": "soon"}, ExpiresIn=2
-    )
-    put = presigner.generate_presigned_url(
-        "put_object", Params={"Bucket": bucket, "Key": "late"}, ExpiresIn=2
-    )
-    assert requests.get(get, verify=server.cert).status_code == 200
-    time.sleep(3.2)
+    puts: list[str] = []
+
+    def presign(expires: int) -> str:  # a PUT signed at the same moment, for the same time
+        puts.append(presigner.generate_presigned_url(
+            "put_object", Params={"Bucket": bucket, "Key": "late"}, ExpiresIn=expires
+        ))  # fmt: skip
+        return str(presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": "soon"}, ExpiresIn=expires
+        ))  # fmt: skip
+
+    get = _served_then_expired(presign, server.cert)
+    put = puts[-1]
+    assert _expires_at(put) <= _expires_at(get)
     for resp in (
         requests.get(get, verify=server.cert),
         requests.put(put, data=b"late", verify=server.cert),

@@ -13,7 +13,7 @@ import json
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from botocore.config import Config
 from tests import ceph_cluster, pg_service
 
 from ._server import PYTHON, REGION, REPO_ROOT, ServerProcess, free_port
+from ._util import wait_until
 
 MiB = 1 << 20
 STRIPE = 4 * MiB
@@ -114,15 +115,6 @@ def bucket(gateway: RadosServer) -> str:
     return name
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def _pattern(size: int, seed: int) -> bytes:
     """Bytes that differ at every offset (a misplaced stripe cannot read back right)."""
     block = hashlib.sha256(seed.to_bytes(8, "big")).digest()
@@ -200,7 +192,7 @@ def test_copy_then_delete_and_the_collector(gateway: RadosServer, bucket: str) -
     assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == body  # shared blob
     assert blob in gateway.blob_ids()
     s3.delete_object(Bucket=bucket, Key="copy")  # the last reference
-    assert _wait_until(lambda: blob not in gateway.blob_ids()), "the blob was never collected"
+    assert wait_until(lambda: blob not in gateway.blob_ids()), "the blob was never collected"
     stripes = gateway.heads.get_namespace() + ".stripes"
     ioctx = gateway.heads  # same pool: look at the stripes' namespace, then back
     try:
@@ -264,12 +256,12 @@ def test_a_slow_download_keeps_its_bytes_through_an_overwrite_and_a_collection(
             digest.update(stream.read(4096))
             time.sleep(0.3)
         # A pass that collected the witness also took the overwritten blob into account:
-        assert _wait_until(lambda: witness not in gateway.blob_ids())
+        assert wait_until(lambda: witness not in gateway.blob_ids())
         assert blob in gateway.blob_ids()  # leased: skipped
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     assert digest.hexdigest() == hashlib.sha256(old).hexdigest()
-    assert _wait_until(lambda: blob not in gateway.blob_ids()), "the lease was never dropped"
+    assert wait_until(lambda: blob not in gateway.blob_ids()), "the lease was never dropped"
     assert s3.get_object(Bucket=bucket, Key="slow")["Body"].read() == b"new bytes"
 
 
@@ -283,7 +275,7 @@ def test_a_download_given_up_drops_its_lease(gateway: RadosServer, bucket: str) 
         assert len(response.raw.read(64 * 1024)) == 64 * 1024
     # The client went away mid-body: the server's stream ends, its lease with it.
     s3.put_object(Bucket=bucket, Key="dropped", Body=b"replaced")
-    assert _wait_until(lambda: blob not in gateway.blob_ids()), "the lease outlived the download"
+    assert wait_until(lambda: blob not in gateway.blob_ids()), "the lease outlived the download"
 
 
 def _serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -332,7 +324,7 @@ def test_a_pool_per_tier(
         with srv:
             arc = RadosServer(srv, "", pools[archive_pool], "embedded")
             body = _pattern(5 * MiB, 50)
-            _wait_until(lambda: _answers(srv, archive_port))
+            wait_until(lambda: _answers(srv, archive_port))
             archive = boto3.session.Session().client(
                 "s3", endpoint_url=f"https://127.0.0.1:{archive_port}", region_name=REGION,
                 aws_access_key_id=srv.root_access_key, aws_secret_access_key=srv.root_secret_key,

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from ._server import PYTHON, REPO_ROOT, ServerProcess
+from ._util import orphan_blob
 
 ORPHAN_ID = "0f" * 16
 
@@ -40,16 +41,6 @@ def _gc(srv: ServerProcess, shared: Path) -> dict[str, Any]:
     counts = json.loads(res.stdout)
     assert isinstance(counts, dict)
     return counts
-
-
-def _orphan(shared: Path, blob_id: str, age: float) -> Path:
-    """A blob file no metadata store names, ``age`` seconds old."""
-    path = shared / "blobs" / blob_id[:2] / blob_id[2:4] / blob_id
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"nobody's")
-    then = time.time() - age
-    os.utime(path, (then, then))
-    return path
 
 
 @pytest.fixture
@@ -100,7 +91,7 @@ def test_two_gateways_with_their_own_metadata_spare_each_others_blobs(
     (session_b,) = list(temp_b.iterdir())
     in_flight = session_b / f"{'ab' * 16}.0123456789abcdef"
     in_flight.write_bytes(b"an upload under way")
-    old_orphan = _orphan(shared, ORPHAN_ID, age=7200)  # looks abandoned, but whose?
+    old_orphan = orphan_blob(shared, 7200, ORPHAN_ID)  # looks abandoned, but whose?
 
     a.stop()  # the restart runs a's start-up sweep; then `oortgate gc`, online and not
     assert "orphans" not in _gc(a, shared)
@@ -136,8 +127,8 @@ def test_alone_on_a_shared_directory_readiness_and_the_orphan_sweep(
         (tmp_path / "unmounted").rename(shared)
     assert requests.get(ready, verify=srv.cert, timeout=5).status_code == 200
     srv.stop()
-    young = _orphan(shared, "1e" * 16, age=60)  # maybe another gateway's, just committed
-    old = _orphan(shared, ORPHAN_ID, age=7200)
+    young = orphan_blob(shared, 60, "1e" * 16)  # maybe another gateway's, just committed
+    old = orphan_blob(shared, 7200, ORPHAN_ID)
     counts = _gc(srv, shared)
     assert counts["orphans"] == 1
     assert young.exists() and not old.exists()

@@ -2,6 +2,11 @@
 uploads, more than granian's defaults held (about 1,024 with 2 workers), leave a normal
 client's GET fast; connections that never send a request are closed after
 --header-timeout. Floods come from bench/connection_flood.py, on 127.0.0.1, bounded.
+
+The normal client's p99 must stay under a second, or, on a machine so busy that even
+without a flood its fresh-connection GETs take longer, under ten times what it measured
+just before the flood: a lockout (a client waiting for a slot that an idle connection
+holds) costs tens of seconds, not a busy machine's factor.
 """
 
 from __future__ import annotations
@@ -22,15 +27,21 @@ from bench import connection_flood
 from tests.protocol._server import REGION, ServerProcess
 
 P99_LIMIT_MS = 1000.0
+OPEN_TIMEOUT = 60  # seconds the flood may take to open: only catches a hang
+BUSY_FACTOR = 10.0  # x the p99 without a flood, where that is past P99_LIMIT_MS / 10
 
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """Default connection settings, 2 workers (as measured); no rate limit, so stalled
-    uploads are held rather than answered 503 SlowDown. The flood and the normal client
-    share 127.0.0.1 here, so the per-client request cap is off (test_client_slots.py)."""
+    """Default connection settings, 2 workers (as measured), but for the idle timeout:
+    a busy machine may take most of a minute to open the flood, and each connection is
+    to be held meanwhile (a harder flood than one the timeout thins). No rate limit, so
+    stalled uploads are held rather than answered 503 SlowDown. The flood and the normal
+    client share 127.0.0.1 here, so the per-client request cap is off
+    (test_client_slots.py)."""
     server = ServerProcess(tmp_path_factory.mktemp("flood") / "data", workers=2,
-                           extra_args=["--max-requests-per-client", "0"])  # fmt: skip
+                           extra_args=["--max-requests-per-client", "0",
+                                       "--header-timeout", str(OPEN_TIMEOUT + 30)])  # fmt: skip
     server.start()
     try:
         yield server
@@ -38,11 +49,24 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         server.stop()
 
 
+def _baseline_p99_ms(server: ServerProcess) -> float:
+    """The normal client's p99 on this machine now, without a flood."""
+    alone = connection_flood.probe_alone(server.endpoint, server.cert, seconds=2.0).summary()
+    assert alone["probe_errors"] == 0 and isinstance(alone["p99_ms"], float), alone
+    return alone["p99_ms"]
+
+
+def _assert_fast(summary: dict[str, Any], baseline_ms: float) -> None:
+    limit = max(P99_LIMIT_MS, BUSY_FACTOR * baseline_ms)
+    assert summary["probe_errors"] == 0, summary
+    assert summary["p99_ms"] is not None and summary["p99_ms"] < limit, (summary, baseline_ms)
+
+
 def _flood(server: ServerProcess, *args: str) -> dict[str, Any]:
-    """The normal client's GETs run while the flood opens and while it is held; the
-    flood must open within 25 s, before granian's old 30 s timeout would free slots."""
+    """The normal client's GETs run while the flood opens and while it is held (a lockout
+    shows as probes that time out: errors)."""
     argv = ["--endpoint", server.endpoint, "--cafile", server.cert, "--hold", "3",
-            "--probe-during-open", "--open-timeout", "25", *args]  # fmt: skip
+            "--probe-during-open", "--open-timeout", str(OPEN_TIMEOUT), *args]  # fmt: skip
     result = asyncio.run(connection_flood.run(connection_flood.parse_args(argv)))
     return result.summary()
 
@@ -57,19 +81,19 @@ def _presigned_put(server: ServerProcess) -> str:
 
 
 def test_2000_idle_tls_connections_leave_get_fast(two_workers: ServerProcess) -> None:
+    baseline = _baseline_p99_ms(two_workers)
     summary = _flood(two_workers, "--mode", "tls", "--count", "2000")
     assert summary["opened"] == 2000, summary
-    assert summary["probe_errors"] == 0, summary
-    assert summary["p99_ms"] is not None and summary["p99_ms"] < P99_LIMIT_MS, summary
+    _assert_fast(summary, baseline)
 
 
 def test_1100_stalled_uploads_leave_get_fast(two_workers: ServerProcess) -> None:
     url = _presigned_put(two_workers)
+    baseline = _baseline_p99_ms(two_workers)
     summary = _flood(two_workers, "--mode", "upload", "--presigned-put", url,
                      "--count", "1100")  # fmt: skip
     assert summary["opened"] == 1100, summary
-    assert summary["probe_errors"] == 0, summary
-    assert summary["p99_ms"] is not None and summary["p99_ms"] < P99_LIMIT_MS, summary
+    _assert_fast(summary, baseline)
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> float | None:

@@ -220,6 +220,18 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"oortgate {__version__}"
 
 
+@pytest.mark.parametrize("command", [["serve"], ["gc"], ["fsck"], ["config", "check"]])
+def test_help_of_each_command_prints(command: list[str],
+                                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """A help text with a percent sign ("default 1%") once made serve --help crash."""
+    from oortgate.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: oortgate" in capsys.readouterr().out
+
+
 def test_the_shared_rate_limit_settings_from_each_source(tmp_path: Path) -> None:
     assert (_load().rate_limit_url, _load().rate_limit_fallback) == ("", "local")
     file = _toml(tmp_path, 'rate_limit_url = "rediss://:pw@redis.example:6380/2"\n')
@@ -248,6 +260,14 @@ def test_a_bad_rate_limit_url_names_the_setting_not_the_password(url: str, why: 
 def test_a_bad_rate_limit_fallback_is_named() -> None:
     with pytest.raises(ConfigError, match="rate_limit_fallback must be one of local, open"):
         _load({"rate_limit_fallback": "fail-open"})
+
+
+def test_the_redis_timeout_is_50_ms_unless_set_and_must_be_sane() -> None:
+    assert _load().rate_limit_timeout == 0.05
+    assert _load(OORTGATE_RATE_LIMIT_TIMEOUT="0.5").rate_limit_timeout == 0.5
+    for bad in (0.0, -1.0, 60.0):
+        with pytest.raises(ConfigError, match="rate_limit_timeout must be above 0"):
+            _load({"rate_limit_timeout": bad})
 
 
 def test_config_check_shows_no_password_of_a_url() -> None:

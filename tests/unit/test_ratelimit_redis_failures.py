@@ -55,9 +55,10 @@ def test_a_silent_redis_costs_one_timeout_then_the_breaker_holds_for_a_second(
 
     first, rest, tries, during, after = run(main)
     hole.close()
-    assert first < 0.5, first  # 50 ms (a busy machine may add some)
+    assert first < 40 * STRICT, first  # one 50 ms timeout (a busy machine adds some), not a hang
     assert tries <= 2, tries  # no retries: the request's connection and the heartbeat's
-    assert during == 0 and rest < 0.5, (during, rest)  # Redis not tried while open
+    # Redis not tried while open, and no call waited for it: far less than a timeout each.
+    assert during == 0 and rest < 200 * STRICT / 4, (during, rest)
     assert after == 1  # then tried again
 
 
@@ -100,8 +101,9 @@ def test_redis_back_after_the_breaker_is_used_again(private: PrivateRedis, tmp_p
         finally:
             private.start()
         await asyncio.sleep(1.05)
-        assert await limiter.take("k", 10, 1) == 0  # through Redis: it spends the burst
-        assert await limiter.take("k", 10, 1) > 0
+        # Through Redis (at 0.1/s: no token comes back meanwhile): it spends the burst.
+        assert await limiter.take("k", 0.1, 1) == 0
+        assert await limiter.take("k", 0.1, 1) > 0
         assert not limiter.breaker.is_open
         await limiter.close()
 
@@ -166,8 +168,13 @@ def test_degraded_is_logged_at_most_every_ten_seconds(caplog: pytest.LogCaptureF
 
 def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_path: Path) -> None:
     """Redis busy past the timeout (DEBUG SLEEP): that request falls back; once the
-    breaker closes, answers belong to their own requests again."""
+    breaker closes, answers belong to their own requests again. On a busy machine a
+    call can miss the real 50 ms again: the fallback's counter tells, and those three
+    takes are asked again of a fresh key after the breaker's second."""
     limiter = limiter_for(private.url, tmp_path, fallback="open", timeout=STRICT)
+
+    def by_fallback() -> float:
+        return decisions(limiter.fallback, "admitted") + decisions(limiter.fallback, "refused")
 
     async def main() -> list[float]:
         assert await limiter.take("warm", 10, 1) == 0  # a pooled connection exists
@@ -180,13 +187,17 @@ def test_a_late_answer_is_not_read_as_the_next_ones(private: PrivateRedis, tmp_p
         assert time.monotonic() - start < 0.5  # 50 ms, not DEBUG SLEEP's 300
         await sleeping
         await blocker.aclose()
-        await asyncio.sleep(1.05)
-        waits = [await limiter.take("after", 10, 2) for _ in range(3)]
+        for attempt in range(10):  # a bound that only catches a Redis never answering
+            await asyncio.sleep(1.05)
+            before = by_fallback()
+            waits = [await limiter.take(f"after-{attempt}", 10, 2) for _ in range(3)]
+            if by_fallback() == before:  # all three answered by Redis
+                break
         await limiter.close()
         return waits
 
     waits = run(main)
-    assert [w == 0 for w in waits] == [True, True, False] and 0 < waits[2] <= 0.1
+    assert [w == 0 for w in waits] == [True, True, False] and 0 < waits[2] <= 0.1, waits
 
 
 def test_a_cancelled_probe_lets_another_request_probe() -> None:
