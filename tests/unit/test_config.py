@@ -220,18 +220,6 @@ def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"oortgate {__version__}"
 
 
-@pytest.mark.parametrize("command", [["serve"], ["gc"], ["fsck"], ["config", "check"]])
-def test_help_of_each_command_prints(command: list[str],
-                                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    """A help text with a percent sign ("default 1%") once made serve --help crash."""
-    from oortgate.cli import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main([*command, "--help"])
-    assert exit_info.value.code == 0
-    assert "usage: oortgate" in capsys.readouterr().out
-
-
 def test_the_shared_rate_limit_settings_from_each_source(tmp_path: Path) -> None:
     assert (_load().rate_limit_url, _load().rate_limit_fallback) == ("", "local")
     file = _toml(tmp_path, 'rate_limit_url = "rediss://:pw@redis.example:6380/2"\n')
