@@ -63,11 +63,8 @@ pg-deps:
 
 # pgbench (in postgresql-client) for the benchmark's PostgreSQL ceiling.
 pgbench-deps: pg-deps
-	@{ command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench; } >/dev/null 2>&1 || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get $(APT_WAIT) install -y -q postgresql-client >/dev/null 2>&1 || \
-	  { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null && \
-	    $$SUDO apt-get $(APT_WAIT) install -y -q postgresql-client >/dev/null; }; }
+	@{ command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench; } >/dev/null 2>&1 || \
+	  $(call apt_install,postgresql-client)
 
 # redis-server for the tests of the shared rate limit, which start private instances
 # (and stop them) besides the one on 127.0.0.1:6379 if it answers.
