@@ -149,9 +149,7 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.PutBucketPolicy
         if "lifecycle" in query:
             return Op.PutBucketLifecycleConfiguration
-        if "versioning" in query:
-            return Op.PutBucketVersioning
-        if unsupported:
+        if "versioning" in query or unsupported:
             return Op.NotImplemented
         return Op.CreateBucket
     if method == "DELETE":

@@ -11,7 +11,6 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
-from oortgate.ops.version_ids import stored
 from oortgate.xml import acl as acl_xml
 from oortgate.xml.acl import ShownGrant
 
@@ -140,7 +139,6 @@ async def put_object_acl(ctx: Context) -> Response:
     owner = policy.object_owner(bucket, record.owner_id)
     acl = await _requested_acl(ctx, owner)
     policy.admit_acl(bucket, acl, owner)
-    version = None if ctx.route.version_id is None else stored(ctx.route.version_id)
-    if not await ctx.meta.set_object_acl(bucket.id, ctx.key, acl, version):
+    if not await ctx.meta.set_object_acl(bucket.id, ctx.key, acl):
         raise S3Error("NoSuchKey", Key=ctx.key)
     return empty(200)
