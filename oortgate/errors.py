@@ -53,6 +53,7 @@ STATUS: dict[str, int] = {
     "MalformedPOSTRequest": 400,
     "MalformedPolicy": 400,
     "MalformedXML": 400,
+    "IllegalVersioningConfigurationException": 400,
     "MetadataTooLarge": 400,
     "MethodNotAllowed": 405,
     "MissingContentLength": 411,

@@ -62,12 +62,18 @@ _REFS = f"""
 SELECT blob_id, size, crc64 FROM objects WHERE parts_count = 0 AND {FILE_BLOB} AND blob_id > {{p}}
 UNION ALL SELECT blob_id, size, crc64 FROM object_parts WHERE {FILE_BLOB} AND blob_id > {{p}}
 UNION ALL SELECT blob_id, size, crc64 FROM upload_parts WHERE {FILE_BLOB} AND blob_id > {{p}}
+UNION ALL SELECT blob_id, size, crc64 FROM object_versions WHERE parts_count = 0 AND {FILE_BLOB}
+    AND blob_id > {{p}}
+UNION ALL SELECT blob_id, size, crc64 FROM object_version_parts WHERE {FILE_BLOB}
+    AND blob_id > {{p}}
 ORDER BY 1 LIMIT {_PAGE}
 """
 _COUNT = f"""
 SELECT COUNT(*) FROM (SELECT blob_id FROM objects WHERE parts_count = 0 AND {FILE_BLOB}
 UNION SELECT blob_id FROM object_parts WHERE {FILE_BLOB}
-UNION SELECT blob_id FROM upload_parts WHERE {FILE_BLOB}) AS named
+UNION SELECT blob_id FROM upload_parts WHERE {FILE_BLOB}
+UNION SELECT blob_id FROM object_versions WHERE parts_count = 0 AND {FILE_BLOB}
+UNION SELECT blob_id FROM object_version_parts WHERE {FILE_BLOB}) AS named
 """
 
 
@@ -77,7 +83,7 @@ def referenced(query: Query, tier: str = STANDARD) -> Iterator[BlobRef]:
     when the Archive tier has a store of its own)."""
     after = ""
     while True:
-        rows = query(_REFS, (after, after, after))
+        rows = query(_REFS, (after,) * 5)
         merged: dict[str, BlobRef] = {}
         for blob_id, size, crc64 in rows:
             known = merged.get(blob_id)

@@ -47,13 +47,19 @@ TABLES: tuple[Table, ...] = (
     _t("access_keys", "access_key",
        "access_key, secret_key, user_id, enabled, created, rate_limit"),
     _t("buckets", "id", "id, name, owner_id, region, created, acl, cors, tier, tags, "
-       "ownership, public_access_block, policy, lifecycle"),
+       "ownership, public_access_block, policy, lifecycle, versioning"),
     _t("objects", "bucket_id, key", "bucket_id, key, blob_id, size, etag, last_modified, "
        "content_type, system_headers, user_metadata, checksums, storage_class, parts_count, "
-       "acl, owner_id, restore_ready, restore_expiry, tags, crc64"),
+       "acl, owner_id, restore_ready, restore_expiry, tags, crc64, version_id"),
     _t("object_parts", "bucket_id, key, idx",
        "bucket_id, key, idx, blob_id, size, part_number, checksum, crc64",
        ("part_number", "COALESCE(part_number, idx + 1)")),
+    _t("object_versions", "bucket_id, key, seq", "bucket_id, key, seq, version_id, marker, "
+       "blob_id, size, etag, last_modified, content_type, system_headers, user_metadata, "
+       "checksums, storage_class, parts_count, acl, owner_id, restore_ready, restore_expiry, "
+       "tags, crc64"),
+    _t("object_version_parts", "bucket_id, key, seq, idx",
+       "bucket_id, key, seq, idx, blob_id, size, part_number, checksum, crc64"),
     _t("inline_blobs", "blob_id", "blob_id, data, refs"),
     _t("blobs", "blob_id", "blob_id, refs"),
     _t("uploads", "upload_id", "upload_id, bucket_id, key, initiated, content_type, "

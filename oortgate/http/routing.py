@@ -149,7 +149,9 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.PutBucketPolicy
         if "lifecycle" in query:
             return Op.PutBucketLifecycleConfiguration
-        if "versioning" in query or unsupported:
+        if "versioning" in query:
+            return Op.PutBucketVersioning
+        if unsupported:
             return Op.NotImplemented
         return Op.CreateBucket
     if method == "DELETE":

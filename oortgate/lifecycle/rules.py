@@ -45,6 +45,11 @@ class Rule:
     transition_date: float | None = None
     transition_class: str | None = None
     abort_days: int | None = None  # AbortIncompleteMultipartUpload's DaysAfterInitiation
+    # NoncurrentVersionExpiration: a noncurrent version (or delete marker) goes
+    # ``noncurrent_days`` days after it became noncurrent, unless it is one of the
+    # ``newer_noncurrent`` newest noncurrent versions of its key.
+    noncurrent_days: int | None = None
+    newer_noncurrent: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

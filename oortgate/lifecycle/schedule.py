@@ -39,6 +39,22 @@ def abort_time(rule: Rule, initiated: float, day_seconds: float) -> float | None
     return _after_days(initiated, rule.abort_days, day_seconds)
 
 
+def noncurrent_due(
+    lifecycle: Lifecycle, facts: ObjectFacts, newer: int, now: float, day_seconds: float
+) -> bool:
+    """Whether a noncurrent version goes: ``facts.last_modified`` is when it became
+    noncurrent (its successor's), ``newer`` how many noncurrent versions of its key are
+    newer than it."""
+    for rule in applying(lifecycle, facts):
+        if rule.noncurrent_days is None:
+            continue
+        if rule.newer_noncurrent is not None and newer < rule.newer_noncurrent:
+            continue
+        if _after_days(facts.last_modified, rule.noncurrent_days, day_seconds) <= now:
+            return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectFacts:
     """What a rule's filter and schedule look at."""

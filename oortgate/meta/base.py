@@ -43,6 +43,7 @@ from oortgate.meta.models import (
     Upload,
     UploadPage,
     User,
+    VersionPage,
 )
 from oortgate.meta.preconditions import Precondition
 
@@ -185,7 +186,7 @@ class MetaStore(Protocol):
         ...
 
     async def put_object(
-        self, record: ObjectRecord, condition: Precondition | None = None
+        self, record: ObjectRecord, condition: Precondition | None = None, versioned: bool = False
     ) -> float:
         """Create or replace (bucket_id, key); returns its last_modified as stored (the
         record's, or the database clock's on a store that takes it there: what every
@@ -196,7 +197,11 @@ class MetaStore(Protocol):
         stored bytes). A replaced blob left without references is queued as garbage (an
         inline one is dropped at once). With a condition, the current object is checked
         in the same transaction (see preconditions.check): if it fails, its S3Error is
-        raised and nothing changes."""
+        raised and nothing changes. ``versioned`` (the bucket's versioning is Enabled or
+        Suspended): the record is version ``record.version_id`` ('' the null version)
+        and the key's current version is kept as a noncurrent one, unless both are null
+        (see oortgate.meta.versions); a noncurrent null version is replaced by a new
+        null one. The condition applies to the current version."""
         ...
 
     async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
@@ -245,15 +250,65 @@ class MetaStore(Protocol):
         """Record a restore (readable from ready until expiry); False if no such object."""
         ...
 
-    async def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
-        """False if there is no such object."""
+    async def set_object_acl(
+        self, bucket_id: int, key: str, acl: str, version_id: str | None = None
+    ) -> bool:
+        """False if there is no such object (or version: a delete marker has no ACL)."""
         ...
 
-    async def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
-        """Replace the object's tag set (empty: remove it); False if no such object."""
+    async def set_object_tags(
+        self, bucket_id: int, key: str, tags: dict[str, str], version_id: str | None = None
+    ) -> bool:
+        """Replace the object's (or that version's) tag set (empty: remove it); False if
+        no such object or version."""
         ...
 
-    async def has_objects(self, bucket_id: int) -> bool: ...
+    async def has_objects(self, bucket_id: int) -> bool:
+        """Whether it holds objects, noncurrent versions or delete markers."""
+        ...
+
+    # -- versions (see oortgate.meta.versions; a version id '' is the null version) ---
+    async def set_bucket_versioning(self, bucket_id: int, status: str) -> None:
+        """"Enabled" or "Suspended" (a bucket never goes back to unversioned)."""
+        ...
+
+    async def add_delete_marker(
+        self, bucket_id: int, key: str, version_id: str, owner_id: int | None,
+        condition: Precondition | None = None,
+    ) -> float:  # fmt: skip
+        """DeleteObject without a version id on a versioned bucket: a delete marker
+        ``version_id`` becomes the key's latest version (the current one kept as
+        noncurrent, as put_object keeps it); returns its last_modified as stored. The
+        condition applies to the current version, as for delete_object."""
+        ...
+
+    async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
+        """Remove that version or delete marker for good (its blobs released in the same
+        transaction); the next newest version becomes current if the latest went and is
+        not a delete marker. None: no such version; else whether it was a marker."""
+        ...
+
+    async def get_object_version(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectRecord | None:
+        """That version with its body, or that delete marker (``delete_marker`` set,
+        no body); None if the key has no such version."""
+        ...
+
+    async def current_delete_marker(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        """The key's latest version if it is a delete marker (what a GET without a
+        version id answers 404 with)."""
+        ...
+
+    async def list_object_versions(
+        self, bucket_id: int, prefix: str = "", delimiter: str = "", key_marker: str = "",
+        version_id_marker: str | None = None, max_keys: int = 1000,
+    ) -> VersionPage:  # fmt: skip
+        """ListObjectVersions: keys > key_marker (with a version id marker: first the
+        key_marker's versions older than it), key order, newest first; common prefixes
+        as list_objects. Raises S3Error InvalidArgument for a version id marker the key
+        does not have. The cost of a page does not depend on other keys' versions."""
+        ...
 
     # -- multipart uploads ----------------------------------------------------------
     async def create_upload(self, upload: Upload) -> float:
@@ -279,9 +334,10 @@ class MetaStore(Protocol):
         record: ObjectRecord,
         used: Sequence[Part],
         condition: Precondition | None = None,
+        versioned: bool = False,
     ) -> float:
         """Atomically replace (bucket, key) with record, built from the parts ``used``
-        (returns its last_modified as stored, see put_object);
+        (returns its last_modified as stored; ``versioned``: see put_object);
         drop the upload, release the parts not used and remember the upload as completed.
         NoSuchUpload if the upload is gone (completed or aborted), InvalidPart if a used
         part changed meanwhile, the condition's S3Error if the current object fails it."""

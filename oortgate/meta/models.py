@@ -37,6 +37,8 @@ class Bucket:
     public_access_block: str | None = None  # its PublicAccessBlock as JSON, None if unset
     policy: str | None = None  # its bucket policy (JSON, as put), None if unset
     lifecycle: str | None = None  # its lifecycle rules (oortgate.lifecycle JSON), None if unset
+    # Its versioning status: None (never versioned), "Enabled" or "Suspended".
+    versioning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,10 @@ class ObjectRecord:
     restore_expiry: float | None = None
     # Tag key -> value (see oortgate.tagging); listings leave it empty.
     tags: dict[str, str] = field(default_factory=dict)
+    # Its version id in a versioned bucket ("": the null version, the only one an
+    # unversioned bucket knows); a delete marker has no body and no bytes.
+    version_id: str = ""
+    delete_marker: bool = False
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
@@ -156,6 +162,20 @@ class ObjectPage:
     # The last key or common prefix this page returned (when truncated): where the
     # next page starts after.
     next_marker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPage:
+    """One page of ListObjectVersions: (version or delete marker, is latest) in key
+    order, newest first within a key, and common prefixes."""
+
+    versions: list[tuple[ObjectRecord, bool]]
+    common_prefixes: list[str]
+    is_truncated: bool
+    # Where the next page starts after (when truncated): a key and the version id of its
+    # last version listed, or a common prefix and None.
+    next_key_marker: str | None
+    next_version_id_marker: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +251,7 @@ class MetaCounts:
     inline_objects: int
     inline_bytes: int
     inline_blobs: int  # rows of inline bytes (copies share one)
-    object_blobs: int  # distinct blob files objects (or their parts) name
+    object_blobs: int  # distinct blob files objects and versions (or their parts) name
     upload_part_blobs: int  # distinct blob files open uploads' parts name
     counted_blobs: int  # blob files with a reference count row
     pending: int

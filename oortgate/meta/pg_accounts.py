@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from psycopg import errors
 
+from oortgate.errors import S3Error
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, BucketUsage, User
 from oortgate.meta.pg_db import Conn, PgBase
@@ -24,7 +25,7 @@ _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
     "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block,"
-    " policy, lifecycle"
+    " policy, lifecycle, versioning"
 )
 _CREDENTIALS_SQL = (
     "SELECT k.access_key, k.secret_key, k.user_id, k.enabled, k.created, k.rate_limit,"
@@ -250,7 +251,23 @@ class PgAccounts(PgBase):
         return [BucketUsage(n, t, c, int(count), int(size)) for n, t, c, count, size in rows]
 
     async def delete_bucket(self, bucket_id: int) -> None:
-        await self._changed(self._rows("SELECT og_delete_bucket(%s)", bucket_id))
+        """og_delete_bucket, refused as well while versions remain (checked under the
+        bucket row's lock, which every versioned write takes shared first)."""
+
+        async def work(conn: Conn) -> None:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    b"SELECT name FROM buckets WHERE id = %s FOR UPDATE", (bucket_id,)
+                )
+                row = await cur.fetchone()
+                cur = await conn.execute(
+                    b"SELECT 1 FROM object_versions WHERE bucket_id = %s LIMIT 1", (bucket_id,)
+                )
+                if row is not None and await cur.fetchone() is not None:
+                    raise S3Error("BucketNotEmpty", BucketName=row[0])
+                await conn.execute(b"SELECT og_delete_bucket(%s)", (bucket_id,))
+
+        await self._changed(self._run(work))
 
     async def _set_bucket(self, column: str, bucket_id: int, value: str | None) -> None:
         sql = f"UPDATE buckets SET {column} = %s WHERE id = %s"

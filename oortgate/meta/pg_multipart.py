@@ -9,9 +9,17 @@ from typing import Any
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows
+from oortgate.meta import body_rows, versions
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
-from oortgate.meta.pg_objects import PgObjects, condition_args, record_args
+from oortgate.meta.pg_db import Conn
+from oortgate.meta.pg_objects import (
+    PgObjects,
+    condition_args,
+    drive,
+    lock_key,
+    record_args,
+    set_version_id,
+)
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
 from oortgate.meta.preconditions import Precondition
 from oortgate.meta.sqlite_db import dumps, nullable_dumps, nullable_loads, successor
@@ -81,18 +89,38 @@ class PgMultipart(PgObjects):
         record: ObjectRecord,
         used: Sequence[Part],
         condition: Precondition | None = None,
+        versioned: bool = False,
     ) -> float:
         sql = (
             "SELECT og_complete_upload(%s, %s::integer[], %s::og_name[], %s,"
             f" {RECORD_ARGS}, {CONDITION_ARGS})"
         )
-        rows = await self._rows(
-            sql, upload_id, [p.part_number for p in used], [p.blob_id for p in used],
+        args = (
+            upload_id, [p.part_number for p in used], [p.blob_id for p in used],
             COMPLETED_UPLOAD_DAYS, *record_args(record, body_rows.stored(record.body)),
             *condition_args(condition),
-            retry_unique=True,
         )  # fmt: skip
-        return float(rows[0][0])
+        if not versioned:
+            rows = await self._rows(sql, *args, retry_unique=True)
+            return float(rows[0][0])
+
+        async def work(conn: Conn) -> float:
+            # The guards in og_complete_upload's order: bucket, upload, key.
+            async with conn.transaction():
+                await conn.execute(b"SELECT 1 FROM buckets WHERE id = %s FOR SHARE",
+                                   (record.bucket_id,))  # fmt: skip
+                await conn.execute(b"SELECT 1 FROM uploads WHERE upload_id = %s FOR UPDATE",
+                                   (upload_id,))  # fmt: skip
+                await lock_key(conn, record.bucket_id, record.key)
+                await drive(conn, versions.keep_history(record.bucket_id, record.key,
+                                                        record.version_id))  # fmt: skip
+                cur = await conn.execute(sql.encode(), args)
+                row = await cur.fetchone()
+                assert row is not None
+                await set_version_id(conn, record)
+                return float(row[0])
+
+        return await self._run(work, retry_unique=True)
 
     async def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:
         sql = f"SELECT {_COMPLETED_COLS} FROM completed_uploads WHERE upload_id = %s"

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows
-from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment
+from oortgate.meta import body_rows, versions
+from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment, VersionPage
 from oortgate.meta.pg_accounts import PgAccounts
 from oortgate.meta.pg_db import Conn, s3_error
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
-from oortgate.meta.preconditions import Precondition
+from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import dumps, nullable_dumps, nullable_loads
 
 _OBJ_COLS = (
@@ -26,7 +26,7 @@ _OBJ_COLS = (
 )
 # One statement: the object, its inline bytes, its parts (one snapshot, one round trip).
 _GET = (
-    f"SELECT {_OBJ_COLS}, i.data, p.blobs, p.sizes, p.numbers, p.sums, p.crcs"
+    f"SELECT {_OBJ_COLS}, i.data, p.blobs, p.sizes, p.numbers, p.sums, p.crcs, o.version_id"
     " FROM objects o LEFT JOIN inline_blobs i ON i.blob_id = o.blob_id"
     " LEFT JOIN LATERAL (SELECT array_agg(x.blob_id::text ORDER BY x.idx) AS blobs,"
     " array_agg(x.size ORDER BY x.idx) AS sizes, array_agg(x.part_number ORDER BY x.idx)"
@@ -35,7 +35,8 @@ _GET = (
     " WHERE o.parts_count > 0 AND x.bucket_id = o.bucket_id AND x.key = o.key) p ON true"
     " WHERE o.bucket_id = %s AND o.key = %s"
 )
-_BLOB_TABLES = ("objects", "object_parts", "upload_parts", "blobs", "pending_blobs", "garbage")
+_BLOB_TABLES = ("objects", "object_parts", "upload_parts", "object_versions",
+                "object_version_parts", "blobs", "pending_blobs", "garbage")  # fmt: skip
 _KNOWN = " UNION ".join(
     f"SELECT blob_id FROM {t} WHERE blob_id = ANY(%s::og_name[])" for t in _BLOB_TABLES
 )
@@ -56,7 +57,7 @@ def _object(row: Sequence[Any]) -> ObjectRecord:
     return ObjectRecord(
         int(bucket_id), key, body, int(size), etag, modified, ctype, _doc(headers),
         _doc(meta), _doc(sums), cls, row[12], row[13], row[14], row[15],
-        nullable_loads(row[16]),
+        nullable_loads(row[16]), row[24],
     )  # fmt: skip
 
 
@@ -95,6 +96,44 @@ def _as_text(etag: str) -> str:
     return etag
 
 
+T = TypeVar("T")
+
+
+async def drive(conn: Conn, steps: versions.Steps[T]) -> T:
+    """Run an operation's steps (oortgate.meta.versions) on conn, in its transaction."""
+    try:
+        step = next(steps)
+        while True:
+            rows: list[Any] = []
+            if isinstance(step, versions.Release):
+                await conn.execute(b"SELECT og_release_all(%s::og_name[])", (list(step.blob_ids),))
+            else:
+                cur = await conn.execute(step.text.replace("?", "%s").encode(), step.args)
+                rows = await cur.fetchall() if cur.description is not None else []
+            step = steps.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+async def lock_key(conn: Conn, bucket_id: int, key: str) -> None:
+    """The guards a write of (bucket, key) takes, in the order of pg_sql_objects: the
+    bucket row (shared: DeleteBucket waits), then the key."""
+    cur = await conn.execute(b"SELECT 1 FROM buckets WHERE id = %s FOR SHARE", (bucket_id,))
+    if await cur.fetchone() is None:
+        raise S3Error("NoSuchBucket")
+    await conn.execute(b"SELECT og_lock_key(%s, %s)", (bucket_id, key))
+
+
+async def set_version_id(conn: Conn, record: ObjectRecord) -> None:
+    """og_replace_object writes the null version: name a versioned write's row."""
+    if record.version_id:
+        await conn.execute(
+            b"UPDATE objects SET version_id = %s WHERE bucket_id = %s AND key = %s",
+            (record.version_id, record.bucket_id, record.key),
+        )
+
+
 # A moment given on this host's clock, put on the database clock (its distance from now
 # is kept): the argument is ``moment - time.time()``.
 _FROM_NOW = "og_now() + %s"
@@ -116,16 +155,31 @@ class PgObjects(PgAccounts):
         return _object(row) if row else None
 
     async def put_object(
-        self, record: ObjectRecord, condition: Precondition | None = None
+        self, record: ObjectRecord, condition: Precondition | None = None, versioned: bool = False
     ) -> float:
         """Raises NoSuchBucket if the bucket was deleted meanwhile, NoSuchKey if a copy's
         source lost its last reference, or the condition's error (the pending mark then
-        stays: the caller drops it). The time stored is the database clock's."""
+        stays: the caller drops it). The time stored is the database clock's. Versioned:
+        one transaction of a few statements (the unversioned write stays one call)."""
         sql = f"SELECT og_put_object({RECORD_ARGS}, %s, {CONDITION_ARGS})"
         columns = body_rows.stored(record.body)
-        rows = await self._rows(sql, *record_args(record, columns), columns.inline,
-                                *condition_args(condition), retry_unique=True)  # fmt: skip
-        return float(rows[0][0])
+        args = (*record_args(record, columns), columns.inline, *condition_args(condition))
+        if not versioned:
+            rows = await self._rows(sql, *args, retry_unique=True)
+            return float(rows[0][0])
+
+        async def work(conn: Conn) -> float:
+            async with conn.transaction():
+                await lock_key(conn, record.bucket_id, record.key)
+                await drive(conn, versions.keep_history(record.bucket_id, record.key,
+                                                        record.version_id))  # fmt: skip
+                cur = await conn.execute(sql.encode(), args)
+                row = await cur.fetchone()
+                assert row is not None
+                await set_version_id(conn, record)
+                return float(row[0])
+
+        return await self._run(work, retry_unique=True)
 
     async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
         # og_put_object dates the row by the database's clock: set it back, in the same
@@ -142,6 +196,7 @@ class PgObjects(PgAccounts):
                     b"UPDATE objects SET last_modified = %s WHERE bucket_id = %s AND key = %s",
                     (record.last_modified, record.bucket_id, record.key),
                 )
+                await set_version_id(conn, record)  # (the same version, moved)
 
         await self._run(work, retry_unique=True)
 
@@ -185,17 +240,110 @@ class PgObjects(PgAccounts):
         )
         return await self._count(sql, ready - now, expiry - now, bucket_id, key) > 0
 
-    async def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
+    async def set_object_acl(
+        self, bucket_id: int, key: str, acl: str, version_id: str | None = None
+    ) -> bool:
+        if version_id is not None:
+            return await self._versioned(
+                lambda: versions.set_column(bucket_id, key, version_id, "acl", acl)
+            )
         sql = "UPDATE objects SET acl = %s WHERE bucket_id = %s AND key = %s"
         return await self._count(sql, acl, bucket_id, key) > 0
 
-    async def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+    async def set_object_tags(
+        self, bucket_id: int, key: str, tags: dict[str, str], version_id: str | None = None
+    ) -> bool:
+        if version_id is not None:
+            text = nullable_dumps(tags)
+            return await self._versioned(
+                lambda: versions.set_column(bucket_id, key, version_id, "tags", text)
+            )
         sql = "UPDATE objects SET tags = %s WHERE bucket_id = %s AND key = %s"
         return await self._count(sql, nullable_dumps(tags), bucket_id, key) > 0
 
     async def has_objects(self, bucket_id: int) -> bool:
-        sql = "SELECT 1 FROM objects WHERE bucket_id = %s LIMIT 1"
-        return await self._one(sql, bucket_id) is not None
+        """Objects, noncurrent versions or delete markers."""
+        sql = (
+            "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = %s)"
+            " OR EXISTS (SELECT 1 FROM object_versions WHERE bucket_id = %s)"
+        )
+        row = await self._one(sql, bucket_id, bucket_id)
+        return bool(row and row[0])
+
+    # -- versions (oortgate.meta.versions) ------------------------------------------
+    async def _versioned(
+        self, make: Callable[[], versions.Steps[T]], lock: tuple[int, str] | None = None
+    ) -> T:
+        """One transaction driving ``make()``'s steps (made again if retried), the key's
+        guards taken first when ``lock`` names it."""
+
+        async def work(conn: Conn) -> T:
+            async with conn.transaction():
+                if lock is not None:
+                    await lock_key(conn, *lock)
+                return await drive(conn, make())
+
+        return await self._run(work)
+
+    async def _snapshot(self, make: Callable[[], versions.Steps[T]]) -> T:
+        """A read of several statements, from one snapshot."""
+
+        async def work(conn: Conn) -> T:
+            async with conn.transaction():
+                await conn.execute(b"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                return await drive(conn, make())
+
+        return await self._run(work)
+
+    async def set_bucket_versioning(self, bucket_id: int, status: str) -> None:
+        await self._set_bucket("versioning", bucket_id, status)
+
+    async def add_delete_marker(
+        self, bucket_id: int, key: str, version_id: str, owner_id: int | None,
+        condition: Precondition | None = None,
+    ) -> float:  # fmt: skip
+        async def work(conn: Conn) -> float:
+            async with conn.transaction():
+                await lock_key(conn, bucket_id, key)
+                cur = await conn.execute(
+                    b"SELECT etag, size, last_modified FROM objects"
+                    b" WHERE bucket_id = %s AND key = %s FOR UPDATE",
+                    (bucket_id, key),
+                )
+                found = await cur.fetchone()
+                check(condition, None if found is None else Current(found[0], int(found[1]),
+                                                                     found[2]), key)  # fmt: skip
+                cur = await conn.execute(b"SELECT og_now()")
+                now = await cur.fetchone()
+                assert now is not None
+                clock = repr(float(now[0]))
+                await drive(conn, versions.add_delete_marker(bucket_id, key, version_id,
+                                                             owner_id, clock))  # fmt: skip
+                return float(now[0])
+
+        return await self._run(work)
+
+    async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
+        return await self._versioned(
+            lambda: versions.delete_version(bucket_id, key, version_id), (bucket_id, key)
+        )
+
+    async def get_object_version(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectRecord | None:
+        return await self._snapshot(lambda: versions.get_version(bucket_id, key, version_id))
+
+    async def current_delete_marker(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        return await self._snapshot(lambda: versions.current_delete_marker(bucket_id, key))
+
+    async def list_object_versions(
+        self, bucket_id: int, prefix: str = "", delimiter: str = "", key_marker: str = "",
+        version_id_marker: str | None = None, max_keys: int = 1000,
+    ) -> VersionPage:  # fmt: skip
+        return await self._snapshot(
+            lambda: versions.list_versions(bucket_id, prefix, delimiter, key_marker,
+                                           version_id_marker, max_keys)
+        )  # fmt: skip
 
     # -- listing --------------------------------------------------------------------
     async def list_objects(

@@ -46,7 +46,8 @@ _PARTS = (
     " WHERE (p.upload_id, p.part_number) > (%s::og_name, %s)"
     " ORDER BY p.upload_id, p.part_number LIMIT %s"
 )
-_TABLES = ("objects", "object_parts", "upload_parts", "blobs", "pending_blobs", "garbage")
+_TABLES = ("objects", "object_parts", "upload_parts", "object_versions", "object_version_parts",
+           "blobs", "pending_blobs", "garbage")  # fmt: skip
 _KNOWN = " UNION ".join(
     f"SELECT blob_id FROM {t} WHERE blob_id = ANY(%s::og_name[])" for t in _TABLES
 )
@@ -56,6 +57,8 @@ _REFERENCES = (
     "SELECT blob_id FROM objects WHERE parts_count = 0 AND blob_id <> ''"
     f" UNION ALL SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}"
     f" UNION ALL SELECT blob_id FROM upload_parts WHERE {_FILE_BLOB}"
+    " UNION ALL SELECT blob_id FROM object_versions WHERE parts_count = 0 AND blob_id <> ''"
+    f" UNION ALL SELECT blob_id FROM object_version_parts WHERE {_FILE_BLOB}"
 )
 _DRIFT = (
     f"WITH r AS (SELECT blob_id, count(*)::integer AS n FROM ({_REFERENCES}) refs"

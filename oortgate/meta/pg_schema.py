@@ -153,6 +153,30 @@ CREATE TRIGGER buckets_truncated AFTER TRUNCATE ON buckets
 """
 
 
+# Versioning (see oortgate.meta.sqlite_db _VERSIONS): objects keeps the current version,
+# object_versions the noncurrent ones and delete markers (newest first by seq).
+_VERSIONS = """
+ALTER TABLE buckets ADD COLUMN versioning text;
+ALTER TABLE objects ADD COLUMN version_id og_name NOT NULL DEFAULT '';
+CREATE TABLE object_versions (bucket_id bigint NOT NULL REFERENCES buckets(id),
+    key og_name NOT NULL, seq bigint NOT NULL, version_id og_name NOT NULL,
+    marker integer NOT NULL DEFAULT 0, blob_id og_name NOT NULL, size bigint NOT NULL,
+    etag text NOT NULL, last_modified double precision NOT NULL, content_type text NOT NULL,
+    system_headers text NOT NULL, user_metadata text NOT NULL, checksums text NOT NULL,
+    storage_class text NOT NULL, parts_count integer NOT NULL DEFAULT 0,
+    acl text NOT NULL DEFAULT 'private', owner_id bigint,
+    restore_ready double precision, restore_expiry double precision, tags text, crc64 text,
+    PRIMARY KEY (bucket_id, key, seq));
+CREATE UNIQUE INDEX object_versions_id ON object_versions(bucket_id, key, version_id);
+CREATE INDEX object_versions_blob ON object_versions(blob_id);
+CREATE TABLE object_version_parts (bucket_id bigint NOT NULL, key og_name NOT NULL,
+    seq bigint NOT NULL, idx integer NOT NULL, blob_id og_name NOT NULL, size bigint NOT NULL,
+    part_number integer NOT NULL, checksum text, crc64 text,
+    PRIMARY KEY (bucket_id, key, seq, idx));
+CREATE INDEX object_version_parts_blob ON object_version_parts(blob_id);
+"""
+
+
 # A read lease taken only on blobs no collector has claimed (see MetaStore.lease_blobs):
 # each still counted or queued, its row share-locked meanwhile, so that a claim under way
 # (FOR UPDATE) finishes first and a claim after it sees the lease. Each statement takes a
@@ -194,6 +218,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # The lookup notices; the writes of a key take the key's lock (their functions as
     # they are now: a database made at version 1 gets them here, a new one twice).
     (_LOOKUP_NOTICES, *map(_or_replace, pg_sql_objects.KEY_LOCKED + pg_sql_uploads.KEY_LOCKED)),
+    (_VERSIONS,),
     (_LEASE,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

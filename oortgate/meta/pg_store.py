@@ -34,7 +34,9 @@ _COUNT_SQL = {  # MetaCounts field -> a subquery (in COUNT_NAMES order)
     "inline_bytes": f"SELECT COALESCE(sum(size), 0) FROM objects WHERE {_INLINE}",
     "inline_blobs": "SELECT count(*) FROM inline_blobs",
     "object_blobs": f"SELECT count(*) FROM (SELECT blob_id FROM objects WHERE {_FILE_BLOB}"
-    f" UNION SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}) o",
+    f" UNION SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}"
+    f" UNION SELECT blob_id FROM object_versions WHERE {_FILE_BLOB}"
+    f" UNION SELECT blob_id FROM object_version_parts WHERE {_FILE_BLOB}) o",
     "upload_part_blobs": f"SELECT count(DISTINCT blob_id) FROM upload_parts WHERE {_FILE_BLOB}",
     "counted_blobs": "SELECT count(*) FROM blobs",
     "pending": "SELECT count(*) FROM pending_blobs",

@@ -29,6 +29,7 @@ from oortgate.meta.models import (
     Upload,
     UploadPage,
     User,
+    VersionPage,
 )
 from oortgate.meta.preconditions import Precondition
 from oortgate.meta.sqlite import SqliteMetaStore
@@ -153,9 +154,9 @@ class AsyncSqliteMeta:
         return self._reader.get_object(bucket_id, key)
 
     async def put_object(
-        self, record: ObjectRecord, condition: Precondition | None = None
+        self, record: ObjectRecord, condition: Precondition | None = None, versioned: bool = False
     ) -> float:
-        await self._call(self._writer.put_object, record, condition)
+        await self._call(self._writer.put_object, record, condition, versioned)
         return record.last_modified  # (stored as given)
 
     async def transition_object(self, record: ObjectRecord, condition: Precondition) -> None:
@@ -191,11 +192,44 @@ class AsyncSqliteMeta:
     ) -> bool:
         return await self._call(self._writer.set_object_restore, bucket_id, key, ready, expiry)
 
-    async def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
-        return await self._call(self._writer.set_object_acl, bucket_id, key, acl)
+    async def set_object_acl(
+        self, bucket_id: int, key: str, acl: str, version_id: str | None = None
+    ) -> bool:
+        return await self._call(self._writer.set_object_acl, bucket_id, key, acl, version_id)
 
-    async def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
-        return await self._call(self._writer.set_object_tags, bucket_id, key, tags)
+    async def set_object_tags(
+        self, bucket_id: int, key: str, tags: dict[str, str], version_id: str | None = None
+    ) -> bool:
+        return await self._call(self._writer.set_object_tags, bucket_id, key, tags, version_id)
+
+    # -- versions -------------------------------------------------------------------
+    async def set_bucket_versioning(self, bucket_id: int, status: str) -> None:
+        await self._call(self._writer.set_bucket_versioning, bucket_id, status)
+
+    async def add_delete_marker(
+        self, bucket_id: int, key: str, version_id: str, owner_id: int | None,
+        condition: Precondition | None = None,
+    ) -> float:  # fmt: skip
+        return await self._call(self._writer.add_delete_marker, bucket_id, key, version_id,
+                                owner_id, condition)  # fmt: skip
+
+    async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
+        return await self._call(self._writer.delete_version, bucket_id, key, version_id)
+
+    async def get_object_version(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectRecord | None:
+        return self._reader.get_object_version(bucket_id, key, version_id)
+
+    async def current_delete_marker(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        return self._reader.current_delete_marker(bucket_id, key)
+
+    async def list_object_versions(
+        self, bucket_id: int, prefix: str = "", delimiter: str = "", key_marker: str = "",
+        version_id_marker: str | None = None, max_keys: int = 1000,
+    ) -> VersionPage:  # fmt: skip
+        return await self._call(self._writer.list_object_versions, bucket_id, prefix,
+                                delimiter, key_marker, version_id_marker, max_keys)  # fmt: skip
 
     async def has_objects(self, bucket_id: int) -> bool:
         return self._reader.has_objects(bucket_id)
@@ -220,8 +254,10 @@ class AsyncSqliteMeta:
         record: ObjectRecord,
         used: Sequence[Part],
         condition: Precondition | None = None,
+        versioned: bool = False,
     ) -> float:
-        await self._call(self._writer.complete_upload, upload_id, record, used, condition)
+        await self._call(self._writer.complete_upload, upload_id, record, used, condition,
+                         versioned)  # fmt: skip
         return record.last_modified
 
     async def get_completed_upload(self, upload_id: str) -> CompletedUpload | None:

@@ -175,16 +175,43 @@ CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL,
     expires REAL NOT NULL)
 """
 
+# Version 14: versioning. ``objects`` keeps each key's current version only (its
+# version_id '' being the null version), so reads and plain listings cost what they
+# did; object_versions holds noncurrent versions and delete markers, newest first by
+# ``seq`` (falling per key), with their parts in object_version_parts.
+_VERSIONS = """
+ALTER TABLE buckets ADD COLUMN versioning TEXT;
+ALTER TABLE objects ADD COLUMN version_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS object_versions (bucket_id INTEGER NOT NULL REFERENCES buckets(id),
+    key TEXT NOT NULL, seq INTEGER NOT NULL, version_id TEXT NOT NULL,
+    marker INTEGER NOT NULL DEFAULT 0, blob_id TEXT NOT NULL, size INTEGER NOT NULL,
+    etag TEXT NOT NULL, last_modified REAL NOT NULL, content_type TEXT NOT NULL,
+    system_headers TEXT NOT NULL, user_metadata TEXT NOT NULL, checksums TEXT NOT NULL,
+    storage_class TEXT NOT NULL, parts_count INTEGER NOT NULL DEFAULT 0,
+    acl TEXT NOT NULL DEFAULT 'private', owner_id INTEGER, restore_ready REAL,
+    restore_expiry REAL, tags TEXT, crc64 TEXT,
+    PRIMARY KEY (bucket_id, key, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS object_versions_id ON object_versions(bucket_id, key, version_id);
+CREATE INDEX IF NOT EXISTS object_versions_blob ON object_versions(blob_id);
+CREATE TABLE IF NOT EXISTS object_version_parts (bucket_id INTEGER NOT NULL, key TEXT NOT NULL,
+    seq INTEGER NOT NULL, idx INTEGER NOT NULL, blob_id TEXT NOT NULL, size INTEGER NOT NULL,
+    part_number INTEGER NOT NULL, checksum TEXT, crc64 TEXT,
+    PRIMARY KEY (bucket_id, key, seq, idx)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS object_version_parts_blob ON object_version_parts(blob_id)
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
     _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
-    _CONSOLE_SIGNOUTS, _BUCKET_POLICY, _READ_LEASES, _LIFECYCLE,
+    _CONSOLE_SIGNOUTS, _BUCKET_POLICY, _READ_LEASES, _LIFECYCLE, _VERSIONS,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 # Every table whose rows keep a blob alive.
-BLOB_REFERENCES = ("objects", "object_parts", "upload_parts")
+BLOB_REFERENCES = (
+    "objects", "object_parts", "upload_parts", "object_versions", "object_version_parts"
+)
 # Every table that knows a blob id: references, their counts, pending marks, garbage.
 BLOB_TABLES = (*BLOB_REFERENCES, "blobs", "pending_blobs", "garbage")
 

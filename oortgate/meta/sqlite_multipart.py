@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows
+from oortgate.meta import body_rows, versions
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
 from oortgate.meta.preconditions import Precondition
 from oortgate.meta.sqlite_db import dumps, lower_bound, nullable_dumps, nullable_loads, successor
@@ -108,6 +108,7 @@ class MultipartStore(ObjectsStore):
         record: ObjectRecord,
         used: Sequence[Part],
         condition: Precondition | None = None,
+        versioned: bool = False,
     ) -> None:
         """Atomically turn the upload into ``record`` (whose parts are ``used``, as the
         caller read them), if the key's current object meets ``condition``. Raises
@@ -130,6 +131,9 @@ class MultipartStore(ObjectsStore):
                 if not self._reference(blob_id):
                     raise S3Error("InvalidPart")
             try:
+                if versioned:
+                    self._drive(versions.keep_history(record.bucket_id, record.key,
+                                                      record.version_id))  # fmt: skip
                 self._replace_object(record, body_rows.stored(record.body))
             except sqlite3.IntegrityError:
                 raise S3Error("NoSuchBucket") from None

@@ -9,11 +9,11 @@ import time
 from collections.abc import Generator, Sequence
 from contextlib import closing
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows
-from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment
+from oortgate.meta import body_rows, versions
+from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment, VersionPage
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
     BLOB_TABLES,
@@ -28,10 +28,12 @@ from oortgate.meta.sqlite_db import (
 )
 from oortgate.meta.sqlite_refcounts import CountedReferences
 
+T = TypeVar("T")
+
 OBJ_COLS = (
     "bucket_id, key, blob_id, size, etag, last_modified, content_type,"
     " system_headers, user_metadata, checksums, storage_class, parts_count, acl, owner_id,"
-    " restore_ready, restore_expiry, tags, crc64"
+    " restore_ready, restore_expiry, tags, crc64, version_id"
 )
 
 
@@ -71,7 +73,7 @@ def _object(
     return ObjectRecord(
         bucket_id, key, body, size, etag, modified, ctype, _doc(headers), _doc(meta),
         _doc(sums), cls, acl=row[12], owner_id=row[13], restore_ready=row[14],
-        restore_expiry=row[15], tags=nullable_loads(row[16]),
+        restore_expiry=row[15], tags=nullable_loads(row[16]), version_id=row[18],
     )  # fmt: skip
 
 
@@ -100,10 +102,13 @@ class ObjectsStore(CountedReferences):
             parts = [Segment(b, size, n, sums, crc) for b, size, n, sums, crc in rows]
         return _object(row, None, parts)
 
-    def put_object(self, record: ObjectRecord, condition: Precondition | None = None) -> None:
+    def put_object(
+        self, record: ObjectRecord, condition: Precondition | None = None, versioned: bool = False
+    ) -> None:
         """Raises S3Error NoSuchBucket if the bucket was deleted meanwhile, or the
         condition's error if it does not hold (the pending mark then stays: the caller
-        drops it)."""
+        drops it). ``versioned``: the key's current version is kept as a noncurrent one
+        (see oortgate.meta.versions)."""
         try:
             with self._write():
                 self._precondition(condition, record.bucket_id, record.key)
@@ -112,6 +117,9 @@ class ObjectsStore(CountedReferences):
                     self._claim_inline(columns.blob_id, columns.inline)
                 elif not all(self._claim(blob_id) for blob_id in record.blob_ids):
                     raise S3Error("NoSuchKey", Key=record.key)  # a copy whose source vanished
+                if versioned:
+                    self._drive(versions.keep_history(record.bucket_id, record.key,
+                                                      record.version_id))  # fmt: skip
                 self._replace_object(record, columns)
         except sqlite3.IntegrityError:
             raise S3Error("NoSuchBucket") from None
@@ -137,6 +145,7 @@ class ObjectsStore(CountedReferences):
                 r.restore_expiry,
                 nullable_dumps(r.tags),
                 columns.crc64,
+                r.version_id,
             ),
         )
         if isinstance(r.body, PartsBody):
@@ -220,18 +229,87 @@ class ObjectsStore(CountedReferences):
         with self._write() as db:
             return db.execute(sql, (ready, expiry, bucket_id, key)).rowcount > 0
 
-    def set_object_acl(self, bucket_id: int, key: str, acl: str) -> bool:
+    def set_object_acl(
+        self, bucket_id: int, key: str, acl: str, version_id: str | None = None
+    ) -> bool:
+        if version_id is not None:
+            with self._write():
+                return self._drive(versions.set_column(bucket_id, key, version_id, "acl", acl))
         sql = "UPDATE objects SET acl = ? WHERE bucket_id = ? AND key = ?"
         with self._write() as db:
             return db.execute(sql, (acl, bucket_id, key)).rowcount > 0
 
-    def set_object_tags(self, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+    def set_object_tags(
+        self, bucket_id: int, key: str, tags: dict[str, str], version_id: str | None = None
+    ) -> bool:
+        if version_id is not None:
+            steps = versions.set_column(bucket_id, key, version_id, "tags", nullable_dumps(tags))
+            with self._write():
+                return self._drive(steps)
         sql = "UPDATE objects SET tags = ? WHERE bucket_id = ? AND key = ?"
         with self._write() as db:
             return db.execute(sql, (nullable_dumps(tags), bucket_id, key)).rowcount > 0
 
     def has_objects(self, bucket_id: int) -> bool:
-        return self._one("SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1", bucket_id) is not None
+        """Objects, noncurrent versions or delete markers."""
+        return any(
+            self._one(f"SELECT 1 FROM {table} WHERE bucket_id = ? LIMIT 1", bucket_id)
+            for table in ("objects", "object_versions")
+        )
+
+    # -- versions (oortgate.meta.versions) ------------------------------------------
+    def _drive(self, steps: versions.Steps[T]) -> T:
+        """Run an operation's steps on this connection (inside the caller's transaction)."""
+        try:
+            step = next(steps)
+            while True:
+                rows: list[Any] = []
+                if isinstance(step, versions.Release):
+                    for blob_id in step.blob_ids:
+                        self._release(blob_id)
+                else:
+                    rows = self._conn.execute(step.text, step.args).fetchall()
+                step = steps.send(rows)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def add_delete_marker(
+        self, bucket_id: int, key: str, version_id: str, owner_id: int | None,
+        condition: Precondition | None = None,
+    ) -> float:  # fmt: skip
+        now = time.time()
+        try:
+            with self._write():
+                check(condition, self._current(bucket_id, key), key)
+                self._drive(versions.add_delete_marker(bucket_id, key, version_id, owner_id,
+                                                       repr(now)))  # fmt: skip
+        except sqlite3.IntegrityError:
+            raise S3Error("NoSuchBucket") from None
+        return now
+
+    def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
+        with self._write():
+            return self._drive(versions.delete_version(bucket_id, key, version_id))
+
+    def get_object_version(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectRecord | None:
+        with self._snapshot():
+            return self._drive(versions.get_version(bucket_id, key, version_id))
+
+    def current_delete_marker(self, bucket_id: int, key: str) -> ObjectRecord | None:
+        with self._snapshot():
+            return self._drive(versions.current_delete_marker(bucket_id, key))
+
+    def list_object_versions(
+        self, bucket_id: int, prefix: str = "", delimiter: str = "", key_marker: str = "",
+        version_id_marker: str | None = None, max_keys: int = 1000,
+    ) -> VersionPage:  # fmt: skip
+        steps = versions.list_versions(bucket_id, prefix, delimiter, key_marker,
+                                       version_id_marker, max_keys)  # fmt: skip
+        with self._snapshot():
+            return self._drive(steps)
 
     # -- listing --------------------------------------------------------------------
     def list_objects(

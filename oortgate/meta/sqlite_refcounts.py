@@ -19,6 +19,8 @@ _REFERENCES = (
     f"SELECT blob_id FROM objects WHERE parts_count = 0 AND blob_id != ''"
     f" UNION ALL SELECT blob_id FROM object_parts WHERE {FILE_BLOB}"
     f" UNION ALL SELECT blob_id FROM upload_parts WHERE {FILE_BLOB}"
+    " UNION ALL SELECT blob_id FROM object_versions WHERE parts_count = 0 AND blob_id != ''"
+    f" UNION ALL SELECT blob_id FROM object_version_parts WHERE {FILE_BLOB}"
 )
 _DRIFT = f"""
 WITH real AS (SELECT blob_id, COUNT(*) AS n FROM ({_REFERENCES}) GROUP BY blob_id),

@@ -13,6 +13,8 @@ _FILE_BLOB = f"blob_id != '' AND NOT {_INLINE}"  # a multipart object's own blob
 _OBJECT_BLOBS = (
     f"SELECT blob_id FROM objects WHERE {_FILE_BLOB}"
     f" UNION SELECT blob_id FROM object_parts WHERE {_FILE_BLOB}"
+    f" UNION SELECT blob_id FROM object_versions WHERE {_FILE_BLOB}"
+    f" UNION SELECT blob_id FROM object_version_parts WHERE {_FILE_BLOB}"
 )
 
 # MetaCounts field -> a query giving one number (garbage_due takes the time)

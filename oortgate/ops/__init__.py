@@ -24,6 +24,7 @@ from oortgate.ops import (
     post_object,
     service,
     tagging,
+    versioning,
 )
 from oortgate.ops.context import Context
 from oortgate.ops.operations import Op
@@ -38,7 +39,8 @@ HANDLERS: dict[Op, Handler] = {
     Op.DeleteBucket: bucket.delete_bucket,
     Op.HeadBucket: bucket.head_bucket,
     Op.GetBucketLocation: bucket.get_bucket_location,
-    Op.GetBucketVersioning: bucket.get_bucket_versioning,
+    Op.GetBucketVersioning: versioning.get_bucket_versioning,
+    Op.PutBucketVersioning: versioning.put_bucket_versioning,
     Op.ListObjects: listing.list_objects,
     Op.ListObjectsV2: listing.list_objects_v2,
     Op.ListObjectVersions: listing.list_object_versions,

@@ -11,6 +11,7 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.ops.version_ids import stored
 from oortgate.xml import acl as acl_xml
 from oortgate.xml.acl import ShownGrant
 
@@ -139,6 +140,7 @@ async def put_object_acl(ctx: Context) -> Response:
     owner = policy.object_owner(bucket, record.owner_id)
     acl = await _requested_acl(ctx, owner)
     policy.admit_acl(bucket, acl, owner)
-    if not await ctx.meta.set_object_acl(bucket.id, ctx.key, acl):
+    version = None if ctx.route.version_id is None else stored(ctx.route.version_id)
+    if not await ctx.meta.set_object_acl(bucket.id, ctx.key, acl, version):
         raise S3Error("NoSuchKey", Key=ctx.key)
     return empty(200)

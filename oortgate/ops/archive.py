@@ -44,6 +44,10 @@ def restore_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]
 async def restore_object(ctx: Context) -> Response:
     bucket, record = ctx.granted_bucket, ctx.granted_object
     days = parse_restore_days(await ctx.body.read(MAX_RESTORE_XML))
+    current = await ctx.meta.get_object(bucket.id, ctx.key)
+    if current is None or current.version_id != record.version_id:
+        raise S3Error("NotImplemented", "Restoring a noncurrent version is not implemented.",
+                      status=501)  # fmt: skip
     if not _needs_restore(ctx, record):
         raise S3Error("InvalidObjectState", "Restore is not allowed for the object's current "
                       "storage class", StorageClass=record.storage_class)  # fmt: skip

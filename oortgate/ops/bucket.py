@@ -1,4 +1,4 @@
-"""Bucket operations: create, delete, head, location, versioning."""
+"""Bucket operations: create, delete, head, location (versioning: ops/versioning.py)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,3 @@ async def get_bucket_location(ctx: Context) -> Response:
     region = ctx.services.settings.region
     return xml_response(bucket_xml.location_document(region))
 
-
-async def get_bucket_versioning(ctx: Context) -> Response:
-    return xml_response(bucket_xml.versioning_document())

@@ -12,10 +12,11 @@ from typing import ParamSpec, TypeVar
 from oortgate.bucket_policy import Decision
 from oortgate.config import Settings
 from oortgate.endpoints import Addressed
-from oortgate.errors import ACCESS_DENIED, S3Error
+from oortgate.errors import ACCESS_DENIED, NO_SUCH_KEY, S3Error
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import AccessKey, Bucket, ObjectRecord, User
 from oortgate.ops.body import Body
+from oortgate.ops.metadata import http_date
 from oortgate.ops.operations import Route
 from oortgate.ops.params import parse_copy_source
 from oortgate.ops.permissions import (
@@ -24,8 +25,10 @@ from oortgate.ops.permissions import (
     SOURCE_READ,
     check_bucket,
     check_object,
+    policy_action,
 )
 from oortgate.ops.policy_gate import RequestFacts, verdict
+from oortgate.ops.version_ids import marker_headers, stored, versioned
 from oortgate.storage.base import BlobStore
 from oortgate.storage.space import SpaceGuard, SpaceGuards, StorageFull
 from oortgate.store_urls import DirectoryBlobs
@@ -128,6 +131,7 @@ class Context:
     _bucket: Bucket | None = field(default=None, init=False)
     _object: ObjectRecord | None = field(default=None, init=False)
     _source: ObjectRecord | None = field(default=None, init=False)
+    source_bucket: Bucket | None = field(default=None, init=False)  # the copy source's
     # The owner of the route's bucket, once looked up (the dashboard counts it for them).
     route_owner: int | None = field(default=None, init=False)
 
@@ -199,10 +203,11 @@ class Context:
             self.signed_in()
         if need.form or (need.bucket is None and need.object is None):
             return
-        caller, meta, facts = self.caller_id, self.services.meta, self.facts
+        caller, facts = self.caller_id, self.facts
         bucket = await self.bucket()
-        record = await meta.get_object(bucket.id, self.key) if need.object else None
-        decided = verdict(bucket, ACTION[op], self.route.key, facts, record)
+        version = self.route.version_id
+        record = await self._lookup(bucket, self.key, version) if need.object else None
+        decided = verdict(bucket, policy_action(op, version), self.route.key, facts, record)
         if need.bucket is not None and not (need.per_key and bucket.policy is not None):
             check_bucket(need.bucket, bucket, caller, decided)
         self._bucket = bucket
@@ -210,28 +215,72 @@ class Context:
             listing = Decision.NONE
             if record is None and decided is not Decision.DENY:
                 listing = verdict(bucket, "s3:ListBucket", None, facts)
-            self._object = check_object(need, bucket, self.key, record, caller, decided,
-                                        listing)  # fmt: skip
+            self._object = await self._found(
+                bucket, self.key, version,
+                lambda: check_object(need, bucket, self.key, record, caller, decided, listing),
+            )  # fmt: skip
+            if self._object.delete_marker:  # asked for by its version id
+                raise S3Error(
+                    "MethodNotAllowed", ResourceType="DeleteMarker", Method=self.method,
+                    headers={**marker_headers(self._object), "allow": "DELETE",
+                             "last-modified": http_date(self._object.last_modified)},
+                )  # fmt: skip
         if need.source:
-            name, key = parse_copy_source(self.headers["x-amz-copy-source"])
+            name, key, source_version = parse_copy_source(self.headers["x-amz-copy-source"])
             source_bucket = await self.bucket(
                 name, any_tier=True, owner_header=SOURCE_EXPECTED_OWNER
             )
-            source = await meta.get_object(source_bucket.id, key)
-            read = verdict(source_bucket, "s3:GetObject", key, facts, source)
-            listing = Decision.NONE
+            source = await self._lookup(source_bucket, key, source_version)
+            read_action = "s3:GetObject" if source_version is None else "s3:GetObjectVersion"
+            read = verdict(source_bucket, read_action, key, facts, source)
+            source_listing = Decision.NONE
             if source is None and read is not Decision.DENY:
-                listing = verdict(source_bucket, "s3:ListBucket", None, facts)
-            self._source = check_object(SOURCE_READ, source_bucket, key, source, caller, read,
-                                        listing)  # fmt: skip
+                source_listing = verdict(source_bucket, "s3:ListBucket", None, facts)
+            self._source = await self._found(
+                source_bucket, key, source_version,
+                lambda: check_object(SOURCE_READ, source_bucket, key, source, caller, read,
+                                     source_listing),
+            )  # fmt: skip
+            if self._source.delete_marker:
+                raise S3Error("InvalidRequest", "The source of a copy request may not "
+                              "specifically refer to a delete marker by version id.")  # fmt: skip
+            self.source_bucket = source_bucket
 
-    def may_delete(self, key: str) -> bool:
-        """DeleteObjects: may the caller delete ``key`` (the policy's verdict on
-        s3:DeleteObject for that key, else WRITE on the bucket)?"""
+    async def _lookup(self, bucket: Bucket, key: str, version: str | None) -> ObjectRecord | None:
+        """The current object, or the version asked for (a delete marker too)."""
+        if version is None:
+            return await self.services.meta.get_object(bucket.id, key)
+        return await self.services.meta.get_object_version(bucket.id, key, stored(version))
+
+    async def _found(
+        self, bucket: Bucket, key: str, version: str | None, check: Callable[[], ObjectRecord]
+    ) -> ObjectRecord:
+        """check()'s record; its NoSuchKey (told only to who may list the bucket) is
+        NoSuchVersion for a version asked for, and carries the delete marker's headers
+        when the key's latest version is one."""
+        try:
+            return check()
+        except S3Error as err:
+            if err.code != NO_SUCH_KEY:
+                raise
+            if version is not None:
+                raise S3Error("NoSuchVersion", Key=key, VersionId=version) from None
+            marker = None
+            if versioned(bucket):
+                marker = await self.services.meta.current_delete_marker(bucket.id, key)
+            if marker is None:
+                raise
+            raise S3Error(NO_SUCH_KEY, Key=key, headers=marker_headers(marker)) from None
+
+    def may_delete(self, key: str, version: str | None = None) -> bool:
+        """DeleteObjects: may the caller delete ``key`` (or that version of it: the
+        policy's verdict on s3:DeleteObject(Version) for that key, else WRITE on the
+        bucket)?"""
         bucket, need = self.granted_bucket, PERMISSION[self.route.op]
         assert need.per_key and need.bucket is not None
         try:
-            decided = verdict(bucket, ACTION[self.route.op], key, self.facts)
+            action = policy_action(self.route.op, version)
+            decided = verdict(bucket, action, key, self.facts)
             check_bucket(need.bucket, bucket, self.caller_id, decided)
         except S3Error:
             return False

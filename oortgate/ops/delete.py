@@ -1,4 +1,5 @@
-"""DeleteObject and DeleteObjects (multi-object delete)."""
+"""DeleteObject and DeleteObjects (multi-object delete). On a versioned bucket a delete
+without a version id writes a delete marker; with one, it removes that version."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from dataclasses import dataclass
 
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import ACCESS_DENIED, S3Error
+from oortgate.meta.models import Bucket
 from oortgate.meta.preconditions import Precondition
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.ops.version_ids import new_version, shown, stored, versioned
 from oortgate.ops.write_conditions import delete_condition, object_condition
 from oortgate.xml import delete as delete_xml
 from oortgate.xml.delete import DeleteOutcome
@@ -19,8 +22,32 @@ MAX_DELETE_XML = 2 * 1024 * 1024
 async def delete_object(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     condition = delete_condition(ctx.headers)
+    version = ctx.route.version_id
+    if version is not None and (versioned(bucket) or version != "null"):
+        if condition is not None:
+            raise S3Error("NotImplemented", "Conditional deletes of a given version are not "
+                          "implemented.", status=501)  # fmt: skip
+        marker = await ctx.services.freeing(
+            ctx.meta.delete_version, bucket.id, ctx.key, stored(version)
+        )
+        headers = [("x-amz-version-id", version)]
+        if marker:
+            headers.append(("x-amz-delete-marker", "true"))
+        return empty(204, headers)
+    if versioned(bucket):
+        marker_id = await _add_marker(ctx, bucket, ctx.key, condition)
+        return empty(204, [("x-amz-delete-marker", "true"), ("x-amz-version-id", marker_id)])
     await ctx.services.freeing(ctx.meta.delete_object, bucket.id, ctx.key, condition)
     return empty(204)
+
+
+async def _add_marker(
+    ctx: Context, bucket: Bucket, key: str, condition: Precondition | None
+) -> str:
+    """A delete marker as the key's latest version; returns its id as shown."""
+    marker_id = new_version(bucket)
+    await ctx.meta.add_delete_marker(bucket.id, key, marker_id, ctx.caller_id, condition)
+    return shown(marker_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +75,47 @@ async def delete_objects(ctx: Context) -> Response:
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     body = await ctx.body.read(MAX_DELETE_XML)
     quiet, objects = _parse_request(body)
-    # Unversioned buckets know one version of each key, "null"; any other is missing.
     # A bucket policy may refuse some keys and not others: each is asked about.
-    denied = {o.key for o in objects if bucket.policy is not None and not ctx.may_delete(o.key)}
-    deletable = [o for o in objects if o.version in (None, "null") and o.key not in denied]
+    denied = {i for i, o in enumerate(objects)
+              if bucket.policy is not None and not ctx.may_delete(o.key, o.version)}  # fmt: skip
+    # An unversioned bucket's keys (version absent or "null") go in one commit; versions
+    # and delete markers one by one.
+    plain = [o for i, o in enumerate(objects) if i not in denied and not _one_by_one(bucket, o)]
     refused = await ctx.services.freeing(
         ctx.meta.delete_objects,
         bucket.id,
-        [o.key for o in deletable],
-        [o.condition for o in deletable],
+        [o.key for o in plain],
+        [o.condition for o in plain],
     )  # one commit
-    outcomes = iter(refused)  # one per deletable object, in order
-    results = [
-        DeleteOutcome(o.key, o.version, S3Error(ACCESS_DENIED) if o.key in denied
-                      else next(outcomes) if o.version in (None, "null")
-                      else S3Error("NoSuchVersion"))
-        for o in objects
-    ]  # fmt: skip
+    outcomes = iter(refused)  # one per plain object, in order
+    results = []
+    for i, o in enumerate(objects):
+        if i in denied:
+            results.append(DeleteOutcome(o.key, o.version, S3Error(ACCESS_DENIED)))
+        elif not _one_by_one(bucket, o):
+            results.append(DeleteOutcome(o.key, o.version, next(outcomes)))
+        else:
+            results.append(await _delete_one(ctx, bucket, o))
     return xml_response(delete_xml.delete_result(results, quiet=quiet))
+
+
+def _one_by_one(bucket: Bucket, o: _ToDelete) -> bool:
+    return versioned(bucket) or o.version not in (None, "null")
+
+
+async def _delete_one(ctx: Context, bucket: Bucket, o: _ToDelete) -> DeleteOutcome:
+    try:
+        if o.version is None:
+            marker_id = await ctx.services.freeing(_add_marker, ctx, bucket, o.key, o.condition)
+            return DeleteOutcome(o.key, None, None, marker_version_id=marker_id)
+        if o.condition is not None:
+            raise S3Error("NotImplemented", "Conditional deletes of a given version are not "
+                          "implemented.", status=501)  # fmt: skip
+        try:
+            version = stored(o.version)
+        except S3Error:
+            raise S3Error("NoSuchVersion", Key=o.key, VersionId=o.version) from None
+        marker = await ctx.services.freeing(ctx.meta.delete_version, bucket.id, o.key, version)
+    except S3Error as err:
+        return DeleteOutcome(o.key, o.version, err)
+    return DeleteOutcome(o.key, o.version, None, marker_version_id=o.version if marker else None)

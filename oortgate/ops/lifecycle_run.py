@@ -20,13 +20,20 @@ from oortgate.auth.payload import PayloadVerifier
 from oortgate.endpoints import ARCHIVE, STANDARD
 from oortgate.errors import S3Error
 from oortgate.lifecycle.rules import Lifecycle, loads
-from oortgate.lifecycle.schedule import ObjectFacts, abort_due, expires_by, transition_due
+from oortgate.lifecycle.schedule import (
+    ObjectFacts,
+    abort_due,
+    expires_by,
+    noncurrent_due,
+    transition_due,
+)
 from oortgate.meta.models import Bucket, InlineBody, ObjectRecord
 from oortgate.meta.preconditions import Precondition
 from oortgate.ops.body import Body
 from oortgate.ops.context import Context, Services
 from oortgate.ops.operations import Op, Route
 from oortgate.ops.tier_copy import rewritten
+from oortgate.ops.version_ids import new_version, versioned
 
 BATCH = 500
 LEASE = "lifecycle"
@@ -72,6 +79,7 @@ async def apply_rules(
                             summary, tick)  # fmt: skip
         try:
             await pass_.objects(batch, renew)
+            await pass_.noncurrent(batch, renew)
         except _LeaseLost:
             break
         await pass_.uploads(batch)
@@ -129,10 +137,17 @@ class _BucketPass:
             self.summary.transitioned += 1
 
     async def _expire(self, record: ObjectRecord) -> bool:
+        """The current version expires: deleted, or on a versioned bucket (as AWS does)
+        made noncurrent by a delete marker."""
         condition = _unchanged(record)
+        meta, bucket = self.services.meta, self.bucket
         try:
+            if versioned(bucket):
+                await self.services.freeing(meta.add_delete_marker, bucket.id, record.key,
+                                            new_version(bucket), None, condition)  # fmt: skip
+                return True
             return await self.services.freeing(
-                self.services.meta.delete_object, self.bucket.id, record.key, condition
+                meta.delete_object, bucket.id, record.key, condition
             )
         except S3Error as err:
             if err.code in CHANGED:
@@ -162,6 +177,55 @@ class _BucketPass:
                 return False
             raise
         return True
+
+    async def noncurrent(
+        self, batch: int, renew: Callable[[], Awaitable[bool]] | None
+    ) -> None:
+        """NoncurrentVersionExpiration: every key's versions, newest first; a version
+        became noncurrent when the next newer one was written. A version id never
+        changes, so removing one by its id needs no other guard."""
+        rules = self.lifecycle.rules
+        if not versioned(self.bucket) or all(r.noncurrent_days is None for r in rules):
+            return
+        meta = self.services.meta
+        kept: tuple[str, str | None] = ("", None)  # the last version left: the next page's marker
+        newer_key, newer_modified, newer = "", 0.0, 0
+        while True:
+            page = await meta.list_object_versions(self.bucket.id, key_marker=kept[0],
+                                                   version_id_marker=kept[1],
+                                                   max_keys=batch)  # fmt: skip
+            for record, latest in page.versions:
+                since, same_key = newer_modified, record.key == newer_key
+                newer_key, newer_modified = record.key, record.last_modified
+                if latest or not same_key:
+                    newer = 0
+                    kept = (record.key, record.version_id)
+                    continue
+                self.summary.scanned += 1
+                if await self._noncurrent_goes(record, since, newer):
+                    self.summary.expired += 1
+                else:
+                    kept = (record.key, record.version_id)
+                newer += 1
+            if not page.is_truncated:
+                return
+            if renew is not None and not await renew():
+                raise _LeaseLost
+
+    async def _noncurrent_goes(self, record: ObjectRecord, since: float, newer: int) -> bool:
+        tags = record.tags
+        if self.tagged:  # listings carry no tags
+            found = await self.services.meta.get_object_version(
+                self.bucket.id, record.key, record.version_id
+            )
+            tags = found.tags if found is not None else {}
+        facts = ObjectFacts(record.key, record.size, since, tags)
+        if not noncurrent_due(self.lifecycle, facts, newer, self.now, self.day):
+            return False
+        removed = await self.services.freeing(
+            self.services.meta.delete_version, self.bucket.id, record.key, record.version_id
+        )
+        return removed is not None
 
     async def uploads(self, batch: int) -> None:
         meta, key_marker, id_marker = self.services.meta, "", ""

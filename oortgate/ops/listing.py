@@ -1,4 +1,4 @@
-"""ListObjects (v1), ListObjectsV2 and ListObjectVersions (every object is version null)."""
+"""ListObjects (v1), ListObjectsV2 (current versions only) and ListObjectVersions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from oortgate.meta.models import ObjectPage
 from oortgate.ops import tokens
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, xml_response
+from oortgate.ops.version_ids import stored
 from oortgate.xml import listing as listing_xml
 from oortgate.xml.listing import Listing, Owners
 
@@ -86,10 +87,17 @@ async def list_objects_v2(ctx: Context) -> Response:
 async def list_object_versions(ctx: Context) -> Response:
     req = _listing(ctx)
     key_marker = ctx.query.get("key-marker", "")
-    page = await _page(ctx, key_marker, req.max_keys)
-    owners = await owners_of(ctx, (o.owner_id for o in page.objects))
+    version_id_marker = ctx.query.get("version-id-marker", "")
+    if version_id_marker and not key_marker:
+        raise S3Error("InvalidArgument", "A version-id marker cannot be specified without a key "
+                      "marker.", ArgumentName="version-id-marker",
+                      ArgumentValue=version_id_marker)  # fmt: skip
+    after = stored(version_id_marker, "version-id-marker") if version_id_marker else None
+    page = await ctx.meta.list_object_versions(
+        ctx.granted_bucket.id, req.prefix, req.delimiter, key_marker, after, req.max_keys
+    )
+    owners = await owners_of(ctx, (o.owner_id for o, _ in page.versions))
     body = listing_xml.list_object_versions(
-        req, page, owners, key_marker=key_marker,
-        version_id_marker=ctx.query.get("version-id-marker", ""),
-    )  # fmt: skip
+        req, page, owners, key_marker=key_marker, version_id_marker=version_id_marker
+    )
     return xml_response(body)

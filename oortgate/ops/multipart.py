@@ -47,6 +47,7 @@ from oortgate.ops.object_write import copy_source, declared_size, write_target
 from oortgate.ops.ranges import parse_copy_range
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.segments import read_body
+from oortgate.ops.version_ids import new_version, version_headers, versioned
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.xml import copy as copy_xml
@@ -196,7 +197,8 @@ async def complete_multipart_upload(ctx: Context) -> Response:
         used = select_parts(requested, stored)
         record = _completed_record(ctx, upload, used)
         check_declared(ctx.headers, upload.checksum_algorithm, upload.checksum_type, record.size)
-        stored_at = await ctx.meta.complete_upload(upload.upload_id, record, used, condition)
+        stored_at = await ctx.meta.complete_upload(upload.upload_id, record, used, condition,
+                                                   versioned(ctx.granted_bucket))  # fmt: skip
         record = dated(record, stored_at)
     except S3Error as err:
         # A complete or abort that won a race took the parts away: say so (or replay
@@ -214,6 +216,7 @@ def _completed(ctx: Context, record: ObjectRecord) -> Response:
     response = xml_response(body)
     day = ctx.services.settings.lifecycle_day_seconds
     response.headers.extend(expiration_headers(ctx.granted_bucket, record, day))
+    response.headers.extend(version_headers(ctx.granted_bucket, record))
     return response
 
 
@@ -241,6 +244,7 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         acl=upload.acl,
         owner_id=upload.owner_id,
         tags=upload.tags,
+        version_id=new_version(ctx.granted_bucket),
     )
 
 

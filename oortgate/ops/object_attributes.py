@@ -9,6 +9,7 @@ from oortgate.ops import tokens
 from oortgate.ops.context import Context
 from oortgate.ops.metadata import http_date
 from oortgate.ops.response import Response, xml_response
+from oortgate.ops.version_ids import version_headers
 from oortgate.xml import attributes as attributes_xml
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
@@ -49,4 +50,5 @@ async def get_object_attributes(ctx: Context) -> Response:
     body = attributes_xml.object_attributes(record, wanted, marker=marker, max_parts=max_parts)
     response = xml_response(body)
     response.headers.append(("last-modified", http_date(record.last_modified)))
+    response.headers.extend(version_headers(ctx.granted_bucket, record))
     return response

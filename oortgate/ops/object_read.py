@@ -16,6 +16,7 @@ from oortgate.ops.metadata import object_headers
 from oortgate.ops.ranges import parse_range
 from oortgate.ops.response import Response
 from oortgate.ops.segments import part_range, read_body
+from oortgate.ops.version_ids import version_headers
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 
 OVERRIDES = {
@@ -77,6 +78,7 @@ async def _read(ctx: Context, *, head: bool) -> Response:
     headers.extend(
         expiration_headers(ctx.granted_bucket, record, ctx.services.settings.lifecycle_day_seconds)
     )
+    headers.extend(version_headers(ctx.granted_bucket, record))
     status = 200
     if not whole:
         status = 206
@@ -171,7 +173,11 @@ class _LeasedStream:
 
 
 async def _still_current(ctx: Context, record: ObjectRecord) -> bool:
-    now = await ctx.meta.get_object(record.bucket_id, record.key)
+    """Whether the version read is still there (a blob missing then is damage)."""
+    if ctx.route.version_id is not None:
+        now = await ctx.meta.get_object_version(record.bucket_id, record.key, record.version_id)
+    else:
+        now = await ctx.meta.get_object(record.bucket_id, record.key)
     return now is not None and now.body == record.body
 
 

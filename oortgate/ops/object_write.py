@@ -26,6 +26,7 @@ from oortgate.ops.metadata import (
     user_metadata,
 )
 from oortgate.ops.response import Response, xml_response
+from oortgate.ops.version_ids import new_version, shown, version_headers, versioned
 from oortgate.ops.write_conditions import check_early, lost_race, write_condition
 from oortgate.xml import copy as copy_xml
 
@@ -77,6 +78,7 @@ async def put_object(ctx: Context) -> Response:
         acl=acl,
         owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
         tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
+        version_id=new_version(bucket),
     )
 
     async def commit(stored: StoredBlob) -> ObjectRecord:
@@ -89,7 +91,7 @@ async def put_object(ctx: Context) -> Response:
             checksums=dict([stored.checksum]) if stored.checksum else {},
         )
         try:
-            stored_at = await ctx.meta.put_object(record, condition)
+            stored_at = await ctx.meta.put_object(record, condition, versioned(bucket))
         except S3Error as err:  # refused (a condition lost a race, the bucket went away)
             raise lost_race(err) from None
         return dated(record, stored_at)
@@ -100,6 +102,7 @@ async def put_object(ctx: Context) -> Response:
     headers = [("etag", f'"{record.etag}"')]
     headers.extend((header_name(alg), value) for alg, value in record.checksums.items())
     headers.extend(expiration_headers(bucket, record, settings.lifecycle_day_seconds))
+    headers.extend(version_headers(bucket, record))
     return Response(200, headers)
 
 
@@ -147,8 +150,10 @@ async def copy_object(ctx: Context) -> Response:
             ArgumentValue=directive,
         )
     new_class = storage_class(ctx.headers, bucket, ctx.services.settings.archive_storage_class)
+    # (A copy of a version named by its id onto its own key restores it: allowed.)
     if (
         (source.bucket_id, source.key) == (bucket.id, ctx.key)
+        and "?versionId=" not in ctx.headers["x-amz-copy-source"]
         and directive == "COPY"
         and new_class == source.storage_class
         and REDIRECT not in ctx.headers
@@ -162,11 +167,12 @@ async def copy_object(ctx: Context) -> Response:
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
     tags = tagging.copied(ctx.headers, source.tags)
     owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
-    record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags)
+    record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags,
+                                 version_id=new_version(bucket))  # fmt: skip
 
     async def commit(copied: ObjectRecord) -> ObjectRecord:
         try:
-            stored_at = await ctx.meta.put_object(copied, condition)
+            stored_at = await ctx.meta.put_object(copied, condition, versioned(bucket))
         except S3Error as err:
             raise lost_race(err) from None
         return dated(copied, stored_at)  # what reads will show
@@ -178,7 +184,17 @@ async def copy_object(ctx: Context) -> Response:
     response = xml_response(copy_xml.copy_object_result(record))
     day = ctx.services.settings.lifecycle_day_seconds
     response.headers.extend(expiration_headers(bucket, record, day))
+    response.headers.extend(version_headers(bucket, record))
+    response.headers.extend(copy_source_version(ctx, source))
     return response
+
+
+def copy_source_version(ctx: Context, source: ObjectRecord) -> list[tuple[str, str]]:
+    """x-amz-copy-source-version-id: the version copied, from a versioned bucket."""
+    source_bucket = ctx.source_bucket
+    if source_bucket is None or not versioned(source_bucket):
+        return []
+    return [("x-amz-copy-source-version-id", shown(source.version_id))]
 
 
 def _copied_record(

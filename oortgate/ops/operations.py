@@ -17,6 +17,7 @@ class Op(StrEnum):
     HeadBucket = "HeadBucket"
     GetBucketLocation = "GetBucketLocation"
     GetBucketVersioning = "GetBucketVersioning"
+    PutBucketVersioning = "PutBucketVersioning"
     ListObjects = "ListObjects"
     ListObjectsV2 = "ListObjectsV2"
     ListObjectVersions = "ListObjectVersions"
@@ -78,4 +79,4 @@ class Route:
     key: str | None = None
     upload_id: str = ""  # ?uploadId (multipart operations); "" if absent
     part_number: int | None = None  # ?partNumber, 1..10000
-    version_id: str | None = None  # ?versionId: "null" (or absent) on unversioned buckets
+    version_id: str | None = None  # ?versionId as given ("null" or an id); None: absent

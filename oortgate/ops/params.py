@@ -6,6 +6,7 @@ Run after authentication: a caller who may not be heard learns nothing of its va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import unquote
 
@@ -14,13 +15,14 @@ from oortgate.headertext import is_text
 from oortgate.ops.multipart_math import part_number
 from oortgate.ops.operations import Op, Route
 
+_VERSION_ID = re.compile(r"[0-9a-z]{23}")  # what oortgate.meta.versions.new_version_id makes
 UPLOAD_OPS = frozenset(
     {Op.UploadPart, Op.UploadPartCopy, Op.CompleteMultipartUpload, Op.AbortMultipartUpload,
      Op.ListParts}
 )  # fmt: skip
 PART_OPS = frozenset({Op.UploadPart, Op.UploadPartCopy})  # a part number is required
 READ_PART_OPS = frozenset({Op.GetObject, Op.HeadObject})  # a part number may be given
-# Operations on one version of an object: unversioned buckets know one, "null".
+# Operations on one version of an object ("null": the null version).
 VERSION_OPS = frozenset(
     {Op.GetObject, Op.HeadObject, Op.GetObjectAcl, Op.PutObjectAcl, Op.RestoreObject,
      Op.DeleteObject, Op.GetObjectAttributes, Op.PutObjectTagging, Op.GetObjectTagging,
@@ -38,9 +40,10 @@ def parse(route: Route, query: Mapping[str, str]) -> None:
         route.version_id = version_id(query["versionId"])
 
 
-def version_id(value: str | None) -> str | None:
-    """Unversioned buckets know one version of each object: "null"."""
-    if value is not None and value != "null":
+def version_id(value: str) -> str:
+    """"null" or an id of the form this server makes (an unknown one: NoSuchVersion,
+    once the bucket is looked up); any other is refused, as AWS does."""
+    if value != "null" and not _VERSION_ID.fullmatch(value):
         raise S3Error(
             INVALID_ARGUMENT,
             "Invalid version id specified",
@@ -50,10 +53,10 @@ def version_id(value: str | None) -> str | None:
     return value
 
 
-def parse_copy_source(value: str) -> tuple[str, str]:
-    """'/bucket/key?versionId=null' (URL-encoded) -> (bucket, key)."""
-    path, _, version = value.partition("?versionId=")
-    if version and version != "null":
+def parse_copy_source(value: str) -> tuple[str, str, str | None]:
+    """'/bucket/key?versionId=id' (URL-encoded) -> (bucket, key, version id or None)."""
+    path, found, version = value.partition("?versionId=")
+    if found and version != "null" and not _VERSION_ID.fullmatch(version):
         raise S3Error("NoSuchVersion", "The specified version does not exist.", VersionId=version)
     try:
         decoded = unquote(path, errors="strict").lstrip("/")
@@ -69,4 +72,4 @@ def parse_copy_source(value: str) -> tuple[str, str]:
             ArgumentName="x-amz-copy-source",
             ArgumentValue=value,
         )
-    return bucket, key
+    return bucket, key, version if found else None

@@ -65,6 +65,7 @@ PERMISSION: Final[dict[Op, Permission]] = {
     Op.HeadBucket: BUCKET_READ,
     Op.GetBucketLocation: BUCKET_OWNER_ONLY,
     Op.GetBucketVersioning: BUCKET_OWNER_ONLY,
+    Op.PutBucketVersioning: BUCKET_OWNER_ONLY,
     Op.ListObjects: BUCKET_READ,
     Op.ListObjectsV2: BUCKET_READ,
     Op.ListObjectVersions: BUCKET_READ,
@@ -128,6 +129,7 @@ ACTION: Final[dict[Op, str | None]] = {
     Op.HeadBucket: "s3:ListBucket",
     Op.GetBucketLocation: "s3:GetBucketLocation",
     Op.GetBucketVersioning: "s3:GetBucketVersioning",
+    Op.PutBucketVersioning: "s3:PutBucketVersioning",
     Op.ListObjects: "s3:ListBucket",
     Op.ListObjectsV2: "s3:ListBucket",
     Op.ListObjectVersions: "s3:ListBucketVersions",
@@ -177,6 +179,26 @@ ACTION: Final[dict[Op, str | None]] = {
     Op.Health: None,
     Op.NotImplemented: None,
 }
+
+# The action instead when the request names a version (?versionId, or a copy source's),
+# as AWS asks: a policy can keep old versions from being read or removed.
+VERSION_ACTION: Final[dict[Op, str]] = {
+    Op.GetObject: "s3:GetObjectVersion",
+    Op.HeadObject: "s3:GetObjectVersion",
+    Op.DeleteObject: "s3:DeleteObjectVersion",
+    Op.DeleteObjects: "s3:DeleteObjectVersion",
+    Op.GetObjectAcl: "s3:GetObjectVersionAcl",
+    Op.PutObjectAcl: "s3:PutObjectVersionAcl",
+    Op.GetObjectAttributes: "s3:GetObjectVersionAttributes",
+    Op.PutObjectTagging: "s3:PutObjectVersionTagging",
+    Op.GetObjectTagging: "s3:GetObjectVersionTagging",
+    Op.DeleteObjectTagging: "s3:DeleteObjectVersionTagging",
+}
+
+
+def policy_action(op: Op, version: str | None) -> str | None:
+    """ACTION[op], or its version action when a version is named."""
+    return VERSION_ACTION.get(op, ACTION[op]) if version is not None else ACTION[op]
 
 
 def check_bucket(

@@ -36,6 +36,7 @@ from oortgate.ops.metadata import (
 )
 from oortgate.ops.post_fields import Integrity, object_url, redirect_url, reject_unsupported
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.ops.version_ids import new_version, version_headers, versioned
 from oortgate.xml import post as post_xml
 
 MAX_FIELDS_BYTES = 64 * 1024
@@ -222,8 +223,9 @@ async def _store(
         record = dataclasses.replace(
             draft, body=stored.body, size=stored.size, etag=stored.md5.hex(),
             last_modified=time.time(), checksums=dict([stored.checksum]) if stored.checksum else {},
+            version_id=new_version(bucket),
         )  # fmt: skip
-        stored_at = await ctx.meta.put_object(record)
+        stored_at = await ctx.meta.put_object(record, None, versioned(bucket))
         return dated(record, stored_at)
 
     return await write_chunks(ctx, form.file_chunks(), commit, limit=limit,
@@ -232,7 +234,7 @@ async def _store(
 
 def _answer(ctx: Context, fields: dict[str, str], bucket: Bucket, record: ObjectRecord) -> Response:
     etag = f'"{record.etag}"'
-    headers = [("etag", etag)]
+    headers = [("etag", etag), *version_headers(bucket, record)]
     headers += [(header_name(alg), value) for alg, value in record.checksums.items()]
     target = fields.get("success_action_redirect") or fields.get("redirect")
     # A target no header can carry (CR/LF) is one AWS cannot use either: ignored.

@@ -128,7 +128,7 @@ COPY_SOURCE: Final[Decisions] = {
     "x-amz-source-expected-bucket-owner": HONOUR,
 }
 MULTI_FACTOR: Final[Decisions] = {
-    "x-amz-mfa": REFUSE,  # MFA delete: buckets are unversioned, no MFA devices
+    "x-amz-mfa": REFUSE,  # MFA delete: no MFA devices here
     "x-amz-bypass-governance-retention": REFUSE,  # object lock: not implemented
 }
 
@@ -145,6 +145,7 @@ HEADERS: Final[dict[str, Decisions]] = {
     "HeadBucket": COMMON,
     "GetBucketLocation": COMMON,
     "GetBucketVersioning": COMMON,
+    "PutBucketVersioning": {**COMMON, **BODY_CHECKSUMS, "x-amz-mfa": REFUSE},
     "ListObjects": {**COMMON, "x-amz-optional-object-attributes": REFUSE},
     "ListObjectsV2": {**COMMON, "x-amz-optional-object-attributes": REFUSE},
     "ListObjectVersions": {**COMMON, "x-amz-optional-object-attributes": REFUSE},
@@ -272,7 +273,7 @@ QUERY: Final[dict[str, Decisions]] = {
     "ListObjectVersions": _honoured(f"{LISTING} key-marker version-id-marker"),
     "ListMultipartUploads": _honoured(f"{LISTING} key-marker upload-id-marker max-uploads"),
     "ListParts": _honoured("uploadId max-parts part-number-marker"),
-    # versionId: only "null" exists (buckets are unversioned); others are refused.
+    # versionId: "null" or a version id (ops/params.py; unknown ones: NoSuchVersion).
     "GetObject": _honoured(f"versionId partNumber {OVERRIDES}"),
     "HeadObject": _honoured(f"versionId partNumber {OVERRIDES}"),
     "DeleteObject": _honoured("versionId"),

@@ -12,6 +12,7 @@ from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
+from oortgate.ops.version_ids import stored, version_headers
 from oortgate.xml.tagging import tagging_document
 
 
@@ -22,7 +23,9 @@ async def _tagging_document(ctx: Context, limit: int) -> tagging.Tags:
 
 
 async def _set_object_tags(ctx: Context, bucket: Bucket, tags: tagging.Tags) -> None:
-    if not await ctx.meta.set_object_tags(bucket.id, ctx.key, tags):
+    """On the current object, or the version ?versionId names."""
+    version = None if ctx.route.version_id is None else stored(ctx.route.version_id)
+    if not await ctx.meta.set_object_tags(bucket.id, ctx.key, tags, version):
         raise S3Error("NoSuchKey", Key=ctx.key)  # deleted meanwhile
 
 
@@ -30,18 +33,20 @@ async def put_object_tagging(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     tags = await _tagging_document(ctx, tagging.OBJECT_LIMIT)
     await _set_object_tags(ctx, bucket, tags)
-    return empty(200)
+    return empty(200, version_headers(bucket, ctx.granted_object))
 
 
 async def get_object_tagging(ctx: Context) -> Response:
-    return xml_response(tagging_document(ctx.granted_object.tags))
+    response = xml_response(tagging_document(ctx.granted_object.tags))
+    response.headers.extend(version_headers(ctx.granted_bucket, ctx.granted_object))
+    return response
 
 
 async def delete_object_tagging(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     await ctx.body.drain()
     await _set_object_tags(ctx, bucket, {})
-    return empty(204)
+    return empty(204, version_headers(bucket, ctx.granted_object))
 
 
 async def put_bucket_tagging(ctx: Context) -> Response:

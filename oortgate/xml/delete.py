@@ -54,6 +54,8 @@ class DeleteOutcome:
     key: str
     version_id: str | None
     error: S3Error | None  # None: deleted
+    # A delete marker's id, when one was written or removed (DeleteMarker true).
+    marker_version_id: str | None = None
 
 
 def delete_result(outcomes: Sequence[DeleteOutcome], *, quiet: bool) -> bytes:
@@ -72,4 +74,7 @@ def delete_result(outcomes: Sequence[DeleteOutcome], *, quiet: bool) -> bytes:
             deleted.add("Key", outcome.key)
             if outcome.version_id is not None:
                 deleted.add("VersionId", outcome.version_id)
+            if outcome.marker_version_id is not None:
+                deleted.add("DeleteMarker", True)
+                deleted.add("DeleteMarkerVersionId", outcome.marker_version_id)
     return document(root)

@@ -1,9 +1,9 @@
 """The LifecycleConfiguration document: PutBucketLifecycleConfiguration's, parsed and
 checked as AWS checks it, and the one GetBucketLifecycleConfiguration answers with.
 
-Elements that only mean something on a versioned bucket (noncurrent versions, expired
-delete markers) are refused with 501 NotImplemented until versioning exists: a rule is
-never stored with a part of it ignored."""
+The versioned-bucket elements not applied yet (NoncurrentVersionTransition, expired
+delete markers) are refused with 501 NotImplemented: a rule is never stored with a part
+of it ignored."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from oortgate.xml.core import Node, document, parse, timestamp
 
 MAX_RULES = 1000
 MAX_ID = 255
-VERSIONING_ONLY = ("NoncurrentVersionExpiration", "NoncurrentVersionTransition")
+VERSIONING_ONLY = ("NoncurrentVersionTransition",)
+MAX_NEWER_NONCURRENT = 100
 _RULE_CHILDREN = frozenset(
-    "ID Prefix Filter Status Expiration Transition AbortIncompleteMultipartUpload".split()
+    "ID Prefix Filter Status Expiration Transition AbortIncompleteMultipartUpload"
+    " NoncurrentVersionExpiration".split()
 )
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]00:?00)?)?")
 
@@ -76,8 +78,8 @@ def _int(text: str) -> int:
 def _rule(element: Element, archive_classes: frozenset[str]) -> Rule:
     for child in element:
         if child.tag in VERSIONING_ONLY:
-            raise S3Error("NotImplemented", f"{child.tag} applies to versioned buckets, which "
-                          "this server does not offer yet; remove it from the rule.")  # fmt: skip
+            raise S3Error("NotImplemented", f"{child.tag} is not implemented; remove it from "
+                          "the rule.")  # fmt: skip
         if child.tag not in _RULE_CHILDREN:
             raise _malformed()
     rule_id = _text(element, "ID")
@@ -92,7 +94,9 @@ def _rule(element: Element, archive_classes: frozenset[str]) -> Rule:
     exp_days, exp_date = _expiration(_only(element, "Expiration"))
     tr_days, tr_date, tr_class = _transition(element, archive_classes)
     abort = _abort(_only(element, "AbortIncompleteMultipartUpload"))
-    if exp_days is None and exp_date is None and tr_class is None and abort is None:
+    noncurrent, newer = _noncurrent(_only(element, "NoncurrentVersionExpiration"))
+    if (exp_days is None and exp_date is None and tr_class is None and abort is None
+            and noncurrent is None):  # fmt: skip
         raise _bad("At least one action needs to be specified in a rule")
     if abort is not None and rule_filter.tags:
         raise _invalid_request("AbortIncompleteMultipartUpload cannot be specified with Tags.")
@@ -100,7 +104,7 @@ def _rule(element: Element, archive_classes: frozenset[str]) -> Rule:
         raise _bad(f"'Days' in the Expiration action for filter '{rule_filter.prefix}' must be "
                    f"greater than 'Days' in the Transition action")  # fmt: skip
     return Rule(rule_id, status == "Enabled", rule_filter, exp_days, exp_date, tr_days, tr_date,
-                tr_class, abort)  # fmt: skip
+                tr_class, abort, noncurrent, newer)  # fmt: skip
 
 
 def _rule_filter(element: Element) -> Filter:
@@ -165,8 +169,8 @@ def _expiration(element: Element | None) -> tuple[int | None, float | None]:
     if element is None:
         return None, None
     if _only(element, "ExpiredObjectDeleteMarker") is not None:
-        raise S3Error("NotImplemented", "ExpiredObjectDeleteMarker applies to versioned "
-                      "buckets, which this server does not offer yet.")  # fmt: skip
+        raise S3Error("NotImplemented", "ExpiredObjectDeleteMarker is not implemented; "
+                      "remove it from the rule.")  # fmt: skip
     days, date = _text(element, "Days"), _text(element, "Date")
     if (days is None) == (date is None) or len(element) != 1:
         raise _malformed()
@@ -216,6 +220,22 @@ def _abort(element: Element | None) -> int | None:
     return _int(days)
 
 
+def _noncurrent(element: Element | None) -> tuple[int | None, int | None]:
+    """NoncurrentVersionExpiration's (NoncurrentDays, NewerNoncurrentVersions)."""
+    if element is None:
+        return None, None
+    days, newer = _text(element, "NoncurrentDays"), _text(element, "NewerNoncurrentVersions")
+    if days is None or len(element) != 1 + (newer is not None):
+        raise _malformed()
+    if _int(days) <= 0:
+        raise _bad("'NoncurrentDays' for NoncurrentVersionExpiration action must be a "
+                   "positive integer")  # fmt: skip
+    if newer is not None and not 0 < _int(newer) <= MAX_NEWER_NONCURRENT:
+        raise _bad(f"'NewerNoncurrentVersions' for NoncurrentVersionExpiration action must be "
+                   f"a positive integer up to {MAX_NEWER_NONCURRENT}")  # fmt: skip
+    return _int(days), None if newer is None else _int(newer)
+
+
 # -- the document GetBucketLifecycleConfiguration answers with -------------------------
 def lifecycle_document(lifecycle: Lifecycle) -> bytes:
     root = Node("LifecycleConfiguration")
@@ -236,6 +256,11 @@ def _rule_node(rule: Rule) -> Node:
         transition.add("StorageClass", rule.transition_class)
     if rule.abort_days is not None:
         node.add("AbortIncompleteMultipartUpload").add("DaysAfterInitiation", rule.abort_days)
+    if rule.noncurrent_days is not None:
+        noncurrent = node.add("NoncurrentVersionExpiration")
+        noncurrent.add("NoncurrentDays", rule.noncurrent_days)
+        if rule.newer_noncurrent is not None:
+            noncurrent.add("NewerNoncurrentVersions", rule.newer_noncurrent)
     return node
 
 

@@ -1,6 +1,6 @@
 """The listing documents: ListBuckets (ListAllMyBucketsResult), ListObjects v1 and v2
-(ListBucketResult), ListObjectVersions (ListVersionsResult; every object is version
-null), ListParts (ListPartsResult) and ListMultipartUploads (ListMultipartUploadsResult).
+(ListBucketResult), ListObjectVersions (ListVersionsResult), ListParts (ListPartsResult)
+and ListMultipartUploads (ListMultipartUploadsResult).
 """
 
 from __future__ import annotations
@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from urllib.parse import quote_plus
 
 from oortgate.auth.checksums import checksum_type
-from oortgate.meta.models import Bucket, ObjectPage, ObjectRecord, Part, Upload, UploadPage
+from oortgate.meta.models import (
+    Bucket,
+    ObjectPage,
+    ObjectRecord,
+    Part,
+    Upload,
+    UploadPage,
+    VersionPage,
+)
 from oortgate.xml.core import Node, document, escape, leaf, timestamp
 
 Owner = tuple[str, str]  # (canonical id, display name)
@@ -137,8 +145,9 @@ def list_objects_v2(
 
 
 def list_object_versions(
-    req: Listing, page: ObjectPage, owners: Owners, *, key_marker: str, version_id_marker: str
+    req: Listing, page: VersionPage, owners: Owners, *, key_marker: str, version_id_marker: str
 ) -> bytes:
+    """Version and DeleteMarker entries in the page's order (key, then newest first)."""
     root = Node("ListVersionsResult")
     enc = _head(root, req)
     root.add("KeyMarker", enc(key_marker))
@@ -146,18 +155,24 @@ def list_object_versions(
     root.add("MaxKeys", req.max_keys)
     _delimiter(root, req)
     root.add("IsTruncated", page.is_truncated)
-    if page.is_truncated and page.next_marker is not None:
-        root.add("NextKeyMarker", enc(page.next_marker))
-        root.add("NextVersionIdMarker", "null")
-    for record in page.objects:
-        node = root.add("Version")
+    if page.is_truncated and page.next_key_marker is not None:
+        root.add("NextKeyMarker", enc(page.next_key_marker))
+        if page.next_version_id_marker is not None:
+            root.add("NextVersionIdMarker", page.next_version_id_marker or "null")
+    for record, latest in page.versions:
+        node = root.add("DeleteMarker" if record.delete_marker else "Version")
         node.add("Key", enc(record.key))
-        node.add("VersionId", "null")
-        node.add("IsLatest", True)
+        node.add("VersionId", record.version_id or "null")
+        node.add("IsLatest", latest)
         node.add("LastModified", timestamp(record.last_modified))
-        node.add("ETag", f'"{record.etag}"')
-        node.add("Size", record.size)
-        node.add("StorageClass", record.storage_class)
+        if not record.delete_marker:
+            node.add("ETag", f'"{record.etag}"')
+            if record.checksums:
+                for name in record.checksums:
+                    node.add("ChecksumAlgorithm", name)
+                node.add("ChecksumType", checksum_type(record.checksums))
+            node.add("Size", record.size)
+            node.add("StorageClass", record.storage_class)
         _add_owner(node, "Owner", owners[record.owner_id])
     return _tail(root, req, page.common_prefixes)
 

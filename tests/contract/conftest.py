@@ -162,7 +162,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 _TABLES = (
     "users, access_keys, buckets, objects, object_parts, uploads, upload_parts,"
     " completed_uploads, blobs, inline_blobs, pending_blobs, garbage, sessions, read_leases,"
-    " leases"
+    " leases, object_versions, object_version_parts"
 )
 
 
@@ -224,7 +224,10 @@ _PG_DRIFT = """
 WITH refs AS (
     SELECT blob_id FROM objects WHERE parts_count = 0 AND blob_id <> '' AND left(blob_id, 1) <> 'i'
     UNION ALL SELECT blob_id FROM object_parts
-    UNION ALL SELECT blob_id FROM upload_parts),
+    UNION ALL SELECT blob_id FROM upload_parts
+    UNION ALL SELECT blob_id FROM object_versions
+        WHERE parts_count = 0 AND blob_id <> '' AND left(blob_id, 1) <> 'i'
+    UNION ALL SELECT blob_id FROM object_version_parts),
 counted AS (SELECT blob_id, count(*)::integer AS n FROM refs GROUP BY blob_id)
 SELECT coalesce(b.blob_id, c.blob_id), b.refs, coalesce(c.n, 0)
 FROM blobs b FULL JOIN counted c ON c.blob_id = b.blob_id

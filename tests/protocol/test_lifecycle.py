@@ -79,9 +79,9 @@ def bucket(s3: S3Client) -> str:
     return name
 
 
-def run_lifecycle(server: ServerProcess) -> dict[str, int]:
+def run_lifecycle(server: ServerProcess, day: float = DAY) -> dict[str, int]:
     """``oortgate lifecycle run --json`` on the server's stores, as an operator runs it."""
-    env = server.env() | {"OORTGATE_LIFECYCLE_DAY_SECONDS": str(DAY)}
+    env = server.env() | {"OORTGATE_LIFECYCLE_DAY_SECONDS": str(day)}
     res = subprocess.run(
         [PYTHON, "-m", "oortgate", "lifecycle", "--data-dir", str(server.data_dir), "run",
          "--json"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -150,8 +150,10 @@ def test_legacy_prefix_rule_shown_as_put(s3: S3Client, bucket: str) -> None:
           "Transitions": [{"Days": 1, "StorageClass": "STANDARD_IA"}]}, "InvalidArgument", 400),
         ({"ID": "r", "Filter": {"Tag": {"Key": "k", "Value": "v"}}, "Status": "Enabled",
           "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}, "InvalidRequest", 400),
+        ({"ID": "r", "Filter": {}, "Status": "Enabled", "NoncurrentVersionTransitions": [
+            {"NoncurrentDays": 3, "StorageClass": ARCHIVE_CLASS}]}, "NotImplemented", 501),
         ({"ID": "r", "Filter": {}, "Status": "Enabled",
-          "NoncurrentVersionExpiration": {"NoncurrentDays": 3}}, "NotImplemented", 501),
+          "NoncurrentVersionExpiration": {"NoncurrentDays": 0}}, "InvalidArgument", 400),
         ({"ID": "r", "Filter": {}, "Status": "Enabled",
           "Expiration": {"ExpiredObjectDeleteMarker": True}}, "NotImplemented", 501),
     ],
@@ -233,6 +235,46 @@ def test_expiration_by_prefix_tag_and_size(
     assert s3.get_object(Bucket=bucket, Key="other-tag")["Body"].read() == b"c"
     run_lifecycle(server)  # a second pass finds nothing more to do
     assert keys(s3, bucket) == ["keep/small", "other-tag"]
+
+
+def test_expiration_on_a_versioned_bucket_writes_a_delete_marker(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="logs/a", Body=b"a")["VersionId"]
+    put_rules(s3, bucket, {"ID": "p", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
+                           "Expiration": {"Date": PAST}})  # fmt: skip
+    assert run_lifecycle(server)["expired"] >= 1
+    assert keys(s3, bucket) == []
+    page = s3.list_object_versions(Bucket=bucket)
+    [marker] = page["DeleteMarkers"]
+    assert marker["Key"] == "logs/a" and marker["IsLatest"] is True
+    assert [(v["VersionId"], v["IsLatest"]) for v in page["Versions"]] == [(v1, False)]
+    assert s3.get_object(Bucket=bucket, Key="logs/a", VersionId=v1)["Body"].read() == b"a"
+    run_lifecycle(server)  # the marker is no current object: nothing more expires
+    assert len(s3.list_object_versions(Bucket=bucket)["DeleteMarkers"]) == 1
+
+
+def test_noncurrent_versions_expire(server: ServerProcess, s3: S3Client, bucket: str) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    made = [s3.put_object(Bucket=bucket, Key="k", Body=str(n).encode())["VersionId"]
+            for n in range(5)]  # fmt: skip
+    s3.put_object(Bucket=bucket, Key="other/k", Body=b"1")
+    old_other = s3.put_object(Bucket=bucket, Key="other/k", Body=b"2")  # under no rule
+    action = {"NoncurrentDays": 4, "NewerNoncurrentVersions": 2}
+    put_rules(s3, bucket, {"ID": "nc", "Filter": {"Prefix": "k"}, "Status": "Enabled",
+                           "NoncurrentVersionExpiration": action})  # fmt: skip
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]
+    assert got["NoncurrentVersionExpiration"] == action
+    run_lifecycle(server, day=3600)  # 4 days have not passed yet: every version stays
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix="k")["Versions"]) == 5
+    newest = s3.head_object(Bucket=bucket, Key="k")["LastModified"].timestamp()
+    time.sleep(max(0.0, newest + 6 * DAY - time.time()))  # 4 days, rounded up, have passed
+    run_lifecycle(server)
+    left = [v["VersionId"] for v in s3.list_object_versions(Bucket=bucket, Prefix="k")["Versions"]]
+    assert left == [made[4], made[3], made[2]]  # the current and the 2 newest noncurrent
+    others = s3.list_object_versions(Bucket=bucket, Prefix="other/")["Versions"]
+    assert len(others) == 2 and others[0]["VersionId"] == old_other["VersionId"]
 
 
 def test_expiration_after_days_and_its_header(

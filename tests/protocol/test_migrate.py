@@ -35,6 +35,7 @@ from ._util import wait_for
 
 SECRETS_KEY = base64.b64encode(b"k" * 32).decode()
 BIG = secrets.token_bytes(300_000)  # a file-backed blob (over inline_max_size)
+OLD = secrets.token_bytes(200_000)  # a noncurrent version's file-backed blob
 SMALL = b"inline bytes " * 10
 
 
@@ -44,6 +45,7 @@ class Source:
     objects: dict[tuple[str, str], bytes]
     bob: tuple[str, str]  # his access key and secret
     open_upload: tuple[str, str, str]  # bucket, key, upload id
+    old_version: str = ""  # the noncurrent version of "vers"/"k" (OLD's bytes)
 
 
 def _client(srv: ServerProcess, ak: str, sk: str) -> Any:
@@ -88,7 +90,12 @@ def _fill(srv: ServerProcess) -> Source:
     b3.create_bucket(Bucket="bobs")
     b3.put_object(Bucket="bobs", Key="mine", Body=b"bob's own")
     objects["bobs", "mine"] = b"bob's own"
-    return Source(srv, objects, bob, ("alpha", "open/upload", up))
+    s3.create_bucket(Bucket="vers")  # a versioned bucket: a noncurrent version, a marker
+    s3.put_bucket_versioning(Bucket="vers", VersioningConfiguration={"Status": "Enabled"})
+    old = s3.put_object(Bucket="vers", Key="k", Body=OLD)["VersionId"]
+    s3.put_object(Bucket="vers", Key="k", Body=SMALL)
+    s3.delete_object(Bucket="vers", Key="k")
+    return Source(srv, objects, bob, ("alpha", "open/upload", up), old)
 
 
 @pytest.fixture(scope="module")
@@ -216,9 +223,9 @@ def test_killed_migration_resumes_and_the_new_stores_serve_everything(
         first = _oortgate(source.srv, *args)
         assert first.returncode == 0, first.stdout + first.stderr
         copied = json.loads(first.stdout)
-        assert copied["verified"] and copied["copied"] == copied["blobs"] == 4, (
+        assert copied["verified"] and copied["copied"] == copied["blobs"] == 5, (
             copied
-        )  # big (and its copy), 3 parts
+        )  # big (and its copy), 3 parts, the noncurrent version
         src_files = _files(source.srv.data_dir)
         assert _files(blobs) == src_files  # every blob named was copied; the source kept its own
         again = json.loads(_oortgate(source.srv, *args).stdout)
@@ -255,6 +262,10 @@ def _serve_from_new_stores(source: Source, url: str, blobs: Path, data_dir: Path
             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": parts[0]["ETag"]}]})  # fmt: skip
         assert done["ETag"]
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == BIG
+        versions = s3.list_object_versions(Bucket="vers")
+        assert versions["DeleteMarkers"][0]["IsLatest"] and len(versions["Versions"]) == 2
+        old = s3.get_object(Bucket="vers", Key="k", VersionId=source.old_version)
+        assert old["Body"].read() == OLD
         s3.create_bucket(Bucket="after-move")  # the id sequences moved past the copied ids
         assert srv.create_user("carol")["name"] == "carol"
         bobs = [b["Name"] for b in _client(srv, *source.bob).list_buckets()["Buckets"]]

@@ -27,8 +27,9 @@ CALLS = {
     "GetBucketWebsite": lambda s3, b: s3.get_bucket_website(Bucket=b),
     "GetObjectLockConfiguration": lambda s3, b: s3.get_object_lock_configuration(Bucket=b),
     "GetObjectRetention": lambda s3, b: s3.get_object_retention(Bucket=b, Key="o"),
-    "PutBucketVersioning": lambda s3, b: s3.put_bucket_versioning(
-        Bucket=b, VersioningConfiguration={"Status": "Enabled"}
+    # MFA Delete needs MFA devices, which this server has none of.
+    "PutBucketVersioning (MFA Delete)": lambda s3, b: s3.put_bucket_versioning(
+        Bucket=b, VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"}
     ),
 }
 

@@ -41,10 +41,14 @@ def test_every_action_and_filter_round_trips_through_json() -> None:
         "<Expiration><Date>2030-01-02T00:00:00.000Z</Date></Expiration>"
         "<AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation>"
         "</AbortIncompleteMultipartUpload></Rule>",
+        rule("<NoncurrentVersionExpiration><NoncurrentDays>4</NoncurrentDays>"
+             "<NewerNoncurrentVersions>2</NewerNoncurrentVersions>"
+             "</NoncurrentVersionExpiration>").replace("<ID>r</ID>", "<ID>nc</ID>"),
     )
     lifecycle = parse_lifecycle(body, ARCHIVE)
     assert loads(lifecycle.dumps()) == lifecycle
-    first, second, third = lifecycle.rules
+    first, second, third, fourth = lifecycle.rules
+    assert (fourth.noncurrent_days, fourth.newer_noncurrent) == (4, 2)
     assert (first.expiration_days, first.filter.prefix, first.enabled) == (3, "logs/", True)
     assert second.filter == Filter("a/", (("k", "v"),), 10, 99, "and")
     assert (second.transition_days, second.transition_class, second.enabled) == (
@@ -86,10 +90,16 @@ def test_a_rule_without_id_is_named() -> None:
                   "<Value>2</Value></Tag></And></Filter>")), "InvalidRequest", "Duplicate Tag"),
         (doc(f"<Rule><ID>{'x' * 256}</ID><Filter/><Status>Enabled</Status>{EXPIRE}</Rule>"),
          "InvalidArgument", "255"),
-        (doc(rule("<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
-                  "</NoncurrentVersionExpiration>")), "NotImplemented", "versioned"),
+        (doc(rule("<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays>"
+                  "<StorageClass>GLACIER_IR</StorageClass></NoncurrentVersionTransition>")),
+         "NotImplemented", "not implemented"),
         (doc(rule("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
-                  "</Expiration>")), "NotImplemented", "versioned"),
+                  "</Expiration>")), "NotImplemented", "not implemented"),
+        (doc(rule("<NoncurrentVersionExpiration><NoncurrentDays>0</NoncurrentDays>"
+                  "</NoncurrentVersionExpiration>")), "InvalidArgument", "positive integer"),
+        (doc(rule("<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+                  "<NewerNoncurrentVersions>101</NewerNoncurrentVersions>"
+                  "</NoncurrentVersionExpiration>")), "InvalidArgument", "up to 100"),
     ],
 )  # fmt: skip
 def test_refused_as_aws(body: bytes, code: str, message: str) -> None:

@@ -70,6 +70,9 @@ def _metadata() -> sqlite3.Connection:
         CREATE TABLE objects (blob_id TEXT, size INTEGER, crc64 TEXT, parts_count INTEGER);
         CREATE TABLE object_parts (blob_id TEXT, size INTEGER, crc64 TEXT);
         CREATE TABLE upload_parts (blob_id TEXT, size INTEGER, crc64 TEXT);
+        CREATE TABLE object_versions (blob_id TEXT, size INTEGER, crc64 TEXT,
+            parts_count INTEGER);
+        CREATE TABLE object_version_parts (blob_id TEXT, size INTEGER, crc64 TEXT);
     """)
     hexes = [f"{n:032x}" for n in range(7)]
     conn.executemany("INSERT INTO objects VALUES (?, ?, ?, 0)", [

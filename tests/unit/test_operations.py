@@ -11,6 +11,7 @@ from oortgate import policy
 from oortgate.errors import S3Error
 from oortgate.http.routing import route
 from oortgate.meta.models import BlobBody, Bucket, ObjectRecord
+from oortgate.meta.versions import new_version_id
 from oortgate.ops import HANDLERS, SERVER_ANSWERED
 from oortgate.ops.operations import Op, Route
 from oortgate.ops.params import parse, parse_copy_source, version_id
@@ -170,18 +171,21 @@ def test_upload_part_needs_a_part_number() -> None:
 
 
 @pytest.mark.parametrize("op", [Op.GetObject, Op.DeleteObject, Op.PutObjectTagging])
-def test_only_the_null_version_exists(op: Op) -> None:
+def test_malformed_version_ids_are_refused(op: Op) -> None:
     with pytest.raises(S3Error) as info:
-        _parsed(op, versionId="3HL4kqtJlcpXroDTDmJ")
+        _parsed(op, versionId="3HL4kqtJlcpXroDTDmJ")  # no id this server makes
     assert (info.value.code, info.value.message) == (
         "InvalidArgument",
         "Invalid version id specified",
     )
-    assert version_id(None) is None
+    assert version_id("null") == "null"
+    made = new_version_id()
+    assert version_id(made) == made
 
 
 def test_copy_source_parsed() -> None:
-    assert parse_copy_source("/src/a%20b%2Bc?versionId=null") == ("src", "a b+c")
+    assert parse_copy_source("/src/a%20b%2Bc?versionId=null") == ("src", "a b+c", "null")
+    assert parse_copy_source("/src/k") == ("src", "k", None)
     with pytest.raises(S3Error) as info:
         parse_copy_source("src/k?versionId=v2")
     assert info.value.code == "NoSuchVersion"

@@ -41,6 +41,30 @@ def test_location_document(region: str, shown: str | None) -> None:
 
 
 def test_versioning_document() -> None:
-    body = bucket.versioning_document()
+    body = bucket.versioning_document(None)
     assert unknown_elements(body, "GetBucketVersioning") == []
     assert parsed(body, "GetBucketVersioning") == {}
+    body = bucket.versioning_document("Suspended")
+    assert unknown_elements(body, "GetBucketVersioning") == []
+    assert parsed(body, "GetBucketVersioning") == {"Status": "Suspended"}
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (b"<VersioningConfiguration><Status>On</Status></VersioningConfiguration>",
+     "IllegalVersioningConfigurationException"),
+    (b"<VersioningConfiguration><MfaDelete>x</MfaDelete></VersioningConfiguration>",
+     "IllegalVersioningConfigurationException"),
+    (b"<Other/>", "MalformedXML"),
+    (b"<VersioningConfiguration>", "MalformedXML"),
+])  # fmt: skip
+def test_bad_versioning_configuration(body: bytes, code: str) -> None:
+    with pytest.raises(S3Error) as info:
+        bucket.parse_versioning(body)
+    assert info.value.code == code
+
+
+def test_versioning_configuration() -> None:
+    doc = (b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+           b"<Status>Enabled</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>")
+    assert bucket.parse_versioning(doc) == ("Enabled", "Disabled")
+    assert bucket.parse_versioning(b"<VersioningConfiguration/>") == (None, None)

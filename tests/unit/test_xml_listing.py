@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from oortgate.meta.models import Bucket, ObjectPage, ObjectRecord, Part, Upload, UploadPage
+from oortgate.meta.models import (
+    Bucket,
+    ObjectPage,
+    ObjectRecord,
+    Part,
+    Upload,
+    UploadPage,
+    VersionPage,
+)
 from oortgate.xml import listing
 from oortgate.xml.listing import Listing
 from tests.unit._shapes import parsed, unknown_elements
@@ -100,18 +108,34 @@ def test_list_objects_v1() -> None:
     )
 
 
+VERSIONS = VersionPage(
+    [(_record("a&b <c>", version_id="v2"), True), (_record("a&b <c>"), False),
+     (_record("d", version_id="m1", delete_marker=True), True)],
+    ["photos/"], True, "d", "m1",
+)  # fmt: skip
+
+
 def test_list_object_versions() -> None:
     body = listing.list_object_versions(
-        _listing(), PAGE, OWNERS, key_marker="a", version_id_marker=""
+        _listing(), VERSIONS, OWNERS, key_marker="a", version_id_marker=""
     )
     out = _clean(body, "ListObjectVersions")
     assert (out["KeyMarker"], out["VersionIdMarker"]) == ("a", "")
-    assert (out["NextKeyMarker"], out["NextVersionIdMarker"]) == ("photos/", "null")
-    version = out["Versions"][0]
-    assert (version["Key"], version["VersionId"], version["IsLatest"]) == ("a&b <c>", "null", True)
-    assert version["Owner"] == {"ID": "c0ffee", "DisplayName": "alice"}
-    assert version["ETag"] == f'"{ETAG}"' and version["Size"] == 42
+    assert (out["NextKeyMarker"], out["NextVersionIdMarker"]) == ("d", "m1")
+    first, second = out["Versions"]
+    assert (first["Key"], first["VersionId"], first["IsLatest"]) == ("a&b <c>", "v2", True)
+    assert (second["VersionId"], second["IsLatest"]) == ("null", False)
+    assert first["Owner"] == {"ID": "c0ffee", "DisplayName": "alice"}
+    assert first["ETag"] == f'"{ETAG}"' and first["Size"] == 42
+    [marker] = out["DeleteMarkers"]
+    assert (marker["Key"], marker["VersionId"], marker["IsLatest"]) == ("d", "m1", True)
+    assert "ETag" not in marker and "Size" not in marker
     assert out["CommonPrefixes"] == [{"Prefix": "photos/"}]
+    prefix_last = VersionPage([], ["photos/"], True, "photos/", None)
+    body = listing.list_object_versions(_listing(), prefix_last, OWNERS, key_marker="",
+                                        version_id_marker="")  # fmt: skip
+    out = _clean(body, "ListObjectVersions")
+    assert out["NextKeyMarker"] == "photos/" and "NextVersionIdMarker" not in out
 
 
 @pytest.mark.parametrize("token", [None, "tok"])
