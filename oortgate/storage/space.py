@@ -125,11 +125,19 @@ class SpaceGuard:
         if self._reading is None or now - self._read_at >= CHECK_SECONDS:
             stat = os.statvfs(self.root)
             total = stat.f_blocks * stat.f_frsize
-            missing = self.reserve_size(total) > 0 and not self._reserve.exists()
+            missing = self._reserve_held() < self.reserve_size(total)
             self._reading = SpaceReading(stat.f_bavail * stat.f_frsize, total, missing)
             self._read_at = now
             self._admitted = 0
         return self._reading
+
+    def _reserve_held(self) -> int:
+        """Bytes the reserve file holds now (0: none); less than its size once the start
+        on a full disk gave half of it up."""
+        try:
+            return self._reserve.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def refresh(self) -> None:
         """The next reading is a fresh one."""
@@ -183,14 +191,22 @@ class SpaceGuard:
 
     def prepare_for_start(self) -> bool:
         """Start-up: SQLite needs room for its -wal and -shm files even to read, so a
-        disk that is full gives up the reserve first; True if it did. Also removes a
-        half-made reserve that a killed worker left."""
+        disk that is full gives up half of the reserve first (True if it did): the other
+        half stays for the first delete, in case another program takes the space freed.
+        Also removes a half-made reserve that a killed worker left."""
         for leftover in self.root.glob(f"{RESERVE_NAME}.*"):
             leftover.unlink(missing_ok=True)
         now = self.reading()
         if now.free >= max(FULL_HEADROOM, self.reserve_size(now.total)):
             return False
-        return self.release_reserve()
+        held = self._reserve_held()
+        if held == 0:
+            return False
+        self._reading = None
+        os.truncate(self._reserve, held // 2)  # frees the blocks past the new end
+        log.warning("disk full: half of the space reserve %s released to start; writes are "
+                    "refused until collected garbage frees space", self._reserve)  # fmt: skip
+        return True
 
     def ensure_reserve(self) -> bool:
         """Make the reserve if it is missing and the space allows (twice its size above

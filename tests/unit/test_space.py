@@ -209,6 +209,14 @@ def test_start_releases_the_reserve_only_when_full(tmp_path: Path, monkeypatch: 
     disk.free = 4096
     guard._read_at -= space.CHECK_SECONDS
     assert guard.prepare_for_start()
+    # Half is given up to start; the other half stays for a delete (another program may
+    # take the half freed), and writes stay refused meanwhile.
+    reserve = tmp_path / space.RESERVE_NAME
+    assert reserve.stat().st_size == MIB // 2
+    assert guard.low() == "no space (the delete reserve is in use)"
+    assert guard.release_reserve() and not reserve.exists()
+    disk.free = 50 * MIB
+    assert guard.ensure_reserve() and reserve.stat().st_size == MIB  # made whole again
 
 
 def test_reserve_capped_on_a_small_filesystem(tmp_path: Path) -> None:
