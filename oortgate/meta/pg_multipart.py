@@ -9,16 +9,14 @@ from typing import Any
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, versions
+from oortgate.meta import body_rows
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
 from oortgate.meta.pg_db import Conn
 from oortgate.meta.pg_objects import (
     PgObjects,
     condition_args,
-    drive,
-    lock_key,
     record_args,
-    set_version_id,
+    write_keeping_history,
 )
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
 from oortgate.meta.preconditions import Precondition
@@ -111,14 +109,7 @@ class PgMultipart(PgObjects):
                                    (record.bucket_id,))  # fmt: skip
                 await conn.execute(b"SELECT 1 FROM uploads WHERE upload_id = %s FOR UPDATE",
                                    (upload_id,))  # fmt: skip
-                await lock_key(conn, record.bucket_id, record.key)
-                await drive(conn, versions.keep_history(record.bucket_id, record.key,
-                                                        record.version_id))  # fmt: skip
-                cur = await conn.execute(sql.encode(), args)
-                row = await cur.fetchone()
-                assert row is not None
-                await set_version_id(conn, record)
-                return float(row[0])
+                return await write_keeping_history(conn, record, sql, args)
 
         return await self._run(work, retry_unique=True)
 

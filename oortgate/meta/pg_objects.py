@@ -134,6 +134,20 @@ async def set_version_id(conn: Conn, record: ObjectRecord) -> None:
         )
 
 
+async def write_keeping_history(
+    conn: Conn, record: ObjectRecord, sql: str, args: Sequence[object]
+) -> float:
+    """A versioned write of ``record`` (its key locked, the current version kept as a
+    noncurrent one, then ``sql`` run): the stored time ``sql`` returns."""
+    await lock_key(conn, record.bucket_id, record.key)
+    await drive(conn, versions.keep_history(record.bucket_id, record.key, record.version_id))
+    cur = await conn.execute(sql.encode(), args)
+    row = await cur.fetchone()
+    assert row is not None
+    await set_version_id(conn, record)
+    return float(row[0])
+
+
 # A moment given on this host's clock, put on the database clock (its distance from now
 # is kept): the argument is ``moment - time.time()``.
 _FROM_NOW = "og_now() + %s"
@@ -170,14 +184,7 @@ class PgObjects(PgAccounts):
 
         async def work(conn: Conn) -> float:
             async with conn.transaction():
-                await lock_key(conn, record.bucket_id, record.key)
-                await drive(conn, versions.keep_history(record.bucket_id, record.key,
-                                                        record.version_id))  # fmt: skip
-                cur = await conn.execute(sql.encode(), args)
-                row = await cur.fetchone()
-                assert row is not None
-                await set_version_id(conn, record)
-                return float(row[0])
+                return await write_keeping_history(conn, record, sql, args)
 
         return await self._run(work, retry_unique=True)
 
