@@ -90,14 +90,19 @@ class PgBase:
         # Calls sent to the database (for tests and bench/): one round trip each, but for
         # the few key and user writes that are a transaction of several statements.
         self.calls = 0
-        self._pool = AsyncConnectionPool(
-            url, kwargs=conninfo_kwargs(), min_size=1, max_size=POOL_SIZE, open=False,
-            timeout=POOL_TIMEOUT, name="oortgate-meta",
-        )  # fmt: skip
+        self._pool = self._new_pool()
         self._ready = False
         self._opening: asyncio.Lock | None = None
 
+    def _new_pool(self) -> AsyncConnectionPool:
+        return AsyncConnectionPool(
+            self.url, kwargs=conninfo_kwargs(), min_size=1, max_size=POOL_SIZE, open=False,
+            timeout=POOL_TIMEOUT, name="oortgate-meta",
+        )  # fmt: skip
+
     async def _open(self) -> None:
+        """The pool, the schema and this worker's session, on first use; a failure leaves
+        as StoreUnavailable (503) and the next request tries again."""
         if self._ready:
             return
         if self._opening is None:
@@ -108,19 +113,30 @@ class PgBase:
             try:
                 await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
             except PoolTimeout as exc:
+                # The pool closes itself when its first connection times out, and a closed
+                # pool cannot be opened again: the next request gets a new one (a worker
+                # first used during an outage answered 500 PoolClosed until restarted).
+                self._pool = self._new_pool()
                 raise StoreUnavailable(f"PostgreSQL does not answer: {exc}") from None
-            async with self._pool.connection() as conn:
-                try:
-                    await migrate(conn)
-                except SchemaError as exc:  # (the server cannot use this database)
-                    raise StoreUnavailable(str(exc)) from None
-                if self._on_session is not None:  # a server worker: writes need a session
-                    host, pid = socket.gethostname(), os.getpid()
-                    self._session = await self._register(conn, host, pid)
-                    await self._on_session(self._session)
+            try:
+                async with self._pool.connection() as conn:
+                    await self._prepare(conn)
+            except SchemaError as exc:  # (the server cannot use this database)
+                raise StoreUnavailable(str(exc)) from None
+            except PoolTimeout as exc:
+                raise StoreUnavailable(f"no free PostgreSQL connection: {exc}", busy=True) from None
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from None
             if self.listener is not None:
                 self.listener.start()
             self._ready = True
+
+    async def _prepare(self, conn: Conn) -> None:
+        await migrate(conn)
+        if self._on_session is not None:  # a server worker: writes need a session
+            host, pid = socket.gethostname(), os.getpid()
+            self._session = await self._register(conn, host, pid)
+            await self._on_session(self._session)
 
     async def _register(self, conn: Conn, host: str, pid: int) -> str:
         """A new session row (its id: 16 hex digits); becomes this store's session."""

@@ -13,6 +13,7 @@ restart. The gateway's /metrics must count what the clients saw (no 500 at all, 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import threading
@@ -29,6 +30,8 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from oortgate.errors import StoreUnavailable
+from oortgate.meta.pg_store import PgMetaStore
 from tests import pg_service
 from tests.protocol._server import REGION, ServerProcess, free_port
 from tests.protocol._util import wait_for
@@ -213,3 +216,25 @@ def test_postgres_restarted_under_load(private_pg: pg_service.PrivatePostgres,
         for key, body in load.acked.items():  # nothing acknowledged lost
             data = client.get_object(Bucket="pgr", Key=key)["Body"].read()
             assert data == body or data in load.pending[key], key
+
+
+def test_a_store_first_used_while_postgres_is_down_serves_once_it_is_back(
+    private_pg: pg_service.PrivatePostgres,
+) -> None:
+    """A worker that got no request before an outage opens its pool during it: that
+    first open times out, and the worker must still serve once PostgreSQL is back (its
+    pool had closed itself for good, and every request answered 500 PoolClosed)."""
+    url = pg_service.create_database("firstuse", private_pg.url)
+
+    async def run() -> None:
+        store = PgMetaStore(url)
+        try:
+            private_pg.stop()
+            with pytest.raises(StoreUnavailable):
+                await store.list_sessions()
+            private_pg.start()
+            assert await store.list_sessions() == []
+        finally:
+            await store.close()
+
+    asyncio.run(run())
