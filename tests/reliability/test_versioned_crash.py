@@ -4,23 +4,23 @@ PUTs, delete markers and deletes of versions run. After each restart:
   id, byte-exact; every acknowledged delete marker is still one;
 - the listing holds exactly those, plus at most one unknown version per request that was
   in flight at the kill (which may or may not have landed);
-- the reference counts are exact and no blob is an orphan (fsck).
+- the reference counts are exact and no blob is an orphan (a deep fsck, server stopped).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.protocol._server import PYTHON, REPO_ROOT, ServerProcess, free_port
+from tests.protocol._server import ServerProcess, free_port
 from tests.protocol._types import S3Client
+from tests.reliability._mixed_load import fsck
+from tests.reliability._recovery import crash_client
 
 THREADS = 4
 KEYS = [f"k{i}" for i in range(8)]
@@ -113,17 +113,6 @@ def _verify(client: Any, bucket: str, ledger: Ledger, unknown_deletes: int) -> N
         ledger.acked, ledger.in_flight = seen, 0
 
 
-def _fsck(srv: ServerProcess) -> dict[str, Any]:
-    res = subprocess.run(
-        [PYTHON, "-m", "oortgate", "fsck", "--data-dir", str(srv.data_dir), "--json",
-         "--grace", "0"], cwd=str(REPO_ROOT), env=srv.env(), capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-    assert res.returncode in (0, 1), res.stderr
-    found: dict[str, Any] = json.loads(res.stdout)
-    return found
-
-
 def test_sigkill_during_versioned_writes(
     crash_server: ServerProcess, client_of: Callable[..., S3Client]
 ) -> None:
@@ -135,8 +124,7 @@ def test_sigkill_during_versioned_writes(
     ledger = Ledger()
     caught = 0
     for round_no in range(ROUNDS):
-        client = client_of(srv, retries={"total_max_attempts": 1}, max_pool_connections=8,
-                           connect_timeout=5, read_timeout=30)  # fmt: skip
+        client = crash_client(srv, client_of)
         stop = threading.Event()
         threads = [threading.Thread(target=_worker, daemon=True,
                                     args=(client, bucket, ledger, stop, 100 * round_no + t))
@@ -153,9 +141,9 @@ def test_sigkill_during_versioned_writes(
         caught += in_flight
         srv.start(port=free_port())
         _verify(client_of(srv), bucket, ledger, in_flight)
-        report = _fsck(srv)
-        for count in ("missing", "refcount_mismatch", "database_errors", "orphans"):
-            assert report[count] == 0, report
+        srv.stop()  # the deep fsck on the stopped data dir: every count zero
+        fsck(srv.data_dir)
+        srv.start(port=free_port())
     assert len(ledger.acked) >= 20, f"workload too small to mean anything: {len(ledger.acked)}"
     assert caught >= 1, "the kills never caught a request in flight"
     client = client_of(srv)  # the server still works normally after the crashes
