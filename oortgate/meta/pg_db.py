@@ -38,11 +38,22 @@ VALUE_ERROR_STATE = "OGVAL"  # a ValueError (as the Protocol documents)
 RETRIES = 5
 CONNECT_TIMEOUT = 5  # seconds
 POOL_TIMEOUT = 5.0  # waiting for a free connection: then 503 SlowDown
+# A pool's reconnection attempts back off exponentially (1, 2, 4 ... s) until this; then
+# the next request that waits starts a fresh one. psycopg_pool's 5 minutes left a gateway
+# cut off for 100 s answering 503 for another 30 s or more once the network was back.
+RECONNECT_TIMEOUT = 2.0 * CONNECT_TIMEOUT
 # Per connection: no statement, lock wait or forgotten transaction runs unbounded.
 SESSION_OPTIONS = (
     "-c statement_timeout=30000 -c lock_timeout=10000"
     " -c idle_in_transaction_session_timeout=30000"
 )
+# A database that goes silent (a partition drops packets: no reset arrives) must fail a
+# request, not hang it: unacknowledged bytes give up after TCP_USER_TIMEOUT, and a request
+# waiting for an answer learns the peer is gone from keepalive probes (5 + 3 x 2 s).
+NETWORK_OPTIONS: dict[str, Any] = {
+    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}  # fmt: skip
 _RETRIED = (errors.SerializationFailure, errors.DeadlockDetected)
 _BUSY = (errors.LockNotAvailable, errors.QueryCanceled)
 
@@ -55,7 +66,8 @@ POOL_SIZE = 8
 
 
 def conninfo_kwargs() -> dict[str, Any]:
-    return {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT, "options": SESSION_OPTIONS}
+    return {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT, "options": SESSION_OPTIONS,
+            **NETWORK_OPTIONS}  # fmt: skip
 
 
 def s3_error(code: str, detail: str | None) -> S3Error:
@@ -97,7 +109,7 @@ class PgBase:
     def _new_pool(self) -> AsyncConnectionPool:
         return AsyncConnectionPool(
             self.url, kwargs=conninfo_kwargs(), min_size=1, max_size=POOL_SIZE, open=False,
-            timeout=POOL_TIMEOUT, name="oortgate-meta",
+            timeout=POOL_TIMEOUT, name="oortgate-meta", reconnect_timeout=RECONNECT_TIMEOUT,
         )  # fmt: skip
 
     async def _open(self) -> None:

@@ -36,6 +36,7 @@ RECONNECT_FIRST, RECONNECT_MAX = 0.05, 2.0  # seconds between attempts, doubling
 LISTEN_OPTIONS: dict[str, Any] = {
     "autocommit": True, "connect_timeout": 5, "application_name": "oortgate-lookups",
     "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 1, "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
 }  # fmt: skip
 
 Credentials = tuple[AccessKey, User]

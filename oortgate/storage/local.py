@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from oortgate.endpoints import STANDARD
+from oortgate.errors import StoreUnavailable
 from oortgate.storage import zframes
 from oortgate.storage.base import BlobDamaged, BlobNotFound
 from oortgate.storage.space import no_space_as_full
@@ -104,7 +105,14 @@ class LocalBlobWriter:
             shard = self._final_path.parent
             _make_dir_durable(shard.parent)
             _make_dir_durable(shard)
-            os.rename(self._tmp_path, self._final_path)
+            try:
+                os.rename(self._tmp_path, self._final_path)
+            except FileNotFoundError:
+                # Our session was declared dead (a partition, a stall past the session
+                # timeout) and its temp files reaped: the upload is lost, not the store.
+                raise StoreUnavailable(
+                    "this worker's session was ended while the upload was under way"
+                ) from None
             self._committed = True
             _fsync_dir(shard)  # the rename itself must survive a crash
         except BaseException:

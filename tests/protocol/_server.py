@@ -57,6 +57,8 @@ class ServerProcess:
     http_port: int = 0
     extra_args: list[str] = field(default_factory=list)
     metadata_url: str = ""  # PostgreSQL (for the server and its admin commands alike)
+    listen_host: str = "127.0.0.1"  # what --host binds (clients still use 127.0.0.1)
+    command_prefix: list[str] = field(default_factory=list)  # e.g. ip netns exec NAME
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _log_file: object = None
@@ -91,6 +93,7 @@ class ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self._log_file = log
         cmd = [
+            *self.command_prefix,
             PYTHON,
             "-m",
             "oortgate",
@@ -98,7 +101,7 @@ class ServerProcess:
             "--data-dir",
             str(self.data_dir),
             "--host",
-            "127.0.0.1",
+            self.listen_host,
             "--https-port",
             str(self.port),
             "--workers",
