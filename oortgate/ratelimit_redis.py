@@ -7,7 +7,9 @@ clock (``TIME``), so gateways' clocks do not matter. It is the in-host token buc
 ``rate`` per second; per-key rates are the ``rate`` argument of each call.
 
 Every call has 50 ms; a failure opens the circuit breaker for a second, and meanwhile
-the fallback decides (oortgate.ratelimit_fallback). Each gateway also heartbeats a
+the fallback decides (oortgate.ratelimit_fallback). A pooled connection that Redis
+closed (it restarted, or CLIENT KILL) is no failure: the call is made once more, on a
+new connection, within the same 50 ms. Each gateway also heartbeats a
 member of a sorted set, so that the ``local`` fallback knows how many share the budget.
 """
 
@@ -17,7 +19,8 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -63,6 +66,19 @@ redis.call('EXPIRE', KEYS[1], math.ceil(ttl * 2))
 return redis.call('ZCARD', KEYS[1])
 """
 FAILURES = (redis.exceptions.RedisError, OSError, TimeoutError)
+T = TypeVar("T")
+
+
+def _stale(exc: BaseException) -> bool:
+    """Whether a call failed because Redis had closed the connection it was sent on:
+    then Redis may well be there (a restart drops every pooled connection, and each
+    would fail once). Not a timeout (it spent the budget already), nor a refused
+    connect, a refused login or Redis loading its data (asking again would not help)."""
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        return True
+    if type(exc) is not redis.exceptions.ConnectionError:  # subclasses: auth, loading
+        return False
+    return not isinstance(exc.__context__, ConnectionRefusedError)
 
 
 def _sha(script: str) -> str:
@@ -118,7 +134,22 @@ class RedisRateLimiter:
                 return int(waited) / 1e6
         return await self.fallback.take(identity, rate, burst, self.gateways)
 
+    async def _once_more_if_stale(self, call: Callable[[], Awaitable[T]]) -> T:
+        """call(), and once more if it met a connection Redis had closed (see _stale)."""
+        try:
+            return await call()
+        except FAILURES as exc:
+            if not _stale(exc):
+                raise
+        # The other idle connections are most likely stale too (a restart): drop them,
+        # so that the second try gets a new one rather than another dead one.
+        await self._redis.connection_pool.disconnect(inuse_connections=False)
+        return await call()
+
     async def _eval(self, script: str, *keys_then_args: str) -> Any:
+        return await self._once_more_if_stale(lambda: self._eval_once(script, *keys_then_args))
+
+    async def _eval_once(self, script: str, *keys_then_args: str) -> Any:
         """EVALSHA; on NOSCRIPT (a restarted or flushed Redis) load the script, retry once."""
         sha, key, *args = _sha(script), *keys_then_args
         try:
@@ -160,7 +191,7 @@ class RedisRateLimiter:
         if now - checked >= HEALTH_CACHE:
             try:
                 async with asyncio.timeout(self._timeout):
-                    await self._redis.ping()
+                    await self._once_more_if_stale(self._redis.ping)
                 problem = None
             except FAILURES as exc:
                 problem = _reason(exc, self._timeout)

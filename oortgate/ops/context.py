@@ -196,7 +196,7 @@ class Context:
     async def authorize(self) -> None:
         """Check what PERMISSION[op] asks of the caller, once, before the handler runs,
         after what the bucket's policy says of ACTION[op]; keep the bucket and objects it
-        looked up for the handler."""
+        looked up for the handler. (GetObject may ask again: a key changed meanwhile.)"""
         op = self.route.op
         need = PERMISSION[op]
         if need.signed_in:

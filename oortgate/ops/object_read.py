@@ -58,7 +58,7 @@ async def head_object(ctx: Context) -> Response:
     return await _read(ctx, head=True)
 
 
-async def _read(ctx: Context, *, head: bool) -> Response:
+async def _read(ctx: Context, *, head: bool, again: bool = False) -> Response:
     record = ctx.granted_object
     body = record.body
     assert body is not None  # a record from get_object (only a listing's has none)
@@ -92,8 +92,29 @@ async def _read(ctx: Context, *, head: bool) -> Response:
             if crc64 is not None and integrity.of(data) != crc64:
                 raise _damaged(ctx, record, "inline bytes do not match their CRC-64")
             return Response(status, headers, data[first : first + length], length)
-    stream = await _open_stream(ctx, record, body, first, length)
+    try:
+        stream = await _open_stream(ctx, record, body, first, length)
+    except BlobNotFound as exc:
+        return await _look_again(ctx, record, exc, again)
     return Response(status, headers, stream, content_length=length)
+
+
+async def _look_again(ctx: Context, record: ObjectRecord, missing: BlobNotFound,
+                      again: bool) -> Response:  # fmt: skip
+    """The blob went missing between the lookup and the open (no status line is out).
+    Mostly a lost race: the key was overwritten or deleted meanwhile and the collector
+    (with grace 0) took the old bytes. Answer as a request that came after it would:
+    look the key up again, once (authorize() anew: the new object's ACL, the delete
+    marker's headers, NoSuchKey or NoSuchVersion) and read what it now points at. The
+    same body still there is damage: its bytes are gone for good."""
+    if again:  # lost the race twice in one request: the client may simply ask again
+        if await _still_current(ctx, ctx.granted_object):
+            raise _damaged(ctx, ctx.granted_object, f"blob {missing} is missing")
+        raise S3Error("InternalError")
+    await ctx.authorize()
+    if ctx.granted_object.body == record.body:
+        raise _damaged(ctx, record, f"blob {missing} is missing")
+    return await _read(ctx, head=False, again=True)
 
 
 def _with_overrides(ctx: Context, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -122,10 +143,6 @@ async def _open_stream(
     except BaseException as exc:
         await chunks.aclose()
         await read_lease.release(ctx.meta, lease)
-        if isinstance(exc, BlobNotFound):
-            if await _still_current(ctx, record):
-                raise _damaged(ctx, record, f"blob {exc} is missing") from None
-            raise S3Error("NoSuchKey", Key=ctx.key) from None  # replaced and collected
         if isinstance(exc, BlobDamaged):
             raise _damaged(ctx, record, str(exc)) from None
         raise
