@@ -55,6 +55,28 @@ def noncurrent_due(
     return False
 
 
+def noncurrent_transition_due(
+    lifecycle: Lifecycle, facts: ObjectFacts, newer: int, now: float, day_seconds: float
+) -> str | None:
+    """The storage class a due NoncurrentVersionTransition moves a noncurrent version to
+    (None: none due); ``facts`` and ``newer`` as for noncurrent_due."""
+    for rule in applying(lifecycle, facts):
+        if rule.nc_transition_days is None:
+            continue
+        if rule.nc_transition_newer is not None and newer < rule.nc_transition_newer:
+            continue
+        if _after_days(facts.last_modified, rule.nc_transition_days, day_seconds) <= now:
+            return rule.nc_transition_class
+    return None
+
+
+def marker_expires(lifecycle: Lifecycle, key: str) -> bool:
+    """Whether a rule removes ``key``'s lone delete marker (ExpiredObjectDeleteMarker).
+    A marker has no size and no tags: a rule filtered on them cannot take it."""
+    facts = ObjectFacts(key, 0, 0.0, {})
+    return any(rule.expired_marker for rule in applying(lifecycle, facts))
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectFacts:
     """What a rule's filter and schedule look at."""
