@@ -70,11 +70,20 @@ def noncurrent_transition_due(
     return None
 
 
-def marker_expires(lifecycle: Lifecycle, key: str) -> bool:
-    """Whether a rule removes ``key``'s lone delete marker (ExpiredObjectDeleteMarker).
-    A marker has no size and no tags: a rule filtered on them cannot take it."""
-    facts = ObjectFacts(key, 0, 0.0, {})
-    return any(rule.expired_marker for rule in applying(lifecycle, facts))
+def marker_expires(
+    lifecycle: Lifecycle, key: str, written: float, now: float, day_seconds: float
+) -> bool:
+    """Whether a rule removes ``key``'s lone delete marker, written at ``written``: one
+    with ExpiredObjectDeleteMarker, or (as AWS does) an Expiration after Days once the
+    marker is that old. A marker has no size and no tags: a rule filtered on them cannot
+    take it."""
+    for rule in applying(lifecycle, ObjectFacts(key, 0, written, {})):
+        if rule.expired_marker:
+            return True
+        days = rule.expiration_days
+        if days is not None and _after_days(written, days, day_seconds) <= now:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

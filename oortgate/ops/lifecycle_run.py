@@ -102,6 +102,7 @@ class _KeyWalk:
     newer: int = 0  # noncurrent versions seen (each newer than the next one)
     left: int = 0  # noncurrent versions kept
     marker: str | None = None  # the version id of its latest version, a delete marker
+    marker_at: float = 0.0  # and when that marker was written
 
 
 class _BucketPass:
@@ -204,7 +205,7 @@ class _BucketPass:
         rules = self.lifecycle.rules
         if not versioned(self.bucket) or not any(
             r.noncurrent_days is not None or r.nc_transition_class is not None
-            or r.expired_marker for r in rules
+            or r.expired_marker or r.expiration_days is not None for r in rules
         ):  # fmt: skip
             return
         meta = self.services.meta
@@ -222,6 +223,7 @@ class _BucketPass:
                 since, walk.modified = walk.modified, record.last_modified
                 if latest:
                     walk.marker = record.version_id if record.delete_marker else None
+                    walk.marker_at = record.last_modified
                     kept = (record.key, record.version_id)
                     continue
                 self.summary.scanned += 1
@@ -242,7 +244,9 @@ class _BucketPass:
     async def _lone_marker(self, walk: _KeyWalk) -> None:
         """ExpiredObjectDeleteMarker: the walked key's latest version is a delete marker
         and none of its noncurrent versions is left."""
-        if walk.marker is None or walk.left or not marker_expires(self.lifecycle, walk.key):
+        if walk.marker is None or walk.left:
+            return
+        if not marker_expires(self.lifecycle, walk.key, walk.marker_at, self.now, self.day):
             return
         if await self.services.meta.expire_delete_marker(self.bucket.id, walk.key, walk.marker):
             self.summary.expired += 1

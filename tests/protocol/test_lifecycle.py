@@ -336,6 +336,26 @@ def test_expired_delete_markers_go(server: ServerProcess, s3: S3Client, bucket: 
     assert s3.get_object(Bucket=bucket, Key="m/lone")["Body"].read() == b"back"
 
 
+def test_expiration_days_also_remove_old_lone_markers(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
+    """As AWS documents it: an Expiration with Days cleans up a lone delete marker once
+    the marker is that old (a Date never does)."""
+    _versioned(s3, bucket)
+    version = s3.put_object(Bucket=bucket, Key="x/gone", Body=b"v")["VersionId"]
+    s3.delete_object(Bucket=bucket, Key="x/gone")
+    s3.delete_object(Bucket=bucket, Key="x/gone", VersionId=version)  # the marker is alone
+    s3.put_object(Bucket=bucket, Key="x/live", Body=b"v")
+    put_rules(s3, bucket, {"ID": "d", "Filter": {"Prefix": "x/"}, "Status": "Enabled",
+                           "Expiration": {"Days": 1}})  # fmt: skip
+    run_lifecycle(server, day=3600)  # a day has not passed: nothing happens
+    assert _markers(s3, bucket) == ["x/gone"] and keys(s3, bucket) == ["x/live"]
+    time.sleep(2 * DAY + 0.1)
+    run_lifecycle(server)
+    # x/live expired under a new marker (not alone: its version stays); x/gone's went.
+    assert _markers(s3, bucket) == ["x/live"] and keys(s3, bucket) == []
+
+
 def _packed(server: ServerProcess) -> int:
     """Compressed blobs (the Archive tier's: their ids end in "z")."""
     return sum(1 for p in (server.data_dir / "blobs").rglob("*z") if p.is_file())

@@ -74,6 +74,16 @@ def test_lone_markers_by_prefix_never_by_size_or_tags() -> None:
     lc = Lifecycle((Rule("m", True, Filter("logs/"), expired_marker=True),
                     Rule("big", True, Filter(size_greater_than=10), expired_marker=True),
                     Rule("off", False, Filter("tmp/"), expired_marker=True)))  # fmt: skip
-    assert marker_expires(lc, "logs/a")
-    assert not marker_expires(lc, "other")  # a marker has no size: "big" never takes it
-    assert not marker_expires(lc, "tmp/x")
+    assert marker_expires(lc, "logs/a", JAN_1_10H, JAN_1_10H, DAY)
+    assert not marker_expires(lc, "other", 0.0, JAN_1_10H, DAY)  # no size: "big" never takes it
+    assert not marker_expires(lc, "tmp/x", 0.0, JAN_1_10H, DAY)
+
+
+def test_expiration_days_also_take_old_lone_markers() -> None:
+    """As AWS: "When you specify the Days tag, Amazon S3 automatically performs
+    ExpiredObjectDeleteMarker cleanup when the delete markers are old enough"."""
+    lc = Lifecycle((Rule("d", True, Filter("logs/"), expiration_days=1),
+                    Rule("dated", True, Filter("old/"), expiration_date=0.0)))  # fmt: skip
+    assert not marker_expires(lc, "logs/a", JAN_1_10H, 1767398399.0, DAY)
+    assert marker_expires(lc, "logs/a", JAN_1_10H, 1767398400.0, DAY)
+    assert not marker_expires(lc, "old/a", JAN_1_10H, 1767398400.0 * 2, DAY)  # Date: never
