@@ -50,6 +50,15 @@ class Rule:
     # ``newer_noncurrent`` newest noncurrent versions of its key.
     noncurrent_days: int | None = None
     newer_noncurrent: int | None = None
+    # Expiration's ExpiredObjectDeleteMarker: a delete marker that is its key's latest
+    # version and has no noncurrent version left goes.
+    expired_marker: bool = False
+    # NoncurrentVersionTransition: a noncurrent version moves to ``nc_transition_class``
+    # ``nc_transition_days`` after it became noncurrent, unless it is one of the
+    # ``nc_transition_newer`` newest noncurrent versions of its key.
+    nc_transition_days: int | None = None
+    nc_transition_class: str | None = None
+    nc_transition_newer: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,37 @@ def noncurrent_due(
     return False
 
 
+def noncurrent_transition_due(
+    lifecycle: Lifecycle, facts: ObjectFacts, newer: int, now: float, day_seconds: float
+) -> str | None:
+    """The storage class a due NoncurrentVersionTransition moves a noncurrent version to
+    (None: none due); ``facts`` and ``newer`` as for noncurrent_due."""
+    for rule in applying(lifecycle, facts):
+        if rule.nc_transition_days is None:
+            continue
+        if rule.nc_transition_newer is not None and newer < rule.nc_transition_newer:
+            continue
+        if _after_days(facts.last_modified, rule.nc_transition_days, day_seconds) <= now:
+            return rule.nc_transition_class
+    return None
+
+
+def marker_expires(
+    lifecycle: Lifecycle, key: str, written: float, now: float, day_seconds: float
+) -> bool:
+    """Whether a rule removes ``key``'s lone delete marker, written at ``written``: one
+    with ExpiredObjectDeleteMarker, or (as AWS does) an Expiration after Days once the
+    marker is that old. A marker has no size and no tags: a rule filtered on them cannot
+    take it."""
+    for rule in applying(lifecycle, ObjectFacts(key, 0, written, {})):
+        if rule.expired_marker:
+            return True
+        days = rule.expiration_days
+        if days is not None and _after_days(written, days, day_seconds) <= now:
+            return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectFacts:
     """What a rule's filter and schedule look at."""

@@ -288,6 +288,19 @@ class MetaStore(Protocol):
         not a delete marker. None: no such version; else whether it was a marker."""
         ...
 
+    async def transition_version(self, record: ObjectRecord) -> bool:
+        """A lifecycle transition of a noncurrent version: ``record`` (as read, with its
+        new body: new pending blobs, claimed here, or its inline body) and its new
+        storage class replace the stored row's in one transaction, the old blobs
+        released. False: the version is gone or no longer has ``record.etag``. Raises
+        S3Error NoSuchKey (nothing written) if a new blob cannot be claimed."""
+        ...
+
+    async def expire_delete_marker(self, bucket_id: int, key: str, version_id: str) -> bool:
+        """ExpiredObjectDeleteMarker: remove that delete marker if it is still the key's
+        only version (checked in the same transaction); True if it went."""
+        ...
+
     async def get_object_version(
         self, bucket_id: int, key: str, version_id: str
     ) -> ObjectRecord | None:

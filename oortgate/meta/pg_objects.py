@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, versions
+from oortgate.meta import body_rows, version_lifecycle, versions
 from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment, VersionPage
 from oortgate.meta.pg_accounts import PgAccounts
 from oortgate.meta.pg_db import Conn, s3_error
@@ -107,6 +107,13 @@ async def drive(conn: Conn, steps: versions.Steps[T]) -> T:
             rows: list[Any] = []
             if isinstance(step, versions.Release):
                 await conn.execute(b"SELECT og_release_all(%s::og_name[])", (list(step.blob_ids),))
+            elif isinstance(step, versions.Claim):
+                claimed = True
+                for blob_id in step.blob_ids:
+                    cur = await conn.execute(b"SELECT og_claim(%s)", (blob_id,))
+                    row = await cur.fetchone()
+                    claimed = claimed and bool(row and row[0])
+                rows = [(claimed,)]
             else:
                 cur = await conn.execute(step.text.replace("?", "%s").encode(), step.args)
                 rows = await cur.fetchall() if cur.description is not None else []
@@ -333,6 +340,16 @@ class PgObjects(PgAccounts):
     async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
         return await self._versioned(
             lambda: versions.delete_version(bucket_id, key, version_id), (bucket_id, key)
+        )
+
+    async def transition_version(self, record: ObjectRecord) -> bool:
+        return await self._versioned(lambda: version_lifecycle.transition_version(record),
+                                     (record.bucket_id, record.key))  # fmt: skip
+
+    async def expire_delete_marker(self, bucket_id: int, key: str, version_id: str) -> bool:
+        return await self._versioned(
+            lambda: version_lifecycle.expire_lone_marker(bucket_id, key, version_id),
+            (bucket_id, key),
         )
 
     async def get_object_version(

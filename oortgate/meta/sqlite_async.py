@@ -216,6 +216,12 @@ class AsyncSqliteMeta:
     async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
         return await self._call(self._writer.delete_version, bucket_id, key, version_id)
 
+    async def transition_version(self, record: ObjectRecord) -> bool:
+        return await self._call(self._writer.transition_version, record)
+
+    async def expire_delete_marker(self, bucket_id: int, key: str, version_id: str) -> bool:
+        return await self._call(self._writer.expire_delete_marker, bucket_id, key, version_id)
+
     async def get_object_version(
         self, bucket_id: int, key: str, version_id: str
     ) -> ObjectRecord | None:

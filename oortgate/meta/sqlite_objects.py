@@ -12,7 +12,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, versions
+from oortgate.meta import body_rows, version_lifecycle, versions
 from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment, VersionPage
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
@@ -267,6 +267,8 @@ class ObjectsStore(CountedReferences):
                 if isinstance(step, versions.Release):
                     for blob_id in step.blob_ids:
                         self._release(blob_id)
+                elif isinstance(step, versions.Claim):
+                    rows = [(all([self._claim(b) for b in step.blob_ids]),)]
                 else:
                     rows = self._conn.execute(step.text, step.args).fetchall()
                 step = steps.send(rows)
@@ -291,6 +293,14 @@ class ObjectsStore(CountedReferences):
     def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
         with self._write():
             return self._drive(versions.delete_version(bucket_id, key, version_id))
+
+    def transition_version(self, record: ObjectRecord) -> bool:
+        with self._write():
+            return self._drive(version_lifecycle.transition_version(record))
+
+    def expire_delete_marker(self, bucket_id: int, key: str, version_id: str) -> bool:
+        with self._write():
+            return self._drive(version_lifecycle.expire_lone_marker(bucket_id, key, version_id))
 
     def get_object_version(
         self, bucket_id: int, key: str, version_id: str

@@ -50,7 +50,15 @@ class Release:
     blob_ids: tuple[str, ...]
 
 
-Step = Sql | Release
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A row is about to reference these blobs (new, pending ones: the store's own claim
+    step, as put_object's); the step's rows are [(True,)] if every one was claimed."""
+
+    blob_ids: tuple[str, ...]
+
+
+Step = Sql | Release | Claim
 Steps = Generator[Step, list[Row], T]
 
 # What objects and object_versions rows share (in this order).

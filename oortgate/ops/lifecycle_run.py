@@ -1,5 +1,6 @@
-"""Applying buckets' lifecycle rules: expire objects, abort incomplete uploads, move
-Standard objects to the Archive tier.
+"""Applying buckets' lifecycle rules: expire objects, noncurrent versions and lone delete
+markers, abort incomplete uploads, move Standard objects and noncurrent versions to the
+Archive tier.
 
 One pass re-scans every bucket that has rules, in pages of ``batch`` keys; each action
 is one idempotent store write guarded by what the pass saw (the ETag and modification
@@ -24,7 +25,9 @@ from oortgate.lifecycle.schedule import (
     ObjectFacts,
     abort_due,
     expires_by,
+    marker_expires,
     noncurrent_due,
+    noncurrent_transition_due,
     transition_due,
 )
 from oortgate.meta.models import Bucket, InlineBody, ObjectRecord
@@ -88,6 +91,18 @@ async def apply_rules(
 
 class _LeaseLost(Exception):
     pass
+
+
+@dataclass(slots=True)
+class _KeyWalk:
+    """What the noncurrent pass knows of the key whose versions it is walking."""
+
+    key: str
+    modified: float = 0.0  # the last version seen's last_modified (the next one's "since")
+    newer: int = 0  # noncurrent versions seen (each newer than the next one)
+    left: int = 0  # noncurrent versions kept
+    marker: str | None = None  # the version id of its latest version, a delete marker
+    marker_at: float = 0.0  # and when that marker was written
 
 
 class _BucketPass:
@@ -181,51 +196,112 @@ class _BucketPass:
     async def noncurrent(
         self, batch: int, renew: Callable[[], Awaitable[bool]] | None
     ) -> None:
-        """NoncurrentVersionExpiration: every key's versions, newest first; a version
-        became noncurrent when the next newer one was written. A version id never
-        changes, so removing one by its id needs no other guard."""
+        """NoncurrentVersionExpiration, NoncurrentVersionTransition and
+        ExpiredObjectDeleteMarker: every key's versions, newest first; a version became
+        noncurrent when the next newer one was written. A version id never changes, so
+        removing one by its id needs no other guard; a key's lone delete marker is
+        removed once all its versions were seen (after the next page is listed: the
+        page marker may name it)."""
         rules = self.lifecycle.rules
-        if not versioned(self.bucket) or all(r.noncurrent_days is None for r in rules):
+        if not versioned(self.bucket) or not any(
+            r.noncurrent_days is not None or r.nc_transition_class is not None
+            or r.expired_marker or r.expiration_days is not None for r in rules
+        ):  # fmt: skip
             return
         meta = self.services.meta
         kept: tuple[str, str | None] = ("", None)  # the last version left: the next page's marker
-        newer_key, newer_modified, newer = "", 0.0, 0
+        walk = _KeyWalk("")
         while True:
             page = await meta.list_object_versions(self.bucket.id, key_marker=kept[0],
                                                    version_id_marker=kept[1],
                                                    max_keys=batch)  # fmt: skip
             for record, latest in page.versions:
-                since, same_key = newer_modified, record.key == newer_key
-                newer_key, newer_modified = record.key, record.last_modified
-                if latest or not same_key:
-                    newer = 0
+                if record.key != walk.key:
+                    await self._lone_marker(walk)
+                    walk = _KeyWalk(record.key)
+                    latest = True  # a key's newest version is current, or its marker
+                since, walk.modified = walk.modified, record.last_modified
+                if latest:
+                    walk.marker = record.version_id if record.delete_marker else None
+                    walk.marker_at = record.last_modified
                     kept = (record.key, record.version_id)
                     continue
                 self.summary.scanned += 1
-                if await self._noncurrent_goes(record, since, newer):
+                if await self._noncurrent_goes(record, since, walk.newer):
                     self.summary.expired += 1
                 else:
+                    walk.left += 1
                     kept = (record.key, record.version_id)
-                newer += 1
+                    if await self._noncurrent_moves(record, since, walk.newer):
+                        self.summary.transitioned += 1
+                walk.newer += 1
             if not page.is_truncated:
+                await self._lone_marker(walk)
                 return
             if renew is not None and not await renew():
                 raise _LeaseLost
 
-    async def _noncurrent_goes(self, record: ObjectRecord, since: float, newer: int) -> bool:
+    async def _lone_marker(self, walk: _KeyWalk) -> None:
+        """ExpiredObjectDeleteMarker: the walked key's latest version is a delete marker
+        and none of its noncurrent versions is left."""
+        if walk.marker is None or walk.left:
+            return
+        if not marker_expires(self.lifecycle, walk.key, walk.marker_at, self.now, self.day):
+            return
+        if await self.services.meta.expire_delete_marker(self.bucket.id, walk.key, walk.marker):
+            self.summary.expired += 1
+
+    async def _facts(self, record: ObjectRecord, since: float) -> ObjectFacts:
         tags = record.tags
         if self.tagged:  # listings carry no tags
             found = await self.services.meta.get_object_version(
                 self.bucket.id, record.key, record.version_id
             )
             tags = found.tags if found is not None else {}
-        facts = ObjectFacts(record.key, record.size, since, tags)
+        return ObjectFacts(record.key, record.size, since, tags)
+
+    async def _noncurrent_goes(self, record: ObjectRecord, since: float, newer: int) -> bool:
+        facts = await self._facts(record, since)
         if not noncurrent_due(self.lifecycle, facts, newer, self.now, self.day):
             return False
         removed = await self.services.freeing(
             self.services.meta.delete_version, self.bucket.id, record.key, record.version_id
         )
         return removed is not None
+
+    async def _noncurrent_moves(self, listed: ObjectRecord, since: float, newer: int) -> bool:
+        """NoncurrentVersionTransition: a Standard noncurrent version moves to the
+        Archive tier, its bytes rewritten as a Transition rewrites a current one's."""
+        if listed.delete_marker or listed.storage_class != "STANDARD":
+            return False
+        if self.bucket.tier != STANDARD:
+            return False
+        facts = await self._facts(listed, since)
+        target = noncurrent_transition_due(self.lifecycle, facts, newer, self.now, self.day)
+        if target is None:
+            return False
+        meta = self.services.meta
+        record = await meta.get_object_version(self.bucket.id, listed.key, listed.version_id)
+        if record is None or record.etag != listed.etag or record.body is None:
+            return False
+        moved = dataclasses.replace(record, storage_class=target)
+
+        async def commit(new: ObjectRecord) -> ObjectRecord:
+            if not await meta.transition_version(new):
+                raise S3Error("NoSuchKey", Key=new.key)  # gone meanwhile: the new blobs go
+            return new
+
+        try:
+            if isinstance(record.body, InlineBody):
+                await commit(moved)
+            else:
+                ctx = _system_context(self.services, self.bucket, listed.key)
+                await rewritten(ctx, moved, ARCHIVE, commit, every_blob=True)
+        except S3Error as err:
+            if err.code in CHANGED:
+                return False
+            raise
+        return True
 
     async def uploads(self, batch: int) -> None:
         meta, key_marker, id_marker = self.services.meta, "", ""

@@ -1,9 +1,8 @@
 """The LifecycleConfiguration document: PutBucketLifecycleConfiguration's, parsed and
 checked as AWS checks it, and the one GetBucketLifecycleConfiguration answers with.
 
-The versioned-bucket elements not applied yet (NoncurrentVersionTransition, expired
-delete markers) are refused with 501 NotImplemented: a rule is never stored with a part
-of it ignored."""
+A rule is never stored with a part of it ignored: what this server cannot do (a second
+transition: it has one archive tier) is refused."""
 
 from __future__ import annotations
 
@@ -18,11 +17,10 @@ from oortgate.xml.core import Node, document, parse, timestamp
 
 MAX_RULES = 1000
 MAX_ID = 255
-VERSIONING_ONLY = ("NoncurrentVersionTransition",)
 MAX_NEWER_NONCURRENT = 100
 _RULE_CHILDREN = frozenset(
     "ID Prefix Filter Status Expiration Transition AbortIncompleteMultipartUpload"
-    " NoncurrentVersionExpiration".split()
+    " NoncurrentVersionExpiration NoncurrentVersionTransition".split()
 )
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]00:?00)?)?")
 
@@ -77,9 +75,6 @@ def _int(text: str) -> int:
 
 def _rule(element: Element, archive_classes: frozenset[str]) -> Rule:
     for child in element:
-        if child.tag in VERSIONING_ONLY:
-            raise S3Error("NotImplemented", f"{child.tag} is not implemented; remove it from "
-                          "the rule.")  # fmt: skip
         if child.tag not in _RULE_CHILDREN:
             raise _malformed()
     rule_id = _text(element, "ID")
@@ -91,20 +86,28 @@ def _rule(element: Element, archive_classes: frozenset[str]) -> Rule:
     if status not in ("Enabled", "Disabled"):
         raise _malformed()
     rule_filter = _rule_filter(element)
-    exp_days, exp_date = _expiration(_only(element, "Expiration"))
+    exp_days, exp_date, marker = _expiration(_only(element, "Expiration"))
     tr_days, tr_date, tr_class = _transition(element, archive_classes)
     abort = _abort(_only(element, "AbortIncompleteMultipartUpload"))
     noncurrent, newer = _noncurrent(_only(element, "NoncurrentVersionExpiration"))
+    nc_days, nc_class, nc_newer = _noncurrent_transition(element, archive_classes)
     if (exp_days is None and exp_date is None and tr_class is None and abort is None
-            and noncurrent is None):  # fmt: skip
+            and noncurrent is None and not marker and nc_class is None):  # fmt: skip
         raise _bad("At least one action needs to be specified in a rule")
     if abort is not None and rule_filter.tags:
         raise _invalid_request("AbortIncompleteMultipartUpload cannot be specified with Tags.")
+    if marker and rule_filter.tags:
+        raise _invalid_request("ExpiredObjectDeleteMarker cannot be specified with Tags.")
     if exp_days is not None and tr_days is not None and exp_days <= tr_days:
         raise _bad(f"'Days' in the Expiration action for filter '{rule_filter.prefix}' must be "
                    f"greater than 'Days' in the Transition action")  # fmt: skip
+    if noncurrent is not None and nc_days is not None and noncurrent <= nc_days:
+        raise _bad(f"'NoncurrentDays' in the NoncurrentVersionExpiration action for filter "
+                   f"'{rule_filter.prefix}' must be greater than 'NoncurrentDays' in the "
+                   f"NoncurrentVersionTransition action")  # fmt: skip
     return Rule(rule_id, status == "Enabled", rule_filter, exp_days, exp_date, tr_days, tr_date,
-                tr_class, abort, noncurrent, newer)  # fmt: skip
+                tr_class, abort, noncurrent, newer, marker, nc_days, nc_class,
+                nc_newer)  # fmt: skip
 
 
 def _rule_filter(element: Element) -> Filter:
@@ -165,21 +168,25 @@ def _date(text: str) -> float:
         raise _malformed() from None
 
 
-def _expiration(element: Element | None) -> tuple[int | None, float | None]:
+def _expiration(element: Element | None) -> tuple[int | None, float | None, bool]:
+    """(Days, Date, ExpiredObjectDeleteMarker): the marker flag alone, or one of the
+    others (AWS answers MalformedXML to the flag beside Days or Date)."""
     if element is None:
-        return None, None
-    if _only(element, "ExpiredObjectDeleteMarker") is not None:
-        raise S3Error("NotImplemented", "ExpiredObjectDeleteMarker is not implemented; "
-                      "remove it from the rule.")  # fmt: skip
+        return None, None, False
+    flag = _text(element, "ExpiredObjectDeleteMarker")
+    if flag is not None:
+        if flag not in ("true", "false") or len(element) != 1:
+            raise _malformed()
+        return None, None, flag == "true"
     days, date = _text(element, "Days"), _text(element, "Date")
     if (days is None) == (date is None) or len(element) != 1:
         raise _malformed()
     if days is not None:
         if _int(days) <= 0:
             raise _bad("'Days' for Expiration action must be a positive integer")
-        return _int(days), None
+        return _int(days), None, False
     assert date is not None
-    return None, _date(date)
+    return None, _date(date), False
 
 
 def _transition(
@@ -206,6 +213,34 @@ def _transition(
         return _int(days), None, storage
     assert date is not None
     return None, _date(date), storage
+
+
+def _noncurrent_transition(
+    rule: Element, archive_classes: frozenset[str]
+) -> tuple[int | None, str | None, int | None]:
+    """NoncurrentVersionTransition's (NoncurrentDays, StorageClass,
+    NewerNoncurrentVersions); as for Transition, one, to the Archive tier's class."""
+    found = rule.findall("NoncurrentVersionTransition")
+    if not found:
+        return None, None, None
+    if len(found) > 1:
+        raise _bad("This server has one archive tier: a rule can transition noncurrent "
+                   "versions to it once")  # fmt: skip
+    element = found[0]
+    names = ("NoncurrentDays", "StorageClass", "NewerNoncurrentVersions")
+    days, storage, newer = (_text(element, t) for t in names)
+    if days is None or storage is None or len(element) != 2 + (newer is not None):
+        raise _malformed()
+    if storage not in archive_classes:
+        offered = ", ".join(sorted(archive_classes))
+        raise _bad(f"The storage class {storage} is not offered for transitions here: versions "
+                   f"move to the Archive tier, whose storage class is {offered}.")  # fmt: skip
+    if _int(days) < 0:
+        raise _bad("'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative")
+    if newer is not None and not 0 < _int(newer) <= MAX_NEWER_NONCURRENT:
+        raise _bad(f"'NewerNoncurrentVersions' for NoncurrentVersionTransition action must be "
+                   f"a positive integer up to {MAX_NEWER_NONCURRENT}")  # fmt: skip
+    return _int(days), storage, None if newer is None else _int(newer)
 
 
 def _abort(element: Element | None) -> int | None:
@@ -250,6 +285,8 @@ def _rule_node(rule: Rule) -> Node:
     node.add("Status", "Enabled" if rule.enabled else "Disabled")
     if rule.expiration_days is not None or rule.expiration_date is not None:
         _when(node.add("Expiration"), rule.expiration_days, rule.expiration_date)
+    elif rule.expired_marker:
+        node.add("Expiration").add("ExpiredObjectDeleteMarker", "true")
     if rule.transition_class is not None:
         transition = node.add("Transition")
         _when(transition, rule.transition_days, rule.transition_date)
@@ -261,6 +298,12 @@ def _rule_node(rule: Rule) -> Node:
         noncurrent.add("NoncurrentDays", rule.noncurrent_days)
         if rule.newer_noncurrent is not None:
             noncurrent.add("NewerNoncurrentVersions", rule.newer_noncurrent)
+    if rule.nc_transition_class is not None:
+        moving = node.add("NoncurrentVersionTransition")
+        moving.add("NoncurrentDays", rule.nc_transition_days)
+        moving.add("StorageClass", rule.nc_transition_class)
+        if rule.nc_transition_newer is not None:
+            moving.add("NewerNoncurrentVersions", rule.nc_transition_newer)
     return node
 
 

@@ -1,10 +1,13 @@
-"""ops/lifecycle_run.py on a gateway in process: passes page through a bucket, stop when
-their lease is lost (the rest is the next pass's), and leave an object that changed
-since the pass saw it."""
+"""ops/lifecycle_run.py on a gateway in process: passes page through a bucket (and a
+versioned one's versions), stop when their lease is lost (the rest is the next pass's),
+and leave an object that changed since the pass saw it."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 from oortgate.lifecycle.rules import Filter, Lifecycle, Rule
 from oortgate.ops import lifecycle_run
@@ -100,3 +103,34 @@ def test_archived_by_a_rule_it_needs_a_restore_where_the_tier_does(tmp_path: Pat
         assert owner.get("warm", "k").body == data
     finally:
         glacier.close()
+
+
+@pytest.mark.parametrize("batch", [1, 2, 500])
+def test_versions_and_lone_markers_across_pages(
+    harness: Harness, owner: Client, bucket: str, batch: int
+) -> None:
+    """A page may end inside a key's versions, or right after its delete marker: the
+    pass carries the key on, so every batch size ends the same."""
+    b = harness.get_bucket(bucket)
+    assert b is not None
+    harness.run(harness.meta.set_bucket_versioning(b.id, "Enabled"))
+    harness.run(harness.meta.refresh())
+    for key, writes in (("a", 2), ("c", 3), ("d", 2)):
+        for n in range(writes):
+            assert owner.put(bucket, key, str(n).encode()).status == 200
+    for key in ("a", "d"):
+        assert owner.request("DELETE", f"/{bucket}/{key}").status == 204
+    _rules(harness, bucket, Lifecycle((
+        Rule("keep1", True, Filter("a"), noncurrent_days=1, newer_noncurrent=1),
+        Rule("gone", True, Filter("d"), noncurrent_days=1),
+        Rule("markers", True, Filter(), expired_marker=True),
+    )))  # fmt: skip
+    later = time.time() + 10 * 86400
+    services = harness.gateway.services
+    summary = harness.run(lifecycle_run.apply_rules(services, now=later, batch=batch))
+    assert summary.expired == 4  # a's oldest, d's two and then d's marker
+    page = harness.run(harness.meta.list_object_versions(b.id))
+    left = [(r.key, r.delete_marker, latest) for r, latest in page.versions]
+    assert left == [("a", True, True), ("a", False, False),
+                    ("c", False, True), ("c", False, False), ("c", False, False)]  # fmt: skip
+    assert harness.run(lifecycle_run.apply_rules(services, now=later, batch=batch)).expired == 0

@@ -1,11 +1,12 @@
-"""Bucket lifecycle rules (issue 20, unversioned buckets): Put/Get/DeleteBucketLifecycle-
-Configuration with AWS's shapes and errors, and rules applied for real by
-``oortgate lifecycle run`` and by the gateway's own worker, on a server whose "day" is
-one second long (lifecycle_day_seconds).
+"""Bucket lifecycle rules (issue 20): Put/Get/DeleteBucketLifecycleConfiguration with
+AWS's shapes and errors, and rules applied for real by ``oortgate lifecycle run`` and by
+the gateway's own worker, on a server whose "day" is one second long
+(lifecycle_day_seconds).
 
 Expiration removes objects as DeleteObject does; AbortIncompleteMultipartUpload aborts
 uploads; a Transition moves Standard objects to the Archive tier's storage class, read
-back unchanged."""
+back unchanged. On versioned buckets: noncurrent versions expire or move to the Archive
+tier (the newest N kept), and lone delete markers go (ExpiredObjectDeleteMarker)."""
 
 from __future__ import annotations
 
@@ -151,11 +152,16 @@ def test_legacy_prefix_rule_shown_as_put(s3: S3Client, bucket: str) -> None:
         ({"ID": "r", "Filter": {"Tag": {"Key": "k", "Value": "v"}}, "Status": "Enabled",
           "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}, "InvalidRequest", 400),
         ({"ID": "r", "Filter": {}, "Status": "Enabled", "NoncurrentVersionTransitions": [
-            {"NoncurrentDays": 3, "StorageClass": ARCHIVE_CLASS}]}, "NotImplemented", 501),
+            {"NoncurrentDays": 3, "StorageClass": "STANDARD_IA"}]}, "InvalidArgument", 400),
         ({"ID": "r", "Filter": {}, "Status": "Enabled",
           "NoncurrentVersionExpiration": {"NoncurrentDays": 0}}, "InvalidArgument", 400),
         ({"ID": "r", "Filter": {}, "Status": "Enabled",
-          "Expiration": {"ExpiredObjectDeleteMarker": True}}, "NotImplemented", 501),
+          "NoncurrentVersionExpiration": {"NoncurrentDays": 2}, "NoncurrentVersionTransitions": [
+              {"NoncurrentDays": 2, "StorageClass": ARCHIVE_CLASS}]}, "InvalidArgument", 400),
+        ({"ID": "r", "Filter": {}, "Status": "Enabled",
+          "Expiration": {"Days": 3, "ExpiredObjectDeleteMarker": True}}, "MalformedXML", 400),
+        ({"ID": "r", "Filter": {"Tag": {"Key": "k", "Value": "v"}}, "Status": "Enabled",
+          "Expiration": {"ExpiredObjectDeleteMarker": True}}, "InvalidRequest", 400),
     ],
 )  # fmt: skip
 def test_refused_and_nothing_stored(
@@ -275,6 +281,128 @@ def test_noncurrent_versions_expire(server: ServerProcess, s3: S3Client, bucket:
     assert left == [made[4], made[3], made[2]]  # the current and the 2 newest noncurrent
     others = s3.list_object_versions(Bucket=bucket, Prefix="other/")["Versions"]
     assert len(others) == 2 and others[0]["VersionId"] == old_other["VersionId"]
+
+
+def test_versioned_actions_put_and_shown(s3: S3Client, bucket: str) -> None:
+    rules: list[dict[str, Any]] = [
+        {"ID": "markers", "Filter": {"Prefix": "m/"}, "Status": "Enabled",
+         "Expiration": {"ExpiredObjectDeleteMarker": True}},
+        {"ID": "old", "Filter": {}, "Status": "Enabled",
+         "NoncurrentVersionTransitions": [{"NoncurrentDays": 5, "StorageClass": ARCHIVE_CLASS,
+                                           "NewerNoncurrentVersions": 3}],
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
+    ]  # fmt: skip
+    put_rules(s3, bucket, *rules)
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert got[0]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    assert got[1]["NoncurrentVersionTransitions"] == rules[1]["NoncurrentVersionTransitions"]
+    assert got[1]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
+
+
+def _versioned(s3: S3Client, bucket: str) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _markers(s3: S3Client, bucket: str) -> list[str]:
+    return sorted(m["Key"] for m in s3.list_object_versions(Bucket=bucket).get(
+        "DeleteMarkers", []))  # fmt: skip
+
+
+def test_expired_delete_markers_go(server: ServerProcess, s3: S3Client, bucket: str) -> None:
+    _versioned(s3, bucket)
+    for key in ("m/lone", "m/shadowing", "m/later", "other/lone"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"v")
+        s3.delete_object(Bucket=bucket, Key=key)
+    for key in ("m/lone", "other/lone"):  # their only version goes: the marker is alone
+        (version,) = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+    put_rules(
+        s3, bucket,
+        {"ID": "dm", "Filter": {"Prefix": "m/"}, "Status": "Enabled",
+         "Expiration": {"ExpiredObjectDeleteMarker": True}},
+        {"ID": "nc", "Filter": {"Prefix": "m/later"}, "Status": "Enabled",
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+    )  # fmt: skip
+    run_lifecycle(server, day=3600)  # m/later's version is not due yet: its marker stays
+    assert _markers(s3, bucket) == ["m/later", "m/shadowing", "other/lone"]
+    time.sleep(2 * DAY + 0.1)  # a day, rounded up to the next midnight, has passed
+    summary = run_lifecycle(server)
+    # m/later: its noncurrent version expired, then its marker was alone and went too.
+    assert summary["expired"] >= 2
+    assert _markers(s3, bucket) == ["m/shadowing", "other/lone"]
+    left = s3.list_object_versions(Bucket=bucket, Prefix="m/")
+    assert [v["Key"] for v in left["Versions"]] == ["m/shadowing"]
+    s3.put_object(Bucket=bucket, Key="m/lone", Body=b"back")  # a key in use again
+    assert s3.get_object(Bucket=bucket, Key="m/lone")["Body"].read() == b"back"
+
+
+def test_expiration_days_also_remove_old_lone_markers(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
+    """As AWS documents it: an Expiration with Days cleans up a lone delete marker once
+    the marker is that old (a Date never does)."""
+    _versioned(s3, bucket)
+    version = s3.put_object(Bucket=bucket, Key="x/gone", Body=b"v")["VersionId"]
+    s3.delete_object(Bucket=bucket, Key="x/gone")
+    s3.delete_object(Bucket=bucket, Key="x/gone", VersionId=version)  # the marker is alone
+    s3.put_object(Bucket=bucket, Key="x/live", Body=b"v")
+    put_rules(s3, bucket, {"ID": "d", "Filter": {"Prefix": "x/"}, "Status": "Enabled",
+                           "Expiration": {"Days": 1}})  # fmt: skip
+    run_lifecycle(server, day=3600)  # a day has not passed: nothing happens
+    assert _markers(s3, bucket) == ["x/gone"] and keys(s3, bucket) == ["x/live"]
+    time.sleep(2 * DAY + 0.1)
+    run_lifecycle(server)
+    # x/live expired under a new marker (not alone: its version stays); x/gone's went.
+    assert _markers(s3, bucket) == ["x/live"] and keys(s3, bucket) == []
+
+
+def _packed(server: ServerProcess) -> int:
+    """Compressed blobs (the Archive tier's: their ids end in "z")."""
+    return sum(1 for p in (server.data_dir / "blobs").rglob("*z") if p.is_file())
+
+
+def test_noncurrent_versions_move_to_the_archive_class(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
+    _versioned(s3, bucket)
+    part = os.urandom(5 * 1024 * 1024)  # a multipart version: its parts move one by one
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    etags = [s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=n, Body=data)[
+        "ETag"] for n, data in ((1, part), (2, b"tail"))]  # fmt: skip
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="k", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n + 1, "ETag": e} for n, e in enumerate(etags)]},
+    )  # fmt: skip
+    made = [done["VersionId"]]
+    bodies = [part + b"tail", os.urandom(50_000) + b"z" * 300_000, b"tiny",
+              os.urandom(1000) * 300, b"now"]  # fmt: skip
+    made += [s3.put_object(Bucket=bucket, Key="k", Body=b)["VersionId"] for b in bodies[1:]]
+    s3.put_object(Bucket=bucket, Key="other", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="other", Body=b"2")  # its noncurrent one: under no rule
+    before = {v["VersionId"]: v for v in s3.list_object_versions(Bucket=bucket)["Versions"]}
+    move = [{"NoncurrentDays": 1, "StorageClass": ARCHIVE_CLASS, "NewerNoncurrentVersions": 1}]
+    put_rules(s3, bucket, {"ID": "nct", "Filter": {"Prefix": "k"}, "Status": "Enabled",
+                           "NoncurrentVersionTransitions": move})  # fmt: skip
+    assert run_lifecycle(server, day=3600)["transitioned"] == 0  # not a day old yet
+    time.sleep(2 * DAY + 0.1)
+    packed = _packed(server)
+    assert run_lifecycle(server)["transitioned"] == 3  # all but the newest noncurrent one
+    assert _packed(server) >= packed + 3  # two parts and a blob rewritten (tiny is inline)
+    listed = s3.list_object_versions(Bucket=bucket)["Versions"]
+    classes = {v["VersionId"]: v["StorageClass"] for v in listed}
+    assert [classes[v] for v in made] == [ARCHIVE_CLASS] * 3 + ["STANDARD"] * 2
+    assert [v["StorageClass"] for v in listed if v["Key"] == "other"] == ["STANDARD"] * 2
+    for version_id, data in zip(made, bodies, strict=True):
+        got = s3.get_object(Bucket=bucket, Key="k", VersionId=version_id)
+        assert got["Body"].read() == data and got["ETag"] == before[version_id]["ETag"]
+        modified = before[version_id]["LastModified"].timestamp()  # (a GET says seconds)
+        assert got["LastModified"].timestamp() == int(modified)
+        assert got.get("StorageClass", "STANDARD") == classes[version_id]
+    ranged = s3.get_object(Bucket=bucket, Key="k", VersionId=made[0], Range="bytes=5242870-5242889")
+    assert ranged["Body"].read() == bodies[0][5242870:5242890]
+    current = s3.head_object(Bucket=bucket, Key="k")
+    assert current["VersionId"] == made[4] and "StorageClass" not in current
+    assert run_lifecycle(server)["transitioned"] == 0  # done once
 
 
 def test_expiration_after_days_and_its_header(

@@ -43,12 +43,20 @@ def test_every_action_and_filter_round_trips_through_json() -> None:
         "</AbortIncompleteMultipartUpload></Rule>",
         rule("<NoncurrentVersionExpiration><NoncurrentDays>4</NoncurrentDays>"
              "<NewerNoncurrentVersions>2</NewerNoncurrentVersions>"
-             "</NoncurrentVersionExpiration>").replace("<ID>r</ID>", "<ID>nc</ID>"),
+             "</NoncurrentVersionExpiration><NoncurrentVersionTransition><NoncurrentDays>1"
+             "</NoncurrentDays><StorageClass>GLACIER_IR</StorageClass><NewerNoncurrentVersions>"
+             "1</NewerNoncurrentVersions></NoncurrentVersionTransition>"
+             ).replace("<ID>r</ID>", "<ID>nc</ID>"),
+        rule("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+             "</Expiration>").replace("<ID>r</ID>", "<ID>dm</ID>"),
     )
     lifecycle = parse_lifecycle(body, ARCHIVE)
     assert loads(lifecycle.dumps()) == lifecycle
-    first, second, third, fourth = lifecycle.rules
+    first, second, third, fourth, fifth = lifecycle.rules
     assert (fourth.noncurrent_days, fourth.newer_noncurrent) == (4, 2)
+    assert (fourth.nc_transition_days, fourth.nc_transition_class,
+            fourth.nc_transition_newer) == (1, "GLACIER_IR", 1)  # fmt: skip
+    assert fifth.expired_marker and fifth.expiration_days is None
     assert (first.expiration_days, first.filter.prefix, first.enabled) == (3, "logs/", True)
     assert second.filter == Filter("a/", (("k", "v"),), 10, 99, "and")
     assert (second.transition_days, second.transition_class, second.enabled) == (
@@ -58,6 +66,7 @@ def test_every_action_and_filter_round_trips_through_json() -> None:
     shown = parse(lifecycle_document(lifecycle))
     assert parse_lifecycle(lifecycle_document(lifecycle), ARCHIVE) == lifecycle
     assert shown.find("Rule/Expiration/Days") is not None
+    assert shown.findall("Rule/Expiration/ExpiredObjectDeleteMarker")[0].text == "true"
 
 
 def test_a_rule_without_id_is_named() -> None:
@@ -91,10 +100,25 @@ def test_a_rule_without_id_is_named() -> None:
         (doc(f"<Rule><ID>{'x' * 256}</ID><Filter/><Status>Enabled</Status>{EXPIRE}</Rule>"),
          "InvalidArgument", "255"),
         (doc(rule("<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays>"
+                  "<StorageClass>STANDARD_IA</StorageClass></NoncurrentVersionTransition>")),
+         "InvalidArgument", "GLACIER_IR"),
+        (doc(rule("<NoncurrentVersionTransition><NoncurrentDays>-1</NoncurrentDays>"
                   "<StorageClass>GLACIER_IR</StorageClass></NoncurrentVersionTransition>")),
-         "NotImplemented", "not implemented"),
+         "InvalidArgument", "nonnegative"),
+        (doc(rule("<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays>"
+                  "<StorageClass>GLACIER_IR</StorageClass><NewerNoncurrentVersions>0"
+                  "</NewerNoncurrentVersions></NoncurrentVersionTransition>")),
+         "InvalidArgument", "up to 100"),
+        (doc(rule("<NoncurrentVersionExpiration><NoncurrentDays>3</NoncurrentDays>"
+                  "</NoncurrentVersionExpiration><NoncurrentVersionTransition><NoncurrentDays>3"
+                  "</NoncurrentDays><StorageClass>GLACIER_IR</StorageClass>"
+                  "</NoncurrentVersionTransition>")),
+         "InvalidArgument", "must be greater than 'NoncurrentDays'"),
         (doc(rule("<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
-                  "</Expiration>")), "NotImplemented", "not implemented"),
+                  "</Expiration>", "<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>")),
+         "InvalidRequest", "cannot be specified with Tags"),
+        (doc(rule("<Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker>"
+                  "</Expiration>")), "InvalidArgument", "At least one action"),
         (doc(rule("<NoncurrentVersionExpiration><NoncurrentDays>0</NoncurrentDays>"
                   "</NoncurrentVersionExpiration>")), "InvalidArgument", "positive integer"),
         (doc(rule("<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
@@ -121,6 +145,12 @@ def test_refused_as_aws(body: bytes, code: str, message: str) -> None:
         doc(rule("<Expiration><Days>x</Days></Expiration>")),
         doc(rule("<Transition><Days>1</Days></Transition>")),
         doc(rule(EXPIRE + "<Surprise/>")),
+        doc(rule("<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true"
+                 "</ExpiredObjectDeleteMarker></Expiration>")),  # as AWS: not beside Days
+        doc(rule("<Expiration><ExpiredObjectDeleteMarker>yes</ExpiredObjectDeleteMarker>"
+                 "</Expiration>")),
+        doc(rule("<NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays>"
+                 "</NoncurrentVersionTransition>")),
     ],
 )  # fmt: skip
 def test_malformed(body: bytes) -> None:

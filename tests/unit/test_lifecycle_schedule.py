@@ -7,7 +7,9 @@ from oortgate.lifecycle.schedule import (
     ObjectFacts,
     abort_due,
     expires_by,
+    marker_expires,
     next_expiration,
+    noncurrent_transition_due,
     transition_due,
 )
 
@@ -55,3 +57,33 @@ def test_transition_and_abort() -> None:
     assert abort_due(lc, "up/x", JAN_1_10H, 1767398400.0, DAY)
     assert not abort_due(lc, "up/x", JAN_1_10H, 1767398399.0, DAY)
     assert not abort_due(lc, "zzz", JAN_1_10H, 2e9, DAY)  # size filters never take uploads
+
+
+def test_noncurrent_transition_keeps_the_newest() -> None:
+    rule = Rule("n", True, Filter("logs/"), nc_transition_days=1, nc_transition_class="GLACIER_IR",
+                nc_transition_newer=2)  # fmt: skip
+    lc = Lifecycle((rule,))
+    due = 1767398400.0  # a day after becoming noncurrent, rounded up
+    assert noncurrent_transition_due(lc, facts(), 2, due, DAY) == "GLACIER_IR"
+    assert noncurrent_transition_due(lc, facts(), 1, due, DAY) is None  # among the 2 newest
+    assert noncurrent_transition_due(lc, facts(), 5, due - 1, DAY) is None  # not a day yet
+    assert noncurrent_transition_due(lc, facts("other"), 5, due, DAY) is None
+
+
+def test_lone_markers_by_prefix_never_by_size_or_tags() -> None:
+    lc = Lifecycle((Rule("m", True, Filter("logs/"), expired_marker=True),
+                    Rule("big", True, Filter(size_greater_than=10), expired_marker=True),
+                    Rule("off", False, Filter("tmp/"), expired_marker=True)))  # fmt: skip
+    assert marker_expires(lc, "logs/a", JAN_1_10H, JAN_1_10H, DAY)
+    assert not marker_expires(lc, "other", 0.0, JAN_1_10H, DAY)  # no size: "big" never takes it
+    assert not marker_expires(lc, "tmp/x", 0.0, JAN_1_10H, DAY)
+
+
+def test_expiration_days_also_take_old_lone_markers() -> None:
+    """As AWS: "When you specify the Days tag, Amazon S3 automatically performs
+    ExpiredObjectDeleteMarker cleanup when the delete markers are old enough"."""
+    lc = Lifecycle((Rule("d", True, Filter("logs/"), expiration_days=1),
+                    Rule("dated", True, Filter("old/"), expiration_date=0.0)))  # fmt: skip
+    assert not marker_expires(lc, "logs/a", JAN_1_10H, 1767398399.0, DAY)
+    assert marker_expires(lc, "logs/a", JAN_1_10H, 1767398400.0, DAY)
+    assert not marker_expires(lc, "old/a", JAN_1_10H, 1767398400.0 * 2, DAY)  # Date: never
