@@ -20,7 +20,7 @@ from tests.redis_service import unique_db_url
 from ._cluster import Cluster, running_cluster
 
 ROOT_RATE = "100000"
-USERS = 6  # three bucket owners, the rate test's key, two keys to disable
+USERS = 7  # three bucket owners, the rate test's key, two keys to disable, the quota race
 
 
 @pytest.fixture(scope="session")

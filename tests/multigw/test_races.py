@@ -42,8 +42,10 @@ def test_delete_bucket_racing_a_put_has_one_winner(cluster: Cluster) -> None:
     for n in range(10):
         name, body = f"mg-dvp-{n}", os.urandom(LARGE)
         c.create_bucket(Bucket=name)
-        deleted, put = at_once(partial(a.delete_bucket, Bucket=name),
-                               partial(b.put_object, Bucket=name, Key="k", Body=body))
+        deleted, put = at_once(
+            partial(a.delete_bucket, Bucket=name),
+            partial(b.put_object, Bucket=name, Key="k", Body=body),
+        )
         outcome = (_code(deleted), _code(put))
         outcomes.add(outcome)
         if outcome == (None, "NoSuchBucket"):  # the delete won: nothing is left
@@ -116,3 +118,26 @@ def test_one_bucket_name_created_by_three_owners_at_once_has_one_owner(
             mine = {b["Name"] for b in client.list_buckets()["Buckets"]}
             assert (name in mine) == (client is owner)
         owner.delete_bucket(Bucket=name)
+
+
+def test_bucket_quota_raced_from_three_gateways_is_never_passed(cluster: Cluster) -> None:
+    """One user at 99 of its 100 buckets (``max_buckets_per_user``) asks each gateway for a
+    bucket of its own at once: exactly one is made, the others are TooManyBuckets."""
+    tag = uuid.uuid4().hex[:8]
+    ak, sk = cluster.take_user()
+    clients = [cluster.client(i, ak, sk) for i in range(3)]
+    limit = 100  # the default every gateway of the cluster runs with
+    for n in range(limit - 1):
+        clients[n % 3].create_bucket(Bucket=f"mg-quota-{tag}-{n}")
+    once = [cluster.client(i, ak, sk, retries={"total_max_attempts": 1}) for i in range(3)]
+    for round_ in range(3):
+        names = [f"mg-quota-{tag}-r{round_}-{i}" for i in range(3)]
+        calls = [partial(c.create_bucket, Bucket=n) for c, n in zip(once, names, strict=True)]
+        answers = at_once(*calls)
+        codes = [_code(x) for x in answers]
+        assert sorted(codes, key=str) == [None, "TooManyBuckets", "TooManyBuckets"], codes
+        owned = {b["Name"] for b in clients[0].list_buckets()["Buckets"]}
+        assert len(owned) == limit and names[codes.index(None)] in owned
+        clients[1].delete_bucket(Bucket=names[codes.index(None)])
+    for n in range(limit - 1):
+        clients[n % 3].delete_bucket(Bucket=f"mg-quota-{tag}-{n}")
