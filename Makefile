@@ -7,7 +7,7 @@ DATA_DIR ?= ./oortgate-data
 PYTEST_WORKERS ?= 2
 
 .PHONY: install serve test test-backends lint typecheck unit protocol reliability clean \
-	browser-deps ceph-deps pg-deps pgbench-deps redis-deps fuzz soak
+	browser-deps ceph-deps pg-deps pgbench-deps redis-deps tools-deps fuzz soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,10 +71,15 @@ pgbench-deps: pg-deps
 redis-deps:
 	@command -v redis-server >/dev/null 2>&1 || $(call apt_install,redis-server)
 
+# rclone and restic for the tests of real tools on (versioned) buckets
+# (tests/protocol/test_versioned_tools.py).
+tools-deps:
+	@{ command -v rclone && command -v restic; } >/dev/null 2>&1 || $(call apt_install,rclone restic)
+
 unit: $(STAMP) redis-deps
 	$(BIN)/pytest -q tests/unit
 
-protocol: $(STAMP) browser-deps pg-deps redis-deps
+protocol: $(STAMP) browser-deps pg-deps redis-deps tools-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
 # The full form: 20 SIGKILL rounds and 4 power cuts under mixed load (`make test`: 3 and 1).
@@ -87,12 +92,12 @@ reliability: $(STAMP)
 # the metadata store on PostgreSQL too (tests/protocol/conftest.py, PER_BACKEND_MODULES).
 # The outage scenarios (PostgreSQL restarted, Redis stopped, under load) run here too:
 # they judge who answered what from the gateway's counters, not from timing.
-test: $(STAMP) lint typecheck browser-deps ceph-deps pg-deps redis-deps
+test: $(STAMP) lint typecheck browser-deps ceph-deps pg-deps redis-deps tools-deps
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15 tests
 
 # Every protocol test on every metadata backend (the full double run `make test` has no
 # time for).
-test-backends: $(STAMP) browser-deps pg-deps redis-deps
+test-backends: $(STAMP) browser-deps pg-deps redis-deps tools-deps
 	OORTGATE_TEST_BACKENDS=embedded,postgres $(BIN)/pytest -q -n $(PYTEST_WORKERS) tests/protocol
 
 # A longer fuzz run than the 45 s of `make test` (FUZZ_SEED=n replays one).

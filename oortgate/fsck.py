@@ -1,7 +1,9 @@
 """``oortgate fsck``: every object's blobs checked against the metadata, and every blob
 file against the rows that should know it.
 
-- Each object and each part of an open upload: its blobs exist (a file, or a row for an
+- Each object, each noncurrent version (object_versions: its bytes are kept, and read
+  back by a GET ?versionId=, as long as the version is) and each part of an open
+  upload: its blobs exist (a file, or a row for an
   inline blob) and hold the size the metadata says (a compressed blob's logical size);
   a multipart object's parts add up to its size.
 - ``deep``: the bytes are read (in bounded chunks) and their MD5s and checksums compared
@@ -49,10 +51,11 @@ class Problem:
     upload_id: str | None = None
     part_number: int | None = None
     repaired: bool = False
+    version_id: str | None = None  # a noncurrent version's ("null": the null version)
 
     def as_dict(self) -> dict[str, object]:
         doc = {"kind": self.kind, "bucket": self.bucket, "key": self.key,
-               "blob_id": self.blob_id, "upload_id": self.upload_id,
+               "version_id": self.version_id, "blob_id": self.blob_id, "upload_id": self.upload_id,
                "part_number": self.part_number, "detail": self.detail,
                "repaired": self.repaired}  # fmt: skip
         return {name: value for name, value in doc.items() if value is not None}
@@ -61,6 +64,7 @@ class Problem:
 @dataclass
 class Report:
     objects: int = 0
+    versions: int = 0  # noncurrent ones (delete markers have no bytes: not counted)
     upload_parts: int = 0
     blobs_checked: int = 0
     bytes_verified: int = 0
@@ -156,6 +160,9 @@ class Checker:
         async for entry in self._scan.objects():
             self.report.objects += 1
             await self._check(entry)
+        async for entry in self._scan.versions():
+            self.report.versions += 1
+            await self._check(entry)
         async for entry in self._scan.upload_parts():
             self.report.upload_parts += 1
             await self._check(entry)
@@ -172,8 +179,9 @@ class Checker:
     async def _examine(self, entry: Entry) -> AsyncIterator[Problem]:
         def problem(kind: str, detail: str, blob_id: str | None = None) -> Problem:
             number = entry.part_number if entry.upload_id else None
+            version = None if entry.version_id is None else entry.version_id or "null"
             return Problem(kind, detail, entry.bucket, entry.key, blob_id, entry.upload_id,
-                           number)  # fmt: skip
+                           number, version_id=version)  # fmt: skip
 
         if entry.row_damage:
             yield problem("database", entry.row_damage)

@@ -81,6 +81,7 @@ def summary(report: Report, options: Options) -> dict[str, Any]:
         "deep": options.deep,
         "repair": options.repair,
         "objects": report.objects,
+        "versions": report.versions,
         "upload_parts": report.upload_parts,
         "blobs_checked": report.blobs_checked,
         "bytes_verified": report.bytes_verified,
@@ -106,6 +107,8 @@ def _line(problem: Problem) -> str:
     if problem.upload_id:
         where = f"{problem.bucket}/{problem.key} (upload {problem.upload_id} part "
         where += f"{problem.part_number})"
+    elif problem.version_id is not None:
+        where = f"{problem.bucket}/{problem.key} (version {problem.version_id})"
     elif problem.key is not None:
         where = f"{problem.bucket}/{problem.key}"
     else:
@@ -117,7 +120,8 @@ def _line(problem: Problem) -> str:
 
 
 def _closing_line(report: Report) -> str:
-    checked = (f"{report.objects} objects, {report.upload_parts} upload parts, "
+    checked = (f"{report.objects} objects, {report.versions} noncurrent versions, "
+               f"{report.upload_parts} upload parts, "
                f"{report.blobs_checked} blobs checked")  # fmt: skip
     if report.bytes_verified:
         checked += f", {human_size(report.bytes_verified)} verified"

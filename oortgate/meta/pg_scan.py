@@ -1,5 +1,6 @@
 """``oortgate fsck``'s walk of the PostgreSQL metadata (the MetaScan Protocol of
-oortgate.meta.scan), on one autocommit connection of its own: each page is one statement
+oortgate.meta.scan: objects, noncurrent versions, open uploads' parts), on one
+autocommit connection of its own: each page is one statement
 (its own snapshot: the gateways' writes go on meanwhile, no snapshot is held for the
 whole walk), a multipart object's parts in the same statement. The reference-count
 drift is one statement too; ``repair_reference_counts`` one transaction that locks each
@@ -38,6 +39,21 @@ _OBJECTS = (
     " WHERE o.parts_count > 0 AND x.bucket_id = o.bucket_id AND x.key = o.key) p ON true"
     " WHERE (o.bucket_id, o.key) > (%s, %s::og_name) ORDER BY o.bucket_id, o.key LIMIT %s"
 )
+# The noncurrent versions that have bytes (a delete marker names no blob), their parts
+# (a multipart version's) in the same statement, as _OBJECTS.
+_VERSIONS = (
+    "SELECT o.bucket_id, b.name, o.key, o.blob_id, o.size, o.etag, o.checksums,"
+    " o.parts_count, o.crc64, p.blobs, p.sizes, p.sums, p.crcs, o.seq, o.version_id"
+    " FROM object_versions o LEFT JOIN buckets b ON b.id = o.bucket_id"
+    " LEFT JOIN LATERAL (SELECT array_agg(x.blob_id::text ORDER BY x.idx) AS blobs,"
+    " array_agg(x.size ORDER BY x.idx) AS sizes, array_agg(x.checksum ORDER BY x.idx) AS sums,"
+    " array_agg(x.crc64 ORDER BY x.idx) AS crcs FROM object_version_parts x"
+    " WHERE o.parts_count > 0 AND x.bucket_id = o.bucket_id AND x.key = o.key"
+    " AND x.seq = o.seq) p ON true"
+    " WHERE o.marker = 0 AND (o.bucket_id, o.key, o.seq) > (%s, %s::og_name, %s)"
+    " ORDER BY o.bucket_id, o.key, o.seq LIMIT %s"
+)
+_FIRST_SEQ = -(2**63)  # below every seq (a key's versions count down from -1)
 _PARTS = (
     "SELECT p.upload_id, p.part_number, p.blob_id, p.size, p.etag, p.checksum,"
     " u.checksum_algorithm, u.key, COALESCE(b.name, '#' || u.bucket_id), p.crc64"
@@ -113,9 +129,11 @@ class PgScan:
 
     async def totals(self) -> tuple[int, int]:
         (row,) = await self._rows(
-            "SELECT (SELECT count(*) FROM objects) + (SELECT count(*) FROM upload_parts),"
+            "SELECT (SELECT count(*) FROM objects) + (SELECT count(*) FROM upload_parts)"
+            " + (SELECT count(*) FROM object_versions WHERE marker = 0),"
             " (SELECT COALESCE(sum(size), 0) FROM objects)"
             " + (SELECT COALESCE(sum(size), 0) FROM upload_parts)"
+            " + (SELECT COALESCE(sum(size), 0) FROM object_versions WHERE marker = 0)"
         )
         return int(row[0]), int(row[1])
 
@@ -125,6 +143,13 @@ class PgScan:
             for row in rows:
                 yield _object(row)
             after = (int(rows[-1][0]), rows[-1][2])
+
+    async def versions(self) -> AsyncIterator[Entry]:
+        after: tuple[int, str, int] = (-1, "", _FIRST_SEQ)
+        while rows := await self._rows(_VERSIONS, *after, PAGE):
+            for row in rows:
+                yield _object(row)
+            after = (int(rows[-1][0]), rows[-1][2], int(rows[-1][13]))
 
     async def upload_parts(self) -> AsyncIterator[Entry]:
         after: tuple[str, int] = ("", -1)
@@ -137,6 +162,13 @@ class PgScan:
         if entry.upload_id is not None:
             sql = "SELECT blob_id FROM upload_parts WHERE upload_id = %s AND part_number = %s"
             args: tuple[object, ...] = (entry.upload_id, entry.part_number)
+        elif entry.version_id is not None:
+            sql = ("SELECT blob_id FROM object_versions"
+                   " WHERE bucket_id = %s AND key = %s AND seq = %s")  # fmt: skip
+            if entry.declared_parts:
+                sql = ("SELECT blob_id FROM object_version_parts"
+                       " WHERE bucket_id = %s AND key = %s AND seq = %s ORDER BY idx")  # fmt: skip
+            args = (entry.bucket_id, entry.key, entry.seq)
         elif entry.declared_parts:
             sql = "SELECT blob_id FROM object_parts WHERE bucket_id = %s AND key = %s ORDER BY idx"
             args = (entry.bucket_id, entry.key)
@@ -196,6 +228,7 @@ class PgScan:
 
 
 def _object(row: Sequence[Any]) -> Entry:
+    """An _OBJECTS row, or a _VERSIONS one (with its seq and version id after)."""
     bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count, crc64 = row[:9]
     sums, damage = decode_checksums(checksums)
     if bucket is None:  # a bucket with objects cannot be deleted: this is damage
@@ -213,8 +246,9 @@ def _object(row: Sequence[Any]) -> Entry:
                     (algorithm, value) if algorithm and value else None, part_crc)
             for part_blob, part_size, value, part_crc in parts
         )  # fmt: skip
+    seq, version_id = (int(row[13]), str(row[14])) if len(row) > 13 else (0, None)
     return Entry(bucket, key, etag, int(size), blobs, parts_count, sums, bucket_id=int(bucket_id),
-                 row_damage=damage)  # fmt: skip
+                 row_damage=damage, version_id=version_id, seq=seq)  # fmt: skip
 
 
 def _part(row: Sequence[Any]) -> Entry:

@@ -1,5 +1,6 @@
-"""What ``oortgate fsck`` reads of a metadata store, on any backend: every object and
-every part of an open upload (in bounded pages, each page its own short read: the
+"""What ``oortgate fsck`` reads of a metadata store, on any backend: every object, every
+noncurrent version (its bytes are kept as long as the version is) and every part of an
+open upload (in bounded pages, each page its own short read: the
 server's writers go on meanwhile and no snapshot is held for the whole walk), with the
 blobs each needs, which blob ids any row knows, and the reference counts that drifted.
 Opened by the composition root (``stores.open_scan``), read-only but for
@@ -36,7 +37,8 @@ class BlobRef:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """Something whose bytes live in blobs: an object, or a part of an open upload."""
+    """Something whose bytes live in blobs: an object, a noncurrent version of one, or a
+    part of an open upload."""
 
     bucket: str
     key: str
@@ -51,6 +53,8 @@ class Entry:
     part_number: int = 0
     bucket_id: int = 0
     row_damage: str | None = None  # a column of its row that does not decode
+    version_id: str | None = None  # set for a noncurrent version (object_versions)
+    seq: int = 0  # a noncurrent version's row (bucket_id, key, seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +82,17 @@ class MetaScan(Protocol):
         ...
 
     async def totals(self) -> tuple[int, int]:
-        """(entries, bytes): every object and open upload's part, for a progress bar."""
+        """(entries, bytes): every object, noncurrent version and open upload's part, for
+        a progress bar."""
         ...
 
     def objects(self) -> AsyncIterator[Entry]:
         """Every object, page by page in (bucket id, key) order."""
+        ...
+
+    def versions(self) -> AsyncIterator[Entry]:
+        """Every noncurrent version that has bytes (delete markers have none), page by
+        page in (bucket id, key, seq) order."""
         ...
 
     def upload_parts(self) -> AsyncIterator[Entry]:

@@ -1,5 +1,6 @@
 """``oortgate fsck``'s walk of the SQLite metadata (the MetaScan Protocol of
-oortgate.meta.scan): every object and every part of an open upload, with the blobs each
+oortgate.meta.scan): every object, every noncurrent version and every part of an open
+upload, with the blobs each
 needs, and which blob ids any row knows.
 
 The connection is opened ``mode=ro`` (nothing can be written by mistake) and reads page
@@ -32,6 +33,20 @@ from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, reference_drift
 
 T = TypeVar("T")
 _checksums = decode_checksums
+# The schema version that brought object_versions (an older database has none to check).
+VERSIONED_SINCE = 14
+_FIRST_SEQ = -(2**63)  # below every seq (a key's versions count down from -1)
+
+
+def _parts_query(
+    columns: str, bucket_id: int, key: str, version: tuple[int, str] | None
+) -> tuple[str, tuple[object, ...]]:
+    """The parts of a multipart object (current) or of a noncurrent version of one."""
+    if version is None:
+        return (f"SELECT {columns} FROM object_parts WHERE bucket_id = ? AND key = ?"
+                " ORDER BY idx", (bucket_id, key))  # fmt: skip
+    return (f"SELECT {columns} FROM object_version_parts WHERE bucket_id = ? AND key = ?"
+            " AND seq = ? ORDER BY idx", (bucket_id, key, version[0]))  # fmt: skip
 
 
 class Recounter(Protocol):
@@ -70,13 +85,18 @@ class SqliteScan:
         return integrity_check(self._conn).problems
 
     async def totals(self) -> tuple[int, int]:
-        """(entries, bytes): every object and open upload's part, for a progress bar."""
+        """(entries, bytes): every object, noncurrent version and open upload's part, for
+        a progress bar."""
         sql = (
             "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM upload_parts),"
             " (SELECT COALESCE(SUM(size), 0) FROM objects)"
             " + (SELECT COALESCE(SUM(size), 0) FROM upload_parts)"
         )
         count, size = self._read(lambda db: db.execute(sql).fetchall()[0])
+        if self.version >= VERSIONED_SINCE:
+            sql = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM object_versions WHERE marker = 0"
+            more, more_size = self._read(lambda db: db.execute(sql).fetchall()[0])
+            count, size = count + more, size + more_size
         return int(count), int(size)
 
     async def objects(self) -> AsyncIterator[Entry]:
@@ -96,7 +116,31 @@ class SqliteScan:
         ).fetchall()
         return [self._object(db, row) for row in rows]
 
-    def _object(self, db: sqlite3.Connection, row: Sequence[Any]) -> Entry:
+    async def versions(self) -> AsyncIterator[Entry]:
+        after: tuple[int, str, int] = (-1, "", _FIRST_SEQ)
+        if self.version < VERSIONED_SINCE:
+            return
+        while page := self._read(self._version_page, after):
+            for entry in page:
+                yield entry
+            after = (page[-1].bucket_id, page[-1].key, page[-1].seq)
+
+    def _version_page(self, db: sqlite3.Connection, after: tuple[int, str, int]) -> list[Entry]:
+        # Delete markers name no blob: nothing of theirs to check.
+        rows = db.execute(
+            "SELECT v.bucket_id, b.name, v.key, v.blob_id, v.size, v.etag, v.checksums,"
+            " v.parts_count, v.crc64, v.seq, v.version_id FROM object_versions v"
+            " LEFT JOIN buckets b ON b.id = v.bucket_id"
+            " WHERE v.marker = 0 AND (v.bucket_id, v.key, v.seq) > (?, ?, ?)"
+            " ORDER BY v.bucket_id, v.key, v.seq LIMIT ?",
+            (*after, PAGE),
+        ).fetchall()
+        return [self._object(db, row[:9], (int(row[9]), str(row[10]))) for row in rows]
+
+    def _object(
+        self, db: sqlite3.Connection, row: Sequence[Any], version: tuple[int, str] | None = None
+    ) -> Entry:
+        """An objects row, or (with its (seq, version id)) an object_versions one."""
         bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count, crc64 = row
         sums, damage = _checksums(checksums)
         if bucket is None:  # a bucket with objects cannot be deleted: this is damage
@@ -111,14 +155,12 @@ class SqliteScan:
             blobs = tuple(
                 BlobRef(part_blob, part_size,
                         (algorithm, value) if algorithm and value else None, part_crc)
-                for part_blob, part_size, value, part_crc in db.execute(
-                    "SELECT blob_id, size, checksum, crc64 FROM object_parts"
-                    " WHERE bucket_id = ? AND key = ? ORDER BY idx",
-                    (bucket_id, key),
-                )
-            )
+                for part_blob, part_size, value, part_crc in db.execute(*_parts_query(
+                    "blob_id, size, checksum, crc64", bucket_id, key, version))
+            )  # fmt: skip
+        seq, version_id = version if version is not None else (0, None)
         return Entry(bucket, key, etag, size, blobs, parts_count, sums, bucket_id=bucket_id,
-                     row_damage=damage)  # fmt: skip
+                     row_damage=damage, version_id=version_id, seq=seq)  # fmt: skip
 
     async def upload_parts(self) -> AsyncIterator[Entry]:
         after: tuple[str, int] = ("", -1)
@@ -152,8 +194,11 @@ class SqliteScan:
             sql = "SELECT blob_id FROM upload_parts WHERE upload_id = ? AND part_number = ?"
             args: tuple[object, ...] = (entry.upload_id, entry.part_number)
         elif entry.declared_parts:
-            sql = "SELECT blob_id FROM object_parts WHERE bucket_id = ? AND key = ? ORDER BY idx"
-            args = (entry.bucket_id, entry.key)
+            version = None if entry.version_id is None else (entry.seq, entry.version_id)
+            sql, args = _parts_query("blob_id", entry.bucket_id, entry.key, version)
+        elif entry.version_id is not None:
+            sql = "SELECT blob_id FROM object_versions WHERE bucket_id = ? AND key = ? AND seq = ?"
+            args = (entry.bucket_id, entry.key, entry.seq)
         else:
             sql = "SELECT blob_id FROM objects WHERE bucket_id = ? AND key = ?"
             args = (entry.bucket_id, entry.key)

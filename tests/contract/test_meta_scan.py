@@ -90,6 +90,51 @@ async def test_every_entry_page_after_page_with_its_blobs(meta: MetaStore, scan:
         await walk.close()
 
 
+async def _put_version(meta: MetaStore, bucket: int, key: str, version_id: str) -> str:
+    blob_id = secrets.token_hex(16)
+    await meta.add_pending_blob(blob_id)
+    record = ObjectRecord(bucket, key, BlobBody(blob_id, 3), 3, "e", 1.0,
+                          version_id=version_id)  # fmt: skip
+    await meta.put_object(record, versioned=True)
+    return blob_id
+
+
+async def test_noncurrent_versions_with_their_blobs(meta: MetaStore, scan: Opener) -> None:
+    """Every old version but delete markers, page after page, a multipart one's parts
+    with it; what its row names now, and nothing once the version is deleted."""
+    user = await meta.create_user("keeper")
+    bucket = (await meta.create_bucket("kept", user.id, "us-east-1", 10)).id
+    await meta.set_bucket_versioning(bucket, "Enabled")
+    olds = [await _put_version(meta, bucket, "many", f"v{n:04d}") for n in range(PAGE + 5)]
+    parts = [secrets.token_hex(16) for _ in range(2)]
+    for blob_id in parts:
+        await meta.add_pending_blob(blob_id)
+    segments = tuple(Segment(b, 5, n + 1, "c2hh", None) for n, b in enumerate(parts))
+    await meta.put_object(ObjectRecord(bucket, "multi", PartsBody(segments), 10, "e-2", 1.0,
+                                       checksums={"SHA1": "x-2"}, version_id="m1"),
+                          versioned=True)  # fmt: skip
+    await meta.add_delete_marker(bucket, "multi", "marker", user.id)
+    walk = await scan()
+    try:
+        assert await walk.totals() == (1 + PAGE + 4 + 1, 3 * (PAGE + 5) + 10)
+        versions = [entry async for entry in walk.versions()]
+        # The newest of "many" is current; each older one once, newest first (seq order).
+        assert [(e.key, e.version_id) for e in versions] == [
+            *[("many", f"v{n:04d}") for n in range(PAGE + 3, -1, -1)], ("multi", "m1")]
+        assert [e.blobs[0].blob_id for e in versions[:-1]] == olds[-2::-1]
+        multi = versions[-1]
+        assert (multi.declared_parts, multi.bucket, multi.size) == (2, "kept", 10)
+        assert [(b.blob_id, b.size, b.checksum) for b in multi.blobs] == [
+            (parts[0], 5, ("SHA1", "c2hh")), (parts[1], 5, ("SHA1", "c2hh"))]  # fmt: skip
+        assert await walk.blob_ids_now(multi) == tuple(parts)
+        assert await walk.blob_ids_now(versions[0]) == (olds[-2],)
+        assert await meta.delete_version(bucket, "many", versions[0].version_id or "") is False
+        assert await walk.blob_ids_now(versions[0]) == ()  # gone meanwhile
+        assert await walk.known_blobs([olds[0], parts[1]]) == {olds[0], parts[1]}
+    finally:
+        await walk.close()
+
+
 async def test_inline_bytes_and_drifted_counts_repaired(
     meta: MetaStore, scan: Opener, meta_kind: str, place: Place
 ) -> None:

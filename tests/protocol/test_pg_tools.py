@@ -168,6 +168,39 @@ def test_fsck_on_postgres_finds_missing_damaged_and_orphan_blobs(alone: ServerPr
     assert s3.get_object(Bucket="checked", Key="small")["Body"].read() == b"inline bytes"
 
 
+def test_fsck_on_postgres_checks_noncurrent_versions(alone: ServerProcess) -> None:
+    """Old versions' blobs (a single one, a multipart one's parts) are checked as the
+    current ones are, and are no orphans (the SQLite twin: tests/reliability/
+    test_fsck_versions.py)."""
+    s3 = _client(alone)
+    s3.create_bucket(Bucket="kept")
+    s3.put_bucket_versioning(Bucket="kept", VersioningConfiguration={"Status": "Enabled"})
+    old = s3.put_object(Bucket="kept", Key="single", Body=os.urandom(INLINE_MAX + 100))
+    s3.put_object(Bucket="kept", Key="single", Body=b"current")
+    upload = s3.create_multipart_upload(Bucket="kept", Key="multi")["UploadId"]
+    etags = [s3.upload_part(Bucket="kept", Key="multi", UploadId=upload, PartNumber=n,
+                            Body=os.urandom(size))["ETag"]
+             for n, size in ((1, 5 * MiB), (2, INLINE_MAX + 10))]  # fmt: skip
+    parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]
+    multi = s3.complete_multipart_upload(Bucket="kept", Key="multi", UploadId=upload,
+                                         MultipartUpload={"Parts": parts})  # fmt: skip
+    s3.delete_object(Bucket="kept", Key="multi")  # a delete marker: no bytes
+    clean = _fsck(alone, "--deep", "--grace", "0")
+    assert (clean["clean"], clean["versions"], clean["objects"]) == (True, 2, 1), clean
+    assert clean["bytes_verified"] == INLINE_MAX + 100 + len(b"current") + 5 * MiB + INLINE_MAX + 10
+    with psycopg.connect(alone.metadata_url, autocommit=True) as conn:
+        sql = "SELECT blob_id FROM object_versions WHERE key = 'single'"
+        ((single,),) = conn.execute(sql).fetchall()
+        ((part,),) = conn.execute("SELECT blob_id FROM object_version_parts WHERE key = 'multi'"
+                                  " ORDER BY idx DESC LIMIT 1").fetchall()  # fmt: skip
+    os.truncate(alone.data_dir / "blobs" / single[:2] / single[2:4] / single, 10)
+    (alone.data_dir / "blobs" / part[:2] / part[2:4] / part).unlink()
+    found = _fsck(alone, "--grace", "0")
+    kinds = sorted((p["kind"], p["key"], p["version_id"], p["blob_id"]) for p in found["problems"])
+    assert kinds == [("missing", "multi", multi["VersionId"], part),
+                     ("size_mismatch", "single", old["VersionId"], single)]  # fmt: skip
+
+
 # -- two gateways on one database and one shared blob directory -------------------------
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ...]]:
