@@ -134,6 +134,7 @@ class MultipartStore(ObjectsStore):
                 if versioned:
                     self._drive(versions.keep_history(record.bucket_id, record.key,
                                                       record.version_id))  # fmt: skip
+                    self.write_lock(record)
                 self._replace_object(record, body_rows.stored(record.body))
             except sqlite3.IntegrityError:
                 raise S3Error("NoSuchBucket") from None
