@@ -24,7 +24,7 @@ from oortgate.meta.models import (
     blob_segments,
     dated,
 )
-from oortgate.ops import read_lease
+from oortgate.ops import object_lock, read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
 from oortgate.ops.bucket_lifecycle import expiration_headers
 from oortgate.ops.conditions import parse_http_date
@@ -245,6 +245,7 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         owner_id=upload.owner_id,
         tags=upload.tags,
         version_id=new_version(ctx.granted_bucket),
+        lock=object_lock.default_lock(ctx.granted_bucket),  # (no upload keeps lock headers)
     )
 
 
