@@ -66,7 +66,7 @@ TABLES: tuple[Table, ...] = (
     _t("blobs", "blob_id", "blob_id, refs"),
     _t("uploads", "upload_id", "upload_id, bucket_id, key, initiated, content_type, "
        "system_headers, user_metadata, storage_class, checksum_algorithm, checksum_type, "
-       "acl, owner_id, tags"),
+       "acl, owner_id, tags, object_lock"),
     _t("upload_parts", "upload_id, part_number", "upload_id, part_number, blob_id, size, "
        "etag, last_modified, checksum, crc64"),
     _t("completed_uploads", "upload_id",

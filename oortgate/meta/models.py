@@ -210,6 +210,9 @@ class Upload:
     acl: str = "private"
     owner_id: int | None = None
     tags: dict[str, str] = field(default_factory=dict)  # applied to the completed object
+    # The lock its x-amz-object-lock-* headers asked for (None: none; the bucket's
+    # default retention then applies at Complete).
+    lock: ObjectLock | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ of "now" (a literal on SQLite; the database clock on PostgreSQL).
 
 from __future__ import annotations
 
+import json
+
 from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.meta import versions
 from oortgate.meta.models import ObjectLock
@@ -26,6 +28,20 @@ GOVERNANCE = "GOVERNANCE"
 def _q(text: str, *args: object) -> Steps[list[versions.Row]]:
     rows = yield Sql(text, args)
     return rows
+
+
+def dumps(lock: ObjectLock | None) -> str | None:
+    """An upload's requested lock as its row keeps it (JSON; None: none)."""
+    if lock is None:
+        return None
+    return json.dumps({"mode": lock.mode, "until": lock.retain_until, "hold": lock.legal_hold})
+
+
+def loads(text: str | None) -> ObjectLock | None:
+    if text is None:
+        return None
+    doc = json.loads(text)
+    return ObjectLock(doc["mode"], doc["until"], bool(doc["hold"]))
 
 
 def write(bucket_id: int, key: str, version_id: str, lock: ObjectLock) -> Steps[None]:

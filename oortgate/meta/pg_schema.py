@@ -204,10 +204,12 @@ END $$;
 """
 
 
-# Object lock (see oortgate.meta.sqlite_db _OBJECT_LOCK): the bucket's configuration and
-# each locked version's retention and legal hold, keyed by version id.
+# Object lock (see oortgate.meta.sqlite_db _OBJECT_LOCK): the bucket's configuration, an
+# upload's requested lock, and each locked version's retention and legal hold, keyed by
+# version id.
 _OBJECT_LOCK = """
 ALTER TABLE buckets ADD COLUMN object_lock text;
+ALTER TABLE uploads ADD COLUMN object_lock text;
 CREATE TABLE object_locks (bucket_id bigint NOT NULL, key og_name NOT NULL,
     version_id og_name NOT NULL, mode text, retain_until double precision,
     legal_hold integer NOT NULL DEFAULT 0, PRIMARY KEY (bucket_id, key, version_id));

@@ -200,12 +200,14 @@ CREATE TABLE IF NOT EXISTS object_version_parts (bucket_id INTEGER NOT NULL, key
 CREATE INDEX IF NOT EXISTS object_version_parts_blob ON object_version_parts(blob_id)
 """
 
-# Version 15: object lock. A bucket's lock configuration (JSON; NULL: no lock) and each
+# Version 15: object lock. A bucket's lock configuration (JSON; NULL: no lock), the lock
+# an upload's CreateMultipartUpload asked for (JSON, applied at Complete), and each
 # locked version's retention and legal hold, keyed by version id rather than kept on the
 # objects/object_versions rows: a version moving between those tables keeps its lock
 # with no statement of its own, and reads of unlocked buckets never touch this table.
 _OBJECT_LOCK = """
 ALTER TABLE buckets ADD COLUMN object_lock TEXT;
+ALTER TABLE uploads ADD COLUMN object_lock TEXT;
 CREATE TABLE IF NOT EXISTS object_locks (bucket_id INTEGER NOT NULL, key TEXT NOT NULL,
     version_id TEXT NOT NULL, mode TEXT, retain_until REAL,
     legal_hold INTEGER NOT NULL DEFAULT 0,

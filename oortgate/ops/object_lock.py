@@ -58,34 +58,36 @@ def require_checksum(headers: Mapping[str, str], what: str) -> None:
                   f"Content-MD5 OR x-amz-checksum- HTTP header is required for {what}")  # fmt: skip
 
 
-def new_version_lock(ctx: Context, bucket: Bucket, body: bool) -> ObjectLock | None:
-    """The lock a new version (PutObject, CopyObject: ``body`` says whether it carries
-    one, whose checksum is then required) is written with: its headers', else the
-    bucket's default retention. Checked before any byte of the body is read."""
+def requested_lock(ctx: Context, bucket: Bucket, body: bool) -> ObjectLock | None:
+    """The lock the request's x-amz-object-lock-* headers ask for (None: they ask for
+    none). ``body``: the request carries one (PutObject), whose checksum is then
+    required. Checked before any byte of the body is read."""
     headers = ctx.headers
     asked = [name for name in (MODE, UNTIL, HOLD) if name in headers]
-    lock = config(bucket)
-    if asked and lock is None:
-        raise S3Error(INVALID_REQUEST, MISSING_LOCK)
-    if lock is None:
+    if not asked:
         return None
-    if asked and body:
+    lock = config(bucket)
+    if lock is None:
+        raise S3Error(INVALID_REQUEST, MISSING_LOCK)
+    if body:
         require_checksum(headers, "Put Object requests with Object Lock parameters")
     hold = _legal_hold_header(headers.get(HOLD))
     mode, until_text = headers.get(MODE), headers.get(UNTIL)
     if (mode is None) != (until_text is None):
         raise S3Error(INVALID_ARGUMENT, "x-amz-object-lock-retain-until-date and "
                       "x-amz-object-lock-mode must both be supplied")  # fmt: skip
-    now = time.time()
-    if mode is not None and until_text is not None:
-        if mode not in MODES:
-            raise S3Error(INVALID_ARGUMENT, "Unknown wormMode directive.")
-        until = _future(lock_xml.parse_date(until_text), now)
-        return ObjectLock(mode, until, hold)
-    default = lock.default_until(now)
-    if default is None and not hold:
-        return None
-    return ObjectLock(lock.mode if default is not None else None, default, hold)
+    if mode is None or until_text is None:  # a legal hold alone: with the default retention
+        default = default_lock(bucket) or ObjectLock()
+        return ObjectLock(default.mode, default.retain_until, hold)
+    if mode not in MODES:
+        raise S3Error(INVALID_ARGUMENT, "Unknown wormMode directive.")
+    return ObjectLock(mode, _future(lock_xml.parse_date(until_text), time.time()), hold)
+
+
+def new_version_lock(ctx: Context, bucket: Bucket, body: bool) -> ObjectLock | None:
+    """The lock a new version (PutObject, CopyObject) is written with: its headers',
+    else the bucket's default retention."""
+    return requested_lock(ctx, bucket, body) or default_lock(bucket)
 
 
 def default_lock(bucket: Bucket) -> ObjectLock | None:

@@ -78,9 +78,8 @@ SSE_C_SOURCE: Final[Decisions] = {
     "x-amz-copy-source-server-side-encryption-customer-key": REFUSE,
     "x-amz-copy-source-server-side-encryption-customer-key-md5": REFUSE,
 }
-# A new version's lock (ops/object_lock.py). Event holds are not implemented;
-# CreateMultipartUpload refuses the lock headers (an upload does not keep them: the
-# bucket's default retention still applies at Complete).
+# A new version's lock (ops/object_lock.py; an upload's applies at Complete). Event
+# holds are not implemented.
 OBJECT_LOCK: Final[Decisions] = {
     "x-amz-object-lock-mode": HONOUR,
     "x-amz-object-lock-retain-until-date": HONOUR,
@@ -184,9 +183,6 @@ HEADERS: Final[dict[str, Decisions]] = {
     "DeleteObjects": {**COMMON, **MULTI_FACTOR, **BODY_CHECKSUMS},
     "CreateMultipartUpload": {
         **NEW_OBJECT,
-        "x-amz-object-lock-mode": REFUSE,
-        "x-amz-object-lock-retain-until-date": REFUSE,
-        "x-amz-object-lock-legal-hold": REFUSE,
         "x-amz-checksum-algorithm": HONOUR,  # the parts' algorithm
         "x-amz-checksum-type": HONOUR,  # COMPOSITE or FULL_OBJECT
     },

@@ -12,7 +12,7 @@ import pytest
 
 from oortgate.errors import S3Error
 from oortgate.meta.base import MetaStore
-from oortgate.meta.models import BlobBody, ObjectLock, ObjectRecord
+from oortgate.meta.models import BlobBody, ObjectLock, ObjectRecord, Upload
 from oortgate.meta.versions import new_version_id
 
 _FUTURE = time.time() + 86400
@@ -118,3 +118,16 @@ async def test_no_such_version(meta: MetaStore) -> None:
     await meta.add_delete_marker(bucket_id, "k", marker, None)
     assert not await meta.set_object_legal_hold(bucket_id, "k", marker, True)
     assert await meta.delete_version(bucket_id, "k", marker) is True  # markers never locked
+
+
+async def test_an_upload_keeps_its_lock(meta: MetaStore) -> None:
+    bucket_id = await _bucket(meta)
+    lock = ObjectLock("COMPLIANCE", _FUTURE, True)
+    await meta.create_upload(Upload("u1", bucket_id, "k", 1.5, lock=lock))
+    await meta.create_upload(Upload("u2", bucket_id, "k", 1.5))
+    got = await meta.get_upload("u1")
+    assert got is not None and got.lock == lock
+    plain = await meta.get_upload("u2")
+    assert plain is not None and plain.lock is None
+    page = await meta.list_uploads(bucket_id)
+    assert [u.lock for u in page.uploads] == [lock, None]

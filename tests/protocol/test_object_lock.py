@@ -121,6 +121,37 @@ def test_lock_headers_on_put_and_copy(s3: Any, locked: str) -> None:
         s3.get_object_retention(Bucket=locked, Key="c")
 
 
+def test_multipart_upload_lock(s3: Any, locked: str) -> None:
+    """CreateMultipartUpload's lock headers are kept by the upload and applied at
+    Complete; an upload without them gets the bucket's default retention."""
+    def upload(key: str, **lock: Any) -> str:
+        up = s3.create_multipart_upload(Bucket=locked, Key=key, **lock)["UploadId"]
+        etag = s3.upload_part(Bucket=locked, Key=key, UploadId=up, PartNumber=1,
+                              Body=b"part")["ETag"]  # fmt: skip
+        done = s3.complete_multipart_upload(Bucket=locked, Key=key, UploadId=up,
+                                            MultipartUpload={"Parts": [
+                                                {"PartNumber": 1, "ETag": etag}]})  # fmt: skip
+        return str(done["VersionId"])
+
+    vid = upload("m", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=FAR,
+                 ObjectLockLegalHoldStatus="ON")  # fmt: skip
+    head = s3.head_object(Bucket=locked, Key="m", VersionId=vid)
+    assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"]) == ("COMPLIANCE", FAR)
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+    plain = s3.head_object(Bucket=locked, Key="plain", VersionId=upload("plain"))
+    assert "ObjectLockMode" not in plain
+    rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Years": 1}}
+    s3.put_object_lock_configuration(
+        Bucket=locked, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
+    )
+    vid = upload("d")
+    assert s3.head_object(Bucket=locked, Key="d")["ObjectLockMode"] == "GOVERNANCE"
+    with s3_error("AccessDenied", 403):
+        s3.delete_object(Bucket=locked, Key="d", VersionId=vid)
+    with s3_error("InvalidArgument", 400):
+        s3.create_multipart_upload(Bucket=locked, Key="x", ObjectLockMode="GOVERNANCE")
+
+
 def test_bad_lock_headers(s3: Any, locked: str, raw: Any) -> None:
     past = datetime.datetime(2001, 1, 1, tzinfo=UTC)
     with s3_error("InvalidArgument", 400):

@@ -70,7 +70,7 @@ def test_no_header_table_outside_the_model(model: Any) -> None:
     [
         ("PutObject", "x-amz-server-side-encryption"),
         ("PutObject", "x-amz-object-lock-event-hold"),
-        ("CreateMultipartUpload", "x-amz-object-lock-mode"),
+        ("CreateMultipartUpload", "x-amz-object-lock-event-hold"),
         ("PutObjectLockConfiguration", "x-amz-bucket-object-lock-token"),
         ("PutObject", "x-amz-checksum-sha512"),
         ("GetObject", "x-amz-server-side-encryption-customer-key"),
@@ -101,6 +101,8 @@ def test_refused_trailer() -> None:
         ("PutObject", "x-amz-object-lock-retain-until-date"),
         ("PutObject", "x-amz-object-lock-legal-hold"),
         ("CopyObject", "x-amz-object-lock-mode"),
+        ("CreateMultipartUpload", "x-amz-object-lock-retain-until-date"),
+        ("CreateMultipartUpload", "x-amz-object-lock-legal-hold"),
         ("DeleteObject", "x-amz-bypass-governance-retention"),
         ("DeleteObjects", "x-amz-bypass-governance-retention"),
         ("PutObjectRetention", "x-amz-bypass-governance-retention"),
