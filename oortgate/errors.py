@@ -34,6 +34,7 @@ STATUS: dict[str, int] = {
     "InvalidBucketAclWithObjectOwnership": 400,
     "InvalidBucketName": 400,
     "InvalidBucketOwnerAWSAccountID": 400,
+    "InvalidBucketState": 409,
     "InvalidChunkSizeError": 400,
     "InvalidDigest": 400,
     "InvalidLocationConstraint": 400,
@@ -67,6 +68,8 @@ STATUS: dict[str, int] = {
     "NoSuchTagSet": 404,
     "NoSuchUpload": 404,
     "NoSuchVersion": 404,
+    "NoSuchObjectLockConfiguration": 404,
+    "ObjectLockConfigurationNotFoundError": 404,
     "NotImplemented": 501,
     "NotModified": 304,
     "OwnershipControlsNotFoundError": 404,
@@ -137,6 +140,10 @@ DEFAULT_MESSAGE: dict[str, str] = {
     "NotImplemented": "A header or operation you provided implies functionality that is "
     "not implemented.",
     "OwnershipControlsNotFoundError": "The bucket ownership controls were not found",
+    "ObjectLockConfigurationNotFoundError": "Object Lock configuration does not exist for "
+    "this bucket",
+    "NoSuchObjectLockConfiguration": "The specified object does not have a ObjectLock "
+    "configuration",
     "PreconditionFailed": "At least one of the pre-conditions you specified did not hold",
     "RequestTimeTooSkewed": "The difference between the request time and the current time "
     "is too large.",

@@ -47,7 +47,7 @@ TABLES: tuple[Table, ...] = (
     _t("access_keys", "access_key",
        "access_key, secret_key, user_id, enabled, created, rate_limit"),
     _t("buckets", "id", "id, name, owner_id, region, created, acl, cors, tier, tags, "
-       "ownership, public_access_block, policy, lifecycle, versioning"),
+       "ownership, public_access_block, policy, lifecycle, versioning, object_lock"),
     _t("objects", "bucket_id, key", "bucket_id, key, blob_id, size, etag, last_modified, "
        "content_type, system_headers, user_metadata, checksums, storage_class, parts_count, "
        "acl, owner_id, restore_ready, restore_expiry, tags, crc64, version_id"),
@@ -60,11 +60,13 @@ TABLES: tuple[Table, ...] = (
        "tags, crc64"),
     _t("object_version_parts", "bucket_id, key, seq, idx",
        "bucket_id, key, seq, idx, blob_id, size, part_number, checksum, crc64"),
+    _t("object_locks", "bucket_id, key, version_id",
+       "bucket_id, key, version_id, mode, retain_until, legal_hold"),
     _t("inline_blobs", "blob_id", "blob_id, data, refs"),
     _t("blobs", "blob_id", "blob_id, refs"),
     _t("uploads", "upload_id", "upload_id, bucket_id, key, initiated, content_type, "
        "system_headers, user_metadata, storage_class, checksum_algorithm, checksum_type, "
-       "acl, owner_id, tags"),
+       "acl, owner_id, tags, object_lock"),
     _t("upload_parts", "upload_id, part_number", "upload_id, part_number, blob_id, size, "
        "etag, last_modified, checksum, crc64"),
     _t("completed_uploads", "upload_id",

@@ -36,7 +36,9 @@ def _form_decode(text: str) -> str:
 
 
 # Sub-resources S3 defines that this gateway does not implement: a request naming one
-# answers 501 NotImplemented rather than being mistaken for a plain GET/PUT.
+# answers 501 NotImplemented rather than being mistaken for a plain GET/PUT. (object-lock,
+# retention and legal-hold are implemented for GET and PUT, matched before these sets
+# are asked: another method naming them must not become a DeleteBucket or a PutObject.)
 UNSUPPORTED_BUCKET = frozenset(
     "accelerate analytics encryption intelligent-tiering inventory "
     "logging metrics notification object-lock "
@@ -129,6 +131,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.GetBucketPolicyStatus
         if "lifecycle" in query:
             return Op.GetBucketLifecycleConfiguration
+        if "object-lock" in query:
+            return Op.GetObjectLockConfiguration
         if unsupported:
             return Op.NotImplemented
         return Op.ListObjectsV2 if query.get("list-type") == "2" else Op.ListObjects
@@ -151,6 +155,8 @@ def _bucket_op(method: str, query: Mapping[str, str]) -> Op:
             return Op.PutBucketLifecycleConfiguration
         if "versioning" in query:
             return Op.PutBucketVersioning
+        if "object-lock" in query:
+            return Op.PutObjectLockConfiguration
         if unsupported:
             return Op.NotImplemented
         return Op.CreateBucket
@@ -183,6 +189,10 @@ def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]
     if method in ("GET", "HEAD"):
         if method == "GET" and "attributes" in query:
             return Op.GetObjectAttributes
+        if method == "GET" and "retention" in query:
+            return Op.GetObjectRetention
+        if method == "GET" and "legal-hold" in query:
+            return Op.GetObjectLegalHold
         if unsupported:
             return Op.NotImplemented
         if method == "GET" and multipart:
@@ -197,6 +207,10 @@ def _object_op(method: str, query: Mapping[str, str], headers: Mapping[str, str]
             return Op.PutObjectAcl
         if "tagging" in query:
             return Op.PutObjectTagging
+        if "retention" in query:
+            return Op.PutObjectRetention
+        if "legal-hold" in query:
+            return Op.PutObjectLegalHold
         if unsupported:
             return Op.NotImplemented
         copy = "x-amz-copy-source" in headers

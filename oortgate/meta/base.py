@@ -35,6 +35,7 @@ from oortgate.meta.models import (
     BucketUsage,
     CompletedUpload,
     MetaCounts,
+    ObjectLock,
     ObjectPage,
     ObjectRecord,
     Part,
@@ -282,10 +283,44 @@ class MetaStore(Protocol):
         condition applies to the current version, as for delete_object."""
         ...
 
-    async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
+    async def delete_version(
+        self, bucket_id: int, key: str, version_id: str, bypass_governance: bool = False
+    ) -> bool | None:
         """Remove that version or delete marker for good (its blobs released in the same
         transaction); the next newest version becomes current if the latest went and is
-        not a delete marker. None: no such version; else whether it was a marker."""
+        not a delete marker. None: no such version; else whether it was a marker. Raises
+        S3Error AccessDenied (nothing removed) while the version is under a legal hold or
+        an unexpired retention (GOVERNANCE: unless ``bypass_governance``), checked in the
+        same transaction (see oortgate.meta.object_lock); its lock goes with it."""
+        ...
+
+    # -- object lock (see oortgate.meta.object_lock) ---------------------------------
+    async def set_bucket_object_lock(self, bucket_id: int, config: str) -> None:
+        """Its object lock configuration (JSON, see oortgate.ops.object_lock); versioning
+        becomes Enabled in the same write. A bucket's lock is never turned off."""
+        ...
+
+    async def get_object_lock(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectLock | None:
+        """That version's lock (None: it never had one)."""
+        ...
+
+    async def set_object_retention(
+        self, bucket_id: int, key: str, version_id: str, mode: str | None,
+        until: float | None, bypass_governance: bool = False,
+    ) -> bool:  # fmt: skip
+        """Set (mode None: remove) that version's retention; False if the key has no such
+        version (a delete marker has none). Raises S3Error AccessDenied (nothing changed)
+        if it would shorten, weaken or remove an unexpired retention: a COMPLIANCE one
+        always, a GOVERNANCE one unless ``bypass_governance``. A new version's lock is
+        written with it: ``ObjectRecord.lock`` on a versioned put_object/complete_upload."""
+        ...
+
+    async def set_object_legal_hold(
+        self, bucket_id: int, key: str, version_id: str, on: bool
+    ) -> bool:
+        """False if the key has no such version."""
         ...
 
     async def transition_version(self, record: ObjectRecord) -> bool:

@@ -39,6 +39,18 @@ class Bucket:
     lifecycle: str | None = None  # its lifecycle rules (oortgate.lifecycle JSON), None if unset
     # Its versioning status: None (never versioned), "Enabled" or "Suspended".
     versioning: str | None = None
+    # Its object lock configuration as JSON (oortgate.ops.object_lock); None: no lock.
+    object_lock: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectLock:
+    """One version's object lock: a retention (mode GOVERNANCE or COMPLIANCE until
+    retain_until, epoch seconds; both None: none) and a legal hold."""
+
+    mode: str | None = None
+    retain_until: float | None = None
+    legal_hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +149,9 @@ class ObjectRecord:
     # unversioned bucket knows); a delete marker has no body and no bytes.
     version_id: str = ""
     delete_marker: bool = False
+    # The lock a new version is written with (set only on writes: reads leave it None;
+    # MetaStore.get_object_lock reads one).
+    lock: ObjectLock | None = None
 
     @property
     def blob_ids(self) -> tuple[str, ...]:
@@ -195,6 +210,9 @@ class Upload:
     acl: str = "private"
     owner_id: int | None = None
     tags: dict[str, str] = field(default_factory=dict)  # applied to the completed object
+    # The lock its x-amz-object-lock-* headers asked for (None: none; the bucket's
+    # default retention then applies at Complete).
+    lock: ObjectLock | None = None
 
 
 @dataclass(frozen=True, slots=True)

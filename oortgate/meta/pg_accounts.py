@@ -25,7 +25,7 @@ _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
     "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block,"
-    " policy, lifecycle, versioning"
+    " policy, lifecycle, versioning, object_lock"
 )
 _CREDENTIALS_SQL = (
     "SELECT k.access_key, k.secret_key, k.user_id, k.enabled, k.created, k.rate_limit,"

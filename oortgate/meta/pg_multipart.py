@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows
+from oortgate.meta import body_rows, object_lock
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
 from oortgate.meta.pg_db import Conn
 from oortgate.meta.pg_objects import (
@@ -25,7 +25,7 @@ from oortgate.meta.sqlite_multipart import COMPLETED_UPLOAD_DAYS, walk_uploads
 
 _UPLOAD_COLS = (
     "upload_id, bucket_id, key, initiated, content_type, system_headers, user_metadata,"
-    " storage_class, checksum_algorithm, checksum_type, acl, owner_id, tags"
+    " storage_class, checksum_algorithm, checksum_type, acl, owner_id, tags, object_lock"
 )
 _PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum, crc64"
 _COMPLETED_COLS = "upload_id, bucket_id, key, etag, last_modified, completed"
@@ -35,7 +35,8 @@ def _upload(row: Sequence[Any]) -> Upload:
     upload_id, bucket_id, key, initiated, ctype, headers, meta, cls, algorithm, kind = row[:10]
     docs = json.loads(headers), json.loads(meta)
     return Upload(upload_id, int(bucket_id), key, initiated, ctype, *docs, cls, algorithm, kind,
-                  acl=row[10], owner_id=row[11], tags=nullable_loads(row[12]))  # fmt: skip
+                  acl=row[10], owner_id=row[11], tags=nullable_loads(row[12]),
+                  lock=object_lock.loads(row[13]))  # fmt: skip
 
 
 def _part(row: Sequence[Any]) -> Part:
@@ -50,6 +51,7 @@ class PgMultipart(PgObjects):
             u.upload_id, u.bucket_id, u.key, u.content_type,
             dumps(u.system_headers), dumps(u.user_metadata), u.storage_class,
             u.checksum_algorithm, u.checksum_type, u.acl, u.owner_id, nullable_dumps(u.tags),
+            object_lock.dumps(u.lock),
         )  # fmt: skip
         marks = ", ".join(["%s", "%s", "%s", "og_now()"] + ["%s"] * (len(row) - 3))
         try:  # the bucket row's key-share lock (the foreign key) guards against its delete

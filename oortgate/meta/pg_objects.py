@@ -11,8 +11,15 @@ from typing import Any, TypeVar
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, version_lifecycle, versions
-from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment, VersionPage
+from oortgate.meta import body_rows, object_lock, version_lifecycle, versions
+from oortgate.meta.models import (
+    ObjectLock,
+    ObjectPage,
+    ObjectRecord,
+    PartsBody,
+    Segment,
+    VersionPage,
+)
 from oortgate.meta.pg_accounts import PgAccounts
 from oortgate.meta.pg_db import Conn, s3_error
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
@@ -97,6 +104,7 @@ def _as_text(etag: str) -> str:
 
 
 T = TypeVar("T")
+_CLOCK = "og_now()"  # "now" for object lock checks: the database clock
 
 
 async def drive(conn: Conn, steps: versions.Steps[T]) -> T:
@@ -152,6 +160,9 @@ async def write_keeping_history(
     row = await cur.fetchone()
     assert row is not None
     await set_version_id(conn, record)
+    if record.lock is not None:
+        await drive(conn, object_lock.write(record.bucket_id, record.key, record.version_id,
+                                            record.lock))  # fmt: skip
     return float(row[0])
 
 
@@ -337,9 +348,38 @@ class PgObjects(PgAccounts):
 
         return await self._run(work)
 
-    async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
+    async def delete_version(
+        self, bucket_id: int, key: str, version_id: str, bypass_governance: bool = False
+    ) -> bool | None:
         return await self._versioned(
-            lambda: versions.delete_version(bucket_id, key, version_id), (bucket_id, key)
+            lambda: object_lock.guarded_delete(bucket_id, key, version_id, bypass_governance,
+                                               _CLOCK), (bucket_id, key)
+        )  # fmt: skip
+
+    # -- object lock (oortgate.meta.object_lock; retention compared on the database clock)
+    async def set_bucket_object_lock(self, bucket_id: int, config: str) -> None:
+        sql = "UPDATE buckets SET object_lock = %s, versioning = 'Enabled' WHERE id = %s"
+        await self._changed(self._count(sql, config, bucket_id))
+
+    async def get_object_lock(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectLock | None:
+        return await self._snapshot(lambda: object_lock.read(bucket_id, key, version_id))
+
+    async def set_object_retention(
+        self, bucket_id: int, key: str, version_id: str, mode: str | None,
+        until: float | None, bypass_governance: bool = False,
+    ) -> bool:  # fmt: skip
+        return await self._versioned(
+            lambda: object_lock.set_retention(bucket_id, key, version_id, mode, until,
+                                              bypass_governance, _CLOCK), (bucket_id, key)
+        )  # fmt: skip
+
+    async def set_object_legal_hold(
+        self, bucket_id: int, key: str, version_id: str, on: bool
+    ) -> bool:
+        return await self._versioned(
+            lambda: object_lock.set_legal_hold(bucket_id, key, version_id, on), (bucket_id, key)
         )
 
     async def transition_version(self, record: ObjectRecord) -> bool:

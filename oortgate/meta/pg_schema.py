@@ -204,6 +204,18 @@ END $$;
 """
 
 
+# Object lock (see oortgate.meta.sqlite_db _OBJECT_LOCK): the bucket's configuration, an
+# upload's requested lock, and each locked version's retention and legal hold, keyed by
+# version id.
+_OBJECT_LOCK = """
+ALTER TABLE buckets ADD COLUMN object_lock text;
+ALTER TABLE uploads ADD COLUMN object_lock text;
+CREATE TABLE object_locks (bucket_id bigint NOT NULL, key og_name NOT NULL,
+    version_id og_name NOT NULL, mode text, retain_until double precision,
+    legal_hold integer NOT NULL DEFAULT 0, PRIMARY KEY (bucket_id, key, version_id));
+"""
+
+
 def _or_replace(script: str) -> str:
     return script.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
@@ -220,6 +232,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_LOOKUP_NOTICES, *map(_or_replace, pg_sql_objects.KEY_LOCKED + pg_sql_uploads.KEY_LOCKED)),
     (_VERSIONS,),
     (_LEASE,),
+    (_OBJECT_LOCK,),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

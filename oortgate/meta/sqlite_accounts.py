@@ -24,7 +24,7 @@ _USER_COLS = "id, name, canonical_id, created"
 _KEY_COLS = "access_key, secret_key, user_id, enabled, created, rate_limit"
 _BUCKET_COLS = (
     "id, name, owner_id, region, created, acl, cors, tier, ownership, public_access_block,"
-    " policy, lifecycle, versioning"
+    " policy, lifecycle, versioning, object_lock"
 )
 
 
@@ -237,6 +237,11 @@ class AccountsStore(Database):
     def set_bucket_versioning(self, bucket_id: int, status: str) -> None:
         with self._write() as db:
             db.execute("UPDATE buckets SET versioning = ? WHERE id = ?", (status, bucket_id))
+
+    def set_bucket_object_lock(self, bucket_id: int, config: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE buckets SET object_lock = ?, versioning = 'Enabled' WHERE id = ?",
+                       (config, bucket_id))  # fmt: skip
 
     def lifecycle_buckets(self) -> list[Bucket]:
         rows = self._conn.execute(

@@ -21,6 +21,7 @@ from oortgate.meta.models import (
     BucketUsage,
     CompletedUpload,
     MetaCounts,
+    ObjectLock,
     ObjectPage,
     ObjectRecord,
     Part,
@@ -213,8 +214,31 @@ class AsyncSqliteMeta:
         return await self._call(self._writer.add_delete_marker, bucket_id, key, version_id,
                                 owner_id, condition)  # fmt: skip
 
-    async def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
-        return await self._call(self._writer.delete_version, bucket_id, key, version_id)
+    async def delete_version(
+        self, bucket_id: int, key: str, version_id: str, bypass_governance: bool = False
+    ) -> bool | None:
+        return await self._call(self._writer.delete_version, bucket_id, key, version_id,
+                                bypass_governance)  # fmt: skip
+
+    async def set_bucket_object_lock(self, bucket_id: int, config: str) -> None:
+        await self._call(self._writer.set_bucket_object_lock, bucket_id, config)
+
+    async def get_object_lock(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectLock | None:
+        return self._reader.get_object_lock(bucket_id, key, version_id)
+
+    async def set_object_retention(
+        self, bucket_id: int, key: str, version_id: str, mode: str | None,
+        until: float | None, bypass_governance: bool = False,
+    ) -> bool:  # fmt: skip
+        return await self._call(self._writer.set_object_retention, bucket_id, key, version_id,
+                                mode, until, bypass_governance)  # fmt: skip
+
+    async def set_object_legal_hold(
+        self, bucket_id: int, key: str, version_id: str, on: bool
+    ) -> bool:
+        return await self._call(self._writer.set_object_legal_hold, bucket_id, key, version_id, on)
 
     async def transition_version(self, record: ObjectRecord) -> bool:
         return await self._call(self._writer.transition_version, record)

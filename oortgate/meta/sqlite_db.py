@@ -200,11 +200,25 @@ CREATE TABLE IF NOT EXISTS object_version_parts (bucket_id INTEGER NOT NULL, key
 CREATE INDEX IF NOT EXISTS object_version_parts_blob ON object_version_parts(blob_id)
 """
 
+# Version 15: object lock. A bucket's lock configuration (JSON; NULL: no lock), the lock
+# an upload's CreateMultipartUpload asked for (JSON, applied at Complete), and each
+# locked version's retention and legal hold, keyed by version id rather than kept on the
+# objects/object_versions rows: a version moving between those tables keeps its lock
+# with no statement of its own, and reads of unlocked buckets never touch this table.
+_OBJECT_LOCK = """
+ALTER TABLE buckets ADD COLUMN object_lock TEXT;
+ALTER TABLE uploads ADD COLUMN object_lock TEXT;
+CREATE TABLE IF NOT EXISTS object_locks (bucket_id INTEGER NOT NULL, key TEXT NOT NULL,
+    version_id TEXT NOT NULL, mode TEXT, retain_until REAL,
+    legal_hold INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (bucket_id, key, version_id)) WITHOUT ROWID
+"""
+
 # The statements that bring a database from version N-1 to N, for N = 1, 2, ...
 _MIGRATIONS = (
     _SCHEMA, _INLINE_BLOBS, _GARBAGE_QUEUED_AT, _OBJECT_PART_ATTRIBUTES, _TAGS,
     _COMPLETED_UPLOADS, _BUCKET_ACCESS_CONTROLS, _INTEGRITY, _REFERENCE_COUNTS,
-    _CONSOLE_SIGNOUTS, _BUCKET_POLICY, _READ_LEASES, _LIFECYCLE, _VERSIONS,
+    _CONSOLE_SIGNOUTS, _BUCKET_POLICY, _READ_LEASES, _LIFECYCLE, _VERSIONS, _OBJECT_LOCK,
 )  # fmt: skip
 SCHEMA_VERSION = len(_MIGRATIONS)
 

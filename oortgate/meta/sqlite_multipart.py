@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, versions
+from oortgate.meta import body_rows, object_lock, versions
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
 from oortgate.meta.preconditions import Precondition
 from oortgate.meta.sqlite_db import dumps, lower_bound, nullable_dumps, nullable_loads, successor
@@ -17,7 +17,7 @@ from oortgate.meta.sqlite_objects import ObjectsStore
 
 _UPLOAD_COLS = (
     "upload_id, bucket_id, key, initiated, content_type, system_headers, user_metadata,"
-    " storage_class, checksum_algorithm, checksum_type, acl, owner_id, tags"
+    " storage_class, checksum_algorithm, checksum_type, acl, owner_id, tags, object_lock"
 )
 _PART_COLS = "part_number, blob_id, size, etag, last_modified, checksum, crc64"
 _COMPLETED_COLS = "upload_id, bucket_id, key, etag, last_modified, completed"
@@ -30,7 +30,8 @@ def _upload(row: Sequence[Any]) -> Upload:
     upload_id, bucket_id, key, initiated, ctype, headers, meta, cls, algorithm, kind = row[:10]
     docs = json.loads(headers), json.loads(meta)
     return Upload(upload_id, bucket_id, key, initiated, ctype, *docs, cls, algorithm, kind,
-                  acl=row[10], owner_id=row[11], tags=nullable_loads(row[12]))  # fmt: skip
+                  acl=row[10], owner_id=row[11], tags=nullable_loads(row[12]),
+                  lock=object_lock.loads(row[13]))  # fmt: skip
 
 
 class MultipartStore(ObjectsStore):
@@ -50,6 +51,7 @@ class MultipartStore(ObjectsStore):
             u.acl,
             u.owner_id,
             nullable_dumps(u.tags),
+            object_lock.dumps(u.lock),
         )
         try:
             with self._write() as db:
@@ -134,6 +136,7 @@ class MultipartStore(ObjectsStore):
                 if versioned:
                     self._drive(versions.keep_history(record.bucket_id, record.key,
                                                       record.version_id))  # fmt: skip
+                    self.write_lock(record)
                 self._replace_object(record, body_rows.stored(record.body))
             except sqlite3.IntegrityError:
                 raise S3Error("NoSuchBucket") from None

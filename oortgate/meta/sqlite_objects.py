@@ -12,8 +12,15 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, version_lifecycle, versions
-from oortgate.meta.models import ObjectPage, ObjectRecord, PartsBody, Segment, VersionPage
+from oortgate.meta import body_rows, object_lock, version_lifecycle, versions
+from oortgate.meta.models import (
+    ObjectLock,
+    ObjectPage,
+    ObjectRecord,
+    PartsBody,
+    Segment,
+    VersionPage,
+)
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import (
     BLOB_TABLES,
@@ -120,6 +127,7 @@ class ObjectsStore(CountedReferences):
                 if versioned:
                     self._drive(versions.keep_history(record.bucket_id, record.key,
                                                       record.version_id))  # fmt: skip
+                    self.write_lock(record)
                 self._replace_object(record, columns)
         except sqlite3.IntegrityError:
             raise S3Error("NoSuchBucket") from None
@@ -290,9 +298,41 @@ class ObjectsStore(CountedReferences):
             raise S3Error("NoSuchBucket") from None
         return now
 
-    def delete_version(self, bucket_id: int, key: str, version_id: str) -> bool | None:
+    def delete_version(
+        self, bucket_id: int, key: str, version_id: str, bypass_governance: bool = False
+    ) -> bool | None:
+        now = repr(time.time())
         with self._write():
-            return self._drive(versions.delete_version(bucket_id, key, version_id))
+            return self._drive(object_lock.guarded_delete(bucket_id, key, version_id,
+                                                          bypass_governance, now))  # fmt: skip
+
+    # -- object lock (oortgate.meta.object_lock) -------------------------------------
+    def write_lock(self, record: ObjectRecord) -> None:
+        """A versioned write's lock, in the caller's write transaction."""
+        if record.lock is not None:
+            self._drive(object_lock.write(record.bucket_id, record.key, record.version_id,
+                                          record.lock))  # fmt: skip
+
+    def get_object_lock(
+        self, bucket_id: int, key: str, version_id: str
+    ) -> ObjectLock | None:
+        with self._snapshot():
+            return self._drive(object_lock.read(bucket_id, key, version_id))
+
+    def set_object_retention(
+        self, bucket_id: int, key: str, version_id: str, mode: str | None,
+        until: float | None, bypass_governance: bool = False,
+    ) -> bool:  # fmt: skip
+        now = repr(time.time())
+        with self._write():
+            return self._drive(object_lock.set_retention(bucket_id, key, version_id, mode, until,
+                                                         bypass_governance, now))  # fmt: skip
+
+    def set_object_legal_hold(
+        self, bucket_id: int, key: str, version_id: str, on: bool
+    ) -> bool:
+        with self._write():
+            return self._drive(object_lock.set_legal_hold(bucket_id, key, version_id, on))
 
     def transition_version(self, record: ObjectRecord) -> bool:
         with self._write():

@@ -19,6 +19,7 @@ from oortgate.ops import (
     multipart,
     multipart_listing,
     object_attributes,
+    object_lock,
     object_read,
     object_write,
     post_object,
@@ -87,4 +88,10 @@ HANDLERS: dict[Op, Handler] = {
     Op.PutBucketLifecycleConfiguration: bucket_lifecycle.put_bucket_lifecycle,
     Op.GetBucketLifecycleConfiguration: bucket_lifecycle.get_bucket_lifecycle,
     Op.DeleteBucketLifecycle: bucket_lifecycle.delete_bucket_lifecycle,
+    Op.PutObjectLockConfiguration: object_lock.put_object_lock_configuration,
+    Op.GetObjectLockConfiguration: object_lock.get_object_lock_configuration,
+    Op.PutObjectRetention: object_lock.put_object_retention,
+    Op.GetObjectRetention: object_lock.get_object_retention,
+    Op.PutObjectLegalHold: object_lock.put_object_legal_hold,
+    Op.GetObjectLegalHold: object_lock.get_object_legal_hold,
 }

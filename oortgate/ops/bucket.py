@@ -11,6 +11,7 @@ from oortgate.ops.acl import new_bucket_acl
 from oortgate.ops.context import Context
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.xml import bucket as bucket_xml
+from oortgate.xml.object_lock import LockConfig
 
 # AWS's rules for general purpose buckets: 3-63 characters of lowercase letters, digits,
 # periods and hyphens, beginning and ending with a letter or digit, no two adjacent
@@ -49,15 +50,35 @@ async def create_bucket(ctx: Context) -> Response:
             f"The {constraint} location constraint is incompatible for the region "
             "specific endpoint this request was sent to.",
         )
+    lock = _object_lock_header(ctx.headers.get("x-amz-bucket-object-lock-enabled"))
     limit = ctx.services.settings.max_buckets_per_user
     try:
         tier = ctx.addressed.tier or STANDARD
-        await ctx.meta.create_bucket(name, user.id, region, limit, acl, tier, ownership)
+        made = await ctx.meta.create_bucket(name, user.id, region, limit, acl, tier, ownership)
     except S3Error as err:
-        # us-east-1 answers 200 when you re-create a bucket you own.
+        # us-east-1 answers 200 when you re-create a bucket you own (not when a lock was
+        # asked for and the bucket has none: that 200 would claim a lock it lacks).
         if err.code != "BucketAlreadyOwnedByYou" or region != "us-east-1":
             raise
+        existing = await ctx.meta.get_bucket(name)
+        if lock and (existing is None or existing.object_lock is None):
+            raise
+        return empty(200, [("location", f"/{name}")])
+    if lock:
+        # A second write (create_bucket is one statement on each store): until it lands
+        # no client has been told the bucket exists.
+        await ctx.meta.set_bucket_object_lock(made.id, LockConfig().dumps())
     return empty(200, [("location", f"/{name}")])
+
+
+def _object_lock_header(value: str | None) -> bool:
+    """x-amz-bucket-object-lock-enabled, a boolean as AWS parses one."""
+    if value is None or value.lower() == "false":
+        return False
+    if value.lower() == "true":
+        return True
+    raise S3Error("InvalidArgument", "Invalid value for x-amz-bucket-object-lock-enabled",
+                  ArgumentName="x-amz-bucket-object-lock-enabled", ArgumentValue=value)  # fmt: skip
 
 
 async def delete_bucket(ctx: Context) -> Response:

@@ -10,6 +10,7 @@ from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.meta.models import Bucket
 from oortgate.meta.preconditions import Precondition
 from oortgate.ops.context import Context
+from oortgate.ops.object_lock import bypass
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.version_ids import new_version, shown, stored, versioned
 from oortgate.ops.write_conditions import delete_condition, object_condition
@@ -28,7 +29,7 @@ async def delete_object(ctx: Context) -> Response:
             raise S3Error("NotImplemented", "Conditional deletes of a given version are not "
                           "implemented.", status=501)  # fmt: skip
         marker = await ctx.services.freeing(
-            ctx.meta.delete_version, bucket.id, ctx.key, stored(version)
+            ctx.meta.delete_version, bucket.id, ctx.key, stored(version), bypass(ctx, bucket)
         )
         headers = [("x-amz-version-id", version)]
         if marker:
@@ -115,7 +116,8 @@ async def _delete_one(ctx: Context, bucket: Bucket, o: _ToDelete) -> DeleteOutco
             version = stored(o.version)
         except S3Error:
             raise S3Error("NoSuchVersion", Key=o.key, VersionId=o.version) from None
-        marker = await ctx.services.freeing(ctx.meta.delete_version, bucket.id, o.key, version)
+        marker = await ctx.services.freeing(ctx.meta.delete_version, bucket.id, o.key, version,
+                                            bypass(ctx, bucket))  # fmt: skip
     except S3Error as err:
         return DeleteOutcome(o.key, o.version, err)
     return DeleteOutcome(o.key, o.version, None, marker_version_id=o.version if marker else None)

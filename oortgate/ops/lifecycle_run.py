@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from oortgate import logs
 from oortgate.auth.payload import PayloadVerifier
 from oortgate.endpoints import ARCHIVE, STANDARD
-from oortgate.errors import S3Error
+from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.lifecycle.rules import Lifecycle, loads
 from oortgate.lifecycle.schedule import (
     ObjectFacts,
@@ -264,9 +264,14 @@ class _BucketPass:
         facts = await self._facts(record, since)
         if not noncurrent_due(self.lifecycle, facts, newer, self.now, self.day):
             return False
-        removed = await self.services.freeing(
-            self.services.meta.delete_version, self.bucket.id, record.key, record.version_id
-        )
+        try:
+            removed = await self.services.freeing(
+                self.services.meta.delete_version, self.bucket.id, record.key, record.version_id
+            )
+        except S3Error as err:
+            if err.code != ACCESS_DENIED:
+                raise
+            return False  # under object lock: it stays, as on AWS (tried again next run)
         return removed is not None
 
     async def _noncurrent_moves(self, listed: ObjectRecord, since: float, newer: int) -> bool:

@@ -24,7 +24,7 @@ from oortgate.meta.models import (
     blob_segments,
     dated,
 )
-from oortgate.ops import read_lease
+from oortgate.ops import object_lock, read_lease
 from oortgate.ops.blob_writer import StoredBlob, write_body, write_chunks
 from oortgate.ops.bucket_lifecycle import expiration_headers
 from oortgate.ops.conditions import parse_http_date
@@ -98,6 +98,7 @@ async def create_multipart_upload(ctx: Context) -> Response:
         acl=acl,
         owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
         tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
+        lock=object_lock.requested_lock(ctx, bucket, body=False),
     )
     await ctx.body.drain()
     await ctx.meta.create_upload(upload)
@@ -245,6 +246,8 @@ def _completed_record(ctx: Context, upload: Upload, used: list[Part]) -> ObjectR
         owner_id=upload.owner_id,
         tags=upload.tags,
         version_id=new_version(ctx.granted_bucket),
+        # The headers' lock, as the upload kept it; else the default retention, from now.
+        lock=upload.lock or object_lock.default_lock(ctx.granted_bucket),
     )
 
 

@@ -8,7 +8,7 @@ from oortgate import integrity, logs
 from oortgate.errors import BodyCut, S3Error
 from oortgate.headertext import is_header_value
 from oortgate.meta.models import Body, InlineBody, ObjectRecord, PartsBody, blob_segments
-from oortgate.ops import conditions, read_lease
+from oortgate.ops import conditions, object_lock, read_lease
 from oortgate.ops.archive import check_readable, restore_headers
 from oortgate.ops.bucket_lifecycle import expiration_headers
 from oortgate.ops.context import Context
@@ -79,6 +79,7 @@ async def _read(ctx: Context, *, head: bool, again: bool = False) -> Response:
         expiration_headers(ctx.granted_bucket, record, ctx.services.settings.lifecycle_day_seconds)
     )
     headers.extend(version_headers(ctx.granted_bucket, record))
+    headers.extend(await object_lock.lock_headers(ctx, ctx.granted_bucket, record))
     status = 200
     if not whole:
         status = 206

@@ -10,7 +10,7 @@ from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
 from oortgate.errors import S3Error
 from oortgate.meta.models import Bucket, ObjectRecord, dated
 from oortgate.numbers import parse_count
-from oortgate.ops import conditions, tier_copy
+from oortgate.ops import conditions, object_lock, tier_copy
 from oortgate.ops.acl import new_object_acl
 from oortgate.ops.archive import check_readable
 from oortgate.ops.blob_writer import StoredBlob, write_body
@@ -79,6 +79,7 @@ async def put_object(ctx: Context) -> Response:
         owner_id=policy.new_object_owner(bucket, acl, ctx.caller_id),
         tags=tagging.parse_header(ctx.headers.get("x-amz-tagging")),
         version_id=new_version(bucket),
+        lock=object_lock.new_version_lock(ctx, bucket, body=True),
     )
 
     async def commit(stored: StoredBlob) -> ObjectRecord:
@@ -167,8 +168,10 @@ async def copy_object(ctx: Context) -> Response:
     record = _copied_record(ctx, source, bucket.id, directive, new_class)
     tags = tagging.copied(ctx.headers, source.tags)
     owner = policy.new_object_owner(bucket, acl, ctx.caller_id)
+    # The copy's lock is its own request's (or the bucket's default), never the source's.
+    lock = object_lock.new_version_lock(ctx, bucket, body=False)
     record = dataclasses.replace(record, acl=acl, owner_id=owner, tags=tags,
-                                 version_id=new_version(bucket))  # fmt: skip
+                                 version_id=new_version(bucket), lock=lock)  # fmt: skip
 
     async def commit(copied: ObjectRecord) -> ObjectRecord:
         try:

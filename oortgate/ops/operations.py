@@ -63,6 +63,12 @@ class Op(StrEnum):
     PutBucketLifecycleConfiguration = "PutBucketLifecycleConfiguration"
     GetBucketLifecycleConfiguration = "GetBucketLifecycleConfiguration"
     DeleteBucketLifecycle = "DeleteBucketLifecycle"
+    PutObjectLockConfiguration = "PutObjectLockConfiguration"
+    GetObjectLockConfiguration = "GetObjectLockConfiguration"
+    PutObjectRetention = "PutObjectRetention"
+    GetObjectRetention = "GetObjectRetention"
+    PutObjectLegalHold = "PutObjectLegalHold"
+    GetObjectLegalHold = "GetObjectLegalHold"
     Preflight = "Preflight"  # a browser's CORS OPTIONS request
     # Answered by the server itself, never by a handler:
     Health = "Health"

@@ -26,7 +26,8 @@ READ_PART_OPS = frozenset({Op.GetObject, Op.HeadObject})  # a part number may be
 VERSION_OPS = frozenset(
     {Op.GetObject, Op.HeadObject, Op.GetObjectAcl, Op.PutObjectAcl, Op.RestoreObject,
      Op.DeleteObject, Op.GetObjectAttributes, Op.PutObjectTagging, Op.GetObjectTagging,
-     Op.DeleteObjectTagging}
+     Op.DeleteObjectTagging, Op.PutObjectRetention, Op.GetObjectRetention,
+     Op.PutObjectLegalHold, Op.GetObjectLegalHold}
 )  # fmt: skip
 
 

@@ -56,6 +56,9 @@ OBJECT_READ = Permission(object=READ)
 # FULL_CONTROL grantee); the bucket's owner may do both (AWS's default s3:*ObjectTagging).
 TAGS_READ = Permission(object=READ, bucket_owner_too=True)
 TAGS_WRITE = Permission(object=FULL_CONTROL, bucket_owner_too=True)
+# A version's retention and legal hold: the bucket owner's (on AWS its account's), on
+# an object the route names (the object check finds the version; the owner passes it).
+OBJECT_LOCK = Permission(bucket=OWNER_ONLY, object=READ, bucket_owner_too=True)
 SOURCE_READ = OBJECT_READ  # what ``source`` asks of the copy source
 
 PERMISSION: Final[dict[Op, Permission]] = {
@@ -111,6 +114,12 @@ PERMISSION: Final[dict[Op, Permission]] = {
     Op.PutBucketLifecycleConfiguration: BUCKET_OWNER_ONLY,
     Op.GetBucketLifecycleConfiguration: BUCKET_OWNER_ONLY,
     Op.DeleteBucketLifecycle: BUCKET_OWNER_ONLY,
+    Op.PutObjectLockConfiguration: BUCKET_OWNER_ONLY,
+    Op.GetObjectLockConfiguration: BUCKET_OWNER_ONLY,
+    Op.PutObjectRetention: OBJECT_LOCK,
+    Op.GetObjectRetention: OBJECT_LOCK,
+    Op.PutObjectLegalHold: OBJECT_LOCK,
+    Op.GetObjectLegalHold: OBJECT_LOCK,
     # Unauthenticated by design: the bucket's CORS rules decide (ops/cors_ops.py), after
     # the request names an origin and a method.
     Op.Preflight: NONE,
@@ -175,6 +184,12 @@ ACTION: Final[dict[Op, str | None]] = {
     Op.PutBucketLifecycleConfiguration: "s3:PutLifecycleConfiguration",
     Op.GetBucketLifecycleConfiguration: "s3:GetLifecycleConfiguration",
     Op.DeleteBucketLifecycle: "s3:PutLifecycleConfiguration",
+    Op.PutObjectLockConfiguration: "s3:PutBucketObjectLockConfiguration",
+    Op.GetObjectLockConfiguration: "s3:GetBucketObjectLockConfiguration",
+    Op.PutObjectRetention: "s3:PutObjectRetention",
+    Op.GetObjectRetention: "s3:GetObjectRetention",
+    Op.PutObjectLegalHold: "s3:PutObjectLegalHold",
+    Op.GetObjectLegalHold: "s3:GetObjectLegalHold",
     Op.Preflight: None,
     Op.Health: None,
     Op.NotImplemented: None,

@@ -24,6 +24,7 @@ from oortgate.errors import S3Error
 from oortgate.headertext import is_header_value
 from oortgate.meta.models import Bucket, ObjectRecord, User, dated
 from oortgate.numbers import parse_count
+from oortgate.ops import object_lock
 from oortgate.ops.blob_writer import StoredBlob, write_chunks
 from oortgate.ops.context import Context, credentials
 from oortgate.ops.metadata import (
@@ -196,6 +197,7 @@ def _draft(ctx: Context, form: FormReader, bucket: Bucket, user: User | None) ->
         storage_class=storage_class(fields, bucket, archive_class),
         owner_id=policy.new_object_owner(bucket, acl, user.id if user else None),
         tags=tagging.parse_form_field(fields.get("tagging")),
+        lock=object_lock.default_lock(bucket),  # (lock fields are refused: post_fields.py)
     )  # fmt: skip
 
 

@@ -17,6 +17,9 @@ async def put_bucket_versioning(ctx: Context) -> Response:
     if mfa == "Enabled":
         raise S3Error("NotImplemented", "MFA Delete needs an MFA device; this server has none.",
                       status=501)  # fmt: skip
+    if status == "Suspended" and bucket.object_lock is not None:
+        raise S3Error("InvalidBucketState", "An Object Lock configuration is present on this "
+                      "bucket, so the versioning state cannot be changed.")  # fmt: skip
     if status is not None and status != bucket.versioning:
         await ctx.meta.set_bucket_versioning(bucket.id, status)
     return empty(200)

@@ -162,7 +162,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 _TABLES = (
     "users, access_keys, buckets, objects, object_parts, uploads, upload_parts,"
     " completed_uploads, blobs, inline_blobs, pending_blobs, garbage, sessions, read_leases,"
-    " leases, object_versions, object_version_parts"
+    " leases, object_versions, object_version_parts, object_locks"
 )
 
 

@@ -148,6 +148,37 @@ def test_aws_s3api(aws: RunCli, s3: S3Client, bucket: str, tmp_path: Path) -> No
     assert "NoSuchKey" in res.stderr
 
 
+def test_aws_s3api_object_lock(
+    aws: RunCli, s3: S3Client, unique_name: UniqueName, tmp_path: Path
+) -> None:
+    """One object lock round trip with the AWS CLI: a locked bucket, its default
+    retention, a legal hold, and a version delete it refuses."""
+    name = unique_name("clilock")
+    aws("s3api", "create-bucket", "--bucket", name, "--object-lock-enabled-for-bucket")
+    config = {"ObjectLockEnabled": "Enabled",
+              "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}}  # fmt: skip
+    aws("s3api", "put-object-lock-configuration", "--bucket", name,
+        "--object-lock-configuration", json.dumps(config))  # fmt: skip
+    out = aws("s3api", "get-object-lock-configuration", "--bucket", name, "--output", "json")
+    assert json.loads(out.stdout)["ObjectLockConfiguration"] == config
+    body = tmp_path / "b.txt"
+    body.write_bytes(b"locked")
+    out = aws("s3api", "put-object", "--bucket", name, "--key", "k", "--body", str(body),
+              "--output", "json")  # fmt: skip
+    version = json.loads(out.stdout)["VersionId"]
+    aws("s3api", "put-object-legal-hold", "--bucket", name, "--key", "k",
+        "--legal-hold", "Status=ON")  # fmt: skip
+    out = aws("s3api", "get-object-retention", "--bucket", name, "--key", "k", "--output", "json")
+    assert json.loads(out.stdout)["Retention"]["Mode"] == "GOVERNANCE"
+    out = aws("s3api", "get-object-legal-hold", "--bucket", name, "--key", "k", "--output", "json")
+    assert json.loads(out.stdout)["LegalHold"] == {"Status": "ON"}
+    res = aws("s3api", "delete-object", "--bucket", name, "--key", "k", "--version-id", version,
+              "--bypass-governance-retention", check=False)  # fmt: skip
+    assert res.returncode != 0 and "AccessDenied" in res.stderr  # the hold outlasts a bypass
+    head = s3.head_object(Bucket=name, Key="k", VersionId=version)
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+
+
 def test_aws_cli_other_user(aws: RunCli, make_user: MakeUser, s3: S3Client, bucket: str) -> None:
     user = make_user()
     res = aws("s3", "ls", f"s3://{bucket}/", ak=user[0], sk=user[1], check=False)

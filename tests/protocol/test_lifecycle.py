@@ -283,6 +283,32 @@ def test_noncurrent_versions_expire(server: ServerProcess, s3: S3Client, bucket:
     assert len(others) == 2 and others[0]["VersionId"] == old_other["VersionId"]
 
 
+def test_locked_versions_outlive_their_rules(server: ServerProcess, s3: S3Client) -> None:
+    """NoncurrentVersionExpiration skips a version under a legal hold or a retention;
+    the others go as usual (and the held one goes on a later run once released)."""
+    name = f"lc-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    far = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+    held = s3.put_object(Bucket=name, Key="k", Body=b"1")["VersionId"]
+    s3.put_object_legal_hold(Bucket=name, Key="k", VersionId=held, LegalHold={"Status": "ON"})
+    retained = s3.put_object(Bucket=name, Key="k", Body=b"2", ObjectLockMode="GOVERNANCE",
+                             ObjectLockRetainUntilDate=far)["VersionId"]  # fmt: skip
+    free = s3.put_object(Bucket=name, Key="k", Body=b"3")["VersionId"]
+    current = s3.put_object(Bucket=name, Key="k", Body=b"4")["VersionId"]
+    put_rules(s3, name, {"ID": "nc", "Filter": {}, "Status": "Enabled",
+                         "NoncurrentVersionExpiration": {"NoncurrentDays": 1}})  # fmt: skip
+    newest = s3.head_object(Bucket=name, Key="k")["LastModified"].timestamp()
+    time.sleep(max(0.0, newest + 3 * DAY - time.time()))  # a day, rounded up, has passed
+    run_lifecycle(server)
+    left = [v["VersionId"] for v in s3.list_object_versions(Bucket=name)["Versions"]]
+    assert left == [current, retained, held]  # only the unlocked noncurrent one went
+    assert free not in left
+    s3.put_object_legal_hold(Bucket=name, Key="k", VersionId=held, LegalHold={"Status": "OFF"})
+    run_lifecycle(server)
+    left = [v["VersionId"] for v in s3.list_object_versions(Bucket=name)["Versions"]]
+    assert left == [current, retained]
+
+
 def test_versioned_actions_put_and_shown(s3: S3Client, bucket: str) -> None:
     rules: list[dict[str, Any]] = [
         {"ID": "markers", "Filter": {"Prefix": "m/"}, "Status": "Enabled",

@@ -31,7 +31,7 @@ from botocore.config import Config
 from tests import pg_service
 
 from ._server import PYTHON, REPO_ROOT, ServerProcess
-from ._util import wait_for
+from ._util import s3_error, wait_for
 
 SECRETS_KEY = base64.b64encode(b"k" * 32).decode()
 BIG = secrets.token_bytes(300_000)  # a file-backed blob (over inline_max_size)
@@ -95,6 +95,8 @@ def _fill(srv: ServerProcess) -> Source:
     old = s3.put_object(Bucket="vers", Key="k", Body=OLD)["VersionId"]
     s3.put_object(Bucket="vers", Key="k", Body=SMALL)
     s3.delete_object(Bucket="vers", Key="k")
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)  # a held version
+    s3.put_object(Bucket="locked", Key="k", Body=SMALL, ObjectLockLegalHoldStatus="ON")
     return Source(srv, objects, bob, ("alpha", "open/upload", up), old)
 
 
@@ -266,6 +268,11 @@ def _serve_from_new_stores(source: Source, url: str, blobs: Path, data_dir: Path
         assert versions["DeleteMarkers"][0]["IsLatest"] and len(versions["Versions"]) == 2
         old = s3.get_object(Bucket="vers", Key="k", VersionId=source.old_version)
         assert old["Body"].read() == OLD
+        assert s3.get_object_lock_configuration(Bucket="locked")["ObjectLockConfiguration"]
+        held = s3.head_object(Bucket="locked", Key="k")
+        assert held["ObjectLockLegalHoldStatus"] == "ON"
+        with s3_error("AccessDenied", 403):  # still held, on the new stores
+            s3.delete_object(Bucket="locked", Key="k", VersionId=held["VersionId"])
         s3.create_bucket(Bucket="after-move")  # the id sequences moved past the copied ids
         assert srv.create_user("carol")["name"] == "carol"
         bobs = [b["Name"] for b in _client(srv, *source.bob).list_buckets()["Buckets"]]

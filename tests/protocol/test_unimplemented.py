@@ -25,8 +25,7 @@ CALLS = {
     "GetBucketEncryption": lambda s3, b: s3.get_bucket_encryption(Bucket=b),
     "PutBucketLogging": lambda s3, b: s3.put_bucket_logging(Bucket=b, BucketLoggingStatus={}),
     "GetBucketWebsite": lambda s3, b: s3.get_bucket_website(Bucket=b),
-    "GetObjectLockConfiguration": lambda s3, b: s3.get_object_lock_configuration(Bucket=b),
-    "GetObjectRetention": lambda s3, b: s3.get_object_retention(Bucket=b, Key="o"),
+    "GetBucketReplication": lambda s3, b: s3.get_bucket_replication(Bucket=b),
     # MFA Delete needs MFA devices, which this server has none of.
     "PutBucketVersioning (MFA Delete)": lambda s3, b: s3.put_bucket_versioning(
         Bucket=b, VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"}

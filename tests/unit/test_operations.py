@@ -73,7 +73,8 @@ def test_only_object_operations_check_an_object() -> None:
     assert checked <= {
         Op.GetObject, Op.HeadObject, Op.GetObjectAcl, Op.PutObjectAcl, Op.RestoreObject,
         Op.GetObjectAttributes, Op.GetObjectTagging, Op.PutObjectTagging,
-        Op.DeleteObjectTagging,
+        Op.DeleteObjectTagging, Op.GetObjectRetention, Op.PutObjectRetention,
+        Op.GetObjectLegalHold, Op.PutObjectLegalHold,
     }  # fmt: skip
 
 

@@ -69,11 +69,12 @@ def test_no_header_table_outside_the_model(model: Any) -> None:
     ("op", "header"),
     [
         ("PutObject", "x-amz-server-side-encryption"),
-        ("PutObject", "x-amz-object-lock-mode"),
+        ("PutObject", "x-amz-object-lock-event-hold"),
+        ("CreateMultipartUpload", "x-amz-object-lock-event-hold"),
+        ("PutObjectLockConfiguration", "x-amz-bucket-object-lock-token"),
         ("PutObject", "x-amz-checksum-sha512"),
         ("GetObject", "x-amz-server-side-encryption-customer-key"),
         ("CopyObject", "x-amz-object-annotation-directive"),
-        ("CreateBucket", "x-amz-bucket-object-lock-enabled"),
         ("DeleteObject", "x-amz-mfa"),
     ],
 )
@@ -90,6 +91,26 @@ def test_refused_trailer() -> None:
         check("PutObject", headers, {})
     assert info.value.fields == {"Header": "x-amz-checksum-sha512"}
     check("PutObject", {"x-amz-trailer": "x-amz-checksum-crc32"}, {})
+
+
+@pytest.mark.parametrize(
+    ("op", "header"),
+    [
+        ("CreateBucket", "x-amz-bucket-object-lock-enabled"),
+        ("PutObject", "x-amz-object-lock-mode"),
+        ("PutObject", "x-amz-object-lock-retain-until-date"),
+        ("PutObject", "x-amz-object-lock-legal-hold"),
+        ("CopyObject", "x-amz-object-lock-mode"),
+        ("CreateMultipartUpload", "x-amz-object-lock-retain-until-date"),
+        ("CreateMultipartUpload", "x-amz-object-lock-legal-hold"),
+        ("DeleteObject", "x-amz-bypass-governance-retention"),
+        ("DeleteObjects", "x-amz-bypass-governance-retention"),
+        ("PutObjectRetention", "x-amz-bypass-governance-retention"),
+    ],
+)
+def test_object_lock_headers_are_honoured(op: str, header: str) -> None:
+    check(op, {"host": "h", header: "v"}, {})
+    assert header not in request_headers.REFUSED[op]
 
 
 def test_honoured_and_unknown_headers_pass() -> None:
