@@ -8,6 +8,7 @@ count from the object's last modification and are rounded up to the next midnigh
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from oortgate.lifecycle.rules import Lifecycle, Rule
@@ -45,14 +46,8 @@ def noncurrent_due(
     """Whether a noncurrent version goes: ``facts.last_modified`` is when it became
     noncurrent (its successor's), ``newer`` how many noncurrent versions of its key are
     newer than it."""
-    for rule in applying(lifecycle, facts):
-        if rule.noncurrent_days is None:
-            continue
-        if rule.newer_noncurrent is not None and newer < rule.newer_noncurrent:
-            continue
-        if _after_days(facts.last_modified, rule.noncurrent_days, day_seconds) <= now:
-            return True
-    return False
+    due = _noncurrent_rules_due(lifecycle, facts, newer, now, day_seconds, transition=False)
+    return next(due, None) is not None
 
 
 def noncurrent_transition_due(
@@ -60,14 +55,27 @@ def noncurrent_transition_due(
 ) -> str | None:
     """The storage class a due NoncurrentVersionTransition moves a noncurrent version to
     (None: none due); ``facts`` and ``newer`` as for noncurrent_due."""
+    due = _noncurrent_rules_due(lifecycle, facts, newer, now, day_seconds, transition=True)
+    rule = next(due, None)
+    return None if rule is None else rule.nc_transition_class
+
+
+def _noncurrent_rules_due(
+    lifecycle: Lifecycle, facts: ObjectFacts, newer: int, now: float, day_seconds: float,
+    *, transition: bool,
+) -> Iterator[Rule]:
+    """The rules whose NoncurrentVersionTransition (or, ``transition`` False, whose
+    NoncurrentVersionExpiration) is due for this version: its NoncurrentDays passed and
+    at least NewerNoncurrentVersions newer noncurrent versions kept."""
     for rule in applying(lifecycle, facts):
-        if rule.nc_transition_days is None:
+        if transition:
+            days, keep = rule.nc_transition_days, rule.nc_transition_newer
+        else:
+            days, keep = rule.noncurrent_days, rule.newer_noncurrent
+        if days is None or (keep is not None and newer < keep):
             continue
-        if rule.nc_transition_newer is not None and newer < rule.nc_transition_newer:
-            continue
-        if _after_days(facts.last_modified, rule.nc_transition_days, day_seconds) <= now:
-            return rule.nc_transition_class
-    return None
+        if _after_days(facts.last_modified, days, day_seconds) <= now:
+            yield rule
 
 
 def marker_expires(

@@ -46,6 +46,9 @@ LEASE_SECONDS = 120.0  # renewed between batches; a crashed holder's passes resu
 def interval(day_seconds: float, configured: float) -> float:
     """Seconds between passes: as configured, else a quarter day (at most an hour)."""
     return configured or min(day_seconds / 4, 3600.0)
+
+
+Committed = Awaitable[ObjectRecord]  # a transition's commit of the moved record
 CHANGED = frozenset({"PreconditionFailed", "NoSuchKey", "NoSuchUpload"})  # raced: skip
 
 
@@ -174,18 +177,26 @@ class _BucketPass:
         record = await meta.get_object(self.bucket.id, key)
         if record is None or record.etag != listed.etag or record.body is None:
             return False
-        moved = dataclasses.replace(record, storage_class=target)
         condition = _unchanged(record)
 
         async def commit(new: ObjectRecord) -> ObjectRecord:
             await meta.transition_object(new, condition)
             return new
 
+        return await self._archive(record, target, commit)
+
+    async def _archive(
+        self, record: ObjectRecord, target: str, commit: Callable[[ObjectRecord], Committed]
+    ) -> bool:
+        """``record`` moved to ``target`` on the Archive tier by ``commit``, its blobs'
+        bytes rewritten there first (inline bytes live in the metadata: nothing to
+        rewrite); False if the object changed meanwhile."""
+        moved = dataclasses.replace(record, storage_class=target)
         try:
-            if isinstance(record.body, InlineBody):  # its bytes live in the metadata
+            if isinstance(record.body, InlineBody):
                 await commit(moved)
             else:
-                ctx = _system_context(self.services, self.bucket, key)
+                ctx = _system_context(self.services, self.bucket, record.key)
                 await rewritten(ctx, moved, ARCHIVE, commit, every_blob=True)
         except S3Error as err:
             if err.code in CHANGED:
@@ -289,24 +300,13 @@ class _BucketPass:
         record = await meta.get_object_version(self.bucket.id, listed.key, listed.version_id)
         if record is None or record.etag != listed.etag or record.body is None:
             return False
-        moved = dataclasses.replace(record, storage_class=target)
 
         async def commit(new: ObjectRecord) -> ObjectRecord:
             if not await meta.transition_version(new):
                 raise S3Error("NoSuchKey", Key=new.key)  # gone meanwhile: the new blobs go
             return new
 
-        try:
-            if isinstance(record.body, InlineBody):
-                await commit(moved)
-            else:
-                ctx = _system_context(self.services, self.bucket, listed.key)
-                await rewritten(ctx, moved, ARCHIVE, commit, every_blob=True)
-        except S3Error as err:
-            if err.code in CHANGED:
-                return False
-            raise
-        return True
+        return await self._archive(record, target, commit)
 
     async def uploads(self, batch: int) -> None:
         meta, key_marker, id_marker = self.services.meta, "", ""
