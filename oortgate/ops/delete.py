@@ -28,8 +28,9 @@ async def delete_object(ctx: Context) -> Response:
         if condition is not None:
             raise S3Error("NotImplemented", "Conditional deletes of a given version are not "
                           "implemented.", status=501)  # fmt: skip
+        may_bypass = bypass(ctx, bucket, ctx.key)
         marker = await ctx.services.freeing(
-            ctx.meta.delete_version, bucket.id, ctx.key, stored(version), bypass(ctx, bucket)
+            ctx.meta.delete_version, bucket.id, ctx.key, stored(version), may_bypass
         )
         headers = [("x-amz-version-id", version)]
         if marker:
@@ -117,7 +118,7 @@ async def _delete_one(ctx: Context, bucket: Bucket, o: _ToDelete) -> DeleteOutco
         except S3Error:
             raise S3Error("NoSuchVersion", Key=o.key, VersionId=o.version) from None
         marker = await ctx.services.freeing(ctx.meta.delete_version, bucket.id, o.key, version,
-                                            bypass(ctx, bucket))  # fmt: skip
+                                            bypass(ctx, bucket, o.key))  # fmt: skip
     except S3Error as err:
         return DeleteOutcome(o.key, o.version, err)
     return DeleteOutcome(o.key, o.version, None, marker_version_id=o.version if marker else None)

@@ -9,8 +9,10 @@ since 2023, by PutObjectLockConfiguration on a bucket whose versioning is Enable
 never turned off, and its versioning can no longer be suspended.
 
 Bypassing GOVERNANCE (x-amz-bypass-governance-retention: true) takes
-s3:BypassGovernanceRetention, which here only the bucket's owner (its account's root)
-holds: anyone else asking for it is treated as not asking, so a locked version stays.
+s3:BypassGovernanceRetention on the version's object, as AWS asks: the bucket's owner (its
+account's root) holds it unless the bucket policy denies it; anyone else needs the
+policy's Allow. A caller asking for it who may not is treated as not asking, so a locked
+version stays (403 AccessDenied).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import time
 from collections.abc import Mapping
 
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
+from oortgate.bucket_policy import Decision
 from oortgate.errors import INVALID_ARGUMENT, INVALID_REQUEST, S3Error
 from oortgate.meta.models import Bucket, ObjectLock, ObjectRecord
 from oortgate.ops.context import Context
+from oortgate.ops.policy_gate import verdict
 from oortgate.ops.response import Response, empty, xml_response
 from oortgate.ops.version_ids import version_headers
 from oortgate.xml import object_lock as lock_xml
@@ -34,6 +38,7 @@ MODE, UNTIL, HOLD = (
     "x-amz-object-lock-legal-hold",
 )
 BYPASS = "x-amz-bypass-governance-retention"
+BYPASS_ACTION = "s3:BypassGovernanceRetention"
 MISSING_LOCK = "Bucket is missing Object Lock Configuration"
 
 
@@ -111,10 +116,15 @@ def _future(until: float, now: float) -> float:
     return until
 
 
-def bypass(ctx: Context, bucket: Bucket) -> bool:
-    """Whether the caller asks to bypass GOVERNANCE and may (see the module's notes)."""
-    asked = ctx.headers.get(BYPASS, "").lower() == "true"
-    return asked and ctx.caller_id is not None and ctx.caller_id == bucket.owner_id
+def bypass(ctx: Context, bucket: Bucket, key: str) -> bool:
+    """Whether the caller asks to bypass GOVERNANCE on ``key``'s versions and may (see
+    the module's notes)."""
+    if ctx.headers.get(BYPASS, "").lower() != "true":
+        return False
+    decided = verdict(bucket, BYPASS_ACTION, key, ctx.facts)
+    if decided is not Decision.NONE:
+        return decided is Decision.ALLOW
+    return ctx.caller_id is not None and ctx.caller_id == bucket.owner_id
 
 
 async def lock_headers(ctx: Context, bucket: Bucket, record: ObjectRecord) -> list[tuple[str, str]]:
@@ -160,8 +170,9 @@ async def put_object_retention(ctx: Context) -> Response:
     mode, until = lock_xml.parse_retention(await ctx.body.read(MAX_LOCK_XML))
     if until is not None:
         _future(until, time.time())
+    may_bypass = bypass(ctx, bucket, record.key)
     changed = await ctx.meta.set_object_retention(bucket.id, record.key, record.version_id,
-                                                  mode, until, bypass(ctx, bucket))  # fmt: skip
+                                                  mode, until, may_bypass)  # fmt: skip
     if not changed:
         raise S3Error("NoSuchKey", Key=record.key)  # deleted meanwhile
     return empty(200, version_headers(bucket, record))
