@@ -252,3 +252,31 @@ def test_other_users_are_denied(
         other.put_object_legal_hold(Bucket=locked, Key="k", LegalHold={"Status": "OFF"})
     with s3_error("AccessDenied", 403):
         other.get_object_retention(Bucket=locked, Key="k")
+
+
+def test_lock_operations_on_a_delete_marker(s3: Any, locked: str) -> None:
+    """By its version id a delete marker has no lock to show or change: 405
+    MethodNotAllowed with the marker's headers; without one, a key whose current version
+    is a marker is 404 NoSuchKey with x-amz-delete-marker: true, as AWS answers."""
+    s3.put_object(Bucket=locked, Key="k", Body=b"x")
+    marker = s3.delete_object(Bucket=locked, Key="k")["VersionId"]
+    retention, hold = {"Mode": "GOVERNANCE", "RetainUntilDate": FAR}, {"Status": "ON"}
+    calls = [
+        lambda **v: s3.get_object_retention(Bucket=locked, Key="k", **v),
+        lambda **v: s3.get_object_legal_hold(Bucket=locked, Key="k", **v),
+        lambda **v: s3.put_object_retention(Bucket=locked, Key="k", Retention=retention, **v),
+        lambda **v: s3.put_object_legal_hold(Bucket=locked, Key="k", LegalHold=hold, **v),
+    ]
+    for call in calls:
+        with s3_error("MethodNotAllowed", 405) as ei:
+            call(VersionId=marker)
+        headers = ei.value.response["ResponseMetadata"]["HTTPHeaders"]
+        assert headers["x-amz-delete-marker"] == "true" and headers["x-amz-version-id"] == marker
+        with s3_error("NoSuchKey", 404) as ei:
+            call()
+        headers = ei.value.response["ResponseMetadata"]["HTTPHeaders"]
+        assert headers["x-amz-delete-marker"] == "true" and headers["x-amz-version-id"] == marker
+    versions = s3.list_object_versions(Bucket=locked, Prefix="k")
+    assert [m["VersionId"] for m in versions["DeleteMarkers"]] == [marker]
+    kept = versions["Versions"][0]["VersionId"]
+    assert "ObjectLockMode" not in s3.head_object(Bucket=locked, Key="k", VersionId=kept)
