@@ -61,17 +61,45 @@ class Rule:
     nc_transition_newer: int | None = None
 
 
+# x-amz-transition-default-minimum-object-size, as AWS since September 2024: by default
+# (ALL_128K) an object under 128 KiB is not transitioned; VARIES lifts that floor for
+# AWS's Glacier classes, which here are what the Archive tier stands for, the only
+# transition target: under VARIES no transition has a floor. A rule's own
+# ObjectSizeGreaterThan or ObjectSizeLessThan always takes precedence over either.
+ALL_128K = "all_storage_classes_128K"
+VARIES = "varies_by_storage_class"
+MINIMUM_SIZES = (ALL_128K, VARIES)
+SMALL_OBJECT = 128 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Lifecycle:
     rules: tuple[Rule, ...]
+    default_minimum: str = ALL_128K  # one of MINIMUM_SIZES
 
     def dumps(self) -> str:
-        return json.dumps([asdict(r) for r in self.rules], separators=(",", ":"))
+        stored = {"rules": [asdict(r) for r in self.rules], "default_minimum": self.default_minimum}
+        return json.dumps(stored, separators=(",", ":"))
+
+    def transitions(self, rule: Rule, size: int) -> bool:
+        """Whether the default minimum object size lets ``rule`` (whose filter takes the
+        object) transition an object of ``size`` bytes."""
+        f = rule.filter
+        if f.size_greater_than is not None or f.size_less_than is not None:
+            return True  # the rule's own size filter decides
+        return self.default_minimum == VARIES or size >= SMALL_OBJECT
 
 
 def loads(text: str) -> Lifecycle:
-    """The configuration as ``Lifecycle.dumps`` stored it."""
-    return Lifecycle(tuple(_rule(item) for item in json.loads(text)))
+    """The configuration as ``Lifecycle.dumps`` stored it. A bare list of rules was
+    stored before the default minimum object size existed, when every transition took
+    objects of any size: it keeps that behaviour (VARIES), as AWS kept its older
+    configurations'."""
+    stored = json.loads(text)
+    if isinstance(stored, list):
+        return Lifecycle(tuple(_rule(item) for item in stored), VARIES)
+    rules = tuple(_rule(item) for item in stored["rules"])
+    return Lifecycle(rules, str(stored["default_minimum"]))
 
 
 def _rule(item: dict[str, Any]) -> Rule:

@@ -74,6 +74,8 @@ def _noncurrent_rules_due(
             days, keep = rule.noncurrent_days, rule.newer_noncurrent
         if days is None or (keep is not None and newer < keep):
             continue
+        if transition and not lifecycle.transitions(rule, facts.size):
+            continue
         if _after_days(facts.last_modified, days, day_seconds) <= now:
             yield rule
 
@@ -133,7 +135,7 @@ def transition_due(
     """The storage class a due Transition moves the object to (None: none due)."""
     for rule in applying(lifecycle, facts):
         when = transition_time(rule, facts.last_modified, day_seconds)
-        if when is not None and when <= now:
+        if when is not None and when <= now and lifecycle.transitions(rule, facts.size):
             return rule.transition_class
     return None
 

@@ -3,11 +3,12 @@ lifecycle worker (oortgate.lifecycle.worker)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from oortgate.auth.checksums import ALGORITHMS, content_md5, header_name
-from oortgate.errors import S3Error
-from oortgate.lifecycle.rules import Lifecycle, loads
+from oortgate.errors import INVALID_ARGUMENT, S3Error
+from oortgate.lifecycle.rules import ALL_128K, MINIMUM_SIZES, Lifecycle, loads
 from oortgate.lifecycle.schedule import ObjectFacts, next_expiration
 from oortgate.meta.models import Bucket, ObjectRecord
 from oortgate.ops.context import Context
@@ -16,6 +17,7 @@ from oortgate.ops.response import Response, empty, xml_response
 from oortgate.xml.lifecycle import lifecycle_document, parse_lifecycle
 
 MAX_LIFECYCLE_XML = 1024 * 1024  # 1,000 rules with their filters
+MINIMUM_SIZE = "x-amz-transition-default-minimum-object-size"
 
 
 def _require_integrity(headers: dict[str, str]) -> None:
@@ -31,15 +33,28 @@ async def put_bucket_lifecycle(ctx: Context) -> Response:
     body = await ctx.body.read(MAX_LIFECYCLE_XML)
     archive = frozenset({ctx.services.settings.archive_storage_class})
     lifecycle = parse_lifecycle(body, archive)
+    lifecycle = dataclasses.replace(lifecycle, default_minimum=_minimum_size(ctx.headers))
     await ctx.meta.set_bucket_lifecycle(bucket.id, lifecycle.dumps())
-    return empty(200)
+    return empty(200, [(MINIMUM_SIZE, lifecycle.default_minimum)])
+
+
+def _minimum_size(headers: dict[str, str]) -> str:
+    """The x-amz-transition-default-minimum-object-size asked for (AWS's default: 128K)."""
+    value = headers.get(MINIMUM_SIZE, ALL_128K)
+    if value not in MINIMUM_SIZES:
+        raise S3Error(INVALID_ARGUMENT, f"Invalid value for {MINIMUM_SIZE}: {value!r}; "
+                      f"expected one of {', '.join(MINIMUM_SIZES)}.")  # fmt: skip
+    return value
 
 
 async def get_bucket_lifecycle(ctx: Context) -> Response:
     bucket = ctx.granted_bucket
     if bucket.lifecycle is None:
         raise S3Error("NoSuchLifecycleConfiguration", BucketName=bucket.name)
-    return xml_response(lifecycle_document(loads(bucket.lifecycle)))
+    lifecycle = loads(bucket.lifecycle)
+    response = xml_response(lifecycle_document(lifecycle))
+    response.headers.append((MINIMUM_SIZE, lifecycle.default_minimum))
+    return response
 
 
 async def delete_bucket_lifecycle(ctx: Context) -> Response:

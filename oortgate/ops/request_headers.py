@@ -238,12 +238,11 @@ HEADERS: Final[dict[str, Decisions]] = {
     "GetBucketPolicy": COMMON,
     "DeleteBucketPolicy": COMMON,
     "GetBucketPolicyStatus": COMMON,
-    # Transitions move every matching object whatever its size (no 128 KiB floor to
-    # choose between): asking for one is refused rather than ignored.
+    # The default minimum object size of transitions (ops/bucket_lifecycle.py).
     "PutBucketLifecycleConfiguration": {
         **COMMON,
         **BODY_CHECKSUMS,
-        "x-amz-transition-default-minimum-object-size": REFUSE,
+        "x-amz-transition-default-minimum-object-size": HONOUR,
     },
     "GetBucketLifecycleConfiguration": COMMON,
     "DeleteBucketLifecycle": COMMON,

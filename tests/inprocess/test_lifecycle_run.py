@@ -75,7 +75,7 @@ def test_an_object_changed_since_it_was_seen_stays(
 def test_a_blob_object_moves_to_the_archive_class(
     harness: Harness, owner: Client, bucket: str
 ) -> None:
-    data = bytes(range(256)) * 400  # over the inline size: a blob
+    data = bytes(range(256)) * 600  # a blob, over the 128 KiB transition floor
     owner.put(bucket, "big", data)
     _rules(harness, bucket, ARCHIVED)
     summary = harness.run(lifecycle_run.apply_rules(harness.gateway.services))
@@ -93,7 +93,7 @@ def test_archived_by_a_rule_it_needs_a_restore_where_the_tier_does(tmp_path: Pat
     try:
         owner = glacier.user("owner")
         glacier.bucket(owner, "warm")
-        data = b"w" * 40_000
+        data = b"w" * 140_000  # over the 128 KiB transition floor
         owner.put("warm", "k", data)
         _rules(glacier, "warm", ARCHIVED)
         assert glacier.run(lifecycle_run.apply_rules(glacier.gateway.services)).transitioned == 1

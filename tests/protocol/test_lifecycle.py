@@ -92,9 +92,15 @@ def run_lifecycle(server: ServerProcess, day: float = DAY) -> dict[str, int]:
     return summary
 
 
-def put_rules(s3: S3Client, bucket: str, *rules: dict[str, Any]) -> None:
-    s3.put_bucket_lifecycle_configuration(
-        Bucket=bucket, LifecycleConfiguration={"Rules": list(rules)}
+VARIES = "varies_by_storage_class"  # no 128 KiB floor on transitions to the Archive tier
+MINIMUM_HEADER = "x-amz-transition-default-minimum-object-size"
+
+
+def put_rules(s3: S3Client, bucket: str, *rules: dict[str, Any], minimum: str = "") -> Any:
+    """PutBucketLifecycleConfiguration; ``minimum``: its default minimum object size."""
+    extra = {"TransitionDefaultMinimumObjectSize": minimum} if minimum else {}
+    return s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": list(rules)}, **extra
     )
 
 
@@ -408,7 +414,7 @@ def test_noncurrent_versions_move_to_the_archive_class(
     before = {v["VersionId"]: v for v in s3.list_object_versions(Bucket=bucket)["Versions"]}
     move = [{"NoncurrentDays": 1, "StorageClass": ARCHIVE_CLASS, "NewerNoncurrentVersions": 1}]
     put_rules(s3, bucket, {"ID": "nct", "Filter": {"Prefix": "k"}, "Status": "Enabled",
-                           "NoncurrentVersionTransitions": move})  # fmt: skip
+                           "NoncurrentVersionTransitions": move}, minimum=VARIES)  # fmt: skip
     assert run_lifecycle(server, day=3600)["transitioned"] == 0  # not a day old yet
     time.sleep(2 * DAY + 0.1)
     packed = _packed(server)
@@ -485,7 +491,7 @@ def test_transition_to_the_archive_class(
 ) -> None:
     move = [{"Date": PAST, "StorageClass": ARCHIVE_CLASS}]
     put_rules(s3, bucket, {"ID": "arch", "Filter": {"Prefix": "a/"}, "Status": "Enabled",
-                           "Transitions": move})  # fmt: skip
+                           "Transitions": move}, minimum=VARIES)  # fmt: skip
     big = os.urandom(100_000) + b"z" * 400_000  # a blob, partly compressible
     s3.put_object(Bucket=bucket, Key="a/big", Body=big)
     s3.put_object(Bucket=bucket, Key="a/small", Body=b"tiny")  # inline in the metadata
@@ -507,6 +513,42 @@ def test_transition_to_the_archive_class(
     listed = {o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
     assert listed == {"a/big": ARCHIVE_CLASS, "a/small": ARCHIVE_CLASS, "b/stays": "STANDARD"}
     assert run_lifecycle(server)["transitioned"] == 0  # done once
+
+
+def test_the_default_minimum_object_size_of_transitions(
+    server: ServerProcess, s3: S3Client, bucket: str
+) -> None:
+    """As AWS since 2024: by default no object under 128 KiB is transitioned, unless its
+    rule's own size filter says so; varies_by_storage_class lifts the floor for the
+    Archive tier's class (AWS's Glacier classes). Get shows the choice back."""
+    move = [{"Date": PAST, "StorageClass": ARCHIVE_CLASS}]
+    rules = [{"ID": "plain", "Filter": {"Prefix": "p/"}, "Status": "Enabled", "Transitions": move},
+             {"ID": "sized", "Filter": {"And": {"Prefix": "s/", "ObjectSizeGreaterThan": 1}},
+              "Status": "Enabled", "Transitions": move}]  # fmt: skip
+    put = put_rules(s3, bucket, *rules)
+    assert put["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert got["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+    floor = 128 * 1024
+    for key, size in (("p/small", floor - 1), ("p/big", floor), ("s/small", 1000)):
+        s3.put_object(Bucket=bucket, Key=key, Body=os.urandom(size))
+    assert run_lifecycle(server)["transitioned"] == 2
+
+    def classes() -> dict[str, str]:
+        listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+        return {o["Key"]: o["StorageClass"] for o in listed}
+
+    assert classes() == {"p/small": "STANDARD", "p/big": ARCHIVE_CLASS, "s/small": ARCHIVE_CLASS}
+    put = put_rules(s3, bucket, *rules, minimum=VARIES)
+    assert put["TransitionDefaultMinimumObjectSize"] == VARIES
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert got["TransitionDefaultMinimumObjectSize"] == VARIES
+    assert run_lifecycle(server)["transitioned"] == 1
+    assert set(classes().values()) == {ARCHIVE_CLASS}
+    with s3_error("InvalidArgument", 400):
+        put_rules(s3, bucket, *rules, minimum="64K")
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)[
+        "TransitionDefaultMinimumObjectSize"] == VARIES  # fmt: skip
 
 
 def test_the_gateway_applies_rules_by_itself(tmp_path: Path) -> None:

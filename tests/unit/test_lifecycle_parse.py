@@ -3,10 +3,13 @@ and shown back as put."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.lifecycle.rules import Filter, loads
+from oortgate.lifecycle.rules import VARIES, Filter, loads
 from oortgate.xml.core import parse
 from oortgate.xml.lifecycle import lifecycle_document, parse_lifecycle
 
@@ -52,6 +55,10 @@ def test_every_action_and_filter_round_trips_through_json() -> None:
     )
     lifecycle = parse_lifecycle(body, ARCHIVE)
     assert loads(lifecycle.dumps()) == lifecycle
+    varies = dataclasses.replace(lifecycle, default_minimum=VARIES)
+    assert loads(varies.dumps()) == varies
+    # Stored before the default minimum object size: every transition kept its sizes.
+    assert loads(json.dumps(json.loads(lifecycle.dumps())["rules"])) == varies
     first, second, third, fourth, fifth = lifecycle.rules
     assert (fourth.noncurrent_days, fourth.newer_noncurrent) == (4, 2)
     assert (fourth.nc_transition_days, fourth.nc_transition_class,

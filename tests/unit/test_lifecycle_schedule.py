@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oortgate.lifecycle.rules import Filter, Lifecycle, Rule
+from oortgate.lifecycle.rules import SMALL_OBJECT, VARIES, Filter, Lifecycle, Rule
 from oortgate.lifecycle.schedule import (
     ObjectFacts,
     abort_due,
@@ -52,8 +52,9 @@ def test_transition_and_abort() -> None:
         Rule("a", True, Filter("up/"), abort_days=1),
         Rule("sized", True, Filter(size_less_than=5), abort_days=1),
     ))  # fmt: skip
-    assert transition_due(lc, facts(), JAN_1_10H, DAY) is None  # midnight not reached
-    assert transition_due(lc, facts(), 1767312000.0, DAY) == "GLACIER_IR"
+    big = facts(size=SMALL_OBJECT)  # at the default minimum object size
+    assert transition_due(lc, big, JAN_1_10H, DAY) is None  # midnight not reached
+    assert transition_due(lc, big, 1767312000.0, DAY) == "GLACIER_IR"
     assert abort_due(lc, "up/x", JAN_1_10H, 1767398400.0, DAY)
     assert not abort_due(lc, "up/x", JAN_1_10H, 1767398399.0, DAY)
     assert not abort_due(lc, "zzz", JAN_1_10H, 2e9, DAY)  # size filters never take uploads
@@ -62,12 +63,35 @@ def test_transition_and_abort() -> None:
 def test_noncurrent_transition_keeps_the_newest() -> None:
     rule = Rule("n", True, Filter("logs/"), nc_transition_days=1, nc_transition_class="GLACIER_IR",
                 nc_transition_newer=2)  # fmt: skip
-    lc = Lifecycle((rule,))
+    lc = Lifecycle((rule,), VARIES)  # no default minimum object size
     due = 1767398400.0  # a day after becoming noncurrent, rounded up
     assert noncurrent_transition_due(lc, facts(), 2, due, DAY) == "GLACIER_IR"
     assert noncurrent_transition_due(lc, facts(), 1, due, DAY) is None  # among the 2 newest
     assert noncurrent_transition_due(lc, facts(), 5, due - 1, DAY) is None  # not a day yet
     assert noncurrent_transition_due(lc, facts("other"), 5, due, DAY) is None
+
+
+def test_the_default_minimum_object_size_of_transitions() -> None:
+    """AWS's default since 2024: no transition of an object under 128 KiB, unless the
+    rule's own size filter says otherwise or varies_by_storage_class lifts the floor
+    (the Archive tier is AWS's Glacier classes); current and noncurrent alike."""
+    def rule(rule_id: str, f: Filter) -> Rule:
+        return Rule(rule_id, True, f, transition_date=0.0, transition_class="GLACIER_IR",
+                    nc_transition_days=0, nc_transition_class="GLACIER_IR")  # fmt: skip
+
+    plain = rule("plain", Filter("logs/"))
+    sized = rule("sized", Filter("logs/", size_greater_than=10))
+    below = rule("below", Filter("logs/", size_less_than=SMALL_OBJECT + 10))
+    cases = [  # (the rule, the default minimum, the size) -> transitioned
+        ((plain, None, SMALL_OBJECT - 1), False), ((plain, None, SMALL_OBJECT), True),
+        ((plain, VARIES, 1), True), ((sized, None, 11), True), ((sized, None, 10), False),
+        ((below, None, 1), True), ((below, None, SMALL_OBJECT + 10), False),
+    ]  # fmt: skip
+    for (r, minimum, size), moved in cases:
+        lc = Lifecycle((r,)) if minimum is None else Lifecycle((r,), minimum)
+        target = "GLACIER_IR" if moved else None
+        assert transition_due(lc, facts(size=size), 1.0, DAY) == target, (r.id, size)
+        assert noncurrent_transition_due(lc, facts(size=size), 0, 2e9, DAY) == target
 
 
 def test_lone_markers_by_prefix_never_by_size_or_tags() -> None:
