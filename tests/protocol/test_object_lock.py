@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 from typing import Any
 
@@ -262,10 +263,10 @@ def test_lock_operations_on_a_delete_marker(s3: Any, locked: str) -> None:
     marker = s3.delete_object(Bucket=locked, Key="k")["VersionId"]
     retention, hold = {"Mode": "GOVERNANCE", "RetainUntilDate": FAR}, {"Status": "ON"}
     calls = [
-        lambda **v: s3.get_object_retention(Bucket=locked, Key="k", **v),
-        lambda **v: s3.get_object_legal_hold(Bucket=locked, Key="k", **v),
-        lambda **v: s3.put_object_retention(Bucket=locked, Key="k", Retention=retention, **v),
-        lambda **v: s3.put_object_legal_hold(Bucket=locked, Key="k", LegalHold=hold, **v),
+        functools.partial(s3.get_object_retention, Bucket=locked, Key="k"),
+        functools.partial(s3.get_object_legal_hold, Bucket=locked, Key="k"),
+        functools.partial(s3.put_object_retention, Bucket=locked, Key="k", Retention=retention),
+        functools.partial(s3.put_object_legal_hold, Bucket=locked, Key="k", LegalHold=hold),
     ]
     for call in calls:
         with s3_error("MethodNotAllowed", 405) as ei:
