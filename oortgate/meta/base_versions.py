@@ -66,6 +66,13 @@ class VersionedMeta(Protocol):
         """False if the key has no such version."""
         ...
 
+    async def set_version_restore(
+        self, bucket_id: int, key: str, version_id: str, ready: float, expiry: float
+    ) -> bool:
+        """Record a restore of that version, current or noncurrent (readable from ready
+        until expiry); False if the key has no such version or it is a delete marker."""
+        ...
+
     async def transition_version(self, record: ObjectRecord) -> bool:
         """A lifecycle transition of a noncurrent version: ``record`` (as read, with its
         new body: new pending blobs, claimed here, or its inline body) and its new

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, object_lock, version_lifecycle, versions
+from oortgate.meta import body_rows, object_lock, version_lifecycle, version_restore, versions
 from oortgate.meta.models import (
     ObjectLock,
     ObjectPage,
@@ -381,6 +381,15 @@ class PgObjects(PgAccounts):
         return await self._versioned(
             lambda: object_lock.set_legal_hold(bucket_id, key, version_id, on), (bucket_id, key)
         )
+
+    async def set_version_restore(
+        self, bucket_id: int, key: str, version_id: str, ready: float, expiry: float
+    ) -> bool:
+        now = time.time()  # the moments are kept as distances from now, on the db clock
+        return await self._versioned(
+            lambda: version_restore.set_restore(bucket_id, key, version_id, ready - now,
+                                                expiry - now, _CLOCK), (bucket_id, key)
+        )  # fmt: skip
 
     async def transition_version(self, record: ObjectRecord) -> bool:
         return await self._versioned(lambda: version_lifecycle.transition_version(record),

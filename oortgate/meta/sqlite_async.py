@@ -240,6 +240,12 @@ class AsyncSqliteMeta:
     ) -> bool:
         return await self._call(self._writer.set_object_legal_hold, bucket_id, key, version_id, on)
 
+    async def set_version_restore(
+        self, bucket_id: int, key: str, version_id: str, ready: float, expiry: float
+    ) -> bool:
+        return await self._call(self._writer.set_version_restore, bucket_id, key, version_id,
+                                ready, expiry)  # fmt: skip
+
     async def transition_version(self, record: ObjectRecord) -> bool:
         return await self._call(self._writer.transition_version, record)
 

@@ -12,7 +12,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, object_lock, version_lifecycle, versions
+from oortgate.meta import body_rows, object_lock, version_lifecycle, version_restore, versions
 from oortgate.meta.models import (
     ObjectLock,
     ObjectPage,
@@ -333,6 +333,15 @@ class ObjectsStore(CountedReferences):
     ) -> bool:
         with self._write():
             return self._drive(object_lock.set_legal_hold(bucket_id, key, version_id, on))
+
+    def set_version_restore(
+        self, bucket_id: int, key: str, version_id: str, ready: float, expiry: float
+    ) -> bool:
+        now = time.time()
+        with self._write():
+            return self._drive(version_restore.set_restore(bucket_id, key, version_id,
+                                                           ready - now, expiry - now,
+                                                           repr(now)))  # fmt: skip
 
     def transition_version(self, record: ObjectRecord) -> bool:
         with self._write():

@@ -1,6 +1,7 @@
 """The Archive tier's Glacier semantics, when ``archive_restore_required`` is set: an
-archived object must be restored (RestoreObject) before its bytes can be read; HEAD
-shows the restore's progress and expiry in ``x-amz-restore``."""
+archived object, or an archived noncurrent version (RestoreObject with ``versionId``),
+must be restored before its bytes can be read; HEAD shows the restore's progress and
+expiry in ``x-amz-restore``."""
 
 from __future__ import annotations
 
@@ -44,10 +45,6 @@ def restore_headers(ctx: Context, record: ObjectRecord) -> list[tuple[str, str]]
 async def restore_object(ctx: Context) -> Response:
     bucket, record = ctx.granted_bucket, ctx.granted_object
     days = parse_restore_days(await ctx.body.read(MAX_RESTORE_XML))
-    current = await ctx.meta.get_object(bucket.id, ctx.key)
-    if current is None or current.version_id != record.version_id:
-        raise S3Error("NotImplemented", "Restoring a noncurrent version is not implemented.",
-                      status=501)  # fmt: skip
     if not _needs_restore(ctx, record):
         raise S3Error("InvalidObjectState", "Restore is not allowed for the object's current "
                       "storage class", StorageClass=record.storage_class)  # fmt: skip
@@ -60,6 +57,10 @@ async def restore_object(ctx: Context) -> Response:
     if not restored:
         ready = now + ctx.services.settings.archive_restore_seconds
     assert ready is not None
-    await ctx.meta.set_object_restore(bucket.id, ctx.key, ready,
-                          max(now, ready) + days * DAY)  # fmt: skip
+    # By its version id: the version asked for (the route's, else the current one then),
+    # current or noncurrent, even if a newer write made it noncurrent meanwhile.
+    expiry = max(now, ready) + days * DAY
+    if not await ctx.meta.set_version_restore(bucket.id, ctx.key, record.version_id, ready,
+                                              expiry):  # fmt: skip
+        raise S3Error("NoSuchKey", Key=ctx.key)  # deleted meanwhile
     return empty(200 if restored else 202)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -139,3 +140,27 @@ async def test_only_a_lone_delete_marker_expires(meta: MetaStore) -> None:
     current = await _put(meta, bucket_id, "c")  # a current version is no marker
     assert not await meta.expire_delete_marker(bucket_id, "c", current.version_id)
     assert await meta.get_object(bucket_id, "c") is not None
+
+
+async def test_a_restore_lands_on_the_version_named(meta: MetaStore) -> None:
+    """set_version_restore: by version id, current or noncurrent; never a marker's."""
+    bucket_id = await _bucket(meta)
+    old = await _put(meta, bucket_id, "k")
+    new = await _put(meta, bucket_id, "k")
+    now = time.time()
+    assert await meta.set_version_restore(bucket_id, "k", old.version_id, now + 5, now + 100)
+    found = await meta.get_object_version(bucket_id, "k", old.version_id)
+    assert found is not None and found.restore_ready is not None
+    assert found.restore_expiry is not None
+    assert abs(found.restore_ready - (now + 5)) < 2 and abs(found.restore_expiry - (now + 100)) < 2
+    current = await meta.get_object(bucket_id, "k")
+    assert current is not None and current.restore_ready is None  # only the version named
+    assert await meta.set_version_restore(bucket_id, "k", new.version_id, now, now + 10)
+    current = await meta.get_object(bucket_id, "k")
+    assert current is not None and current.restore_expiry is not None
+    marker = new_version_id()
+    await meta.add_delete_marker(bucket_id, "k", marker, None)
+    assert not await meta.set_version_restore(bucket_id, "k", marker, now, now + 10)
+    assert not await meta.set_version_restore(bucket_id, "k", new_version_id(), now, now + 10)
+    moved = await meta.get_object_version(bucket_id, "k", new.version_id)  # now noncurrent
+    assert moved is not None and moved.restore_expiry == current.restore_expiry

@@ -78,7 +78,7 @@ PER_BACKEND_MODULES = frozenset({
     "test_honoured_headers", "test_inline", "test_isolation", "test_keys", "test_list",
     "test_multipart", "test_object_attributes", "test_post_object", "test_put_get",
     "test_tagging", "test_tiers", "test_lifecycle", "test_versioning", "test_object_lock",
-    "test_object_lock_policy",
+    "test_object_lock_policy", "test_archive_versions",
 })  # fmt: skip
 
 

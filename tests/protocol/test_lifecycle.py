@@ -93,7 +93,6 @@ def run_lifecycle(server: ServerProcess, day: float = DAY) -> dict[str, int]:
 
 
 VARIES = "varies_by_storage_class"  # no 128 KiB floor on transitions to the Archive tier
-MINIMUM_HEADER = "x-amz-transition-default-minimum-object-size"
 
 
 def put_rules(s3: S3Client, bucket: str, *rules: dict[str, Any], minimum: str = "") -> Any:
