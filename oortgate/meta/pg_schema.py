@@ -216,8 +216,9 @@ CREATE TABLE object_locks (bucket_id bigint NOT NULL, key og_name NOT NULL,
 """
 
 
-# CreateBucket's lock in the bucket's first row: og_create_bucket gains p_object_lock
-# (the old signature dropped; a database made since has the new one from version 1).
+# CreateBucket's lock in the bucket's first row: og_create_bucket gains p_object_lock. A
+# database made at version 10 or before loses the seven-argument function here; a newer
+# one has the new function from version 1 already (replaced by itself here).
 _CREATE_WITH_LOCK = """
 DROP FUNCTION IF EXISTS og_create_bucket(og_name, bigint, text, integer, text, text, text);
 """
