@@ -119,9 +119,13 @@ class MetaStore(VersionedMeta, Protocol):
         acl: str = "private",
         tier: str = "standard",
         ownership: str | None = None,
+        object_lock: str | None = None,
     ) -> Bucket:
         """Raises S3Error BucketAlreadyExists (another owner has it),
-        BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets."""
+        BucketAlreadyOwnedByYou (the caller has it) or TooManyBuckets. ``object_lock``
+        (its configuration as set_bucket_object_lock takes it) is written in the same
+        transaction, with versioning Enabled: a bucket never exists without the lock
+        it was created with."""
         ...
 
     async def set_bucket_acl(self, bucket_id: int, acl: str) -> None: ...

@@ -213,13 +213,16 @@ class PgAccounts(PgBase):
         acl: str = "private",
         tier: str = "standard",
         ownership: str | None = None,
+        object_lock: str | None = None,
     ) -> Bucket:
         row = await self._one(
-            "SELECT * FROM og_create_bucket(%s, %s, %s, %s, %s, %s, %s)",
-            name, owner_id, region, max_buckets, acl, tier, ownership,
+            "SELECT * FROM og_create_bucket(%s, %s, %s, %s, %s, %s, %s, %s)",
+            name, owner_id, region, max_buckets, acl, tier, ownership, object_lock,
         )  # fmt: skip
         assert row is not None
-        return Bucket(int(row[0]), name, owner_id, region, row[1], acl, None, tier, ownership)
+        versioning = None if object_lock is None else "Enabled"
+        return Bucket(int(row[0]), name, owner_id, region, row[1], acl, None, tier, ownership,
+                      versioning=versioning, object_lock=object_lock)  # fmt: skip
 
     async def get_bucket(self, name: str) -> Bucket | None:
         return await self._lookups.bucket(name, self._read_bucket)

@@ -216,6 +216,14 @@ CREATE TABLE object_locks (bucket_id bigint NOT NULL, key og_name NOT NULL,
 """
 
 
+# CreateBucket's lock in the bucket's first row: og_create_bucket gains p_object_lock. A
+# database made at version 10 or before loses the seven-argument function here; a newer
+# one has the new function from version 1 already (replaced by itself here).
+_CREATE_WITH_LOCK = """
+DROP FUNCTION IF EXISTS og_create_bucket(og_name, bigint, text, integer, text, text, text);
+"""
+
+
 def _or_replace(script: str) -> str:
     return script.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
@@ -233,6 +241,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_VERSIONS,),
     (_LEASE,),
     (_OBJECT_LOCK,),
+    (_CREATE_WITH_LOCK, *map(_or_replace, pg_sql_uploads.LOCK_AT_CREATE)),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -121,9 +121,10 @@ BEGIN
     UPDATE users SET bucket_count = bucket_count - 1 WHERE id = owner AND bucket_count > 0;
 END $$;
 CREATE FUNCTION og_create_bucket(p_name og_name, p_owner bigint, p_region text,
-    p_limit integer, p_acl text, p_tier text, p_ownership text)
+    p_limit integer, p_acl text, p_tier text, p_ownership text, p_object_lock text)
 RETURNS TABLE (b_id bigint, b_created double precision) LANGUAGE plpgsql AS $$
--- Guard: the owner's row, whose bucket_count is raised only below the limit.
+-- Guard: the owner's row, whose bucket_count is raised only below the limit. A bucket
+-- created with a lock has it, and versioning Enabled, from its first row.
 DECLARE
     holder bigint;
 BEGIN
@@ -142,8 +143,10 @@ BEGIN
         PERFORM og_raise('TooManyBuckets');
     END IF;
     BEGIN
-        INSERT INTO buckets (name, owner_id, region, created, acl, tier, ownership)
-        VALUES (p_name, p_owner, p_region, og_now(), p_acl, p_tier, p_ownership)
+        INSERT INTO buckets (name, owner_id, region, created, acl, tier, ownership,
+            versioning, object_lock)
+        VALUES (p_name, p_owner, p_region, og_now(), p_acl, p_tier, p_ownership,
+            CASE WHEN p_object_lock IS NOT NULL THEN 'Enabled' END, p_object_lock)
         RETURNING id, created INTO b_id, b_created;
     EXCEPTION WHEN unique_violation THEN  -- lost a race to another writer
         PERFORM og_raise('BucketAlreadyExists', jsonb_build_object('BucketName', p_name));
@@ -154,3 +157,4 @@ END $$
 
 UPLOAD_FUNCTIONS = (_DROP, _PART, _COMPLETE, _BUCKET)
 KEY_LOCKED = (_COMPLETE,)  # changed since version 1 (see pg_sql_objects.KEY_LOCKED)
+LOCK_AT_CREATE = (_BUCKET,)  # changed since version 10: og_create_bucket takes the lock

@@ -160,8 +160,10 @@ class AccountsStore(Database):
         acl: str = "private",
         tier: str = "standard",
         ownership: str | None = None,
+        object_lock: str | None = None,
     ) -> Bucket:
         created = time.time()
+        versioning = None if object_lock is None else "Enabled"
         try:
             with self._write() as db:
                 row = self._one("SELECT owner_id FROM buckets WHERE name = ?", name)
@@ -174,16 +176,18 @@ class AccountsStore(Database):
                         raise ValueError(f"no such user: {owner_id}")
                     raise S3Error("TooManyBuckets")
                 cur = db.execute(
-                    "INSERT INTO buckets (name, owner_id, region, created, acl, tier, ownership)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, owner_id, region, created, acl, tier, ownership),
-                )
+                    "INSERT INTO buckets (name, owner_id, region, created, acl, tier, ownership,"
+                    " versioning, object_lock) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, owner_id, region, created, acl, tier, ownership, versioning,
+                     object_lock),
+                )  # fmt: skip
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):  # lost a race to another writer
                 raise S3Error("BucketAlreadyExists", BucketName=name) from None
             raise ValueError(f"no such user: {owner_id} ({exc})") from None
         assert cur.lastrowid is not None
-        return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier, ownership)
+        return Bucket(cur.lastrowid, name, owner_id, region, created, acl, None, tier, ownership,
+                      versioning=versioning, object_lock=object_lock)  # fmt: skip
 
     def get_bucket(self, name: str) -> Bucket | None:
         row = self._one(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", name)

@@ -101,10 +101,10 @@ class AsyncSqliteMeta:
         acl: str = "private",
         tier: str = "standard",
         ownership: str | None = None,
+        object_lock: str | None = None,
     ) -> Bucket:
-        return await self._call(
-            self._writer.create_bucket, name, owner_id, region, max_buckets, acl, tier, ownership
-        )
+        return await self._call(self._writer.create_bucket, name, owner_id, region,
+                                max_buckets, acl, tier, ownership, object_lock)  # fmt: skip
 
     async def set_bucket_acl(self, bucket_id: int, acl: str) -> None:
         await self._call(self._writer.set_bucket_acl, bucket_id, acl)

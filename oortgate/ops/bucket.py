@@ -52,9 +52,10 @@ async def create_bucket(ctx: Context) -> Response:
         )
     lock = _object_lock_header(ctx.headers.get("x-amz-bucket-object-lock-enabled"))
     limit = ctx.services.settings.max_buckets_per_user
+    tier = ctx.addressed.tier or STANDARD
+    config = LockConfig().dumps() if lock else None  # written with the bucket's row
     try:
-        tier = ctx.addressed.tier or STANDARD
-        made = await ctx.meta.create_bucket(name, user.id, region, limit, acl, tier, ownership)
+        await ctx.meta.create_bucket(name, user.id, region, limit, acl, tier, ownership, config)
     except S3Error as err:
         # us-east-1 answers 200 when you re-create a bucket you own (not when a lock was
         # asked for and the bucket has none: that 200 would claim a lock it lacks).
@@ -63,11 +64,6 @@ async def create_bucket(ctx: Context) -> Response:
         existing = await ctx.meta.get_bucket(name)
         if lock and (existing is None or existing.object_lock is None):
             raise
-        return empty(200, [("location", f"/{name}")])
-    if lock:
-        # A second write (create_bucket is one statement on each store): until it lands
-        # no client has been told the bucket exists.
-        await ctx.meta.set_bucket_object_lock(made.id, LockConfig().dumps())
     return empty(200, [("location", f"/{name}")])
 
 

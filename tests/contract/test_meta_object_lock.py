@@ -54,6 +54,22 @@ async def test_lock_config_enables_versioning(meta: MetaStore) -> None:
     assert got.object_lock == '{"enabled": true}' and got.versioning == "Enabled"
 
 
+async def test_bucket_created_with_its_lock_in_one_write(meta: MetaStore) -> None:
+    """CreateBucket with x-amz-bucket-object-lock-enabled is one call: no crash can leave
+    the bucket without its lock or its versioning."""
+    user = await meta.create_user("owner")
+    made = await meta.create_bucket("lb", user.id, "us-east-1", 100, object_lock='{"e": 1}')
+    plain = await meta.create_bucket("pb", user.id, "us-east-1", 100)
+    assert (made.object_lock, made.versioning) == ('{"e": 1}', "Enabled")
+    assert (plain.object_lock, plain.versioning) == (None, None)
+    await meta.refresh()
+    for stored in (await meta.get_bucket("lb"), *await meta.list_buckets(user.id, "l")):
+        assert stored is not None and stored.id == made.id
+        assert (stored.object_lock, stored.versioning) == ('{"e": 1}', "Enabled")
+    got = await meta.get_bucket("pb")
+    assert got is not None and (got.object_lock, got.versioning) == (None, None)
+
+
 async def test_lock_written_with_the_version(meta: MetaStore) -> None:
     bucket_id = await _bucket(meta)
     lock = ObjectLock("GOVERNANCE", _FUTURE, True)

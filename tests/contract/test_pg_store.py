@@ -306,3 +306,33 @@ async def test_a_version_2_database_is_brought_up_to_date(url: str) -> None:
         assert conn.execute("SELECT max(version) FROM og_schema").fetchone() == (
             pg_schema.SCHEMA_VERSION,
         )
+
+
+async def test_a_version_10_database_gets_create_bucket_with_its_lock(url: str) -> None:
+    """Version 11 replaces og_create_bucket(7 arguments) by the one that writes the
+    bucket's lock in its first row; the old signature does not linger as an overload."""
+    lock_added = pg_schema.MIGRATIONS.index((pg_schema._OBJECT_LOCK,)) + 1
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute("CREATE TABLE og_schema (version integer NOT NULL)")
+        for scripts in pg_schema.MIGRATIONS[:lock_added]:
+            for script in scripts:
+                conn.execute(script.encode())
+        # As the release before had it: seven arguments (its body does not matter here).
+        conn.execute("DROP FUNCTION og_create_bucket(og_name, bigint, text, integer, text,"
+                     " text, text, text)")  # fmt: skip
+        conn.execute("CREATE FUNCTION og_create_bucket(og_name, bigint, text, integer, text,"
+                     " text, text) RETURNS TABLE (b_id bigint, b_created double precision)"
+                     " LANGUAGE sql AS 'SELECT 0::bigint, 0::float8'")  # fmt: skip
+        conn.execute("INSERT INTO og_schema VALUES (%s)", (lock_added,))
+    meta = stores.open_postgres(url, None)
+    try:
+        user = await meta.create_user("o")
+        made = await meta.create_bucket("locked", user.id, "r", 10, object_lock="{}")
+        got = await meta.get_bucket("locked")
+        assert got is not None and got.id == made.id
+        assert (got.object_lock, got.versioning) == ("{}", "Enabled")
+    finally:
+        await meta.close()
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT pronargs FROM pg_proc WHERE proname = 'og_create_bucket'")
+        assert rows.fetchall() == [(8,)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ._client import Client, Harness
@@ -20,6 +22,28 @@ def test_create_bucket_stores_it_for_the_caller(harness: Harness, owner: Client)
     assert made is not None and owner.user is not None
     assert made.owner_id == owner.user.id
     assert made.region == "us-east-1"
+
+
+def test_create_bucket_with_a_lock_is_one_write(
+    harness: Harness, owner: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """x-amz-bucket-object-lock-enabled: the lock and versioning are in the bucket's first
+    write. A store that fails every later write (the process dying right after it)
+    leaves a locked bucket, never an unlocked one (as two writes did)."""
+
+    async def dead(*args: object) -> None:
+        raise OSError("the store went away after the bucket's first write")
+
+    monkeypatch.setattr(harness.meta, "set_bucket_object_lock", dead)
+    monkeypatch.setattr(harness.meta, "set_bucket_versioning", dead)
+    headers = {"x-amz-bucket-object-lock-enabled": "true"}
+    assert owner.request("PUT", "/locked", headers=headers).status == 200
+    made = harness.get_bucket("locked")
+    assert made is not None and made.versioning == "Enabled"
+    assert made.object_lock is not None and json.loads(made.object_lock)["enabled"] is True
+    assert owner.request("PUT", "/plain").status == 200
+    plain = harness.get_bucket("plain")
+    assert plain is not None and (plain.versioning, plain.object_lock) == (None, None)
 
 
 @pytest.mark.parametrize("name", ["ab", "UPPER", "a..b", "192.168.1.1", "xn--abc", "b-s3alias"])
