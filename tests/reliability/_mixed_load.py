@@ -25,12 +25,12 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+import psycopg
 from botocore.exceptions import ClientError
 
-from tests.protocol._server import PYTHON, REPO_ROOT
+from tests.protocol._server import PYTHON, REPO_ROOT, ServerProcess
 from tests.protocol._util import all_files
 
 MiB = 1024 * 1024
@@ -314,23 +314,35 @@ def abort_open_uploads(client: Any, bucket: str) -> int:
     return len(uploads)
 
 
-def assert_collected(data_dir: Path) -> None:
+def assert_collected(srv: ServerProcess) -> None:
     """On a stopped server's data dir, after a restart's collection: no blob queued as
-    garbage or marked pending is left, and no temp file (``fsck`` finds the orphans)."""
-    uri = f"file:{data_dir / 'meta.sqlite3'}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
-        left = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("garbage", "pending_blobs")}  # fmt: skip
+    garbage or marked pending is left, and no temp file (``fsck`` finds the orphans).
+    The queues are in its metadata store: the SQLite file, or its PostgreSQL database."""
+    tables = ("garbage", "pending_blobs")
+    if srv.metadata_url:
+        with psycopg.connect(srv.metadata_url) as pg:
+            left = {t: _count(pg.execute(f"SELECT count(*) FROM {t}".encode())) for t in tables}
+    else:
+        uri = f"file:{srv.data_dir / 'meta.sqlite3'}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            left = {t: _count(db.execute(f"SELECT count(*) FROM {t}")) for t in tables}
     assert not any(left.values()), f"not collected: {left}"
-    assert not all_files(data_dir / "tmp"), all_files(data_dir / "tmp")[:10]
+    assert not all_files(srv.data_dir / "tmp"), all_files(srv.data_dir / "tmp")[:10]
 
 
-def fsck(data_dir: Path) -> dict[str, Any]:
-    """``oortgate fsck --deep --json`` on a stopped server's data dir; must be clean."""
+def _count(cursor: Any) -> int:
+    row = cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def fsck(srv: ServerProcess) -> dict[str, Any]:
+    """``oortgate fsck --deep --json`` on a stopped server's data dir (and metadata
+    store); must be clean."""
     proc = subprocess.run(
-        [PYTHON, "-m", "oortgate", "fsck", "--data-dir", str(data_dir), "--deep", "--json",
+        [PYTHON, "-m", "oortgate", "fsck", "--data-dir", str(srv.data_dir), "--deep", "--json",
          "--grace", "0"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT, env=srv.env(), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     report: dict[str, Any] = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["clean"], proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -2,7 +2,9 @@
 
 ``crash_server``  a started ServerProcess on its own data dir (tests/protocol/_server.py):
                   .kill() SIGKILLs the whole process group, .start() restarts it on the
-                  same data dir (new free port), .stop() is called at teardown.
+                  same data dir (new free port), .stop() is called at teardown. On the
+                  embedded store, or, parametrized indirectly with "postgres", on a
+                  PostgreSQL database of its own (blobs still in the data dir).
 ``client_of(srv, **config)`` a boto3 client for the server's root user.
 """
 
@@ -15,17 +17,22 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests import pg_service
 from tests.protocol._server import REGION, ServerProcess
 
 
 @pytest.fixture
-def crash_server(tmp_path: Any) -> Iterator[ServerProcess]:
-    srv = ServerProcess(data_dir=tmp_path / "data")
+def crash_server(request: Any, tmp_path: Any) -> Iterator[ServerProcess]:
+    backend = getattr(request, "param", "embedded")
+    url = pg_service.create_database("crash") if backend == "postgres" else ""
+    srv = ServerProcess(data_dir=tmp_path / "data", metadata_url=url)
     srv.start()
     try:
         yield srv
     finally:
         srv.stop()
+        if url:
+            pg_service.drop_database(url)
 
 
 @pytest.fixture

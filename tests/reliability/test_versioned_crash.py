@@ -142,7 +142,7 @@ def test_sigkill_during_versioned_writes(
         srv.start(port=free_port())
         _verify(client_of(srv), bucket, ledger, in_flight)
         srv.stop()  # the deep fsck on the stopped data dir: every count zero
-        fsck(srv.data_dir)
+        fsck(srv)
         srv.start(port=free_port())
     assert len(ledger.acked) >= 20, f"workload too small to mean anything: {len(ledger.acked)}"
     assert caught >= 1, "the kills never caught a request in flight"
