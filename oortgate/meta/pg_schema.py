@@ -216,12 +216,9 @@ CREATE TABLE object_locks (bucket_id bigint NOT NULL, key og_name NOT NULL,
 """
 
 
-# CreateBucket's lock in the bucket's first row: og_create_bucket gains p_object_lock. A
-# database made at version 10 or before loses the seven-argument function here; a newer
-# one has the new function from version 1 already (replaced by itself here).
-_CREATE_WITH_LOCK = """
-DROP FUNCTION IF EXISTS og_create_bucket(og_name, bigint, text, integer, text, text, text);
-"""
+# CreateBucket's lock in the bucket's first row: og_create_bucket gains p_object_lock, a
+# new overload. The seven-argument one of a database made at version 10 or before stays:
+# gateways of the previous release, still serving during a rolling upgrade, call it.
 
 
 def _or_replace(script: str) -> str:
@@ -241,7 +238,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (_VERSIONS,),
     (_LEASE,),
     (_OBJECT_LOCK,),
-    (_CREATE_WITH_LOCK, *map(_or_replace, pg_sql_uploads.LOCK_AT_CREATE)),
+    tuple(map(_or_replace, pg_sql_uploads.LOCK_AT_CREATE)),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -277,9 +274,7 @@ async def migrate(conn: AsyncConnection) -> int:
             raise SchemaError(f"the metadata schema is version {version}, newer than this code "
                               f"({SCHEMA_VERSION}): upgrade oortgate")  # fmt: skip
         async with conn.transaction():
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS og_schema (version integer NOT NULL)"
-            )
+            await conn.execute("CREATE TABLE IF NOT EXISTS og_schema (version integer NOT NULL)")
             for scripts in MIGRATIONS[version:]:
                 for script in scripts:
                     await conn.execute(script.encode())

@@ -309,8 +309,9 @@ async def test_a_version_2_database_is_brought_up_to_date(url: str) -> None:
 
 
 async def test_a_version_10_database_gets_create_bucket_with_its_lock(url: str) -> None:
-    """Version 11 replaces og_create_bucket(7 arguments) by the one that writes the
-    bucket's lock in its first row; the old signature does not linger as an overload."""
+    """Version 11 adds og_create_bucket(8 arguments), which writes the bucket's lock in
+    its first row; the old signature stays for the previous release's gateways (a rolling
+    upgrade), and still answers."""
     lock_added = pg_schema.MIGRATIONS.index((pg_schema._OBJECT_LOCK,)) + 1
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         conn.execute("CREATE TABLE og_schema (version integer NOT NULL)")
@@ -322,7 +323,7 @@ async def test_a_version_10_database_gets_create_bucket_with_its_lock(url: str) 
                      " text, text, text)")  # fmt: skip
         conn.execute("CREATE FUNCTION og_create_bucket(og_name, bigint, text, integer, text,"
                      " text, text) RETURNS TABLE (b_id bigint, b_created double precision)"
-                     " LANGUAGE sql AS 'SELECT 0::bigint, 0::float8'")  # fmt: skip
+                     " LANGUAGE sql AS 'SELECT 7::bigint, 0::float8'")  # fmt: skip
         conn.execute("INSERT INTO og_schema VALUES (%s)", (lock_added,))
     meta = stores.open_postgres(url, None)
     try:
@@ -335,4 +336,6 @@ async def test_a_version_10_database_gets_create_bucket_with_its_lock(url: str) 
         await meta.close()
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT pronargs FROM pg_proc WHERE proname = 'og_create_bucket'")
-        assert rows.fetchall() == [(8,)]
+        assert sorted(rows.fetchall()) == [(7,), (8,)]
+        old = conn.execute("SELECT * FROM og_create_bucket('old', 1, 'r', 10, '', '', '')")
+        assert old.fetchone() == (7, 0.0)
