@@ -33,7 +33,7 @@ class Version:
 @dataclass(frozen=True, slots=True)
 class Versions:
     versions: list[Version]
-    more: bool  # the key has more versions than PAGE
+    more: bool  # the key has more versions than PAGE (one more is asked for, to know)
     locked: bool  # the bucket has object lock: retention and legal hold are shown
 
 
@@ -52,8 +52,7 @@ def _versions_of(key: str, body: bytes) -> tuple[list[Version], bool]:
             size=0 if marker else int(child_text(entry, "Size") or 0),
             etag=(child_text(entry, "ETag") or "").strip('"'),
         ))  # fmt: skip
-    truncated = child_text(root, "IsTruncated") == "true"
-    return found, truncated and child_text(root, "NextKeyMarker") == key
+    return found[:PAGE], len(found) > PAGE
 
 
 async def _with_lock(s3: S3For, bucket: str, key: str, version: Version) -> Version:
@@ -71,7 +70,7 @@ async def _with_lock(s3: S3For, bucket: str, key: str, version: Version) -> Vers
 
 async def list_versions(s3: S3For, bucket: str, key: str) -> Versions | S3Answer:
     listing, lock = await asyncio.gather(
-        s3("ListObjectVersions", bucket, params={"prefix": key, "max-keys": str(PAGE)}),
+        s3("ListObjectVersions", bucket, params={"prefix": key, "max-keys": str(PAGE + 1)}),
         s3("GetObjectLockConfiguration", bucket),
     )
     if not listing.ok:
