@@ -20,7 +20,7 @@ from oortgate.console import object_versions
 from oortgate.console.actions import Caller
 from oortgate.console.flash import cleared_flash_cookie, flash_cookie, read_flash
 from oortgate.console.pages import Pages
-from oortgate.console.presign import SERVER_OPERATIONS, presign
+from oortgate.console.presign import SERVER_OPERATIONS, BadPresign, presign
 from oortgate.console.s3_inprocess import App, S3Answer, S3For
 from oortgate.console.session import Sessions
 from oortgate.console.web import Incoming, html, redirect, text
@@ -76,6 +76,19 @@ class BucketRoutes:
 
     async def page(self, incoming: Incoming, caller: Caller, common: dict[str, Any],
                    bucket: str, what: str) -> Response:  # fmt: skip
+        try:
+            return await self._page(incoming, caller, common, bucket, what)
+        except (BadPresign, UnicodeEncodeError) as exc:  # a name S3 cannot even be asked about
+            return text(400, f"{exc}\n")
+
+    async def post(self, incoming: Incoming, caller: Caller, bucket: str, what: str) -> Response:
+        try:
+            return await self._post(incoming, caller, bucket, what)
+        except (BadPresign, UnicodeEncodeError) as exc:
+            return text(400, f"{exc}\n")
+
+    async def _page(self, incoming: Incoming, caller: Caller, common: dict[str, Any],
+                    bucket: str, what: str) -> Response:  # fmt: skip
         s3 = self._s3(incoming, caller)
         if what == "settings":
             found = await settings.read_settings(s3, bucket, self.archive_classes)
@@ -86,11 +99,12 @@ class BucketRoutes:
                                 describe_filter=settings.describe_filter)  # fmt: skip
         key = incoming.query.get("key", "")
         if what == "versions" and key:
-            versions = await object_versions.list_versions(s3, bucket, key)
+            after = incoming.query.get("after", "")
+            versions = await object_versions.list_versions(s3, bucket, key, after)
             if isinstance(versions, S3Answer):
                 return self._refused(incoming, caller, common, bucket, versions)
             return self._render(incoming, caller, "versions.html", common, page="buckets",
-                                bucket=bucket, key=key, v=versions)  # fmt: skip
+                                bucket=bucket, key=key, v=versions, after=after)  # fmt: skip
         if what == "download" and key:
             params = {"response-content-disposition": "attachment"}
             if incoming.query.get("versionId"):
@@ -103,7 +117,7 @@ class BucketRoutes:
             return redirect(signed.url)
         return text(404, "no such console page\n")
 
-    async def post(self, incoming: Incoming, caller: Caller, bucket: str, what: str) -> Response:
+    async def _post(self, incoming: Incoming, caller: Caller, bucket: str, what: str) -> Response:
         form = await incoming.form()
         if not self.sessions.csrf_ok(caller.session, form.get("csrf")):
             return text(403, "missing or wrong CSRF token\n")

@@ -1,20 +1,25 @@
-"""The versions of one object, with each version's retention and legal hold, as the
-object's versions page shows them; and the deletion of one version.
+"""The versions of one object, a page at a time, with each version's retention and
+legal hold, as the object's versions page shows them; and the deletion of one version.
 
 All S3 requests of the signed-in key (console/s3_inprocess.py): a locked version's
 deletion is refused by S3's object lock, with S3's message, as it would be for boto3.
+They count against the key's rate limit as the browser's own requests do, so a page is
+small: in a bucket with object lock it takes a HeadObject per version (its
+x-amz-object-lock-* headers), and 2 + PAGE stays within the default burst of 20.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 
 from oortgate.console.s3_inprocess import S3Answer, S3For
+from oortgate.ops.object_lock import HOLD, MODE, UNTIL
 from oortgate.xml.core import child_text, parse
-from oortgate.xml.object_lock import parse_date, parse_legal_hold, parse_retention
+from oortgate.xml.object_lock import parse_date
 
-PAGE = 100  # versions shown; S3 lists a key's versions first when it is the prefix
+PAGE = 15  # versions a page shows; S3 lists a key's own versions first when it is the prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +33,13 @@ class Version:
     retention_mode: str | None = None  # GOVERNANCE or COMPLIANCE, while it holds
     retain_until: float | None = None
     legal_hold: bool = False
+    lock_unknown: str = ""  # why S3 did not show the version's lock (SlowDown, say)
 
 
 @dataclass(frozen=True, slots=True)
 class Versions:
     versions: list[Version]
-    more: bool  # the key has more versions than PAGE (one more is asked for, to know)
+    more: bool  # the key has older versions than this page's (one more is asked for)
     locked: bool  # the bucket has object lock: retention and legal hold are shown
 
 
@@ -58,19 +64,22 @@ def _versions_of(key: str, body: bytes) -> tuple[list[Version], bool]:
 async def _with_lock(s3: S3For, bucket: str, key: str, version: Version) -> Version:
     if version.delete_marker:
         return version
-    params = {"versionId": version.version_id}
-    retention, hold = await asyncio.gather(
-        s3("GetObjectRetention", bucket, key, params), s3("GetObjectLegalHold", bucket, key, params)
-    )
-    mode, until = parse_retention(retention.body) if retention.ok else (None, None)
-    on = parse_legal_hold(hold.body) if hold.ok else False
-    return Version(version.version_id, version.latest, version.delete_marker, version.modified,
-                   version.size, version.etag, mode, until, on)  # fmt: skip
+    head = await s3("HeadObject", bucket, key, {"versionId": version.version_id})
+    if not head.ok:  # HEAD has no body: the status is all S3 says
+        return dataclasses.replace(version, lock_unknown=f"HTTP {head.status}")
+    until = head.headers.get(UNTIL)
+    return dataclasses.replace(version, retention_mode=head.headers.get(MODE),
+                               retain_until=parse_date(until) if until else None,
+                               legal_hold=head.headers.get(HOLD) == "ON")  # fmt: skip
 
 
-async def list_versions(s3: S3For, bucket: str, key: str) -> Versions | S3Answer:
+async def list_versions(s3: S3For, bucket: str, key: str, after: str = "") -> Versions | S3Answer:
+    """A page of ``key``'s versions, newest first, starting after the version ``after``."""
+    params = {"prefix": key, "max-keys": str(PAGE + 1)}
+    if after:
+        params |= {"key-marker": key, "version-id-marker": after}
     listing, lock = await asyncio.gather(
-        s3("ListObjectVersions", bucket, params={"prefix": key, "max-keys": str(PAGE + 1)}),
+        s3("ListObjectVersions", bucket, params=params),
         s3("GetObjectLockConfiguration", bucket),
     )
     if not listing.ok:

@@ -82,6 +82,7 @@ SERVER_OPERATIONS = {
     **OPERATIONS,
     "GetObject": Operation("GET", True, True, allowed=_VERSION | {"response-content-disposition"}),
     "DeleteObject": Operation("DELETE", True, True, allowed=_VERSION),
+    "HeadObject": Operation("HEAD", True, True, allowed=_VERSION),
     "GetBucketVersioning": Operation("GET", True, False, (("versioning", ""),)),
     "PutBucketVersioning": Operation("PUT", True, False, (("versioning", ""),)),
     "ListObjectVersions": Operation("GET", True, False, (("versions", ""),), _VERSION_LIST_PARAMS),
@@ -89,8 +90,6 @@ SERVER_OPERATIONS = {
     "PutObjectLockConfiguration": Operation(
         "PUT", True, False, (("object-lock", ""),), headers=_MD5
     ),
-    "GetObjectRetention": Operation("GET", True, True, (("retention", ""),), _VERSION),
-    "GetObjectLegalHold": Operation("GET", True, True, (("legal-hold", ""),), _VERSION),
     "GetBucketPolicy": Operation("GET", True, False, (("policy", ""),)),
     "PutBucketPolicy": Operation("PUT", True, False, (("policy", ""),)),
     "DeleteBucketPolicy": Operation("DELETE", True, False, (("policy", ""),)),

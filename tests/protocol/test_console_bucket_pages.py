@@ -5,6 +5,7 @@ as the page's flash message."""
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import re
@@ -13,10 +14,13 @@ from typing import Any
 import pytest
 import requests
 
+from oortgate.console.object_versions import PAGE
+
 from ._console import ConsoleClient
 from ._server import ServerProcess
 from ._util import s3_error
 
+FAR = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)  # retained for the whole run
 FLASH_RE = re.compile(r'<p id="status" class="status( error)?" role="status">([^<]*)</p>')
 
 
@@ -95,6 +99,10 @@ def test_forms_need_the_csrf_token_and_the_owner(server: ServerProcess, owner: A
     error, message, _ = other.submit(f"b/{bucket}/settings/versioning", status="Enabled")
     assert error and message.startswith("AccessDenied")
     assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    # A name S3 cannot be asked about is a plain refusal, not a failure of the console.
+    too_long = pages.get(f"b/{bucket}/download?key={'k' * 1025}")
+    assert too_long.status_code == 400 and "1024 bytes" in too_long.text
+    assert pages.get(f"b/{bucket}/nothing").status_code == 404
 
 
 def test_policy_save_and_delete(server: ServerProcess, owner: Any, client_for: Any,
@@ -199,6 +207,23 @@ def test_versions_page_lists_downloads_and_deletes(server: ServerProcess, owner:
     assert "<em>delete marker</em>" in pages.get(f"b/{bucket}/versions?key=doc.txt").text
 
 
+def test_versions_come_a_page_at_a_time(server: ServerProcess, owner: Any, client_for: Any,
+                                        make_bucket: Any) -> None:  # fmt: skip
+    s3 = client_for(*owner)
+    bucket = make_bucket(s3)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    count = PAGE + 2
+    ids = [s3.put_object(Bucket=bucket, Key="log", Body=b"")["VersionId"] for _ in range(count)]
+    pages = Pages(server, owner)
+    first = pages.get(f"b/{bucket}/versions?key=log").text
+    assert _rows(first) == ids[::-1][:PAGE] and 'id="newest"' not in first
+    older = re.search(r'id="older" href="/_console/([^"]+)"', first)
+    assert older, first
+    second = pages.get(html.unescape(older.group(1))).text
+    assert _rows(second) == ids[::-1][PAGE:]
+    assert 'id="older"' not in second and 'id="newest"' in second
+
+
 def test_locked_version_stays_and_default_retention(server: ServerProcess, s3: Any,
                                                     unique_name: Any) -> None:  # fmt: skip
     bucket = unique_name("lock")  # its settings outlive the test, as object lock's do
@@ -206,9 +231,14 @@ def test_locked_version_stays_and_default_retention(server: ServerProcess, s3: A
     version = s3.put_object(Bucket=bucket, Key="held", Body=b"x")["VersionId"]
     s3.put_object_legal_hold(Bucket=bucket, Key="held", VersionId=version,
                              LegalHold={"Status": "ON"})  # fmt: skip
+    kept = s3.put_object(Bucket=bucket, Key="kept", Body=b"y", ObjectLockMode="GOVERNANCE",
+                         ObjectLockRetainUntilDate=FAR)["VersionId"]  # fmt: skip
     pages = Pages(server, (server.root_access_key, server.root_secret_key))
     page = pages.get(f"b/{bucket}/versions?key=held").text
-    assert "<td>on</td>" in page and "Retention" in page
+    assert "<td>none</td>\n        <td>on</td>" in page and "Retention" in page
+    page = pages.get(f"b/{bucket}/versions?key=kept").text
+    assert _rows(page) == [kept]
+    assert "<td>GOVERNANCE until 2100-01-01 00:00 UTC</td>\n        <td>off</td>" in page
     error, message, text = pages.submit(f"b/{bucket}/versions/delete", key="held",
                                         versionId=version)  # fmt: skip
     assert error and message.startswith("AccessDenied")
@@ -232,4 +262,5 @@ def test_locked_version_stays_and_default_retention(server: ServerProcess, s3: A
     error, message, _ = pages.submit(f"b/{bucket}/versions/delete", key="held",
                                      versionId=version)  # fmt: skip
     assert not error, message
-    assert "Versions" not in s3.list_object_versions(Bucket=bucket)
+    left = s3.list_object_versions(Bucket=bucket, Prefix="held").get("Versions", [])
+    assert [v for v in left if v["Key"] == "held"] == []
