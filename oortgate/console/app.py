@@ -180,8 +180,8 @@ class Console:
         if path == "buckets":
             buckets = await backend.bucket_usage(self.services, caller.user)
             return html(render("buckets.html", **common, buckets=buckets))
-        bucket, _, what = path[2:].partition("/")
-        if path.startswith("b/") and bucket and what:
+        if path.startswith("b/") and path.count("/") >= 2 and not path.endswith("/"):
+            bucket, _, what = path[2:].partition("/")  # settings, versions, download
             return await self.bucket_routes.page(incoming, caller, common, bucket, what)
         if path.startswith("b/") and path.endswith("/") and path.count("/") == 2:
             bucket = path[2:-1]

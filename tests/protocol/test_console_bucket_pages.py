@@ -55,8 +55,9 @@ def _rows(page: str) -> list[str]:
     return re.findall(r'<tr class="version" data-version="([^"]+)">', page)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def owner(make_user: Any) -> Any:
+    """One user for the module's buckets (a user is two admin commands: seconds)."""
     return make_user()
 
 
@@ -256,6 +257,10 @@ def test_locked_version_stays_and_default_retention(server: ServerProcess, s3: A
     error, message, _ = pages.submit(f"b/{bucket}/settings/retention", mode="COMPLIANCE",
                                      amount="101", unit="years")  # fmt: skip
     assert error and message.startswith("InvalidArgument: ")
+    # A locked bucket's versioning cannot be suspended: S3's reason is the message.
+    error, message, _ = pages.submit(f"b/{bucket}/settings/versioning", status="Suspended")
+    assert error and message.startswith("InvalidBucketState: An Object Lock configuration")
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     # Once the hold is lifted the version may go (it predates the default retention).
     s3.put_object_legal_hold(Bucket=bucket, Key="held", VersionId=version,
                              LegalHold={"Status": "OFF"})  # fmt: skip
