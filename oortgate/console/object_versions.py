@@ -30,10 +30,10 @@ class Version:
     modified: float
     size: int
     etag: str
-    retention_mode: str | None = None  # GOVERNANCE or COMPLIANCE, while it holds
+    retention_mode: str | None = None  # GOVERNANCE or COMPLIANCE, until retain_until
     retain_until: float | None = None
     legal_hold: bool = False
-    lock_unknown: str = ""  # why S3 did not show the version's lock (SlowDown, say)
+    lock_unknown: str = ""  # S3 did not show the version's lock: its status (503 SlowDown)
 
 
 @dataclass(frozen=True, slots=True)
