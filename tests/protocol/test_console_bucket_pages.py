@@ -11,13 +11,15 @@ import json
 import re
 from typing import Any
 
+import boto3
 import pytest
 import requests
+from botocore.config import Config
 
 from oortgate.console.object_versions import PAGE
 
 from ._console import ConsoleClient
-from ._server import ServerProcess
+from ._server import REGION, ServerProcess
 from ._util import s3_error
 
 FAR = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)  # retained for the whole run
@@ -269,3 +271,27 @@ def test_locked_version_stays_and_default_retention(server: ServerProcess, s3: A
     assert not error, message
     left = s3.list_object_versions(Bucket=bucket, Prefix="held").get("Versions", [])
     assert [v for v in left if v["Key"] == "held"] == []
+
+
+def test_a_lock_the_rate_limit_hid_is_not_shown_as_none(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The pages' S3 requests count against the key's rate limit: a version whose
+    HeadObject was refused (503 SlowDown) says so instead of showing no lock."""
+    data = tmp_path_factory.mktemp("console-rate") / "data"
+    with ServerProcess(data_dir=data, rate_limit=1000, extra_args=["--rate-burst", "5"]) as srv:
+        s3 = boto3.client("s3", endpoint_url=srv.endpoint, region_name=REGION, verify=srv.cert,
+                          aws_access_key_id=srv.root_access_key,
+                          aws_secret_access_key=srv.root_secret_key,
+                          config=Config(s3={"addressing_style": "path"}))  # fmt: skip
+        s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+        for _ in range(6):
+            s3.put_object(Bucket="locked", Key="k", Body=b"")
+        key = srv.create_key("root")  # its own tokens: 5 at once, then one a minute or so
+        srv.admin("key", "limit", str(key["access_key"]), "0.01")
+        pages = Pages(srv, (str(key["access_key"]), str(key["secret_key"])))
+        page = pages.get("b/locked/versions?key=k")
+        assert page.status_code == 200 and len(_rows(page.text)) == 6
+        # The listing and the lock configuration took 2 tokens, 3 HEADs the rest.
+        assert page.text.count("not shown by S3 (HTTP 503): reload") == 3
+        assert page.text.count("<td>off</td>") == 3
