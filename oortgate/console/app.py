@@ -2,7 +2,9 @@
 
 Served under ``/_console/`` by the gateway's ASGI entry (see http/server.py). Pages are
 rendered here; objects and buckets are handled by the browser through presigned S3
-requests, so every permission is the S3 API's own (see console/presign.py).
+requests, so every permission is the S3 API's own (see console/presign.py). The bucket
+settings and versions pages send theirs from the server, signed by the same key
+(console/bucket_routes.py).
 """
 
 from __future__ import annotations
