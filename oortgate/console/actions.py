@@ -4,14 +4,13 @@ for the signed-in key, bucket creation through the S3 API, access keys and users
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from oortgate.console import backend
 from oortgate.console.presign import BadPresign, presign
 from oortgate.console.qr import qr_data_uri
+from oortgate.console.s3_inprocess import App, S3For
 from oortgate.console.session import Session, Sessions
 from oortgate.console.web import Incoming, as_json, json_error
 from oortgate.endpoints import ARCHIVE, STANDARD
@@ -20,7 +19,6 @@ from oortgate.ops.context import Services
 from oortgate.ops.response import Response
 from oortgate.xml.error import error_code_and_message
 
-App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 MAX_RATE = 1_000_000
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@+=,-]{1,64}")
 
@@ -102,38 +100,12 @@ class Actions:
         if not name or "/" in name or len(name) > 63:
             return json_error(400, "a bucket name is 3 to 63 characters, without '/'")
         host = self.services.settings.endpoints.host_of(tier)
-        url = self._sign(caller, host, "CreateBucket", name, "", {}, 60)
-        status, answer = await self._relay("PUT", url, host, incoming)
-        if status == 200:
+        s3 = S3For(self.app, self.services.settings.region, caller.key, host, incoming.client)
+        answer = await s3("CreateBucket", name)
+        if answer.ok:
             return as_json({"ok": True, "bucket": name, "tier": tier})
-        code, message = error_code_and_message(answer)
-        return as_json({"ok": False, "code": code, "message": message}, status)
-
-    async def _relay(
-        self, method: str, url: str, host: str, incoming: Incoming
-    ) -> tuple[int, bytes]:
-        path, _, query = url.partition("?")
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "scheme": "https", "method": method, "path": unquote(path),
-            "raw_path": path.encode("ascii"), "query_string": query.encode("ascii"),
-            "headers": [(b"host", host.encode("idna")), (b"content-length", b"0")],
-            "client": (incoming.client, 0), "server": None,
-        }  # fmt: skip
-        status, chunks = 500, []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body":
-                chunks.append(bytes(message.get("body", b"")))
-
-        await self.app(scope, receive, send)
-        return status, b"".join(chunks)
+        code, message = error_code_and_message(answer.body)
+        return as_json({"ok": False, "code": code, "message": message}, answer.status)
 
     async def _create_key(
         self, body: dict[str, Any], incoming: Incoming, caller: Caller

@@ -2,7 +2,9 @@
 
 Served under ``/_console/`` by the gateway's ASGI entry (see http/server.py). Pages are
 rendered here; objects and buckets are handled by the browser through presigned S3
-requests, so every permission is the S3 API's own (see console/presign.py).
+requests, so every permission is the S3 API's own (see console/presign.py). The bucket
+settings and versions pages send theirs from the server, signed by the same key
+(console/bucket_routes.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from oortgate import logs
 from oortgate.console import backend
 from oortgate.console.actions import Actions, Caller
+from oortgate.console.bucket_routes import BucketRoutes
 from oortgate.console.pages import Pages, snippets, static_response, tier_totals
 from oortgate.console.session import (
     MAX_AGE,
@@ -57,6 +60,7 @@ class Console:
         self.sessions = Sessions(server_secret(settings.data_dir), settings.console_idle_timeout)
         self.pages = Pages()
         self.actions = Actions(services, self.sessions, app)
+        self.bucket_routes = BucketRoutes(services, self.sessions, self.pages, app)
 
     async def handle(self, incoming: Incoming) -> Response:
         path = incoming.path
@@ -159,6 +163,9 @@ class Console:
             await self.services.meta.end_console_session(session.sid, session.issued + MAX_AGE)
             incoming.set_cookies.append(cleared_cookie())
             return redirect("/_console/signin")
+        if incoming.path.startswith("b/"):  # HTML forms: the CSRF token is a field
+            bucket, _, what = incoming.path[2:].partition("/")
+            return await self.bucket_routes.post(incoming, caller, bucket, what)
         if not self.sessions.csrf_ok(caller.session, incoming.headers.get("x-csrf-token")):
             return json_error(403, "missing or wrong CSRF token")
         return await self.actions.run(incoming, caller)
@@ -175,6 +182,9 @@ class Console:
         if path == "buckets":
             buckets = await backend.bucket_usage(self.services, caller.user)
             return html(render("buckets.html", **common, buckets=buckets))
+        if path.startswith("b/") and path.count("/") >= 2 and not path.endswith("/"):
+            bucket, _, what = path[2:].partition("/")  # settings, versions, download
+            return await self.bucket_routes.page(incoming, caller, common, bucket, what)
         if path.startswith("b/") and path.endswith("/") and path.count("/") == 2:
             bucket = path[2:-1]
             query = incoming.query  # the place: folder, filter, the name it starts after

@@ -77,6 +77,7 @@ class Pages:
         values.setdefault("user", None)
         values.setdefault("csrf", "")
         values.setdefault("root", False)
+        values.setdefault("flash", None)
         values.setdefault("page", template.removesuffix(".html"))
         return self.env.get_template(template).render(**values)
 

@@ -3,17 +3,21 @@
 The browser makes every object and bucket request itself, with a URL minted here: the S3
 API then checks it as any other request, so the console can do nothing the key could not
 do with boto3. Only the operations the pages use are offered, each with the query
-parameters it may carry.
+parameters it may carry; the console's server side signs a few more for its own
+server-rendered pages (SERVER_OPERATIONS), which the browser is never given.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from oortgate.auth.sigv4_keys import sign, signing_key
+from oortgate.lifecycle.rules import MINIMUM_SIZES
+from oortgate.ops.bucket_lifecycle import MINIMUM_SIZE
 
 UNRESERVED = "-_.~"
 SHORT_EXPIRY = 15 * 60  # what the pages' own requests get at most
@@ -21,6 +25,11 @@ MAX_EXPIRY = 7 * 24 * 3600  # a share link: SigV4's limit
 MAX_KEY_BYTES = 1024
 _CANNED = frozenset({"private", "public-read"})
 _LIST_PARAMS = frozenset({"prefix", "delimiter", "continuation-token", "max-keys", "start-after"})
+_VERSION_LIST_PARAMS = frozenset({"prefix", "max-keys", "key-marker", "version-id-marker"})
+_VERSION = frozenset({"versionId"})
+_MD5 = (("content-md5", None),)  # S3 requires it of these documents
+# The minimum size of a transition is a header of the request, not of the document.
+_LIFECYCLE_HEADERS = (*_MD5, (MINIMUM_SIZE, frozenset(MINIMUM_SIZES)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +40,9 @@ class Operation:
     fixed: tuple[tuple[str, str], ...] = ()  # query parameters the operation is made of
     allowed: frozenset[str] = frozenset()  # those the browser may set
     shareable: bool = False  # may live up to MAX_EXPIRY
-    # headers the signature covers, each with the values the browser may give it
-    headers: tuple[tuple[str, frozenset[str]], ...] = ()
+    # headers the signature covers, each with the values the browser may give it (None:
+    # any value, as the Content-MD5 of a body)
+    headers: tuple[tuple[str, frozenset[str] | None], ...] = ()
 
 
 OPERATIONS = {
@@ -65,6 +75,30 @@ OPERATIONS = {
     "PutBucketCors": Operation("PUT", True, False, (("cors", ""),)),
     "DeleteBucketCors": Operation("DELETE", True, False, (("cors", ""),)),
 }
+# What the console's server side signs for the signed-in key, for its own pages (the
+# bucket settings and versions pages, console/s3_inprocess.py): the browser's, and the
+# versions, object lock, policy and lifecycle operations, which the browser never signs.
+SERVER_OPERATIONS = {
+    **OPERATIONS,
+    "GetObject": Operation("GET", True, True, allowed=_VERSION | {"response-content-disposition"}),
+    "DeleteObject": Operation("DELETE", True, True, allowed=_VERSION),
+    "HeadObject": Operation("HEAD", True, True, allowed=_VERSION),
+    "GetBucketVersioning": Operation("GET", True, False, (("versioning", ""),)),
+    "PutBucketVersioning": Operation("PUT", True, False, (("versioning", ""),)),
+    "ListObjectVersions": Operation("GET", True, False, (("versions", ""),), _VERSION_LIST_PARAMS),
+    "GetObjectLockConfiguration": Operation("GET", True, False, (("object-lock", ""),)),
+    "PutObjectLockConfiguration": Operation(
+        "PUT", True, False, (("object-lock", ""),), headers=_MD5
+    ),
+    "GetBucketPolicy": Operation("GET", True, False, (("policy", ""),)),
+    "PutBucketPolicy": Operation("PUT", True, False, (("policy", ""),)),
+    "DeleteBucketPolicy": Operation("DELETE", True, False, (("policy", ""),)),
+    "GetBucketLifecycleConfiguration": Operation("GET", True, False, (("lifecycle", ""),)),
+    "PutBucketLifecycleConfiguration": Operation(
+        "PUT", True, False, (("lifecycle", ""),), headers=_LIFECYCLE_HEADERS
+    ),
+    "DeleteBucketLifecycle": Operation("DELETE", True, False, (("lifecycle", ""),)),
+}
 
 
 class BadPresign(ValueError):
@@ -92,16 +126,18 @@ def _check_headers(op_name: str, op: Operation, headers: dict[str, str]) -> None
     for name, value in headers.items():
         if name not in wanted:
             raise BadPresign(f"{op_name} signs no header {name}")
-        if value not in wanted[name]:
-            raise BadPresign(f"{name} is one of {', '.join(sorted(wanted[name]))}")
+        allowed = wanted[name]
+        if allowed is not None and value not in allowed:
+            raise BadPresign(f"{name} is one of {', '.join(sorted(allowed))}")
     missing = sorted(set(wanted) - set(headers))
     if missing:
         raise BadPresign(f"{op_name} needs the header {', '.join(missing)}")
 
 
 def check(op_name: str, bucket: str, key: str, params: dict[str, str], expires: int,
-          headers: dict[str, str] | None = None) -> Operation:  # fmt: skip
-    op = OPERATIONS.get(op_name)
+          headers: dict[str, str] | None = None,
+          operations: Mapping[str, Operation] = OPERATIONS) -> Operation:  # fmt: skip
+    op = operations.get(op_name)
     if op is None:
         raise BadPresign(f"the console does not sign {op_name!r}")
     if op.needs_bucket != bool(bucket) or (op.needs_bucket and ("/" in bucket or len(bucket) > 63)):
@@ -122,11 +158,11 @@ def check(op_name: str, bucket: str, key: str, params: dict[str, str], expires: 
 def presign(
     op_name: str, bucket: str, key: str, params: dict[str, str], expires: int, *,
     host: str, access_key: str, secret_key: str, region: str, now: datetime | None = None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, operations: Mapping[str, Operation] = OPERATIONS,
 ) -> Signed:  # fmt: skip
     """A URL for one request, valid ``expires`` seconds, signed for ``host`` and for
     ``headers`` (which the browser must then send with exactly these values)."""
-    op = check(op_name, bucket, key, params, expires, headers)
+    op = check(op_name, bucket, key, params, expires, headers, operations)
     signed = sorted({"host": host, **(headers or {})}.items())
     names = ";".join(name for name, _ in signed)
     moment = (now or datetime.now(UTC)).astimezone(UTC)

@@ -79,6 +79,10 @@ class Sessions:
     def _mac(self, what: bytes) -> bytes:
         return hmac.new(self._key, what, hashlib.sha256).digest()
 
+    def tag(self, session: Session, purpose: str, payload: bytes) -> str:
+        """A MAC of ``payload`` for one purpose within one session (see console/flash.py)."""
+        return _b64(self._mac(f"{purpose}:{session.sid}:".encode() + payload))
+
     def issue(self, access_key: str, secret_key: str, now: float) -> str:
         proof = self.proof(secret_key)
         return self._seal(Session(access_key, secrets.token_urlsafe(16), now, now, proof))
@@ -149,8 +153,12 @@ def cleared_cookie() -> str:
 
 
 def token_from(cookie_header: str | None) -> str | None:
+    return cookie_value(cookie_header, COOKIE)
+
+
+def cookie_value(cookie_header: str | None, wanted: str) -> str | None:
     for part in (cookie_header or "").split(";"):
         name, _, value = part.strip().partition("=")
-        if name == COOKIE:
+        if name == wanted:
             return value
     return None

@@ -1,7 +1,8 @@
 """The console's second slice in a real browser (Playwright, the distribution's headless
 Chromium): the dashboard's request chart, a bucket made public and private again and its
 CORS rules edited, a share link's QR code, a key's rate limit, the restore of an archived
-object, and a multipart upload whose failed part is sent again.
+object, a multipart upload whose failed part is sent again, and the server-rendered bucket
+settings and versions pages.
 
 Set CONSOLE_SCREENSHOTS=DIR to save screenshots of these pages there (docs/console/).
 """
@@ -163,3 +164,39 @@ def test_restore_an_archived_object_in_chromium(
         with page.expect_download() as download:
             page.click("tr.object button.download")
         assert Path(download.value.path()).read_bytes() == b"%PDF"
+
+
+def test_versioning_versions_and_public_prefix_in_chromium(
+    page: Any, server: ServerProcess, s3: Any, make_bucket: Any
+) -> None:
+    """The server-rendered forms from a real browser: their POSTs pass the origin and
+    CSRF checks, data-confirm asks first, and the outcome shows once as a message."""
+    bucket = make_bucket(s3)
+    _sign_in(page, server, server.root_access_key, server.root_secret_key)
+    page.click(f"tr[data-bucket='{bucket}'] a[href$='/settings']")
+    page.wait_for_selector("#versioning-state >> text=not enabled")
+    page.click("#versioning button[type=submit]")
+    page.wait_for_selector("#versioning-state >> text=Enabled")
+    assert page.inner_text("#status") == "Versioning is now Enabled."
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    page.fill("#policy input[name=prefix]", "public/")
+    page.click("#policy form:has(input[name=prefix]) button")
+    page.wait_for_selector("#status >> text=are now public")
+    assert f"arn:aws:s3:::{bucket}/public/*" in page.input_value("#policy textarea")
+    _shot(page, "bucket-versioning-policy")
+    first = s3.put_object(Bucket=bucket, Key="public/a.txt", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="public/a.txt", Body=b"two")
+    page.goto(f"{server.endpoint}/_console/b/{bucket}/?prefix=public/")
+    page.click("tr.object button.details")
+    page.click("#versions-link")
+    page.wait_for_selector("tr.version")
+    assert page.locator("tr.version").count() == 2
+    with page.expect_download() as download:
+        page.click(f"tr.version[data-version='{first}'] a.button")
+    assert Path(download.value.path()).read_bytes() == b"one"
+    _shot(page, "versions")
+    page.click(f"tr.version[data-version='{first}'] button.danger")  # confirmed (fixture)
+    page.wait_for_selector("#status >> text=Deleted version")
+    assert page.locator("tr.version").count() == 1
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert len(versions) == 1 and versions[0]["VersionId"] != first

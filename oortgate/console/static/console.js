@@ -88,5 +88,11 @@ const Console = (() => {
       () => status("Copied."), () => status("Copy failed: select the text and copy it.", true));
   });
 
+  // A form that changes something for good asks first (its data-confirm says what).
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
   return { csrf, status, action, presign, s3, s3Error, size, element };
 })();

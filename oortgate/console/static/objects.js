@@ -160,6 +160,8 @@
     const box = document.getElementById("details");
     box.dataset.key = key;
     document.getElementById("details-name").textContent = key;
+    document.getElementById("versions-link").href = "/_console/b/" + encodeURIComponent(bucket) +
+      "/versions?key=" + encodeURIComponent(key);
     document.getElementById("share-url").hidden = true;
     document.getElementById("share-copy").hidden = true;
     document.getElementById("share-qr").hidden = true;
