@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{scale.small_secs:g} s each at concurrency {scale.concurrency}; big object "
         f"{scale.big_mib} MiB x{scale.big_reps}; multipart {scale.mpu_mib} MiB; ListObjectsV2 "
         f"over {scale.list_keys:,} keys; HEAD latency buckets of {scale.head_small_keys:,} "
-        f"and {scale.head_big_keys:,} objects.",
+        f"and {scale.head_big_keys:,} objects; versioning: one key of {scale.hot_versions:,} "
+        f"versions among the listed ones; lifecycle: {scale.expire_objects:,} objects expired.",
     ]
     res = Results(args.out)
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -13,7 +13,7 @@ from bench.context import SCALES
 from .test_harness import FIELDS, NUMBERS, PYTHON, REPO_ROOT
 
 TINY = SCALES["tiny"]
-PAIRS = ("ver_put_4k", "ver_get_4k", "ver_list", "ver_get_key")
+PAIRS = ("ver_put_4k", "ver_get_4k", "ver_list", "ver_get_key", "ver_list_versions")
 
 
 def test_tiny_versioning_and_lifecycle_rows(tmp_path: Path) -> None:
@@ -31,9 +31,7 @@ def test_tiny_versioning_and_lifecycle_rows(tmp_path: Path) -> None:
         assert row["errors"] == 0 and row["server"] == "oortgate", row
     by_name: dict[str, dict[str, Any]] = {r["workload"]: r for r in rows}
     for base in PAIRS:
-        off, on = ("unversioned", "hot") if base in ("ver_list", "ver_get_key") else (
-            "unversioned", "versioned")  # fmt: skip
-        for side in (off, on):
+        for side in ("unversioned", "versioned" if base.endswith("4k") else "hot"):
             row = by_name[f"{base}_{side}"]
             assert row["ops"] > 0 and row["p99_ms"] >= row["p50_ms"] > 0, row
 
@@ -42,8 +40,9 @@ def test_tiny_versioning_and_lifecycle_rows(tmp_path: Path) -> None:
         listed = by_name[f"ver_list_{side}"]
         assert listed["verified"] == listed["n_objects"] == keys, listed
         assert listed["hot_versions"] == TINY.hot_versions, listed
-    versions = by_name["ver_list_versions"]
-    assert versions["verified"] == versions["n_objects"] == keys - 1 + TINY.hot_versions
+    for side, entries in (("unversioned", keys), ("hot", keys - 1 + TINY.hot_versions)):
+        page = by_name[f"ver_list_versions_{side}"]
+        assert page["verified"] == page["n_objects"] == entries, page
 
     expired = by_name["lifecycle_expire"]
     assert expired["ops"] == expired["n_objects"] == expired["verified"] == TINY.expire_objects
