@@ -59,16 +59,16 @@ def ensure_bucket(ctx: Ctx, bucket: str) -> str:
 FILL_BATCH = 100_000  # URLs presigned at a time: a million would hold ~0.5 GB at once
 
 
-def fill(ctx: Ctx, bucket: str, keys: Sequence[str], body: bytes = b"") -> tuple[
-    list[str], Measured, TreeSampler
-]:  # fmt: skip
-    """PUT ``keys`` through the API (presigned in bulk, concurrency 32, a batch at a
-    time, all within the scale's time bound)."""
+def fill(ctx: Ctx, bucket: str, keys: Sequence[str], body: bytes = b"",
+         concurrency: int = 32, limit_s: float | None = None,
+         ) -> tuple[list[str], Measured, TreeSampler]:  # fmt: skip
+    """PUT ``keys`` through the API (presigned in bulk, ``concurrency`` at once, a batch
+    at a time, all within ``limit_s`` or else the scale's time bound)."""
     ensure_bucket(ctx, bucket)
     signer = Presigner(ctx.server.endpoint, ctx.server.access_key, ctx.server.secret_key,
                        REGION, EXPIRES)  # fmt: skip
     cafile = ctx.server.client_cafile
-    deadline = time.monotonic() + ctx.scale.populate_secs
+    deadline = time.monotonic() + (ctx.scale.populate_secs if limit_s is None else limit_s)
     done: list[str] = []
     total = LoadResult()
     with sampled(ctx.server.pid) as s:
@@ -78,7 +78,7 @@ def fill(ctx: Ctx, bucket: str, keys: Sequence[str], body: bytes = b"") -> tuple
                 break
             batch = keys[start : start + FILL_BATCH]
             reqs = [Req("PUT", signer.url("PUT", bucket, k), body) for k in batch]
-            res = run_load(reqs, 32, left, cafile, ctx.client)
+            res = run_load(reqs, concurrency, left, cafile, ctx.client)
             done += [batch[i] for i in sorted(res.ok_indexes)]
             total.ok += res.ok
             total.errors += res.errors

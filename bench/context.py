@@ -42,14 +42,17 @@ class Scale:
     limit_mib: int  # hash / fdatasync / TLS transfer size
     stream_mib: int = 0  # one object streamed up and down for the peak-RSS check; 0: skip
     complete_parts: int = 0  # parts of 5 MiB in the CompleteMultipartUpload timing; 0: skip
+    hot_versions: int = 0  # versions of the hot key among the listed ones (bench.wl_versions)
+    expire_objects: int = 0  # objects the lifecycle workload expires
 
 
 SCALES = {
     "full": Scale("full", 20000, 15.0, 32, 64, 3, 256, 10000, 10, 1000, 1_000_000, 3000, 10,
-                  900.0, 256, 5120, 1000),
+                  900.0, 256, 5120, 1000, hot_versions=10_000, expire_objects=10_000),
     "quick": Scale("quick", 3000, 2.0, 32, 64, 1, 128, 2000, 5, 1000, 10_000, 500, 2,
-                   120.0, 256, 1024, 100),
-    "tiny": Scale("tiny", 40, 5.0, 4, 1, 1, 32, 100, 1, 20, 50, 20, 1, 30.0, 4),
+                   120.0, 256, 1024, 100, hot_versions=2000, expire_objects=2000),
+    "tiny": Scale("tiny", 40, 5.0, 4, 1, 1, 32, 100, 1, 20, 50, 20, 1, 30.0, 4,
+                  hot_versions=100, expire_objects=50),
 }  # fmt: skip
 
 

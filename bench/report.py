@@ -17,6 +17,7 @@ SERVERS = ("oortgate", "moto", "s3rver", "nginx", "seaweedfs")
 PEER_PREFIXES = ("put_4k", "get_4k", "head_4k", "delete_4k", "put_", "get_", "multipart_",
                  "list_objects_v2")  # fmt: skip
 NO_FSYNC = "SeaweedFS does not fsync by default"
+OWN_TABLE = ("ver_", "lifecycle_")  # workloads with their own table (bench.report_versions)
 
 
 class Results:
@@ -182,7 +183,12 @@ def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
     seen: list[str] = []
     for sr in res.rows:
         w = str(sr["workload"])
-        if sr["server"] in SERVERS and w not in seen and "fill" not in w:
+        if (
+            sr["server"] in SERVERS
+            and w not in seen
+            and "fill" not in w
+            and not w.startswith(OWN_TABLE)
+        ):
             seen.append(w)
     for w in seen:
         cells, unit = [], ""
@@ -202,8 +208,10 @@ def markdown(res: Results, mode: str, notes: Sequence[str]) -> str:
             tail += ["-"] * 3
         lines.append(f"| {w} | {unit} | " + " | ".join(cells + tail) + " |")
     lines += peer_ratio_table(res, "seaweedfs", seen, NO_FSYNC)
-    from .report_scale import scale_tables  # it builds on this module's helpers
+    from .report_scale import scale_tables  # they build on this module's helpers
+    from .report_versions import versioning_table
 
+    lines += versioning_table(res)
     lines += scale_tables(res)
     lines += ["", "| machine limit | value |", "| --- | ---: |"]
     for lr in res.rows:

@@ -24,7 +24,7 @@ from types import FrameType
 if __package__ in (None, ""):  # run as a script: python bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import curlrun, limits, wl_big, wl_sizes, wl_small, wrkrun
+from bench import curlrun, limits, wl_big, wl_lifecycle, wl_sizes, wl_small, wl_versions, wrkrun
 from bench.context import MIB, SCALES, Ctx, Measured, Scale, row
 from bench.httpclient import Req, have_aiohttp, run_load
 from bench.probes import ProbeFactory
@@ -59,10 +59,13 @@ S3_WORKLOADS: list[tuple[str, Workload]] = [
     ("head_latency", wl_small.head_latency),
     ("stream", wl_sizes.stream),
     ("complete", wl_sizes.complete_many),
+    ("versioned", wl_versions.put_get_versioned),
+    ("hot_versions", wl_versions.hot_key_listing),
+    ("lifecycle", wl_lifecycle.lifecycle_expire),
 ]
 STATIC_WORKLOADS = ("get_4k", "get_4k_wrk")
 WRK_WORKLOADS = ("get_4k_wrk", "put_4k_wrk")
-OORTGATE_ONLY = ("head_latency", "stream", "complete")
+OORTGATE_ONLY = ("head_latency", "stream", "complete", "lifecycle")
 ALL_SERVERS = ("oortgate", "nginx", "moto", "s3rver", "seaweedfs")
 N_STATIC = 1000
 T0 = time.monotonic()
@@ -99,17 +102,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="asyncio transport (auto: aiohttp when installed)",
     )
     p.add_argument("--workers", type=int, default=2, help="oortgate --workers")
-    p.add_argument("--no-pg", action="store_true",
-                   help="skip the rows on metadata_url=postgresql")
+    p.add_argument("--no-pg", action="store_true", help="skip the rows on metadata_url=postgresql")
     p.add_argument("--no-rados", action="store_true", help="skip the rows on blob_url=rados://")
-    p.add_argument("--no-gateways", action="store_true",
-                   help="skip 1 vs 3 gateways (PostgreSQL, shared dir, Redis, CPU quotas)")
-    p.add_argument("--no-pgbench", action="store_true",
-                   help="skip PostgreSQL's own ceiling (pgbench)")
-    p.add_argument("--scale-out", action="store_true",
-                   help="run those sections with --tiny too (the default otherwise)")
-    p.add_argument("--gateway-cpus", type=float, default=0.25,
-                   help="each gateway's CPU quota in the 1 vs 3 gateways rows (CPUs)")
+    p.add_argument(
+        "--no-gateways",
+        action="store_true",
+        help="skip 1 vs 3 gateways (PostgreSQL, shared dir, Redis, CPU quotas)",
+    )
+    p.add_argument(
+        "--no-pgbench", action="store_true", help="skip PostgreSQL's own ceiling (pgbench)"
+    )
+    p.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="run those sections with --tiny too (the default otherwise)",
+    )
+    p.add_argument(
+        "--gateway-cpus",
+        type=float,
+        default=0.25,
+        help="each gateway's CPU quota in the 1 vs 3 gateways rows (CPUs)",
+    )
     p.add_argument("--tmp", type=Path, help="parent of the temporary directory")
     p.add_argument("--keep-temp", action="store_true")
     return p.parse_args(argv)  # fmt: skip
@@ -204,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{scale.small_secs:g} s each at concurrency {scale.concurrency}; big object "
         f"{scale.big_mib} MiB x{scale.big_reps}; multipart {scale.mpu_mib} MiB; ListObjectsV2 "
         f"over {scale.list_keys:,} keys; HEAD latency buckets of {scale.head_small_keys:,} "
-        f"and {scale.head_big_keys:,} objects.",
+        f"and {scale.head_big_keys:,} objects; versioning: one key of {scale.hot_versions:,} "
+        f"versions among the listed ones; lifecycle: {scale.expire_objects:,} objects expired.",
     ]
     res = Results(args.out)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -236,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                 srv.stop()
             sections = scale_out_sections(args)
             if sections:
-                so = ScaleOut(res, base, scale, args.workers, args.gateway_cpus, client, notes,
-                              stack)
+                so = ScaleOut(
+                    res, base, scale, args.workers, args.gateway_cpus, client, notes, stack
+                )
                 run_sections(so, sections, names, lambda srv, wanted, probes: run_server(
                     srv, wanted, scale, res, client, False, {}, use_curl, probes))  # fmt: skip
     finally:
