@@ -248,12 +248,6 @@ class MetaStore(VersionedMeta, Protocol):
         and owner_id (no body, no headers or metadata)."""
         ...
 
-    async def set_object_restore(
-        self, bucket_id: int, key: str, ready: float, expiry: float
-    ) -> bool:
-        """Record a restore (readable from ready until expiry); False if no such object."""
-        ...
-
     async def set_object_acl(
         self, bucket_id: int, key: str, acl: str, version_id: str | None = None
     ) -> bool:

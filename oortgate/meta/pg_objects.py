@@ -255,16 +255,6 @@ class PgObjects(PgAccounts):
             refused[idx] = s3_error(code, detail)
         return refused
 
-    async def set_object_restore(
-        self, bucket_id: int, key: str, ready: float, expiry: float
-    ) -> bool:
-        now = time.time()  # the moments are kept as distances from now, on the db clock
-        sql = (
-            f"UPDATE objects SET restore_ready = {_FROM_NOW}, restore_expiry = {_FROM_NOW}"
-            " WHERE bucket_id = %s AND key = %s"
-        )
-        return await self._count(sql, ready - now, expiry - now, bucket_id, key) > 0
-
     async def set_object_acl(
         self, bucket_id: int, key: str, acl: str, version_id: str | None = None
     ) -> bool:

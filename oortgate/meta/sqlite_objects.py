@@ -229,14 +229,6 @@ class ObjectsStore(CountedReferences):
             self._release(blob_id)
         return bool(old)
 
-    def set_object_restore(self, bucket_id: int, key: str, ready: float, expiry: float) -> bool:
-        sql = (
-            "UPDATE objects SET restore_ready = ?, restore_expiry = ?"
-            " WHERE bucket_id = ? AND key = ?"
-        )
-        with self._write() as db:
-            return db.execute(sql, (ready, expiry, bucket_id, key)).rowcount > 0
-
     def set_object_acl(
         self, bucket_id: int, key: str, acl: str, version_id: str | None = None
     ) -> bool:
