@@ -175,8 +175,7 @@ _LEASED = (
     " WHERE l.blob_id = g.blob_id)"
 )
 _CLAIM_UNLEASED = (
-    f"DELETE FROM garbage g WHERE blob_id = ANY(%s::og_name[]) AND NOT {_LEASED}"
-    " RETURNING blob_id"
+    f"DELETE FROM garbage g WHERE blob_id = ANY(%s::og_name[]) AND NOT {_LEASED} RETURNING blob_id"
 ).encode()
 
 
@@ -351,9 +350,7 @@ class PgObjects(PgAccounts):
         sql = "UPDATE buckets SET object_lock = %s, versioning = 'Enabled' WHERE id = %s"
         await self._changed(self._count(sql, config, bucket_id))
 
-    async def get_object_lock(
-        self, bucket_id: int, key: str, version_id: str
-    ) -> ObjectLock | None:
+    async def get_object_lock(self, bucket_id: int, key: str, version_id: str) -> ObjectLock | None:
         return await self._snapshot(lambda: object_lock.read(bucket_id, key, version_id))
 
     async def set_object_retention(

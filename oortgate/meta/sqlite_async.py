@@ -218,9 +218,7 @@ class AsyncSqliteMeta:
     async def set_bucket_object_lock(self, bucket_id: int, config: str) -> None:
         await self._call(self._writer.set_bucket_object_lock, bucket_id, config)
 
-    async def get_object_lock(
-        self, bucket_id: int, key: str, version_id: str
-    ) -> ObjectLock | None:
+    async def get_object_lock(self, bucket_id: int, key: str, version_id: str) -> ObjectLock | None:
         return self._reader.get_object_lock(bucket_id, key, version_id)
 
     async def set_object_retention(

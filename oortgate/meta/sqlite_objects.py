@@ -305,9 +305,7 @@ class ObjectsStore(CountedReferences):
             self._drive(object_lock.write(record.bucket_id, record.key, record.version_id,
                                           record.lock))  # fmt: skip
 
-    def get_object_lock(
-        self, bucket_id: int, key: str, version_id: str
-    ) -> ObjectLock | None:
+    def get_object_lock(self, bucket_id: int, key: str, version_id: str) -> ObjectLock | None:
         with self._snapshot():
             return self._drive(object_lock.read(bucket_id, key, version_id))
 
@@ -320,9 +318,7 @@ class ObjectsStore(CountedReferences):
             return self._drive(object_lock.set_retention(bucket_id, key, version_id, mode, until,
                                                          bypass_governance, now))  # fmt: skip
 
-    def set_object_legal_hold(
-        self, bucket_id: int, key: str, version_id: str, on: bool
-    ) -> bool:
+    def set_object_legal_hold(self, bucket_id: int, key: str, version_id: str, on: bool) -> bool:
         with self._write():
             return self._drive(object_lock.set_legal_hold(bucket_id, key, version_id, on))
 
@@ -343,9 +339,7 @@ class ObjectsStore(CountedReferences):
         with self._write():
             return self._drive(version_lifecycle.expire_lone_marker(bucket_id, key, version_id))
 
-    def get_object_version(
-        self, bucket_id: int, key: str, version_id: str
-    ) -> ObjectRecord | None:
+    def get_object_version(self, bucket_id: int, key: str, version_id: str) -> ObjectRecord | None:
         with self._snapshot():
             return self._drive(versions.get_version(bucket_id, key, version_id))
 
