@@ -270,7 +270,9 @@ def nullable_dumps(value: dict[str, str]) -> str | None:
 
 
 def nullable_loads(text: str | None) -> dict[str, str]:
-    doc: dict[str, str] = json.loads(text) if text else {}
+    """A document as dumps (or nullable_dumps) stored it; the empty one without a decoder
+    call (most documents of a row are empty)."""
+    doc: dict[str, str] = json.loads(text) if text and text != "{}" else {}
     return doc
 
 
