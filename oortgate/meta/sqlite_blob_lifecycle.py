@@ -7,7 +7,8 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from oortgate.meta.sqlite_db import BLOB_TABLES, Database, chunks
+from oortgate.meta.sqlite_db import Database, chunks
+from oortgate.meta.sqlite_schema import BLOB_TABLES
 
 
 class BlobLifecycleStore(Database):

@@ -27,9 +27,10 @@ from oortgate.meta.scan import (
     MetadataUnusable,
     decode_checksums,
 )
-from oortgate.meta.sqlite_db import BLOB_TABLES, SCHEMA_VERSION, chunks
+from oortgate.meta.sqlite_db import chunks
 from oortgate.meta.sqlite_integrity import integrity_check, open_read_only
 from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, reference_drift
+from oortgate.meta.sqlite_schema import BLOB_TABLES, SCHEMA_VERSION
 
 T = TypeVar("T")
 _checksums = decode_checksums

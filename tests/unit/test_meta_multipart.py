@@ -12,7 +12,7 @@ import pytest
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, PartsBody, Segment, Upload
 from oortgate.meta.sqlite import SqliteMetaStore
-from oortgate.meta.sqlite_db import _MIGRATIONS
+from oortgate.meta.sqlite_schema import MIGRATIONS
 from oortgate.storage.local import LocalBlobStore
 from tests.sync_stores import startup_sweep
 
@@ -183,7 +183,7 @@ def test_startup_sweep_keeps_parts_of_open_uploads(meta: SqliteMetaStore, tmp_pa
 def test_parts_written_before_version_4_are_numbered_by_position(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     with closing(sqlite3.connect(path)) as db:
-        for script in _MIGRATIONS[:3]:
+        for script in MIGRATIONS[:3]:
             db.executescript(script)
         db.execute("INSERT INTO users VALUES (1, 'u', 'c', 0)")
         db.execute("INSERT INTO buckets (id, name, owner_id, region, created) "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta import sqlite_db
+from oortgate.meta import sqlite_schema
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import InlineBody
 from oortgate.meta.sqlite import SqliteMetaStore
@@ -28,7 +28,7 @@ def _version_8(path: Path) -> None:
     """A database as the previous version left it: a blob shared by an object and its
     copy, a multipart object, an open upload's part, an inline object and its copy."""
     conn = sqlite3.connect(path, isolation_level=None)
-    for script in sqlite_db._MIGRATIONS[:8]:
+    for script in sqlite_schema.MIGRATIONS[:8]:
         for statement in script.split(";"):
             conn.execute(statement)
     conn.execute("PRAGMA user_version = 8")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta import sqlite_db
+from oortgate.meta import sqlite_schema
 from oortgate.meta.base import MAX_KEYS_PER_USER
 from oortgate.meta.models import BlobBody, ObjectPage, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore, successor
@@ -122,9 +122,9 @@ def test_bucket_ownership_and_public_access_block(meta: SqliteMetaStore) -> None
 def test_bucket_controls_migration_keeps_buckets(tmp_path: Path) -> None:
     """A database from before the bucket controls opens with none set on its buckets."""
     path = tmp_path / "old.db"
-    version = sqlite_db._MIGRATIONS.index(sqlite_db._BUCKET_ACCESS_CONTROLS)
+    version = sqlite_schema.MIGRATIONS.index(sqlite_schema._BUCKET_ACCESS_CONTROLS)
     conn = sqlite3.connect(path, isolation_level=None)
-    for script in sqlite_db._MIGRATIONS[:version]:
+    for script in sqlite_schema.MIGRATIONS[:version]:
         for statement in script.split(";"):
             conn.execute(statement)
     conn.execute("INSERT INTO users VALUES (1, 'alice', ?, 0)", ("a" * 64,))
