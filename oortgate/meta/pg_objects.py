@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, versions
+from oortgate.meta import body_rows, sql_steps, versions
 from oortgate.meta.models import ObjectPage, ObjectRecord, Segment
 from oortgate.meta.pg_blob_lifecycle import PgBlobLifecycle
 from oortgate.meta.pg_db import Conn, s3_error
@@ -171,7 +171,7 @@ class PgObjects(PgBlobLifecycle):
 
     # -- transactions driving step generators (oortgate.meta.versions and kin) -----
     async def _versioned(
-        self, make: Callable[[], versions.Steps[T]], lock: tuple[int, str] | None = None
+        self, make: Callable[[], sql_steps.Steps[T]], lock: tuple[int, str] | None = None
     ) -> T:
         """One transaction driving ``make()``'s steps (made again if retried), the key's
         guards taken first when ``lock`` names it."""
@@ -184,7 +184,7 @@ class PgObjects(PgBlobLifecycle):
 
         return await self._run(work)
 
-    async def _snapshot(self, make: Callable[[], versions.Steps[T]]) -> T:
+    async def _snapshot(self, make: Callable[[], sql_steps.Steps[T]]) -> T:
         """A read of several statements, from one snapshot."""
 
         async def work(conn: Conn) -> T:

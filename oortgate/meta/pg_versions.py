@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from oortgate.meta import object_lock, version_lifecycle, version_restore, versions
+from oortgate.meta import object_lock, version_lifecycle, version_listing, version_restore, versions
 from oortgate.meta.models import ObjectLock, ObjectRecord, VersionPage
 from oortgate.meta.pg_db import Conn
 from oortgate.meta.pg_objects import PgObjects
@@ -106,6 +106,6 @@ class PgVersions(PgObjects):
         version_id_marker: str | None = None, max_keys: int = 1000,
     ) -> VersionPage:  # fmt: skip
         return await self._snapshot(
-            lambda: versions.list_versions(bucket_id, prefix, delimiter, key_marker,
+            lambda: version_listing.list_versions(bucket_id, prefix, delimiter, key_marker,
                                            version_id_marker, max_keys)
         )  # fmt: skip

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, object_lock, versions
+from oortgate.meta import body_rows, object_lock, sql_steps, versions
 from oortgate.meta.models import ObjectRecord, PartsBody
 from oortgate.meta.pg_db import Conn
 from oortgate.meta.preconditions import Precondition
@@ -54,15 +54,15 @@ def _as_text(etag: str) -> str:
     return etag
 
 
-async def drive(conn: Conn, steps: versions.Steps[T]) -> T:
+async def drive(conn: Conn, steps: sql_steps.Steps[T]) -> T:
     """Run an operation's steps (oortgate.meta.versions) on conn, in its transaction."""
     try:
         step = next(steps)
         while True:
             rows: list[Any] = []
-            if isinstance(step, versions.Release):
+            if isinstance(step, sql_steps.Release):
                 await conn.execute(b"SELECT og_release_all(%s::og_name[])", (list(step.blob_ids),))
-            elif isinstance(step, versions.Claim):
+            elif isinstance(step, sql_steps.Claim):
                 claimed = True
                 for blob_id in step.blob_ids:
                     cur = await conn.execute(b"SELECT og_claim(%s)", (blob_id,))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from oortgate.errors import S3Error
-from oortgate.meta import body_rows, object_lock, versions
+from oortgate.meta import body_rows, object_lock, sql_steps, versions
 from oortgate.meta.models import ObjectRecord, PartsBody, Segment
 from oortgate.meta.preconditions import Current, Precondition, check
 from oortgate.meta.sqlite_db import dumps, nullable_dumps, nullable_loads, qualified
@@ -229,16 +229,16 @@ class ObjectsStore(CountedReferences):
         )
 
     # -- step generators (oortgate.meta.versions and kin), in the caller's transaction
-    def _drive(self, steps: versions.Steps[T]) -> T:
+    def _drive(self, steps: sql_steps.Steps[T]) -> T:
         """Run an operation's steps on this connection (inside the caller's transaction)."""
         try:
             step = next(steps)
             while True:
                 rows: list[Any] = []
-                if isinstance(step, versions.Release):
+                if isinstance(step, sql_steps.Release):
                     for blob_id in step.blob_ids:
                         self._release(blob_id)
-                elif isinstance(step, versions.Claim):
+                elif isinstance(step, sql_steps.Claim):
                     rows = [(all([self._claim(b) for b in step.blob_ids]),)]
                 else:
                     rows = self._conn.execute(step.text, step.args).fetchall()

@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from oortgate.errors import S3Error
-from oortgate.meta import object_lock, version_lifecycle, version_restore, versions
+from oortgate.meta import object_lock, version_lifecycle, version_listing, version_restore, versions
 from oortgate.meta.models import ObjectLock, ObjectRecord, VersionPage
 from oortgate.meta.preconditions import Precondition, check
 from oortgate.meta.sqlite_objects import ObjectsStore
@@ -84,7 +84,7 @@ class VersionsStore(ObjectsStore):
         self, bucket_id: int, prefix: str = "", delimiter: str = "", key_marker: str = "",
         version_id_marker: str | None = None, max_keys: int = 1000,
     ) -> VersionPage:  # fmt: skip
-        steps = versions.list_versions(bucket_id, prefix, delimiter, key_marker,
+        steps = version_listing.list_versions(bucket_id, prefix, delimiter, key_marker,
                                        version_id_marker, max_keys)  # fmt: skip
         with self._snapshot():
             return self._drive(steps)
