@@ -10,7 +10,7 @@ import pytest
 
 from oortgate.errors import S3Error
 from oortgate.meta import sqlite_schema
-from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import InlineBody
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_refcounts import reference_drift, set_reference_counts

@@ -17,7 +17,7 @@ import pytest
 
 from oortgate.errors import S3Error
 from oortgate.meta import sqlite_schema
-from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import BlobBody, ObjectPage, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore, successor
 
