@@ -45,11 +45,6 @@ _GET = (
 )
 
 
-def _doc(text: str) -> dict[str, str]:
-    doc: dict[str, str] = {} if text == "{}" else json.loads(text)
-    return doc
-
-
 def _object(row: Sequence[Any]) -> ObjectRecord:
     bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, count = row[:12]
     inline = None if row[18] is None else bytes(row[18])
@@ -58,8 +53,8 @@ def _object(row: Sequence[Any]) -> ObjectRecord:
         segments = [Segment(b, int(s), n, c, x) for b, s, n, c, x in zip(*row[19:24], strict=True)]
     body = body_rows.loaded(blob_id, int(size), count, row[17], inline, segments)
     return ObjectRecord(
-        int(bucket_id), key, body, int(size), etag, modified, ctype, _doc(headers),
-        _doc(meta), _doc(sums), cls, row[12], row[13], row[14], row[15],
+        int(bucket_id), key, body, int(size), etag, modified, ctype, nullable_loads(headers),
+        nullable_loads(meta), nullable_loads(sums), cls, row[12], row[13], row[14], row[15],
         nullable_loads(row[16]), row[24],
     )  # fmt: skip
 
@@ -214,8 +209,8 @@ class PgObjects(PgBlobLifecycle):
         truncated = len(rows) > max_keys
         rows = rows[:max_keys]
         objects = [
-            ObjectRecord(bucket_id, key, None, int(size), etag, modified, checksums=_doc(sums),
-                         storage_class=cls, owner_id=owner)
+            ObjectRecord(bucket_id, key, None, int(size), etag, modified,
+                         checksums=nullable_loads(sums), storage_class=cls, owner_id=owner)
             for key, rolled, size, etag, modified, sums, cls, _parts, owner in rows
             if not rolled
         ]  # fmt: skip

@@ -5,7 +5,6 @@ sqlite_blob_lifecycle."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -38,20 +37,16 @@ _GET_PLAIN = (
 _COLUMNS = len(OBJ_COLS.split(","))  # (in _GET_PLAIN's row, the inline bytes come next)
 
 
-def _doc(text: str) -> dict[str, str]:
-    doc: dict[str, str] = {} if text == "{}" else json.loads(text)
-    return doc
-
-
 def _object(
     row: Sequence[Any], inline: bytes | None = None, parts: Sequence[Segment] = ()
 ) -> ObjectRecord:
     bucket_id, key, blob_id, size, etag, modified, ctype, headers, meta, sums, cls, count = row[:12]
     body = body_rows.loaded(blob_id, size, count, row[17], inline, parts)
     return ObjectRecord(
-        bucket_id, key, body, size, etag, modified, ctype, _doc(headers), _doc(meta),
-        _doc(sums), cls, acl=row[12], owner_id=row[13], restore_ready=row[14],
-        restore_expiry=row[15], tags=nullable_loads(row[16]), version_id=row[18],
+        bucket_id, key, body, size, etag, modified, ctype, nullable_loads(headers),
+        nullable_loads(meta), nullable_loads(sums), cls, acl=row[12], owner_id=row[13],
+        restore_ready=row[14], restore_expiry=row[15], tags=nullable_loads(row[16]),
+        version_id=row[18],
     )  # fmt: skip
 
 
