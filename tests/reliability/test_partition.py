@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
+from oortgate.config import HEARTBEAT_INTERVAL
 from oortgate.secretbox import SecretBox
-from oortgate.sessions import HEARTBEAT_INTERVAL, SESSION_TIMEOUT
 from tests import pg_service
 from tests.multigw._cluster import Cluster, MiB, SlowPut, gateway, wait_for
 from tests.protocol._server import REGION, free_port, random_access_key
@@ -41,6 +41,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 BUCKET = "cut-off"
+# Three heartbeats, not the default nine: A ends C's stale session a minute sooner.
+SESSION_TIMEOUT = 30.0
 # A request C answers from inside its namespace while cut off: its status, error code and
 # seconds taken (boto3 with no retries, a 90 s read timeout: longer than any of ours).
 INSIDE = f"""
@@ -83,9 +85,11 @@ def test_a_gateway_cut_off_by_its_network_namespace(tmp_path: Path) -> None:
             relay.forward((ns.host_addr, pg_port), (pg.hostname or "", pg.port or 5432))
             relay.forward((ns.host_addr, redis_port), (rd.hostname or "", rd.port or 6379))
             relay.forward(("127.0.0.1", c_port), (ns.inner_addr, c_port))
-            a = gateway(tmp_path, "a", db_url, blob_dir.as_uri(), redis_url, root, key)
+            a = gateway(tmp_path, "a", db_url, blob_dir.as_uri(), redis_url, root, key,
+                        session_timeout=SESSION_TIMEOUT)  # fmt: skip
             c = gateway(tmp_path, "c", _via(db_url, ns.host_addr, pg_port), blob_dir.as_uri(),
-                        _via(redis_url, ns.host_addr, redis_port), root, key)  # fmt: skip
+                        _via(redis_url, ns.host_addr, redis_port), root, key,
+                        session_timeout=SESSION_TIMEOUT)  # fmt: skip
             c.listen_host, c.command_prefix, c.port = "0.0.0.0", ns.prefix, c_port
             cluster = Cluster([a, c], db_url, blob_dir, redis_url)
             try:
