@@ -30,9 +30,10 @@ from botocore.exceptions import ClientError
 from oortgate.config import HEARTBEAT_INTERVAL
 from oortgate.secretbox import SecretBox
 from tests import pg_service
-from tests.multigw._cluster import Cluster, MiB, SlowPut, gateway, wait_for
+from tests.multigw._cluster import Cluster, MiB, SlowPut, gateway
 from tests.protocol._server import REGION, free_port, random_access_key
 from tests.protocol._server import random_secret_key as new_secret
+from tests.protocol._util import wait_for
 from tests.redis_service import unique_db_url
 from tests.reliability._netns import Netns, Relay, netns
 
@@ -113,7 +114,7 @@ def _partition(cluster: Cluster, ns: Netns) -> None:
     assert s3a.get_object(Bucket=BUCKET, Key="before-0")["Body"].read() == b"0" * 1000
     inflight = SlowPut(c, BUCKET, "in-flight", size=4 * MiB)
     inflight.send(MiB)
-    wait_for(lambda: bool(cluster.rows("SELECT 1 FROM pending_blobs")), 10, "C's pending mark")
+    wait_for("C's pending mark", lambda: bool(cluster.rows("SELECT 1 FROM pending_blobs")), 10)
     ((c_session,),) = cluster.rows("SELECT session_id FROM pending_blobs")
 
     ns.cut()
@@ -140,9 +141,9 @@ def _partition(cluster: Cluster, ns: Netns) -> None:
         # C's session goes stale; A ends it, and C's pending blob is collected.
         deadline = SESSION_TIMEOUT + 4 * HEARTBEAT_INTERVAL
         ended = "SELECT 1 FROM sessions WHERE session_id = %s"
-        wait_for(lambda: not cluster.rows(ended, c_session), deadline, "C's session ended by A")
+        wait_for("C's session ended by A", lambda: not cluster.rows(ended, c_session), deadline)
         reaped = "SELECT 1 FROM pending_blobs WHERE session_id = %s"
-        wait_for(lambda: not cluster.rows(reaped, c_session), 30, "C's pending mark reaped")
+        wait_for("C's pending mark reaped", lambda: not cluster.rows(reaped, c_session), 30)
         cluster.wait_collected()
     finally:
         ns.heal()
@@ -163,7 +164,7 @@ def _partition(cluster: Cluster, ns: Netns) -> None:
         except ClientError:
             return False
 
-    wait_for(c_serves, 30, "C serving again")
+    wait_for("C serving again", c_serves, 30)
     assert s3a.get_object(Bucket=BUCKET, Key="after")["Body"].read() == b"a" * (2 * MiB)
     assert s3c.get_object(Bucket=BUCKET, Key="during")["Body"].read() == b"d" * 5000
     cluster.wait_collected()
