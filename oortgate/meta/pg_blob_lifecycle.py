@@ -9,12 +9,8 @@ from psycopg import errors
 
 from oortgate.meta.pg_accounts import PgAccounts
 from oortgate.meta.pg_db import Conn
-
-_BLOB_TABLES = ("objects", "object_parts", "upload_parts", "object_versions",
-                "object_version_parts", "blobs", "pending_blobs", "garbage")  # fmt: skip
-_KNOWN = " UNION ".join(
-    f"SELECT blob_id FROM {t} WHERE blob_id = ANY(%s::og_name[])" for t in _BLOB_TABLES
-)
+from oortgate.meta.pg_schema import KNOWN_BLOBS
+from oortgate.meta.sqlite_schema import BLOB_TABLES
 
 # A moment given on this host's clock, put on the database clock (its distance from now
 # is kept): the argument is ``moment - time.time()``.
@@ -80,7 +76,7 @@ class PgBlobLifecycle(PgAccounts):
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         ids = list(blob_ids)
-        rows = await self._rows(_KNOWN, *([ids] * len(_BLOB_TABLES)))
+        rows = await self._rows(KNOWN_BLOBS, *([ids] * len(BLOB_TABLES)))
         return {row[0] for row in rows}
 
     async def recover_pending(self) -> int:

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 from oortgate.errors import StoreUnavailable
 from oortgate.meta.body_rows import INLINE_MARK, is_inline_ref
 from oortgate.meta.pg_db import conninfo_kwargs
-from oortgate.meta.pg_schema import SCHEMA_VERSION
+from oortgate.meta.pg_schema import KNOWN_BLOBS, SCHEMA_VERSION
 from oortgate.meta.scan import (
     FIRST_SEQ,
     PAGE,
@@ -28,6 +28,7 @@ from oortgate.meta.scan import (
     object_entry,
     part_entry,
 )
+from oortgate.meta.sqlite_schema import BLOB_TABLES
 
 _FILE_BLOB = f"blob_id <> '' AND NOT starts_with(blob_id, '{INLINE_MARK}')"
 _OBJECTS = (
@@ -61,11 +62,6 @@ _PARTS = (
     " LEFT JOIN buckets b ON b.id = u.bucket_id"
     " WHERE (p.upload_id, p.part_number) > (%s::og_name, %s)"
     " ORDER BY p.upload_id, p.part_number LIMIT %s"
-)
-_TABLES = ("objects", "object_parts", "upload_parts", "object_versions", "object_version_parts",
-           "blobs", "pending_blobs", "garbage")  # fmt: skip
-_KNOWN = " UNION ".join(
-    f"SELECT blob_id FROM {t} WHERE blob_id = ANY(%s::og_name[])" for t in _TABLES
 )
 # Every referencing row, once per reference (as the counts count them); see
 # oortgate.meta.sqlite_refcounts for the same question on SQLite.
@@ -183,7 +179,7 @@ class PgScan:
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         ids = list(blob_ids)
-        return {row[0] for row in await self._rows(_KNOWN, *([ids] * len(_TABLES)))}
+        return {row[0] for row in await self._rows(KNOWN_BLOBS, *([ids] * len(BLOB_TABLES)))}
 
     async def reference_drift(self) -> list[Drift] | None:
         return [Drift(row[0], int(row[1]), int(row[2])) for row in await self._rows(_DRIFT)]

@@ -11,6 +11,17 @@ from oortgate.meta.sqlite_db import Database, chunks
 from oortgate.meta.sqlite_schema import BLOB_TABLES
 
 
+def known_blobs(db: sqlite3.Connection, blob_ids: Sequence[str]) -> set[str]:
+    """Which of these ids a row of any table knows (in the caller's read transaction)."""
+    known: set[str] = set()
+    for chunk in chunks(list(blob_ids)):
+        marks = ", ".join("?" * len(chunk))
+        for table in BLOB_TABLES:
+            sql = f"SELECT DISTINCT blob_id FROM {table} WHERE blob_id IN ({marks})"
+            known.update(row[0] for row in db.execute(sql, chunk))
+    return known
+
+
 class BlobLifecycleStore(Database):
     def add_pending_blob(self, blob_id: str) -> None:
         try:
@@ -46,14 +57,8 @@ class BlobLifecycleStore(Database):
             return sorted(row[0] for row in db.execute(sql, (before, limit)).fetchall())
 
     def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
         with self._snapshot() as db:
-            for chunk in chunks(list(blob_ids)):
-                marks = ", ".join("?" * len(chunk))
-                for table in BLOB_TABLES:
-                    sql = f"SELECT DISTINCT blob_id FROM {table} WHERE blob_id IN ({marks})"
-                    known.update(row[0] for row in db.execute(sql, chunk))
-        return known
+            return known_blobs(db, blob_ids)
 
     def recover_pending(self) -> int:
         """Pending marks of no registered session become garbage: written before

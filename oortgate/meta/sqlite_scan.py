@@ -27,10 +27,10 @@ from oortgate.meta.scan import (
     object_entry,
     part_entry,
 )
-from oortgate.meta.sqlite_db import chunks
+from oortgate.meta.sqlite_blob_lifecycle import known_blobs
 from oortgate.meta.sqlite_integrity import integrity_check, open_read_only
 from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, reference_drift
-from oortgate.meta.sqlite_schema import BLOB_TABLES, SCHEMA_VERSION
+from oortgate.meta.sqlite_schema import SCHEMA_VERSION
 
 T = TypeVar("T")
 # The schema version that brought object_versions (an older database has none to check).
@@ -184,17 +184,7 @@ class SqliteScan:
         return bytes(rows[0][0]) if rows else None
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
-
-        def look(db: sqlite3.Connection) -> None:
-            for chunk in chunks(list(blob_ids)):
-                marks = ", ".join("?" * len(chunk))
-                for table in BLOB_TABLES:
-                    sql = f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
-                    known.update(row[0] for row in db.execute(sql, chunk))
-
-        self._read(look)
-        return known
+        return self._read(known_blobs, blob_ids)
 
     async def reference_drift(self) -> list[Drift] | None:
         """None for a schema without counts (the server adds them at its next start)."""
