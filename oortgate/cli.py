@@ -39,10 +39,14 @@ SERVE_OPTIONS = {
     "console": (str, "false: no web console at https://HOST:PORT/_console/ (default true)"),
     "console_idle_timeout": (float, "seconds a console session may stay unused (1800)"),
     "archive_restore_seconds": (float, "how long a restore takes (default 0)"),
-    "lifecycle_day_seconds": (float, "the length of a lifecycle rule's day (86400; tests "
-                              "shorten it)"),
-    "lifecycle_interval": (float, "seconds between lifecycle passes (0: a quarter day, at "
-                           "most an hour)"),
+    "lifecycle_day_seconds": (
+        float,
+        "the length of a lifecycle rule's day (86400; tests shorten it)",
+    ),
+    "lifecycle_interval": (
+        float,
+        "seconds between lifecycle passes (0: a quarter day, at most an hour)",
+    ),
     "trusted_proxies": (
         str,
         "comma-separated CIDRs whose X-Forwarded-Proto/-Host/-For headers are believed",
@@ -103,6 +107,11 @@ SERVE_OPTIONS = {
     "gc_low_space_grace": (
         float,
         "the --gc-grace used while space is low, so deletes free space sooner (default 30)",
+    ),
+    "session_timeout": (
+        float,
+        "seconds without a heartbeat after which a worker's session is dead and its pending "
+        "blobs and temp files are reaped (default 90; at least 20)",
     ),
     "access_log": (str, "append one JSON line per request to this file (-: standard output)"),
     "metrics_port": (int, "plain-HTTP port serving Prometheus metrics at /metrics (0: none)"),

@@ -36,6 +36,10 @@ MAX_RATE_LIMIT_TIMEOUT = 5.0
 ENV_SETTINGS = ENV_PREFIX + "SETTINGS_JSON"
 DEFAULT_DATA_DIR = "./oortgate-data"
 MAX_INLINE = 1024 * 1024  # an inline body is held in memory while it arrives
+# Every writing worker heartbeats its session this often (see oortgate.sessions); one
+# whose heartbeat is older than session_timeout is dead, and its leftovers are reaped.
+HEARTBEAT_INTERVAL = 10.0
+SESSION_TIMEOUT = 90.0  # the default: nine missed heartbeats
 
 
 class ConfigError(ValueError):
@@ -90,6 +94,10 @@ class Settings:
     space_reserve: str = "64MiB"
     # The grace the collector keeps while space is low (deleted data comes back sooner).
     gc_low_space_grace: float = 30.0
+    # A session whose worker has not heartbeaten for this long (crashed, or cut off from
+    # the metadata store) is ended by whoever sweeps: its pending blobs become garbage,
+    # its temp files go. Give every gateway of one metadata store the same value.
+    session_timeout: float = SESSION_TIMEOUT
     # A request body that makes no progress for this long is answered 400 RequestTimeout
     # (a client that declared 100 bytes and sent 3 would otherwise hold its slot for good).
     body_timeout: float = 30.0
@@ -330,13 +338,14 @@ def _validate(s: Settings) -> None:
         problems.append("header_timeout, max_connections and listen_backlog must be positive")
     if s.gc_grace < 0 or s.gc_low_space_grace < 0:
         problems.append("gc_grace and gc_low_space_grace cannot be negative")
+    if s.session_timeout < 2 * HEARTBEAT_INTERVAL:  # one late beat must not end a live one
+        problems.append(f"session_timeout must be at least {2 * HEARTBEAT_INTERVAL:g} seconds"
+                        f" (two heartbeats)")  # fmt: skip
     problems.extend(_space_problems(s))
     problems.extend(_blob_url_problems(s))
     problems.extend(metadata_url_problems(s.metadata_url))
     if problems:
         raise ConfigError("; ".join(problems))
-
-
 
 
 def _rate_limit_problems(s: Settings) -> list[str]:
@@ -352,8 +361,6 @@ def _rate_limit_problems(s: Settings) -> list[str]:
         except ValueError as exc:
             problems.append(f"rate_limit_url: {exc}")
     return problems
-
-
 
 
 def _space_problems(s: Settings) -> list[str]:

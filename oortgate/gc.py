@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+from oortgate.config import SESSION_TIMEOUT
 from oortgate.meta.base import MetaStore
 from oortgate.sessions import reap_dead_sessions
 from oortgate.storage.base import BlobStore
@@ -47,13 +48,14 @@ async def sweep(
     grace: float | None = None,
     orphans: bool = True,
     batch: int = BATCH,
+    session_timeout: float = SESSION_TIMEOUT,
 ) -> dict[str, int]:
     """Clean up after crashes: dead sessions' pending blobs and temp files, the garbage
     (``grace``: only what is due; None: all, when no download can be under way), and, with
     ``orphans``, blob files no record knows (by one sweeper at a time, and only where
     this metadata store alone names blobs: the "orphans" count is then reported). A live
     session's pending blob or temp file is never touched."""
-    counts = await reap_dead_sessions(meta, blobs)
+    counts = await reap_dead_sessions(meta, blobs, session_timeout)
     counts["garbage"] = await collect_due(meta, blobs, batch, grace)
     if orphans and blobs.sweeps_orphans():
         async with meta.orphan_sweep() as mine:

@@ -18,7 +18,7 @@ import psycopg
 
 from oortgate import integrity
 from oortgate.endpoints import ARCHIVE, STANDARD
-from oortgate.meta.sqlite_db import FILE_BLOB
+from oortgate.meta.sqlite_schema import FILE_BLOB
 from oortgate.migrate_meta import Progress
 from oortgate.storage.base import BlobDamaged, BlobNotFound, BlobStore
 from oortgate.storage.tiered import ARCHIVE_PREFIX

@@ -56,7 +56,8 @@ async def sweep_stores(settings: Settings, grace: float | None, orphans: bool) -
         await meta.ping()  # connects first (on PostgreSQL: the schema the blobs need)
         blobs = stores.worker_blobs(settings)  # no session: a sweep writes no blob
         try:
-            return await gc.sweep(meta, blobs, grace, orphans)
+            return await gc.sweep(meta, blobs, grace, orphans,
+                                  session_timeout=settings.session_timeout)  # fmt: skip
         finally:
             await blobs.close()
     finally:
@@ -146,12 +147,13 @@ async def _sweep_if_space(meta: MetaStore, settings: Settings) -> dict[str, int]
     grace = settings.gc_grace if settings.metadata_url else None
     blobs = stores.open_tool_blobs(settings)
     try:
+        timeout = settings.session_timeout
         try:
-            return await gc.sweep(meta, blobs, grace)
+            return await gc.sweep(meta, blobs, grace, session_timeout=timeout)
         except StorageFull:
             space_guard(settings).release_reserve()
         try:
-            return await gc.sweep(meta, blobs, grace)
+            return await gc.sweep(meta, blobs, grace, session_timeout=timeout)
         except StorageFull:
             print("oortgate: disk full: start-up sweep skipped", file=sys.stderr)
             return {}
@@ -329,8 +331,6 @@ def _serving_line(settings: Settings, cert: Path) -> str:
         parts.append(f", archive tier also on :{settings.archive_https_port}")
     parts.append(f"; endpoints {endpoints.standard} and {endpoints.archive}")
     if settings.metrics_port:
-        parts.append(
-            f"; metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics"
-        )
+        parts.append(f"; metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     parts.append(f"; data in {settings.data_dir}, certificate {cert}")
     return "".join(parts)

@@ -1,10 +1,11 @@
 """Sessions: every writing worker process has one, and only dead ones' leftovers are reaped.
 
 A worker registers a session at start (``open_session``), marks its pending blobs with it,
-keeps its temp files in its own directory and heartbeats every ``HEARTBEAT_INTERVAL``. A
-session is dead when its heartbeat is older than ``SESSION_TIMEOUT``, or when it is on this
-host and its process is gone. Whoever sweeps (a worker, the start-up sweep, ``oortgate
-gc``) ends dead sessions only: a live one's pending blobs and temp files are never touched.
+keeps its temp files in its own directory and heartbeats every ``config.HEARTBEAT_INTERVAL``. A
+session is dead when its heartbeat is older than the ``session_timeout`` setting (default
+``SESSION_TIMEOUT``), or when it is on this host and its process is gone. Whoever sweeps
+(a worker, the start-up sweep, ``oortgate gc``) ends dead sessions only: a live one's
+pending blobs and temp files are never touched.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from oortgate.config import SESSION_TIMEOUT
 from oortgate.meta.base import MetaStore
 from oortgate.meta.models import Session
 from oortgate.storage.base import BlobStore
 
-HEARTBEAT_INTERVAL = 10.0
-SESSION_TIMEOUT = 90.0  # nine missed heartbeats
 PID_START_SLACK = 30.0  # seconds (see process_alive)
 
 

@@ -10,7 +10,7 @@ import secrets
 import socket
 
 from oortgate import gc, logs, sessions
-from oortgate.config import Settings
+from oortgate.config import HEARTBEAT_INTERVAL, Settings
 from oortgate.ops import lifecycle_run
 from oortgate.ops.context import Services
 from oortgate.storage.space import StorageFull
@@ -43,12 +43,14 @@ class Upkeep:
         that crashed and was respawned): their pending blobs and temp files go."""
         services = self.services
         while True:
-            await asyncio.sleep(sessions.HEARTBEAT_INTERVAL)
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
             try:
                 if not await services.meta.heartbeat():
                     # Declared dead (its pending marks are garbage now): start afresh.
                     await sessions.open_session(services.meta, services.blobs)
-                await sessions.reap_dead_sessions(services.meta, services.blobs)
+                await sessions.reap_dead_sessions(
+                    services.meta, services.blobs, self.settings.session_timeout
+                )
             except StorageFull:
                 pass  # retried next time
             except Exception as exc:

@@ -18,16 +18,11 @@ import json
 from oortgate.errors import ACCESS_DENIED, S3Error
 from oortgate.meta import versions
 from oortgate.meta.models import ObjectLock
-from oortgate.meta.versions import Sql, Steps
+from oortgate.meta.sql_steps import Steps, query
 
 _ROW = "bucket_id = ? AND key = ? AND version_id = ?"
 COMPLIANCE = "COMPLIANCE"
 GOVERNANCE = "GOVERNANCE"
-
-
-def _q(text: str, *args: object) -> Steps[list[versions.Row]]:
-    rows = yield Sql(text, args)
-    return rows
 
 
 def dumps(lock: ObjectLock | None) -> str | None:
@@ -46,17 +41,17 @@ def loads(text: str | None) -> ObjectLock | None:
 
 def write(bucket_id: int, key: str, version_id: str, lock: ObjectLock) -> Steps[None]:
     """Record a new version's lock (a put of a version id that had one replaces it)."""
-    yield from _q("INSERT INTO object_locks (bucket_id, key, version_id, mode, retain_until,"
-                  " legal_hold) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket_id, key,"
-                  " version_id) DO UPDATE SET mode = excluded.mode, retain_until ="
-                  " excluded.retain_until, legal_hold = excluded.legal_hold",
-                  bucket_id, key, version_id, lock.mode, lock.retain_until,
-                  int(lock.legal_hold))  # fmt: skip
+    yield from query("INSERT INTO object_locks (bucket_id, key, version_id, mode, retain_until,"
+                     " legal_hold) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket_id, key,"
+                     " version_id) DO UPDATE SET mode = excluded.mode, retain_until ="
+                     " excluded.retain_until, legal_hold = excluded.legal_hold",
+                     bucket_id, key, version_id, lock.mode, lock.retain_until,
+                     int(lock.legal_hold))  # fmt: skip
 
 
 def read(bucket_id: int, key: str, version_id: str) -> Steps[ObjectLock | None]:
-    rows = yield from _q(f"SELECT mode, retain_until, legal_hold FROM object_locks WHERE {_ROW}",
-                         bucket_id, key, version_id)  # fmt: skip
+    rows = yield from query(f"SELECT mode, retain_until, legal_hold FROM object_locks WHERE {_ROW}",
+                            bucket_id, key, version_id)  # fmt: skip
     if not rows:
         return None
     mode, until, hold = rows[0]
@@ -65,10 +60,10 @@ def read(bucket_id: int, key: str, version_id: str) -> Steps[ObjectLock | None]:
 
 def _is_version(bucket_id: int, key: str, version_id: str) -> Steps[bool]:
     """Whether the key has that version (a delete marker is none: it cannot be locked)."""
-    if (yield from _q(f"SELECT 1 FROM objects WHERE {_ROW}", bucket_id, key, version_id)):
+    if (yield from query(f"SELECT 1 FROM objects WHERE {_ROW}", bucket_id, key, version_id)):
         return True
-    rows = yield from _q(f"SELECT 1 FROM object_versions WHERE {_ROW} AND marker = 0",
-                         bucket_id, key, version_id)  # fmt: skip
+    rows = yield from query(f"SELECT 1 FROM object_versions WHERE {_ROW} AND marker = 0",
+                            bucket_id, key, version_id)  # fmt: skip
     return bool(rows)
 
 
@@ -76,9 +71,9 @@ def _retained(
     bucket_id: int, key: str, version_id: str, clock: str
 ) -> Steps[tuple[str | None, bool]]:
     """(the mode of its unexpired retention or None, whether it is under a legal hold)."""
-    rows = yield from _q(f"SELECT CASE WHEN retain_until > {clock} THEN mode END, legal_hold"
-                         f" FROM object_locks WHERE {_ROW}",
-                         bucket_id, key, version_id)  # fmt: skip
+    rows = yield from query(f"SELECT CASE WHEN retain_until > {clock} THEN mode END, legal_hold"
+                            f" FROM object_locks WHERE {_ROW}",
+                            bucket_id, key, version_id)  # fmt: skip
     if not rows:
         return None, False
     return rows[0][0], bool(rows[0][1])
@@ -94,7 +89,7 @@ def guarded_delete(
         raise S3Error(ACCESS_DENIED, "Access Denied because object protected by object lock.")
     result = yield from versions.delete_version(bucket_id, key, version_id)
     if result is not None:
-        yield from _q(f"DELETE FROM object_locks WHERE {_ROW}", bucket_id, key, version_id)
+        yield from query(f"DELETE FROM object_locks WHERE {_ROW}", bucket_id, key, version_id)
     return result
 
 
@@ -107,8 +102,8 @@ def set_retention(
     COMPLIANCE always, for GOVERNANCE unless ``bypass``."""
     if not (yield from _is_version(bucket_id, key, version_id)):
         return False
-    rows = yield from _q(f"SELECT mode, retain_until, retain_until > {clock} FROM object_locks"
-                         f" WHERE {_ROW}", bucket_id, key, version_id)  # fmt: skip
+    rows = yield from query(f"SELECT mode, retain_until, retain_until > {clock} FROM object_locks"
+                            f" WHERE {_ROW}", bucket_id, key, version_id)  # fmt: skip
     if rows and rows[0][0] is not None and rows[0][2]:
         old_mode, old_until = rows[0][0], float(rows[0][1])
         weaker = (
@@ -117,10 +112,10 @@ def set_retention(
         )  # fmt: skip
         if weaker and (old_mode == COMPLIANCE or not bypass):
             raise S3Error(ACCESS_DENIED)
-    yield from _q("INSERT INTO object_locks (bucket_id, key, version_id, mode, retain_until)"
-                  " VALUES (?, ?, ?, ?, ?) ON CONFLICT (bucket_id, key, version_id) DO UPDATE"
-                  " SET mode = excluded.mode, retain_until = excluded.retain_until",
-                  bucket_id, key, version_id, mode, until)  # fmt: skip
+    yield from query("INSERT INTO object_locks (bucket_id, key, version_id, mode, retain_until)"
+                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (bucket_id, key, version_id) DO UPDATE"
+                     " SET mode = excluded.mode, retain_until = excluded.retain_until",
+                     bucket_id, key, version_id, mode, until)  # fmt: skip
     return True
 
 
@@ -128,8 +123,8 @@ def set_legal_hold(bucket_id: int, key: str, version_id: str, on: bool) -> Steps
     """PutObjectLegalHold; False if there is no such version."""
     if not (yield from _is_version(bucket_id, key, version_id)):
         return False
-    yield from _q("INSERT INTO object_locks (bucket_id, key, version_id, legal_hold)"
-                  " VALUES (?, ?, ?, ?) ON CONFLICT (bucket_id, key, version_id) DO UPDATE"
-                  " SET legal_hold = excluded.legal_hold",
-                  bucket_id, key, version_id, int(on))  # fmt: skip
+    yield from query("INSERT INTO object_locks (bucket_id, key, version_id, legal_hold)"
+                     " VALUES (?, ?, ?, ?) ON CONFLICT (bucket_id, key, version_id) DO UPDATE"
+                     " SET legal_hold = excluded.legal_hold",
+                     bucket_id, key, version_id, int(on))  # fmt: skip
     return True

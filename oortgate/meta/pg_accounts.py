@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from psycopg import errors
 
 from oortgate.errors import S3Error
-from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, BucketUsage, User
 from oortgate.meta.pg_db import Conn, PgBase
 from oortgate.meta.sqlite_db import lower_bound, nullable_dumps, nullable_loads, successor
@@ -100,9 +100,7 @@ class PgAccounts(PgBase):
         async def work(conn: Conn) -> float:
             async with conn.transaction():
                 # Guard: the user row (its key_count is raised only below the limit).
-                cur = await conn.execute(
-                    "SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,)
-                )
+                cur = await conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
                 if await cur.fetchone() is None:
                     raise ValueError(f"no such user: {user_id}")
                 cur = await conn.execute(
@@ -195,12 +193,14 @@ class PgAccounts(PgBase):
             self._lookups.flush()
 
     async def delete_key(self, access_key: str) -> bool:
-        row = await self._changed(self._one(
-            "WITH d AS (DELETE FROM access_keys WHERE access_key = %s RETURNING user_id),"
-            " u AS (UPDATE users SET key_count = key_count - 1 FROM d"
-            " WHERE users.id = d.user_id AND key_count > 0) SELECT count(*) FROM d",
-            access_key,
-        ))
+        row = await self._changed(
+            self._one(
+                "WITH d AS (DELETE FROM access_keys WHERE access_key = %s RETURNING user_id),"
+                " u AS (UPDATE users SET key_count = key_count - 1 FROM d"
+                " WHERE users.id = d.user_id AND key_count > 0) SELECT count(*) FROM d",
+                access_key,
+            )
+        )
         return row is not None and row[0] > 0
 
     # -- buckets --------------------------------------------------------------------
@@ -302,14 +302,19 @@ class PgAccounts(PgBase):
 
     async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
         # The database's clock: every gateway's lease is measured on the same one.
-        return await self._count(
-            "INSERT INTO leases (name, holder, expires)"
-            " VALUES (%s, %s, extract(epoch FROM clock_timestamp()) + %s)"
-            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
-            " expires = excluded.expires WHERE leases.holder = excluded.holder"
-            " OR leases.expires < extract(epoch FROM clock_timestamp())",
-            name, holder, seconds,
-        ) == 1
+        return (
+            await self._count(
+                "INSERT INTO leases (name, holder, expires)"
+                " VALUES (%s, %s, extract(epoch FROM clock_timestamp()) + %s)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+                " expires = excluded.expires WHERE leases.holder = excluded.holder"
+                " OR leases.expires < extract(epoch FROM clock_timestamp())",
+                name,
+                holder,
+                seconds,
+            )
+            == 1
+        )
 
     async def get_bucket_tags(self, bucket_id: int) -> dict[str, str] | None:
         row = await self._one("SELECT tags FROM buckets WHERE id = %s", bucket_id)

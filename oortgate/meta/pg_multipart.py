@@ -12,13 +12,9 @@ from oortgate.errors import S3Error
 from oortgate.meta import body_rows, object_lock
 from oortgate.meta.models import CompletedUpload, ObjectRecord, Part, Upload, UploadPage
 from oortgate.meta.pg_db import Conn
-from oortgate.meta.pg_objects import (
-    PgObjects,
-    condition_args,
-    record_args,
-    write_keeping_history,
-)
 from oortgate.meta.pg_sql_objects import CONDITION_ARGS, RECORD_ARGS
+from oortgate.meta.pg_versions import PgVersions
+from oortgate.meta.pg_writes import condition_args, record_args, write_keeping_history
 from oortgate.meta.preconditions import Precondition
 from oortgate.meta.sqlite_db import dumps, nullable_dumps, nullable_loads, successor
 from oortgate.meta.sqlite_multipart import COMPLETED_UPLOAD_DAYS, walk_uploads
@@ -43,7 +39,7 @@ def _part(row: Sequence[Any]) -> Part:
     return Part(row[0], row[1], int(row[2]), *row[3:])
 
 
-class PgMultipart(PgObjects):
+class PgMultipart(PgVersions):
     async def create_upload(self, upload: Upload) -> float:
         """``initiated`` from the database clock, as every stored time here."""
         u = upload

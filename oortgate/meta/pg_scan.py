@@ -17,16 +17,18 @@ from psycopg import AsyncConnection
 from oortgate.errors import StoreUnavailable
 from oortgate.meta.body_rows import INLINE_MARK, is_inline_ref
 from oortgate.meta.pg_db import conninfo_kwargs
-from oortgate.meta.pg_schema import SCHEMA_VERSION
+from oortgate.meta.pg_schema import KNOWN_BLOBS, SCHEMA_VERSION
 from oortgate.meta.scan import (
+    FIRST_SEQ,
     PAGE,
-    BlobRef,
     Drift,
     Entry,
     MetadataDamaged,
     MetadataUnusable,
-    decode_checksums,
+    object_entry,
+    part_entry,
 )
+from oortgate.meta.sqlite_schema import BLOB_TABLES
 
 _FILE_BLOB = f"blob_id <> '' AND NOT starts_with(blob_id, '{INLINE_MARK}')"
 _OBJECTS = (
@@ -53,7 +55,6 @@ _VERSIONS = (
     " WHERE o.marker = 0 AND (o.bucket_id, o.key, o.seq) > (%s, %s::og_name, %s)"
     " ORDER BY o.bucket_id, o.key, o.seq LIMIT %s"
 )
-_FIRST_SEQ = -(2**63)  # below every seq (a key's versions count down from -1)
 _PARTS = (
     "SELECT p.upload_id, p.part_number, p.blob_id, p.size, p.etag, p.checksum,"
     " u.checksum_algorithm, u.key, COALESCE(b.name, '#' || u.bucket_id), p.crc64"
@@ -61,11 +62,6 @@ _PARTS = (
     " LEFT JOIN buckets b ON b.id = u.bucket_id"
     " WHERE (p.upload_id, p.part_number) > (%s::og_name, %s)"
     " ORDER BY p.upload_id, p.part_number LIMIT %s"
-)
-_TABLES = ("objects", "object_parts", "upload_parts", "object_versions", "object_version_parts",
-           "blobs", "pending_blobs", "garbage")  # fmt: skip
-_KNOWN = " UNION ".join(
-    f"SELECT blob_id FROM {t} WHERE blob_id = ANY(%s::og_name[])" for t in _TABLES
 )
 # Every referencing row, once per reference (as the counts count them); see
 # oortgate.meta.sqlite_refcounts for the same question on SQLite.
@@ -145,7 +141,7 @@ class PgScan:
             after = (int(rows[-1][0]), rows[-1][2])
 
     async def versions(self) -> AsyncIterator[Entry]:
-        after: tuple[int, str, int] = (-1, "", _FIRST_SEQ)
+        after: tuple[int, str, int] = (-1, "", FIRST_SEQ)
         while rows := await self._rows(_VERSIONS, *after, PAGE):
             for row in rows:
                 yield _object(row)
@@ -155,7 +151,7 @@ class PgScan:
         after: tuple[str, int] = ("", -1)
         while rows := await self._rows(_PARTS, *after, PAGE):
             for row in rows:
-                yield _part(row)
+                yield part_entry(row)
             after = (rows[-1][0], int(rows[-1][1]))
 
     async def blob_ids_now(self, entry: Entry) -> tuple[str, ...]:
@@ -183,7 +179,7 @@ class PgScan:
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         ids = list(blob_ids)
-        return {row[0] for row in await self._rows(_KNOWN, *([ids] * len(_TABLES)))}
+        return {row[0] for row in await self._rows(KNOWN_BLOBS, *([ids] * len(BLOB_TABLES)))}
 
     async def reference_drift(self) -> list[Drift] | None:
         return [Drift(row[0], int(row[1]), int(row[2])) for row in await self._rows(_DRIFT)]
@@ -229,33 +225,6 @@ class PgScan:
 
 def _object(row: Sequence[Any]) -> Entry:
     """An _OBJECTS row, or a _VERSIONS one (with its seq and version id after)."""
-    bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count, crc64 = row[:9]
-    sums, damage = decode_checksums(checksums)
-    if bucket is None:  # a bucket with objects cannot be deleted: this is damage
-        bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
-    if not parts_count:
-        blobs: tuple[BlobRef, ...] = (
-            BlobRef(blob_id, int(size), crc64=crc64, inline=is_inline_ref(blob_id)),
-        )
-    else:
-        # A part's checksum is of the upload's algorithm: the object's only one.
-        algorithm = next(iter(sums)) if len(sums) == 1 else None
-        parts = zip(*row[9:13], strict=True) if row[9] is not None else iter(())
-        blobs = tuple(
-            BlobRef(part_blob, int(part_size),
-                    (algorithm, value) if algorithm and value else None, part_crc)
-            for part_blob, part_size, value, part_crc in parts
-        )  # fmt: skip
-    seq, version_id = (int(row[13]), str(row[14])) if len(row) > 13 else (0, None)
-    return Entry(bucket, key, etag, int(size), blobs, parts_count, sums, bucket_id=int(bucket_id),
-                 row_damage=damage, version_id=version_id, seq=seq)  # fmt: skip
-
-
-def _part(row: Sequence[Any]) -> Entry:
-    upload_id, number, blob_id, size, etag, value, algorithm, key, bucket, crc = row
-    checksum = (algorithm, value) if algorithm and value else None
-    # Completing or aborting an upload drops its parts with it: this is damage.
-    damage = None if key is not None else "no upload has this id"
-    return Entry(bucket or "", key or "", etag, int(size),
-                 (BlobRef(blob_id, int(size), checksum, crc),), upload_id=upload_id,
-                 part_number=int(number), row_damage=damage)  # fmt: skip
+    parts = zip(*row[9:13], strict=True) if row[9] is not None else ()
+    version = (int(row[13]), str(row[14])) if len(row) > 13 else None
+    return object_entry(row, parts, version)

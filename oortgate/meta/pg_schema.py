@@ -13,10 +13,16 @@ from psycopg import AsyncConnection
 from oortgate.meta import pg_sql_objects, pg_sql_uploads
 from oortgate.meta.pg_sql_objects import OBJECT_FUNCTIONS
 from oortgate.meta.pg_sql_uploads import UPLOAD_FUNCTIONS
+from oortgate.meta.sqlite_schema import BLOB_TABLES
 
 # Any constant works: it only has to be the same for every gateway on one database.
 MIGRATION_LOCK = 0x6F6F7274  # "oort"
 ORPHAN_SWEEP_LOCK = 0x6F6F7275  # held by the one orphan sweep under way (see gc)
+# Which of some ids a row of any table knows (the tables are SQLite's BLOB_TABLES): its
+# arguments are the id array once per table, ``[ids] * len(BLOB_TABLES)``.
+KNOWN_BLOBS = " UNION ".join(
+    f"SELECT blob_id FROM {t} WHERE blob_id = ANY(%s::og_name[])" for t in BLOB_TABLES
+)
 
 _TABLES = """
 CREATE DOMAIN og_name AS text COLLATE "C";

@@ -257,7 +257,7 @@ BEGIN
 END $$
 """
 
-# The listing walk of oortgate.meta.sqlite_objects, server-side: one call per page. After
+# The listing walk of oortgate.meta.sqlite_listing, server-side: one call per page. After
 # a common prefix P the next index seek starts at og_successor(P): its keys are skipped,
 # never read.
 _LIST = r"""

@@ -1,8 +1,9 @@
 """MetaStore on PostgreSQL (psycopg 3 async, a connection pool per worker).
 
 Assembled like the SQLite store, one class per concern: the pool and call helpers
-(``pg_db``), accounts and buckets, objects and listings, multipart uploads; sessions and
-totals here. The schema and its functions are in ``pg_schema`` and ``pg_sql_*``.
+(``pg_db``), accounts and buckets, the blob lifecycle, objects and listings, versions
+and object lock, multipart uploads; sessions and totals here. The schema and its
+functions are in ``pg_schema`` and ``pg_sql_*``.
 
 Differences from the SQLite store, by design: a server worker's keys and buckets are
 cached until the database announces a change (LISTEN/NOTIFY, see ``pg_lookups``; on

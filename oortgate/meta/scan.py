@@ -9,11 +9,14 @@ Opened by the composition root (``stores.open_scan``), read-only but for
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from oortgate.meta.body_rows import is_inline_ref
 
 PAGE = 500  # rows per read
+FIRST_SEQ = -(2**63)  # below every seq (a key's versions count down from -1)
 
 
 class MetadataDamaged(Exception):
@@ -73,6 +76,45 @@ def decode_checksums(text: str | None) -> tuple[dict[str, str], str | None]:
     if not isinstance(value, dict):
         return {}, f"the checksums column does not decode: {text!r:.60}"
     return {str(k): str(v) for k, v in value.items()}, None
+
+
+def object_entry(
+    row: Sequence[Any], parts: Iterable[Sequence[Any]], version: tuple[int, str] | None = None
+) -> Entry:
+    """An objects row, or (with its (seq, version id)) an object_versions one: its first
+    nine columns bucket_id, the bucket's name (None: no such bucket), key, blob_id, size,
+    etag, checksums, parts_count, crc64; ``parts`` a multipart one's (blob_id, size,
+    checksum, crc64) in order (read only where parts_count says so)."""
+    bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count, crc64 = row[:9]
+    sums, damage = decode_checksums(checksums)
+    if bucket is None:  # a bucket with objects cannot be deleted: this is damage
+        bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
+    if not parts_count:
+        blobs: tuple[BlobRef, ...] = (
+            BlobRef(blob_id, size, crc64=crc64, inline=is_inline_ref(blob_id)),
+        )
+    else:
+        # A part's checksum is of the upload's algorithm: the object's only one.
+        algorithm = next(iter(sums)) if len(sums) == 1 else None
+        blobs = tuple(
+            BlobRef(part_blob, part_size,
+                    (algorithm, value) if algorithm and value else None, part_crc)
+            for part_blob, part_size, value, part_crc in parts
+        )  # fmt: skip
+    seq, version_id = version if version is not None else (0, None)
+    return Entry(bucket, key, etag, size, blobs, parts_count, sums, bucket_id=bucket_id,
+                 row_damage=damage, version_id=version_id, seq=seq)  # fmt: skip
+
+
+def part_entry(row: Sequence[Any]) -> Entry:
+    """An open upload's part: upload_id, part_number, blob_id, size, etag, checksum, the
+    upload's checksum_algorithm and key (None: no such upload), the bucket's name, crc64."""
+    upload_id, number, blob_id, size, etag, value, algorithm, key, bucket, crc = row
+    checksum = (algorithm, value) if algorithm and value else None
+    # Completing or aborting an upload drops its parts with it: this is damage.
+    damage = None if key is not None else "no upload has this id"
+    return Entry(bucket or "", key or "", etag, size, (BlobRef(blob_id, size, checksum, crc),),
+                 upload_id=upload_id, part_number=number, row_damage=damage)  # fmt: skip
 
 
 class MetaScan(Protocol):

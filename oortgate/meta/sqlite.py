@@ -1,8 +1,9 @@
 """MetaStore on SQLite: WAL, synchronous=FULL, one connection per worker process.
 
-The store is assembled from one class per concern: the connection and schema
-(``sqlite_db``), blob reference counts, accounts and buckets, objects and listings,
-multipart uploads, sessions, console sign-outs.
+The store is assembled from one class per concern: the connection (``sqlite_db``; the
+schema is in ``sqlite_schema``), blob reference counts, accounts and buckets, objects,
+versions and object lock, listings, the blob lifecycle, multipart uploads, sessions,
+console sign-outs.
 """
 
 from __future__ import annotations
@@ -10,16 +11,28 @@ from __future__ import annotations
 from oortgate.errors import S3Error
 from oortgate.meta.models import BucketUsage, MetaCounts, StorageUsage
 from oortgate.meta.sqlite_accounts import AccountsStore
-from oortgate.meta.sqlite_db import SCHEMA_VERSION, successor
+from oortgate.meta.sqlite_blob_lifecycle import BlobLifecycleStore
+from oortgate.meta.sqlite_db import successor
+from oortgate.meta.sqlite_listing import ListingStore
 from oortgate.meta.sqlite_multipart import MultipartStore
+from oortgate.meta.sqlite_schema import SCHEMA_VERSION
 from oortgate.meta.sqlite_sessions import SessionsStore
 from oortgate.meta.sqlite_signouts import SignoutsStore
 from oortgate.meta.sqlite_stats import metadata_counts
+from oortgate.meta.sqlite_versions import VersionsStore
 
 __all__ = ["SCHEMA_VERSION", "SqliteMetaStore", "successor"]
 
 
-class SqliteMetaStore(AccountsStore, MultipartStore, SessionsStore, SignoutsStore):
+class SqliteMetaStore(
+    AccountsStore,
+    MultipartStore,
+    VersionsStore,
+    ListingStore,
+    BlobLifecycleStore,
+    SessionsStore,
+    SignoutsStore,
+):
     def delete_bucket(self, bucket_id: int) -> None:
         """Refuses a bucket with objects; its open uploads go with it (as on AWS).
         Deleting a bucket that no longer exists is a no-op."""

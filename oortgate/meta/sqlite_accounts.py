@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from oortgate.errors import S3Error
-from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import AccessKey, Bucket, User
 from oortgate.meta.sqlite_db import (
     Database,

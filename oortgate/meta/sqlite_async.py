@@ -188,11 +188,6 @@ class AsyncSqliteMeta:
             self._writer.list_objects, bucket_id, prefix, delimiter, start_after, max_keys
         )
 
-    async def set_object_restore(
-        self, bucket_id: int, key: str, ready: float, expiry: float
-    ) -> bool:
-        return await self._call(self._writer.set_object_restore, bucket_id, key, ready, expiry)
-
     async def set_object_acl(
         self, bucket_id: int, key: str, acl: str, version_id: str | None = None
     ) -> bool:
@@ -223,9 +218,7 @@ class AsyncSqliteMeta:
     async def set_bucket_object_lock(self, bucket_id: int, config: str) -> None:
         await self._call(self._writer.set_bucket_object_lock, bucket_id, config)
 
-    async def get_object_lock(
-        self, bucket_id: int, key: str, version_id: str
-    ) -> ObjectLock | None:
+    async def get_object_lock(self, bucket_id: int, key: str, version_id: str) -> ObjectLock | None:
         return self._reader.get_object_lock(bucket_id, key, version_id)
 
     async def set_object_retention(

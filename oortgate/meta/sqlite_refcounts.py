@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from oortgate.meta.body_rows import is_inline_ref
 from oortgate.meta.scan import Drift
-from oortgate.meta.sqlite_db import FILE_BLOB, Database
+from oortgate.meta.sqlite_db import Database
+from oortgate.meta.sqlite_schema import FILE_BLOB
 
 COUNTED_SINCE = 9  # the schema version that brought the counts
 

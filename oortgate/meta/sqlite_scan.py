@@ -17,25 +17,24 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from oortgate.meta.body_rows import is_inline_ref
 from oortgate.meta.scan import (
+    FIRST_SEQ,
     PAGE,
-    BlobRef,
     Drift,
     Entry,
     MetadataDamaged,
     MetadataUnusable,
-    decode_checksums,
+    object_entry,
+    part_entry,
 )
-from oortgate.meta.sqlite_db import BLOB_TABLES, SCHEMA_VERSION, chunks
+from oortgate.meta.sqlite_blob_lifecycle import known_blobs
 from oortgate.meta.sqlite_integrity import integrity_check, open_read_only
 from oortgate.meta.sqlite_refcounts import COUNTED_SINCE, reference_drift
+from oortgate.meta.sqlite_schema import SCHEMA_VERSION
 
 T = TypeVar("T")
-_checksums = decode_checksums
 # The schema version that brought object_versions (an older database has none to check).
 VERSIONED_SINCE = 14
-_FIRST_SEQ = -(2**63)  # below every seq (a key's versions count down from -1)
 
 
 def _parts_query(
@@ -117,7 +116,7 @@ class SqliteScan:
         return [self._object(db, row) for row in rows]
 
     async def versions(self) -> AsyncIterator[Entry]:
-        after: tuple[int, str, int] = (-1, "", _FIRST_SEQ)
+        after: tuple[int, str, int] = (-1, "", FIRST_SEQ)
         if self.version < VERSIONED_SINCE:
             return
         while page := self._read(self._version_page, after):
@@ -141,26 +140,9 @@ class SqliteScan:
         self, db: sqlite3.Connection, row: Sequence[Any], version: tuple[int, str] | None = None
     ) -> Entry:
         """An objects row, or (with its (seq, version id)) an object_versions one."""
-        bucket_id, bucket, key, blob_id, size, etag, checksums, parts_count, crc64 = row
-        sums, damage = _checksums(checksums)
-        if bucket is None:  # a bucket with objects cannot be deleted: this is damage
-            bucket, damage = f"#{bucket_id}", f"no bucket has the id {bucket_id}"
-        if not parts_count:
-            blobs: tuple[BlobRef, ...] = (
-                BlobRef(blob_id, size, crc64=crc64, inline=is_inline_ref(blob_id)),
-            )
-        else:
-            # A part's checksum is of the upload's algorithm: the object's only one.
-            algorithm = next(iter(sums)) if len(sums) == 1 else None
-            blobs = tuple(
-                BlobRef(part_blob, part_size,
-                        (algorithm, value) if algorithm and value else None, part_crc)
-                for part_blob, part_size, value, part_crc in db.execute(*_parts_query(
-                    "blob_id, size, checksum, crc64", bucket_id, key, version))
-            )  # fmt: skip
-        seq, version_id = version if version is not None else (0, None)
-        return Entry(bucket, key, etag, size, blobs, parts_count, sums, bucket_id=bucket_id,
-                     row_damage=damage, version_id=version_id, seq=seq)  # fmt: skip
+        bucket_id, key, parts_count = row[0], row[2], row[7]
+        query = _parts_query("blob_id, size, checksum, crc64", bucket_id, key, version)
+        return object_entry(row, db.execute(*query) if parts_count else (), version)
 
     async def upload_parts(self) -> AsyncIterator[Entry]:
         after: tuple[str, int] = ("", -1)
@@ -179,15 +161,7 @@ class SqliteScan:
             " ORDER BY p.upload_id, p.part_number LIMIT ?",
             (*after, PAGE),
         ).fetchall()
-        entries = []
-        for upload_id, number, blob_id, size, etag, value, algorithm, key, bucket, crc in rows:
-            checksum = (algorithm, value) if algorithm and value else None
-            # Completing or aborting an upload drops its parts with it: this is damage.
-            damage = None if key is not None else "no upload has this id"
-            entries.append(Entry(bucket or "", key or "", etag, size,
-                                 (BlobRef(blob_id, size, checksum, crc),), upload_id=upload_id,
-                                 part_number=number, row_damage=damage))  # fmt: skip
-        return entries
+        return [part_entry(row) for row in rows]
 
     async def blob_ids_now(self, entry: Entry) -> tuple[str, ...]:
         if entry.upload_id is not None:
@@ -210,17 +184,7 @@ class SqliteScan:
         return bytes(rows[0][0]) if rows else None
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
-
-        def look(db: sqlite3.Connection) -> None:
-            for chunk in chunks(list(blob_ids)):
-                marks = ", ".join("?" * len(chunk))
-                for table in BLOB_TABLES:
-                    sql = f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
-                    known.update(row[0] for row in db.execute(sql, chunk))
-
-        self._read(look)
-        return known
+        return self._read(known_blobs, blob_ids)
 
     async def reference_drift(self) -> list[Drift] | None:
         """None for a schema without counts (the server adds them at its next start)."""

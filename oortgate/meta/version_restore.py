@@ -8,7 +8,7 @@ from it, as the store keeps a current object's."""
 
 from __future__ import annotations
 
-from oortgate.meta.versions import _KEY, Steps, _q
+from oortgate.meta.sql_steps import KEY, Steps, query
 
 
 def set_restore(
@@ -18,10 +18,10 @@ def set_restore(
     seconds from now; False: no such version, or it is a delete marker."""
     for table in ("objects", "object_versions"):
         marker = " AND marker = 0" if table == "object_versions" else ""
-        rows = yield from _q(f"UPDATE {table} SET restore_ready = {clock} + ?,"
-                             f" restore_expiry = {clock} + ? WHERE {_KEY} AND version_id = ?"
-                             f"{marker} RETURNING 1",
-                             ready_in, expiry_in, bucket_id, key, version_id)  # fmt: skip
+        rows = yield from query(f"UPDATE {table} SET restore_ready = {clock} + ?,"
+                                f" restore_expiry = {clock} + ? WHERE {KEY} AND version_id = ?"
+                                f"{marker} RETURNING 1",
+                                ready_in, expiry_in, bucket_id, key, version_id)  # fmt: skip
         if rows:
             return True
     return False

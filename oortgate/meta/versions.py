@@ -12,54 +12,23 @@ GET answers 404 with). A version's blobs keep the references they had as current
 a row between the tables moves its references; removing a version releases them, in the
 same transaction.
 
-Each operation is a generator of steps (``Sql`` with ``?`` placeholders, ``Release`` of
-blob ids) that a store drives inside one of its write (or read) transactions, sending
-back each statement's rows: SQLite runs them on its connection, PostgreSQL on its own
-(``?`` becomes ``%s``). The SQL is the dialect both share.
+Each operation is a generator of steps (see oortgate.meta.sql_steps) that a store drives
+inside one of its write (or read) transactions; listings are in
+oortgate.meta.version_listing.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Generator, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from oortgate.errors import INVALID_ARGUMENT, S3Error
 from oortgate.meta import body_rows
 from oortgate.meta.body_rows import is_inline_ref
-from oortgate.meta.models import ObjectRecord, Segment, VersionPage
-from oortgate.meta.sqlite_db import successor
-
-T = TypeVar("T")
-Row = Sequence[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Sql:
-    text: str
-    args: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """One reference less on each of these blobs (the store's own release step)."""
-
-    blob_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A row is about to reference these blobs (new, pending ones: the store's own claim
-    step, as put_object's); the step's rows are [(True,)] if every one was claimed."""
-
-    blob_ids: tuple[str, ...]
-
-
-Step = Sql | Release | Claim
-Steps = Generator[Step, list[Row], T]
+from oortgate.meta.models import ObjectRecord, Segment
+from oortgate.meta.sql_steps import KEY, Release, Row, Steps, query
+from oortgate.meta.sqlite_db import nullable_loads
 
 # What objects and object_versions rows share (in this order).
 BODY_COLS = (
@@ -67,9 +36,6 @@ BODY_COLS = (
     " checksums, storage_class, parts_count, acl, owner_id, restore_ready, restore_expiry,"
     " tags, crc64"
 )
-_KEY = "bucket_id = ? AND key = ?"
-# Below and above every seq a key's versions get (they count down from -1).
-_FIRST, _LAST = -(2**62), 2**62
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -89,14 +55,9 @@ def _base36(n: int, width: int) -> str:
     return "".join(reversed(out)).rjust(width, "0")
 
 
-def _q(text: str, *args: Any) -> Steps[list[Row]]:
-    rows = yield Sql(text, args)
-    return rows
-
-
 def _next_seq(bucket_id: int, key: str) -> Steps[int]:
-    rows = yield from _q(f"SELECT COALESCE(MIN(seq), 0) - 1 FROM object_versions WHERE {_KEY}",
-                         bucket_id, key)  # fmt: skip
+    rows = yield from query(f"SELECT COALESCE(MIN(seq), 0) - 1 FROM object_versions WHERE {KEY}",
+                            bucket_id, key)  # fmt: skip
     return int(rows[0][0])
 
 
@@ -104,21 +65,21 @@ def _reference(blob_id: str) -> Steps[None]:
     """One more reference to a blob a row already references (so its count is >= 1; a
     count row missing, as after damage, starts at the two references there now are)."""
     if is_inline_ref(blob_id):
-        yield from _q("UPDATE inline_blobs SET refs = refs + 1 WHERE blob_id = ?", blob_id)
+        yield from query("UPDATE inline_blobs SET refs = refs + 1 WHERE blob_id = ?", blob_id)
     elif blob_id:
-        yield from _q("INSERT INTO blobs (blob_id, refs) VALUES (?, 2) ON CONFLICT (blob_id)"
-                      " DO UPDATE SET refs = blobs.refs + 1", blob_id)  # fmt: skip
+        yield from query("INSERT INTO blobs (blob_id, refs) VALUES (?, 2) ON CONFLICT (blob_id)"
+                         " DO UPDATE SET refs = blobs.refs + 1", blob_id)  # fmt: skip
 
 
 def _current_blobs(bucket_id: int, key: str) -> Steps[tuple[bool, list[str]]]:
     """(whether the key has a current version, the blob ids it references)."""
-    rows = yield from _q(f"SELECT blob_id, parts_count FROM objects WHERE {_KEY}", bucket_id, key)
+    rows = yield from query(f"SELECT blob_id, parts_count FROM objects WHERE {KEY}", bucket_id, key)
     if not rows:
         return False, []
     blob_id, parts_count = rows[0]
     if not parts_count:
         return True, [blob_id] if blob_id else []
-    parts = yield from _q(f"SELECT blob_id FROM object_parts WHERE {_KEY}", bucket_id, key)
+    parts = yield from query(f"SELECT blob_id FROM object_parts WHERE {KEY}", bucket_id, key)
     return True, [p[0] for p in parts]
 
 
@@ -130,13 +91,13 @@ def _archive_current(bucket_id: int, key: str) -> Steps[None]:
     if not found:
         return
     seq = yield from _next_seq(bucket_id, key)
-    yield from _q(f"INSERT INTO object_versions (bucket_id, key, seq, version_id, marker,"
-                  f" {BODY_COLS}) SELECT bucket_id, key, ?, version_id, 0, {BODY_COLS}"
-                  f" FROM objects WHERE {_KEY}", seq, bucket_id, key)  # fmt: skip
-    yield from _q("INSERT INTO object_version_parts (bucket_id, key, seq, idx, blob_id, size,"
-                  " part_number, checksum, crc64) SELECT bucket_id, key, ?, idx, blob_id, size,"
-                  " COALESCE(part_number, idx + 1), checksum, crc64 FROM object_parts"
-                  f" WHERE {_KEY}", seq, bucket_id, key)  # fmt: skip
+    yield from query(f"INSERT INTO object_versions (bucket_id, key, seq, version_id, marker,"
+                     f" {BODY_COLS}) SELECT bucket_id, key, ?, version_id, 0, {BODY_COLS}"
+                     f" FROM objects WHERE {KEY}", seq, bucket_id, key)  # fmt: skip
+    yield from query("INSERT INTO object_version_parts (bucket_id, key, seq, idx, blob_id, size,"
+                     " part_number, checksum, crc64) SELECT bucket_id, key, ?, idx, blob_id, size,"
+                     " COALESCE(part_number, idx + 1), checksum, crc64 FROM object_parts"
+                     f" WHERE {KEY}", seq, bucket_id, key)  # fmt: skip
     for blob_id in blob_ids:
         yield from _reference(blob_id)
 
@@ -146,21 +107,21 @@ def _remove_current(bucket_id: int, key: str) -> Steps[None]:
     found, blob_ids = yield from _current_blobs(bucket_id, key)
     if not found:
         return
-    yield from _q(f"DELETE FROM object_parts WHERE {_KEY}", bucket_id, key)
-    yield from _q(f"DELETE FROM objects WHERE {_KEY}", bucket_id, key)
+    yield from query(f"DELETE FROM object_parts WHERE {KEY}", bucket_id, key)
+    yield from query(f"DELETE FROM objects WHERE {KEY}", bucket_id, key)
     if blob_ids:
         yield Release(tuple(blob_ids))
 
 
 def _remove_noncurrent(bucket_id: int, key: str, seq: int, blob_id: str, parts: int) -> Steps[None]:
-    where = f"{_KEY} AND seq = ?"
+    where = f"{KEY} AND seq = ?"
     blob_ids = [blob_id] if blob_id and not parts else []
     if parts:
-        rows = yield from _q(f"SELECT blob_id FROM object_version_parts WHERE {where}",
-                             bucket_id, key, seq)  # fmt: skip
+        rows = yield from query(f"SELECT blob_id FROM object_version_parts WHERE {where}",
+                                bucket_id, key, seq)  # fmt: skip
         blob_ids = [r[0] for r in rows]
-        yield from _q(f"DELETE FROM object_version_parts WHERE {where}", bucket_id, key, seq)
-    yield from _q(f"DELETE FROM object_versions WHERE {where}", bucket_id, key, seq)
+        yield from query(f"DELETE FROM object_version_parts WHERE {where}", bucket_id, key, seq)
+    yield from query(f"DELETE FROM object_versions WHERE {where}", bucket_id, key, seq)
     if blob_ids:
         yield Release(tuple(blob_ids))
 
@@ -172,11 +133,11 @@ def keep_history(bucket_id: int, key: str, new_id: str) -> Steps[None]:
     write replaces the null version); a new null version also replaces a noncurrent
     null one."""
     if new_id == "":
-        rows = yield from _q(f"SELECT seq, blob_id, parts_count FROM object_versions"
-                             f" WHERE {_KEY} AND version_id = ''", bucket_id, key)  # fmt: skip
+        rows = yield from query(f"SELECT seq, blob_id, parts_count FROM object_versions"
+                                f" WHERE {KEY} AND version_id = ''", bucket_id, key)  # fmt: skip
         if rows:
             yield from _remove_noncurrent(bucket_id, key, *rows[0])
-    rows = yield from _q(f"SELECT version_id FROM objects WHERE {_KEY}", bucket_id, key)
+    rows = yield from query(f"SELECT version_id FROM objects WHERE {KEY}", bucket_id, key)
     if rows and not (new_id == "" and rows[0][0] == ""):
         yield from _archive_current(bucket_id, key)
 
@@ -189,46 +150,46 @@ def add_delete_marker(
     yield from keep_history(bucket_id, key, version_id)
     yield from _remove_current(bucket_id, key)
     seq = yield from _next_seq(bucket_id, key)
-    yield from _q(f"INSERT INTO object_versions (bucket_id, key, seq, version_id, marker,"
-                  f" {BODY_COLS}) VALUES (?, ?, ?, ?, 1, '', 0, '', {clock}, '', '{{}}', '{{}}',"
-                  " '{}', 'STANDARD', 0, 'private', ?, NULL, NULL, NULL, NULL)",
-                  bucket_id, key, seq, version_id, owner_id)  # fmt: skip
+    yield from query(f"INSERT INTO object_versions (bucket_id, key, seq, version_id, marker,"
+                     f" {BODY_COLS}) VALUES (?, ?, ?, ?, 1, '', 0, '', {clock}, '', '{{}}', '{{}}',"
+                     " '{}', 'STANDARD', 0, 'private', ?, NULL, NULL, NULL, NULL)",
+                     bucket_id, key, seq, version_id, owner_id)  # fmt: skip
 
 
 def _promote(bucket_id: int, key: str) -> Steps[None]:
     """After a version went: if the key has no current row and its newest remaining
     version is not a delete marker, that version becomes the current one."""
-    if (yield from _q(f"SELECT 1 FROM objects WHERE {_KEY}", bucket_id, key)):
+    if (yield from query(f"SELECT 1 FROM objects WHERE {KEY}", bucket_id, key)):
         return
-    rows = yield from _q(f"SELECT seq, marker FROM object_versions WHERE {_KEY}"
-                         " ORDER BY seq LIMIT 1", bucket_id, key)  # fmt: skip
+    rows = yield from query(f"SELECT seq, marker FROM object_versions WHERE {KEY}"
+                            " ORDER BY seq LIMIT 1", bucket_id, key)  # fmt: skip
     if not rows or rows[0][1]:
         return
     seq = rows[0][0]
-    where = f"{_KEY} AND seq = ?"
-    yield from _q(f"INSERT INTO objects (bucket_id, key, version_id, {BODY_COLS})"
-                  f" SELECT bucket_id, key, version_id, {BODY_COLS} FROM object_versions"
-                  f" WHERE {where}", bucket_id, key, seq)  # fmt: skip
-    yield from _q("INSERT INTO object_parts (bucket_id, key, idx, blob_id, size, part_number,"
-                  " checksum, crc64) SELECT bucket_id, key, idx, blob_id, size, part_number,"
-                  f" checksum, crc64 FROM object_version_parts WHERE {where}",
-                  bucket_id, key, seq)  # fmt: skip
-    yield from _q(f"DELETE FROM object_version_parts WHERE {where}", bucket_id, key, seq)
-    yield from _q(f"DELETE FROM object_versions WHERE {where}", bucket_id, key, seq)
+    where = f"{KEY} AND seq = ?"
+    yield from query(f"INSERT INTO objects (bucket_id, key, version_id, {BODY_COLS})"
+                     f" SELECT bucket_id, key, version_id, {BODY_COLS} FROM object_versions"
+                     f" WHERE {where}", bucket_id, key, seq)  # fmt: skip
+    yield from query("INSERT INTO object_parts (bucket_id, key, idx, blob_id, size, part_number,"
+                     " checksum, crc64) SELECT bucket_id, key, idx, blob_id, size, part_number,"
+                     f" checksum, crc64 FROM object_version_parts WHERE {where}",
+                     bucket_id, key, seq)  # fmt: skip
+    yield from query(f"DELETE FROM object_version_parts WHERE {where}", bucket_id, key, seq)
+    yield from query(f"DELETE FROM object_versions WHERE {where}", bucket_id, key, seq)
 
 
 def delete_version(bucket_id: int, key: str, version_id: str) -> Steps[bool | None]:
     """Remove one version or delete marker for good; returns None if there is no such
     version, else whether it was a delete marker. The next newest version becomes
     current if the latest went."""
-    rows = yield from _q(f"SELECT version_id FROM objects WHERE {_KEY}", bucket_id, key)
+    rows = yield from query(f"SELECT version_id FROM objects WHERE {KEY}", bucket_id, key)
     if rows and rows[0][0] == version_id:
         yield from _remove_current(bucket_id, key)
         marker = False
     else:
-        rows = yield from _q(f"SELECT seq, blob_id, parts_count, marker FROM object_versions"
-                             f" WHERE {_KEY} AND version_id = ?",
-                             bucket_id, key, version_id)  # fmt: skip
+        rows = yield from query(f"SELECT seq, blob_id, parts_count, marker FROM object_versions"
+                                f" WHERE {KEY} AND version_id = ?",
+                                bucket_id, key, version_id)  # fmt: skip
         if not rows:
             return None
         seq, blob_id, parts, marker_flag = rows[0]
@@ -238,11 +199,6 @@ def delete_version(bucket_id: int, key: str, version_id: str) -> Steps[bool | No
     return marker
 
 
-def _doc(text: str | None) -> dict[str, str]:
-    doc: dict[str, str] = json.loads(text) if text and text != "{}" else {}
-    return doc
-
-
 def _record(
     bucket_id: int, key: str, row: Row, version_id: str, marker: bool,
     inline: bytes | None = None, parts: Sequence[Segment] = (),
@@ -250,10 +206,11 @@ def _record(
     (blob_id, size, etag, modified, ctype, headers, meta, sums, cls, count, acl, owner,
      ready, expiry, tags, crc64) = row  # fmt: skip
     body = None if marker else body_rows.loaded(blob_id, int(size), count, crc64, inline, parts)
+    docs = (nullable_loads(headers), nullable_loads(meta), nullable_loads(sums))
     return ObjectRecord(
-        bucket_id, key, body, int(size), etag, modified, ctype, _doc(headers), _doc(meta),
-        _doc(sums), cls, acl, None if owner is None else int(owner), ready, expiry,
-        _doc(tags), version_id, marker,
+        bucket_id, key, body, int(size), etag, modified, ctype, *docs, cls, acl,
+        None if owner is None else int(owner), ready, expiry, nullable_loads(tags),
+        version_id, marker,
     )  # fmt: skip
 
 
@@ -263,26 +220,26 @@ def _loaded(bucket_id: int, key: str, row: Row, version_id: str, marker: bool,
     inline = None
     parts: list[Segment] = []
     if count:
-        rows = yield from _q(parts_sql, *parts_args)
+        rows = yield from query(parts_sql, *parts_args)
         parts = [Segment(b, int(s), n, c, x) for b, s, n, c, x in rows]
     elif is_inline_ref(blob_id):
-        data = yield from _q("SELECT data FROM inline_blobs WHERE blob_id = ?", blob_id)
+        data = yield from query("SELECT data FROM inline_blobs WHERE blob_id = ?", blob_id)
         inline = bytes(data[0][0]) if data else None
     return _record(bucket_id, key, row, version_id, marker, inline, parts)
 
 
 def get_version(bucket_id: int, key: str, version_id: str) -> Steps[ObjectRecord | None]:
     """The version (or delete marker) ``version_id`` of the key, with its body."""
-    rows = yield from _q(f"SELECT {BODY_COLS} FROM objects WHERE {_KEY} AND version_id = ?",
-                         bucket_id, key, version_id)  # fmt: skip
+    rows = yield from query(f"SELECT {BODY_COLS} FROM objects WHERE {KEY} AND version_id = ?",
+                            bucket_id, key, version_id)  # fmt: skip
     if rows:
         sql = ("SELECT blob_id, size, COALESCE(part_number, idx + 1), checksum, crc64"
-               f" FROM object_parts WHERE {_KEY} ORDER BY idx")  # fmt: skip
+               f" FROM object_parts WHERE {KEY} ORDER BY idx")  # fmt: skip
         return (yield from _loaded(bucket_id, key, rows[0], version_id, False, sql,
                                    (bucket_id, key)))  # fmt: skip
-    rows = yield from _q(f"SELECT {BODY_COLS}, seq, marker FROM object_versions"
-                         f" WHERE {_KEY} AND version_id = ?",
-                         bucket_id, key, version_id)  # fmt: skip
+    rows = yield from query(f"SELECT {BODY_COLS}, seq, marker FROM object_versions"
+                            f" WHERE {KEY} AND version_id = ?",
+                            bucket_id, key, version_id)  # fmt: skip
     if not rows:
         return None
     return (yield from _noncurrent(bucket_id, key, rows[0], version_id))
@@ -290,7 +247,7 @@ def get_version(bucket_id: int, key: str, version_id: str) -> Steps[ObjectRecord
 
 def _noncurrent(bucket_id: int, key: str, row: Row, version_id: str) -> Steps[ObjectRecord]:
     sql = ("SELECT blob_id, size, part_number, checksum, crc64 FROM object_version_parts"
-           f" WHERE {_KEY} AND seq = ? ORDER BY idx")  # fmt: skip
+           f" WHERE {KEY} AND seq = ? ORDER BY idx")  # fmt: skip
     return (yield from _loaded(bucket_id, key, row[:16], version_id, bool(row[17]), sql,
                                (bucket_id, key, row[16])))  # fmt: skip
 
@@ -298,10 +255,10 @@ def _noncurrent(bucket_id: int, key: str, row: Row, version_id: str) -> Steps[Ob
 def current_delete_marker(bucket_id: int, key: str) -> Steps[ObjectRecord | None]:
     """The key's latest version if it is a delete marker (None: it has a current
     version, or no version at all)."""
-    if (yield from _q(f"SELECT 1 FROM objects WHERE {_KEY}", bucket_id, key)):
+    if (yield from query(f"SELECT 1 FROM objects WHERE {KEY}", bucket_id, key)):
         return None
-    rows = yield from _q(f"SELECT {BODY_COLS}, seq, marker, version_id FROM object_versions"
-                         f" WHERE {_KEY} ORDER BY seq LIMIT 1", bucket_id, key)  # fmt: skip
+    rows = yield from query(f"SELECT {BODY_COLS}, seq, marker, version_id FROM object_versions"
+                            f" WHERE {KEY} ORDER BY seq LIMIT 1", bucket_id, key)  # fmt: skip
     if not rows or not rows[0][17]:
         return None
     return _record(bucket_id, key, rows[0][:16], rows[0][18], True)
@@ -314,140 +271,9 @@ def set_column(
     assert column in ("acl", "tags")
     for table in ("objects", "object_versions"):
         marker = " AND marker = 0" if table == "object_versions" else ""
-        rows = yield from _q(f"UPDATE {table} SET {column} = ? WHERE {_KEY} AND version_id = ?"
-                             f"{marker} RETURNING 1",
-                             value, bucket_id, key, version_id)  # fmt: skip
+        rows = yield from query(f"UPDATE {table} SET {column} = ? WHERE {KEY} AND version_id = ?"
+                                f"{marker} RETURNING 1",
+                                value, bucket_id, key, version_id)  # fmt: skip
         if rows:
             return True
     return False
-
-
-# -- ListObjectVersions ------------------------------------------------------------------
-_LISTED_CURRENT = ("SELECT key, version_id, size, etag, last_modified, storage_class, owner_id,"
-                   " checksums FROM objects WHERE bucket_id = ? AND key {op} ?")  # fmt: skip
-_LISTED_VERSIONS = ("SELECT key, version_id, size, etag, last_modified, storage_class,"
-                    " owner_id, checksums, seq, marker FROM object_versions"
-                    " WHERE bucket_id = ? AND (key, seq) > (?, ?)")  # fmt: skip
-
-
-@dataclass(slots=True)
-class _Cursor:
-    """Where each stream goes on: objects rows with keys > (>=) okey; versions rows
-    after (vkey, vseq)."""
-
-    okey: str
-    oinclusive: bool
-    vkey: str
-    vseq: int
-
-    @classmethod
-    def at(cls, key: str, inclusive: bool) -> _Cursor:
-        return cls(key, inclusive, key, _FIRST if inclusive else _LAST)
-
-
-def _listed(bucket_id: int, row: Row, marker: bool) -> ObjectRecord:
-    key, version_id, size, etag, modified, cls, owner, sums = row[:8]
-    return ObjectRecord(bucket_id, key, None, int(size), etag, modified, checksums=_doc(sums),
-                        storage_class=cls, owner_id=None if owner is None else int(owner),
-                        version_id=version_id, delete_marker=marker)  # fmt: skip
-
-
-def list_versions(
-    bucket_id: int, prefix: str, delimiter: str, key_marker: str,
-    version_id_marker: str | None, max_keys: int,
-) -> Steps[VersionPage]:  # fmt: skip
-    """Versions and delete markers of keys after key_marker (or, with a version id
-    marker, the key_marker's versions older than that one first), key order then newest
-    first, rolled up into common prefixes by the delimiter; one entry beyond max_keys is
-    looked up, so is_truncated is never a false alarm. Raises InvalidArgument for a
-    version id marker the key does not have."""
-    if max_keys <= 0:
-        return VersionPage([], [], False, None, None)
-    upper = successor(prefix)
-    previous: str | None = None  # the key of the last entry walked (None: none yet)
-    if version_id_marker is not None:
-        cursor = yield from _after_version(bucket_id, key_marker, version_id_marker)
-        previous = key_marker
-    elif key_marker >= prefix:
-        cursor = _Cursor.at(key_marker, False)
-    else:
-        cursor = _Cursor.at(prefix, True)
-    entries: list[tuple[ObjectRecord, bool] | str] = []
-    need = max_keys + 1
-    while len(entries) < need:
-        limit = need - len(entries)
-        op = ">=" if cursor.oinclusive else ">"
-        bound = "" if upper is None else " AND key < ?"
-        tail = () if upper is None else (upper,)
-        current = yield from _q(_LISTED_CURRENT.format(op=op) + bound + " ORDER BY key LIMIT ?",
-                                bucket_id, cursor.okey, *tail, limit)  # fmt: skip
-        older = yield from _q(_LISTED_VERSIONS + bound + " ORDER BY key, seq LIMIT ?",
-                              bucket_id, cursor.vkey, cursor.vseq, *tail, limit)  # fmt: skip
-        merged = sorted([((r[0], _FIRST - 1), r, False) for r in current]
-                        + [((r[0], int(r[8])), r, True) for r in older],
-                        key=lambda e: e[0])  # fmt: skip
-        # Rows beyond the last of a full batch may have unread rows of the other stream
-        # before them: walk up to that horizon, then read on.
-        ends = [(current[-1][0], _FIRST - 1)] if len(current) == limit else []
-        if len(older) == limit:
-            ends.append((older[-1][0], int(older[-1][8])))
-        horizon = min(ends, default=None)
-        rolled: str | None = None
-        for position, row, noncurrent in merged:
-            if horizon is not None and position > horizon:
-                break
-            key: str = row[0]
-            cut = key.find(delimiter, len(prefix)) if delimiter else -1
-            if cut >= 0:
-                rolled = key[: cut + len(delimiter)]
-                break
-            latest = not noncurrent or key != previous
-            entries.append((_listed(bucket_id, row, noncurrent and bool(row[9])), latest))
-            previous = key
-            cursor.okey, cursor.oinclusive = key, False
-            if noncurrent:
-                cursor.vkey, cursor.vseq = position
-            else:
-                cursor.vkey, cursor.vseq = key, _FIRST
-            if len(entries) >= need:
-                break
-        if rolled is not None:
-            if rolled > key_marker:  # (else its keys were listed on an earlier page)
-                entries.append(rolled)
-            after = successor(rolled)
-            if after is None or (upper is not None and after >= upper):
-                break
-            cursor, previous = _Cursor.at(after, True), None
-            continue
-        if len(current) < limit and len(older) < limit and len(entries) < need:
-            break  # both streams exhausted
-    return _page(entries, max_keys)
-
-
-def _after_version(bucket_id: int, key: str, version_id: str) -> Steps[_Cursor]:
-    rows = yield from _q(f"SELECT 1 FROM objects WHERE {_KEY} AND version_id = ?",
-                         bucket_id, key, version_id)  # fmt: skip
-    if rows:
-        return _Cursor(key, False, key, _FIRST)
-    rows = yield from _q(f"SELECT seq FROM object_versions WHERE {_KEY} AND version_id = ?",
-                         bucket_id, key, version_id)  # fmt: skip
-    if not rows:
-        raise S3Error(INVALID_ARGUMENT, "Invalid version id specified",
-                      ArgumentName="version-id-marker",
-                      ArgumentValue=version_id or "null")  # fmt: skip
-    return _Cursor(key, False, key, int(rows[0][0]))
-
-
-def _page(entries: list[tuple[ObjectRecord, bool] | str], max_keys: int) -> VersionPage:
-    truncated = len(entries) > max_keys
-    entries = entries[:max_keys]
-    versions = [e for e in entries if not isinstance(e, str)]
-    prefixes = [e for e in entries if isinstance(e, str)]
-    next_key = next_id = None
-    if truncated:
-        last = entries[-1]
-        if isinstance(last, str):
-            next_key = last
-        else:
-            next_key, next_id = last[0].key, last[0].version_id
-    return VersionPage(versions, prefixes, truncated, next_key, next_id)

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta.base import MAX_KEYS_PER_USER, MetaStore
+from oortgate.meta.base import MetaStore
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import BlobBody, ObjectRecord, Part, PartsBody, Segment, Upload
 
 ROUNDS = 12
@@ -59,7 +60,7 @@ def _copy_of(source: ObjectRecord, key: str) -> ObjectRecord:
 
 
 async def _outcome(call: Awaitable[Any]) -> str:
-    """"ok", or the S3 error code (ValueError: "refused")."""
+    """ "ok", or the S3 error code (ValueError: "refused")."""
     try:
         await call
     except S3Error as err:

@@ -24,7 +24,7 @@ import pytest
 
 from oortgate import sessions, stores
 from oortgate.errors import S3Error
-from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import (
     BlobBody,
     InlineBody,

@@ -12,7 +12,7 @@ import functools
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import psycopg
 from botocore.config import Config
 
 from oortgate.accounts import new_access_key, new_secret_key
+from oortgate.config import SESSION_TIMEOUT
 from oortgate.secretbox import ENV_VAR as SECRETS_ENV
 from oortgate.secretbox import SecretBox
 from oortgate.stores import open_postgres
@@ -133,8 +134,8 @@ class Cluster:
     def blob_state(self) -> dict[str, Any]:
         files = self.blob_files()  # first: a blob committed meanwhile has its row by then
         rows = {r[0] for r in self.rows("SELECT blob_id FROM blobs WHERE refs > 0")}
-        (garbage,), = self.rows("SELECT count(*) FROM garbage")
-        (pending,), = self.rows("SELECT count(*) FROM pending_blobs")
+        ((garbage,),) = self.rows("SELECT count(*) FROM garbage")
+        ((pending,),) = self.rows("SELECT count(*) FROM pending_blobs")
         return {"files": files, "rows": rows, "garbage": garbage, "pending": pending}
 
     def start_together(self) -> list[BaseException | None]:
@@ -175,14 +176,16 @@ def _describe(state: dict[str, Any]) -> str:
 
 
 def gateway(base: Path, name: str, metadata_url: str, blob_url: str, redis_url: str,
-            root: tuple[str, str], secrets_key: str, workers: int = 1) -> Gateway:  # fmt: skip
+            root: tuple[str, str], secrets_key: str, workers: int = 1,
+            session_timeout: float = SESSION_TIMEOUT) -> Gateway:  # fmt: skip
     return Gateway(
         data_dir=base / name / "data", root_access_key=root[0], root_secret_key=root[1],
         workers=workers, metadata_url=metadata_url, rate_limit=RATE,
         extra_env={SECRETS_ENV: secrets_key},
         extra_args=["--blob-url", blob_url, "--gc-grace", "0",
                     "--rate-burst", str(BURST), "--rate-limit-url", redis_url,
-                    "--metrics-port", str(free_port()), "--body-timeout", "120"],
+                    "--metrics-port", str(free_port()), "--body-timeout", "120",
+                    "--session-timeout", str(session_timeout)],
     )  # fmt: skip
 
 
@@ -243,10 +246,3 @@ class SlowPut:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.2)

@@ -12,9 +12,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.protocol._util import at_once
+from tests.protocol._util import at_once, wait_for
 
-from ._cluster import Cluster, wait_for
+from ._cluster import Cluster
 
 SMALL, LARGE = 2_000, 100_000  # stored inline (in the database), and as a blob file
 
@@ -54,7 +54,7 @@ def test_read_list_delete_after_write_across_gateways(cluster: Cluster) -> None:
             assert _code(err) == "NoSuchBucket", err.response
     # Buckets may be cached per worker (forgotten on the database's notification):
     # gone everywhere within a second.
-    wait_for(lambda: not any(_bucket_exists(x, "mg-rw") for x in (a, b)), 1.0, "bucket gone")
+    wait_for("bucket gone", lambda: not any(_bucket_exists(x, "mg-rw") for x in (a, b)), 1.0)
     cluster.wait_collected()
 
 
@@ -74,8 +74,10 @@ def test_racing_overwrites_converge_with_no_leaked_blob(cluster: Cluster) -> Non
     rounds = [[os.urandom(rng.choice((SMALL, LARGE, LARGE))) for _ in clients] for _ in range(8)]
     written: dict[str, bytes] = {}
     for bodies in rounds:
-        calls = [partial(c.put_object, Bucket="mg-race", Key="hot", Body=body)
-                 for c, body in zip(clients, bodies, strict=True)]
+        calls = [
+            partial(c.put_object, Bucket="mg-race", Key="hot", Body=body)
+            for c, body in zip(clients, bodies, strict=True)
+        ]
         for body, answer in zip(bodies, at_once(*calls), strict=True):
             assert not isinstance(answer, Exception), answer
             written[answer["ETag"]] = body

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._cluster import Cluster, MiB, SlowPut, wait_for
+from tests.protocol._util import wait_for
+
+from ._cluster import Cluster, MiB, SlowPut
 
 REAPED_WITHIN = 40.0  # a heartbeat interval (10 s), the reap and a collection, with room
 
@@ -21,7 +23,7 @@ def _new_temp_files(cluster: Cluster, known: set[Path], count: int) -> set[Path]
         found.update(set(cluster.temp_files()) - known)
         return len(found) >= count
 
-    wait_for(arrived, 20, f"{count} temp file(s) of uploads in flight")
+    wait_for(f"{count} temp file(s) of uploads in flight", arrived, 20)
     return found
 
 
@@ -61,16 +63,16 @@ def test_sigkill_mid_upload_loses_nothing_and_survivors_reap_it(cluster: Cluster
         assert "victim" not in {o["Key"] for o in a.list_objects_v2(Bucket="mg-kill")["Contents"]}
         # The survivors end the dead session: its pending mark becomes garbage (collected);
         # the blob directory holds exactly what the database names.
-        wait_for(lambda: _sessions_alive(cluster), REAPED_WITHIN, "the dead session ended")
+        wait_for("the dead session ended", lambda: _sessions_alive(cluster), REAPED_WITHIN)
         cluster.wait_collected(REAPED_WITHIN)
         # The gateways of one database are one owner of the directory: the survivors
         # reap the dead upload's temp file too, without its gateway's restart.
         assert len(os.listdir(cluster.blob_dir / "owners")) == 1
-        wait_for(lambda: not victim_temp.exists(), REAPED_WITHIN, "the dead upload's temp")
+        wait_for("the dead upload's temp", lambda: not victim_temp.exists(), REAPED_WITHIN)
     finally:
         victim_gw.start()  # the same port: the session's clients work on
     assert c.get_object(Bucket="mg-kill", Key="acked1")["Body"].read() == acked["acked1"]
-    wait_for(lambda: not victim_temp.exists(), REAPED_WITHIN, "the dead upload's temp file")
+    wait_for("the dead upload's temp file", lambda: not victim_temp.exists(), REAPED_WITHIN)
     assert not cluster.temp_files()
     a.delete_objects(Bucket="mg-kill", Delete={"Objects": [
         {"Key": k} for k in [*acked, "survivor0", "survivor1"]]})  # fmt: skip

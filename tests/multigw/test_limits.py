@@ -10,10 +10,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tests.protocol._util import wait_for
 from tests.protocol.test_observability import scrape, value
 from tests.protocol.test_ratelimit import Tally, _assert_slowdowns, _flood, _join
 
-from ._cluster import BURST, RATE, Cluster, wait_for
+from ._cluster import BURST, RATE, Cluster
 
 DISABLED_WITHIN = 1.0  # seconds (issue 19)
 
@@ -108,14 +109,16 @@ def test_a_disabled_key_is_refused_by_every_gateway_within_a_second(cluster: Clu
     assert took <= DISABLED_WITHIN, took
     # Gateways that cache keys hear of changes on a LISTEN connection each: cut them all
     # (the caches must then be bypassed until they are back), and disable another key.
-    cut = cluster.rows("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
-                       " datname = current_database() AND upper(left(query, 6)) = 'LISTEN'")
+    cut = cluster.rows(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
+        " datname = current_database() AND upper(left(query, 6)) = 'LISTEN'"
+    )
     print(f"LISTEN connections cut: {len(cut)}")
     clients = [cluster.client(i, *second, retries={"total_max_attempts": 1}) for i in range(3)]
     took = _disable_and_time(cluster, clients, second[0])
     assert took <= DISABLED_WITHIN, took
     cluster.gateways[0].admin("key", "enable", second[0])  # and served again, everywhere
-    wait_for(lambda: _served_everywhere(clients), 5, "the key enabled again")
+    wait_for("the key enabled again", lambda: _served_everywhere(clients), 5)
 
 
 def _served_everywhere(clients: list[Any]) -> bool:

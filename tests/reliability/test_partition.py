@@ -27,12 +27,13 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
+from oortgate.config import HEARTBEAT_INTERVAL
 from oortgate.secretbox import SecretBox
-from oortgate.sessions import HEARTBEAT_INTERVAL, SESSION_TIMEOUT
 from tests import pg_service
-from tests.multigw._cluster import Cluster, MiB, SlowPut, gateway, wait_for
+from tests.multigw._cluster import Cluster, MiB, SlowPut, gateway
 from tests.protocol._server import REGION, free_port, random_access_key
 from tests.protocol._server import random_secret_key as new_secret
+from tests.protocol._util import wait_for
 from tests.redis_service import unique_db_url
 from tests.reliability._netns import Netns, Relay, netns
 
@@ -41,6 +42,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 BUCKET = "cut-off"
+# Three heartbeats, not the default nine: A ends C's stale session a minute sooner.
+SESSION_TIMEOUT = 30.0
 # A request C answers from inside its namespace while cut off: its status, error code and
 # seconds taken (boto3 with no retries, a 90 s read timeout: longer than any of ours).
 INSIDE = f"""
@@ -83,9 +86,11 @@ def test_a_gateway_cut_off_by_its_network_namespace(tmp_path: Path) -> None:
             relay.forward((ns.host_addr, pg_port), (pg.hostname or "", pg.port or 5432))
             relay.forward((ns.host_addr, redis_port), (rd.hostname or "", rd.port or 6379))
             relay.forward(("127.0.0.1", c_port), (ns.inner_addr, c_port))
-            a = gateway(tmp_path, "a", db_url, blob_dir.as_uri(), redis_url, root, key)
+            a = gateway(tmp_path, "a", db_url, blob_dir.as_uri(), redis_url, root, key,
+                        session_timeout=SESSION_TIMEOUT)  # fmt: skip
             c = gateway(tmp_path, "c", _via(db_url, ns.host_addr, pg_port), blob_dir.as_uri(),
-                        _via(redis_url, ns.host_addr, redis_port), root, key)  # fmt: skip
+                        _via(redis_url, ns.host_addr, redis_port), root, key,
+                        session_timeout=SESSION_TIMEOUT)  # fmt: skip
             c.listen_host, c.command_prefix, c.port = "0.0.0.0", ns.prefix, c_port
             cluster = Cluster([a, c], db_url, blob_dir, redis_url)
             try:
@@ -109,7 +114,7 @@ def _partition(cluster: Cluster, ns: Netns) -> None:
     assert s3a.get_object(Bucket=BUCKET, Key="before-0")["Body"].read() == b"0" * 1000
     inflight = SlowPut(c, BUCKET, "in-flight", size=4 * MiB)
     inflight.send(MiB)
-    wait_for(lambda: bool(cluster.rows("SELECT 1 FROM pending_blobs")), 10, "C's pending mark")
+    wait_for("C's pending mark", lambda: bool(cluster.rows("SELECT 1 FROM pending_blobs")), 10)
     ((c_session,),) = cluster.rows("SELECT session_id FROM pending_blobs")
 
     ns.cut()
@@ -136,9 +141,9 @@ def _partition(cluster: Cluster, ns: Netns) -> None:
         # C's session goes stale; A ends it, and C's pending blob is collected.
         deadline = SESSION_TIMEOUT + 4 * HEARTBEAT_INTERVAL
         ended = "SELECT 1 FROM sessions WHERE session_id = %s"
-        wait_for(lambda: not cluster.rows(ended, c_session), deadline, "C's session ended by A")
+        wait_for("C's session ended by A", lambda: not cluster.rows(ended, c_session), deadline)
         reaped = "SELECT 1 FROM pending_blobs WHERE session_id = %s"
-        wait_for(lambda: not cluster.rows(reaped, c_session), 30, "C's pending mark reaped")
+        wait_for("C's pending mark reaped", lambda: not cluster.rows(reaped, c_session), 30)
         cluster.wait_collected()
     finally:
         ns.heal()
@@ -159,7 +164,7 @@ def _partition(cluster: Cluster, ns: Netns) -> None:
         except ClientError:
             return False
 
-    wait_for(c_serves, 30, "C serving again")
+    wait_for("C serving again", c_serves, 30)
     assert s3a.get_object(Bucket=BUCKET, Key="after")["Body"].read() == b"a" * (2 * MiB)
     assert s3c.get_object(Bucket=BUCKET, Key="during")["Body"].read() == b"d" * 5000
     cluster.wait_collected()

@@ -269,3 +269,11 @@ def test_config_check_shows_no_password_of_a_url() -> None:
     assert "s3cret" not in str(shown) and "hunter2" not in str(shown)
     assert s.as_dict()["metadata_url"].endswith("s3cret@db:5432/og")  # the workers' copy
     assert redact_url("postgresql://db/og") == "postgresql://db/og"
+
+
+def test_the_session_timeout_is_90_s_unless_set_and_spans_two_heartbeats() -> None:
+    assert _load().session_timeout == 90.0
+    assert _load(OORTGATE_SESSION_TIMEOUT="25").session_timeout == 25.0
+    assert _load({"session_timeout": 20.0}).session_timeout == 20.0
+    with pytest.raises(ConfigError, match="session_timeout must be at least 20 seconds"):
+        _load({"session_timeout": 19.5})

@@ -4,7 +4,6 @@ copies, dropped with their last reference, never queued as garbage."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,8 @@ from typing import Any
 from oortgate.meta.body_rows import INLINE_MARK, is_inline_ref, new_inline_ref
 from oortgate.meta.models import BlobBody, InlineBody, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
-from oortgate.meta.sqlite_db import _MIGRATIONS
+from oortgate.meta.sqlite_schema import MIGRATIONS
+from tests.unit._sqlite_versions import database_at
 
 
 def _inline(bucket_id: int, key: str, data: bytes) -> ObjectRecord:
@@ -102,15 +102,12 @@ def test_version_1_database_is_brought_up_to_date(tmp_path: Path) -> None:
     """A database as version 1 wrote it (with a blob already queued as garbage) gains the
     inline table and the garbage's queue time; the old garbage is collectable at once."""
     path = tmp_path / "meta.db"
-    with closing(sqlite3.connect(path)) as db:
-        db.executescript(_MIGRATIONS[0])
+    with closing(database_at(path, 1)) as db:
         db.execute("INSERT INTO garbage (blob_id) VALUES ('0123456789abcdef0123456789abcdef')")
-        db.execute("PRAGMA user_version = 1")
-        db.commit()
     store = SqliteMetaStore(path)
     try:
         version = store._conn.execute("PRAGMA user_version").fetchone()[0]
-        assert version == SCHEMA_VERSION == len(_MIGRATIONS)
+        assert version == SCHEMA_VERSION == len(MIGRATIONS)
         owner = store.create_user("u")
         bucket = store.create_bucket("b", owner.id, "us-east-1", 10)
         store.put_object(_inline(bucket.id, "k", b"x"))

@@ -3,21 +3,15 @@ version before gains them (no rules on the buckets it had, no lease held)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from oortgate.meta import sqlite_db
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
+from tests.unit._sqlite_versions import database_at
 
 
 def test_an_older_database_gains_lifecycle_and_leases(tmp_path: Path) -> None:
     path = tmp_path / "meta.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for script in sqlite_db._MIGRATIONS[:-1]:
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {len(sqlite_db._MIGRATIONS) - 1}")
+    conn = database_at(path, SCHEMA_VERSION - 1)
     conn.execute("INSERT INTO users (id, name, canonical_id, created) VALUES (1, 'o', 'c1', 0)")
     conn.execute(
         "INSERT INTO buckets (id, name, owner_id, region, created) VALUES (1, 'old', 1, 'r', 0)"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from contextlib import closing
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pytest
 from oortgate.errors import S3Error
 from oortgate.meta.models import ObjectRecord, Part, PartsBody, Segment, Upload
 from oortgate.meta.sqlite import SqliteMetaStore
-from oortgate.meta.sqlite_db import _MIGRATIONS
 from oortgate.storage.local import LocalBlobStore
 from tests.sync_stores import startup_sweep
+from tests.unit._sqlite_versions import database_at
 
 
 @pytest.fixture
@@ -182,9 +181,7 @@ def test_startup_sweep_keeps_parts_of_open_uploads(meta: SqliteMetaStore, tmp_pa
 
 def test_parts_written_before_version_4_are_numbered_by_position(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    with closing(sqlite3.connect(path)) as db:
-        for script in _MIGRATIONS[:3]:
-            db.executescript(script)
+    with closing(database_at(path, 3)) as db:
         db.execute("INSERT INTO users VALUES (1, 'u', 'c', 0)")
         db.execute("INSERT INTO buckets (id, name, owner_id, region, created) "
                    "VALUES (1, 'b', 1, 'r', 0)")  # fmt: skip
@@ -194,8 +191,6 @@ def test_parts_written_before_version_4_are_numbered_by_position(tmp_path: Path)
                    " 'STANDARD', 2)")  # fmt: skip
         db.executemany("INSERT INTO object_parts VALUES (1, 'k', ?, ?, ?)",
                        [(0, "a" * 32, 10), (1, "b" * 32, 20)])  # fmt: skip
-        db.execute("PRAGMA user_version = 3")
-        db.commit()
     store = SqliteMetaStore(path)
     try:
         got = store.get_object(1, "k")

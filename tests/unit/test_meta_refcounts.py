@@ -3,17 +3,16 @@ older database, so that an existing data directory upgrades in place."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta import sqlite_db
-from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import InlineBody
 from oortgate.meta.sqlite import SqliteMetaStore
 from oortgate.meta.sqlite_refcounts import reference_drift, set_reference_counts
+from tests.unit._sqlite_versions import database_at
 
 SHARED, PART1, PART2, OPEN_PART, PENDING = ("a" * 32, "b" * 32, "c" * 32, "d" * 32, "e" * 32)
 INLINE = "i" + "f" * 32
@@ -27,11 +26,7 @@ _OBJECT = (
 def _version_8(path: Path) -> None:
     """A database as the previous version left it: a blob shared by an object and its
     copy, a multipart object, an open upload's part, an inline object and its copy."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for script in sqlite_db._MIGRATIONS[:8]:
-        for statement in script.split(";"):
-            conn.execute(statement)
-    conn.execute("PRAGMA user_version = 8")
+    conn = database_at(path, 8)
     conn.execute("INSERT INTO users VALUES (1, 'owner', 'c1', 0)")
     for n in range(3):
         conn.execute("INSERT INTO access_keys VALUES (?, 's', 1, 1, 0, NULL)", (f"AK{n}",))

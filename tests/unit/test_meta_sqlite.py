@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from oortgate.errors import S3Error
-from oortgate.meta import sqlite_db
-from oortgate.meta.base import MAX_KEYS_PER_USER
+from oortgate.meta import sqlite_schema
+from oortgate.meta.base_accounts import MAX_KEYS_PER_USER
 from oortgate.meta.models import BlobBody, ObjectPage, ObjectRecord
 from oortgate.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore, successor
+from tests.unit._sqlite_versions import database_at
 
 
 def _record(bucket_id: int, key: str, blob_id: str | None = None, **kw: Any) -> ObjectRecord:
@@ -122,14 +123,10 @@ def test_bucket_ownership_and_public_access_block(meta: SqliteMetaStore) -> None
 def test_bucket_controls_migration_keeps_buckets(tmp_path: Path) -> None:
     """A database from before the bucket controls opens with none set on its buckets."""
     path = tmp_path / "old.db"
-    version = sqlite_db._MIGRATIONS.index(sqlite_db._BUCKET_ACCESS_CONTROLS)
-    conn = sqlite3.connect(path, isolation_level=None)
-    for script in sqlite_db._MIGRATIONS[:version]:
-        for statement in script.split(";"):
-            conn.execute(statement)
+    version = sqlite_schema.MIGRATIONS.index(sqlite_schema._BUCKET_ACCESS_CONTROLS)
+    conn = database_at(path, version)
     conn.execute("INSERT INTO users VALUES (1, 'alice', ?, 0)", ("a" * 64,))
     conn.execute("INSERT INTO buckets (name, owner_id, region, created) VALUES ('b1', 1, 'r', 0)")
-    conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
     store = SqliteMetaStore(path)
     bucket = store.get_bucket("b1")
