@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from oortgate.console.s3_inprocess import S3Answer, S3For
 from oortgate.ops.object_lock import HOLD, MODE, UNTIL
-from oortgate.xml.core import child_text, parse
+from oortgate.xml.listing import parse_version_entries
 from oortgate.xml.object_lock import parse_date
 
 PAGE = 15  # versions a page shows; S3 lists a key's own versions first when it is the prefix
@@ -44,20 +44,11 @@ class Versions:
 
 
 def _versions_of(key: str, body: bytes) -> tuple[list[Version], bool]:
-    root = parse(body)
-    found = []
-    for entry in root:
-        if entry.tag not in ("Version", "DeleteMarker") or child_text(entry, "Key") != key:
-            continue
-        marker = entry.tag == "DeleteMarker"
-        found.append(Version(
-            version_id=child_text(entry, "VersionId") or "null",
-            latest=child_text(entry, "IsLatest") == "true",
-            delete_marker=marker,
-            modified=parse_date(child_text(entry, "LastModified") or ""),
-            size=0 if marker else int(child_text(entry, "Size") or 0),
-            etag=(child_text(entry, "ETag") or "").strip('"'),
-        ))  # fmt: skip
+    found = [
+        Version(e.version_id, e.latest, e.delete_marker, parse_date(e.last_modified), e.size,
+                e.etag)
+        for e in parse_version_entries(body) if e.key == key
+    ]  # fmt: skip
     return found[:PAGE], len(found) > PAGE
 
 

@@ -20,7 +20,7 @@ from oortgate.meta.models import (
     UploadPage,
     VersionPage,
 )
-from oortgate.xml.core import Node, document, escape, leaf, timestamp
+from oortgate.xml.core import Node, child_text, document, escape, leaf, parse, timestamp
 
 Owner = tuple[str, str]  # (canonical id, display name)
 Owners = dict[int | None, Owner]  # by user id (None: anonymous)
@@ -183,6 +183,39 @@ def _version(record: ObjectRecord, latest: bool, enc: Encode, owners: Owners) ->
         out.append(f"<Size>{record.size}</Size><StorageClass>{record.storage_class}</StorageClass>")
     out.append(f"{owner_markup('Owner', owners[record.owner_id])}</{tag}>")
     return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedVersion:
+    """One <Version> or <DeleteMarker> of a ListVersionsResult, as a reader of it (the
+    console) needs it; last_modified as the ISO 8601 text S3 sent."""
+
+    key: str
+    version_id: str
+    latest: bool
+    delete_marker: bool
+    last_modified: str
+    size: int
+    etag: str
+
+
+def parse_version_entries(body: bytes) -> list[ListedVersion]:
+    """The entries of a ListVersionsResult document, in its order."""
+    found = []
+    for entry in parse(body):
+        if entry.tag not in ("Version", "DeleteMarker"):
+            continue
+        marker = entry.tag == "DeleteMarker"
+        found.append(ListedVersion(
+            key=child_text(entry, "Key") or "",
+            version_id=child_text(entry, "VersionId") or "null",
+            latest=child_text(entry, "IsLatest") == "true",
+            delete_marker=marker,
+            last_modified=child_text(entry, "LastModified") or "",
+            size=0 if marker else int(child_text(entry, "Size") or 0),
+            etag=(child_text(entry, "ETag") or "").strip('"'),
+        ))  # fmt: skip
+    return found
 
 
 def list_buckets(

@@ -138,6 +138,18 @@ def test_list_object_versions() -> None:
     assert out["NextKeyMarker"] == "photos/" and "NextVersionIdMarker" not in out
 
 
+def test_version_entries_read_back_in_order() -> None:
+    body = listing.list_object_versions(
+        _listing(), VERSIONS, OWNERS, key_marker="", version_id_marker=""
+    )
+    stamp = "2023-11-14T22:13:20.250Z"
+    assert listing.parse_version_entries(body) == [
+        listing.ListedVersion("a&b <c>", "v2", True, False, stamp, 42, ETAG),
+        listing.ListedVersion("a&b <c>", "null", False, False, stamp, 42, ETAG),
+        listing.ListedVersion("d", "m1", True, True, stamp, 0, ""),
+    ]
+
+
 @pytest.mark.parametrize("token", [None, "tok"])
 def test_list_buckets(token: str | None) -> None:
     buckets = [Bucket(1, "one", 7, "us-east-1", T), Bucket(2, "two", 7, "us-east-1", T)]
