@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -306,7 +305,9 @@ def _validate(s: Settings) -> None:
         if path is not None and not path.is_file():
             problems.append(f"{path} does not exist")
     if not problems and s.tls_cert is not None and s.tls_key is not None:
-        problems.extend(_tls_problem(s.tls_cert, s.tls_key))
+        from oortgate.tls import pair_problems  # cryptography only when a pair is given
+
+        problems.extend(pair_problems(s.tls_cert, s.tls_key))
     if s.rate_limit < 0 or s.rate_burst < 0 or s.hsts_max_age < 0:
         problems.append("rate_limit, rate_burst and hsts_max_age cannot be negative")
     problems.extend(_rate_limit_problems(s))
@@ -384,23 +385,3 @@ def _blob_url_problems(s: Settings) -> list[str]:
         except BlobUrlError as exc:
             problems.append(f"{name}: {exc}")
     return problems
-
-
-def _tls_problem(cert: Path, key: Path) -> list[str]:
-    """The certificate and key must load, and belong together, before any worker needs them."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        x509.load_pem_x509_certificates(cert.read_bytes())
-    except (ValueError, OSError):
-        return [f"tls_cert {cert} cannot be used: not a readable PEM certificate"]
-    try:
-        serialization.load_pem_private_key(key.read_bytes(), password=None)
-    except (ValueError, TypeError, OSError):
-        return [f"tls_key {key} cannot be used: not a readable, unencrypted PEM private key"]
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
-    except ssl.SSLError as exc:
-        return [f"tls_cert {cert} and tls_key {key} cannot be used together: {exc.reason}"]
-    return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -63,3 +64,20 @@ def _write(path: Path, data: bytes, mode: int) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def pair_problems(cert: Path, key: Path) -> list[str]:
+    """The certificate and key must load, and belong together, before any worker needs them."""
+    try:
+        x509.load_pem_x509_certificates(cert.read_bytes())
+    except (ValueError, OSError):
+        return [f"tls_cert {cert} cannot be used: not a readable PEM certificate"]
+    try:
+        serialization.load_pem_private_key(key.read_bytes(), password=None)
+    except (ValueError, TypeError, OSError):
+        return [f"tls_key {key} cannot be used: not a readable, unencrypted PEM private key"]
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        return [f"tls_cert {cert} and tls_key {key} cannot be used together: {exc.reason}"]
+    return []
